@@ -1,0 +1,92 @@
+"""Typed, validated configuration: one parser for Saleor Dashboard and the sandbox settings.
+
+Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
+`{"name", "value"}` dicts); the sandbox passes `settings.CRM_CONFIG` (a plain dict).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
+
+INGESTION_ENABLED = "ingestion-enabled"
+STORE_TIME_ZONE = "store-time-zone"
+
+# name -> (label, help text), in the order Dashboard shows them.
+FIELDS = {
+    STORE_TIME_ZONE: (
+        "Store time zone",
+        "IANA time zone the store works in, e.g. Asia/Tokyo. 'Days since last order' and "
+        "renewal dates are counted in it.",
+    ),
+    INGESTION_ENABLED: (
+        "Record orders and customers",
+        "When on, every order and customer event is recorded in the CRM ledger.",
+    ),
+}
+DEFAULTS = {STORE_TIME_ZONE: "UTC", INGESTION_ENABLED: True}
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; `field` names it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CRMConfig:
+    ingestion_enabled: bool = True
+    store_time_zone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.store_time_zone)
+
+
+def _as_mapping(raw: Mapping | Iterable[Mapping] | None) -> dict:
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    return {item["name"]: item.get("value") for item in raw}
+
+
+def _parse_bool(field: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(field, f"'{value}' is not true or false")
+
+
+def _parse_zone(field: str, value) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise ConfigError(field, "is empty; give an IANA time zone such as Asia/Tokyo")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(field, f"'{name}' is not an IANA time zone (e.g. Asia/Tokyo)")
+    return name
+
+
+def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
+    """Build a `CRMConfig`, raising `ConfigError` that names the first wrong field."""
+    values = {**DEFAULTS, **{k: v for k, v in _as_mapping(raw).items() if v is not None}}
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise ConfigError(unknown[0], "is not a setting of the CRM plugin")
+    return CRMConfig(
+        ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
+        store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
+    )

@@ -1,0 +1,144 @@
+"""The customer ledger: profiles, their per-currency totals, and the orders behind them.
+
+Personal data stays where the host keeps it: a profile holds the host's user id and, to tie
+guest orders together, a keyed digest of the normalized email; never names, emails or addresses.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from ..money import DECIMAL_PLACES, MAX_DIGITS
+
+
+def _money_field(**kwargs):
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+class CustomerProfile(models.Model):
+    """One customer: a registered user (`user_id`) or a guest (`email_digest` alone).
+
+    `order_count`, `first_order_at` and `last_order_at` count the orders that count
+    (placed, not cancelled, not refunded in full); spend is per currency in `spends`.
+    """
+
+    user_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    email_digest = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    order_count = models.PositiveIntegerField(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The newest customer snapshot applied (None: only orders have been seen).
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    source_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # Set when the customer was deleted in the store: personal data is gone, aggregates stay.
+    anonymized_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("pk",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_digest"],
+                condition=Q(user_id__isnull=True, anonymized_at__isnull=True),
+                name="unique_guest_profile_email",
+            ),
+        ]
+
+    def __str__(self):
+        return f"CustomerProfile {self.pk} ({'user ' + self.user_id if self.user_id else 'guest'})"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+class CustomerSpend(models.Model):
+    """A profile's counted orders and spend in one currency (never add across currencies)."""
+
+    profile = models.ForeignKey(CustomerProfile, related_name="spends", on_delete=models.CASCADE)
+    currency = models.CharField(max_length=3)
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent_amount = _money_field(default=0)
+    average_order_amount = _money_field(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("profile_id", "currency")
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "currency"], name="unique_spend_currency"),
+        ]
+        indexes = [models.Index(fields=["currency", "total_spent_amount"])]
+
+
+class OrderRecord(models.Model):
+    """One store order as last reconciled from its newest snapshot."""
+
+    order_id = models.CharField(max_length=64, unique=True)
+    number = models.CharField(max_length=64, blank=True, default="")
+    profile = models.ForeignKey(CustomerProfile, related_name="orders", on_delete=models.PROTECT)
+    user_id = models.CharField(max_length=64, null=True, blank=True)
+    email_digest = models.CharField(max_length=64, null=True, blank=True)
+    channel = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32)
+    counts = models.BooleanField(default=False)
+    placed_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    total_gross_amount = _money_field()
+    total_net_amount = _money_field()
+    paid_amount = _money_field(default=0)
+    refunded_amount = _money_field(default=0)
+    net_spend_amount = _money_field(default=0)
+    source_updated_at = models.DateTimeField()
+    source_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("placed_at", "pk")
+        indexes = [
+            models.Index(fields=["profile", "placed_at"]),
+            models.Index(fields=["placed_at"]),
+        ]
+
+    def __str__(self):
+        return f"Order {self.number or self.order_id}"
+
+
+class OrderLineRecord(models.Model):
+    order = models.ForeignKey(OrderRecord, related_name="lines", on_delete=models.CASCADE)
+    line_id = models.CharField(max_length=64)
+    sku = models.CharField(max_length=255, null=True, blank=True)
+    variant_id = models.CharField(max_length=64, null=True, blank=True)
+    product_name = models.CharField(max_length=386, blank=True, default="")
+    quantity = models.PositiveIntegerField()
+    unit_price_gross_amount = _money_field()
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("order_id", "line_id")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_id"], name="unique_order_line"),
+        ]
+        indexes = [models.Index(fields=["sku"])]
+
+
+class BackfillCheckpoint(models.Model):
+    """Where a backfill stopped, so an interrupted run resumes instead of starting over."""
+
+    name = models.CharField(max_length=64, unique=True)
+    cursor = models.TextField(blank=True, default="")
+    processed = models.PositiveBigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm"

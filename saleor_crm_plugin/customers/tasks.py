@@ -1,0 +1,59 @@
+"""Celery tasks of the customer ledger: thin wrappers that read from the host and ingest.
+
+Arguments are ids and strings only. Each task is idempotent: it reads the current state
+from the store, and ingestion keeps the newest state it has seen.
+"""
+
+import logging
+from datetime import datetime
+
+from celery import shared_task
+from django.db import OperationalError
+
+from ..host import get_host
+from .ingest import ingest_customers, ingest_orders
+from .snapshots import CustomerSnapshot
+
+logger = logging.getLogger(__name__)
+
+_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 30,
+    "retry_kwargs": {"max_retries": 5},
+}
+
+
+@shared_task(name="saleor_crm.ingest_orders", **_RETRY)
+def ingest_orders_task(order_ids: list[str]) -> dict:
+    """Record the current state of these orders in the ledger."""
+    host = get_host()
+    snapshots = []
+    for order_id in order_ids:
+        snapshot = host.order_snapshot(str(order_id))
+        if snapshot is None:
+            logger.info("CRM: order %s is not in the store any more; nothing to record", order_id)
+            continue
+        snapshots.append(snapshot)
+    result = ingest_orders(snapshots)
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+
+
+@shared_task(name="saleor_crm.ingest_customer", **_RETRY)
+def ingest_customer_task(user_id: str) -> dict:
+    """Record the current state of a registered customer (and adopt their guest orders)."""
+    snapshot = get_host().customer_snapshot(str(user_id))
+    if snapshot is None:
+        logger.info("CRM: user %s is not in the store any more; nothing to record", user_id)
+        return {"created": 0, "updated": 0, "unchanged": 0}
+    result = ingest_customers([snapshot])
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+
+
+@shared_task(name="saleor_crm.erase_customer", **_RETRY)
+def erase_customer_task(user_id: str, deleted_at: str) -> dict:
+    """Remove a deleted customer's personal data from the ledger; keep anonymous aggregates."""
+    snapshot = CustomerSnapshot(
+        user_id=str(user_id), updated_at=datetime.fromisoformat(deleted_at), deleted=True
+    )
+    result = ingest_customers([snapshot])
+    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

@@ -1,0 +1,90 @@
+"""What the engines need from a store. The Saleor adapter and the sandbox both implement it."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ..conf import CRMConfig
+from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
+
+__all__ = ["MANAGE_USERS", "Batch", "Host", "Requester"]
+
+# Saleor's permission codes (`AccountPermissions.MANAGE_USERS.codename` upper-cased), as in
+# its GraphQL `PermissionEnum`.
+MANAGE_USERS = "MANAGE_USERS"
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is calling: a customer (`user_id`), a staff user, or an app acting for one."""
+
+    user_id: str | None
+    is_staff: bool = False
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    def has_permission(self, code: str) -> bool:
+        return code in self.permissions
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One page of a backfill: the snapshots and the cursor that resumes after them."""
+
+    snapshots: list
+    cursor: str
+
+
+@runtime_checkable
+class Host(Protocol):
+    """A store the CRM reads from and writes its effects to."""
+
+    def config(self) -> CRMConfig:
+        """Return the plugin's current configuration."""
+
+    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
+        """Return the order's current state, or None when the store has no such order."""
+
+    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
+        """Return the customer's current state, or None when the store has no such user."""
+
+    def order_count(self) -> int:
+        """Return how many orders a full backfill reads (for its progress bar)."""
+
+    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        """Yield the store's orders after `cursor` ("" = from the start) in a stable order."""
+
+    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        """Yield the store's registered customers after `cursor` in a stable order."""
+
+    def requester(self, request) -> Requester | None:
+        """Authenticate an HTTP request; None when it carries no valid credentials."""
+
+    def customer_emails(self, profiles: Iterable) -> dict[int, str]:
+        """Return the email of each profile (by profile pk) as the store keeps it."""
+
+    def user_global_id(self, user_id: str) -> str:
+        """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
+
+    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
+        """Store string values in the user's private metadata (staff see them in Dashboard)."""
+
+
+_host = None
+
+
+def get_host() -> Host:
+    """Return the configured host: `settings.CRM_HOST` (a dotted path) or Saleor's adapter."""
+    global _host
+    if _host is None:
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
+        path = getattr(settings, "CRM_HOST", "saleor_crm_plugin.host.saleor.SaleorHost")
+        _host = import_string(path)()
+    return _host
+
+
+def reset_host() -> None:
+    """Forget the cached host (tests that switch settings call this)."""
+    global _host
+    _host = None

@@ -1,0 +1,120 @@
+"""The `Host` protocol on the sandbox store's own tables (`saleor_crm_plugin.sandbox`)."""
+
+import base64
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from ..conf import CRMConfig, parse_config
+from ..customers.models import OrderRecord
+from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
+from .protocol import Batch, Requester
+
+
+def _user_snapshot(user) -> CustomerSnapshot:
+    return CustomerSnapshot(
+        user_id=str(user.pk),
+        email=user.email,
+        joined_at=user.date_joined,
+        updated_at=user.updated_at,
+    )
+
+
+class SandboxHost:
+    """The embedded default store: orders and users live in `SandboxOrder` / `SandboxUser`."""
+
+    def config(self) -> CRMConfig:
+        return parse_config(getattr(settings, "CRM_CONFIG", {}))
+
+    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
+        from ..sandbox.models import SandboxOrder
+
+        order = SandboxOrder.objects.filter(order_id=order_id).first()
+        return None if order is None else order_from_dict(order.data)
+
+    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
+        from ..sandbox.models import SandboxUser
+
+        user = SandboxUser.objects.filter(pk=user_id).first()
+        return None if user is None else _user_snapshot(user)
+
+    def order_count(self) -> int:
+        from ..sandbox.models import SandboxOrder
+
+        return SandboxOrder.objects.count()
+
+    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        from ..sandbox.models import SandboxOrder
+
+        last = int(cursor or 0)
+        while True:
+            rows = list(
+                SandboxOrder.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "data")[:batch_size]
+            )
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield Batch([order_from_dict(data) for _, data in rows], str(last))
+
+    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        from ..sandbox.models import SandboxUser
+
+        last = int(cursor or 0)
+        while True:
+            users = list(SandboxUser.objects.filter(pk__gt=last).order_by("pk")[:batch_size])
+            if not users:
+                return
+            last = users[-1].pk
+            yield Batch([_user_snapshot(user) for user in users], str(last))
+
+    def requester(self, request) -> Requester | None:
+        from ..sandbox.models import SandboxUser
+
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        user = SandboxUser.objects.filter(api_token=token.strip()).first()
+        if user is None:
+            return None
+        permissions = frozenset(user.permissions) if user.is_staff else frozenset()
+        return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
+
+    def customer_emails(self, profiles: Iterable) -> dict[int, str]:
+        from ..sandbox.models import SandboxOrder, SandboxUser
+
+        profiles = list(profiles)
+        users = {p.user_id: p.pk for p in profiles if p.user_id and not p.anonymized_at}
+        emails = {
+            users[str(pk)]: email
+            for pk, email in SandboxUser.objects.filter(
+                pk__in=[int(u) for u in users if u.isdigit()]
+            ).values_list("pk", "email")
+        }
+        guests = [p.pk for p in profiles if p.user_id is None and not p.anonymized_at]
+        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
+            "-placed_at", "-order_id"
+        )
+        guest_orders = dict(
+            OrderRecord.objects.filter(profile_id__in=guests, order_id=Subquery(
+                latest.values("order_id")[:1]
+            )).values_list("order_id", "profile_id")
+        )
+        for order_id, email in SandboxOrder.objects.filter(
+            order_id__in=list(guest_orders)
+        ).values_list("order_id", "email"):
+            emails[guest_orders[order_id]] = email
+        return emails
+
+    def user_global_id(self, user_id: str) -> str:
+        return base64.b64encode(f"User:{user_id}".encode()).decode()
+
+    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
+        from ..sandbox.models import SandboxUser
+
+        user = SandboxUser.objects.get(pk=user_id)
+        user.private_metadata.update({key: str(value) for key, value in items.items()})
+        user.save(update_fields=["private_metadata"])

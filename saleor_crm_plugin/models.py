@@ -1,0 +1,17 @@
+"""Import every domain model so Django registers them under the `saleor_crm` label."""
+
+from .customers.models import (
+    BackfillCheckpoint,
+    CustomerProfile,
+    CustomerSpend,
+    OrderLineRecord,
+    OrderRecord,
+)
+
+__all__ = [
+    "BackfillCheckpoint",
+    "CustomerProfile",
+    "CustomerSpend",
+    "OrderLineRecord",
+    "OrderRecord",
+]

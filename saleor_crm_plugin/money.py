@@ -1,0 +1,72 @@
+"""Money as `Decimal` with its currency, rounded by the currency's minor unit.
+
+Pure: no Django, no Saleor.
+"""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
+
+__all__ = ["Money", "minor_unit", "parse_amount", "quantize_amount", "validate_currency"]
+
+# ISO 4217 currencies whose minor unit is not 2 digits. Everything else has 2.
+_ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+)
+_THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+# Large enough for any order total, small enough for NUMERIC(20, 3) (Saleor's money columns).
+MAX_DIGITS = 20
+DECIMAL_PLACES = 3
+
+
+class Money(NamedTuple):
+    amount: Decimal
+    currency: str
+
+
+def validate_currency(currency: str) -> str:
+    """Return the currency code in upper case, or raise ValueError naming the problem."""
+    code = (currency or "").strip().upper()
+    if not _CURRENCY_RE.match(code):
+        raise ValueError(f"'{currency}' is not an ISO 4217 currency code (three letters)")
+    return code
+
+
+def minor_unit(currency: str) -> int:
+    """Return how many decimal digits the currency's minor unit has (JPY 0, USD 2, KWD 3)."""
+    if currency in _ZERO_DECIMAL:
+        return 0
+    if currency in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def quantize_amount(amount: Decimal, currency: str) -> Decimal:
+    """Round an amount half-up to the currency's minor unit."""
+    exponent = Decimal(1).scaleb(-minor_unit(currency))
+    return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(text: str | Decimal | int, currency: str) -> Decimal:
+    """Parse an amount that must already be exact in the currency's minor unit.
+
+    Raises ValueError when the text is not a number, is negative or is not finite, or has
+    more decimals than the currency allows (1.5 JPY is an error, not a rounding).
+    """
+    try:
+        amount = text if isinstance(text, Decimal) else Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValueError(f"'{text}' is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"'{text}' is not a finite number")
+    if amount < 0:
+        raise ValueError(f"'{text}' is negative")
+    if quantize_amount(amount, currency) != amount:
+        raise ValueError(
+            f"'{text}' has more decimals than {currency} allows ({minor_unit(currency)})"
+        )
+    if amount.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
+        raise ValueError(f"'{text}' is too large")
+    return quantize_amount(amount, currency)

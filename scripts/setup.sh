@@ -1,0 +1,25 @@
+# Shared by scripts/test.sh and scripts/demo.sh: find Python 3.12 and keep .venv current.
+find_python312() {
+  for candidate in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 \
+      "$HOME"/.pyenv/versions/3.12*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12; do
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then
+      command -v "$candidate" 2>/dev/null || echo "$candidate"
+      return 0
+    fi
+  done
+  echo "Python 3.12 is needed (Saleor 3.23 runs on it) and none was found" >&2
+  return 1
+}
+
+# ensure_venv EXTRA: create .venv with Python 3.12 and install the package with [EXTRA].
+ensure_venv() {
+  local extra=$1 stamp=".venv/.installed-$1"
+  if [ ! -x .venv/bin/python ]; then
+    "$(find_python312)" -m venv .venv
+  fi
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e ".[$extra]"
+    touch "$stamp"
+  fi
+}

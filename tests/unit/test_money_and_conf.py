@@ -1,0 +1,69 @@
+from decimal import Decimal
+
+import pytest
+
+from saleor_crm_plugin.conf import ConfigError, CRMConfig, parse_config
+from saleor_crm_plugin.money import minor_unit, parse_amount, quantize_amount, validate_currency
+
+
+@pytest.mark.parametrize(("currency", "digits"), [("JPY", 0), ("USD", 2), ("KWD", 3)])
+def test_minor_unit(currency, digits):
+    assert minor_unit(currency) == digits
+
+
+def test_jpy_rounds_to_whole_yen():
+    assert quantize_amount(Decimal("1234.5"), "JPY") == Decimal(1235)
+
+
+def test_parse_amount_refuses_fractions_of_a_yen():
+    with pytest.raises(ValueError, match="has more decimals than JPY allows"):
+        parse_amount("10.5", "JPY")
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "NaN", "Infinity"])
+def test_parse_amount_refuses_non_amounts(text):
+    with pytest.raises(ValueError, match=f"'{text}'"):
+        parse_amount(text, "USD")
+
+
+def test_currency_code_is_three_letters():
+    assert validate_currency(" usd ") == "USD"
+    with pytest.raises(ValueError, match="'US' is not an ISO 4217 currency code"):
+        validate_currency("US")
+
+
+def test_dashboard_configuration_is_parsed():
+    # given
+    raw = [
+        {"name": "store-time-zone", "value": "Asia/Tokyo"},
+        {"name": "ingestion-enabled", "value": False},
+    ]
+
+    # when
+    config = parse_config(raw)
+
+    # then
+    assert config == CRMConfig(ingestion_enabled=False, store_time_zone="Asia/Tokyo")
+
+
+def test_defaults_apply_when_nothing_is_set():
+    assert parse_config(None) == CRMConfig(ingestion_enabled=True, store_time_zone="UTC")
+
+
+def test_wrong_time_zone_names_the_field():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"store-time-zone": "Tokyo"})
+    assert error.value.field == "store-time-zone"
+    assert "'Tokyo' is not an IANA time zone" in str(error.value)
+
+
+def test_wrong_boolean_names_the_field():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"ingestion-enabled": "maybe"})
+    assert str(error.value) == "ingestion-enabled: 'maybe' is not true or false"
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"store-timezone": "UTC"})
+    assert error.value.field == "store-timezone"
