@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Self
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -53,7 +54,7 @@ class IngestResult:
     updated: int = 0
     unchanged: int = 0
 
-    def __iadd__(self, other: "IngestResult") -> "IngestResult":
+    def __iadd__(self, other: "IngestResult") -> Self:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -225,10 +226,14 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
         for order_id in sorted(winners):
             snapshot = winners[order_id]
             record = existing.get(order_id)
-            if record is not None and (
-                record.source_updated_at,
-                record.source_fingerprint,
-            ) >= snapshot.version_key():
+            if (
+                record is not None
+                and (
+                    record.source_updated_at,
+                    record.source_fingerprint,
+                )
+                >= snapshot.version_key()
+            ):
                 result.unchanged += 1
                 continue
             if record is None:
@@ -290,9 +295,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
     lock_keys += [f"email:{d}" for d in digests.values() if d]
     with transaction.atomic():
         _lock(lock_keys)
-        existing = {
-            p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))
-        }
+        existing = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))}
         touched: set[int] = set()
         for user_id in sorted(winners):
             snapshot = winners[user_id]
@@ -301,6 +304,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
                 profile.anonymized_at is not None
                 or (
                     not snapshot.deleted
+                    and profile.source_updated_at is not None
                     and (profile.source_updated_at, profile.source_fingerprint)
                     >= snapshot.version_key()
                 )
@@ -367,9 +371,7 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
         .values("email_digest")[:1]
     )
     CustomerProfile.objects.filter(pk__in=ids).update(
-        order_count=Coalesce(
-            Subquery(per_profile.annotate(n=Count("pk")).values("n")), Value(0)
-        ),
+        order_count=Coalesce(Subquery(per_profile.annotate(n=Count("pk")).values("n")), Value(0)),
         first_order_at=Subquery(per_profile.annotate(t=Min("placed_at")).values("t")),
         last_order_at=Subquery(per_profile.annotate(t=Max("placed_at")).values("t")),
     )

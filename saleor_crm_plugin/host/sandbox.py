@@ -99,9 +99,9 @@ class SandboxHost:
             "-placed_at", "-order_id"
         )
         guest_orders = dict(
-            OrderRecord.objects.filter(profile_id__in=guests, order_id=Subquery(
-                latest.values("order_id")[:1]
-            )).values_list("order_id", "profile_id")
+            OrderRecord.objects.filter(
+                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
+            ).values_list("order_id", "profile_id")
         )
         for order_id, email in SandboxOrder.objects.filter(
             order_id__in=list(guest_orders)

@@ -91,7 +91,15 @@ def test_amounts_round_to_the_currency_minor_unit():
         (OrderStatus.EXPIRED, "0", False, Decimal(0)),
         (OrderStatus.UNCONFIRMED, "0", True, Decimal(1000)),
     ],
-    ids=["placed", "partly-refunded", "fully-refunded", "cancelled", "draft", "expired", "unconfirmed"],
+    ids=[
+        "placed",
+        "partly-refunded",
+        "fully-refunded",
+        "cancelled",
+        "draft",
+        "expired",
+        "unconfirmed",
+    ],
 )
 def test_what_counts_toward_spend(status, refunded, counts, spend):
     # given

@@ -1,0 +1,140 @@
+"""Customer search: the filters and orderings a marketer uses, as one queryset builder.
+
+Pure of GraphQL: the API (and later CSV export and segments) call `search_profiles`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from ..money import DECIMAL_PLACES, MAX_DIGITS, validate_currency
+from .ingest import digest_for
+from .models import CustomerProfile, CustomerSpend
+
+SORT_FIELDS = {
+    "ORDER_COUNT": "order_count",
+    "FIRST_ORDER_AT": "first_order_at",
+    "LAST_ORDER_AT": "last_order_at",
+    "JOINED_AT": "joined_at",
+    "CREATED_AT": "created_at",
+    "TOTAL_SPENT": "spent_in_currency",
+}
+
+
+class SearchError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Range:
+    gte: object = None
+    lte: object = None
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    email: str | None = None
+    is_guest: bool | None = None
+    order_count: Range | None = None
+    total_spent: Range | None = None
+    total_spent_currency: str | None = None
+    first_order_at: Range | None = None
+    last_order_at: Range | None = None
+
+
+def _check_range(field: str, value: Range | None, kind: type) -> None:
+    if value is None:
+        return
+    for bound in ("gte", "lte"):
+        item = getattr(value, bound)
+        if item is None:
+            continue
+        if kind is datetime and (item.tzinfo is None or item.utcoffset() is None):
+            raise SearchError(
+                f"{field}.{bound}", "needs a time zone (e.g. 2025-01-31T00:00:00+09:00)"
+            )
+        if kind in (int, Decimal) and item < 0:
+            raise SearchError(f"{field}.{bound}", f"must not be negative, got {item}")
+    if value.gte is not None and value.lte is not None and value.gte > value.lte:
+        raise SearchError(field, f"gte ({value.gte}) is greater than lte ({value.lte})")
+
+
+def _apply_range(queryset: QuerySet, column: str, value: Range | None) -> QuerySet:
+    if value is None:
+        return queryset
+    if value.gte is not None:
+        queryset = queryset.filter(**{f"{column}__gte": value.gte})
+    if value.lte is not None:
+        queryset = queryset.filter(**{f"{column}__lte": value.lte})
+    return queryset
+
+
+def _with_spend(queryset: QuerySet, currency: str, name: str) -> QuerySet:
+    spent = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency).values(
+        "total_spent_amount"
+    )[:1]
+    money = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    return queryset.annotate(
+        **{name: Coalesce(Subquery(spent, output_field=money), Value(0, output_field=money))}
+    )
+
+
+def search_profiles(
+    customer_filter: CustomerFilter | None = None,
+    sort_field: str = "CREATED_AT",
+    descending: bool = False,
+    sort_currency: str | None = None,
+) -> QuerySet:
+    """Return the profiles a filter selects, in a stable order (ties broken by pk).
+
+    Raises `SearchError` naming the wrong field. The email filter matches the whole address
+    (case-insensitive): the ledger keeps only a keyed digest of it.
+    """
+    customer_filter = customer_filter or CustomerFilter()
+    f = customer_filter
+    queryset = CustomerProfile.objects.filter(anonymized_at__isnull=True)
+    _check_range("numberOfOrders", f.order_count, int)
+    _check_range("totalSpent", f.total_spent, Decimal)
+    _check_range("firstOrderAt", f.first_order_at, datetime)
+    _check_range("lastOrderAt", f.last_order_at, datetime)
+    if f.email is not None:
+        if "@" not in f.email:
+            raise SearchError("email", f"'{f.email}' is not an email address")
+        queryset = queryset.filter(email_digest=digest_for(f.email))
+    if f.is_guest is not None:
+        queryset = queryset.filter(user_id__isnull=f.is_guest)
+    queryset = _apply_range(queryset, "order_count", f.order_count)
+    queryset = _apply_range(queryset, "first_order_at", f.first_order_at)
+    queryset = _apply_range(queryset, "last_order_at", f.last_order_at)
+    if f.total_spent is not None:
+        if not f.total_spent_currency:
+            raise SearchError("totalSpent.currency", "is required: spend is kept per currency")
+        currency = _currency("totalSpent.currency", f.total_spent_currency)
+        queryset = _apply_range(
+            _with_spend(queryset, currency, "spent_filter"), "spent_filter", f.total_spent
+        )
+    if sort_field not in SORT_FIELDS:
+        raise SearchError("sortBy.field", f"'{sort_field}' is not one of {', '.join(SORT_FIELDS)}")
+    column = SORT_FIELDS[sort_field]
+    if sort_field == "TOTAL_SPENT":
+        if not sort_currency:
+            raise SearchError("sortBy.currency", "is required to sort by total spent")
+        queryset = _with_spend(queryset, _currency("sortBy.currency", sort_currency), column)
+    order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+    return queryset.prefetch_related("spends").order_by(order, "-pk" if descending else "pk")
+
+
+def _currency(field: str, value: str) -> str:
+    try:
+        return validate_currency(value)
+    except ValueError as error:
+        raise SearchError(field, str(error)) from None
+
+
+__all__ = ["CustomerFilter", "Range", "SearchError", "search_profiles"]

@@ -1,0 +1,51 @@
+"""Relay connections over querysets: count once, fetch only the requested page."""
+
+from graphene.relay.connection import PageInfo
+from graphql_relay.connection.arrayconnection import connection_from_list_slice, cursor_to_offset
+
+from .errors import InputError
+
+MAX_PAGE = 100
+
+
+def _offset(cursor: str | None, argument: str) -> int | None:
+    if cursor is None:
+        return None
+    offset = cursor_to_offset(cursor)
+    if offset is None or offset < 0:
+        raise InputError(argument, f"'{cursor}' is not a cursor of this connection")
+    return offset
+
+
+def connection_from_queryset(queryset, args: dict, connection_type, prepare_page=None):
+    """Slice a queryset per `first/after/last/before` (at most 100 a page) into a connection."""
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        raise InputError("first", "give `first` or `last` to page through the customers")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE:
+            raise InputError(name, f"must be between 0 and {MAX_PAGE}, not {value}")
+    total = queryset.count()
+    after = _offset(args.get("after"), "after")
+    before = _offset(args.get("before"), "before")
+    start = 0 if after is None else after + 1
+    end = total if before is None else min(before, total)
+    if first is not None:
+        end = min(end, start + first)
+    if last is not None:
+        start = max(start, end - last)
+    page = list(queryset[start:end]) if end > start else []
+    if prepare_page is not None:
+        prepare_page(page)
+    connection = connection_from_list_slice(
+        page,
+        args,
+        connection_type=connection_type,
+        edge_type=connection_type.Edge,
+        pageinfo_type=PageInfo,
+        slice_start=start,
+        list_length=total,
+        list_slice_length=len(page),
+    )
+    connection.total_count = total
+    return connection

@@ -1,0 +1,117 @@
+"""Our own graphene 2 schema: storefront fields under `me`, staff fields guarded by permissions."""
+
+import graphene
+from graphene import relay
+
+from ..customers.search import CustomerFilter, Range, SearchError, search_profiles
+from .errors import InputError, require_customer, require_permission
+from .pagination import connection_from_queryset
+from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe, CRMSpend, Money
+
+
+class IntRangeInput(graphene.InputObjectType):
+    gte = graphene.Int(description="Greater than or equal to.")
+    lte = graphene.Int(description="Less than or equal to.")
+
+
+class DateTimeRangeInput(graphene.InputObjectType):
+    gte = graphene.DateTime(description="At or after (with a time zone).")
+    lte = graphene.DateTime(description="At or before (with a time zone).")
+
+
+class MoneyRangeInput(graphene.InputObjectType):
+    currency = graphene.String(required=True, description="Spend is kept per currency.")
+    gte = graphene.Decimal()
+    lte = graphene.Decimal()
+
+
+class CRMCustomerFilterInput(graphene.InputObjectType):
+    email = graphene.String(description="The whole address, case-insensitive.")
+    is_guest = graphene.Boolean()
+    number_of_orders = graphene.Field(IntRangeInput)
+    total_spent = graphene.Field(MoneyRangeInput)
+    first_order_at = graphene.Field(DateTimeRangeInput)
+    last_order_at = graphene.Field(DateTimeRangeInput)
+
+
+class CRMCustomerSortField(graphene.Enum):
+    ORDER_COUNT = "ORDER_COUNT"
+    TOTAL_SPENT = "TOTAL_SPENT"
+    FIRST_ORDER_AT = "FIRST_ORDER_AT"
+    LAST_ORDER_AT = "LAST_ORDER_AT"
+    JOINED_AT = "JOINED_AT"
+    CREATED_AT = "CREATED_AT"
+
+
+class OrderDirection(graphene.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class CRMCustomerSortingInput(graphene.InputObjectType):
+    field = graphene.Field(CRMCustomerSortField, required=True)
+    direction = graphene.Field(OrderDirection, required=True)
+    currency = graphene.String(description="Required when sorting by TOTAL_SPENT.")
+
+
+def _range(value) -> Range | None:
+    return None if value is None else Range(gte=value.get("gte"), lte=value.get("lte"))
+
+
+def _customer_filter(value) -> CustomerFilter:
+    value = value or {}
+    spent = value.get("total_spent")
+    return CustomerFilter(
+        email=value.get("email"),
+        is_guest=value.get("is_guest"),
+        order_count=_range(value.get("number_of_orders")),
+        total_spent=_range(spent),
+        total_spent_currency=spent.get("currency") if spent else None,
+        first_order_at=_range(value.get("first_order_at")),
+        last_order_at=_range(value.get("last_order_at")),
+    )
+
+
+def _graphql_field(field: str) -> str:
+    return field if field.startswith("sortBy") else f"filter.{field}"
+
+
+class Query(graphene.ObjectType):
+    me = graphene.Field(CRMMe, description="The requester's own CRM data.")
+    crm_customers = relay.ConnectionField(
+        CRMCustomerCountableConnection,
+        filter=CRMCustomerFilterInput(),
+        sort_by=CRMCustomerSortingInput(),
+        description="Customers with their order history figures. Requires MANAGE_USERS.",
+    )
+
+    @staticmethod
+    def resolve_me(_root, info):
+        return require_customer(info)
+
+    @staticmethod
+    def resolve_crm_customers(_root, info, **args):
+        require_permission(info)
+        sort_by = args.get("sort_by") or {}
+        try:
+            queryset = search_profiles(
+                _customer_filter(args.get("filter")),
+                sort_field=sort_by.get("field", "CREATED_AT"),
+                descending=sort_by.get("direction") == "DESC",
+                sort_currency=sort_by.get("currency"),
+            )
+        except SearchError as error:
+            raise InputError(_graphql_field(error.field), error.message) from error
+        host = info.context.host
+
+        def attach_emails(page):
+            emails = host.customer_emails(page)
+            for profile in page:
+                profile.crm_email = emails.get(profile.pk)
+
+        return connection_from_queryset(
+            queryset, args, CRMCustomerCountableConnection, prepare_page=attach_emails
+        )
+
+
+schema = graphene.Schema(query=Query, types=[CRMCustomer, CRMSpend, Money])

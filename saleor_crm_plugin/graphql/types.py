@@ -1,0 +1,110 @@
+"""GraphQL types of the customer ledger."""
+
+import graphene
+from graphene import relay
+
+from ..customers.models import CustomerProfile
+
+
+class Money(graphene.ObjectType):
+    """An amount with its currency (the same shape as Saleor's `Money`)."""
+
+    currency = graphene.String(required=True, description="Currency code (ISO 4217).")
+    amount = graphene.Float(required=True, description="Amount in the currency's units.")
+
+
+def _money(amount, currency) -> Money:
+    return Money(currency=currency, amount=amount)
+
+
+class CRMSpend(graphene.ObjectType):
+    """A customer's counted orders and spend in one currency."""
+
+    currency = graphene.String(required=True)
+    order_count = graphene.Int(required=True)
+    total_spent = graphene.Field(Money, required=True, description="Total less refunds.")
+    average_order = graphene.Field(Money, required=True)
+    first_order_at = graphene.DateTime()
+    last_order_at = graphene.DateTime()
+
+    @staticmethod
+    def resolve_total_spent(root, _info):
+        return _money(root.total_spent_amount, root.currency)
+
+    @staticmethod
+    def resolve_average_order(root, _info):
+        return _money(root.average_order_amount, root.currency)
+
+
+class CRMCustomer(graphene.ObjectType):
+    """A customer as the CRM knows them: a registered user or a guest (by email)."""
+
+    user_id = graphene.ID(description="Saleor's ID of the user; null for guests.")
+    email = graphene.String(description="The email the store keeps (read from the store).")
+    is_guest = graphene.Boolean(required=True)
+    is_anonymized = graphene.Boolean(
+        required=True, description="The customer was deleted; only anonymous aggregates remain."
+    )
+    order_count = graphene.Int(
+        required=True, description="Placed orders, not cancelled or refunded in full."
+    )
+    first_order_at = graphene.DateTime()
+    last_order_at = graphene.DateTime()
+    joined_at = graphene.DateTime()
+    spends = graphene.List(
+        graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
+    )
+
+    class Meta:
+        interfaces = (relay.Node,)
+
+    @classmethod
+    def is_type_of(cls, root, _info):
+        return isinstance(root, CustomerProfile)
+
+    @staticmethod
+    def resolve_user_id(root, info):
+        if root.user_id is None or root.anonymized_at is not None:
+            return None
+        return info.context.host.user_global_id(root.user_id)
+
+    @staticmethod
+    def resolve_email(root, info):
+        if hasattr(root, "crm_email"):
+            return root.crm_email
+        return info.context.host.customer_emails([root]).get(root.pk)
+
+    @staticmethod
+    def resolve_is_guest(root, _info):
+        return root.user_id is None
+
+    @staticmethod
+    def resolve_is_anonymized(root, _info):
+        return root.anonymized_at is not None
+
+    @staticmethod
+    def resolve_spends(root, _info):
+        return list(root.spends.all())
+
+
+class CRMCustomerCountableConnection(relay.Connection):
+    total_count = graphene.Int(description="How many customers match.")
+
+    class Meta:
+        node = CRMCustomer
+
+
+class CRMMe(graphene.ObjectType):
+    """The requester's own CRM data (storefront)."""
+
+    crm_profile = graphene.Field(
+        CRMCustomer, description="Null until the customer has a profile (an order or an account)."
+    )
+
+    @staticmethod
+    def resolve_crm_profile(root, _info):
+        return (
+            CustomerProfile.objects.prefetch_related("spends")
+            .filter(user_id=root.user_id, anonymized_at__isnull=True)
+            .first()
+        )

@@ -1,0 +1,359 @@
+from datetime import timedelta
+
+import pytest
+
+from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.snapshots import order_to_dict
+from saleor_crm_plugin.sandbox.models import SandboxOrder
+from tests.factories import T0, customer, order
+from tests.graphql.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMERS = """
+query Customers($filter: CRMCustomerFilterInput, $sortBy: CRMCustomerSortingInput, $first: Int, $after: String) {
+  crmCustomers(first: $first, after: $after, filter: $filter, sortBy: $sortBy) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id userId email isGuest orderCount lastOrderAt
+      spends { currency orderCount totalSpent { amount currency } averageOrder { amount } } } }
+  }
+}
+"""
+
+ME = "{ me { crmProfile { orderCount lastOrderAt isGuest spends { currency totalSpent { amount currency } } } } }"
+
+
+def _store(snapshot):
+    SandboxOrder.objects.create(
+        order_id=snapshot.order_id,
+        email=snapshot.email,
+        data=order_to_dict(snapshot),
+        placed_at=snapshot.placed_at,
+        updated_at=snapshot.updated_at,
+    )
+    return snapshot
+
+
+@pytest.fixture
+def ann(db):
+    user = make_user("ann@example.com")
+    ingest_customers([customer(str(user.pk), email="ann@example.com")])
+    ingest_orders(
+        [
+            _store(order("a1", user_id=str(user.pk), email="ann@example.com", total="3000")),
+            _store(
+                order(
+                    "a2",
+                    user_id=str(user.pk),
+                    email="ann@example.com",
+                    total="5000",
+                    placed_at=T0 + timedelta(days=20),
+                )
+            ),
+            _store(
+                order(
+                    "a3",
+                    user_id=str(user.pk),
+                    email="ann@example.com",
+                    total="20.00",
+                    currency="USD",
+                    placed_at=T0 + timedelta(days=30),
+                )
+            ),
+        ]
+    )
+    return user
+
+
+@pytest.fixture
+def bob(db):
+    user = make_user("bob@example.com")
+    ingest_orders(
+        [
+            _store(
+                order(
+                    "b1",
+                    user_id=str(user.pk),
+                    email="bob@example.com",
+                    total="800",
+                    placed_at=T0 + timedelta(days=5),
+                )
+            )
+        ]
+    )
+    return user
+
+
+@pytest.fixture
+def guest(db):
+    ingest_orders(
+        [
+            _store(
+                order(
+                    "g1", email="Gus@Example.com", total="12000", placed_at=T0 + timedelta(days=40)
+                )
+            )
+        ]
+    )
+
+
+def _nodes(response):
+    return [edge["node"] for edge in response["data"]["crmCustomers"]["edges"]]
+
+
+def test_staff_lists_customers_sorted_by_order_count(post, staff_user, ann, bob, guest):
+    # when
+    response = post(
+        CUSTOMERS,
+        {"first": 10, "sortBy": {"field": "ORDER_COUNT", "direction": "DESC"}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert "errors" not in response
+    connection = response["data"]["crmCustomers"]
+    assert connection["totalCount"] == 3
+    nodes = _nodes(response)
+    assert [n["email"] for n in nodes] == ["ann@example.com", "gus@example.com", "bob@example.com"]
+    assert nodes[0]["orderCount"] == 3
+    assert nodes[0]["isGuest"] is False
+    assert nodes[1]["isGuest"] is True
+    assert nodes[1]["userId"] is None
+    assert nodes[0]["spends"] == [
+        {
+            "currency": "JPY",
+            "orderCount": 2,
+            "totalSpent": {"amount": 8000.0, "currency": "JPY"},
+            "averageOrder": {"amount": 4000.0},
+        },
+        {
+            "currency": "USD",
+            "orderCount": 1,
+            "totalSpent": {"amount": 20.0, "currency": "USD"},
+            "averageOrder": {"amount": 20.0},
+        },
+    ]
+
+
+def test_filter_by_email_ignores_case(post, staff_user, ann, bob, guest):
+    # when
+    response = post(
+        CUSTOMERS, {"first": 10, "filter": {"email": "GUS@example.com"}}, token=staff_user.api_token
+    )
+
+    # then
+    assert [n["email"] for n in _nodes(response)] == ["gus@example.com"]
+
+
+def test_filter_by_order_count_spend_and_last_order(post, staff_user, ann, bob, guest):
+    # given
+    variables = {
+        "first": 10,
+        "filter": {
+            "numberOfOrders": {"gte": 1, "lte": 3},
+            "totalSpent": {"currency": "JPY", "gte": "1000"},
+            "lastOrderAt": {"gte": (T0 + timedelta(days=10)).isoformat()},
+        },
+    }
+
+    # when
+    response = post(CUSTOMERS, variables, token=staff_user.api_token)
+
+    # then
+    assert sorted(n["email"] for n in _nodes(response)) == ["ann@example.com", "gus@example.com"]
+
+
+def test_sort_by_total_spent_needs_a_currency(post, staff_user, ann):
+    # when
+    response = post(
+        CUSTOMERS,
+        {"first": 5, "sortBy": {"field": "TOTAL_SPENT", "direction": "DESC"}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert response["data"]["crmCustomers"] is None
+    assert len(response["errors"]) == 1
+    assert response["errors"][0]["message"] == "sortBy.currency: is required to sort by total spent"
+    assert response["errors"][0]["extensions"]["exception"] == {
+        "code": "GraphQLError",
+        "field": "sortBy.currency",
+    }
+
+
+def test_sort_by_total_spent_in_a_currency(post, staff_user, ann, bob, guest):
+    # when
+    response = post(
+        CUSTOMERS,
+        {"first": 5, "sortBy": {"field": "TOTAL_SPENT", "direction": "DESC", "currency": "jpy"}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert [n["email"] for n in _nodes(response)] == [
+        "gus@example.com",
+        "ann@example.com",
+        "bob@example.com",
+    ]
+
+
+def test_range_with_gte_above_lte_is_an_error(post, staff_user, ann):
+    # when
+    response = post(
+        CUSTOMERS,
+        {"first": 5, "filter": {"numberOfOrders": {"gte": 5, "lte": 2}}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert (
+        response["errors"][0]["message"] == "filter.numberOfOrders: gte (5) is greater than lte (2)"
+    )
+
+
+def test_naive_date_filter_is_an_error(post, staff_user, ann):
+    # when
+    response = post(
+        CUSTOMERS,
+        {"first": 5, "filter": {"lastOrderAt": {"gte": "2025-01-01T00:00:00"}}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert response["errors"][0]["extensions"]["exception"]["field"] == "filter.lastOrderAt.gte"
+
+
+def test_pages_follow_the_cursor(post, staff_user, ann, bob, guest):
+    # given
+    sort = {"field": "LAST_ORDER_AT", "direction": "ASC"}
+    first_page = post(CUSTOMERS, {"first": 2, "sortBy": sort}, token=staff_user.api_token)
+    cursor = first_page["data"]["crmCustomers"]["pageInfo"]["endCursor"]
+
+    # when
+    second_page = post(
+        CUSTOMERS, {"first": 2, "after": cursor, "sortBy": sort}, token=staff_user.api_token
+    )
+
+    # then
+    assert [n["email"] for n in _nodes(first_page)] == ["bob@example.com", "ann@example.com"]
+    assert first_page["data"]["crmCustomers"]["pageInfo"]["hasNextPage"] is True
+    assert [n["email"] for n in _nodes(second_page)] == ["gus@example.com"]
+    assert second_page["data"]["crmCustomers"]["pageInfo"]["hasNextPage"] is False
+
+
+def test_page_size_is_limited(post, staff_user, ann):
+    # when
+    response = post(CUSTOMERS, {"first": 101}, token=staff_user.api_token)
+
+    # then
+    assert response["errors"][0]["message"] == "first: must be between 0 and 100, not 101"
+
+
+def test_anonymous_cannot_list_customers(post, ann):
+    # when
+    response = post(CUSTOMERS, {"first": 5})
+
+    # then
+    assert response["data"]["crmCustomers"] is None
+    assert len(response["errors"]) == 1
+    assert (
+        response["errors"][0]["message"]
+        == "You need one of the following permissions: MANAGE_USERS"
+    )
+    assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_customer_cannot_list_customers(post, ann, bob):
+    # when
+    response = post(CUSTOMERS, {"first": 5}, token=bob.api_token)
+
+    # then
+    assert response["data"]["crmCustomers"] is None
+    assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_staff_without_manage_users_cannot_list_customers(post, staff_without_permission, ann):
+    # when
+    response = post(CUSTOMERS, {"first": 5}, token=staff_without_permission.api_token)
+
+    # then
+    assert response["data"]["crmCustomers"] is None
+    assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_wrong_token_is_anonymous(post, ann):
+    # when
+    response = post(CUSTOMERS, {"first": 5}, token="not-a-token")
+
+    # then
+    assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_customer_sees_own_profile(post, ann, bob):
+    # when
+    response = post(ME, token=ann.api_token)
+
+    # then
+    assert "errors" not in response
+    profile = response["data"]["me"]["crmProfile"]
+    assert profile["orderCount"] == 3
+    assert profile["isGuest"] is False
+    assert profile["spends"][0] == {
+        "currency": "JPY",
+        "totalSpent": {"amount": 8000.0, "currency": "JPY"},
+    }
+    assert profile["lastOrderAt"] == (T0 + timedelta(days=30)).isoformat()
+
+
+def test_customer_without_orders_has_no_profile_yet(post, db):
+    # given
+    newcomer = make_user("new@example.com")
+
+    # when
+    response = post(ME, token=newcomer.api_token)
+
+    # then
+    assert response == {"data": {"me": {"crmProfile": None}}}
+
+
+def test_anonymous_me_is_a_permission_error(post, ann):
+    # when
+    response = post(ME)
+
+    # then
+    assert response["data"]["me"] is None
+    assert (
+        response["errors"][0]["message"] == "You need to be authenticated to perform this action."
+    )
+    assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_deleted_customer_is_not_listed(post, staff_user, ann, bob):
+    # given
+    ingest_customers([customer(str(bob.pk), updated_at=T0 + timedelta(days=90), deleted=True)])
+
+    # when
+    response = post(CUSTOMERS, {"first": 5}, token=staff_user.api_token)
+
+    # then
+    assert [n["email"] for n in _nodes(response)] == ["ann@example.com"]
+    assert CustomerProfile.objects.filter(anonymized_at__isnull=False).count() == 1
+
+
+def test_get_is_refused(client):
+    # when
+    response = client.get("/graphql/?query={me{crmProfile{orderCount}}}")
+
+    # then
+    assert response.status_code == 405
+
+
+def test_body_that_is_not_json_is_refused(client):
+    # when
+    response = client.post("/graphql/", data="{", content_type="application/json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "The request body is not JSON."}]}
