@@ -11,6 +11,7 @@ DATABASES = {
     )
 }
 SECRET_KEY = "tests-secret"
-CELERY_BROKER_URL = "memory://"
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run eagerly, except in a worker started by a test, which gets a broker URL.
+CELERY_BROKER_URL = os.environ.get("CRM_TEST_CELERY_BROKER_URL", "memory://")
+CELERY_TASK_ALWAYS_EAGER = "CRM_TEST_CELERY_BROKER_URL" not in os.environ
 CRM_CONFIG = {"store-time-zone": "Asia/Tokyo"}

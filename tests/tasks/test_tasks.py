@@ -1,0 +1,72 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
+from saleor_crm_plugin.customers.snapshots import order_to_dict
+from saleor_crm_plugin.host import reset_host
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
+from saleor_crm_plugin.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
+from tests.factories import T0, order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_host():
+    reset_host()
+
+
+def _store(snapshot):
+    SandboxOrder.objects.update_or_create(
+        order_id=snapshot.order_id,
+        defaults={
+            "email": snapshot.email,
+            "data": order_to_dict(snapshot),
+            "placed_at": snapshot.placed_at,
+            "updated_at": snapshot.updated_at,
+        },
+    )
+
+
+def test_order_task_records_the_current_state_twice_without_change():
+    # given
+    _store(order("o1", total="4200"))
+
+    # when
+    first = ingest_orders_task.delay(["o1"]).get()
+    second = ingest_orders_task.delay(["o1"]).get()
+
+    # then
+    assert first == {"created": 1, "updated": 0, "unchanged": 0}
+    assert second == {"created": 0, "updated": 0, "unchanged": 1}
+    assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
+
+
+def test_order_task_skips_an_order_the_store_no_longer_has():
+    # when
+    result = ingest_orders_task.delay(["gone"]).get()
+
+    # then
+    assert result == {"created": 0, "updated": 0, "unchanged": 0}
+    assert not OrderRecord.objects.exists()
+
+
+def test_customer_task_adopts_guest_orders_and_erase_task_anonymizes():
+    # given
+    user = SandboxUser.objects.create(email="ann@example.com", date_joined=T0, updated_at=T0)
+    _store(order("o1", email="ann@example.com"))
+    ingest_orders_task.delay(["o1"]).get()
+
+    # when
+    ingest_customer_task.delay(str(user.pk)).get()
+    ingest_customer_task.delay(str(user.pk)).get()
+    erase_customer_task.delay(str(user.pk), (T0 + timedelta(days=1)).isoformat()).get()
+    erase_customer_task.delay(str(user.pk), (T0 + timedelta(days=1)).isoformat()).get()
+
+    # then
+    profile = CustomerProfile.objects.get()
+    assert profile.user_id == str(user.pk)
+    assert profile.email_digest is None
+    assert profile.order_count == 1
