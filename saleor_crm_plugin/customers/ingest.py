@@ -1,20 +1,31 @@
 """Ingestion: the single door through which orders and customers enter the ledger.
 
-Idempotent and order-independent: every snapshot carries a version (`updated_at`, then a
-fingerprint), the ledger keeps the newest one per order or customer, and every derived figure
-(order count, spend, first/last order) is recomputed from the stored orders, never adjusted by
-deltas. Feeding the same snapshots twice, or in another order, leaves the same rows.
+Idempotent and order-independent. Every snapshot carries a version (`updated_at`, then a
+fingerprint) and the ledger keeps the newest one per order or customer. Which profile an order
+belongs to, and every figure of a profile, is then *derived* from the stored rows by one rule,
+never adjusted by deltas:
+
+- an order placed by a user belongs to that user's profile;
+- a guest order belongs to the registered profile with the same email, when that profile stands
+  on its own (a customer snapshot, or orders the user placed), else to the guest profile of
+  that email;
+- a registered profile known only from orders takes its email from the user's latest order;
+- a profile with no orders, no customer snapshot and no deletion record goes;
+- a deleted customer's profile keeps its orders and aggregates without any email digest.
+
+Feeding the same snapshots twice, or in another order or batching, leaves the same rows.
 """
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Self
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from ..money import quantize_amount
@@ -76,7 +87,7 @@ def digest_for(email: str | None) -> str | None:
 
 
 def _lock(keys: Iterable[str]) -> None:
-    """Serialize writers of the same orders and customers until the transaction ends.
+    """Serialize writers of the same orders, users and emails until the transaction ends.
 
     PostgreSQL: transaction-level advisory locks, taken in one sorted pass so two batches
     never deadlock. SQLite serializes writers by itself.
@@ -106,25 +117,15 @@ def _newest(snapshots: Iterable, key_of, rank=lambda s: s.version_key()) -> dict
 # --- profiles -----------------------------------------------------------------------------
 
 
-def _absorb_guest(profile: CustomerProfile, digest: str | None, touched: set[int]) -> None:
-    """Move the guest profile with this email (if any) into a registered profile."""
-    if digest is None:
-        return
-    guest = CustomerProfile.objects.filter(
-        user_id__isnull=True, anonymized_at__isnull=True, email_digest=digest
-    ).first()
-    if guest is None or guest.pk == profile.pk:
-        return
-    OrderRecord.objects.filter(profile=guest).update(profile=profile)
-    touched.discard(guest.pk)
-    guest.delete()
-    touched.add(profile.pk)
+def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
+    """Return the profile of each user id, creating missing ones.
 
-
-def _user_profile(user_id: str, digest: str | None, touched: set[int]) -> CustomerProfile:
-    """Return the profile of a registered customer, adopting their guest history."""
-    profile = CustomerProfile.objects.filter(user_id=user_id).first()
-    if profile is None:
+    `wanted` maps user id -> an email digest seen with it; a new user profile takes over the
+    guest profile of that email (keeping its id) when there is one.
+    """
+    profiles = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(wanted))}
+    for user_id in sorted(set(wanted) - set(profiles)):
+        digest = wanted[user_id]
         guest = None
         if digest is not None:
             guest = CustomerProfile.objects.filter(
@@ -133,54 +134,113 @@ def _user_profile(user_id: str, digest: str | None, touched: set[int]) -> Custom
         if guest is not None:
             guest.user_id = user_id
             guest.save(update_fields=["user_id", "updated_at"])
-            profile = guest
+            profiles[user_id] = guest
         else:
-            profile = CustomerProfile.objects.create(user_id=user_id, email_digest=digest)
-    elif profile.anonymized_at is None:
-        _absorb_guest(profile, digest, touched)
-    touched.add(profile.pk)
-    return profile
+            profiles[user_id] = CustomerProfile.objects.create(user_id=user_id, email_digest=digest)
+    return profiles
 
 
-def _guest_profile(digest: str, touched: set[int]) -> CustomerProfile:
-    """Return the registered profile with this email, else the guest profile for it."""
-    profile = (
-        CustomerProfile.objects.filter(
-            user_id__isnull=False, anonymized_at__isnull=True, email_digest=digest
-        )
-        .order_by("user_id")
-        .first()
+def _guest_profiles(digests: Iterable[str]) -> dict[str, int]:
+    """Return the guest profile id of each email digest, creating missing ones."""
+    digests = sorted(set(digests))
+    if not digests:
+        return {}
+    guests = CustomerProfile.objects.filter(
+        user_id__isnull=True, anonymized_at__isnull=True, email_digest__in=digests
     )
-    if profile is None:
-        profile, _ = CustomerProfile.objects.get_or_create(
-            user_id=None, anonymized_at=None, email_digest=digest
+    found = dict(guests.values_list("email_digest", "pk"))
+    missing = [d for d in digests if d not in found]
+    if missing:
+        CustomerProfile.objects.bulk_create(
+            [CustomerProfile(email_digest=d) for d in missing], ignore_conflicts=True
         )
-    touched.add(profile.pk)
-    return profile
+        found = dict(guests.values_list("email_digest", "pk"))
+    return found
 
 
-def _profile_for_order(
-    snapshot: OrderSnapshot, digest: str | None, existing: OrderRecord | None, touched: set[int]
-) -> CustomerProfile:
-    if existing is not None and existing.profile.anonymized_at is not None:
-        # The customer was deleted: the order stays with the anonymous aggregates.
-        touched.add(existing.profile_id)
-        return existing.profile
-    if snapshot.user_id is not None:
-        return _user_profile(snapshot.user_id, digest, touched)
-    return _guest_profile(digest, touched)
+def _derive_registered_emails(profile_ids: set[int]) -> set[str]:
+    """Give registered profiles known only from orders the email of the user's latest order.
+
+    Returns every digest those profiles had before or have after (their guest orders may move).
+    """
+    derived = CustomerProfile.objects.filter(
+        pk__in=profile_ids,
+        user_id__isnull=False,
+        source_updated_at__isnull=True,
+        anonymized_at__isnull=True,
+    )
+    digests = set(derived.values_list("email_digest", flat=True))
+    latest_own_order = (
+        OrderRecord.objects.filter(
+            profile=OuterRef("pk"), user_id=OuterRef("user_id"), email_digest__isnull=False
+        )
+        .order_by("-placed_at", "-order_id")
+        .values("email_digest")[:1]
+    )
+    derived.update(email_digest=Subquery(latest_own_order))
+    digests |= set(derived.values_list("email_digest", flat=True))
+    return {d for d in digests if d}
+
+
+def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
+    """Put every guest order of these emails on the profile the rule says it belongs to."""
+    digests = {d for d in digests if d}
+    if not digests:
+        return
+    rows = list(
+        OrderRecord.objects.filter(
+            user_id__isnull=True,
+            email_digest__in=digests,
+            profile__anonymized_at__isnull=True,
+        ).values_list("pk", "email_digest", "profile_id")
+    )
+    if not rows:
+        return
+    own_orders = OrderRecord.objects.filter(profile=OuterRef("pk"), user_id=OuterRef("user_id"))
+    standing = (
+        CustomerProfile.objects.filter(
+            user_id__isnull=False,
+            anonymized_at__isnull=True,
+            email_digest__in={digest for _, digest, _ in rows},
+        )
+        .filter(Q(source_updated_at__isnull=False) | Exists(own_orders))
+        .order_by("email_digest", "user_id")
+        .values_list("email_digest", "pk")
+    )
+    target: dict[str, int] = {}
+    for digest, pk in standing:
+        target.setdefault(digest, pk)
+    target.update(_guest_profiles({d for _, d, _ in rows} - set(target)))
+    moves: dict[int, list[int]] = defaultdict(list)
+    for pk, digest, profile_id in rows:
+        if profile_id != target[digest]:
+            moves[target[digest]].append(pk)
+            touched.update((profile_id, target[digest]))
+    for profile_id, order_pks in moves.items():
+        OrderRecord.objects.filter(pk__in=order_pks).update(profile_id=profile_id)
+
+
+def _settle(touched: set[int], digests: set[str]) -> None:
+    """Apply the ownership rule around the touched profiles, then recompute their figures."""
+    digests = digests | _derive_registered_emails(touched)
+    _rehome_guest_orders(digests, touched)
+    # A profile stands on its orders, a customer snapshot, or a deletion record.
+    CustomerProfile.objects.filter(
+        pk__in=touched, source_updated_at__isnull=True, anonymized_at__isnull=True
+    ).exclude(Exists(OrderRecord.objects.filter(profile=OuterRef("pk")))).delete()
+    recompute_profiles(touched)
 
 
 # --- orders -------------------------------------------------------------------------------
 
 
-def _order_record(snapshot: OrderSnapshot, profile: CustomerProfile, digest) -> OrderRecord:
+def _order_record(snapshot: OrderSnapshot, profile_id: int, digest: str | None) -> OrderRecord:
     return OrderRecord(
         order_id=snapshot.order_id,
         number=snapshot.number or "",
-        profile=profile,
+        profile_id=profile_id,
         user_id=snapshot.user_id,
-        email_digest=None if profile.anonymized_at else digest,
+        email_digest=digest,
         channel=snapshot.channel,
         currency=snapshot.currency,
         status=snapshot.status.value,
@@ -202,8 +262,8 @@ def _order_record(snapshot: OrderSnapshot, profile: CustomerProfile, digest) -> 
 def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
     """Reconcile the ledger with these order snapshots, in one transaction.
 
-    Orders whose stored version is the same or newer are left alone; profiles touched get
-    their aggregates recomputed from their orders.
+    Orders whose stored version is the same or newer are left alone; the profiles around the
+    others are settled and their figures recomputed from their orders.
     """
     winners = _newest(snapshots, lambda s: s.order_id)
     result = IngestResult()
@@ -216,36 +276,64 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
     with transaction.atomic():
         _lock(lock_keys)
         existing = {
-            record.order_id: record
-            for record in OrderRecord.objects.select_related("profile").filter(
-                order_id__in=list(winners)
+            row["order_id"]: row
+            for row in OrderRecord.objects.filter(order_id__in=list(winners)).values(
+                "order_id",
+                "profile_id",
+                "email_digest",
+                "source_updated_at",
+                "source_fingerprint",
+                "profile__anonymized_at",
             )
         }
-        touched: set[int] = set()
-        records = []
+        fresh = []
         for order_id in sorted(winners):
-            snapshot = winners[order_id]
-            record = existing.get(order_id)
-            if (
-                record is not None
-                and (
-                    record.source_updated_at,
-                    record.source_fingerprint,
-                )
-                >= snapshot.version_key()
-            ):
+            row = existing.get(order_id)
+            version = row and (row["source_updated_at"], row["source_fingerprint"])
+            if row is not None and version >= winners[order_id].version_key():
                 result.unchanged += 1
-                continue
-            if record is None:
-                result.created += 1
             else:
-                result.updated += 1
-                touched.add(record.profile_id)
-            profile = _profile_for_order(snapshot, digests[order_id], record, touched)
-            records.append(_order_record(snapshot, profile, digests[order_id]))
-        if records:
-            _write_orders(records, [winners[r.order_id] for r in records])
-        recompute_profiles(touched)
+                fresh.append(winners[order_id])
+                if row is None:
+                    result.created += 1
+                else:
+                    result.updated += 1
+        if not fresh:
+            return result
+        kept = {  # orders of deleted customers stay with the anonymous aggregates
+            s.order_id
+            for s in fresh
+            if s.order_id in existing and existing[s.order_id]["profile__anonymized_at"]
+        }
+        users = _user_profiles(
+            {s.user_id: digests[s.order_id] for s in fresh if s.user_id and s.order_id not in kept}
+        )
+        guests = _guest_profiles(
+            digests[s.order_id] for s in fresh if not s.user_id and s.order_id not in kept
+        )
+        touched: set[int] = set()
+        affected_digests: set[str] = set()
+        records = []
+        for snapshot in fresh:
+            row = existing.get(snapshot.order_id)
+            digest = digests[snapshot.order_id]
+            if snapshot.order_id in kept:
+                profile_id, digest = row["profile_id"], None
+            elif snapshot.user_id:
+                profile = users[snapshot.user_id]
+                profile_id = profile.pk
+                if profile.anonymized_at is not None:
+                    digest = None
+            else:
+                profile_id = guests[digest]
+            if row is not None:
+                touched.add(row["profile_id"])
+                affected_digests.add(row["email_digest"])
+            touched.add(profile_id)
+            affected_digests.add(digest)
+            records.append(_order_record(snapshot, profile_id, digest))
+        _write_orders(records, fresh)
+        _settle(touched, {d for d in affected_digests if d})
     return result
 
 
@@ -283,8 +371,9 @@ def _write_orders(records: list[OrderRecord], snapshots: list[OrderSnapshot]) ->
 def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
     """Reconcile profiles with these customer snapshots, in one transaction.
 
-    A registered customer adopts the guest profile of their email; a deleted customer's
-    profile loses its email digest (and its orders theirs) while its aggregates stay.
+    A registered customer's profile takes their email, and with it their guest orders; a
+    deleted customer's profile loses its email digest (and its orders theirs) while its
+    aggregates stay. A deletion is final: nothing older or newer undoes it.
     """
     winners = _newest(snapshots, lambda s: s.user_id, rank=lambda s: (s.deleted, s.version_key()))
     result = IngestResult()
@@ -295,11 +384,12 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
     lock_keys += [f"email:{d}" for d in digests.values() if d]
     with transaction.atomic():
         _lock(lock_keys)
-        existing = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))}
-        touched: set[int] = set()
+        existing = {
+            p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))
+        }
+        fresh = []
         for user_id in sorted(winners):
-            snapshot = winners[user_id]
-            profile = existing.get(user_id)
+            snapshot, profile = winners[user_id], existing.get(user_id)
             if profile is not None and (
                 profile.anonymized_at is not None
                 or (
@@ -311,16 +401,21 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
             ):
                 result.unchanged += 1
                 continue
+            fresh.append(snapshot)
             if profile is None:
                 result.created += 1
             else:
                 result.updated += 1
+        profiles = _user_profiles({s.user_id: digests[s.user_id] for s in fresh})
+        touched: set[int] = set()
+        affected_digests: set[str] = set()
+        for snapshot in fresh:
+            profile = profiles[snapshot.user_id]
+            affected_digests.update((profile.email_digest, digests[snapshot.user_id]))
             if snapshot.deleted:
-                profile = profile or CustomerProfile.objects.create(user_id=user_id)
                 _anonymize(profile, snapshot)
             else:
-                profile = _user_profile(user_id, digests[user_id], touched)
-                profile.email_digest = digests[user_id]
+                profile.email_digest = digests[snapshot.user_id]
                 profile.joined_at = snapshot.joined_at
                 profile.source_updated_at = snapshot.updated_at
                 profile.source_fingerprint = snapshot.fingerprint()
@@ -334,7 +429,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
                     ]
                 )
             touched.add(profile.pk)
-        recompute_profiles(touched)
+        _settle(touched, {d for d in affected_digests if d})
     return result
 
 
@@ -359,29 +454,16 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
 
 
 def recompute_profiles(profile_ids: Iterable[int]) -> None:
-    """Recompute order count, first/last order, email and per-currency spend from the orders."""
+    """Recompute order count, first/last order and per-currency spend from the orders."""
     ids = sorted(set(profile_ids))
     if not ids:
         return
-    counted = OrderRecord.objects.filter(profile=OuterRef("pk"), counts=True)
-    per_profile = counted.values("profile")
-    latest_order_digest = (
-        OrderRecord.objects.filter(profile=OuterRef("pk"), email_digest__isnull=False)
-        .order_by("-placed_at", "-order_id")
-        .values("email_digest")[:1]
-    )
+    per_profile = OrderRecord.objects.filter(profile=OuterRef("pk"), counts=True).values("profile")
     CustomerProfile.objects.filter(pk__in=ids).update(
         order_count=Coalesce(Subquery(per_profile.annotate(n=Count("pk")).values("n")), Value(0)),
         first_order_at=Subquery(per_profile.annotate(t=Min("placed_at")).values("t")),
         last_order_at=Subquery(per_profile.annotate(t=Max("placed_at")).values("t")),
     )
-    # Without a customer snapshot, a registered profile is known by its latest order's email.
-    CustomerProfile.objects.filter(
-        pk__in=ids,
-        user_id__isnull=False,
-        source_updated_at__isnull=True,
-        anonymized_at__isnull=True,
-    ).update(email_digest=Subquery(latest_order_digest))
     spends = (
         OrderRecord.objects.filter(profile_id__in=ids, counts=True)
         .values("profile_id", "currency")
@@ -393,10 +475,6 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
         )
         .order_by("profile_id", "currency")
     )
-    # A guest profile exists only for its orders: one left without any goes.
-    CustomerProfile.objects.filter(
-        pk__in=ids, user_id__isnull=True, anonymized_at__isnull=True
-    ).exclude(Exists(OrderRecord.objects.filter(profile=OuterRef("pk")))).delete()
     CustomerSpend.objects.filter(profile_id__in=ids).delete()
     CustomerSpend.objects.bulk_create(
         [

@@ -8,3 +8,7 @@ class SandboxConfig(AppConfig):
     label = "saleor_crm_sandbox"
     verbose_name = "CRM sandbox store"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The sandbox's Celery app becomes the current app, so `.delay()` uses its settings.
+        from . import celery  # noqa: F401

@@ -243,3 +243,31 @@ def test_lines_are_replaced_not_appended():
 
     # then
     assert not OrderLineRecord.objects.exists()
+
+
+def test_superseded_user_version_leaves_no_profile_behind():
+    # given: two versions of one order with the same time, first seen as the user's
+    as_user = order("o1", user_id="1", email="ann@example.com")
+    as_guest = order("o1", email="ann@example.com", status=OrderStatus.UNCONFIRMED)
+    ingest_orders([as_user])
+
+    # when
+    ingest_orders([as_guest])
+
+    # then: whichever version wins, one profile holds the order
+    assert CustomerProfile.objects.count() == 1
+    winner = max([as_user, as_guest], key=lambda s: s.version_key())
+    assert CustomerProfile.objects.get().user_id == winner.user_id
+
+
+def test_guest_order_in_the_same_batch_joins_the_user():
+    # when
+    ingest_orders([
+        order("o1", user_id="1", email="ann@example.com"),
+        order("o2", email="ann@example.com", placed_at=T0 + timedelta(days=1)),
+    ])
+
+    # then
+    profile = CustomerProfile.objects.get()
+    assert profile.user_id == "1"
+    assert profile.order_count == 2
