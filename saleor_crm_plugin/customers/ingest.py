@@ -384,9 +384,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
     lock_keys += [f"email:{d}" for d in digests.values() if d]
     with transaction.atomic():
         _lock(lock_keys)
-        existing = {
-            p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))
-        }
+        existing = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(winners))}
         fresh = []
         for user_id in sorted(winners):
             snapshot, profile = winners[user_id], existing.get(user_id)

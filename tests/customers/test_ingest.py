@@ -262,10 +262,12 @@ def test_superseded_user_version_leaves_no_profile_behind():
 
 def test_guest_order_in_the_same_batch_joins_the_user():
     # when
-    ingest_orders([
-        order("o1", user_id="1", email="ann@example.com"),
-        order("o2", email="ann@example.com", placed_at=T0 + timedelta(days=1)),
-    ])
+    ingest_orders(
+        [
+            order("o1", user_id="1", email="ann@example.com"),
+            order("o2", email="ann@example.com", placed_at=T0 + timedelta(days=1)),
+        ]
+    )
 
     # then
     profile = CustomerProfile.objects.get()

@@ -1,0 +1,217 @@
+"""The `Host` protocol on a real Saleor 3.23: the only module (with plugin.py) importing saleor.*.
+
+Thin by design: it reads Saleor's models into snapshots and answers who is calling; every
+rule lives in the engines. Tested against a real Saleor in tests/saleor/.
+"""
+
+import logging
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+import graphene
+from django.db.models import OuterRef, Subquery
+from saleor.account.models import User
+from saleor.core.auth import get_token_from_request
+from saleor.core.jwt import get_user_from_access_payload, jwt_decode
+from saleor.order import OrderEvents, OrderStatus
+from saleor.order.models import Order
+from saleor.payment import ChargeStatus, TransactionEventType, TransactionKind
+from saleor.payment.models import TransactionEvent
+from saleor.permission.enums import AccountPermissions
+from saleor.plugins.models import PluginConfiguration
+
+from ..conf import CRMConfig, parse_config
+from ..customers.models import OrderRecord
+from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot
+from .protocol import MANAGE_USERS, Batch, Requester
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_ID = "saleor.crm"
+# Our permission codes -> Saleor's permission enums (checked with `user.has_perm`).
+PERMISSIONS = {MANAGE_USERS: AccountPermissions.MANAGE_USERS}
+_PAID_EVENTS = (
+    OrderEvents.ORDER_FULLY_PAID,
+    OrderEvents.ORDER_MARKED_AS_PAID,
+    OrderEvents.PAYMENT_CAPTURED,
+)
+
+
+def _refunded(order: Order) -> tuple[Decimal, object]:
+    """Return what was refunded and when, the way Saleor's `Order.totalRefunded` counts it."""
+    payments = sorted(order.payments.all(), key=lambda p: p.pk)
+    last_payment = payments[-1] if payments else None
+    if last_payment is not None and (
+        last_payment.is_active or last_payment.charge_status == ChargeStatus.FULLY_REFUNDED
+    ):
+        refunds = [
+            t
+            for t in last_payment.transactions.all()
+            if t.kind == TransactionKind.REFUND and t.is_success
+        ]
+        amount = sum((t.amount for t in refunds), Decimal(0))
+        when = max((t.created_at for t in refunds), default=None)
+        return amount, when
+    transactions = list(order.payment_transactions.all())
+    amount = sum((t.refunded_value for t in transactions), Decimal(0))
+    when = None
+    if amount:
+        when = (
+            TransactionEvent.objects.filter(
+                transaction__in=transactions, type=TransactionEventType.REFUND_SUCCESS
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    return amount, when
+
+
+def order_to_snapshot(order: Order) -> OrderSnapshot:
+    """Read one Saleor order (with its lines, payments and events) as a snapshot."""
+    refunded, refunded_at = _refunded(order)
+    events = order.events.all()
+    paid_at = min((e.date for e in events if e.type in _PAID_EVENTS), default=None)
+    cancelled_at = max((e.date for e in events if e.type == OrderEvents.CANCELED), default=None)
+    return OrderSnapshot(
+        order_id=str(order.pk),
+        number=str(order.number),
+        channel=order.channel.slug,
+        currency=order.currency,
+        status=order.status,
+        user_id=str(order.user_id) if order.user_id else None,
+        email=order.user_email or (order.user.email if order.user_id else None),
+        placed_at=order.created_at,
+        updated_at=order.updated_at,
+        total_gross=order.total_gross_amount,
+        total_net=order.total_net_amount,
+        paid_amount=order.total_charged_amount,
+        paid_at=paid_at,
+        refunded_amount=min(refunded, order.total_gross_amount),
+        refunded_at=refunded_at,
+        cancelled_at=cancelled_at if order.status == OrderStatus.CANCELED else None,
+        lines=tuple(
+            LineSnapshot(
+                line_id=str(line.pk),
+                quantity=line.quantity,
+                unit_price_gross=line.unit_price_gross_amount,
+                product_name=line.product_name,
+                sku=line.product_sku,
+                variant_id=line.product_variant_id
+                or (str(line.variant_id) if line.variant_id else None),
+            )
+            for line in order.lines.all()
+        ),
+    )
+
+
+def user_to_snapshot(user: User) -> CustomerSnapshot:
+    return CustomerSnapshot(
+        user_id=str(user.pk),
+        email=user.email,
+        joined_at=user.date_joined,
+        updated_at=user.updated_at,
+    )
+
+
+def _orders():
+    return (
+        Order.objects.non_draft()
+        .select_related("channel", "user")
+        .prefetch_related("lines", "events", "payments__transactions", "payment_transactions")
+    )
+
+
+class SaleorHost:
+    """Saleor 3.23 as the store."""
+
+    def config(self) -> CRMConfig:
+        configuration = (
+            PluginConfiguration.objects.filter(identifier=PLUGIN_ID)
+            .values_list("configuration", flat=True)
+            .first()
+        )
+        return parse_config(configuration or None)
+
+    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
+        order = _orders().filter(pk=order_id).first()
+        return None if order is None else order_to_snapshot(order)
+
+    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
+        user = User.objects.filter(pk=user_id).first()
+        return None if user is None else user_to_snapshot(user)
+
+    def order_count(self) -> int:
+        return Order.objects.non_draft().count()
+
+    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        last = int(cursor or 0)
+        while True:
+            orders = list(_orders().filter(number__gt=last).order_by("number")[:batch_size])
+            if not orders:
+                return
+            last = orders[-1].number
+            yield Batch([order_to_snapshot(order) for order in orders], str(last))
+
+    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+        last = int(cursor or 0)
+        while True:
+            users = list(
+                User.objects.filter(pk__gt=last, is_staff=False).order_by("pk")[:batch_size]
+            )
+            if not users:
+                return
+            last = users[-1].pk
+            yield Batch([user_to_snapshot(user) for user in users], str(last))
+
+    def requester(self, request) -> Requester | None:
+        token = get_token_from_request(request)
+        if not token:
+            return None
+        try:
+            payload = jwt_decode(token)
+            user = get_user_from_access_payload(payload, request)
+        except Exception:  # an expired, forged or revoked token is simply no user
+            logger.info("CRM: rejected a token", exc_info=True)
+            return None
+        if user is None or not user.is_active:
+            return None
+        permissions = frozenset(code for code, perm in PERMISSIONS.items() if user.has_perm(perm))
+        return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
+
+    def customer_emails(self, profiles: Iterable) -> dict[int, str]:
+        profiles = list(profiles)
+        users = {
+            int(p.user_id): p.pk
+            for p in profiles
+            if p.user_id and p.user_id.isdigit() and not p.anonymized_at
+        }
+        emails = {
+            users[pk]: email
+            for pk, email in User.objects.filter(pk__in=list(users)).values_list("pk", "email")
+        }
+        guests = [p.pk for p in profiles if p.user_id is None and not p.anonymized_at]
+        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
+            "-placed_at", "-order_id"
+        )
+        guest_orders = dict(
+            OrderRecord.objects.filter(
+                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
+            ).values_list("order_id", "profile_id")
+        )
+        for order_id, email in Order.objects.filter(pk__in=list(guest_orders)).values_list(
+            "pk", "user_email"
+        ):
+            emails[guest_orders[str(order_id)]] = email
+        return emails
+
+    def user_global_id(self, user_id: str) -> str:
+        return graphene.Node.to_global_id("User", user_id)
+
+    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
+        user = User.objects.get(pk=user_id)
+        user.store_value_in_private_metadata({key: str(value) for key, value in items.items()})
+        user.save(update_fields=["private_metadata", "updated_at"])
+
+
+__all__ = ["PLUGIN_ID", "SaleorHost", "order_to_snapshot", "user_to_snapshot"]

@@ -1,0 +1,64 @@
+"""`manage.py crm_backfill`: load the store's existing customers and orders into the ledger."""
+
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...customers.backfill import run_backfill
+from ...host import get_host
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: `orders 12,000/30,000 (40%) 2,100/s`."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self.interactive = self.stream.isatty()
+        self.last_kind = None
+
+    def __call__(self, kind: str, done: int, total: int | None) -> None:
+        if kind != self.last_kind:
+            self.started, self.last_kind = time.monotonic(), kind
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        share = f"/{total:,} ({100 * done / total:.0f}%)" if total else ""
+        line = f"{kind} {done:,}{share} {rate:,.0f}/s"
+        if self.interactive:
+            self.stream.write("\r" + line.ljust(60))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive and self.last_kind:
+            self.stream.write("\n")
+
+
+class Command(BaseCommand):
+    help = "Load the store's existing customers and orders into the CRM ledger (resumable)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--restart", action="store_true", help="Start over instead of resuming."
+        )
+
+    def handle(self, *args, batch_size, restart, **options):
+        if batch_size < 1:
+            raise CommandError(f"--batch-size must be at least 1, not {batch_size}")
+        progress = ProgressLine(self.stderr._out)
+        try:
+            report = run_backfill(
+                get_host(), batch_size=batch_size, restart=restart, progress=progress
+            )
+        finally:
+            progress.close()
+        orders, customers = report.orders, report.customers
+        self.stdout.write(
+            f"{'Resumed' if report.resumed else 'Backfilled'}: "
+            f"{orders.total:,} orders ({orders.created:,} new, {orders.updated:,} updated, "
+            f"{orders.unchanged:,} unchanged); {customers.total:,} customers "
+            f"({customers.created:,} new, {customers.updated:,} updated, "
+            f"{customers.unchanged:,} unchanged)"
+        )

@@ -1,0 +1,181 @@
+"""CRMPlugin: Saleor's door to the CRM. Hooks only enqueue Celery work; they never raise.
+
+Saleor calls these hooks after its own commit, in the shopper's request: an exception here
+would fail a request whose order is already saved and paid, and skip later hooks and the
+confirmation email. So every hook is wrapped: it logs and returns `previous_value`.
+"""
+
+import functools
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseNotFound
+from django.utils import timezone
+from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
+
+from . import conf
+from .conf import ConfigError, parse_config
+from .host.saleor import PLUGIN_ID
+
+logger = logging.getLogger(__name__)
+
+
+def _never_raises(hook):
+    """Run a hook body; on any error log it and hand Saleor back `previous_value`."""
+
+    @functools.wraps(hook)
+    def wrapper(self, *args, **kwargs):
+        previous_value = kwargs.get("previous_value", args[-1] if args else None)
+        try:
+            if self.active and self.crm_config is not None and self.crm_config.ingestion_enabled:
+                hook(self, *args, **kwargs)
+        except Exception:
+            logger.exception("CRM: the %s hook failed; the event was not recorded", hook.__name__)
+        return previous_value
+
+    return wrapper
+
+
+def _send(task, args) -> None:
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("CRM: could not enqueue %s%r; the event was not recorded", task.name, args)
+
+
+def _enqueue(task, *args) -> None:
+    """Send the task once Saleor's transaction commits (at once outside one); never raise."""
+    transaction.on_commit(functools.partial(_send, task, args))
+
+
+class CRMPlugin(BasePlugin):
+    PLUGIN_ID = PLUGIN_ID
+    PLUGIN_NAME = "CRM"
+    PLUGIN_DESCRIPTION = (
+        "Customer profiles, RFM segments, membership ranks, loyalty points and subscriptions."
+    )
+    CONFIGURATION_PER_CHANNEL = False
+    DEFAULT_ACTIVE = False
+    DEFAULT_CONFIGURATION = [{"name": name, "value": conf.DEFAULTS[name]} for name in conf.FIELDS]
+    CONFIG_STRUCTURE = {
+        conf.STORE_TIME_ZONE: {
+            "type": ConfigurationTypeField.STRING,
+            "label": conf.FIELDS[conf.STORE_TIME_ZONE][0],
+            "help_text": conf.FIELDS[conf.STORE_TIME_ZONE][1],
+        },
+        conf.INGESTION_ENABLED: {
+            "type": ConfigurationTypeField.BOOLEAN,
+            "label": conf.FIELDS[conf.INGESTION_ENABLED][0],
+            "help_text": conf.FIELDS[conf.INGESTION_ENABLED][1],
+        },
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            self.crm_config = parse_config(self.configuration)
+        except ConfigError:
+            logger.exception("CRM: the saved configuration is invalid; events are not recorded")
+            self.crm_config = None
+
+    @classmethod
+    def validate_plugin_configuration(cls, plugin_configuration, **kwargs):
+        try:
+            parse_config(plugin_configuration.configuration)
+        except ConfigError as error:
+            # Dashboard shows only the bare message in a pop-up: it names the field.
+            raise ValidationError({error.field: ValidationError(str(error), code="invalid")})
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def _order_changed(self, order):
+        from .tasks import ingest_orders_task
+
+        _enqueue(ingest_orders_task, [str(order.pk)])
+
+    @_never_raises
+    def order_created(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_confirmed(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_paid(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_fully_paid(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_updated(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_cancelled(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_expired(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_refunded(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_fully_refunded(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_fulfilled(self, order, previous_value, **kwargs):
+        self._order_changed(order)
+
+    @_never_raises
+    def order_bulk_created(self, orders, previous_value, **kwargs):
+        from .tasks import ingest_orders_task
+
+        _enqueue(ingest_orders_task, [str(order.pk) for order in orders])
+
+    # --- customers ------------------------------------------------------------------------
+
+    def _customer_changed(self, customer):
+        from .tasks import ingest_customer_task
+
+        _enqueue(ingest_customer_task, str(customer.pk))
+
+    def _customer_deleted(self, customer):
+        from .tasks import erase_customer_task
+
+        _enqueue(erase_customer_task, str(customer.pk), timezone.now().isoformat())
+
+    @_never_raises
+    def customer_created(self, customer, previous_value, **kwargs):
+        self._customer_changed(customer)
+
+    @_never_raises
+    def customer_updated(self, customer, previous_value, **kwargs):
+        self._customer_changed(customer)
+
+    @_never_raises
+    def customer_deleted(self, customer, previous_value, **kwargs):
+        self._customer_deleted(customer)
+
+    @_never_raises
+    def account_deleted(self, user, previous_value, **kwargs):
+        self._customer_deleted(user)
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def webhook(self, request, path, previous_value):
+        """Serve `/plugins/global/saleor.crm/<path>`: `graphql/` is our GraphQL API."""
+        if not self.active:
+            return previous_value
+        if path.strip("/") == "graphql":
+            from .graphql.view import graphql_view
+
+            return graphql_view(request)
+        return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

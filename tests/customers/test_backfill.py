@@ -1,0 +1,99 @@
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from saleor_crm_plugin.customers.backfill import run_backfill
+from saleor_crm_plugin.customers.models import BackfillCheckpoint, CustomerProfile, OrderRecord
+from saleor_crm_plugin.customers.snapshots import order_to_dict
+from saleor_crm_plugin.host import reset_host
+from saleor_crm_plugin.host.sandbox import SandboxHost
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
+from tests.factories import T0, order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def store():
+    reset_host()
+    user = SandboxUser.objects.create(email="ann@example.com", date_joined=T0, updated_at=T0)
+    for index in range(7):
+        snapshot = order(
+            f"o{index}",
+            user_id=str(user.pk) if index % 2 else None,
+            email="ann@example.com" if index % 2 else f"guest{index}@example.com",
+            placed_at=T0 + timedelta(days=index),
+        )
+        SandboxOrder.objects.create(
+            order_id=snapshot.order_id,
+            email=snapshot.email,
+            data=order_to_dict(snapshot),
+            placed_at=snapshot.placed_at,
+            updated_at=snapshot.updated_at,
+        )
+    return user
+
+
+def test_backfill_loads_every_order_and_reports_counts():
+    # given
+    out, err = StringIO(), StringIO()
+
+    # when
+    call_command("crm_backfill", "--batch-size", "3", stdout=out, stderr=err)
+
+    # then
+    assert OrderRecord.objects.count() == 7
+    assert CustomerProfile.objects.count() == 5  # ann + 4 guests
+    assert out.getvalue().strip() == (
+        "Backfilled: 7 orders (7 new, 0 updated, 0 unchanged); "
+        "1 customers (1 new, 0 updated, 0 unchanged)"
+    )
+    assert "orders 7/7 (100%)" in err.getvalue()
+
+
+def test_second_run_changes_nothing():
+    # given
+    call_command("crm_backfill", stdout=StringIO(), stderr=StringIO())
+    before = list(OrderRecord.objects.order_by("order_id").values())
+
+    # when
+    out = StringIO()
+    call_command("crm_backfill", stdout=out, stderr=StringIO())
+
+    # then
+    assert "7 orders (0 new, 0 updated, 7 unchanged)" in out.getvalue()
+    assert list(OrderRecord.objects.order_by("order_id").values()) == before
+
+
+class FailingHost(SandboxHost):
+    """Breaks after the first batch of orders, as a killed process would."""
+
+    def order_batches(self, cursor, batch_size):
+        for number, batch in enumerate(super().order_batches(cursor, batch_size)):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_interrupted_backfill_resumes_after_the_last_batch():
+    # given
+    with pytest.raises(KeyboardInterrupt):
+        run_backfill(FailingHost(), batch_size=3)
+    assert OrderRecord.objects.count() == 3
+
+    # when
+    report = run_backfill(SandboxHost(), batch_size=3)
+
+    # then
+    assert report.resumed is True
+    assert report.orders.created == 4
+    assert OrderRecord.objects.count() == 7
+    assert BackfillCheckpoint.objects.get(name="orders").processed == 7
+
+
+def test_batch_size_must_be_positive():
+    # when
+    with pytest.raises(Exception, match="--batch-size must be at least 1, not 0"):
+        call_command("crm_backfill", "--batch-size", "0", stdout=StringIO(), stderr=StringIO())

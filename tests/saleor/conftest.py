@@ -1,0 +1,41 @@
+"""Fixtures for the tests that run inside a real Saleor 3.23 (see README, "Against Saleor")."""
+
+import pytest
+
+try:
+    import django.test
+    from django.conf import settings as django_settings
+    from saleor.tests.utils import prepare_test_db_connections
+except ImportError:  # no Saleor: every module here skips itself with the reason
+    prepare_test_db_connections = None
+
+if prepare_test_db_connections is not None:
+    # As Saleor's own conftest does: tests use the default and the replica connection.
+    databases = {
+        django_settings.DATABASE_CONNECTION_DEFAULT_NAME,
+        django_settings.DATABASE_CONNECTION_REPLICA_NAME,
+    }
+    django.test.TransactionTestCase.databases = databases
+    django.test.TestCase.databases = databases
+    prepare_test_db_connections()
+
+
+@pytest.fixture
+def crm_plugin(settings):
+    """Install and activate the CRM plugin in Saleor's plugin manager."""
+    from saleor.plugins.manager import get_plugins_manager
+
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
+    manager = get_plugins_manager(allow_replica=False)
+    manager.save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {
+            "active": True,
+            "configuration": [
+                {"name": "store-time-zone", "value": "Asia/Tokyo"},
+                {"name": "ingestion-enabled", "value": True},
+            ],
+        },
+    )
+    return get_plugins_manager(allow_replica=False)

@@ -1,0 +1,302 @@
+"""The plugin inside a real Saleor 3.23: discovery, hooks, the Saleor adapter and GraphQL."""
+
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+
+pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
+
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from saleor.core.jwt import create_access_token
+from saleor.order import OrderStatus
+from saleor.payment import TransactionKind
+
+from saleor_crm_plugin.customers.models import (
+    CustomerProfile,
+    OrderLineRecord,
+    OrderRecord,
+)
+from saleor_crm_plugin.host.saleor import SaleorHost
+
+pytestmark = [pytest.mark.saleor, pytest.mark.django_db]
+
+GRAPHQL_URL = "/plugins/global/saleor.crm/graphql/"
+
+
+def test_entry_point_adds_the_app_and_the_plugin(settings):
+    # then: Saleor's settings read the `saleor.plugins` entry point
+    from saleor import settings as saleor_settings
+
+    assert "saleor_crm_plugin" in settings.INSTALLED_APPS
+    assert "saleor_crm_plugin.plugin.CRMPlugin" in saleor_settings.EXTERNAL_PLUGINS
+
+
+def test_manager_loads_the_plugin_globally(crm_plugin):
+    # when
+    plugin = crm_plugin.get_plugin("saleor.crm")
+
+    # then
+    assert plugin is not None
+    assert plugin.active is True
+    assert plugin.crm_config.store_time_zone == "Asia/Tokyo"
+    assert plugin.CONFIGURATION_PER_CHANNEL is False
+
+
+def test_order_created_records_the_order(
+    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    order = order_with_lines
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order)
+
+    # then
+    record = OrderRecord.objects.get(order_id=str(order.pk))
+    assert record.number == str(order.number)
+    assert record.currency == order.currency
+    assert record.total_gross_amount == order.total_gross_amount
+    assert record.user_id == str(order.user_id)
+    assert OrderLineRecord.objects.filter(order=record).count() == order.lines.count()
+    profile = CustomerProfile.objects.get(user_id=str(order.user_id))
+    assert profile.order_count == 1
+
+
+def test_cancelled_order_stops_counting(
+    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    order = order_with_lines
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order)
+
+    # when
+    order.status = OrderStatus.CANCELED
+    order.save(update_fields=["status", "updated_at"])
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_cancelled(order)
+
+    # then
+    record = OrderRecord.objects.get(order_id=str(order.pk))
+    assert record.status == "canceled"
+    assert record.counts is False
+    assert CustomerProfile.objects.get(user_id=str(order.user_id)).order_count == 0
+
+
+def test_refund_through_a_payment_reduces_spend(
+    crm_plugin, order_with_lines, payment_dummy, django_capture_on_commit_callbacks
+):
+    # given
+    order = order_with_lines
+    payment_dummy.order = order
+    payment_dummy.save()
+    payment_dummy.transactions.create(
+        amount=Decimal(5),
+        currency=order.currency,
+        kind=TransactionKind.REFUND,
+        gateway_response={},
+        is_success=True,
+    )
+    order.save(update_fields=["updated_at"])
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_refunded(order)
+
+    # then
+    record = OrderRecord.objects.get(order_id=str(order.pk))
+    assert record.refunded_amount == Decimal(5)
+    assert record.net_spend_amount == order.total_gross_amount - Decimal(5)
+
+
+def test_refund_through_a_transaction_is_read(order_with_lines, transaction_item_generator):
+    # given
+    order = order_with_lines
+    transaction_item_generator(
+        order_id=order.pk,
+        charged_value=Decimal(10),
+        refunded_value=Decimal(3),
+        currency=order.currency,
+    )
+
+    # when
+    snapshot = SaleorHost().order_snapshot(str(order.pk))
+
+    # then
+    assert snapshot.refunded_amount == Decimal(3)
+
+
+def test_a_broker_failure_does_not_break_the_request(
+    crm_plugin, order_with_lines, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # given
+    from saleor_crm_plugin.customers import tasks
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broker down")
+
+    monkeypatch.setattr(tasks.ingest_orders_task, "delay", broken)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        result = crm_plugin.order_fully_paid(order_with_lines)
+
+    # then
+    assert result is None
+    assert "could not enqueue saleor_crm.ingest_orders" in caplog.text
+    assert not OrderRecord.objects.exists()
+
+
+def test_a_failing_hook_body_returns_the_previous_value(
+    crm_plugin, order_with_lines, monkeypatch, caplog
+):
+    # given
+    plugin = crm_plugin.get_plugin("saleor.crm")
+
+    def broken(order):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(plugin, "_order_changed", broken)
+
+    # when
+    result = plugin.order_updated(order_with_lines, previous_value="kept")
+
+    # then
+    assert result == "kept"
+    assert "the order_updated hook failed" in caplog.text
+
+
+def test_customer_deleted_removes_personal_data(
+    crm_plugin, customer_user, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+        crm_plugin.customer_updated(customer_user)
+    assert CustomerProfile.objects.get(user_id=str(customer_user.pk)).email_digest
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.customer_deleted(customer_user)
+
+    # then
+    profile = CustomerProfile.objects.get(user_id=str(customer_user.pk))
+    assert profile.email_digest is None
+    assert profile.anonymized_at is not None
+    assert profile.order_count == 1
+
+
+def test_backfill_loads_existing_orders_once(crm_plugin, order_list):
+    # when
+    first, second = StringIO(), StringIO()
+    call_command("crm_backfill", stdout=first, stderr=StringIO())
+    call_command("crm_backfill", stdout=second, stderr=StringIO())
+
+    # then
+    assert OrderRecord.objects.count() == len(order_list)
+    assert f"{len(order_list)} orders ({len(order_list)} new" in first.getvalue()
+    assert (
+        f"{len(order_list)} orders (0 new, 0 updated, {len(order_list)} unchanged)"
+        in second.getvalue()
+    )
+
+
+def test_invalid_time_zone_is_refused_with_the_field_name(crm_plugin):
+    # when
+    with pytest.raises(ValidationError) as error:
+        crm_plugin.save_plugin_configuration(
+            "saleor.crm",
+            None,
+            {"configuration": [{"name": "store-time-zone", "value": "Tokyo"}]},
+        )
+
+    # then
+    assert "store-time-zone: 'Tokyo' is not an IANA time zone" in str(error.value)
+
+
+def _post(client, query, token=None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    response = client.post(
+        GRAPHQL_URL, data=json.dumps({"query": query}), content_type="application/json", **headers
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+CUSTOMERS = "{ crmCustomers(first: 5) { totalCount edges { node { email orderCount } } } }"
+
+
+def test_staff_with_manage_users_lists_customers(
+    crm_plugin,
+    client,
+    staff_user,
+    permission_manage_users,
+    order_with_lines,
+    django_capture_on_commit_callbacks,
+):
+    # given
+    staff_user.user_permissions.add(permission_manage_users)
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+
+    # when
+    response = _post(client, CUSTOMERS, create_access_token(staff_user))
+
+    # then
+    assert "errors" not in response
+    assert response["data"]["crmCustomers"]["totalCount"] == 1
+    assert response["data"]["crmCustomers"]["edges"][0]["node"] == {
+        "email": order_with_lines.user.email,
+        "orderCount": 1,
+    }
+
+
+def test_staff_without_permission_and_anonymous_are_refused(crm_plugin, client, staff_user):
+    # when
+    as_staff = _post(client, CUSTOMERS, create_access_token(staff_user))
+    anonymous = _post(client, CUSTOMERS)
+
+    # then
+    for response in (as_staff, anonymous):
+        assert response["data"]["crmCustomers"] is None
+        assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_customer_reads_own_profile(
+    crm_plugin, client, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+
+    # when
+    response = _post(
+        client, "{ me { crmProfile { orderCount } } }", create_access_token(order_with_lines.user)
+    )
+
+    # then
+    assert response == {"data": {"me": {"crmProfile": {"orderCount": 1}}}}
+
+
+def test_inactive_plugin_serves_nothing(settings, client):
+    # given
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
+
+    # when
+    response = client.post(GRAPHQL_URL, data="{}", content_type="application/json")
+
+    # then
+    assert response.status_code == 404
+
+
+def test_private_metadata_is_written(customer_user):
+    # when
+    SaleorHost().write_private_metadata(str(customer_user.pk), {"crm.order_count": 3})
+
+    # then
+    customer_user.refresh_from_db()
+    assert customer_user.get_value_from_private_metadata("crm.order_count") == "3"
