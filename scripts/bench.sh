@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the benchmarks under bench/ on their own PostgreSQL and Redis (see bench/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+source scripts/services.sh
+
+ensure_venv test
+start_services
+export DATABASE_URL="$CRM_PG_URL/crm"
+export CELERY_BROKER_URL="$CRM_REDIS_URL"
+.venv/bin/python bench/ingest.py "$@"
