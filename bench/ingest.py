@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.sandbox.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -43,25 +43,38 @@ def synthetic_orders(orders: int, customers: int, seed: int = 7) -> list[OrderSn
     snapshots = []
     for index, owner in enumerate(owners):
         currency = "JPY" if owner % 10 < 7 else "USD"
-        price = Decimal(rng.randrange(980, 12_800)) if currency == "JPY" else Decimal(rng.randrange(800, 9_500)) / 100
+        price = (
+            Decimal(rng.randrange(980, 12_800))
+            if currency == "JPY"
+            else Decimal(rng.randrange(800, 9_500)) / 100
+        )
         quantity = rng.randint(1, 3)
         placed_at = START + timedelta(minutes=rng.randrange(0, 3 * 365 * 24 * 60))
-        snapshots.append(OrderSnapshot(
-            order_id=f"bench-{index:08d}",
-            number=str(index),
-            channel="channel-jpy" if currency == "JPY" else "default-channel",
-            currency=currency,
-            status="fulfilled",
-            user_id=str(owner) if owner % 10 >= 3 else None,
-            email=f"customer{owner}@example.com",
-            placed_at=placed_at,
-            updated_at=placed_at + timedelta(hours=1),
-            total_gross=price * quantity,
-            paid_amount=price * quantity,
-            paid_at=placed_at,
-            lines=(LineSnapshot(line_id=f"{index}-1", quantity=quantity, unit_price_gross=price,
-                                product_name="Sencha", sku=f"SKU-{rng.randrange(40)}"),),
-        ))
+        snapshots.append(
+            OrderSnapshot(
+                order_id=f"bench-{index:08d}",
+                number=str(index),
+                channel="channel-jpy" if currency == "JPY" else "default-channel",
+                currency=currency,
+                status="fulfilled",
+                user_id=str(owner) if owner % 10 >= 3 else None,
+                email=f"customer{owner}@example.com",
+                placed_at=placed_at,
+                updated_at=placed_at + timedelta(hours=1),
+                total_gross=price * quantity,
+                paid_amount=price * quantity,
+                paid_at=placed_at,
+                lines=(
+                    LineSnapshot(
+                        line_id=f"{index}-1",
+                        quantity=quantity,
+                        unit_price_gross=price,
+                        product_name="Sencha",
+                        sku=f"SKU-{rng.randrange(40)}",
+                    ),
+                ),
+            )
+        )
     return snapshots
 
 
@@ -85,15 +98,19 @@ def bench_ingest(snapshots, batch):
         ingest_orders(chunk)
     first = time.perf_counter() - started
     assert OrderRecord.objects.count() == len(snapshots)
-    print(f"ingest, new orders, batches of {batch}: {len(snapshots):,} orders in {first:.1f} s "
-          f"= {len(snapshots) / first:,.0f} orders/s ({CustomerProfile.objects.count():,} profiles)")
+    print(
+        f"ingest, new orders, batches of {batch}: {len(snapshots):,} orders in {first:.1f} s "
+        f"= {len(snapshots) / first:,.0f} orders/s ({CustomerProfile.objects.count():,} profiles)"
+    )
 
     started = time.perf_counter()
     for chunk in _batched(snapshots, batch):
         ingest_orders(chunk)
     again = time.perf_counter() - started
-    print(f"ingest, same orders again (no-op), batches of {batch}: "
-          f"{len(snapshots) / again:,.0f} orders/s")
+    print(
+        f"ingest, same orders again (no-op), batches of {batch}: "
+        f"{len(snapshots) / again:,.0f} orders/s"
+    )
 
     sample = snapshots[:1000]
     _reset()
@@ -102,10 +119,12 @@ def bench_ingest(snapshots, batch):
         started = time.perf_counter()
         ingest_orders([snapshot])
         timings.append(time.perf_counter() - started)
-    print(f"ingest, one order per call (the task path), {len(sample)} orders: "
-          f"median {statistics.median(timings) * 1000:.2f} ms, "
-          f"p95 {statistics.quantiles(timings, n=20)[-1] * 1000:.2f} ms, "
-          f"{len(sample) / sum(timings):,.0f} orders/s")
+    print(
+        f"ingest, one order per call (the task path), {len(sample)} orders: "
+        f"median {statistics.median(timings) * 1000:.2f} ms, "
+        f"p95 {statistics.quantiles(timings, n=20)[-1] * 1000:.2f} ms, "
+        f"{len(sample) / sum(timings):,.0f} orders/s"
+    )
 
 
 def bench_enqueue(count):
@@ -123,8 +142,10 @@ def bench_enqueue(count):
         started = time.perf_counter()
         ingest_orders_task.delay([f"order-{index}"])
         timings.append(time.perf_counter() - started)
-    print(f"hook enqueue onto Redis, {count} calls: median {statistics.median(timings) * 1e6:.0f} µs, "
-          f"p95 {statistics.quantiles(timings, n=20)[-1] * 1e6:.0f} µs")
+    print(
+        f"hook enqueue onto Redis, {count} calls: median {statistics.median(timings) * 1e6:.0f} µs, "
+        f"p95 {statistics.quantiles(timings, n=20)[-1] * 1e6:.0f} µs"
+    )
 
 
 def main():

@@ -5,6 +5,7 @@ interrupted run resumes after the last saved batch. A finished run starts over n
 through idempotent ingestion, changes nothing that is already current.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ from ..host import Host
 from .ingest import IngestResult, ingest_customers, ingest_orders
 from .models import BackfillCheckpoint
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["BackfillReport", "run_backfill"]
 
 Progress = Callable[[str, int, int | None], None]
@@ -24,6 +27,8 @@ Progress = Callable[[str, int, int | None], None]
 class BackfillReport:
     customers: IngestResult = field(default_factory=IngestResult)
     orders: IngestResult = field(default_factory=IngestResult)
+    # (kind, store id, reason) of records that could not be read as snapshots.
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False
 
 
@@ -38,13 +43,17 @@ def _checkpoint(name: str, restart: bool) -> tuple[BackfillCheckpoint, bool]:
     return checkpoint, resumed
 
 
-def _run(name, batches, ingest, result, restart, progress, total) -> bool:
+def _run(name, batches, ingest, report, restart, progress, total) -> bool:
+    result = getattr(report, name)
     checkpoint, resumed = _checkpoint(name, restart)
     for batch in batches(checkpoint.cursor):
+        for store_id, reason in batch.skipped:
+            logger.warning("CRM backfill: %s %s skipped: %s", name, store_id, reason)
+            report.skipped.append((name, store_id, reason))
         with transaction.atomic():
             result += ingest(batch.snapshots)
             checkpoint.cursor = batch.cursor
-            checkpoint.processed += len(batch.snapshots)
+            checkpoint.processed += len(batch.snapshots) + len(batch.skipped)
             checkpoint.save(update_fields=["cursor", "processed", "updated_at"])
         if progress:
             progress(name, checkpoint.processed, total)
@@ -64,7 +73,7 @@ def run_backfill(
         "customers",
         lambda cursor: host.customer_batches(cursor, batch_size),
         ingest_customers,
-        report.customers,
+        report,
         restart,
         progress,
         None,
@@ -73,7 +82,7 @@ def run_backfill(
         "orders",
         lambda cursor: host.order_batches(cursor, batch_size),
         ingest_orders,
-        report.orders,
+        report,
         restart,
         progress,
         host.order_count(),

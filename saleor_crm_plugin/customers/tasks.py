@@ -27,25 +27,28 @@ _RETRY = {
 def ingest_orders_task(order_ids: list[str]) -> dict:
     """Record the current state of these orders in the ledger."""
     host = get_host()
-    snapshots = []
-    for order_id in order_ids:
-        snapshot = host.order_snapshot(str(order_id))
-        if snapshot is None:
-            logger.info("CRM: order %s is not in the store any more; nothing to record", order_id)
-            continue
-        snapshots.append(snapshot)
-    result = ingest_orders(snapshots)
+    with host.database_access():
+        snapshots = []
+        for order_id in order_ids:
+            snapshot = host.order_snapshot(str(order_id))
+            if snapshot is None:
+                logger.info("CRM: order %s is not in the store any more; not recorded", order_id)
+                continue
+            snapshots.append(snapshot)
+        result = ingest_orders(snapshots)
     return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
 
 
 @shared_task(name="saleor_crm.ingest_customer", **_RETRY)
 def ingest_customer_task(user_id: str) -> dict:
     """Record the current state of a registered customer (and adopt their guest orders)."""
-    snapshot = get_host().customer_snapshot(str(user_id))
-    if snapshot is None:
-        logger.info("CRM: user %s is not in the store any more; nothing to record", user_id)
-        return {"created": 0, "updated": 0, "unchanged": 0}
-    result = ingest_customers([snapshot])
+    host = get_host()
+    with host.database_access():
+        snapshot = host.customer_snapshot(str(user_id))
+        if snapshot is None:
+            logger.info("CRM: user %s is not in the store any more; not recorded", user_id)
+            return {"created": 0, "updated": 0, "unchanged": 0}
+        result = ingest_customers([snapshot])
     return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
 
 
@@ -55,5 +58,6 @@ def erase_customer_task(user_id: str, deleted_at: str) -> dict:
     snapshot = CustomerSnapshot(
         user_id=str(user_id), updated_at=datetime.fromisoformat(deleted_at), deleted=True
     )
-    result = ingest_customers([snapshot])
+    with get_host().database_access():
+        result = ingest_customers([snapshot])
     return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

@@ -46,12 +46,13 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
     if not isinstance(variables, dict):
         return _error("`variables` must be an object.", 400)
     host = get_host()
-    result = schema.execute(
-        body["query"],
-        variable_values=variables,
-        operation_name=body.get("operationName"),
-        context_value=Context(request=request, host=host, requester=host.requester(request)),
-    )
+    with host.database_access():
+        result = schema.execute(
+            body["query"],
+            variable_values=variables,
+            operation_name=body.get("operationName"),
+            context_value=Context(request=request, host=host, requester=host.requester(request)),
+        )
     payload = {"data": result.data}
     if result.errors:
         for error in result.errors:

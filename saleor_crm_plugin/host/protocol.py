@@ -1,6 +1,7 @@
 """What the engines need from a store. The Saleor adapter and the sandbox both implement it."""
 
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -28,10 +29,15 @@ class Requester:
 
 @dataclass(frozen=True)
 class Batch:
-    """One page of a backfill: the snapshots and the cursor that resumes after them."""
+    """One page of a backfill: the snapshots and the cursor that resumes after them.
+
+    `skipped` lists (store id, reason) of records the store holds but no snapshot can be
+    made of (a backfill reports them instead of stopping).
+    """
 
     snapshots: list
     cursor: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -67,6 +73,14 @@ class Host(Protocol):
 
     def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
         """Store string values in the user's private metadata (staff see them in Dashboard)."""
+
+    def database_access(self) -> AbstractContextManager:
+        """Return a context in which the CRM may read and write the primary database.
+
+        Saleor restricts its writer connection outside `allow_writer()` (an error in its
+        tests, a logged warning in production); every CRM entry point (task, view, command)
+        runs inside this context.
+        """
 
 
 _host = None

@@ -12,6 +12,7 @@ import graphene
 from django.db.models import OuterRef, Subquery
 from saleor.account.models import User
 from saleor.core.auth import get_token_from_request
+from saleor.core.db.connection import allow_writer
 from saleor.core.jwt import get_user_from_access_payload, jwt_decode
 from saleor.order import OrderEvents, OrderStatus
 from saleor.order.models import Order
@@ -22,7 +23,7 @@ from saleor.plugins.models import PluginConfiguration
 
 from ..conf import CRMConfig, parse_config
 from ..customers.models import OrderRecord
-from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot
+from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from .protocol import MANAGE_USERS, Batch, Requester
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
         order_id=str(order.pk),
         number=str(order.number),
         channel=order.channel.slug,
-        currency=order.currency,
+        currency=order.currency or order.channel.currency_code,
         status=order.status,
         user_id=str(order.user_id) if order.user_id else None,
         email=order.user_email or (order.user.email if order.user_id else None),
@@ -151,7 +152,13 @@ class SaleorHost:
             if not orders:
                 return
             last = orders[-1].number
-            yield Batch([order_to_snapshot(order) for order in orders], str(last))
+            snapshots, skipped = [], []
+            for order in orders:
+                try:
+                    snapshots.append(order_to_snapshot(order))
+                except SnapshotError as error:
+                    skipped.append((str(order.pk), str(error)))
+            yield Batch(snapshots, str(last), skipped)
 
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         last = int(cursor or 0)
@@ -212,6 +219,9 @@ class SaleorHost:
         user = User.objects.get(pk=user_id)
         user.store_value_in_private_metadata({key: str(value) for key, value in items.items()})
         user.save(update_fields=["private_metadata", "updated_at"])
+
+    def database_access(self):
+        return allow_writer()
 
 
 __all__ = ["PLUGIN_ID", "SaleorHost", "order_to_snapshot", "user_to_snapshot"]

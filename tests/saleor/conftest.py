@@ -10,6 +10,34 @@ except ImportError:  # no Saleor: every module here skips itself with the reason
     prepare_test_db_connections = None
 
 if prepare_test_db_connections is not None:
+    # Saleor's own fixture modules, as its root conftest lists them. Allowed here because this
+    # directory is passed to pytest directly (scripts/test-saleor.sh): its conftest is initial.
+    pytest_plugins = [
+        "saleor.tests.fixtures",
+        "saleor.app.tests.fixtures",
+        "saleor.plugins.tests.fixtures",
+        "saleor.graphql.tests.fixtures",
+        "saleor.webhook.tests.fixtures",
+        "saleor.tax.tests.fixtures",
+        "saleor.channel.tests.fixtures",
+        "saleor.page.tests.fixtures",
+        "saleor.menu.tests.fixtures",
+        "saleor.warehouse.tests.fixtures",
+        "saleor.thumbnail.tests.fixtures",
+        "saleor.order.tests.fixtures",
+        "saleor.product.tests.fixtures",
+        "saleor.site.tests.fixtures",
+        "saleor.shipping.tests.fixtures",
+        "saleor.permission.tests.fixtures",
+        "saleor.giftcard.tests.fixtures",
+        "saleor.discount.tests.fixtures",
+        "saleor.checkout.tests.fixtures",
+        "saleor.attribute.tests.fixtures",
+        "saleor.account.tests.fixtures",
+        "saleor.graphql.account.tests.fixtures",
+        "saleor.payment.tests.fixtures",
+        "saleor.webhook.tests.circuit_breaker.fixtures",
+    ]
     # As Saleor's own conftest does: tests use the default and the replica connection.
     databases = {
         django_settings.DATABASE_CONNECTION_DEFAULT_NAME,

@@ -124,7 +124,9 @@ def test_refund_through_a_transaction_is_read(order_with_lines, transaction_item
     )
 
     # when
-    snapshot = SaleorHost().order_snapshot(str(order.pk))
+    host = SaleorHost()
+    with host.database_access():
+        snapshot = host.order_snapshot(str(order.pk))
 
     # then
     assert snapshot.refunded_amount == Decimal(3)
@@ -295,7 +297,9 @@ def test_inactive_plugin_serves_nothing(settings, client):
 
 def test_private_metadata_is_written(customer_user):
     # when
-    SaleorHost().write_private_metadata(str(customer_user.pk), {"crm.order_count": 3})
+    host = SaleorHost()
+    with host.database_access():
+        host.write_private_metadata(str(customer_user.pk), {"crm.order_count": 3})
 
     # then
     customer_user.refresh_from_db()

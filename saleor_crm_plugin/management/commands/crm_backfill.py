@@ -48,10 +48,12 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError(f"--batch-size must be at least 1, not {batch_size}")
         progress = ProgressLine(self.stderr._out)
+        host = get_host()
         try:
-            report = run_backfill(
-                get_host(), batch_size=batch_size, restart=restart, progress=progress
-            )
+            with host.database_access():
+                report = run_backfill(
+                    host, batch_size=batch_size, restart=restart, progress=progress
+                )
         finally:
             progress.close()
         orders, customers = report.orders, report.customers
@@ -62,3 +64,7 @@ class Command(BaseCommand):
             f"({customers.created:,} new, {customers.updated:,} updated, "
             f"{customers.unchanged:,} unchanged)"
         )
+        if report.skipped:
+            self.stdout.write(f"Skipped {len(report.skipped):,} records the store holds:")
+            for kind, store_id, reason in report.skipped[:20]:
+                self.stdout.write(f"  {kind} {store_id}: {reason}")
