@@ -14,14 +14,17 @@ class ProgressLine:
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.started = time.monotonic()
         self.interactive = self.stream.isatty()
         self.last_kind = None
+        self.started = self.last_seen = time.monotonic()
 
     def __call__(self, kind: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
         if kind != self.last_kind:
-            self.started, self.last_kind = time.monotonic(), kind
-        rate = done / max(time.monotonic() - self.started, 1e-9)
+            # This kind's work began when the previous kind's last batch was reported.
+            self.started, self.last_kind = self.last_seen, kind
+        self.last_seen = now
+        rate = done / max(now - self.started, 1e-9)
         share = f"/{total:,} ({100 * done / total:.0f}%)" if total else ""
         line = f"{kind} {done:,}{share} {rate:,.0f}/s"
         if self.interactive:
