@@ -304,3 +304,89 @@ def test_private_metadata_is_written(customer_user):
     # then
     customer_user.refresh_from_db()
     assert customer_user.get_value_from_private_metadata("crm.order_count") == "3"
+
+
+def test_bulk_created_orders_are_recorded(
+    crm_plugin, order_list, django_capture_on_commit_callbacks
+):
+    # given: Saleor's fixture orders have no currency; the adapter falls back to the channel's
+    orders = list(order_list)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_bulk_created(orders)
+
+    # then
+    assert sorted(OrderRecord.objects.values_list("order_id", flat=True)) == sorted(
+        str(order.pk) for order in orders
+    )
+    assert set(OrderRecord.objects.values_list("currency", flat=True)) == {"USD"}
+
+
+def test_registration_adopts_the_guest_profile(
+    crm_plugin, order_with_lines, customer_user, django_capture_on_commit_callbacks
+):
+    # given: a guest order placed with the email the customer registers with
+    order = order_with_lines
+    order.user = None
+    order.user_email = customer_user.email.upper()
+    order.save(update_fields=["user", "user_email", "updated_at"])
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order)
+    guest = CustomerProfile.objects.get()
+    assert guest.user_id is None
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.customer_created(customer_user)
+
+    # then
+    profile = CustomerProfile.objects.get()
+    assert profile.pk == guest.pk
+    assert profile.user_id == str(customer_user.pk)
+    assert profile.order_count == 1
+
+
+def test_self_deleted_account_is_anonymized(
+    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    user = order_with_lines.user
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+
+    # when: Saleor calls account_deleted after the row is gone
+    user_id = user.pk
+    user.delete()
+    user.pk = user_id
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.account_deleted(user)
+
+    # then
+    profile = CustomerProfile.objects.get(user_id=str(user_id))
+    assert profile.anonymized_at is not None
+    assert profile.email_digest is None
+    assert profile.order_count == 1
+
+
+def test_disabled_ingestion_records_nothing(
+    settings, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    from saleor.plugins.manager import get_plugins_manager
+
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
+    manager = get_plugins_manager(allow_replica=False)
+    manager.save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {"active": True, "configuration": [{"name": "ingestion-enabled", "value": False}]},
+    )
+    manager = get_plugins_manager(allow_replica=False)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.order_created(order_with_lines)
+
+    # then
+    assert not OrderRecord.objects.exists()
