@@ -65,7 +65,9 @@ class SandboxHost:
 
         last = int(cursor or 0)
         while True:
-            users = list(SandboxUser.objects.filter(pk__gt=last).order_by("pk")[:batch_size])
+            users = list(
+                SandboxUser.objects.filter(pk__gt=last, is_staff=False).order_by("pk")[:batch_size]
+            )
             if not users:
                 return
             last = users[-1].pk

@@ -1,0 +1,295 @@
+"""`saleor-crm`: the plugin on its embedded sandbox store, no Saleor needed.
+
+saleor-crm demo [--customers N] [--seed S] [--reset] [--port 8765] [--no-serve]
+saleor-crm import FILE.csv
+saleor-crm backfill [--restart] [--batch-size N]
+saleor-crm token EMAIL [--staff]
+saleor-crm schema
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.sandbox.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _progress():
+    from ..management.commands.crm_backfill import ProgressLine
+
+    return ProgressLine(sys.stderr)
+
+
+def _backfill(restart: bool = False, batch_size: int = 500):
+    from ..customers.backfill import run_backfill
+    from ..host.sandbox import SandboxHost
+
+    progress = _progress()
+    try:
+        return run_backfill(
+            SandboxHost(), batch_size=batch_size, restart=restart, progress=progress
+        )
+    finally:
+        progress.close()
+
+
+def _reset_store() -> None:
+    from ..customers.models import (
+        BackfillCheckpoint,
+        CustomerProfile,
+        CustomerSpend,
+        OrderLineRecord,
+        OrderRecord,
+    )
+    from .models import SandboxOrder, SandboxUser
+
+    for model in (
+        OrderLineRecord,
+        OrderRecord,
+        CustomerSpend,
+        CustomerProfile,
+        BackfillCheckpoint,
+        SandboxOrder,
+        SandboxUser,
+    ):
+        model.objects.all().delete()
+
+
+def _user(email: str, staff: bool = False):
+    from django.utils import timezone
+
+    from ..host import MANAGE_USERS
+    from .models import SandboxUser
+
+    now = timezone.now()
+    user, _ = SandboxUser.objects.get_or_create(
+        email=email, defaults={"date_joined": now, "updated_at": now}
+    )
+    if staff and not (user.is_staff and MANAGE_USERS in user.permissions):
+        user.is_staff, user.permissions = True, [MANAGE_USERS]
+        user.save(update_fields=["is_staff", "permissions"])
+    return user
+
+
+def summary_lines() -> list[str]:
+    """Describe the ledger as a merchant would read it."""
+    from django.db.models import Count, Q, Sum
+
+    from ..customers.models import CustomerProfile, CustomerSpend, OrderRecord
+    from ..host.sandbox import SandboxHost
+
+    profiles = CustomerProfile.objects.filter(anonymized_at__isnull=True)
+    counts = profiles.aggregate(
+        total=Count("pk"),
+        guests=Count("pk", filter=Q(user_id__isnull=True)),
+        buyers=Count("pk", filter=Q(order_count__gte=1)),
+        repeat=Count("pk", filter=Q(order_count__gte=2)),
+        once=Count("pk", filter=Q(order_count=1)),
+    )
+    orders = OrderRecord.objects.aggregate(
+        total=Count("pk"), counted=Count("pk", filter=Q(counts=True))
+    )
+    repeat_rate = 100 * counts["repeat"] / counts["buyers"] if counts["buyers"] else 0
+    lines = [
+        f"Customers: {counts['total']:,} ({counts['total'] - counts['guests']:,} registered, {counts['guests']:,} guests)",
+        f"Orders: {orders['total']:,} recorded, {orders['counted']:,} counting (placed, not cancelled, not fully refunded)",
+        f"Buyers: {counts['once']:,} bought once, {counts['repeat']:,} came back: repeat rate {repeat_rate:.1f}%",
+    ]
+    for row in (
+        CustomerSpend.objects.values("currency")
+        .annotate(spent=Sum("total_spent_amount"), n=Sum("order_count"))
+        .order_by("currency")
+    ):
+        average = row["spent"] / row["n"] if row["n"] else Decimal(0)
+        lines.append(
+            f"Spend in {row['currency']}: {row['spent']:,.{0 if row['currency'] == 'JPY' else 2}f} "
+            f"over {row['n']:,} orders, average order {average:,.{0 if row['currency'] == 'JPY' else 2}f}"
+        )
+    top = list(
+        profiles.filter(spends__currency="JPY")
+        .order_by("-spends__total_spent_amount", "pk")
+        .prefetch_related("spends")[:5]
+    )
+    emails = SandboxHost().customer_emails(top)
+    if top:
+        lines.append("Top customers by JPY spend:")
+    for profile in top:
+        spent = next(s.total_spent_amount for s in profile.spends.all() if s.currency == "JPY")
+        lines.append(
+            f"  {emails.get(profile.pk, '?'):<32} {profile.order_count:>4} orders  JPY {spent:,.0f}"
+        )
+    return lines
+
+
+def _curl(port: int, token: str, query: str) -> str:
+    body = json.dumps({"query": query})
+    return (
+        f"curl -s -X POST http://127.0.0.1:{port}/graphql/ -H 'Authorization: Bearer {token}' "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def demo(args) -> int:
+    from ..customers.models import CustomerProfile
+    from .generator import generate_store
+    from .models import SandboxOrder
+
+    started = time.monotonic()
+    if args.reset:
+        _reset_store()
+    if not SandboxOrder.objects.exists():
+        print(f"Generating a store history of {args.customers:,} customers (seed {args.seed}) …")
+        generated = generate_store(customers=args.customers, seed=args.seed)
+        print(
+            f"  {generated.registered:,} registered customers, {generated.guests:,} guests, {generated.orders:,} orders"
+        )
+    report = _backfill()
+    print(
+        f"Ledger: {report.orders.created:,} orders new, {report.orders.updated:,} updated, "
+        f"{report.orders.unchanged:,} unchanged ({time.monotonic() - started:.1f} s)"
+    )
+    print()
+    for line in summary_lines():
+        print(line)
+    staff = _user("staff@example.com", staff=True)
+    staff_token = staff.issue_token()
+    top = (
+        CustomerProfile.objects.filter(user_id__isnull=False, anonymized_at__isnull=True)
+        .order_by("-order_count", "pk")
+        .first()
+    )
+    print()
+    print(f"Staff token (MANAGE_USERS):  {staff_token}")
+    customers_query = (
+        "{ crmCustomers(first: 5, sortBy: {field: ORDER_COUNT, direction: DESC}) { totalCount edges "
+        "{ node { email orderCount lastOrderAt spends { currency totalSpent { amount } } } } } }"
+    )
+    print(_curl(args.port, staff_token, customers_query))
+    if top is not None:
+        from .models import SandboxUser
+
+        customer_token = SandboxUser.objects.get(pk=top.user_id).issue_token()
+        print(
+            f"Customer token ({SandboxUser.objects.get(pk=top.user_id).email}):  {customer_token}"
+        )
+        print(
+            _curl(
+                args.port,
+                customer_token,
+                "{ me { crmProfile { orderCount lastOrderAt spends { currency totalSpent { amount currency } } } } }",
+            )
+        )
+    if args.no_serve:
+        return 0
+    return serve(args.port)
+
+
+def serve(port: int) -> int:
+    from django.core.servers.basehttp import WSGIServer, run
+    from django.core.wsgi import get_wsgi_application
+
+    print(f"\nGraphQL: http://127.0.0.1:{port}/graphql/ (POST). Ctrl-C stops.", flush=True)
+    try:
+        run("127.0.0.1", port, get_wsgi_application(), threading=True, server_cls=WSGIServer)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def import_file(args) -> int:
+    from ..host.sandbox import SandboxHost
+    from .importer import ImportFailed, import_orders_csv
+
+    if not os.path.isfile(args.file):
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        report = import_orders_csv(args.file, SandboxHost().config().zone)
+    except ImportFailed as error:
+        print(f"{args.file}: {error}", file=sys.stderr)
+        return 1
+    result = report.result
+    print(
+        f"Imported {report.orders:,} orders ({report.lines:,} lines, {report.customers:,} customers): "
+        f"{result.created:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged"
+    )
+    return 0
+
+
+def backfill(args) -> int:
+    if args.batch_size < 1:
+        print(f"--batch-size must be at least 1, not {args.batch_size}", file=sys.stderr)
+        return 2
+    report = _backfill(restart=args.restart, batch_size=args.batch_size)
+    print(
+        f"Backfilled {report.orders.total:,} orders ({report.orders.created:,} new, "
+        f"{report.orders.updated:,} updated, {report.orders.unchanged:,} unchanged)"
+    )
+    return 0
+
+
+def token(args) -> int:
+    print(_user(args.email, staff=args.staff).issue_token())
+    return 0
+
+
+def schema(_args) -> int:
+    from ..graphql.schema import schema as graphql_schema
+
+    print(str(graphql_schema).strip())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saleor-crm", description="The CRM plugin on its sandbox store."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser(
+        "demo", help="generate a store, fill the ledger, serve GraphQL"
+    )
+    demo_parser.add_argument("--customers", type=int, default=5000)
+    demo_parser.add_argument("--seed", type=int, default=2024)
+    demo_parser.add_argument(
+        "--reset", action="store_true", help="delete the sandbox store and ledger first"
+    )
+    demo_parser.add_argument("--port", type=int, default=8765)
+    demo_parser.add_argument("--no-serve", action="store_true", help="stop after the summary")
+    demo_parser.set_defaults(handler=demo)
+    import_parser = commands.add_parser("import", help="load a merchant's order export (CSV)")
+    import_parser.add_argument("file")
+    import_parser.set_defaults(handler=import_file)
+    backfill_parser = commands.add_parser("backfill", help="load the sandbox store into the ledger")
+    backfill_parser.add_argument("--restart", action="store_true")
+    backfill_parser.add_argument("--batch-size", type=int, default=500)
+    backfill_parser.set_defaults(handler=backfill)
+    token_parser = commands.add_parser("token", help="print an API token for a sandbox user")
+    token_parser.add_argument("email")
+    token_parser.add_argument("--staff", action="store_true", help="with MANAGE_USERS")
+    token_parser.set_defaults(handler=token)
+    schema_parser = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema_parser.set_defaults(handler=schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if getattr(args, "customers", 1) < 1:
+        print(f"--customers must be at least 1, not {args.customers}", file=sys.stderr)
+        return 2
+    _setup()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+import pytest
+
+from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
+from saleor_crm_plugin.host import reset_host
+from saleor_crm_plugin.sandbox.cli import main
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _host():
+    reset_host()
+
+
+def test_demo_generates_fills_the_ledger_and_prints_a_summary(capsys):
+    # when
+    code = main(["demo", "--no-serve", "--customers", "150", "--seed", "9"])
+
+    # then
+    out = capsys.readouterr().out
+    assert code == 0
+    profiles = CustomerProfile.objects.filter(anonymized_at__isnull=True)
+    assert f"Customers: {profiles.count():,} (" in out
+    assert f"Orders: {OrderRecord.objects.count():,} recorded" in out
+    assert "Staff token (MANAGE_USERS):" in out
+    assert "curl -s -X POST http://127.0.0.1:8765/graphql/" in out
+    assert profiles.filter(user_id__isnull=True).exists()
+
+
+def test_second_demo_run_changes_nothing(capsys):
+    # given
+    main(["demo", "--no-serve", "--customers", "40"])
+    orders = OrderRecord.objects.count()
+    capsys.readouterr()
+
+    # when
+    main(["demo", "--no-serve", "--customers", "40"])
+
+    # then
+    assert f"Ledger: 0 orders new, 0 updated, {orders:,} unchanged" in capsys.readouterr().out
+
+
+def test_import_of_a_bad_file_exits_1_and_names_the_line(tmp_path, capsys):
+    # given
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,email,date,total,currency\n1,a@example.com,2025-01-01,x,JPY\n")
+
+    # when
+    code = main(["import", str(path)])
+
+    # then
+    assert code == 1
+    assert "line 2, total: 'x' is not a number" in capsys.readouterr().err
+    assert not OrderRecord.objects.exists()
+
+
+def test_import_of_a_missing_file_exits_2(tmp_path, capsys):
+    # when
+    code = main(["import", str(tmp_path / "nope.csv")])
+
+    # then
+    assert code == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_import_of_a_good_file(tmp_path, capsys):
+    # given
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,email,date,total,currency\n1,a@example.com,2025-01-01,1200,JPY\n")
+
+    # when
+    code = main(["import", str(path)])
+
+    # then
+    assert code == 0
+    assert capsys.readouterr().out.strip() == (
+        "Imported 1 orders (0 lines, 0 customers): 1 new, 0 updated, 0 unchanged"
+    )
+
+
+def test_schema_prints_the_committed_sdl(capsys):
+    # when
+    main(["schema"])
+
+    # then
+    assert "crmCustomers(" in capsys.readouterr().out
