@@ -53,7 +53,8 @@ class CRMPlugin(BasePlugin):
     PLUGIN_ID = PLUGIN_ID
     PLUGIN_NAME = "CRM"
     PLUGIN_DESCRIPTION = (
-        "Customer profiles, RFM segments, membership ranks, loyalty points and subscriptions."
+        "Customer profiles for every customer and guest: first and last order, order count, "
+        "spend per currency, kept current from order and customer events."
     )
     CONFIGURATION_PER_CHANNEL = False
     DEFAULT_ACTIVE = False
