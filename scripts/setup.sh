@@ -18,8 +18,9 @@ ensure_venv() {
     "$(find_python312)" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e ".[$extra]"
+    # This machine's pip configuration names local mirrors that may be absent: hide that noise.
+    .venv/bin/python -m pip install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2) >/dev/null
+    .venv/bin/python -m pip install -q -e ".[$extra]" 2> >(grep -v "^WARNING: Location" >&2)
     touch "$stamp"
   fi
 }

@@ -12,11 +12,15 @@ from ...host import get_host
 class ProgressLine:
     """A one-line progress display on stderr: `orders 12,000/30,000 (40%) 2,100/s`."""
 
+    # Without a terminal (logs, CI) a line is written at most this often, and at the end.
+    LOG_INTERVAL = 5.0
+
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty()
         self.last_kind = None
         self.started = self.last_seen = time.monotonic()
+        self.last_written = None
 
     def __call__(self, kind: str, done: int, total: int | None) -> None:
         now = time.monotonic()
@@ -29,8 +33,15 @@ class ProgressLine:
         line = f"{kind} {done:,}{share} {rate:,.0f}/s"
         if self.interactive:
             self.stream.write("\r" + line.ljust(60))
-        else:
+        elif (
+            self.last_written is None
+            or now - self.last_written >= self.LOG_INTERVAL
+            or (total is not None and done >= total)
+        ):
             self.stream.write(line + "\n")
+            self.last_written = now
+        else:
+            return
         self.stream.flush()
 
     def close(self) -> None:
