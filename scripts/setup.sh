@@ -18,9 +18,13 @@ ensure_venv() {
     "$(find_python312)" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    # This machine's pip configuration names local mirrors that may be absent: hide that noise.
-    .venv/bin/python -m pip install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2) >/dev/null
-    .venv/bin/python -m pip install -q -e ".[$extra]" 2> >(grep -v "^WARNING: Location" >&2)
+    echo "installing the package and its dependencies into .venv (log: .venv/pip.log)"
+    # pip's output (mirror warnings, build deprecations) is shown only when it fails.
+    if ! { .venv/bin/python -m pip install --upgrade pip &&
+           .venv/bin/python -m pip install -e ".[$extra]"; } >.venv/pip.log 2>&1; then
+      tail -n 40 .venv/pip.log >&2
+      return 1
+    fi
     touch "$stamp"
   fi
 }
