@@ -223,6 +223,10 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
 def _settle(touched: set[int], digests: set[str]) -> None:
     """Apply the ownership rule around the touched profiles, then recompute their figures."""
     digests = digests | _derive_registered_emails(touched)
+    # Emails found only now (a profile's former or derived email) are locked too. Taken out of
+    # sorted order, they can deadlock with another worker: PostgreSQL then aborts one, whose
+    # task retries (OperationalError).
+    _lock(f"email:{d}" for d in digests)
     _rehome_guest_orders(digests, touched)
     # A profile stands on its orders, a customer snapshot, or a deletion record.
     CustomerProfile.objects.filter(
