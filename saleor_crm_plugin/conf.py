@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import FieldError
+
 __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
 
 INGESTION_ENABLED = "ingestion-enabled"
@@ -31,13 +33,8 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
 
-class ConfigError(ValueError):
-    """A configuration value is wrong; `field` names it."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class ConfigError(FieldError):
+    """A configuration value is wrong; `field` names the setting."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from decimal import Decimal
 from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from ..errors import FieldError
 from ..money import DECIMAL_PLACES, MAX_DIGITS, validate_currency
 from .ingest import digest_for
-from .models import CustomerProfile, CustomerSpend
+from .models import CustomerProfile, CustomerSpend, OrderRecord
 
 SORT_FIELDS = {
     "ORDER_COUNT": "order_count",
@@ -24,11 +25,8 @@ SORT_FIELDS = {
 }
 
 
-class SearchError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class SearchError(FieldError):
+    """A filter or sorting argument is wrong; `field` names it as the API spells it."""
 
 
 @dataclass(frozen=True)
@@ -137,4 +135,29 @@ def _currency(field: str, value: str) -> str:
         raise SearchError(field, str(error)) from None
 
 
-__all__ = ["CustomerFilter", "Range", "SearchError", "search_profiles"]
+def profile_emails(profiles, user_emails, order_emails) -> dict[int, str]:
+    """Return each profile's email as the store keeps it, by profile pk.
+
+    A registered customer's comes from their account (`user_emails(user ids)`), a guest's from
+    their latest order (`order_emails(order ids)`); a deleted customer has none. Both lookups
+    return {id: email} and are the host's: the ledger stores no emails.
+    """
+    profiles = [p for p in profiles if p.anonymized_at is None]
+    by_user = {p.user_id: p.pk for p in profiles if p.user_id}
+    emails = {by_user[user_id]: email for user_id, email in user_emails(list(by_user)).items()}
+    guests = [p.pk for p in profiles if p.user_id is None]
+    if guests:
+        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
+            "-placed_at", "-order_id"
+        )
+        by_order = dict(
+            OrderRecord.objects.filter(
+                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
+            ).values_list("order_id", "profile_id")
+        )
+        for order_id, email in order_emails(list(by_order)).items():
+            emails[by_order[order_id]] = email
+    return emails
+
+
+__all__ = ["CustomerFilter", "Range", "SearchError", "profile_emails", "search_profiles"]

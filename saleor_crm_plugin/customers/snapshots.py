@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from ..errors import FieldError
 from ..money import quantize_amount, validate_currency
 
 __all__ = [
@@ -25,13 +26,8 @@ __all__ = [
 ]
 
 
-class SnapshotError(ValueError):
+class SnapshotError(FieldError):
     """A snapshot field is wrong; `field` names it."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class OrderStatus(enum.StrEnum):

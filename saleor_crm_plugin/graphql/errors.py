@@ -2,6 +2,7 @@
 
 from graphql import GraphQLError
 
+from ..errors import FieldError
 from ..host import MANAGE_USERS
 
 
@@ -17,14 +18,10 @@ class PermissionDenied(Exception):
         super().__init__(message)
 
 
-class InputError(Exception):
+class InputError(FieldError):
     """A query argument is wrong: `field` names it (e.g. `filter.totalSpent.currency`)."""
 
     code = "GraphQLError"
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 def require_permission(info, permission: str = MANAGE_USERS):

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
-from django.db.models import OuterRef, Subquery
 from saleor.account.models import User
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
@@ -22,7 +21,7 @@ from saleor.permission.enums import AccountPermissions
 from saleor.plugins.models import PluginConfiguration
 
 from ..conf import CRMConfig, parse_config
-from ..customers.models import OrderRecord
+from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from .protocol import MANAGE_USERS, Batch, Requester
 
@@ -187,30 +186,16 @@ class SaleorHost:
         return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
 
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
-        profiles = list(profiles)
-        users = {
-            int(p.user_id): p.pk
-            for p in profiles
-            if p.user_id and p.user_id.isdigit() and not p.anonymized_at
-        }
-        emails = {
-            users[pk]: email
-            for pk, email in User.objects.filter(pk__in=list(users)).values_list("pk", "email")
-        }
-        guests = [p.pk for p in profiles if p.user_id is None and not p.anonymized_at]
-        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
-            "-placed_at", "-order_id"
-        )
-        guest_orders = dict(
-            OrderRecord.objects.filter(
-                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
-            ).values_list("order_id", "profile_id")
-        )
-        for order_id, email in Order.objects.filter(pk__in=list(guest_orders)).values_list(
-            "pk", "user_email"
-        ):
-            emails[guest_orders[str(order_id)]] = email
-        return emails
+        def user_emails(user_ids):
+            pks = [int(u) for u in user_ids if u.isdigit()]
+            users = User.objects.filter(pk__in=pks).values_list("pk", "email")
+            return {str(pk): email for pk, email in users}
+
+        def order_emails(order_ids):
+            orders = Order.objects.filter(pk__in=order_ids).values_list("pk", "user_email")
+            return {str(pk): email for pk, email in orders}
+
+        return profile_emails(profiles, user_emails, order_emails)
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

@@ -5,10 +5,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
 
 from ..conf import CRMConfig, parse_config
-from ..customers.models import OrderRecord
+from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
 from .protocol import Batch, Requester
 
@@ -89,28 +88,16 @@ class SandboxHost:
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         from ..sandbox.models import SandboxOrder, SandboxUser
 
-        profiles = list(profiles)
-        users = {p.user_id: p.pk for p in profiles if p.user_id and not p.anonymized_at}
-        emails = {
-            users[str(pk)]: email
-            for pk, email in SandboxUser.objects.filter(
-                pk__in=[int(u) for u in users if u.isdigit()]
-            ).values_list("pk", "email")
-        }
-        guests = [p.pk for p in profiles if p.user_id is None and not p.anonymized_at]
-        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
-            "-placed_at", "-order_id"
-        )
-        guest_orders = dict(
-            OrderRecord.objects.filter(
-                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
-            ).values_list("order_id", "profile_id")
-        )
-        for order_id, email in SandboxOrder.objects.filter(
-            order_id__in=list(guest_orders)
-        ).values_list("order_id", "email"):
-            emails[guest_orders[order_id]] = email
-        return emails
+        def user_emails(user_ids):
+            pks = [int(u) for u in user_ids if u.isdigit()]
+            users = SandboxUser.objects.filter(pk__in=pks).values_list("pk", "email")
+            return {str(pk): email for pk, email in users}
+
+        def order_emails(order_ids):
+            orders = SandboxOrder.objects.filter(order_id__in=order_ids)
+            return dict(orders.values_list("order_id", "email"))
+
+        return profile_emails(profiles, user_emails, order_emails)
 
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()

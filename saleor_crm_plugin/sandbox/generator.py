@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ..customers.snapshots import LineSnapshot, OrderSnapshot, OrderStatus, order_to_dict
+from ..customers.snapshots import LineSnapshot, OrderSnapshot, OrderStatus
 from ..money import quantize_amount
 from .models import SandboxOrder, SandboxUser
 
@@ -201,16 +201,7 @@ def generate_store(
             cancelled_at=cancelled_at,
             lines=lines,
         )
-        orders.append(
-            SandboxOrder(
-                order_id=snapshot.order_id,
-                email=email,
-                user=user,
-                data=order_to_dict(snapshot),
-                placed_at=snapshot.placed_at,
-                updated_at=snapshot.updated_at,
-            )
-        )
+        orders.append(SandboxOrder.from_snapshot(snapshot, user))
     SandboxOrder.objects.bulk_create(orders, batch_size=1000)
     return GenerationSummary(
         customers=customers,

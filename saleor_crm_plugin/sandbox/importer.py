@@ -22,7 +22,6 @@ from ..customers.snapshots import (
     OrderSnapshot,
     OrderStatus,
     SnapshotError,
-    order_to_dict,
 )
 from ..money import parse_amount, validate_currency
 from .generator import CHANNELS
@@ -315,16 +314,7 @@ def _write(orders: dict[str, dict], lines: dict[str, list[LineSnapshot]]) -> Imp
             cancelled_at=values["date"] if values["status"] == OrderStatus.CANCELED else None,
             lines=tuple(lines.get(order_id, ())),
         )
-        SandboxOrder.objects.update_or_create(
-            order_id=order_id,
-            defaults={
-                "email": snapshot.email,
-                "user": user,
-                "data": order_to_dict(snapshot),
-                "placed_at": snapshot.placed_at,
-                "updated_at": snapshot.updated_at,
-            },
-        )
+        SandboxOrder.store(snapshot, user)
         snapshots.append(snapshot)
     result = ingest_orders(snapshots)
     return ImportReport(

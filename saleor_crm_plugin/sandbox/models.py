@@ -47,3 +47,27 @@ class SandboxOrder(models.Model):
         app_label = "saleor_crm_sandbox"
         ordering = ("placed_at", "order_id")
         indexes = [models.Index(fields=["placed_at", "order_id"])]
+
+    @classmethod
+    def from_snapshot(cls, snapshot, user=None) -> "SandboxOrder":
+        """Return an unsaved row holding this snapshot (for `bulk_create`)."""
+        from ..customers.snapshots import order_to_dict
+
+        return cls(
+            order_id=snapshot.order_id,
+            email=snapshot.email,
+            user=user,
+            data=order_to_dict(snapshot),
+            placed_at=snapshot.placed_at,
+            updated_at=snapshot.updated_at,
+        )
+
+    @classmethod
+    def store(cls, snapshot, user=None) -> "SandboxOrder":
+        """Save the order's current state in the sandbox store (insert or replace)."""
+        row = cls.from_snapshot(snapshot, user)
+        fields = ("email", "user", "data", "placed_at", "updated_at")
+        order, _ = cls.objects.update_or_create(
+            order_id=snapshot.order_id, defaults={f: getattr(row, f) for f in fields}
+        )
+        return order

@@ -6,7 +6,6 @@ from django.core.management import call_command
 
 from saleor_crm_plugin.customers.backfill import run_backfill
 from saleor_crm_plugin.customers.models import BackfillCheckpoint, CustomerProfile, OrderRecord
-from saleor_crm_plugin.customers.snapshots import order_to_dict
 from saleor_crm_plugin.host import reset_host
 from saleor_crm_plugin.host.sandbox import SandboxHost
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
@@ -26,13 +25,7 @@ def store():
             email="ann@example.com" if index % 2 else f"guest{index}@example.com",
             placed_at=T0 + timedelta(days=index),
         )
-        SandboxOrder.objects.create(
-            order_id=snapshot.order_id,
-            email=snapshot.email,
-            data=order_to_dict(snapshot),
-            placed_at=snapshot.placed_at,
-            updated_at=snapshot.updated_at,
-        )
+        SandboxOrder.store(snapshot)
     return user
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
-from saleor_crm_plugin.customers.snapshots import order_to_dict
 from saleor_crm_plugin.sandbox.models import SandboxOrder
 from tests.factories import T0, customer, order
 from tests.graphql.conftest import make_user
@@ -26,13 +25,7 @@ ME = "{ me { crmProfile { orderCount lastOrderAt isGuest spends { currency total
 
 
 def _store(snapshot):
-    SandboxOrder.objects.create(
-        order_id=snapshot.order_id,
-        email=snapshot.email,
-        data=order_to_dict(snapshot),
-        placed_at=snapshot.placed_at,
-        updated_at=snapshot.updated_at,
-    )
+    SandboxOrder.store(snapshot)
     return snapshot
 
 

@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 
 from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
-from saleor_crm_plugin.customers.snapshots import order_to_dict
 from saleor_crm_plugin.host import reset_host
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from saleor_crm_plugin.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
@@ -19,15 +18,7 @@ def _sandbox_host():
 
 
 def _store(snapshot):
-    SandboxOrder.objects.update_or_create(
-        order_id=snapshot.order_id,
-        defaults={
-            "email": snapshot.email,
-            "data": order_to_dict(snapshot),
-            "placed_at": snapshot.placed_at,
-            "updated_at": snapshot.updated_at,
-        },
-    )
+    SandboxOrder.store(snapshot)
 
 
 def test_order_task_records_the_current_state_twice_without_change():

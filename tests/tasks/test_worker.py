@@ -11,7 +11,6 @@ from celery import Celery
 from django.db import connection
 
 from saleor_crm_plugin.customers.models import OrderRecord
-from saleor_crm_plugin.customers.snapshots import order_to_dict
 from saleor_crm_plugin.sandbox.models import SandboxOrder
 from tests.factories import order
 
@@ -63,13 +62,7 @@ def worker():
 def test_enqueued_order_reaches_the_ledger_through_a_worker(worker):
     # given: the store has an order, and its event is enqueued on Redis
     snapshot = order("w1", total="6400")
-    SandboxOrder.objects.create(
-        order_id="w1",
-        email=snapshot.email,
-        data=order_to_dict(snapshot),
-        placed_at=snapshot.placed_at,
-        updated_at=snapshot.updated_at,
-    )
+    SandboxOrder.store(snapshot)
     with Celery("sender", broker=REDIS_URL) as sender:
         sender.send_task("saleor_crm.ingest_orders", args=[["w1"]])
 
