@@ -169,7 +169,11 @@ def _derive_registered_emails(profile_ids: set[int]) -> set[str]:
         source_updated_at__isnull=True,
         anonymized_at__isnull=True,
     )
-    digests = set(derived.values_list("email_digest", flat=True))
+    before = list(derived.values_list("pk", "email_digest"))
+    if not before:
+        return set()
+    derived = CustomerProfile.objects.filter(pk__in=[pk for pk, _ in before])
+    digests = {digest for _, digest in before}
     latest_own_order = (
         OrderRecord.objects.filter(
             profile=OuterRef("pk"), user_id=OuterRef("user_id"), email_digest__isnull=False
