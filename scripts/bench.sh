@@ -7,7 +7,7 @@ source scripts/services.sh
 
 ensure_venv test
 start_services
-"$CRM_PG_BIN/createdb" -h 127.0.0.1 -p "${CRM_PG_PORT:-54329}" -U crm crm_bench
+"$CRM_PG_BIN/createdb" -h 127.0.0.1 -p "$CRM_PG_PORT" -U crm crm_bench
 export DATABASE_URL="$CRM_PG_URL/crm_bench"
 export CELERY_BROKER_URL="$CRM_REDIS_URL"
 .venv/bin/python bench/ingest.py "$@"

@@ -18,7 +18,9 @@ start_services() {
 
   CRM_RUN_DIR=$(mktemp -d /tmp/saleor-crm-run.XXXXXX)
   CRM_PG_BIN=$pg_bin
-  local pg_port=${CRM_PG_PORT:-54329} redis_port=${CRM_REDIS_PORT:-63799}
+  local pg_port redis_port
+  pg_port=$(_free_port "${CRM_PG_PORT:-54329}")
+  redis_port=$(_free_port "${CRM_REDIS_PORT:-63799}")
   id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   chown postgres "$CRM_RUN_DIR"
   trap stop_services EXIT
@@ -29,8 +31,16 @@ start_services() {
          -c synchronous_commit=off -c full_page_writes=off\"" >/dev/null
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$CRM_RUN_DIR/redis.pid" --dir "$CRM_RUN_DIR" >/dev/null
+  export CRM_PG_PORT=$pg_port
   export CRM_PG_URL="postgres://crm@127.0.0.1:$pg_port"
   export CRM_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+}
+
+# The first port from $1 on that nothing listens on (a developer may run servers of their own).
+_free_port() {
+  local port=$1
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
 }
 
 _as_pg() {
