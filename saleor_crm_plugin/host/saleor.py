@@ -67,10 +67,25 @@ def _refunded(order: Order) -> tuple[Decimal, object]:
     return amount, when
 
 
+def _version(order: Order, events) -> object:
+    """When the order's state last changed, counting the rows around it.
+
+    A refund or capture may change payments, transactions and events without saving the order
+    itself; the newest of all these times orders the snapshots of one order.
+    """
+    times = [order.updated_at]
+    times += [event.date for event in events]
+    for payment in order.payments.all():
+        times.append(payment.modified_at)
+        times += [t.created_at for t in payment.transactions.all()]
+    times += [t.modified_at for t in order.payment_transactions.all()]
+    return max(times)
+
+
 def order_to_snapshot(order: Order) -> OrderSnapshot:
     """Read one Saleor order (with its lines, payments and events) as a snapshot."""
     refunded, refunded_at = _refunded(order)
-    events = order.events.all()
+    events = list(order.events.all())
     paid_at = min((e.date for e in events if e.type in _PAID_EVENTS), default=None)
     cancelled_at = max((e.date for e in events if e.type == OrderEvents.CANCELED), default=None)
     return OrderSnapshot(
@@ -82,7 +97,7 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
         user_id=str(order.user_id) if order.user_id else None,
         email=order.user_email or (order.user.email if order.user_id else None),
         placed_at=order.created_at,
-        updated_at=order.updated_at,
+        updated_at=_version(order, events),
         total_gross=order.total_gross_amount,
         total_net=order.total_net_amount,
         paid_amount=order.total_charged_amount,
