@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..host import Host
 from .ingest import IngestResult, ingest_customers, ingest_orders
+from .metadata import sync_all_customer_metadata
 from .models import BackfillCheckpoint
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ class BackfillReport:
     # (kind, store id, reason) of records that could not be read as snapshots.
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False
+    # Customers whose `crm.*` private metadata in the store was (re)written.
+    metadata_written: int = 0
 
 
 def _checkpoint(name: str, restart: bool) -> tuple[BackfillCheckpoint, bool]:
@@ -65,7 +68,7 @@ def _run(name, batches, ingest, report, restart, progress, total) -> bool:
 def run_backfill(
     host: Host, batch_size: int = 500, restart: bool = False, progress: Progress | None = None
 ) -> BackfillReport:
-    """Ingest every registered customer, then every order, of the store."""
+    """Ingest every registered customer, then every order; then write the `crm.*` metadata."""
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
     report = BackfillReport()
@@ -88,4 +91,5 @@ def run_backfill(
         host.order_count(),
     )
     report.resumed = resumed_customers or resumed_orders
+    report.metadata_written = sync_all_customer_metadata(host, batch_size)
     return report

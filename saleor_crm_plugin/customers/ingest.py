@@ -20,7 +20,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 from django.conf import settings
@@ -61,9 +61,12 @@ _ORDER_FIELDS = [
 
 @dataclass
 class IngestResult:
+    """What one call did. `profile_ids` lists the profiles it changed (`+=` adds counts only)."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    profile_ids: list[int] = field(default_factory=list)
 
     def __iadd__(self, other: "IngestResult") -> Self:
         self.created += other.created
@@ -224,7 +227,7 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
         OrderRecord.objects.filter(pk__in=order_pks).update(profile_id=profile_id)
 
 
-def _settle(touched: set[int], digests: set[str]) -> None:
+def _settle(touched: set[int], digests: set[str]) -> list[int]:
     """Apply the ownership rule around the touched profiles, then recompute their figures."""
     digests = digests | _derive_registered_emails(touched)
     # Emails found only now (a profile's former or derived email) are locked too. Taken out of
@@ -237,6 +240,9 @@ def _settle(touched: set[int], digests: set[str]) -> None:
         pk__in=touched, source_updated_at__isnull=True, anonymized_at__isnull=True
     ).exclude(Exists(OrderRecord.objects.filter(profile=OuterRef("pk")))).delete()
     recompute_profiles(touched)
+    return list(
+        CustomerProfile.objects.filter(pk__in=touched).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 # --- orders -------------------------------------------------------------------------------
@@ -341,7 +347,7 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
             affected_digests.add(digest)
             records.append(_order_record(snapshot, profile_id, digest))
         _write_orders(records, fresh)
-        _settle(touched, {d for d in affected_digests if d})
+        result.profile_ids = _settle(touched, {d for d in affected_digests if d})
     return result
 
 
@@ -435,7 +441,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
                     ]
                 )
             touched.add(profile.pk)
-        _settle(touched, {d for d in affected_digests if d})
+        result.profile_ids = _settle(touched, {d for d in affected_digests if d})
     return result
 
 

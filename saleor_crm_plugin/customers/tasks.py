@@ -11,7 +11,8 @@ from celery import shared_task
 from django.db import OperationalError
 
 from ..host import get_host
-from .ingest import ingest_customers, ingest_orders
+from .ingest import IngestResult, ingest_customers, ingest_orders
+from .metadata import sync_customer_metadata
 from .snapshots import CustomerSnapshot
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,15 @@ _RETRY = {
     "retry_backoff": 30,
     "retry_kwargs": {"max_retries": 5},
 }
+
+
+def _summary(result: IngestResult, metadata_written: int) -> dict:
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "metadata_written": metadata_written,
+    }
 
 
 @shared_task(name="saleor_crm.ingest_orders", **_RETRY)
@@ -36,7 +46,7 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
                 continue
             snapshots.append(snapshot)
         result = ingest_orders(snapshots)
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 
 @shared_task(name="saleor_crm.ingest_customer", **_RETRY)
@@ -47,9 +57,9 @@ def ingest_customer_task(user_id: str) -> dict:
         snapshot = host.customer_snapshot(str(user_id))
         if snapshot is None:
             logger.info("CRM: user %s is not in the store any more; not recorded", user_id)
-            return {"created": 0, "updated": 0, "unchanged": 0}
+            return _summary(IngestResult(), 0)
         result = ingest_customers([snapshot])
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 
 @shared_task(name="saleor_crm.erase_customer", **_RETRY)
@@ -60,4 +70,4 @@ def erase_customer_task(user_id: str, deleted_at: str) -> dict:
     )
     with get_host().database_access():
         result = ingest_customers([snapshot])
-    return {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    return _summary(result, 0)

@@ -71,8 +71,13 @@ class Host(Protocol):
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 
-    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
-        """Store string values in the user's private metadata (staff see them in Dashboard)."""
+    def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
+        """Merge string values into users' private metadata (staff see them in Dashboard).
+
+        `items` maps user id -> {key: value}. Only users whose values differ are written, in
+        one locked batch, without the store's hooks and without touching `updated_at`.
+        Unknown users are skipped. Returns how many users were written.
+        """
 
     def database_access(self) -> AbstractContextManager:
         """Return a context in which the CRM may read and write the primary database.

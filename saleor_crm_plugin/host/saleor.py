@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
+from django.db import transaction
 from saleor.account.models import User
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
@@ -215,10 +216,18 @@ class SaleorHost:
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)
 
-    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
-        user = User.objects.get(pk=user_id)
-        user.store_value_in_private_metadata({key: str(value) for key, value in items.items()})
-        user.save(update_fields=["private_metadata", "updated_at"])
+    def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
+        pks = [int(user_id) for user_id in items if user_id.isdigit()]
+        with transaction.atomic():
+            changed = []
+            for user in User.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+                wanted = items[str(user.pk)]
+                current = user.private_metadata or {}
+                if any(current.get(key) != value for key, value in wanted.items()):
+                    user.store_value_in_private_metadata(wanted)
+                    changed.append(user)
+            User.objects.bulk_update(changed, ["private_metadata"])
+        return len(changed)
 
     def database_access(self):
         return allow_writer()

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 
 from django.conf import settings
+from django.db import transaction
 
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
@@ -102,12 +103,19 @@ class SandboxHost:
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 
-    def write_private_metadata(self, user_id: str, items: dict[str, str]) -> None:
+    def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
         from ..sandbox.models import SandboxUser
 
-        user = SandboxUser.objects.get(pk=user_id)
-        user.private_metadata.update({key: str(value) for key, value in items.items()})
-        user.save(update_fields=["private_metadata"])
+        pks = [int(user_id) for user_id in items if user_id.isdigit()]
+        with transaction.atomic():
+            changed = []
+            for user in SandboxUser.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+                wanted = items[str(user.pk)]
+                if any(user.private_metadata.get(key) != value for key, value in wanted.items()):
+                    user.private_metadata = {**user.private_metadata, **wanted}
+                    changed.append(user)
+            SandboxUser.objects.bulk_update(changed, ["private_metadata"])
+        return len(changed)
 
     def database_access(self):
         return nullcontext()

@@ -233,7 +233,8 @@ def backfill(args) -> int:
     report = _backfill(restart=args.restart, batch_size=args.batch_size)
     print(
         f"Backfilled {report.orders.total:,} orders ({report.orders.created:,} new, "
-        f"{report.orders.updated:,} updated, {report.orders.unchanged:,} unchanged)"
+        f"{report.orders.updated:,} updated, {report.orders.unchanged:,} unchanged); "
+        f"metadata written for {report.metadata_written:,} customers"
     )
     return 0
 

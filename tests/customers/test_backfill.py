@@ -29,7 +29,7 @@ def store():
     return user
 
 
-def test_backfill_loads_every_order_and_reports_counts():
+def test_backfill_loads_every_order_and_reports_counts(store):
     # given
     out, err = StringIO(), StringIO()
 
@@ -41,8 +41,11 @@ def test_backfill_loads_every_order_and_reports_counts():
     assert CustomerProfile.objects.count() == 5  # ann + 4 guests
     assert out.getvalue().strip() == (
         "Backfilled: 7 orders (7 new, 0 updated, 0 unchanged); "
-        "1 customers (1 new, 0 updated, 0 unchanged)"
+        "1 customers (1 new, 0 updated, 0 unchanged); private metadata written for 1 customers"
     )
+    store.refresh_from_db()
+    assert store.private_metadata["crm.order_count"] == "3"  # orders o1, o3, o5
+    assert store.private_metadata["crm.total_spent"] == "JPY 3000"
     assert "orders 7/7 (100%)" in err.getvalue()
 
 
@@ -57,6 +60,7 @@ def test_second_run_changes_nothing():
 
     # then
     assert "7 orders (0 new, 0 updated, 7 unchanged)" in out.getvalue()
+    assert "private metadata written for 0 customers" in out.getvalue()
     assert list(OrderRecord.objects.order_by("order_id").values()) == before
 
 

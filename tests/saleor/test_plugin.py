@@ -296,15 +296,40 @@ def test_inactive_plugin_serves_nothing(settings, client):
     assert response.status_code == 404
 
 
-def test_private_metadata_is_written(customer_user):
-    # when
+def test_private_metadata_is_merged_without_touching_the_user(customer_user):
+    # given
+    customer_user.store_value_in_private_metadata({"staff.note": "vip"})
+    customer_user.save(update_fields=["private_metadata"])
+    before = dict(customer_user.private_metadata)
+    updated_at = customer_user.updated_at
     host = SaleorHost()
+
+    # when
     with host.database_access():
-        host.write_private_metadata(str(customer_user.pk), {"crm.order_count": 3})
+        first = host.write_private_metadata({str(customer_user.pk): {"crm.order_count": "3"}})
+        again = host.write_private_metadata({str(customer_user.pk): {"crm.order_count": "3"}})
 
     # then
     customer_user.refresh_from_db()
-    assert customer_user.get_value_from_private_metadata("crm.order_count") == "3"
+    assert (first, again) == (1, 0)
+    assert customer_user.private_metadata == {**before, "crm.order_count": "3"}
+    assert customer_user.private_metadata["staff.note"] == "vip"
+    assert customer_user.updated_at == updated_at
+
+
+def test_order_event_writes_the_customer_summary(
+    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+):
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+
+    # then
+    user = order_with_lines.user
+    user.refresh_from_db()
+    total = f"{order_with_lines.currency} {order_with_lines.total_gross_amount.quantize(Decimal('0.01'))}"
+    assert user.get_value_from_private_metadata("crm.order_count") == "1"
+    assert user.get_value_from_private_metadata("crm.total_spent") == total
 
 
 def test_bulk_created_orders_are_recorded(

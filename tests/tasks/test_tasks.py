@@ -30,8 +30,8 @@ def test_order_task_records_the_current_state_twice_without_change():
     second = ingest_orders_task.delay(["o1"]).get()
 
     # then
-    assert first == {"created": 1, "updated": 0, "unchanged": 0}
-    assert second == {"created": 0, "updated": 0, "unchanged": 1}
+    assert first == {"created": 1, "updated": 0, "unchanged": 0, "metadata_written": 0}
+    assert second == {"created": 0, "updated": 0, "unchanged": 1, "metadata_written": 0}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
 
 
@@ -40,7 +40,7 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
     result = ingest_orders_task.delay(["gone"]).get()
 
     # then
-    assert result == {"created": 0, "updated": 0, "unchanged": 0}
+    assert result == {"created": 0, "updated": 0, "unchanged": 0, "metadata_written": 0}
     assert not OrderRecord.objects.exists()
 
 
@@ -51,12 +51,25 @@ def test_customer_task_adopts_guest_orders_and_erase_task_anonymizes():
     ingest_orders_task.delay(["o1"]).get()
 
     # when
-    ingest_customer_task.delay(str(user.pk)).get()
-    ingest_customer_task.delay(str(user.pk)).get()
+    adopted = ingest_customer_task.delay(str(user.pk)).get()
+    again = ingest_customer_task.delay(str(user.pk)).get()
+    user.refresh_from_db()
+    metadata = user.private_metadata
     erase_customer_task.delay(str(user.pk), (T0 + timedelta(days=1)).isoformat()).get()
     erase_customer_task.delay(str(user.pk), (T0 + timedelta(days=1)).isoformat()).get()
 
     # then
+    assert adopted["metadata_written"] == 1
+    assert again["metadata_written"] == 0
+    assert metadata == {
+        "crm.order_count": "1",
+        "crm.first_order_at": T0.isoformat(),
+        "crm.last_order_at": T0.isoformat(),
+        "crm.total_spent": "JPY 1000",
+        "crm.average_order": "JPY 1000",
+    }
+    user.refresh_from_db()
+    assert user.updated_at == T0
     profile = CustomerProfile.objects.get()
     assert profile.user_id == str(user.pk)
     assert profile.email_digest is None

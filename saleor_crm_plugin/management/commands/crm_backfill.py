@@ -76,7 +76,8 @@ class Command(BaseCommand):
             f"{orders.total:,} orders ({orders.created:,} new, {orders.updated:,} updated, "
             f"{orders.unchanged:,} unchanged); {customers.total:,} customers "
             f"({customers.created:,} new, {customers.updated:,} updated, "
-            f"{customers.unchanged:,} unchanged)"
+            f"{customers.unchanged:,} unchanged); private metadata written for "
+            f"{report.metadata_written:,} customers"
         )
         if report.skipped:
             self.stdout.write(f"Skipped {len(report.skipped):,} records the store holds:")

@@ -1,0 +1,56 @@
+"""The profile summary written to the store's private metadata (`crm.*` keys). Pure.
+
+Staff read these on the customer page in Saleor Dashboard. Values are strings, as Saleor's
+metadata requires; money keeps its currency and is never added across currencies.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from ..money import quantize_amount
+
+__all__ = ["METADATA_PREFIX", "summary_metadata"]
+
+METADATA_PREFIX = "crm."
+
+
+def _money(pairs: Iterable[tuple[str, Decimal]]) -> str:
+    return "; ".join(
+        f"{currency} {quantize_amount(amount, currency)}" for currency, amount in pairs
+    )
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def summary_metadata(
+    order_count: int,
+    first_order_at: datetime | None,
+    last_order_at: datetime | None,
+    spends: Iterable[tuple[str, Decimal, Decimal]],
+) -> dict[str, str]:
+    """Return the `crm.*` metadata of one customer.
+
+    Parameters
+    ----------
+    order_count, first_order_at, last_order_at
+        The profile's counted orders and their first and last times (aware, UTC).
+    spends
+        (currency, total spent, average order) per currency.
+
+    Returns
+    -------
+    dict
+        Keys `crm.order_count`, `crm.first_order_at`, `crm.last_order_at` (ISO 8601, empty
+        when there is none), `crm.total_spent` and `crm.average_order` ("JPY 12000; USD 19.75").
+    """
+    spends = sorted(spends)
+    return {
+        f"{METADATA_PREFIX}order_count": str(order_count),
+        f"{METADATA_PREFIX}first_order_at": _time(first_order_at),
+        f"{METADATA_PREFIX}last_order_at": _time(last_order_at),
+        f"{METADATA_PREFIX}total_spent": _money((c, total) for c, total, _ in spends),
+        f"{METADATA_PREFIX}average_order": _money((c, average) for c, _, average in spends),
+    }

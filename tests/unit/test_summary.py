@@ -1,0 +1,40 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from saleor_crm_plugin.customers.summary import summary_metadata
+
+
+def test_summary_keeps_each_currency_apart():
+    # when
+    metadata = summary_metadata(
+        3,
+        datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
+        datetime(2025, 6, 1, tzinfo=UTC),
+        [
+            ("USD", Decimal("19.750"), Decimal("9.875")),
+            ("JPY", Decimal("12000.000"), Decimal(6000)),
+        ],
+    )
+
+    # then
+    assert metadata == {
+        "crm.order_count": "3",
+        "crm.first_order_at": "2025-01-02T03:04:00+00:00",
+        "crm.last_order_at": "2025-06-01T00:00:00+00:00",
+        "crm.total_spent": "JPY 12000; USD 19.75",
+        "crm.average_order": "JPY 6000; USD 9.88",
+    }
+
+
+def test_summary_of_a_customer_without_counted_orders():
+    # when
+    metadata = summary_metadata(0, None, None, [])
+
+    # then
+    assert metadata == {
+        "crm.order_count": "0",
+        "crm.first_order_at": "",
+        "crm.last_order_at": "",
+        "crm.total_spent": "",
+        "crm.average_order": "",
+    }
