@@ -1,0 +1,241 @@
+"""RFM scoring: Recency, Frequency and Monetary scores 1-5 and the named R/F segment. Pure.
+
+Scores are quintiles on ranks, computed within a group (a channel or currency: spend is never
+compared across currencies). The rule, for each metric:
+
+    score = 1 + floor(5 * worse / n)
+
+where `n` is the group's number of customers and `worse` how many of them have a strictly worse
+value (recency: more days since the last order; frequency: fewer orders; monetary: less spend).
+So:
+
+- tied values always share a score, whatever the order of the input, and bins never overlap;
+- the worst value always scores 1, e.g. one-time buyers have F = 1, which the named-segment map
+  needs ("New" is R 5, F 1);
+- a score can be empty when one value covers more than a fifth of a group: with 55% one-time
+  buyers, F jumps from 1 to 3. This is deliberate (splitting equal customers into different
+  scores would make a customer's score depend on the order of the rows);
+- a group with fewer than `MIN_GROUP` (5) customers gets no scores and no segment (None): there
+  are not enough customers to make quintiles of.
+
+`fit_cut_points` keeps the boundaries of a full recompute so that one customer can be rescored
+at once after an order (`score_values` with those boundaries gives the same scores the full
+recompute would have given the same values).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_SEGMENTS",
+    "MIN_GROUP",
+    "SEGMENT_NAMES",
+    "CutPoints",
+    "fit_cut_points",
+    "parse_segment_map",
+    "score_rfm",
+    "score_values",
+    "segment_grid",
+]
+
+MIN_GROUP = 5
+METRICS = ("recency", "frequency", "monetary")
+
+# The common published R/F map: segment -> (R scores, F scores). Every one of the 25 cells
+# belongs to exactly one segment.
+DEFAULT_SEGMENTS = {
+    "Champions": ((5,), (4, 5)),
+    "Loyal": ((3, 4), (4, 5)),
+    "Potential Loyalist": ((4, 5), (2, 3)),
+    "New": ((5,), (1,)),
+    "Promising": ((4,), (1,)),
+    "Need Attention": ((3,), (3,)),
+    "About to Sleep": ((3,), (1, 2)),
+    "At Risk": ((1, 2), (3, 4)),
+    "Can't Lose Them": ((1, 2), (5,)),
+    "Hibernating": ((2,), (1, 2)),
+    "Lost": ((1,), (1, 2)),
+}
+SEGMENT_NAMES = tuple(DEFAULT_SEGMENTS)
+
+
+@dataclass(frozen=True)
+class CutPoints:
+    """The four boundaries of one metric in one group: a value scores 1 + how many it exceeds.
+
+    Values are "goodness" (higher is better): recency is stored as minus days.
+    """
+
+    bounds: tuple[float, float, float, float]
+    customers: int
+
+
+def fit_cut_points(goodness: np.ndarray) -> CutPoints | None:
+    """Return the boundaries that reproduce `1 + floor(5 * worse / n)` for these values.
+
+    Parameters
+    ----------
+    goodness
+        One value per customer, higher is better.
+
+    Returns
+    -------
+    CutPoints or None
+        None when there are fewer than `MIN_GROUP` customers.
+    """
+    values = np.sort(np.asarray(goodness, dtype=float))
+    n = len(values)
+    if n < MIN_GROUP:
+        return None
+    distinct = np.unique(values)
+    worse = np.searchsorted(values, distinct, side="left")  # customers strictly below each value
+    bounds = []
+    for score in range(2, 6):
+        need = (score - 1) * n / 5
+        # The largest value that still scores below `score`: a value above it scores >= score.
+        bounds.append(float(distinct[worse < need][-1]))
+    return CutPoints(bounds=tuple(bounds), customers=n)
+
+
+def score_values(goodness: np.ndarray, cut_points: CutPoints) -> np.ndarray:
+    """Score values 1-5 against stored boundaries (vectorized)."""
+    return 1 + np.searchsorted(
+        np.asarray(cut_points.bounds), np.asarray(goodness, dtype=float), side="left"
+    )
+
+
+def _segment_of(segments: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> dict:
+    cells = {}
+    for name, (r_scores, f_scores) in segments.items():
+        for r in r_scores:
+            for f in f_scores:
+                cells[(r, f)] = name
+    return cells
+
+
+def parse_segment_map(text: str) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Read a segment map written one segment a line: `Champions: R 5; F 4-5`.
+
+    Raises ValueError naming the line when a line is malformed, a score is outside 1-5, a cell
+    is claimed twice, or a cell of the 5x5 grid has no segment.
+    """
+    segments: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    owner: dict[tuple[int, int], str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, colon, spec = line.partition(":")
+        parts = {p.strip()[:1].upper(): p.strip()[1:].strip() for p in spec.split(";") if p.strip()}
+        if not colon or not name.strip() or set(parts) != {"R", "F"}:
+            raise ValueError(f"line {number}: write it as 'Name: R 4-5; F 1-2', not '{line}'")
+        scores = {}
+        for axis, text_range in parts.items():
+            low, dash, high = text_range.partition("-")
+            try:
+                first, last = int(low), int(high if dash else low)
+            except ValueError:
+                raise ValueError(
+                    f"line {number}: '{text_range}' is not a score or a range like 2-4"
+                ) from None
+            if not 1 <= first <= last <= 5:
+                raise ValueError(f"line {number}: {axis} {text_range} is outside 1-5")
+            scores[axis] = tuple(range(first, last + 1))
+        name = name.strip()
+        for cell in ((r, f) for r in scores["R"] for f in scores["F"]):
+            if cell in owner:
+                raise ValueError(
+                    f"line {number}: R {cell[0]}, F {cell[1]} already belongs to {owner[cell]}"
+                )
+            owner[cell] = name
+        segments[name] = (scores["R"], scores["F"])
+    missing = [f"R {r}, F {f}" for r in range(1, 6) for f in range(1, 6) if (r, f) not in owner]
+    if missing:
+        raise ValueError("no segment for " + ", ".join(missing))
+    return segments
+
+
+def _days_since(last_order_at: pd.Series, as_of: datetime, zone: ZoneInfo) -> pd.Series:
+    """Whole days between each last order and `as_of`, both as dates in the store's zone."""
+    today: date = as_of.astimezone(zone).date()
+    local_dates = pd.to_datetime(last_order_at, utc=True).dt.tz_convert(zone).dt.date
+    return local_dates.map(lambda d: (today - d).days)
+
+
+def score_rfm(
+    customers: pd.DataFrame,
+    as_of: datetime,
+    zone: ZoneInfo,
+    segments: Mapping | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Score every customer within their group.
+
+    Parameters
+    ----------
+    customers
+        One row per customer and group with columns `customer_id`, `group` (channel or
+        currency), `last_order_at` (aware), `order_count` (int >= 1) and `monetary` (spend in
+        the group's currency, Decimal or number).
+    as_of
+        Aware time of the scoring; recency is counted in days in `zone`.
+    segments
+        Segment map (see `DEFAULT_SEGMENTS` and `parse_segment_map`).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The input columns plus `recency_days`, `r`, `f`, `m` (nullable Int64) and `segment`
+        (None where the group is too small), sorted by group then customer id; and the cut
+        points per group: `{group: {"recency": CutPoints, "frequency": ..., "monetary": ...}}`.
+    """
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of: needs a time zone")
+    cells = _segment_of(segments or DEFAULT_SEGMENTS)
+    frame = customers.sort_values(["group", "customer_id"], kind="stable").reset_index(drop=True)
+    frame["recency_days"] = _days_since(frame["last_order_at"], as_of, zone).astype("int64")
+    goodness = {
+        "recency": -frame["recency_days"].astype(float),
+        "frequency": frame["order_count"].astype(float),
+        "monetary": frame["monetary"].map(float),  # floats for ranking only, never stored
+    }
+    for column in ("r", "f", "m"):
+        frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    frame["segment"] = None
+    cut_points: dict = {}
+    for group, index in frame.groupby("group", sort=True).groups.items():
+        fitted = {
+            metric: fit_cut_points(goodness[metric].loc[index].to_numpy()) for metric in METRICS
+        }
+        if fitted["recency"] is None:
+            continue
+        cut_points[group] = fitted
+        for column, metric in zip(("r", "f", "m"), METRICS, strict=True):
+            frame.loc[index, column] = score_values(
+                goodness[metric].loc[index].to_numpy(), fitted[metric]
+            )
+        frame.loc[index, "segment"] = [
+            cells[(int(r), int(f))]
+            for r, f in zip(frame.loc[index, "r"], frame.loc[index, "f"], strict=True)
+        ]
+    return frame, cut_points
+
+
+def segment_grid(scored: pd.DataFrame) -> pd.DataFrame:
+    """Count customers in each R-by-F cell per group (rows R 5..1, columns F 1..5)."""
+    rows = []
+    for group, part in scored.dropna(subset=["r"]).groupby("group", sort=True):
+        counts = part.groupby(["r", "f"]).size()
+        for r in range(5, 0, -1):
+            rows.append(
+                {
+                    "group": group,
+                    "r": r,
+                    **{f"f{f}": int(counts.get((r, f), 0)) for f in range(1, 6)},
+                }
+            )
+    return pd.DataFrame(rows, columns=["group", "r", "f1", "f2", "f3", "f4", "f5"])

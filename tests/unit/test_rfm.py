@@ -1,0 +1,212 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saleor_crm_plugin.segments.rfm import (
+    DEFAULT_SEGMENTS,
+    fit_cut_points,
+    parse_segment_map,
+    score_rfm,
+    score_values,
+    segment_grid,
+)
+
+AS_OF = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def _customers(rows, group="JPY"):
+    return pd.DataFrame(
+        [
+            {
+                "customer_id": cid,
+                "group": group,
+                "last_order_at": AS_OF - timedelta(days=days),
+                "order_count": orders,
+                "monetary": Decimal(spent),
+            }
+            for cid, days, orders, spent in rows
+        ]
+    )
+
+
+def _scores(frame):
+    return {row.customer_id: (row.r, row.f, row.m) for row in frame.itertuples()}
+
+
+def test_distinct_values_make_equal_quintiles():
+    # given: ten customers, every value different
+    customers = _customers([(i, 100 - 10 * i, i + 1, 1000 * (i + 1)) for i in range(10)])
+
+    # when
+    scored, _ = score_rfm(customers, AS_OF, TOKYO)
+
+    # then
+    assert scored["f"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert scored["m"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert scored["r"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]  # fewest days is best
+
+
+def test_tied_values_share_a_score_whatever_the_row_order():
+    # given: eleven of twenty customers bought once (55%)
+    rows = [(i, 30, 1, 500) for i in range(11)] + [(11 + i, 30, 2 + i, 500) for i in range(9)]
+    customers = _customers(rows)
+
+    # when
+    scored, _ = score_rfm(customers, AS_OF, TOKYO)
+    shuffled, _ = score_rfm(customers.sample(frac=1, random_state=3), AS_OF, TOKYO)
+
+    # then: one-time buyers are all F 1, and the next value jumps to F 3 (F 2 stays empty)
+    assert set(scored.loc[scored["order_count"] == 1, "f"]) == {1}
+    assert scored.loc[scored["order_count"] == 2, "f"].tolist() == [3]
+    assert 2 not in set(scored["f"])
+    assert _scores(shuffled) == _scores(scored)
+    # every customer has the same recency and spend: all share one score, the lowest
+    assert set(scored["r"]) == {1}
+    assert set(scored["m"]) == {1}
+
+
+def test_groups_are_scored_apart():
+    # given: the same shape in JPY and USD, and one JPY whale
+    jpy = _customers([(i, 10 * i, 1, 1000 * (i + 1)) for i in range(5)] + [(99, 1, 9, 10_000_000)])
+    usd = _customers([(100 + i, 10 * i, 1, 10 * (i + 1)) for i in range(5)], group="USD")
+
+    # when
+    scored, cut_points = score_rfm(pd.concat([jpy, usd]), AS_OF, TOKYO)
+
+    # then
+    usd_scores = scored[scored["group"] == "USD"]["m"].tolist()
+    assert usd_scores == [1, 2, 3, 4, 5]
+    assert sorted(cut_points) == ["JPY", "USD"]
+
+
+def test_a_group_smaller_than_five_gets_no_scores():
+    # given
+    small = _customers([(1, 3, 2, 100), (2, 40, 1, 50)], group="EUR")
+    big = _customers([(10 + i, i, 1, 100 * (i + 1)) for i in range(5)])
+
+    # when
+    scored, cut_points = score_rfm(pd.concat([small, big]), AS_OF, TOKYO)
+
+    # then
+    eur = scored[scored["group"] == "EUR"]
+    assert eur["r"].isna().all()
+    assert eur["segment"].isna().all()
+    assert "EUR" not in cut_points
+    assert scored[scored["group"] == "JPY"]["segment"].notna().all()
+
+
+def test_single_customer_store():
+    # when
+    scored, cut_points = score_rfm(_customers([(1, 0, 1, 100)]), AS_OF, TOKYO)
+
+    # then
+    assert scored["r"].isna().all()
+    assert scored["segment"].tolist() == [None]
+    assert cut_points == {}
+
+
+def test_recency_is_counted_in_the_store_time_zone():
+    # given: the last order at 01:00 on March 1 in Tokyo (Feb 28 in UTC); scored at 12:00 Tokyo
+    customers = pd.DataFrame(
+        [
+            {
+                "customer_id": 1,
+                "group": "JPY",
+                "last_order_at": datetime(2025, 2, 28, 16, 0, tzinfo=UTC),
+                "order_count": 1,
+                "monetary": Decimal(100),
+            }
+        ]
+    )
+
+    # when
+    in_tokyo, _ = score_rfm(customers, AS_OF, TOKYO)
+    in_utc, _ = score_rfm(customers, AS_OF, ZoneInfo("UTC"))
+
+    # then
+    assert in_tokyo["recency_days"].tolist() == [0]
+    assert in_utc["recency_days"].tolist() == [1]
+
+
+def test_stored_cut_points_rescore_like_a_full_recompute():
+    # given
+    rng = np.random.default_rng(7)
+    values = rng.integers(1, 30, size=500).astype(float)
+    cut_points = fit_cut_points(values)
+
+    # when
+    rescored = score_values(values, cut_points)
+
+    # then: the same as 1 + floor(5 * worse / n) for every customer
+    worse = np.array([(values < v).sum() for v in values])
+    assert rescored.tolist() == (1 + (5 * worse) // len(values)).tolist()
+    assert score_values(np.array([0.0, 1000.0]), cut_points).tolist() == [1, 5]
+
+
+def test_segments_follow_the_published_map():
+    # given: R and F both spread 1..5 over 25 customers
+    rows = [(r * 5 + f, 100 - 20 * r, f + 1, 100) for r in range(5) for f in range(5)]
+
+    # when
+    scored, _ = score_rfm(_customers(rows), AS_OF, TOKYO)
+
+    # then
+    segment = {(row.r, row.f): row.segment for row in scored.itertuples()}
+    assert segment[(5, 5)] == "Champions"
+    assert segment[(5, 1)] == "New"
+    assert segment[(4, 1)] == "Promising"
+    assert segment[(3, 3)] == "Need Attention"
+    assert segment[(1, 5)] == "Can't Lose Them"
+    assert segment[(1, 1)] == "Lost"
+    assert segment[(2, 2)] == "Hibernating"
+    assert len(set(segment.values())) == 11
+
+
+def test_default_map_covers_every_cell_once():
+    # when
+    text = "\n".join(
+        f"{name}: R {r[0]}-{r[-1]}; F {f[0]}-{f[-1]}" for name, (r, f) in DEFAULT_SEGMENTS.items()
+    )
+
+    # then
+    assert parse_segment_map(text) == DEFAULT_SEGMENTS
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Everyone: R 1-5; F 1-4", "no segment for R 1, F 5"),
+        ("All: R 1-5; F 1-5\nMore: R 5; F 5", "line 2: R 5, F 5 already belongs to All"),
+        ("All: R 1-6; F 1-5", "line 1: R 1-6 is outside 1-5"),
+        ("All R 1-5 F 1-5", "line 1: write it as 'Name: R 4-5; F 1-2'"),
+        ("All: R a; F 1-5", "line 1: 'a' is not a score or a range like 2-4"),
+    ],
+    ids=["gap", "overlap", "out-of-range", "malformed", "not-a-number"],
+)
+def test_segment_map_errors_name_the_line(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_segment_map(text)
+
+
+def test_naive_as_of_is_refused():
+    with pytest.raises(ValueError, match="as_of: needs a time zone"):
+        score_rfm(_customers([(1, 0, 1, 1)]), datetime(2025, 1, 1), TOKYO)  # noqa: DTZ001
+
+
+def test_grid_counts_customers_by_r_and_f():
+    # given
+    rows = [(i, 100 - 10 * i, i + 1, 1000) for i in range(10)]
+    scored, _ = score_rfm(_customers(rows), AS_OF, TOKYO)
+
+    # when
+    grid = segment_grid(scored)
+
+    # then
+    assert grid["r"].tolist() == [5, 4, 3, 2, 1]
+    assert grid.loc[grid["r"] == 5, "f5"].tolist() == [2]
+    assert int(grid[["f1", "f2", "f3", "f4", "f5"]].to_numpy().sum()) == 10
