@@ -7,11 +7,15 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from .segments.models import CustomerScore, ScoreCutPoints, SegmentSize
 
 __all__ = [
     "BackfillCheckpoint",
     "CustomerProfile",
+    "CustomerScore",
     "CustomerSpend",
     "OrderLineRecord",
     "OrderRecord",
+    "ScoreCutPoints",
+    "SegmentSize",
 ]

@@ -131,6 +131,36 @@ def summary_lines() -> list[str]:
     return lines
 
 
+def segment_lines() -> list[str]:
+    """Score every customer and describe the RFM segments of each currency."""
+    from ..host.sandbox import SandboxHost
+    from ..segments.models import SegmentSize
+    from ..segments.rfm import SEGMENT_NAMES
+    from ..segments.services import recompute_rfm
+
+    report = recompute_rfm(SandboxHost().config().zone)
+    sizes = SegmentSize.objects.filter(computed_at=report.computed_at)
+    lines = [
+        f"RFM segments ({report.scored:,} customers scored, {report.written:,} scores changed):"
+    ]
+    for group in sorted({s.group for s in sizes}):
+        rows = {s.segment: s for s in sizes if s.group == group}
+        customers = sum(s.customers for s in rows.values())
+        revenue = sum(s.revenue_amount for s in rows.values())
+        lines.append(f"  {group:<20} {'customers':>10} {'share':>7} {'revenue':>8}")
+        for name in SEGMENT_NAMES:
+            size = rows.get(name)
+            if size is None:
+                continue
+            lines.append(
+                f"  {name:<20} {size.customers:>10,} {100 * size.customers / customers:>6.1f}% "
+                f"{100 * size.revenue_amount / revenue if revenue else 0:>7.1f}%"
+            )
+    for group in report.unscored_groups:
+        lines.append(f"  {group}: fewer than 5 customers, not scored")
+    return lines
+
+
 def _curl(port: int, token: str, query: str) -> str:
     body = json.dumps({"query": query})
     return (
@@ -160,6 +190,9 @@ def demo(args) -> int:
     )
     print()
     for line in summary_lines():
+        print(line)
+    print()
+    for line in segment_lines():
         print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()

@@ -23,6 +23,8 @@ def test_demo_generates_fills_the_ledger_and_prints_a_summary(capsys):
     assert f"Customers: {profiles.count():,} (" in out
     assert f"Orders: {OrderRecord.objects.count():,} recorded" in out
     assert "Staff token (MANAGE_USERS):" in out
+    assert "RFM segments (" in out
+    assert "  Champions " in out
     assert "curl -s -X POST http://127.0.0.1:8765/graphql/" in out
     assert profiles.filter(user_id__isnull=True).exists()
 

@@ -1,0 +1,62 @@
+"""RFM scores, the cut points of the last full recompute, and segment sizes over time."""
+
+from django.db import models
+
+from ..customers.models import CustomerProfile
+from ..money import DECIMAL_PLACES, MAX_DIGITS
+
+
+class CustomerScore(models.Model):
+    """A customer's R, F, M scores and named segment within one group (a currency)."""
+
+    profile = models.ForeignKey(CustomerProfile, related_name="scores", on_delete=models.CASCADE)
+    group = models.CharField(max_length=32)
+    r = models.PositiveSmallIntegerField()
+    f = models.PositiveSmallIntegerField()
+    m = models.PositiveSmallIntegerField()
+    segment = models.CharField(max_length=64)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("group", "profile_id")
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "group"], name="unique_score_group"),
+        ]
+        indexes = [
+            models.Index(fields=["group", "segment"]),
+            models.Index(fields=["group", "r", "f"]),
+        ]
+
+
+class ScoreCutPoints(models.Model):
+    """The boundaries of the last full recompute of one group, to rescore one customer at once."""
+
+    group = models.CharField(max_length=32, unique=True)
+    recency = models.JSONField()
+    frequency = models.JSONField()
+    monetary = models.JSONField()
+    customers = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "saleor_crm"
+
+
+class SegmentSize(models.Model):
+    """How many customers a segment had, and their spend, at one recompute."""
+
+    computed_at = models.DateTimeField(db_index=True)
+    group = models.CharField(max_length=32)
+    segment = models.CharField(max_length=64)
+    customers = models.PositiveIntegerField()
+    revenue_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("-computed_at", "group", "segment")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["computed_at", "group", "segment"], name="unique_segment_size"
+            ),
+        ]

@@ -1,0 +1,124 @@
+"""Full RFM recompute: the only writer of scores, cut points and segment sizes."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from ..customers.models import CustomerSpend
+from ..money import quantize_amount
+from .models import CustomerScore, ScoreCutPoints, SegmentSize
+from .rfm import score_rfm
+
+__all__ = ["RecomputeReport", "recompute_rfm"]
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    scored: int
+    written: int
+    removed: int
+    unscored_groups: tuple[str, ...]
+    computed_at: datetime
+
+
+def _customers() -> pd.DataFrame:
+    """Every customer with a counted order, once per currency (the RFM group)."""
+    rows = CustomerSpend.objects.filter(
+        profile__anonymized_at__isnull=True, order_count__gt=0
+    ).values_list("profile_id", "currency", "last_order_at", "order_count", "total_spent_amount")
+    return pd.DataFrame(
+        list(rows),
+        columns=["customer_id", "group", "last_order_at", "order_count", "monetary"],
+    )
+
+
+def recompute_rfm(zone: ZoneInfo, as_of: datetime | None = None) -> RecomputeReport:
+    """Score every customer per currency; write only the scores that changed.
+
+    Also stores each group's cut points (to rescore one customer later) and records the size
+    and revenue of every segment at this recompute.
+    """
+    as_of = as_of or timezone.now()
+    customers = _customers()
+    if customers.empty:
+        scored = customers.assign(r=[], f=[], m=[], segment=[])
+        cut_points = {}
+    else:
+        scored, cut_points = score_rfm(customers, as_of, zone)
+    scored = scored.dropna(subset=["r"])
+    wanted = {
+        (int(row.customer_id), row.group): (int(row.r), int(row.f), int(row.m), row.segment)
+        for row in scored.itertuples()
+    }
+    with transaction.atomic():
+        existing = {
+            (profile_id, group): (r, f, m, segment, pk)
+            for profile_id, group, r, f, m, segment, pk in CustomerScore.objects.values_list(
+                "profile_id", "group", "r", "f", "m", "segment", "pk"
+            )
+        }
+        stale = [value[4] for key, value in existing.items() if key not in wanted]
+        removed = CustomerScore.objects.filter(pk__in=stale).delete()[0] if stale else 0
+        changed = [
+            CustomerScore(
+                profile_id=key[0], group=key[1], r=r, f=f, m=m, segment=segment, scored_at=as_of
+            )
+            for key, (r, f, m, segment) in wanted.items()
+            if existing.get(key, (None,) * 4)[:4] != (r, f, m, segment)
+        ]
+        CustomerScore.objects.bulk_create(
+            changed,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["profile", "group"],
+            update_fields=["r", "f", "m", "segment", "scored_at"],
+        )
+        for group, fitted in cut_points.items():
+            ScoreCutPoints.objects.update_or_create(
+                group=group,
+                defaults={
+                    "recency": list(fitted["recency"].bounds),
+                    "frequency": list(fitted["frequency"].bounds),
+                    "monetary": list(fitted["monetary"].bounds),
+                    "customers": fitted["recency"].customers,
+                    "computed_at": as_of,
+                },
+            )
+        ScoreCutPoints.objects.exclude(group__in=list(cut_points)).delete()
+        _record_sizes(scored, as_of)
+    groups = set(customers["group"]) if not customers.empty else set()
+    return RecomputeReport(
+        scored=len(wanted),
+        written=len(changed),
+        removed=removed,
+        unscored_groups=tuple(sorted(groups - set(cut_points))),
+        computed_at=as_of,
+    )
+
+
+def _record_sizes(scored: pd.DataFrame, as_of: datetime) -> None:
+    sizes: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal(0)])
+    for row in scored.itertuples():
+        size = sizes[(row.group, row.segment)]
+        size[0] += 1
+        size[1] += Decimal(row.monetary)
+    SegmentSize.objects.bulk_create(
+        [
+            SegmentSize(
+                computed_at=as_of,
+                group=group,
+                segment=segment,
+                customers=count,
+                revenue_amount=quantize_amount(revenue, group),  # groups are currencies
+            )
+            for (group, segment), (count, revenue) in sorted(sizes.items())
+        ]
+    )
