@@ -11,6 +11,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from ..host import get_host
+from ..segments.services import rescore_profiles
 from .ingest import IngestResult, ingest_customers, ingest_orders
 from .metadata import sync_customer_metadata
 from .snapshots import CustomerSnapshot
@@ -46,6 +47,7 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
                 continue
             snapshots.append(snapshot)
         result = ingest_orders(snapshots)
+        rescore_profiles(result.profile_ids, host.config().zone)
         return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 

@@ -36,11 +36,13 @@ __all__ = [
     "MIN_GROUP",
     "SEGMENT_NAMES",
     "CutPoints",
+    "days_since",
     "fit_cut_points",
     "parse_segment_map",
     "score_rfm",
     "score_values",
     "segment_grid",
+    "segment_of",
 ]
 
 MIN_GROUP = 5
@@ -160,11 +162,20 @@ def parse_segment_map(text: str) -> dict[str, tuple[tuple[int, ...], tuple[int, 
     return segments
 
 
+def days_since(moment: datetime, as_of: datetime, zone: ZoneInfo) -> int:
+    """Whole days between two aware times, both taken as dates in the store's zone."""
+    return (as_of.astimezone(zone).date() - moment.astimezone(zone).date()).days
+
+
 def _days_since(last_order_at: pd.Series, as_of: datetime, zone: ZoneInfo) -> pd.Series:
-    """Whole days between each last order and `as_of`, both as dates in the store's zone."""
     today: date = as_of.astimezone(zone).date()
     local_dates = pd.to_datetime(last_order_at, utc=True).dt.tz_convert(zone).dt.date
     return local_dates.map(lambda d: (today - d).days)
+
+
+def segment_of(r: int, f: int, segments: Mapping | None = None) -> str:
+    """Return the named segment of an R and F score."""
+    return _segment_of(segments or DEFAULT_SEGMENTS)[(r, f)]
 
 
 def score_rfm(

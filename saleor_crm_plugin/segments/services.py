@@ -13,9 +13,9 @@ from django.utils import timezone
 from ..customers.models import CustomerSpend
 from ..money import quantize_amount
 from .models import CustomerScore, ScoreCutPoints, SegmentSize
-from .rfm import score_rfm
+from .rfm import CutPoints, days_since, score_rfm, score_values, segment_of
 
-__all__ = ["RecomputeReport", "recompute_rfm"]
+__all__ = ["RecomputeReport", "recompute_rfm", "rescore_profiles"]
 
 BATCH = 2000
 
@@ -121,4 +121,67 @@ def _record_sizes(scored: pd.DataFrame, as_of: datetime) -> None:
             )
             for (group, segment), (count, revenue) in sorted(sizes.items())
         ]
+    )
+
+
+def rescore_profiles(profile_ids, zone: ZoneInfo, as_of: datetime | None = None) -> int:
+    """Rescore these customers at once against the last full recompute's cut points.
+
+    Used after an order changes a customer's figures; a group that has not been recomputed
+    yet (no cut points) is left for the next full recompute. Returns how many scores changed.
+    """
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return 0
+    as_of = as_of or timezone.now()
+    cut_points = {c.group: c for c in ScoreCutPoints.objects.filter(group__in=_groups_of(ids))}
+    rows = CustomerSpend.objects.filter(
+        profile_id__in=ids,
+        profile__anonymized_at__isnull=True,
+        order_count__gt=0,
+        currency__in=list(cut_points),
+    ).values_list("profile_id", "currency", "last_order_at", "order_count", "total_spent_amount")
+    wanted = {}
+    for profile_id, group, last_order_at, order_count, spent in rows:
+        stored = cut_points[group]
+        r, f, m = (
+            int(score_values([value], CutPoints(tuple(bounds), stored.customers))[0])
+            for value, bounds in (
+                (-days_since(last_order_at, as_of, zone), stored.recency),
+                (order_count, stored.frequency),
+                (float(spent), stored.monetary),
+            )
+        )
+        wanted[(profile_id, group)] = (r, f, m, segment_of(r, f))
+    with transaction.atomic():
+        existing = {
+            (profile_id, group): (r, f, m, segment)
+            for profile_id, group, r, f, m, segment in CustomerScore.objects.filter(
+                profile_id__in=ids
+            ).values_list("profile_id", "group", "r", "f", "m", "segment")
+        }
+        gone = [key for key in existing if key not in wanted and key[1] in cut_points]
+        for profile_id, group in gone:
+            CustomerScore.objects.filter(profile_id=profile_id, group=group).delete()
+        changed = [
+            CustomerScore(
+                profile_id=key[0], group=key[1], r=r, f=f, m=m, segment=segment, scored_at=as_of
+            )
+            for key, (r, f, m, segment) in wanted.items()
+            if existing.get(key) != (r, f, m, segment)
+        ]
+        CustomerScore.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["profile", "group"],
+            update_fields=["r", "f", "m", "segment", "scored_at"],
+        )
+    return len(changed) + len(gone)
+
+
+def _groups_of(profile_ids) -> list[str]:
+    return list(
+        CustomerSpend.objects.filter(profile_id__in=profile_ids)
+        .values_list("currency", flat=True)
+        .distinct()
     )

@@ -8,7 +8,7 @@ from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import OrderStatus
 from saleor_crm_plugin.segments.models import CustomerScore, ScoreCutPoints, SegmentSize
-from saleor_crm_plugin.segments.services import recompute_rfm
+from saleor_crm_plugin.segments.services import recompute_rfm, rescore_profiles
 from saleor_crm_plugin.tasks import recompute_rfm_task
 from tests.factories import T0, customer, order
 
@@ -103,3 +103,50 @@ def test_task_runs_twice_without_change(store):
     # then
     assert first["written"] == 10
     assert second["written"] == 0
+
+
+def test_rescoring_unchanged_customers_agrees_with_the_full_recompute(store):
+    # given
+    recompute_rfm(TOKYO, as_of=AS_OF)
+    before = _scores()
+    CustomerScore.objects.all().delete()
+
+    # when
+    changed = rescore_profiles(
+        CustomerProfile.objects.values_list("pk", flat=True), TOKYO, as_of=AS_OF
+    )
+
+    # then
+    assert changed == 10
+    assert _scores() == before
+
+
+def test_a_new_big_order_rescores_the_customer_at_once(store):
+    # given: the weakest customer (one old small order)
+    recompute_rfm(TOKYO, as_of=AS_OF)
+    weakest = CustomerProfile.objects.get(order_count=1, spends__currency="JPY")
+    assert CustomerScore.objects.get(profile=weakest).segment == "Lost"
+
+    # when: they come back today with a large order
+    result = ingest_orders(
+        [order("comeback", email="c0@example.com", total="90000", placed_at=AS_OF)]
+    )
+    changed = rescore_profiles(result.profile_ids, TOKYO, as_of=AS_OF)
+
+    # then
+    score = CustomerScore.objects.get(profile=weakest)
+    assert changed == 1
+    # 1 or 2 orders are the lowest fifth of this store: still F 1
+    assert (score.r, score.f, score.m) == (5, 1, 5)
+    assert score.segment == "New"
+
+
+def test_rescoring_before_any_recompute_does_nothing(store):
+    # when
+    changed = rescore_profiles(
+        CustomerProfile.objects.values_list("pk", flat=True), TOKYO, as_of=AS_OF
+    )
+
+    # then
+    assert changed == 0
+    assert not CustomerScore.objects.exists()
