@@ -23,6 +23,7 @@ def _wanted(profiles: Iterable[CustomerProfile]) -> dict[str, dict[str, str]]:
                 (s.currency, s.total_spent_amount, s.average_order_amount)
                 for s in profile.spends.all()
             ],
+            [(s.group, s.r, s.f, s.m, s.segment) for s in profile.scores.all()],
         )
         for profile in profiles
     }
@@ -31,7 +32,7 @@ def _wanted(profiles: Iterable[CustomerProfile]) -> dict[str, dict[str, str]]:
 def _registered():
     return CustomerProfile.objects.filter(
         user_id__isnull=False, anonymized_at__isnull=True
-    ).prefetch_related("spends")
+    ).prefetch_related("spends", "scores")
 
 
 def sync_customer_metadata(host: Host, profile_ids: Iterable[int]) -> int:

@@ -30,6 +30,7 @@ def summary_metadata(
     first_order_at: datetime | None,
     last_order_at: datetime | None,
     spends: Iterable[tuple[str, Decimal, Decimal]],
+    scores: Iterable[tuple[str, int, int, int, str]] = (),
 ) -> dict[str, str]:
     """Return the `crm.*` metadata of one customer.
 
@@ -39,18 +40,28 @@ def summary_metadata(
         The profile's counted orders and their first and last times (aware, UTC).
     spends
         (currency, total spent, average order) per currency.
+    scores
+        (group, R, F, M, segment) per RFM group (currency).
 
     Returns
     -------
     dict
         Keys `crm.order_count`, `crm.first_order_at`, `crm.last_order_at` (ISO 8601, empty
-        when there is none), `crm.total_spent` and `crm.average_order` ("JPY 12000; USD 19.75").
+        when there is none), `crm.total_spent` and `crm.average_order` ("JPY 12000; USD 19.75"),
+        `crm.segment` ("JPY Champions") and `crm.rfm` ("JPY R5 F4 M5"), empty when unscored.
     """
     spends = sorted(spends)
+    scores = sorted(scores)
     return {
         f"{METADATA_PREFIX}order_count": str(order_count),
         f"{METADATA_PREFIX}first_order_at": _time(first_order_at),
         f"{METADATA_PREFIX}last_order_at": _time(last_order_at),
         f"{METADATA_PREFIX}total_spent": _money((c, total) for c, total, _ in spends),
         f"{METADATA_PREFIX}average_order": _money((c, average) for c, _, average in spends),
+        f"{METADATA_PREFIX}segment": "; ".join(
+            f"{group} {segment}" for group, *_, segment in scores
+        ),
+        f"{METADATA_PREFIX}rfm": "; ".join(
+            f"{group} R{r} F{f} M{m}" for group, r, f, m, _ in scores
+        ),
     }

@@ -27,6 +27,8 @@ class RecomputeReport:
     removed: int
     unscored_groups: tuple[str, ...]
     computed_at: datetime
+    # Profiles whose scores were written or removed (their metadata needs rewriting).
+    changed_profiles: tuple[int, ...] = ()
 
 
 def _customers() -> pd.DataFrame:
@@ -65,7 +67,8 @@ def recompute_rfm(zone: ZoneInfo, as_of: datetime | None = None) -> RecomputeRep
                 "profile_id", "group", "r", "f", "m", "segment", "pk"
             )
         }
-        stale = [value[4] for key, value in existing.items() if key not in wanted]
+        stale_keys = [key for key in existing if key not in wanted]
+        stale = [existing[key][4] for key in stale_keys]
         removed = CustomerScore.objects.filter(pk__in=stale).delete()[0] if stale else 0
         changed = [
             CustomerScore(
@@ -101,6 +104,9 @@ def recompute_rfm(zone: ZoneInfo, as_of: datetime | None = None) -> RecomputeRep
         removed=removed,
         unscored_groups=tuple(sorted(groups - set(cut_points))),
         computed_at=as_of,
+        changed_profiles=tuple(
+            sorted({score.profile_id for score in changed} | {key[0] for key in stale_keys})
+        ),
     )
 
 

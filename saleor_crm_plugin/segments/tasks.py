@@ -3,8 +3,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from ..customers.metadata import sync_customer_metadata
 from ..host import get_host
 from .services import recompute_rfm
+
+METADATA_BATCH = 500
 
 
 @shared_task(
@@ -18,4 +21,14 @@ def recompute_rfm_task() -> dict:
     host = get_host()
     with host.database_access():
         report = recompute_rfm(host.config().zone)
-    return {"scored": report.scored, "written": report.written, "removed": report.removed}
+        changed = report.changed_profiles
+        metadata_written = sum(
+            sync_customer_metadata(host, changed[start : start + METADATA_BATCH])
+            for start in range(0, len(changed), METADATA_BATCH)
+        )
+    return {
+        "scored": report.scored,
+        "written": report.written,
+        "removed": report.removed,
+        "metadata_written": metadata_written,
+    }

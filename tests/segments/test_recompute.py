@@ -150,3 +150,21 @@ def test_rescoring_before_any_recompute_does_nothing(store):
     # then
     assert changed == 0
     assert not CustomerScore.objects.exists()
+
+
+def test_recompute_task_writes_the_segment_to_the_customer_metadata(store):
+    # given: the best customer has an account in the store
+    from saleor_crm_plugin.sandbox.models import SandboxUser
+
+    user = SandboxUser.objects.create(email="c9@example.com", date_joined=T0, updated_at=T0)
+    ingest_customers([customer(str(user.pk), email="c9@example.com")])
+
+    # when
+    first = recompute_rfm_task.delay().get()
+    second = recompute_rfm_task.delay().get()
+
+    # then
+    user.refresh_from_db()
+    assert user.private_metadata["crm.segment"] == "JPY Champions"
+    assert user.private_metadata["crm.rfm"] == "JPY R5 F5 M5"
+    assert (first["metadata_written"], second["metadata_written"]) == (1, 0)

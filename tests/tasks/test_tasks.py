@@ -67,6 +67,8 @@ def test_customer_task_adopts_guest_orders_and_erase_task_anonymizes():
         "crm.last_order_at": T0.isoformat(),
         "crm.total_spent": "JPY 1000",
         "crm.average_order": "JPY 1000",
+        "crm.segment": "",
+        "crm.rfm": "",
     }
     user.refresh_from_db()
     assert user.updated_at == T0

@@ -14,6 +14,7 @@ def test_summary_keeps_each_currency_apart():
             ("USD", Decimal("19.750"), Decimal("9.875")),
             ("JPY", Decimal("12000.000"), Decimal(6000)),
         ],
+        [("USD", 1, 2, 3, "Lost"), ("JPY", 5, 4, 5, "Champions")],
     )
 
     # then
@@ -23,6 +24,8 @@ def test_summary_keeps_each_currency_apart():
         "crm.last_order_at": "2025-06-01T00:00:00+00:00",
         "crm.total_spent": "JPY 12000; USD 19.75",
         "crm.average_order": "JPY 6000; USD 9.88",
+        "crm.segment": "JPY Champions; USD Lost",
+        "crm.rfm": "JPY R5 F4 M5; USD R1 F2 M3",
     }
 
 
@@ -37,4 +40,6 @@ def test_summary_of_a_customer_without_counted_orders():
         "crm.last_order_at": "",
         "crm.total_spent": "",
         "crm.average_order": "",
+        "crm.segment": "",
+        "crm.rfm": "",
     }
