@@ -1,26 +1,27 @@
 """RFM scoring: Recency, Frequency and Monetary scores 1-5 and the named R/F segment. Pure.
 
 Scores are quintiles on ranks, computed within a group (a channel or currency: spend is never
-compared across currencies). The rule, for each metric:
+compared across currencies). For each metric and customer:
 
-    score = 1 + floor(5 * worse / n)
+    p = worse / (worse + better)        score = 1 + min(4, floor(5 * p))
 
-where `n` is the group's number of customers and `worse` how many of them have a strictly worse
-value (recency: more days since the last order; frequency: fewer orders; monetary: less spend).
-So:
+where `worse` and `better` count the group's customers with a strictly worse or better value
+(recency: more or fewer days since the last order; frequency: fewer or more orders; monetary:
+less or more spend). Customers with the same value are left out of their own comparison. So:
 
 - tied values always share a score, whatever the order of the input, and bins never overlap;
-- the worst value always scores 1, e.g. one-time buyers have F = 1, which the named-segment map
-  needs ("New" is R 5, F 1);
-- a score can be empty when one value covers more than a fifth of a group: with 55% one-time
-  buyers, F jumps from 1 to 3. This is deliberate (splitting equal customers into different
-  scores would make a customer's score depend on the order of the rows);
-- a group with fewer than `MIN_GROUP` (5) customers gets no scores and no segment (None): there
-  are not enough customers to make quintiles of.
+- with all values different this is plain quintiles (10 customers: 1,1,2,2,3,3,4,4,5,5);
+- the worst value always scores 1 and the best always 5, however many share it: one-time buyers
+  are F 1 (the map's "New" is R 5, F 1) and everyone who ordered today is R 5;
+- when every customer of a group has the same value, nobody is better or worse: all score 3;
+- a score can stay empty when one value holds a large share of a group (with 55% one-time
+  buyers, F goes 1, 3, ...). Splitting equal customers over two scores would make a score
+  depend on the order of the rows, so it is not done;
+- a group with fewer than `MIN_GROUP` (5) customers gets no scores and no segment (None).
 
 `fit_cut_points` keeps the boundaries of a full recompute so that one customer can be rescored
-at once after an order (`score_values` with those boundaries gives the same scores the full
-recompute would have given the same values).
+at once after an order: `score_values` gives every value seen in the recompute exactly the
+score the recompute gave it, and a new value the score of its place among those boundaries.
 """
 
 from collections.abc import Mapping
@@ -70,15 +71,26 @@ SEGMENT_NAMES = tuple(DEFAULT_SEGMENTS)
 class CutPoints:
     """The four boundaries of one metric in one group: a value scores 1 + how many it exceeds.
 
-    Values are "goodness" (higher is better): recency is stored as minus days.
+    Values are "goodness" (higher is better): recency is minus days. A boundary of None means
+    no value scores below that score (every value exceeds it).
     """
 
-    bounds: tuple[float, float, float, float]
+    bounds: tuple[float | None, float | None, float | None, float | None]
     customers: int
 
 
-def fit_cut_points(goodness: np.ndarray) -> CutPoints | None:
-    """Return the boundaries that reproduce `1 + floor(5 * worse / n)` for these values.
+def _scores_of_distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct values (ascending) and the score of each."""
+    distinct, counts = np.unique(values, return_counts=True)
+    worse = np.cumsum(counts) - counts
+    better = len(values) - worse - counts
+    others = worse + better
+    share = np.divide(worse, others, out=np.full(len(distinct), 0.5), where=others > 0)
+    return distinct, 1 + np.minimum(4, np.floor(5 * share)).astype(int)
+
+
+def fit_cut_points(goodness) -> CutPoints | None:
+    """Return the boundaries that reproduce the scores of these values.
 
     Parameters
     ----------
@@ -90,25 +102,24 @@ def fit_cut_points(goodness: np.ndarray) -> CutPoints | None:
     CutPoints or None
         None when there are fewer than `MIN_GROUP` customers.
     """
-    values = np.sort(np.asarray(goodness, dtype=float))
-    n = len(values)
-    if n < MIN_GROUP:
+    values = np.asarray(goodness, dtype=float)
+    if len(values) < MIN_GROUP:
         return None
-    distinct = np.unique(values)
-    worse = np.searchsorted(values, distinct, side="left")  # customers strictly below each value
+    distinct, scores = _scores_of_distinct(values)
     bounds = []
     for score in range(2, 6):
-        need = (score - 1) * n / 5
-        # The largest value that still scores below `score`: a value above it scores >= score.
-        bounds.append(float(distinct[worse < need][-1]))
-    return CutPoints(bounds=tuple(bounds), customers=n)
+        below = distinct[scores < score]  # scores rise with the value: these are the lowest
+        bounds.append(float(below[-1]) if len(below) else None)
+    return CutPoints(bounds=tuple(bounds), customers=len(values))
 
 
-def score_values(goodness: np.ndarray, cut_points: CutPoints) -> np.ndarray:
+def score_values(goodness, cut_points: CutPoints) -> np.ndarray:
     """Score values 1-5 against stored boundaries (vectorized)."""
-    return 1 + np.searchsorted(
-        np.asarray(cut_points.bounds), np.asarray(goodness, dtype=float), side="left"
-    )
+    values = np.asarray(goodness, dtype=float)
+    scores = np.ones(len(values), dtype=int)
+    for bound in cut_points.bounds:
+        scores += (values > bound) if bound is not None else 1
+    return scores
 
 
 def _segment_of(segments: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> dict:

@@ -65,9 +65,9 @@ def test_tied_values_share_a_score_whatever_the_row_order():
     assert scored.loc[scored["order_count"] == 2, "f"].tolist() == [3]
     assert 2 not in set(scored["f"])
     assert _scores(shuffled) == _scores(scored)
-    # every customer has the same recency and spend: all share one score, the lowest
-    assert set(scored["r"]) == {1}
-    assert set(scored["m"]) == {1}
+    # every customer has the same recency and spend: nobody is better or worse, all score 3
+    assert set(scored["r"]) == {3}
+    assert set(scored["m"]) == {3}
 
 
 def test_groups_are_scored_apart():
@@ -110,6 +110,19 @@ def test_single_customer_store():
     assert cut_points == {}
 
 
+def test_the_best_value_scores_5_however_many_share_it():
+    # given: seven of ten customers ordered today, three long ago
+    rows = [(i, 0, 1, 100) for i in range(7)] + [(7 + i, 300 + i, 1, 100) for i in range(3)]
+
+    # when
+    scored, cut_points = score_rfm(_customers(rows), AS_OF, TOKYO)
+
+    # then
+    assert scored["r"].tolist() == [5] * 7 + [2, 1, 1]  # 300, 301, 302 days
+    assert score_values([0.0], cut_points["JPY"]["recency"]).tolist() == [5]
+    assert cut_points["JPY"]["frequency"].bounds == (None, None, 1.0, 1.0)  # all F 3
+
+
 def test_recency_is_counted_in_the_store_time_zone():
     # given: the last order at 01:00 on March 1 in Tokyo (Feb 28 in UTC); scored at 12:00 Tokyo
     customers = pd.DataFrame(
@@ -142,9 +155,11 @@ def test_stored_cut_points_rescore_like_a_full_recompute():
     # when
     rescored = score_values(values, cut_points)
 
-    # then: the same as 1 + floor(5 * worse / n) for every customer
+    # then: the same as 1 + min(4, floor(5 * worse / (worse + better))) for every customer
     worse = np.array([(values < v).sum() for v in values])
-    assert rescored.tolist() == (1 + (5 * worse) // len(values)).tolist()
+    better = np.array([(values > v).sum() for v in values])
+    expected = 1 + np.minimum(4, (5 * worse) // (worse + better))
+    assert rescored.tolist() == expected.tolist()
     assert score_values(np.array([0.0, 1000.0]), cut_points).tolist() == [1, 5]
 
 
