@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..errors import FieldError
@@ -36,6 +36,17 @@ class Range:
 
 
 @dataclass(frozen=True)
+class RfmFilter:
+    """Customers scored in `group` (a currency) with these segments and score ranges."""
+
+    group: str
+    segments: tuple[str, ...] = ()
+    r: Range | None = None
+    f: Range | None = None
+    m: Range | None = None
+
+
+@dataclass(frozen=True)
 class CustomerFilter:
     email: str | None = None
     is_guest: bool | None = None
@@ -44,6 +55,7 @@ class CustomerFilter:
     total_spent_currency: str | None = None
     first_order_at: Range | None = None
     last_order_at: Range | None = None
+    rfm: RfmFilter | None = None
 
 
 def _check_range(field: str, value: Range | None, kind: type) -> None:
@@ -117,6 +129,8 @@ def search_profiles(
         queryset = _apply_range(
             _with_spend(queryset, currency, "spent_filter"), "spent_filter", f.total_spent
         )
+    if f.rfm is not None:
+        queryset = queryset.filter(Exists(_scores_matching(f.rfm)))
     if sort_field not in SORT_FIELDS:
         raise SearchError("sortBy.field", f"'{sort_field}' is not one of {', '.join(SORT_FIELDS)}")
     column = SORT_FIELDS[sort_field]
@@ -125,7 +139,34 @@ def search_profiles(
             raise SearchError("sortBy.currency", "is required to sort by total spent")
         queryset = _with_spend(queryset, _currency("sortBy.currency", sort_currency), column)
     order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return queryset.prefetch_related("spends").order_by(order, "-pk" if descending else "pk")
+    return queryset.prefetch_related("spends", "scores").order_by(
+        order, "-pk" if descending else "pk"
+    )
+
+
+def _scores_matching(rfm: RfmFilter):
+    from ..segments.models import CustomerScore
+    from ..segments.rfm import SEGMENT_NAMES
+
+    scores = CustomerScore.objects.filter(
+        profile=OuterRef("pk"), group=_currency("rfm.group", rfm.group)
+    )
+    unknown = [name for name in rfm.segments if name not in SEGMENT_NAMES]
+    if unknown:
+        raise SearchError(
+            "rfm.segments", f"'{unknown[0]}' is not a segment ({', '.join(SEGMENT_NAMES)})"
+        )
+    if rfm.segments:
+        scores = scores.filter(segment__in=rfm.segments)
+    for name in ("r", "f", "m"):
+        value = getattr(rfm, name)
+        _check_range(f"rfm.{name}", value, int)
+        for bound in ("gte", "lte"):
+            item = None if value is None else getattr(value, bound)
+            if item is not None and not 1 <= item <= 5:
+                raise SearchError(f"rfm.{name}.{bound}", f"scores are 1 to 5, not {item}")
+        scores = _apply_range(scores, name, value)
+    return scores
 
 
 def _currency(field: str, value: str) -> str:
@@ -160,4 +201,11 @@ def profile_emails(profiles, user_emails, order_emails) -> dict[int, str]:
     return emails
 
 
-__all__ = ["CustomerFilter", "Range", "SearchError", "profile_emails", "search_profiles"]
+__all__ = [
+    "CustomerFilter",
+    "Range",
+    "RfmFilter",
+    "SearchError",
+    "profile_emails",
+    "search_profiles",
+]

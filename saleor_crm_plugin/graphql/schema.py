@@ -3,10 +3,11 @@
 import graphene
 from graphene import relay
 
-from ..customers.search import CustomerFilter, Range, SearchError, search_profiles
+from ..customers.search import CustomerFilter, Range, RfmFilter, SearchError, search_profiles
 from .errors import InputError, require_customer, require_permission
 from .pagination import connection_from_queryset
-from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe, CRMSpend, Money
+from .rfm import CRMRfmGroup, rfm_groups
+from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe, CRMScore, CRMSpend, Money
 
 
 class IntRangeInput(graphene.InputObjectType):
@@ -25,6 +26,14 @@ class MoneyRangeInput(graphene.InputObjectType):
     lte = graphene.Decimal()
 
 
+class CRMRfmFilterInput(graphene.InputObjectType):
+    group = graphene.String(required=True, description="The currency the scores belong to.")
+    segments = graphene.List(graphene.NonNull(graphene.String), description="Named segments.")
+    r = graphene.Field(IntRangeInput)
+    f = graphene.Field(IntRangeInput)
+    m = graphene.Field(IntRangeInput)
+
+
 class CRMCustomerFilterInput(graphene.InputObjectType):
     email = graphene.String(description="The whole address, case-insensitive.")
     is_guest = graphene.Boolean()
@@ -32,6 +41,7 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
     total_spent = graphene.Field(MoneyRangeInput)
     first_order_at = graphene.Field(DateTimeRangeInput)
     last_order_at = graphene.Field(DateTimeRangeInput)
+    rfm = graphene.Field(CRMRfmFilterInput, description="RFM scores and segments.")
 
 
 class CRMCustomerSortField(graphene.Enum):
@@ -58,6 +68,18 @@ def _range(value) -> Range | None:
     return None if value is None else Range(gte=value.get("gte"), lte=value.get("lte"))
 
 
+def _rfm_filter(value) -> RfmFilter | None:
+    if value is None:
+        return None
+    return RfmFilter(
+        group=value["group"],
+        segments=tuple(value.get("segments") or ()),
+        r=_range(value.get("r")),
+        f=_range(value.get("f")),
+        m=_range(value.get("m")),
+    )
+
+
 def _customer_filter(value) -> CustomerFilter:
     value = value or {}
     spent = value.get("total_spent")
@@ -69,6 +91,7 @@ def _customer_filter(value) -> CustomerFilter:
         total_spent_currency=spent.get("currency") if spent else None,
         first_order_at=_range(value.get("first_order_at")),
         last_order_at=_range(value.get("last_order_at")),
+        rfm=_rfm_filter(value.get("rfm")),
     )
 
 
@@ -84,6 +107,18 @@ class Query(graphene.ObjectType):
         sort_by=CRMCustomerSortingInput(),
         description="Customers with their order history figures. Requires MANAGE_USERS.",
     )
+
+    crm_rfm = graphene.List(
+        graphene.NonNull(CRMRfmGroup),
+        required=True,
+        group=graphene.String(description="One currency; all when omitted."),
+        description="The RFM picture of each currency at its last recompute. Requires MANAGE_USERS.",
+    )
+
+    @staticmethod
+    def resolve_crm_rfm(_root, info, group=None):
+        require_permission(info)
+        return rfm_groups(group)
 
     @staticmethod
     def resolve_me(_root, info):
@@ -114,4 +149,4 @@ class Query(graphene.ObjectType):
         )
 
 
-schema = graphene.Schema(query=Query, types=[CRMCustomer, CRMSpend, Money])
+schema = graphene.Schema(query=Query, types=[CRMCustomer, CRMSpend, CRMScore, Money])

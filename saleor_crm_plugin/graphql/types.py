@@ -36,6 +36,16 @@ class CRMSpend(graphene.ObjectType):
         return _money(root.average_order_amount, root.currency)
 
 
+class CRMScore(graphene.ObjectType):
+    """A customer's RFM scores (1-5) and named segment within one currency."""
+
+    group = graphene.String(required=True, description="The currency the customer was scored in.")
+    r = graphene.Int(required=True, description="Recency score.")
+    f = graphene.Int(required=True, description="Frequency score.")
+    m = graphene.Int(required=True, description="Monetary score.")
+    segment = graphene.String(required=True)
+
+
 class CRMCustomer(graphene.ObjectType):
     """A customer as the CRM knows them: a registered user or a guest (by email)."""
 
@@ -53,6 +63,11 @@ class CRMCustomer(graphene.ObjectType):
     joined_at = graphene.DateTime()
     spends = graphene.List(
         graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
+    )
+    scores = graphene.List(
+        graphene.NonNull(CRMScore),
+        required=True,
+        description="RFM scores per currency (none until the first recompute).",
     )
 
     class Meta:
@@ -85,6 +100,10 @@ class CRMCustomer(graphene.ObjectType):
     @staticmethod
     def resolve_spends(root, _info):
         return list(root.spends.all())
+
+    @staticmethod
+    def resolve_scores(root, _info):
+        return list(root.scores.all())
 
 
 class CRMCustomerCountableConnection(relay.Connection):
