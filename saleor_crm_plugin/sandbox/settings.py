@@ -41,7 +41,7 @@ DEBUG = os.environ.get("DEBUG", "") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 USE_TZ = True
 TIME_ZONE = "UTC"
-INSTALLED_APPS = ["saleor_crm_plugin", "saleor_crm_plugin.sandbox"]
+INSTALLED_APPS = ["django_celery_beat", "saleor_crm_plugin", "saleor_crm_plugin.sandbox"]
 DATABASES = {"default": _default_database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "saleor_crm_plugin.sandbox.urls"
