@@ -1,0 +1,299 @@
+"""Rule segments: a JSON rule tree over profile fields, validated and compiled to one query.
+
+A rule is a tree of nodes:
+
+    {"all": [rule, ...]}   every rule holds          {"any": [rule, ...]}   at least one holds
+    {"not": rule}          the rule does not hold
+    {"field": "order_count", "op": "gte", "value": 3}                       a condition
+
+Conditions on money name a currency (`"currency": "JPY"`), on scores and segments an RFM group
+(`"group": "JPY"`); `bought_sku` takes `"within_days"` optionally. `validate_rule` reports the
+first problem with the JSON path of the node (`$.all[1].value`); `compile_rule` turns a valid
+rule into a Django `Q` over `CustomerProfile`, so a segment is one SQL query.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Q
+
+from ..errors import FieldError
+from ..money import validate_currency
+from .rfm import SEGMENT_NAMES
+
+__all__ = ["FIELDS", "RuleError", "compile_rule", "validate_rule"]
+
+MAX_DEPTH = 12
+COMPARISONS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+
+
+class RuleError(FieldError):
+    """A rule is wrong; `field` is the JSON path of the offending node."""
+
+
+@dataclass(frozen=True)
+class Context:
+    as_of: datetime
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: str  # int, money, datetime, days, score, segment, status, sku
+    ops: tuple[str, ...]
+    needs: tuple[str, ...] = ()  # extra keys: currency, group
+    column: str = ""
+
+
+_NUMBER_OPS = ("eq", "gt", "gte", "lt", "lte", "between")
+FIELDS: dict[str, FieldSpec] = {
+    "order_count": FieldSpec("int", _NUMBER_OPS, column="order_count"),
+    "total_spent": FieldSpec("money", _NUMBER_OPS, ("currency",), "total_spent_amount"),
+    "average_order": FieldSpec("money", _NUMBER_OPS, ("currency",), "average_order_amount"),
+    "first_order_at": FieldSpec(
+        "datetime", ("before", "after", "between"), column="first_order_at"
+    ),
+    "last_order_at": FieldSpec("datetime", ("before", "after", "between"), column="last_order_at"),
+    "days_since_last_order": FieldSpec("days", _NUMBER_OPS),
+    "r": FieldSpec("score", _NUMBER_OPS, ("group",), "r"),
+    "f": FieldSpec("score", _NUMBER_OPS, ("group",), "f"),
+    "m": FieldSpec("score", _NUMBER_OPS, ("group",), "m"),
+    "segment": FieldSpec("segment", ("in",), ("group",)),
+    "account": FieldSpec("status", ("eq",)),
+    "bought_sku": FieldSpec("sku", ("eq",)),
+}
+_CONDITION_KEYS = {"field", "op", "value", "currency", "group", "within_days"}
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _number(path: str, value, kind: str):
+    if isinstance(value, bool):
+        raise RuleError(path, f"{value!r} is not a number")
+    if kind in ("int", "days", "score"):
+        if not isinstance(value, int):
+            raise RuleError(path, f"{value!r} is not a whole number")
+        if value < 0:
+            raise RuleError(path, f"{value} is negative")
+        if kind == "score" and not 1 <= value <= 5:
+            raise RuleError(path, f"scores are 1 to 5, not {value}")
+        return value
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise RuleError(path, f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise RuleError(path, f"{value!r} is not an amount of 0 or more")
+    return amount
+
+
+def _moment(path: str, value) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise RuleError(path, f"{value!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise RuleError(path, f"{value!r} needs a time zone (e.g. 2025-01-31T00:00:00+09:00)")
+    return moment
+
+
+def _pair(path: str, value, parse) -> tuple:
+    if not isinstance(value, list) or len(value) != 2:
+        raise RuleError(path, "between takes a list of two values [low, high]")
+    low, high = parse(f"{path}[0]", value[0]), parse(f"{path}[1]", value[1])
+    if low > high:
+        raise RuleError(path, f"the low end {value[0]!r} is above the high end {value[1]!r}")
+    return low, high
+
+
+def _condition(node: dict, path: str) -> dict:
+    unknown = sorted(set(node) - _CONDITION_KEYS)
+    if unknown:
+        raise RuleError(f"{path}.{unknown[0]}", "is not a key of a condition")
+    name = node.get("field")
+    if name not in FIELDS:
+        raise RuleError(f"{path}.field", f"{name!r} is not a field ({', '.join(FIELDS)})")
+    spec = FIELDS[name]
+    op = node.get("op")
+    if op not in spec.ops:
+        raise RuleError(f"{path}.op", f"{op!r} does not fit {name} (use {', '.join(spec.ops)})")
+    clean = {"field": name, "op": op}
+    for key in spec.needs:
+        if key not in node:
+            raise RuleError(f"{path}.{key}", f"is required for {name}")
+        try:
+            clean[key] = validate_currency(node[key])
+        except ValueError as error:
+            raise RuleError(f"{path}.{key}", str(error)) from None
+    extra = sorted(
+        set(node)
+        - {"field", "op", "value", *spec.needs, *(("within_days",) if spec.kind == "sku" else ())}
+    )
+    if extra:
+        raise RuleError(f"{path}.{extra[0]}", f"does not apply to {name}")
+    if "value" not in node:
+        raise RuleError(f"{path}.value", "is required")
+    value, value_path = node["value"], f"{path}.value"
+    if spec.kind in ("int", "days", "score", "money"):
+        parse = lambda p, v: _number(p, v, spec.kind)  # noqa: E731
+        clean["value"] = (
+            _pair(value_path, value, parse) if op == "between" else parse(value_path, value)
+        )
+    elif spec.kind == "datetime":
+        clean["value"] = (
+            _pair(value_path, value, _moment) if op == "between" else _moment(value_path, value)
+        )
+    elif spec.kind == "segment":
+        if not isinstance(value, list) or not value:
+            raise RuleError(value_path, "takes a non-empty list of segment names")
+        for index, item in enumerate(value):
+            if item not in SEGMENT_NAMES:
+                raise RuleError(
+                    f"{value_path}[{index}]",
+                    f"{item!r} is not a segment ({', '.join(SEGMENT_NAMES)})",
+                )
+        clean["value"] = tuple(value)
+    elif spec.kind == "status":
+        if value not in ("registered", "guest"):
+            raise RuleError(value_path, f"{value!r} is not 'registered' or 'guest'")
+        clean["value"] = value
+    else:  # sku
+        if not isinstance(value, str) or not value.strip():
+            raise RuleError(value_path, "takes a SKU")
+        clean["value"] = value.strip()
+        if "within_days" in node:
+            clean["within_days"] = _number(f"{path}.within_days", node["within_days"], "days")
+    return clean
+
+
+def validate_rule(rule, path: str = "$", depth: int = 0) -> dict:
+    """Return the rule with its values parsed, or raise `RuleError` at the first problem."""
+    if depth > MAX_DEPTH:
+        raise RuleError(path, f"rules nest at most {MAX_DEPTH} levels deep")
+    if not isinstance(rule, dict):
+        raise RuleError(path, "a rule is an object: all, any, not, or a condition with field")
+    groups = [key for key in ("all", "any", "not") if key in rule]
+    if (groups and "field" in rule) or len(groups) > 1:
+        raise RuleError(path, "a node is exactly one of all, any, not or a condition")
+    if not groups:
+        return _condition(rule, path)
+    key = groups[0]
+    if len(rule) > 1:
+        other = min(set(rule) - {key})
+        raise RuleError(f"{path}.{other}", f"does not belong beside {key}")
+    if key == "not":
+        return {"not": validate_rule(rule["not"], f"{path}.not", depth + 1)}
+    children = rule[key]
+    if not isinstance(children, list) or not children:
+        raise RuleError(f"{path}.{key}", "takes a non-empty list of rules")
+    return {
+        key: [
+            validate_rule(child, f"{path}.{key}[{i}]", depth + 1)
+            for i, child in enumerate(children)
+        ]
+    }
+
+
+# --- compilation --------------------------------------------------------------------------
+
+
+def _compare(column: str, op: str, value) -> Q:
+    if op == "between":
+        return Q(**{f"{column}__gte": value[0], f"{column}__lte": value[1]})
+    if op in ("before", "after"):
+        return Q(**{f"{column}__{'lt' if op == 'before' else 'gt'}": value})
+    return Q(**{f"{column}__{COMPARISONS[op]}": value})
+
+
+def _holds_for_zero(op: str, value) -> bool:
+    if op == "between":
+        return value[0] <= 0 <= value[1]
+    return {"eq": 0 == value, "gt": False, "gte": value <= 0, "lt": value > 0, "lte": True}[op]
+
+
+def _start_of_local_day(day, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _days_since(condition: dict, context: Context) -> Q:
+    """`days since the last order` in the store's zone, as bounds on `last_order_at`."""
+    today = context.as_of.astimezone(context.zone).date()
+
+    def at_least(days):  # last order on or before today - days
+        return Q(
+            last_order_at__lt=_start_of_local_day(today - timedelta(days=days - 1), context.zone)
+        )
+
+    def at_most(days):  # last order on or after today - days
+        return Q(last_order_at__gte=_start_of_local_day(today - timedelta(days=days), context.zone))
+
+    op, value = condition["op"], condition["value"]
+    if op == "between":
+        return at_least(value[0]) & at_most(value[1])
+    return {
+        "eq": lambda: at_least(value) & at_most(value),
+        "gte": lambda: at_least(value),
+        "gt": lambda: at_least(value + 1),
+        "lte": lambda: at_most(value),
+        "lt": lambda: at_most(value - 1) if value > 0 else Q(pk__in=[]),
+    }[op]()
+
+
+def _compile_condition(condition: dict, context: Context) -> Q:
+    from ..customers.models import CustomerSpend, OrderLineRecord
+    from .models import CustomerScore
+
+    spec = FIELDS[condition["field"]]
+    op, value = condition["op"], condition["value"]
+    if spec.kind in ("int", "datetime"):
+        return _compare(spec.column, op, value)
+    if spec.kind == "days":
+        return _days_since(condition, context)
+    if spec.kind == "money":
+        spends = CustomerSpend.objects.filter(
+            profile=OuterRef("pk"), currency=condition["currency"]
+        )
+        matching = Q(Exists(spends.filter(_compare(spec.column, op, value))))
+        if spec.column == "total_spent_amount" and _holds_for_zero(op, value):
+            matching |= ~Q(Exists(spends))  # no orders in that currency: spent 0
+        return matching
+    if spec.kind in ("score", "segment"):
+        scores = CustomerScore.objects.filter(profile=OuterRef("pk"), group=condition["group"])
+        if spec.kind == "segment":
+            return Q(Exists(scores.filter(segment__in=value)))
+        return Q(Exists(scores.filter(_compare(spec.column, op, value))))
+    if spec.kind == "status":
+        return Q(user_id__isnull=value == "guest")
+    lines = OrderLineRecord.objects.filter(
+        order__profile=OuterRef("pk"), order__counts=True, sku=value
+    )
+    if "within_days" in condition:
+        lines = lines.filter(
+            order__placed_at__gte=context.as_of - timedelta(days=condition["within_days"])
+        )
+    return Q(Exists(lines))
+
+
+def compile_rule(rule: dict, as_of: datetime, zone: ZoneInfo) -> Q:
+    """Compile a validated rule (see `validate_rule`) into a `Q` over `CustomerProfile`."""
+    context = Context(as_of=as_of, zone=zone)
+    return _compile(rule, context)
+
+
+def _compile(rule: dict, context: Context) -> Q:
+    if "all" in rule:
+        result = Q()
+        for child in rule["all"]:
+            result &= _compile(child, context)
+        return result
+    if "any" in rule:
+        result = Q(pk__in=[])
+        for child in rule["any"]:
+            result |= _compile(child, context)
+        return result
+    if "not" in rule:
+        return ~_compile(rule["not"], context)
+    return _compile_condition(rule, context)

@@ -1,0 +1,146 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from saleor_crm_plugin.customers.ingest import digest_for, ingest_orders
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.snapshots import LineSnapshot
+from saleor_crm_plugin.segments.rules import compile_rule, validate_rule
+from saleor_crm_plugin.segments.services import recompute_rfm
+from tests.factories import T0, order
+
+pytestmark = pytest.mark.django_db
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+AS_OF = datetime(2025, 6, 30, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
+
+
+def _line(sku):
+    return [LineSnapshot(line_id="1", quantity=1, unit_price_gross=1000, product_name="x", sku=sku)]
+
+
+@pytest.fixture
+def store():
+    ingest_orders(
+        [
+            # ann: three orders, last one 10 days ago, bought TEA-1 recently
+            order("a1", user_id="1", email="ann@example.com", total="1000", placed_at=T0),
+            order(
+                "a2",
+                user_id="1",
+                email="ann@example.com",
+                total="2000",
+                placed_at=T0 + timedelta(days=30),
+            ),
+            order(
+                "a3",
+                user_id="1",
+                email="ann@example.com",
+                total="1000",
+                placed_at=AS_OF - timedelta(days=10),
+                lines=_line("TEA-1"),
+            ),
+            # bob: one USD order 200 days ago
+            order(
+                "b1",
+                user_id="2",
+                email="bob@example.com",
+                total="20.00",
+                currency="USD",
+                placed_at=AS_OF - timedelta(days=200),
+                lines=_line("CUP-1"),
+            ),
+            # gus: a guest, one JPY order 90 days ago with TEA-1
+            order(
+                "g1",
+                email="gus@example.com",
+                total="500",
+                placed_at=AS_OF - timedelta(days=90),
+                lines=_line("TEA-1"),
+            ),
+        ]
+    )
+
+
+def _who(rule):
+    q = compile_rule(validate_rule(rule), AS_OF, TOKYO)
+    names = ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
+    digests = {digest_for(f"{name}@example.com"): name for name in names}
+    return sorted(digests[p.email_digest] for p in CustomerProfile.objects.filter(q))
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"field": "order_count", "op": "gte", "value": 2}, ["ann"]),
+        ({"field": "total_spent", "op": "gte", "value": 1000, "currency": "JPY"}, ["ann"]),
+        ({"field": "total_spent", "op": "lt", "value": 1000, "currency": "JPY"}, ["bob", "gus"]),
+        ({"field": "days_since_last_order", "op": "gte", "value": 90}, ["bob", "gus"]),
+        ({"field": "days_since_last_order", "op": "eq", "value": 10}, ["ann"]),
+        ({"field": "days_since_last_order", "op": "between", "value": [30, 120]}, ["gus"]),
+        ({"field": "account", "op": "eq", "value": "guest"}, ["gus"]),
+        ({"field": "bought_sku", "op": "eq", "value": "TEA-1"}, ["ann", "gus"]),
+        ({"field": "bought_sku", "op": "eq", "value": "TEA-1", "within_days": 30}, ["ann"]),
+        ({"not": {"field": "account", "op": "eq", "value": "guest"}}, ["ann", "bob"]),
+        (
+            {
+                "any": [
+                    {"field": "order_count", "op": "eq", "value": 3},
+                    {"field": "total_spent", "op": "gt", "value": 10, "currency": "USD"},
+                ]
+            },
+            ["ann", "bob"],
+        ),
+        ({"field": "last_order_at", "op": "after", "value": "2025-06-01T00:00:00+09:00"}, ["ann"]),
+    ],
+    ids=[
+        "order-count",
+        "spend",
+        "spend-below-counts-zero",
+        "dormant",
+        "days-exact",
+        "days-between",
+        "guest",
+        "bought",
+        "bought-recently",
+        "not",
+        "any",
+        "after",
+    ],
+)
+def test_rule_selects_exactly(store, rule, expected):
+    assert _who(rule) == expected
+
+
+def test_segment_and_score_conditions(store):
+    # given: five more JPY buyers so the group is scored
+    ingest_orders(
+        [
+            order(
+                f"x{i}",
+                email=f"x{i}@example.com",
+                total="100",
+                placed_at=AS_OF - timedelta(days=300 + i),
+            )
+            for i in range(4)
+        ]
+    )
+    recompute_rfm(TOKYO, as_of=AS_OF)
+
+    # when
+    champions = _who(
+        {
+            "all": [
+                {"field": "r", "op": "eq", "value": 5, "group": "JPY"},
+                {"field": "f", "op": "eq", "value": 5, "group": "JPY"},
+            ]
+        }
+    )
+    sleeping = _who(
+        {"field": "segment", "op": "in", "value": ["Lost", "Hibernating"], "group": "JPY"}
+    )
+
+    # then
+    assert champions == ["ann"]
+    assert sleeping == ["x2", "x3"]  # 302, 303 days; x0 is Promising, x1 About to Sleep
