@@ -7,7 +7,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
-from .segments.models import CustomerScore, ScoreCutPoints, SegmentSize
+from .segments.models import CustomerScore, RuleSegment, ScoreCutPoints, SegmentSize
 
 __all__ = [
     "BackfillCheckpoint",
@@ -16,6 +16,7 @@ __all__ = [
     "CustomerSpend",
     "OrderLineRecord",
     "OrderRecord",
+    "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",
 ]

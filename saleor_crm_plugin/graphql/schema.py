@@ -7,6 +7,7 @@ from ..customers.search import CustomerFilter, Range, RfmFilter, SearchError, se
 from .errors import InputError, require_customer, require_permission
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
+from .segments import SegmentMutations, SegmentQueries
 from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe, CRMScore, CRMSpend, Money
 
 
@@ -99,7 +100,7 @@ def _graphql_field(field: str) -> str:
     return field if field.startswith("sortBy") else f"filter.{field}"
 
 
-class Query(graphene.ObjectType):
+class Query(SegmentQueries, graphene.ObjectType):
     me = graphene.Field(CRMMe, description="The requester's own CRM data.")
     crm_customers = relay.ConnectionField(
         CRMCustomerCountableConnection,
@@ -149,4 +150,10 @@ class Query(graphene.ObjectType):
         )
 
 
-schema = graphene.Schema(query=Query, types=[CRMCustomer, CRMSpend, CRMScore, Money])
+class Mutation(SegmentMutations, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(
+    query=Query, mutation=Mutation, types=[CRMCustomer, CRMSpend, CRMScore, Money]
+)

@@ -60,3 +60,21 @@ class SegmentSize(models.Model):
                 fields=["computed_at", "group", "segment"], name="unique_segment_size"
             ),
         ]
+
+
+class RuleSegment(models.Model):
+    """A named rule segment staff saved; `customers` and `evaluated_at` from its last run."""
+
+    name = models.CharField(max_length=128, unique=True)
+    rule = models.JSONField()
+    customers = models.PositiveIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("name",)
+
+    def __str__(self):
+        return self.name

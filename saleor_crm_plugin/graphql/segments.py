@@ -1,0 +1,126 @@
+"""Staff GraphQL for rule segments: preview a rule, save it, list the saved ones."""
+
+import graphene
+
+from ..segments.models import RuleSegment
+from ..segments.rule_services import SegmentError, members, save_segment
+from ..segments.rules import RuleError
+from .errors import InputError, require_permission
+from .types import CRMCustomer
+
+
+class CRMSegment(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    rule = graphene.JSONString(required=True)
+    customers = graphene.Int(required=True, description="Members at the last evaluation.")
+    evaluated_at = graphene.DateTime()
+
+    @staticmethod
+    def resolve_id(root, _info):
+        return graphene.Node.to_global_id("CRMSegment", root.pk)
+
+
+class CRMSegmentPreview(graphene.ObjectType):
+    customers = graphene.Int(required=True, description="How many customers the rule selects now.")
+    sample = graphene.List(graphene.NonNull(CRMCustomer), required=True)
+
+
+class CRMSegmentErrorCode(graphene.Enum):
+    INVALID = "invalid"
+    REQUIRED = "required"
+    UNIQUE = "unique"
+
+
+class CRMSegmentError(graphene.ObjectType):
+    field = graphene.String(description="The input, or the rule's JSON path (`rule.all[0].value`).")
+    message = graphene.String(required=True)
+    code = graphene.Field(CRMSegmentErrorCode, required=True)
+
+
+class CRMSegmentInput(graphene.InputObjectType):
+    name = graphene.String(required=True)
+    rule = graphene.JSONString(required=True, description="all / any / not / condition tree.")
+
+
+def _rule_field(error: RuleError) -> str:
+    return "rule" + error.field[1:]  # "$.all[0]" -> "rule.all[0]"
+
+
+def _code(error: SegmentError) -> str:
+    if "exists already" in error.message:
+        return CRMSegmentErrorCode.UNIQUE.value
+    if error.message == "is required":
+        return CRMSegmentErrorCode.REQUIRED.value
+    return CRMSegmentErrorCode.INVALID.value
+
+
+class CRMSegmentCreate(graphene.Mutation):
+    """Save a rule segment after validating it (staff with MANAGE_USERS)."""
+
+    segment = graphene.Field(CRMSegment)
+    errors = graphene.List(graphene.NonNull(CRMSegmentError), required=True)
+
+    class Arguments:
+        input = CRMSegmentInput(required=True)
+
+    @staticmethod
+    def mutate(_root, info, input):
+        require_permission(info)
+        zone = info.context.host.config().zone
+        try:
+            segment = save_segment(input["name"], input["rule"], zone)
+        except RuleError as error:
+            return CRMSegmentCreate(
+                segment=None,
+                errors=[
+                    CRMSegmentError(field=_rule_field(error), message=error.message, code="invalid")
+                ],
+            )
+        except SegmentError as error:
+            return CRMSegmentCreate(
+                segment=None,
+                errors=[
+                    CRMSegmentError(field=error.field, message=error.message, code=_code(error))
+                ],
+            )
+        return CRMSegmentCreate(segment=segment, errors=[])
+
+
+class SegmentQueries(graphene.ObjectType):
+    crm_segments = graphene.List(
+        graphene.NonNull(CRMSegment),
+        required=True,
+        description="Saved rule segments (MANAGE_USERS).",
+    )
+    crm_segment_preview = graphene.Field(
+        CRMSegmentPreview,
+        rule=graphene.JSONString(required=True),
+        first=graphene.Int(default_value=10, description="Sample size, at most 100."),
+        description="Count and sample the customers a rule selects, before saving it (MANAGE_USERS).",
+    )
+
+    @staticmethod
+    def resolve_crm_segments(_root, info):
+        require_permission(info)
+        return list(RuleSegment.objects.all())
+
+    @staticmethod
+    def resolve_crm_segment_preview(_root, info, rule, first):
+        require_permission(info)
+        if not 0 <= first <= 100:
+            raise InputError("first", f"must be between 0 and 100, not {first}")
+        try:
+            selected = members(rule, info.context.host.config().zone)
+            count = selected.count()
+        except RuleError as error:
+            raise InputError(_rule_field(error), error.message) from error
+        sample = list(selected.prefetch_related("spends", "scores")[:first])
+        emails = info.context.host.customer_emails(sample)
+        for profile in sample:
+            profile.crm_email = emails.get(profile.pk)
+        return CRMSegmentPreview(customers=count, sample=sample)
+
+
+class SegmentMutations(graphene.ObjectType):
+    crm_segment_create = CRMSegmentCreate.Field()
