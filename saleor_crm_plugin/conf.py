@@ -14,20 +14,28 @@ __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
 
 INGESTION_ENABLED = "ingestion-enabled"
 STORE_TIME_ZONE = "store-time-zone"
+DORMANT_DAYS = "dormant-days"
 
-# name -> (label, help text), in the order Dashboard shows them.
+# name -> (label, help text, kind), in the order Dashboard shows them. Kinds: string, int, boolean.
 FIELDS = {
     STORE_TIME_ZONE: (
         "Store time zone",
         "IANA time zone the store works in, e.g. Asia/Tokyo. 'Days since last order' and "
         "renewal dates are counted in it.",
+        "string",
+    ),
+    DORMANT_DAYS: (
+        "Dormant after (days)",
+        "A customer with no order for this many days is in the built-in 'Dormant' segment.",
+        "int",
     ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
+        "boolean",
     ),
 }
-DEFAULTS = {STORE_TIME_ZONE: "UTC", INGESTION_ENABLED: True}
+DEFAULTS = {STORE_TIME_ZONE: "UTC", DORMANT_DAYS: 90, INGESTION_ENABLED: True}
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -41,6 +49,7 @@ class ConfigError(FieldError):
 class CRMConfig:
     ingestion_enabled: bool = True
     store_time_zone: str = "UTC"
+    dormant_days: int = 90
 
     @property
     def zone(self) -> ZoneInfo:
@@ -66,6 +75,13 @@ def _parse_bool(field: str, value) -> bool:
     raise ConfigError(field, f"'{value}' is not true or false")
 
 
+def _parse_days(field: str, value) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise ConfigError(field, f"'{value}' is not a whole number of days from 1 to 3650")
+    return int(text)
+
+
 def _parse_zone(field: str, value) -> str:
     name = str(value or "").strip()
     if not name:
@@ -86,4 +102,5 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     return CRMConfig(
         ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
         store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
+        dormant_days=_parse_days(DORMANT_DAYS, values[DORMANT_DAYS]),
     )

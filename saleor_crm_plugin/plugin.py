@@ -60,16 +60,16 @@ class CRMPlugin(BasePlugin):
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [{"name": name, "value": conf.DEFAULTS[name]} for name in conf.FIELDS]
     CONFIG_STRUCTURE = {
-        conf.STORE_TIME_ZONE: {
-            "type": ConfigurationTypeField.STRING,
-            "label": conf.FIELDS[conf.STORE_TIME_ZONE][0],
-            "help_text": conf.FIELDS[conf.STORE_TIME_ZONE][1],
-        },
-        conf.INGESTION_ENABLED: {
-            "type": ConfigurationTypeField.BOOLEAN,
-            "label": conf.FIELDS[conf.INGESTION_ENABLED][0],
-            "help_text": conf.FIELDS[conf.INGESTION_ENABLED][1],
-        },
+        name: {
+            "type": (
+                ConfigurationTypeField.BOOLEAN
+                if kind == "boolean"
+                else ConfigurationTypeField.STRING
+            ),
+            "label": label,
+            "help_text": help_text,
+        }
+        for name, (label, help_text, kind) in conf.FIELDS.items()
     }
 
     def __init__(self, *args, **kwargs):

@@ -465,6 +465,25 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
 # --- aggregates ---------------------------------------------------------------------------
 
 
+def _recompute_lapse(ids: list[int]) -> None:
+    """Set `lapse_at` = last order + the customer's average gap between orders."""
+    profiles = list(
+        CustomerProfile.objects.filter(pk__in=ids).only(
+            "pk", "order_count", "first_order_at", "last_order_at", "lapse_at"
+        )
+    )
+    changed = []
+    for profile in profiles:
+        lapse_at = None
+        if profile.order_count >= 2:
+            gap = (profile.last_order_at - profile.first_order_at) / (profile.order_count - 1)
+            lapse_at = profile.last_order_at + gap
+        if lapse_at != profile.lapse_at:
+            profile.lapse_at = lapse_at
+            changed.append(profile)
+    CustomerProfile.objects.bulk_update(changed, ["lapse_at"])
+
+
 def recompute_profiles(profile_ids: Iterable[int]) -> None:
     """Recompute order count, first/last order and per-currency spend from the orders."""
     ids = sorted(set(profile_ids))
@@ -476,6 +495,7 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
         first_order_at=Subquery(per_profile.annotate(t=Min("placed_at")).values("t")),
         last_order_at=Subquery(per_profile.annotate(t=Max("placed_at")).values("t")),
     )
+    _recompute_lapse(ids)
     spends = (
         OrderRecord.objects.filter(profile_id__in=ids, counts=True)
         .values("profile_id", "currency")

@@ -27,6 +27,9 @@ class CustomerProfile(models.Model):
     order_count = models.PositiveIntegerField(default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the customer is past their usual repurchase interval: the last order plus the
+    # average gap between their orders (None with fewer than two counted orders).
+    lapse_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The newest customer snapshot applied (None: only orders have been seen).
     source_updated_at = models.DateTimeField(null=True, blank=True)
     source_fingerprint = models.CharField(max_length=64, blank=True, default="")

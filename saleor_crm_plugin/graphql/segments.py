@@ -1,9 +1,11 @@
 """Staff GraphQL for rule segments: preview a rule, save it, list the saved ones."""
 
 import graphene
+from django.utils import timezone
+from django.utils.text import slugify
 
 from ..segments.models import RuleSegment
-from ..segments.rule_services import SegmentError, members, save_segment
+from ..segments.rule_services import SegmentError, builtin_segments, members, save_segment
 from ..segments.rules import RuleError
 from .errors import InputError, require_permission
 from .types import CRMCustomer
@@ -13,12 +15,19 @@ class CRMSegment(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
     rule = graphene.JSONString(required=True)
+    built_in = graphene.Boolean(required=True, description="One of the segments every store has.")
     customers = graphene.Int(required=True, description="Members at the last evaluation.")
     evaluated_at = graphene.DateTime()
 
     @staticmethod
     def resolve_id(root, _info):
+        if root.pk is None:
+            return graphene.Node.to_global_id("CRMBuiltInSegment", slugify(root.name))
         return graphene.Node.to_global_id("CRMSegment", root.pk)
+
+    @staticmethod
+    def resolve_built_in(root, _info):
+        return root.pk is None
 
 
 class CRMSegmentPreview(graphene.ObjectType):
@@ -102,8 +111,20 @@ class SegmentQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_crm_segments(_root, info):
+        """The built-in segments (counted now), then the saved ones."""
         require_permission(info)
-        return list(RuleSegment.objects.all())
+        config = info.context.host.config()
+        now = timezone.now()
+        built_in = [
+            RuleSegment(
+                name=name,
+                rule=rule,
+                customers=members(rule, config.zone, now).count(),
+                evaluated_at=now,
+            )
+            for name, rule in builtin_segments(config.dormant_days).items()
+        ]
+        return built_in + list(RuleSegment.objects.all())
 
     @staticmethod
     def resolve_crm_segment_preview(_root, info, rule, first):

@@ -12,7 +12,23 @@ from ..errors import FieldError
 from .models import RuleSegment
 from .rules import compile_rule, validate_rule
 
-__all__ = ["SegmentError", "evaluate_segment", "members", "save_segment"]
+__all__ = ["SegmentError", "builtin_segments", "evaluate_segment", "members", "save_segment"]
+
+
+def builtin_segments(dormant_days: int) -> dict[str, dict]:
+    """The segments every store has, as rules (`dormant_days` is the plugin setting)."""
+    dormant = {"field": "days_since_last_order", "op": "gte", "value": dormant_days}
+    return {
+        "First-time buyers": {"field": "order_count", "op": "eq", "value": 1},
+        "Repeat buyers": {"field": "order_count", "op": "gte", "value": 2},
+        "Dormant": dormant,
+        "About to lapse": {
+            "all": [
+                {"field": "past_usual_interval", "op": "eq", "value": True},
+                {"not": dormant},
+            ]
+        },
+    }
 
 
 class SegmentError(FieldError):

@@ -41,7 +41,7 @@ class Context:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    kind: str  # int, money, datetime, days, score, segment, status, sku
+    kind: str  # int, money, datetime, days, score, segment, status, flag, sku
     ops: tuple[str, ...]
     needs: tuple[str, ...] = ()  # extra keys: currency, group
     column: str = ""
@@ -62,6 +62,7 @@ FIELDS: dict[str, FieldSpec] = {
     "m": FieldSpec("score", _NUMBER_OPS, ("group",), "m"),
     "segment": FieldSpec("segment", ("in",), ("group",)),
     "account": FieldSpec("status", ("eq",)),
+    "past_usual_interval": FieldSpec("flag", ("eq",)),
     "bought_sku": FieldSpec("sku", ("eq",)),
 }
 _CONDITION_KEYS = {"field", "op", "value", "currency", "group", "within_days"}
@@ -156,6 +157,10 @@ def _condition(node: dict, path: str) -> dict:
                     f"{item!r} is not a segment ({', '.join(SEGMENT_NAMES)})",
                 )
         clean["value"] = tuple(value)
+    elif spec.kind == "flag":
+        if not isinstance(value, bool):
+            raise RuleError(value_path, f"{value!r} is not true or false")
+        clean["value"] = value
     elif spec.kind == "status":
         if value not in ("registered", "guest"):
             raise RuleError(value_path, f"{value!r} is not 'registered' or 'guest'")
@@ -267,6 +272,9 @@ def _compile_condition(condition: dict, context: Context) -> Q:
         return Q(Exists(scores.filter(_compare(spec.column, op, value))))
     if spec.kind == "status":
         return Q(user_id__isnull=value == "guest")
+    if spec.kind == "flag":  # past_usual_interval
+        past = Q(lapse_at__lt=context.as_of)
+        return past if value else ~past
     lines = OrderLineRecord.objects.filter(
         order__profile=OuterRef("pk"), order__counts=True, sku=value
     )

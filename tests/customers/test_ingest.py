@@ -273,3 +273,26 @@ def test_guest_order_in_the_same_batch_joins_the_user():
     profile = CustomerProfile.objects.get()
     assert profile.user_id == "1"
     assert profile.order_count == 2
+
+
+def test_lapse_is_the_last_order_plus_the_usual_gap():
+    # when: orders on day 0, 10 and 20 (and a cancelled one that does not count)
+    ingest_orders(
+        [
+            order("o1", placed_at=T0),
+            order("o2", placed_at=T0 + timedelta(days=10)),
+            order("o3", placed_at=T0 + timedelta(days=20)),
+            order("o4", placed_at=T0 + timedelta(days=21), status=OrderStatus.CANCELED),
+        ]
+    )
+
+    # then
+    assert CustomerProfile.objects.get().lapse_at == T0 + timedelta(days=30)
+
+
+def test_one_order_has_no_usual_gap():
+    # when
+    ingest_orders([order("o1")])
+
+    # then
+    assert CustomerProfile.objects.get().lapse_at is None

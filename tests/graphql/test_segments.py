@@ -119,3 +119,22 @@ def test_customer_cannot_save_segments(post, buyers):
     assert response["data"]["crmSegmentCreate"] is None
     assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
     assert not RuleSegment.objects.exists()
+
+
+def test_segment_list_starts_with_the_built_in_ones(post, staff_user, buyers):
+    # given
+    RuleSegment.objects.create(name="VIP", rule=REPEAT, customers=2)
+
+    # when
+    response = post("{ crmSegments { id name builtIn customers } }", token=staff_user.api_token)
+
+    # then
+    segments = response["data"]["crmSegments"]
+    assert [(s["name"], s["builtIn"], s["customers"]) for s in segments] == [
+        ("First-time buyers", True, 1),
+        ("Repeat buyers", True, 2),
+        ("Dormant", True, 3),
+        ("About to lapse", True, 0),
+        ("VIP", False, 2),
+    ]
+    assert len({s["id"] for s in segments}) == 5

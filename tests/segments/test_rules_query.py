@@ -6,6 +6,7 @@ import pytest
 from saleor_crm_plugin.customers.ingest import digest_for, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import LineSnapshot
+from saleor_crm_plugin.segments.rule_services import builtin_segments
 from saleor_crm_plugin.segments.rules import compile_rule, validate_rule
 from saleor_crm_plugin.segments.services import recompute_rfm
 from tests.factories import T0, order
@@ -144,3 +145,25 @@ def test_segment_and_score_conditions(store):
     # then
     assert champions == ["ann"]
     assert sleeping == ["x2", "x3"]  # 302, 303 days; x0 is Promising, x1 About to Sleep
+
+
+def test_built_in_segments(store):
+    # given: x0 bought 60 and 50 days ago (usual gap 10 days: lapsed 40 days ago, not dormant)
+    ingest_orders(
+        [
+            order("x0-1", email="x0@example.com", placed_at=AS_OF - timedelta(days=60)),
+            order("x0-2", email="x0@example.com", placed_at=AS_OF - timedelta(days=50)),
+        ]
+    )
+    segments = builtin_segments(dormant_days=90)
+
+    # when
+    members_of = {name: _who(rule) for name, rule in segments.items()}
+
+    # then
+    assert members_of == {
+        "First-time buyers": ["bob", "gus"],
+        "Repeat buyers": ["ann", "x0"],
+        "Dormant": ["bob", "gus"],
+        "About to lapse": ["x0"],
+    }

@@ -43,11 +43,28 @@ def test_dashboard_configuration_is_parsed():
     config = parse_config(raw)
 
     # then
-    assert config == CRMConfig(ingestion_enabled=False, store_time_zone="Asia/Tokyo")
+    assert config == CRMConfig(
+        ingestion_enabled=False, store_time_zone="Asia/Tokyo", dormant_days=90
+    )
 
 
 def test_defaults_apply_when_nothing_is_set():
-    assert parse_config(None) == CRMConfig(ingestion_enabled=True, store_time_zone="UTC")
+    assert parse_config(None) == CRMConfig(
+        ingestion_enabled=True, store_time_zone="UTC", dormant_days=90
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-5", "4000", "1.5"])
+def test_dormant_days_must_be_a_sensible_number(value):
+    with pytest.raises(ConfigError) as error:
+        parse_config({"dormant-days": value})
+    assert (
+        str(error.value) == f"dormant-days: '{value}' is not a whole number of days from 1 to 3650"
+    )
+
+
+def test_dormant_days_from_dashboard_text():
+    assert parse_config([{"name": "dormant-days", "value": "120"}]).dormant_days == 120
 
 
 def test_wrong_time_zone_names_the_field():
