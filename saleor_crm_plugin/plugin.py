@@ -175,8 +175,13 @@ class CRMPlugin(BasePlugin):
         """Serve `/plugins/global/saleor.crm/<path>`: `graphql/` is our GraphQL API."""
         if not self.active:
             return previous_value
-        if path.strip("/") == "graphql":
+        route = path.strip("/")
+        if route == "graphql":
             from .graphql.view import graphql_view
 
             return graphql_view(request)
+        if route == "export/customers.csv":
+            from .graphql.export_view import export_customers_view
+
+            return export_customers_view(request)
         return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

@@ -1,0 +1,65 @@
+"""`POST export/customers.csv`: a segment's or a rule's customers as a streamed CSV (staff)."""
+
+import json
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+
+from ..host import MANAGE_USERS, get_host
+from ..segments.export import csv_rows
+from ..segments.models import RuleSegment
+from ..segments.rule_services import builtin_segments, members
+from ..segments.rules import RuleError
+
+
+def _error(field: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
+
+
+def _rule_of(body: dict, config) -> tuple[dict | None, JsonResponse | None]:
+    if "rule" in body:
+        return body["rule"], None
+    name = body.get("segment")
+    if not isinstance(name, str) or not name:
+        return None, _error("segment", "give a segment name or a rule")
+    built_in = builtin_segments(config.dormant_days)
+    if name in built_in:
+        return built_in[name], None
+    saved = RuleSegment.objects.filter(name=name).first()
+    if saved is None:
+        return None, _error("segment", f"there is no segment named '{name}'", 404)
+    return saved.rule, None
+
+
+def export_customers_view(request: HttpRequest) -> HttpResponse:
+    """Body: `{"segment": "Dormant"}` or `{"rule": {...}}`; answers `text/csv`, streamed."""
+    if request.method != "POST":
+        return _error("method", "send the export request by POST", 405)
+    host = get_host()
+    with host.database_access():
+        requester = host.requester(request)
+        if requester is None or not requester.has_permission(MANAGE_USERS):
+            return _error(
+                "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403
+            )
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return _error("body", "the request body is not JSON")
+        if not isinstance(body, dict):
+            return _error("body", "the request body must be a JSON object")
+        config = host.config()
+        rule, error = _rule_of(body, config)
+        if error is not None:
+            return error
+        try:
+            profiles = members(rule, config.zone)
+        except RuleError as rule_error:
+            return _error("rule" + rule_error.field[1:], rule_error.message)
+
+    def stream():
+        with host.database_access():
+            yield from csv_rows(profiles, host)
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response

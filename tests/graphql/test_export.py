@@ -1,0 +1,117 @@
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from saleor_crm_plugin.customers.ingest import ingest_orders
+from saleor_crm_plugin.sandbox.models import SandboxOrder
+from saleor_crm_plugin.segments import export
+from tests.factories import T0, order
+from tests.graphql.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+URL = "/export/customers.csv"
+
+
+@pytest.fixture
+def buyers(db):
+    snapshots = [
+        order(
+            f"o{i}-{n}", email=f"c{i}@example.com", total="1000", placed_at=T0 + timedelta(days=n)
+        )
+        for i in range(5)
+        for n in range(i + 1)
+    ]
+    for snapshot in snapshots:
+        SandboxOrder.store(snapshot)
+    ingest_orders(snapshots)
+
+
+def _post(client, body, token=None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return client.post(URL, data=json.dumps(body), content_type="application/json", **headers)
+
+
+def _rows(response):
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_a_built_in_segment_is_exported_in_chunks(client, staff_user, buyers, monkeypatch):
+    # given: two customers a chunk
+    monkeypatch.setattr(export, "CHUNK", 2)
+
+    # when
+    response = _post(client, {"segment": "Repeat buyers"}, staff_user.api_token)
+
+    # then
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 2  # the header, then two chunks of two rows
+    rows = sorted(csv.DictReader(io.StringIO(b"".join(chunks).decode())), key=lambda r: r["email"])
+    assert [r["email"] for r in rows] == [f"c{i}@example.com" for i in range(1, 5)]
+    assert rows[0] == {
+        "profile_id": rows[0]["profile_id"],
+        "user_id": "",
+        "email": "c1@example.com",
+        "guest": "yes",
+        "order_count": "2",
+        "first_order_at": T0.isoformat(),
+        "last_order_at": (T0 + timedelta(days=1)).isoformat(),
+        "total_spent": "JPY 2000",
+        "average_order": "JPY 1000",
+        "segment": "",
+        "rfm": "",
+    }
+
+
+def test_a_rule_is_exported(client, staff_user, buyers):
+    # when
+    response = _post(
+        client, {"rule": {"field": "order_count", "op": "gte", "value": 4}}, staff_user.api_token
+    )
+
+    # then
+    assert sorted(r["order_count"] for r in _rows(response)) == ["4", "5"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (
+            {"rule": {"field": "order_count", "op": "gte"}},
+            400,
+            {"field": "rule.value", "message": "is required"},
+        ),
+        (
+            {"segment": "Whales"},
+            404,
+            {"field": "segment", "message": "there is no segment named 'Whales'"},
+        ),
+        ({}, 400, {"field": "segment", "message": "give a segment name or a rule"}),
+    ],
+    ids=["bad-rule", "unknown-segment", "nothing"],
+)
+def test_bad_export_request_is_refused(client, staff_user, buyers, body, status, error):
+    # when
+    response = _post(client, body, staff_user.api_token)
+
+    # then
+    assert response.status_code == status
+    assert response.json() == {"errors": [error]}
+
+
+def test_customers_and_anonymous_cannot_export(client, buyers):
+    # given
+    customer = make_user("c1@example.com")
+
+    # when
+    as_customer = _post(client, {"segment": "Repeat buyers"}, customer.api_token)
+    anonymous = _post(client, {"segment": "Repeat buyers"})
+
+    # then
+    assert (as_customer.status_code, anonymous.status_code) == (403, 403)
+    assert as_customer.json()["errors"][0]["field"] == "permission"
