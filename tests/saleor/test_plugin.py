@@ -416,3 +416,32 @@ def test_disabled_ingestion_records_nothing(
 
     # then
     assert not OrderRecord.objects.exists()
+
+
+def test_staff_exports_a_segment_as_csv(
+    crm_plugin,
+    client,
+    staff_user,
+    permission_manage_users,
+    order_with_lines,
+    django_capture_on_commit_callbacks,
+):
+    # given
+    staff_user.user_permissions.add(permission_manage_users)
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+
+    # when
+    response = client.post(
+        "/plugins/global/saleor.crm/export/customers.csv",
+        data=json.dumps({"segment": "First-time buyers"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {create_access_token(staff_user)}",
+    )
+
+    # then
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("profile_id,user_id,email,guest,order_count")
+    assert len(lines) == 2
+    assert order_with_lines.user.email in lines[1]
