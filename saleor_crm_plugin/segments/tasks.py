@@ -5,6 +5,8 @@ from django.db import OperationalError
 
 from ..customers.metadata import sync_customer_metadata
 from ..host import get_host
+from .models import RuleSegment
+from .rule_services import evaluate_segment
 from .services import recompute_rfm
 
 METADATA_BATCH = 500
@@ -32,3 +34,20 @@ def recompute_rfm_task() -> dict:
         "removed": report.removed,
         "metadata_written": metadata_written,
     }
+
+
+@shared_task(
+    name="saleor_crm.evaluate_segments",
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    retry_kwargs={"max_retries": 5},
+)
+def evaluate_segments_task() -> dict:
+    """Recount every saved rule segment (idempotent)."""
+    host = get_host()
+    with host.database_access():
+        zone = host.config().zone
+        counts = {
+            segment.name: evaluate_segment(segment, zone) for segment in RuleSegment.objects.all()
+        }
+    return counts

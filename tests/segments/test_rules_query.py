@@ -167,3 +167,24 @@ def test_built_in_segments(store):
         "Dormant": ["bob", "gus"],
         "About to lapse": ["x0"],
     }
+
+
+def test_saved_segments_are_recounted_by_the_task(store):
+    # given
+    from saleor_crm_plugin.segments.models import RuleSegment
+    from saleor_crm_plugin.tasks import evaluate_segments_task
+
+    segment = RuleSegment.objects.create(
+        name="Guests", rule={"field": "account", "op": "eq", "value": "guest"}, customers=0
+    )
+
+    # when
+    first = evaluate_segments_task.delay().get()
+    ingest_orders([order("g2", email="new-guest@example.com", placed_at=AS_OF)])
+    second = evaluate_segments_task.delay().get()
+
+    # then
+    segment.refresh_from_db()
+    assert (first, second) == ({"Guests": 1}, {"Guests": 2})
+    assert segment.customers == 2
+    assert segment.evaluated_at is not None

@@ -25,3 +25,23 @@ def test_the_migration_schedules_the_recompute_hourly_once():
     assert task.enabled is True
     assert "saleor_crm.recompute_rfm" in current_app.tasks
     assert [op.code for op in migration.Migration.operations] == [migration.register]
+
+
+evaluation = importlib.import_module(
+    "saleor_crm_plugin.migrations.0006_schedule_segment_evaluation"
+)
+
+
+def test_the_migration_schedules_segment_evaluation_hourly():
+    # given
+    PeriodicTask.objects.filter(name=evaluation.TASK_NAME).delete()
+
+    # when
+    evaluation.register(apps, None)
+    evaluation.register(apps, None)
+
+    # then
+    task = PeriodicTask.objects.get(name=evaluation.TASK_NAME)
+    assert task.task == "saleor_crm.evaluate_segments"
+    assert (task.interval.every, task.interval.period) == (1, "hours")
+    assert "saleor_crm.evaluate_segments" in current_app.tasks
