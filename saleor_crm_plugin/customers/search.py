@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..errors import FieldError
@@ -56,6 +56,8 @@ class CustomerFilter:
     first_order_at: Range | None = None
     last_order_at: Range | None = None
     rfm: RfmFilter | None = None
+    # Free text matched against the store's emails and names (through the host).
+    search: str | None = None
 
 
 def _check_range(field: str, value: Range | None, kind: type) -> None:
@@ -95,11 +97,15 @@ def _with_spend(queryset: QuerySet, currency: str, name: str) -> QuerySet:
     )
 
 
+SEARCH_LIMIT = 10_000
+
+
 def search_profiles(
     customer_filter: CustomerFilter | None = None,
     sort_field: str = "CREATED_AT",
     descending: bool = False,
     sort_currency: str | None = None,
+    host=None,
 ) -> QuerySet:
     """Return the profiles a filter selects, in a stable order (ties broken by pk).
 
@@ -131,6 +137,8 @@ def search_profiles(
         )
     if f.rfm is not None:
         queryset = queryset.filter(Exists(_scores_matching(f.rfm)))
+    if f.search is not None:
+        queryset = queryset.filter(_text_matches(f.search, host))
     if sort_field not in SORT_FIELDS:
         raise SearchError("sortBy.field", f"'{sort_field}' is not one of {', '.join(SORT_FIELDS)}")
     column = SORT_FIELDS[sort_field]
@@ -142,6 +150,19 @@ def search_profiles(
     return queryset.prefetch_related("spends", "scores").order_by(
         order, "-pk" if descending else "pk"
     )
+
+
+def _text_matches(text: str, host):
+    text = text.strip()
+    if len(text) < 2:
+        raise SearchError("search", "give at least 2 characters")
+    user_ids, order_ids = host.find_customers(text, SEARCH_LIMIT + 1)
+    if len(user_ids) > SEARCH_LIMIT or len(order_ids) > SEARCH_LIMIT:
+        raise SearchError(
+            "search", f"'{text}' matches more than {SEARCH_LIMIT:,} customers; narrow it"
+        )
+    guest_orders = OrderRecord.objects.filter(profile=OuterRef("pk"), order_id__in=order_ids)
+    return Q(user_id__in=user_ids) | Q(Exists(guest_orders), user_id__isnull=True)
 
 
 def _scores_matching(rfm: RfmFilter):

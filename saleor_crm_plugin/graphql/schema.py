@@ -43,6 +43,7 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
     first_order_at = graphene.Field(DateTimeRangeInput)
     last_order_at = graphene.Field(DateTimeRangeInput)
     rfm = graphene.Field(CRMRfmFilterInput, description="RFM scores and segments.")
+    search = graphene.String(description="Part of an email or name (at least 2 characters).")
 
 
 class CRMCustomerSortField(graphene.Enum):
@@ -93,6 +94,7 @@ def _customer_filter(value) -> CustomerFilter:
         first_order_at=_range(value.get("first_order_at")),
         last_order_at=_range(value.get("last_order_at")),
         rfm=_rfm_filter(value.get("rfm")),
+        search=value.get("search"),
     )
 
 
@@ -135,6 +137,7 @@ class Query(SegmentQueries, graphene.ObjectType):
                 sort_field=sort_by.get("field", "CREATED_AT"),
                 descending=sort_by.get("direction") == "DESC",
                 sort_currency=sort_by.get("currency"),
+                host=info.context.host,
             )
         except SearchError as error:
             raise InputError(_graphql_field(error.field), error.message) from error

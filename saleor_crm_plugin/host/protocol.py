@@ -68,6 +68,13 @@ class Host(Protocol):
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         """Return the email of each profile (by profile pk) as the store keeps it."""
 
+    def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
+        """Find customers whose email or name contains `text` (case-insensitive).
+
+        Returns (user ids, order ids of guest orders whose email matches), each at most
+        `limit` long.
+        """
+
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 

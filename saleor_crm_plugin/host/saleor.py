@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import graphene
 from django.db import transaction
+from django.db.models import Q
 from saleor.account.models import User
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
@@ -212,6 +213,16 @@ class SaleorHost:
             return {str(pk): email for pk, email in orders}
 
         return profile_emails(profiles, user_emails, order_emails)
+
+    def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
+        users = User.objects.filter(
+            Q(email__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text),
+            is_staff=False,
+        ).values_list("pk", flat=True)[:limit]
+        orders = Order.objects.filter(user__isnull=True, user_email__icontains=text).values_list(
+            "pk", flat=True
+        )[:limit]
+        return [str(pk) for pk in users], [str(pk) for pk in orders]
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

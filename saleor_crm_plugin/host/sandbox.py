@@ -100,6 +100,20 @@ class SandboxHost:
 
         return profile_emails(profiles, user_emails, order_emails)
 
+    def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
+        from django.db.models import Q
+
+        from ..sandbox.models import SandboxOrder, SandboxUser
+
+        users = SandboxUser.objects.filter(
+            Q(email__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text),
+            is_staff=False,
+        ).values_list("pk", flat=True)[:limit]
+        orders = SandboxOrder.objects.filter(user__isnull=True, email__icontains=text).values_list(
+            "order_id", flat=True
+        )[:limit]
+        return [str(pk) for pk in users], list(orders)
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

@@ -350,3 +350,36 @@ def test_body_that_is_not_json_is_refused(client):
     # then
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": "The request body is not JSON."}]}
+
+
+SEARCH = "query($s: String) { crmCustomers(first: 10, filter: {search: $s}) { edges { node { email } } } }"
+
+
+@pytest.mark.parametrize(
+    ("text", "emails"),
+    [
+        ("ANN@", ["ann@example.com"]),
+        ("gus", ["gus@example.com"]),
+        ("example.com", ["ann@example.com", "bob@example.com", "gus@example.com"]),
+        ("Lee", ["bob@example.com"]),
+    ],
+    ids=["email-any-case", "guest", "domain", "last-name"],
+)
+def test_free_text_search(post, staff_user, ann, bob, guest, text, emails):
+    # given
+    bob.last_name = "Lee"
+    bob.save(update_fields=["last_name"])
+
+    # when
+    response = post(SEARCH, {"s": text}, token=staff_user.api_token)
+
+    # then
+    assert sorted(n["email"] for n in _nodes(response)) == emails
+
+
+def test_search_needs_two_characters(post, staff_user, ann):
+    # when
+    response = post(SEARCH, {"s": " a "}, token=staff_user.api_token)
+
+    # then
+    assert response["errors"][0]["message"] == "filter.search: give at least 2 characters"

@@ -445,3 +445,35 @@ def test_staff_exports_a_segment_as_csv(
     assert lines[0].startswith("profile_id,user_id,email,guest,order_count")
     assert len(lines) == 2
     assert order_with_lines.user.email in lines[1]
+
+
+def test_staff_searches_customers_by_name_and_email(
+    crm_plugin,
+    client,
+    staff_user,
+    permission_manage_users,
+    order_with_lines,
+    django_capture_on_commit_callbacks,
+):
+    # given
+    staff_user.user_permissions.add(permission_manage_users)
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+    user = order_with_lines.user
+    query = "query($s: String) { crmCustomers(first: 5, filter: {search: $s}) { totalCount } }"
+    token = create_access_token(staff_user)
+
+    # when
+    def count(text):
+        response = client.post(
+            GRAPHQL_URL,
+            data=json.dumps({"query": query, "variables": {"s": text}}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        return response.json()["data"]["crmCustomers"]["totalCount"]
+
+    # then
+    assert count(user.email.split("@")[0].upper()) == 1
+    assert count(user.last_name[:4]) == 1
+    assert count("no-such-customer") == 0
