@@ -13,20 +13,19 @@ from .summary import summary_metadata
 __all__ = ["sync_all_customer_metadata", "sync_customer_metadata"]
 
 
+def profile_summary(profile: CustomerProfile) -> dict[str, str]:
+    """The `crm.*` summary of one profile (prefetch its `spends` and `scores`)."""
+    return summary_metadata(
+        profile.order_count,
+        profile.first_order_at,
+        profile.last_order_at,
+        [(s.currency, s.total_spent_amount, s.average_order_amount) for s in profile.spends.all()],
+        [(s.group, s.r, s.f, s.m, s.segment) for s in profile.scores.all()],
+    )
+
+
 def _wanted(profiles: Iterable[CustomerProfile]) -> dict[str, dict[str, str]]:
-    return {
-        profile.user_id: summary_metadata(
-            profile.order_count,
-            profile.first_order_at,
-            profile.last_order_at,
-            [
-                (s.currency, s.total_spent_amount, s.average_order_amount)
-                for s in profile.spends.all()
-            ],
-            [(s.group, s.r, s.f, s.m, s.segment) for s in profile.scores.all()],
-        )
-        for profile in profiles
-    }
+    return {profile.user_id: profile_summary(profile) for profile in profiles}
 
 
 def _registered():

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
+from ..customers.metadata import profile_summary
 from ..customers.models import CustomerProfile
-from ..customers.summary import summary_metadata
 
 __all__ = ["CHUNK", "COLUMNS", "csv_rows"]
 
@@ -56,16 +56,7 @@ def csv_rows(profiles: QuerySet, host) -> Iterable[str]:
     for page in _chunks(profiles):
         emails = host.customer_emails(page)
         for profile in page:
-            summary = summary_metadata(
-                profile.order_count,
-                profile.first_order_at,
-                profile.last_order_at,
-                [
-                    (s.currency, s.total_spent_amount, s.average_order_amount)
-                    for s in profile.spends.all()
-                ],
-                [(s.group, s.r, s.f, s.m, s.segment) for s in profile.scores.all()],
-            )
+            summary = profile_summary(profile)
             writer.writerow(
                 (
                     profile.pk,
