@@ -10,4 +10,7 @@ start_services
 "$CRM_PG_BIN/createdb" -h 127.0.0.1 -p "$CRM_PG_PORT" -U crm crm_bench
 export DATABASE_URL="$CRM_PG_URL/crm_bench"
 export CELERY_BROKER_URL="$CRM_REDIS_URL"
-.venv/bin/python bench/ingest.py "$@"
+# The first argument may name another benchmark script: bash scripts/bench.sh bench/rfm.py
+script=bench/ingest.py
+if [ "${1:-}" != "" ] && [ -f "$1" ]; then script=$1; shift; fi
+.venv/bin/python "$script" "$@"
