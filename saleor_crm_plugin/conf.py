@@ -15,6 +15,9 @@ __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
 INGESTION_ENABLED = "ingestion-enabled"
 STORE_TIME_ZONE = "store-time-zone"
 DORMANT_DAYS = "dormant-days"
+CONSENT_KEY = "marketing-consent-key"
+BIRTH_DATE_KEY = "birth-date-key"
+GENDER_KEY = "gender-key"
 
 # name -> (label, help text, kind), in the order Dashboard shows them. Kinds: string, int, boolean.
 FIELDS = {
@@ -29,13 +32,38 @@ FIELDS = {
         "A customer with no order for this many days is in the built-in 'Dormant' segment.",
         "int",
     ),
+    CONSENT_KEY: (
+        "Marketing consent metadata key",
+        "Key in the customer's metadata (private first, then public) whose value true/yes/1 "
+        "means the customer agreed to marketing. Used by the rule field marketing_consent.",
+        "string",
+    ),
+    BIRTH_DATE_KEY: (
+        "Birth date metadata key",
+        "Key in the customer's metadata holding the birth date as YYYY-MM-DD (the age column of "
+        "the customer list).",
+        "string",
+    ),
+    GENDER_KEY: (
+        "Gender metadata key",
+        "Key in the customer's metadata holding the gender as the store records it (shown in the "
+        "customer list).",
+        "string",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
         "boolean",
     ),
 }
-DEFAULTS = {STORE_TIME_ZONE: "UTC", DORMANT_DAYS: 90, INGESTION_ENABLED: True}
+DEFAULTS = {
+    STORE_TIME_ZONE: "UTC",
+    DORMANT_DAYS: 90,
+    CONSENT_KEY: "marketing_consent",
+    BIRTH_DATE_KEY: "birth_date",
+    GENDER_KEY: "gender",
+    INGESTION_ENABLED: True,
+}
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -50,6 +78,9 @@ class CRMConfig:
     ingestion_enabled: bool = True
     store_time_zone: str = "UTC"
     dormant_days: int = 90
+    consent_key: str = "marketing_consent"
+    birth_date_key: str = "birth_date"
+    gender_key: str = "gender"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,6 +124,17 @@ def _parse_zone(field: str, value) -> str:
     return name
 
 
+def _parse_key(field: str, value) -> str:
+    key = str(value or "").strip()
+    if not key:
+        raise ConfigError(field, "is empty; give a metadata key such as marketing_consent")
+    if len(key) > 128 or any(char.isspace() for char in key):
+        raise ConfigError(
+            field, f"'{key}' is not a metadata key (no spaces, at most 128 characters)"
+        )
+    return key
+
+
 def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     """Build a `CRMConfig`, raising `ConfigError` that names the first wrong field."""
     values = {**DEFAULTS, **{k: v for k, v in _as_mapping(raw).items() if v is not None}}
@@ -103,4 +145,7 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
         store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
         dormant_days=_parse_days(DORMANT_DAYS, values[DORMANT_DAYS]),
+        consent_key=_parse_key(CONSENT_KEY, values[CONSENT_KEY]),
+        birth_date_key=_parse_key(BIRTH_DATE_KEY, values[BIRTH_DATE_KEY]),
+        gender_key=_parse_key(GENDER_KEY, values[GENDER_KEY]),
     )

@@ -368,6 +368,8 @@ def _write_orders(records: list[OrderRecord], snapshots: list[OrderSnapshot]) ->
                 line_id=line.line_id,
                 sku=line.sku,
                 variant_id=line.variant_id,
+                product_id=line.product_id,
+                category_id=line.category_id,
                 product_name=line.product_name,
                 quantity=line.quantity,
                 unit_price_gross_amount=line.unit_price_gross,

@@ -120,6 +120,8 @@ class OrderLineRecord(models.Model):
     line_id = models.CharField(max_length=64)
     sku = models.CharField(max_length=255, null=True, blank=True)
     variant_id = models.CharField(max_length=64, null=True, blank=True)
+    product_id = models.CharField(max_length=64, null=True, blank=True)
+    category_id = models.CharField(max_length=64, null=True, blank=True)
     product_name = models.CharField(max_length=386, blank=True, default="")
     quantity = models.PositiveIntegerField()
     unit_price_gross_amount = _money_field()
@@ -131,7 +133,11 @@ class OrderLineRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "line_id"], name="unique_order_line"),
         ]
-        indexes = [models.Index(fields=["sku"])]
+        indexes = [
+            models.Index(fields=["sku"]),
+            models.Index(fields=["product_id"]),
+            models.Index(fields=["category_id"]),
+        ]
 
 
 class BackfillCheckpoint(models.Model):

@@ -8,7 +8,7 @@ arrive twice and in any order.
 import enum
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -108,6 +108,9 @@ class LineSnapshot:
     product_name: str = ""
     sku: str | None = None
     variant_id: str | None = None
+    # The store's ids of the variant's product and of the product's category, when known.
+    product_id: str | None = None
+    category_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,14 +217,7 @@ class OrderSnapshot:
 
 
 def _replace_price(line: LineSnapshot, price: Decimal) -> LineSnapshot:
-    return LineSnapshot(
-        line_id=line.line_id,
-        quantity=line.quantity,
-        unit_price_gross=price,
-        product_name=line.product_name,
-        sku=line.sku,
-        variant_id=line.variant_id,
-    )
+    return replace(line, unit_price_gross=price)
 
 
 @dataclass(frozen=True)
@@ -288,6 +284,8 @@ def order_to_dict(snapshot: OrderSnapshot) -> dict:
                 "product_name": line.product_name,
                 "sku": line.sku,
                 "variant_id": line.variant_id,
+                "product_id": line.product_id,
+                "category_id": line.category_id,
             }
             for line in snapshot.lines
         ],

@@ -75,6 +75,19 @@ class Host(Protocol):
         `limit` long.
         """
 
+    def users_where(self, attribute: str, values):
+        """Return a subquery of the ids (as text) of customers whose attribute matches.
+
+        See `host.attributes` for the attributes: address parts take a list of values,
+        `marketing_consent` takes True. The CRM combines it with its own tables in one query.
+        """
+
+    def user_sort_expression(self, attribute: str):
+        """Return an expression giving each `CustomerProfile`'s user attribute, to sort by."""
+
+    def user_details(self, user_ids: Iterable[str]) -> dict:
+        """Return what the customer list shows of each user (`attributes.UserDetails`)."""
+
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 

@@ -25,6 +25,7 @@ from saleor.plugins.models import PluginConfiguration
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
+from . import attributes
 from .protocol import MANAGE_USERS, Batch, Requester
 
 logger = logging.getLogger(__name__)
@@ -116,10 +117,26 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
                 sku=line.product_sku,
                 variant_id=line.product_variant_id
                 or (str(line.variant_id) if line.variant_id else None),
+                **_product_ids(line),
             )
             for line in order.lines.all()
         ),
     )
+
+
+def _product_ids(line) -> dict:
+    """The product's and category's GraphQL IDs (as staff see them), while the variant exists."""
+    product = line.variant.product if line.variant_id and line.variant else None
+    if product is None:
+        return {}
+    return {
+        "product_id": graphene.Node.to_global_id("Product", product.pk),
+        "category_id": (
+            graphene.Node.to_global_id("Category", product.category_id)
+            if product.category_id
+            else None
+        ),
+    }
 
 
 def user_to_snapshot(user: User) -> CustomerSnapshot:
@@ -135,8 +152,23 @@ def _orders():
     return (
         Order.objects.non_draft()
         .select_related("channel", "user")
-        .prefetch_related("lines", "events", "payments__transactions", "payment_transactions")
+        .prefetch_related(
+            "lines__variant__product", "events", "payments__transactions", "payment_transactions"
+        )
     )
+
+
+_USER_COLUMNS = attributes.UserColumns(
+    model=User,
+    first_name="first_name",
+    last_name="last_name",
+    country="default_shipping_address__country",
+    country_area="default_shipping_address__country_area",
+    city="default_shipping_address__city",
+    metadata="metadata",
+    private_metadata="private_metadata",
+    customers=Q(is_staff=False),
+)
 
 
 class SaleorHost:
@@ -223,6 +255,15 @@ class SaleorHost:
             "pk", flat=True
         )[:limit]
         return [str(pk) for pk in users], [str(pk) for pk in orders]
+
+    def users_where(self, attribute: str, values):
+        return attributes.users_where(_USER_COLUMNS, self.config(), attribute, values)
+
+    def user_sort_expression(self, attribute: str):
+        return attributes.user_sort_expression(_USER_COLUMNS, self.config(), attribute)
+
+    def user_details(self, user_ids: Iterable[str]) -> dict:
+        return attributes.user_details(_USER_COLUMNS, self.config(), user_ids)
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

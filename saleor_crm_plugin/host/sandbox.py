@@ -10,6 +10,7 @@ from django.db import transaction
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
+from . import attributes
 from .protocol import Batch, Requester
 
 
@@ -113,6 +114,32 @@ class SandboxHost:
             "order_id", flat=True
         )[:limit]
         return [str(pk) for pk in users], list(orders)
+
+    def _columns(self) -> attributes.UserColumns:
+        from django.db.models import Q
+
+        from ..sandbox.models import SandboxUser
+
+        return attributes.UserColumns(
+            model=SandboxUser,
+            first_name="first_name",
+            last_name="last_name",
+            country="country",
+            country_area="country_area",
+            city="city",
+            metadata="metadata",
+            private_metadata="private_metadata",
+            customers=Q(is_staff=False),
+        )
+
+    def users_where(self, attribute: str, values):
+        return attributes.users_where(self._columns(), self.config(), attribute, values)
+
+    def user_sort_expression(self, attribute: str):
+        return attributes.user_sort_expression(self._columns(), self.config(), attribute)
+
+    def user_details(self, user_ids: Iterable[str]) -> dict:
+        return attributes.user_details(self._columns(), self.config(), user_ids)
 
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()

@@ -127,6 +127,8 @@ def _lines(rng: random.Random, order_number: int, currency: str) -> tuple[LineSn
                 product_name=name,
                 sku=sku,
                 variant_id=f"variant-{sku}",
+                product_id=f"product-{sku}",
+                category_id=f"category-{name.split()[0].lower()}",
             )
         )
     return tuple(lines)

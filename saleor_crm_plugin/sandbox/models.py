@@ -13,10 +13,16 @@ class SandboxUser(models.Model):
     first_name = models.CharField(max_length=256, blank=True, default="")
     last_name = models.CharField(max_length=256, blank=True, default="")
     is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
     # Staff permissions, as Saleor's permission codes ("MANAGE_USERS").
     permissions = models.JSONField(default=list, blank=True)
     api_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
     private_metadata = models.JSONField(default=dict, blank=True)
+    # The default shipping address (Saleor keeps it in its Address table).
+    country = models.CharField(max_length=2, blank=True, default="")
+    country_area = models.CharField(max_length=128, blank=True, default="")
+    city = models.CharField(max_length=256, blank=True, default="")
     date_joined = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -7,9 +7,19 @@ A rule is a tree of nodes:
     {"field": "order_count", "op": "gte", "value": 3}                       a condition
 
 Conditions on money name a currency (`"currency": "JPY"`), on scores and segments an RFM group
-(`"group": "JPY"`); `bought_sku` takes `"within_days"` optionally. `validate_rule` reports the
-first problem with the JSON path of the node (`$.all[1].value`); `compile_rule` turns a valid
-rule into a Django `Q` over `CustomerProfile`, so a segment is one SQL query.
+(`"group": "JPY"`); `bought_sku`, `bought_product` and `bought_category` take `"within_days"`
+optionally. `validate_rule` reports the first problem with the JSON path of the node
+(`$.all[1].value`); `compile_rule` turns a valid rule into a Django `Q` over `CustomerProfile`,
+so a segment is one SQL query.
+
+Fields the store keeps (address of the default shipping address, marketing consent, whether
+the account is active) are matched through the host's user table inside that same query; the
+CRM copies none of them (STYLE 13). Guests have no address, consent or account.
+
+`rank`, `points_balance` and `active_subscription` are accepted now and are null (no rank, no
+balance, no subscription) for every customer until the loyalty and subscription ledgers exist:
+a comparison on a null never holds, so `points_balance gte 0` selects no one and
+`active_subscription eq false` selects everyone.
 """
 
 from dataclasses import dataclass
@@ -37,11 +47,21 @@ class RuleError(FieldError):
 class Context:
     as_of: datetime
     zone: ZoneInfo
+    host: object = None
+
+    def store(self):
+        if self.host is None:
+            from ..host.protocol import get_host
+
+            return get_host()
+        return self.host
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    kind: str  # int, money, datetime, days, score, segment, status, flag, sku
+    # int, money, datetime, days, score, segment, status, flag, bought, place, consent, rank,
+    # points, subscription
+    kind: str
     ops: tuple[str, ...]
     needs: tuple[str, ...] = ()  # extra keys: currency, group
     column: str = ""
@@ -63,8 +83,18 @@ FIELDS: dict[str, FieldSpec] = {
     "segment": FieldSpec("segment", ("in",), ("group",)),
     "account": FieldSpec("status", ("eq",)),
     "past_usual_interval": FieldSpec("flag", ("eq",)),
-    "bought_sku": FieldSpec("sku", ("eq",)),
+    "bought_sku": FieldSpec("bought", ("eq",), column="sku"),
+    "bought_product": FieldSpec("bought", ("eq",), column="product_id"),
+    "bought_category": FieldSpec("bought", ("eq",), column="category_id"),
+    "country": FieldSpec("place", ("in",), column="country"),
+    "country_area": FieldSpec("place", ("in",), column="country_area"),
+    "city": FieldSpec("place", ("in",), column="city"),
+    "marketing_consent": FieldSpec("consent", ("eq",)),
+    "rank": FieldSpec("rank", ("in",)),
+    "points_balance": FieldSpec("points", _NUMBER_OPS),
+    "active_subscription": FieldSpec("subscription", ("eq",)),
 }
+ACCOUNT_STATES = ("registered", "guest", "active", "inactive")
 _CONDITION_KEYS = {"field", "op", "value", "currency", "group", "within_days"}
 
 
@@ -110,6 +140,20 @@ def _pair(path: str, value, parse) -> tuple:
     return low, high
 
 
+def _names(path: str, value, country: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise RuleError(path, "takes a non-empty list of names")
+    names = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise RuleError(f"{path}[{index}]", f"{item!r} is not a name")
+        item = item.strip()
+        if country and not (len(item) == 2 and item.isascii() and item.isalpha()):
+            raise RuleError(f"{path}[{index}]", f"{item!r} is not a two-letter country code (JP)")
+        names.append(item.upper() if country else item)
+    return tuple(names)
+
+
 def _condition(node: dict, path: str) -> dict:
     unknown = sorted(set(node) - _CONDITION_KEYS)
     if unknown:
@@ -131,14 +175,20 @@ def _condition(node: dict, path: str) -> dict:
             raise RuleError(f"{path}.{key}", str(error)) from None
     extra = sorted(
         set(node)
-        - {"field", "op", "value", *spec.needs, *(("within_days",) if spec.kind == "sku" else ())}
+        - {
+            "field",
+            "op",
+            "value",
+            *spec.needs,
+            *(("within_days",) if spec.kind == "bought" else ()),
+        }
     )
     if extra:
         raise RuleError(f"{path}.{extra[0]}", f"does not apply to {name}")
     if "value" not in node:
         raise RuleError(f"{path}.value", "is required")
     value, value_path = node["value"], f"{path}.value"
-    if spec.kind in ("int", "days", "score", "money"):
+    if spec.kind in ("int", "days", "score", "money", "points"):
         parse = lambda p, v: _number(p, v, spec.kind)  # noqa: E731
         clean["value"] = (
             _pair(value_path, value, parse) if op == "between" else parse(value_path, value)
@@ -157,17 +207,20 @@ def _condition(node: dict, path: str) -> dict:
                     f"{item!r} is not a segment ({', '.join(SEGMENT_NAMES)})",
                 )
         clean["value"] = tuple(value)
-    elif spec.kind == "flag":
+    elif spec.kind in ("flag", "consent", "subscription"):
         if not isinstance(value, bool):
             raise RuleError(value_path, f"{value!r} is not true or false")
         clean["value"] = value
     elif spec.kind == "status":
-        if value not in ("registered", "guest"):
-            raise RuleError(value_path, f"{value!r} is not 'registered' or 'guest'")
+        if value not in ACCOUNT_STATES:
+            raise RuleError(value_path, f"{value!r} is not one of {', '.join(ACCOUNT_STATES)}")
         clean["value"] = value
-    else:  # sku
+    elif spec.kind in ("place", "rank"):
+        clean["value"] = _names(value_path, value, country=name == "country")
+    else:  # bought
         if not isinstance(value, str) or not value.strip():
-            raise RuleError(value_path, "takes a SKU")
+            what = {"sku": "a SKU", "product_id": "a product ID", "category_id": "a category ID"}
+            raise RuleError(value_path, f"takes {what[spec.column]}")
         clean["value"] = value.strip()
         if "within_days" in node:
             clean["within_days"] = _number(f"{path}.within_days", node["within_days"], "days")
@@ -271,12 +324,24 @@ def _compile_condition(condition: dict, context: Context) -> Q:
             return Q(Exists(scores.filter(segment__in=value)))
         return Q(Exists(scores.filter(_compare(spec.column, op, value))))
     if spec.kind == "status":
-        return Q(user_id__isnull=value == "guest")
+        if value in ("registered", "guest"):
+            return Q(user_id__isnull=value == "guest")
+        active = Q(user_id__in=context.store().users_where("is_active", True))
+        return active if value == "active" else Q(user_id__isnull=False) & ~active
     if spec.kind == "flag":  # past_usual_interval
         past = Q(lapse_at__lt=context.as_of)
         return past if value else ~past
+    if spec.kind == "place":
+        return Q(user_id__in=context.store().users_where(spec.column, list(value)))
+    if spec.kind == "consent":
+        consenting = Q(user_id__in=context.store().users_where("marketing_consent", True))
+        return consenting if value else ~consenting
+    if spec.kind == "subscription":  # nobody has one until subscriptions exist
+        return Q() if value is False else Q(pk__in=[])
+    if spec.kind in ("rank", "points"):  # null for everyone until loyalty exists
+        return Q(pk__in=[])
     lines = OrderLineRecord.objects.filter(
-        order__profile=OuterRef("pk"), order__counts=True, sku=value
+        order__profile=OuterRef("pk"), order__counts=True, **{spec.column: value}
     )
     if "within_days" in condition:
         lines = lines.filter(
@@ -285,9 +350,12 @@ def _compile_condition(condition: dict, context: Context) -> Q:
     return Q(Exists(lines))
 
 
-def compile_rule(rule: dict, as_of: datetime, zone: ZoneInfo) -> Q:
-    """Compile a validated rule (see `validate_rule`) into a `Q` over `CustomerProfile`."""
-    context = Context(as_of=as_of, zone=zone)
+def compile_rule(rule: dict, as_of: datetime, zone: ZoneInfo, host=None) -> Q:
+    """Compile a validated rule (see `validate_rule`) into a `Q` over `CustomerProfile`.
+
+    `host` (default: the configured one) answers the conditions on what the store keeps.
+    """
+    context = Context(as_of=as_of, zone=zone, host=host)
     return _compile(rule, context)
 
 

@@ -6,6 +6,7 @@ import pytest
 from saleor_crm_plugin.customers.ingest import digest_for, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import LineSnapshot
+from saleor_crm_plugin.sandbox.models import SandboxUser
 from saleor_crm_plugin.segments.rule_services import builtin_segments
 from saleor_crm_plugin.segments.rules import compile_rule, validate_rule
 from saleor_crm_plugin.segments.services import recompute_rfm
@@ -18,11 +19,44 @@ AS_OF = datetime(2025, 6, 30, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 
 
 def _line(sku):
-    return [LineSnapshot(line_id="1", quantity=1, unit_price_gross=1000, product_name="x", sku=sku)]
+    return [
+        LineSnapshot(
+            line_id="1",
+            quantity=1,
+            unit_price_gross=1000,
+            product_name="x",
+            sku=sku,
+            product_id=f"product-{sku}",
+            category_id="category-tea" if sku.startswith("TEA") else "category-cup",
+        )
+    ]
 
 
 @pytest.fixture
 def store():
+    # the store's accounts: ann in Tokyo who agreed to marketing, bob deactivated in the US
+    SandboxUser.objects.create(
+        pk=1,
+        email="ann@example.com",
+        country="JP",
+        country_area="東京都",
+        city="Shibuya",
+        metadata={"marketing_consent": "no"},
+        private_metadata={"marketing_consent": "true"},
+        date_joined=T0,
+        updated_at=T0,
+    )
+    SandboxUser.objects.create(
+        pk=2,
+        email="bob@example.com",
+        is_active=False,
+        country="US",
+        country_area="CA",
+        city="SAN FRANCISCO",
+        metadata={"marketing_consent": "yes please"},
+        date_joined=T0,
+        updated_at=T0,
+    )
     ingest_orders(
         [
             # ann: three orders, last one 10 days ago, bought TEA-1 recently
@@ -94,6 +128,25 @@ def _who(rule):
             ["ann", "bob"],
         ),
         ({"field": "last_order_at", "op": "after", "value": "2025-06-01T00:00:00+09:00"}, ["ann"]),
+        ({"field": "bought_product", "op": "eq", "value": "product-CUP-1"}, ["bob"]),
+        ({"field": "bought_category", "op": "eq", "value": "category-tea"}, ["ann", "gus"]),
+        (
+            {"field": "bought_category", "op": "eq", "value": "category-tea", "within_days": 60},
+            ["ann"],
+        ),
+        ({"field": "country", "op": "in", "value": ["jp", "DE"]}, ["ann"]),
+        ({"field": "country_area", "op": "in", "value": ["東京都"]}, ["ann"]),
+        ({"field": "city", "op": "in", "value": ["San Francisco", "Osaka"]}, ["bob"]),
+        ({"not": {"field": "city", "op": "in", "value": ["Shibuya"]}}, ["bob", "gus"]),
+        ({"field": "marketing_consent", "op": "eq", "value": True}, ["ann"]),
+        ({"field": "marketing_consent", "op": "eq", "value": False}, ["bob", "gus"]),
+        ({"field": "account", "op": "eq", "value": "active"}, ["ann"]),
+        ({"field": "account", "op": "eq", "value": "inactive"}, ["bob"]),
+        ({"field": "account", "op": "eq", "value": "registered"}, ["ann", "bob"]),
+        ({"field": "rank", "op": "in", "value": ["GOLD"]}, []),
+        ({"field": "points_balance", "op": "gte", "value": 0}, []),
+        ({"field": "active_subscription", "op": "eq", "value": True}, []),
+        ({"field": "active_subscription", "op": "eq", "value": False}, ["ann", "bob", "gus"]),
     ],
     ids=[
         "order-count",
@@ -108,6 +161,22 @@ def _who(rule):
         "not",
         "any",
         "after",
+        "bought-product",
+        "bought-category",
+        "bought-category-recently",
+        "country",
+        "prefecture",
+        "city-any-case",
+        "not-city",
+        "consent-private-first",
+        "no-consent",
+        "active",
+        "inactive",
+        "registered",
+        "rank-none-yet",
+        "points-none-yet",
+        "subscription-none-yet",
+        "no-subscription",
     ],
 )
 def test_rule_selects_exactly(store, rule, expected):

@@ -84,3 +84,23 @@ def test_unknown_setting_is_refused():
     with pytest.raises(ConfigError) as error:
         parse_config({"store-timezone": "UTC"})
     assert error.value.field == "store-timezone"
+
+
+def test_metadata_keys_have_defaults_and_can_be_set():
+    # when
+    config = parse_config({"marketing-consent-key": " newsletter ", "gender-key": "sex"})
+
+    # then
+    assert config.consent_key == "newsletter"
+    assert config.gender_key == "sex"
+    assert config.birth_date_key == "birth_date"
+
+
+@pytest.mark.parametrize("value", ["", "  ", "two words", "x" * 129])
+def test_metadata_key_must_be_a_key(value):
+    # when
+    with pytest.raises(ConfigError) as error:
+        parse_config({"birth-date-key": value})
+
+    # then
+    assert error.value.field == "birth-date-key"
