@@ -22,6 +22,25 @@ SORT_FIELDS = {
     "JOINED_AT": "joined_at",
     "CREATED_AT": "created_at",
     "TOTAL_SPENT": "spent_in_currency",
+    "AVERAGE_ORDER": "average_in_currency",
+    "SEGMENT": "segment_in_currency",
+    # Kept by the store (through the host); guests sort last.
+    "NAME": "user_name",
+    "COUNTRY": "user_country",
+    "COUNTRY_AREA": "user_country_area",
+    "CITY": "user_city",
+    "AGE": "user_birth_date",
+    "GENDER": "user_gender",
+}
+# Sorting that needs a currency (spend is kept per currency, scores per currency group).
+_PER_CURRENCY = {"TOTAL_SPENT", "AVERAGE_ORDER", "SEGMENT"}
+_FROM_STORE = {
+    "NAME": "name",
+    "COUNTRY": "country",
+    "COUNTRY_AREA": "country_area",
+    "CITY": "city",
+    "AGE": "birth_date",
+    "GENDER": "gender",
 }
 
 
@@ -58,6 +77,8 @@ class CustomerFilter:
     rfm: RfmFilter | None = None
     # Free text matched against the store's emails and names (through the host).
     search: str | None = None
+    # A rule tree (see segments.rules): every field a rule segment can use.
+    rule: dict | None = None
 
 
 def _check_range(field: str, value: Range | None, kind: type) -> None:
@@ -87,14 +108,23 @@ def _apply_range(queryset: QuerySet, column: str, value: Range | None) -> QueryS
     return queryset
 
 
-def _with_spend(queryset: QuerySet, currency: str, name: str) -> QuerySet:
-    spent = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency).values(
-        "total_spent_amount"
-    )[:1]
+def _with_spend(
+    queryset: QuerySet, currency: str, name: str, column: str = "total_spent_amount"
+) -> QuerySet:
+    spent = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency).values(column)[
+        :1
+    ]
     money = DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
     return queryset.annotate(
         **{name: Coalesce(Subquery(spent, output_field=money), Value(0, output_field=money))}
     )
+
+
+def _with_segment(queryset: QuerySet, currency: str, name: str) -> QuerySet:
+    from ..segments.models import CustomerScore
+
+    segment = CustomerScore.objects.filter(profile=OuterRef("pk"), group=currency)
+    return queryset.annotate(**{name: Subquery(segment.values("segment")[:1])})
 
 
 SEARCH_LIMIT = 10_000
@@ -139,17 +169,28 @@ def search_profiles(
         queryset = queryset.filter(Exists(_scores_matching(f.rfm)))
     if f.search is not None:
         queryset = queryset.filter(_text_matches(f.search, host))
+    if f.rule is not None:
+        queryset = queryset.filter(_rule_matches(f.rule, host))
     if sort_field not in SORT_FIELDS:
         raise SearchError("sortBy.field", f"'{sort_field}' is not one of {', '.join(SORT_FIELDS)}")
     column = SORT_FIELDS[sort_field]
-    if sort_field == "TOTAL_SPENT":
+    if sort_field in _PER_CURRENCY:
         if not sort_currency:
-            raise SearchError("sortBy.currency", "is required to sort by total spent")
-        queryset = _with_spend(queryset, _currency("sortBy.currency", sort_currency), column)
+            what = sort_field.lower().replace("_", " ")
+            raise SearchError("sortBy.currency", f"is required to sort by {what}")
+        currency = _currency("sortBy.currency", sort_currency)
+        if sort_field == "SEGMENT":
+            queryset = _with_segment(queryset, currency, column)
+        else:
+            amount = "total_spent_amount" if sort_field == "TOTAL_SPENT" else "average_order_amount"
+            queryset = _with_spend(queryset, currency, column, amount)
+    elif sort_field in _FROM_STORE:
+        queryset = queryset.annotate(**{column: host.user_sort_expression(_FROM_STORE[sort_field])})
+    tie = "-pk" if descending else "pk"
+    if sort_field == "AGE":  # the youngest have the latest birth dates
+        descending = not descending
     order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return queryset.prefetch_related("spends", "scores").order_by(
-        order, "-pk" if descending else "pk"
-    )
+    return queryset.prefetch_related("spends", "scores").order_by(order, tie)
 
 
 def _text_matches(text: str, host):
@@ -163,6 +204,17 @@ def _text_matches(text: str, host):
         )
     guest_orders = OrderRecord.objects.filter(profile=OuterRef("pk"), order_id__in=order_ids)
     return Q(user_id__in=user_ids) | Q(Exists(guest_orders), user_id__isnull=True)
+
+
+def _rule_matches(rule, host) -> Q:
+    from django.utils import timezone
+
+    from ..segments.rules import RuleError, compile_rule, validate_rule
+
+    try:
+        return compile_rule(validate_rule(rule), timezone.now(), host.config().zone, host)
+    except RuleError as error:
+        raise SearchError("rule" + error.field[1:], error.message) from None
 
 
 def _scores_matching(rfm: RfmFilter):
@@ -197,6 +249,87 @@ def _currency(field: str, value: str) -> str:
         raise SearchError(field, str(error)) from None
 
 
+def _range_from(field: str, value, parse) -> Range | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SearchError(field, "takes an object with gte and/or lte")
+    bounds = {}
+    for bound in ("gte", "lte"):
+        item = value.get(bound)
+        if item is None or not isinstance(item, str):
+            bounds[bound] = item
+            continue
+        try:
+            bounds[bound] = parse(item)
+        except (ValueError, ArithmeticError):
+            raise SearchError(f"{field}.{bound}", f"'{item}' cannot be read") from None
+    return Range(**bounds)
+
+
+def customer_filter_from(data: dict | None) -> CustomerFilter:
+    """Build a filter from the API's shape (`CRMCustomerFilterInput`, camelCase or snake_case).
+
+    Values may be parsed already (GraphQL) or plain JSON strings (the CSV export's body).
+    """
+    if data is None:
+        return CustomerFilter()
+    if not isinstance(data, dict):
+        raise SearchError("filter", "is an object of filters")
+    keys = {
+        "email": "email",
+        "isGuest": "is_guest",
+        "numberOfOrders": "number_of_orders",
+        "totalSpent": "total_spent",
+        "firstOrderAt": "first_order_at",
+        "lastOrderAt": "last_order_at",
+    }
+    values = {keys.get(key, key): value for key, value in data.items()}
+    known = {*keys.values(), "rfm", "search", "rule"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SearchError(unknown[0], "is not a customer filter")
+    spent = values.get("total_spent")
+    rfm = values.get("rfm")
+    if rfm is not None and (not isinstance(rfm, dict) or not rfm.get("group")):
+        raise SearchError("rfm.group", "is required")
+    return CustomerFilter(
+        email=values.get("email"),
+        is_guest=values.get("is_guest"),
+        order_count=_range_from("numberOfOrders", values.get("number_of_orders"), int),
+        total_spent=_range_from("totalSpent", spent, Decimal),
+        total_spent_currency=spent.get("currency") if isinstance(spent, dict) else None,
+        first_order_at=_range_from(
+            "firstOrderAt", values.get("first_order_at"), datetime.fromisoformat
+        ),
+        last_order_at=_range_from(
+            "lastOrderAt", values.get("last_order_at"), datetime.fromisoformat
+        ),
+        rfm=None
+        if rfm is None
+        else RfmFilter(
+            group=rfm["group"],
+            segments=tuple(rfm.get("segments") or ()),
+            **{name: _range_from(f"rfm.{name}", rfm.get(name), int) for name in "rfm"},
+        ),
+        search=values.get("search"),
+        rule=values.get("rule"),
+    )
+
+
+def attach_list_columns(page: list, host) -> None:
+    """Read what a customer list row shows from the store, for a whole page at once.
+
+    Sets `crm_email` and `crm_details` (`host.attributes.UserDetails`, None for guests) on
+    each profile.
+    """
+    emails = host.customer_emails(page)
+    details = host.user_details([p.user_id for p in page if p.user_id and not p.anonymized_at])
+    for profile in page:
+        profile.crm_email = emails.get(profile.pk)
+        profile.crm_details = details.get(profile.user_id) if profile.user_id else None
+
+
 def profile_emails(profiles, user_emails, order_emails) -> dict[int, str]:
     """Return each profile's email as the store keeps it, by profile pk.
 
@@ -227,6 +360,8 @@ __all__ = [
     "Range",
     "RfmFilter",
     "SearchError",
+    "attach_list_columns",
+    "customer_filter_from",
     "profile_emails",
     "search_profiles",
 ]

@@ -41,12 +41,14 @@ def require_customer(info):
 def format_error(error: GraphQLError) -> dict:
     """Format an execution error as Saleor does, naming the exception's code."""
     original = getattr(error, "original_error", None)
+    if original is None and not isinstance(error, GraphQLError):
+        original = error  # graphql-core 2 passes some exceptions through unwrapped
     formatted = {"message": str(original) if original is not None else error.message}
-    if error.locations:
+    if getattr(error, "locations", None):
         formatted["locations"] = [
             {"line": loc.line, "column": loc.column} for loc in error.locations
         ]
-    if error.path:
+    if getattr(error, "path", None):
         formatted["path"] = error.path
     code = getattr(original, "code", None) or "GraphQLError"
     exception = {"code": code}

@@ -4,6 +4,7 @@ import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from ..customers.search import SearchError, customer_filter_from, search_profiles
 from ..host import MANAGE_USERS, get_host
 from ..segments.export import csv_rows
 from ..segments.models import RuleSegment
@@ -31,7 +32,11 @@ def _rule_of(body: dict, config) -> tuple[dict | None, JsonResponse | None]:
 
 
 def export_customers_view(request: HttpRequest) -> HttpResponse:
-    """Body: `{"segment": "Dormant"}` or `{"rule": {...}}`; answers `text/csv`, streamed."""
+    """Answer `text/csv`, streamed, for one of these bodies:
+
+    `{"segment": "Dormant"}` (built-in or saved), `{"rule": {...}}` (a rule tree), or
+    `{"filter": {...}}` (a search result: the `filter` argument of `crmCustomers`, as JSON).
+    """
     if request.method != "POST":
         return _error("method", "send the export request by POST", 405)
     host = get_host()
@@ -48,13 +53,19 @@ def export_customers_view(request: HttpRequest) -> HttpResponse:
         if not isinstance(body, dict):
             return _error("body", "the request body must be a JSON object")
         config = host.config()
-        rule, error = _rule_of(body, config)
-        if error is not None:
-            return error
-        try:
-            profiles = members(rule, config.zone)
-        except RuleError as rule_error:
-            return _error("rule" + rule_error.field[1:], rule_error.message)
+        if "filter" in body:
+            try:
+                profiles = search_profiles(customer_filter_from(body["filter"]), host=host)
+            except SearchError as search_error:
+                return _error(f"filter.{search_error.field}", search_error.message)
+        else:
+            rule, error = _rule_of(body, config)
+            if error is not None:
+                return error
+            try:
+                profiles = members(rule, config.zone)
+            except RuleError as rule_error:
+                return _error("rule" + rule_error.field[1:], rule_error.message)
 
     def stream():
         with host.database_access():

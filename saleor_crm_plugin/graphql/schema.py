@@ -3,12 +3,25 @@
 import graphene
 from graphene import relay
 
-from ..customers.search import CustomerFilter, Range, RfmFilter, SearchError, search_profiles
+from ..customers.search import (
+    SearchError,
+    attach_list_columns,
+    customer_filter_from,
+    search_profiles,
+)
 from .errors import InputError, require_customer, require_permission
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
-from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe, CRMScore, CRMSpend, Money
+from .types import (
+    CRMCustomer,
+    CRMCustomerCountableConnection,
+    CRMMe,
+    CRMScore,
+    CRMSpend,
+    JSONString,
+    Money,
+)
 
 
 class IntRangeInput(graphene.InputObjectType):
@@ -44,6 +57,9 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
     last_order_at = graphene.Field(DateTimeRangeInput)
     rfm = graphene.Field(CRMRfmFilterInput, description="RFM scores and segments.")
     search = graphene.String(description="Part of an email or name (at least 2 characters).")
+    rule = JSONString(
+        description="A rule tree as rule segments take it (all / any / not / condition)."
+    )
 
 
 class CRMCustomerSortField(graphene.Enum):
@@ -53,6 +69,14 @@ class CRMCustomerSortField(graphene.Enum):
     LAST_ORDER_AT = "LAST_ORDER_AT"
     JOINED_AT = "JOINED_AT"
     CREATED_AT = "CREATED_AT"
+    AVERAGE_ORDER = "AVERAGE_ORDER"
+    SEGMENT = "SEGMENT"
+    NAME = "NAME"
+    COUNTRY = "COUNTRY"
+    COUNTRY_AREA = "COUNTRY_AREA"
+    CITY = "CITY"
+    AGE = "AGE"
+    GENDER = "GENDER"
 
 
 class OrderDirection(graphene.Enum):
@@ -63,38 +87,8 @@ class OrderDirection(graphene.Enum):
 class CRMCustomerSortingInput(graphene.InputObjectType):
     field = graphene.Field(CRMCustomerSortField, required=True)
     direction = graphene.Field(OrderDirection, required=True)
-    currency = graphene.String(description="Required when sorting by TOTAL_SPENT.")
-
-
-def _range(value) -> Range | None:
-    return None if value is None else Range(gte=value.get("gte"), lte=value.get("lte"))
-
-
-def _rfm_filter(value) -> RfmFilter | None:
-    if value is None:
-        return None
-    return RfmFilter(
-        group=value["group"],
-        segments=tuple(value.get("segments") or ()),
-        r=_range(value.get("r")),
-        f=_range(value.get("f")),
-        m=_range(value.get("m")),
-    )
-
-
-def _customer_filter(value) -> CustomerFilter:
-    value = value or {}
-    spent = value.get("total_spent")
-    return CustomerFilter(
-        email=value.get("email"),
-        is_guest=value.get("is_guest"),
-        order_count=_range(value.get("number_of_orders")),
-        total_spent=_range(spent),
-        total_spent_currency=spent.get("currency") if spent else None,
-        first_order_at=_range(value.get("first_order_at")),
-        last_order_at=_range(value.get("last_order_at")),
-        rfm=_rfm_filter(value.get("rfm")),
-        search=value.get("search"),
+    currency = graphene.String(
+        description="Required when sorting by TOTAL_SPENT, AVERAGE_ORDER or SEGMENT."
     )
 
 
@@ -133,7 +127,7 @@ class Query(SegmentQueries, graphene.ObjectType):
         sort_by = args.get("sort_by") or {}
         try:
             queryset = search_profiles(
-                _customer_filter(args.get("filter")),
+                customer_filter_from(args.get("filter")),
                 sort_field=sort_by.get("field", "CREATED_AT"),
                 descending=sort_by.get("direction") == "DESC",
                 sort_currency=sort_by.get("currency"),
@@ -142,14 +136,11 @@ class Query(SegmentQueries, graphene.ObjectType):
         except SearchError as error:
             raise InputError(_graphql_field(error.field), error.message) from error
         host = info.context.host
-
-        def attach_emails(page):
-            emails = host.customer_emails(page)
-            for profile in page:
-                profile.crm_email = emails.get(profile.pk)
-
         return connection_from_queryset(
-            queryset, args, CRMCustomerCountableConnection, prepare_page=attach_emails
+            queryset,
+            args,
+            CRMCustomerCountableConnection,
+            prepare_page=lambda page: attach_list_columns(page, host),
         )
 
 

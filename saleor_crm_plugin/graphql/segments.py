@@ -4,17 +4,18 @@ import graphene
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ..customers.search import attach_list_columns
 from ..segments.models import RuleSegment
 from ..segments.rule_services import SegmentError, builtin_segments, members, save_segment
 from ..segments.rules import RuleError
 from .errors import InputError, require_permission
-from .types import CRMCustomer
+from .types import CRMCustomer, JSONString
 
 
 class CRMSegment(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
-    rule = graphene.JSONString(required=True)
+    rule = JSONString(required=True)
     built_in = graphene.Boolean(required=True, description="One of the segments every store has.")
     customers = graphene.Int(required=True, description="Members at the last evaluation.")
     evaluated_at = graphene.DateTime()
@@ -49,7 +50,7 @@ class CRMSegmentError(graphene.ObjectType):
 
 class CRMSegmentInput(graphene.InputObjectType):
     name = graphene.String(required=True)
-    rule = graphene.JSONString(required=True, description="all / any / not / condition tree.")
+    rule = JSONString(required=True, description="all / any / not / condition tree.")
 
 
 def _rule_field(error: RuleError) -> str:
@@ -104,7 +105,7 @@ class SegmentQueries(graphene.ObjectType):
     )
     crm_segment_preview = graphene.Field(
         CRMSegmentPreview,
-        rule=graphene.JSONString(required=True),
+        rule=JSONString(required=True),
         first=graphene.Int(default_value=10, description="Sample size, at most 100."),
         description="Count and sample the customers a rule selects, before saving it (MANAGE_USERS).",
     )
@@ -137,9 +138,7 @@ class SegmentQueries(graphene.ObjectType):
         except RuleError as error:
             raise InputError(_rule_field(error), error.message) from error
         sample = list(selected.prefetch_related("spends", "scores")[:first])
-        emails = info.context.host.customer_emails(sample)
-        for profile in sample:
-            profile.crm_email = emails.get(profile.pk)
+        attach_list_columns(sample, info.context.host)
         return CRMSegmentPreview(customers=count, sample=sample)
 
 

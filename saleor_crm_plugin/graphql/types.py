@@ -1,9 +1,31 @@
 """GraphQL types of the customer ledger."""
 
+import json
+from datetime import datetime
+
 import graphene
 from graphene import relay
+from graphql import GraphQLError
 
 from ..customers.models import CustomerProfile
+from ..customers.search import attach_list_columns
+from ..host.attributes import age_on
+
+
+class JSONString(graphene.JSONString):
+    """JSON given as a string, or as a plain JSON value in the variables (rules are objects)."""
+
+    class Meta:
+        name = "JSONString"
+
+    @staticmethod
+    def parse_value(value):
+        if isinstance(value, (dict, list)):
+            return value
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError) as error:
+            raise GraphQLError(f"not JSON: {error}") from None
 
 
 class Money(graphene.ObjectType):
@@ -46,6 +68,18 @@ class CRMScore(graphene.ObjectType):
     segment = graphene.String(required=True)
 
 
+def _details(root, info):
+    """The store's data of the customer: read once per page (`attach_list_columns`)."""
+    if not hasattr(root, "crm_details"):
+        attach_list_columns([root], info.context.host)
+    return root.crm_details
+
+
+def _detail(root, info, name: str):
+    details = _details(root, info)
+    return (getattr(details, name) or None) if details else None
+
+
 class CRMCustomer(graphene.ObjectType):
     """A customer as the CRM knows them: a registered user or a guest (by email)."""
 
@@ -61,6 +95,15 @@ class CRMCustomer(graphene.ObjectType):
     first_order_at = graphene.DateTime()
     last_order_at = graphene.DateTime()
     joined_at = graphene.DateTime()
+    name = graphene.String(description="First and last name as the store keeps them.")
+    country = graphene.String(description="Country code of the default shipping address.")
+    country_area = graphene.String(
+        description="Prefecture / state of the default shipping address."
+    )
+    city = graphene.String(description="City of the default shipping address.")
+    age = graphene.Int(description="From the birth date metadata key set in the configuration.")
+    gender = graphene.String(description="From the gender metadata key set in the configuration.")
+    rank = graphene.String(description="Membership rank (null until ranks are configured).")
     spends = graphene.List(
         graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
     )
@@ -85,9 +128,42 @@ class CRMCustomer(graphene.ObjectType):
 
     @staticmethod
     def resolve_email(root, info):
-        if hasattr(root, "crm_email"):
-            return root.crm_email
-        return info.context.host.customer_emails([root]).get(root.pk)
+        if not hasattr(root, "crm_email"):
+            attach_list_columns([root], info.context.host)
+        return root.crm_email
+
+    @staticmethod
+    def resolve_name(root, info):
+        details = _details(root, info)
+        return (details.name or None) if details else None
+
+    @staticmethod
+    def resolve_country(root, info):
+        return _detail(root, info, "country")
+
+    @staticmethod
+    def resolve_country_area(root, info):
+        return _detail(root, info, "country_area")
+
+    @staticmethod
+    def resolve_city(root, info):
+        return _detail(root, info, "city")
+
+    @staticmethod
+    def resolve_gender(root, info):
+        return _detail(root, info, "gender")
+
+    @staticmethod
+    def resolve_age(root, info):
+        details = _details(root, info)
+        if details is None:
+            return None
+        today = datetime.now(info.context.host.config().zone).date()
+        return age_on(details.birth_date, today)
+
+    @staticmethod
+    def resolve_rank(_root, _info):
+        return None  # ranks arrive with the loyalty ledger
 
     @staticmethod
     def resolve_is_guest(root, _info):

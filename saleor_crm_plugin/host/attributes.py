@@ -21,7 +21,7 @@ from datetime import date
 
 from django.db.models import CharField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Concat, Lower, NullIf, Upper
+from django.db.models.functions import Cast, Coalesce, Concat, Lower, NullIf, Trim, Upper
 
 from ..conf import CRMConfig
 
@@ -83,23 +83,26 @@ def _metadata_value(columns: UserColumns, key: str):
 
 
 def _expression(columns: UserColumns, config: CRMConfig, attribute: str):
+    """The attribute as lower-case text, NULL where the store has nothing (sorts last)."""
     if attribute == "name":
-        return Lower(
+        text = Trim(
             Concat(
                 F(columns.last_name), Value(" "), F(columns.first_name), output_field=CharField()
             )
         )
-    if attribute == "country":
-        return Cast(F(columns.country), CharField())
-    if attribute in ("country_area", "city"):
-        return Lower(F(getattr(columns, attribute)))
-    if attribute == "birth_date":
+    elif attribute == "country":
+        text = Cast(F(columns.country), CharField())
+    elif attribute in ("country_area", "city"):
+        text = F(getattr(columns, attribute))
+    elif attribute == "birth_date":
         return _metadata_value(columns, config.birth_date_key)
-    if attribute == "gender":
-        return Lower(_metadata_value(columns, config.gender_key))
-    if attribute == "marketing_consent":
-        return Lower(_metadata_value(columns, config.consent_key))
-    raise ValueError(f"unknown user attribute {attribute!r}")
+    elif attribute == "gender":
+        text = _metadata_value(columns, config.gender_key)
+    elif attribute == "marketing_consent":
+        text = _metadata_value(columns, config.consent_key)
+    else:
+        raise ValueError(f"unknown user attribute {attribute!r}")
+    return NullIf(Lower(text), Value(""))
 
 
 def users_where(columns: UserColumns, config: CRMConfig, attribute: str, values) -> QuerySet:

@@ -3,11 +3,14 @@
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from ..customers.metadata import profile_summary
 from ..customers.models import CustomerProfile
+from ..customers.search import attach_list_columns
+from ..host.attributes import UserDetails, age_on
 
 __all__ = ["CHUNK", "COLUMNS", "csv_rows"]
 
@@ -17,6 +20,12 @@ COLUMNS = (
     "user_id",
     "email",
     "guest",
+    "name",
+    "country",
+    "country_area",
+    "city",
+    "age",
+    "gender",
     "order_count",
     "first_order_at",
     "last_order_at",
@@ -53,16 +62,25 @@ def csv_rows(profiles: QuerySet, host) -> Iterable[str]:
 
     writer.writerow(COLUMNS)
     yield flush()
+    today = datetime.now(host.config().zone).date()
     for page in _chunks(profiles):
-        emails = host.customer_emails(page)
+        attach_list_columns(page, host)
         for profile in page:
             summary = profile_summary(profile)
+            details = profile.crm_details or UserDetails()
+            age = age_on(details.birth_date, today)
             writer.writerow(
                 (
                     profile.pk,
                     profile.user_id or "",
-                    emails.get(profile.pk, ""),
+                    profile.crm_email or "",
                     "yes" if profile.user_id is None else "no",
+                    details.name,
+                    details.country,
+                    details.country_area,
+                    details.city,
+                    "" if age is None else age,
+                    details.gender,
                     profile.order_count,
                     summary["crm.first_order_at"],
                     summary["crm.last_order_at"],

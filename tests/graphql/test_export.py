@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from saleor_crm_plugin.customers.ingest import ingest_orders
-from saleor_crm_plugin.sandbox.models import SandboxOrder
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from saleor_crm_plugin.segments import export
 from tests.factories import T0, order
 from tests.graphql.conftest import make_user
@@ -58,6 +58,12 @@ def test_a_built_in_segment_is_exported_in_chunks(client, staff_user, buyers, mo
         "user_id": "",
         "email": "c1@example.com",
         "guest": "yes",
+        "name": "",
+        "country": "",
+        "country_area": "",
+        "city": "",
+        "age": "",
+        "gender": "",
         "order_count": "2",
         "first_order_at": T0.isoformat(),
         "last_order_at": (T0 + timedelta(days=1)).isoformat(),
@@ -78,6 +84,43 @@ def test_a_rule_is_exported(client, staff_user, buyers):
     assert sorted(r["order_count"] for r in _rows(response)) == ["4", "5"]
 
 
+def test_a_search_result_is_exported_with_the_store_columns(client, staff_user, buyers):
+    # given: c4 has an account in Osaka
+    user = make_user("c4@example.com")
+    SandboxUser.objects.filter(pk=user.pk).update(
+        first_name="Ken",
+        last_name="Sato",
+        country="JP",
+        country_area="Osaka",
+        city="Osaka",
+        metadata={"gender": "male"},
+    )
+    snapshot = order("c4-account", user_id=str(user.pk), email="c4@example.com", total="500")
+    SandboxOrder.store(snapshot)
+    ingest_orders([snapshot])
+
+    # when
+    response = _post(
+        client,
+        {"filter": {"numberOfOrders": {"gte": 3}, "lastOrderAt": {"gte": "2020-01-01T00:00:00Z"}}},
+        staff_user.api_token,
+    )
+
+    # then
+    rows = sorted(_rows(response), key=lambda r: r["email"])
+    assert [(r["email"], r["order_count"]) for r in rows] == [
+        ("c2@example.com", "3"),
+        ("c3@example.com", "4"),
+        ("c4@example.com", "6"),
+    ]
+    assert (rows[2]["name"], rows[2]["city"], rows[2]["gender"], rows[2]["guest"]) == (
+        "Ken Sato",
+        "Osaka",
+        "male",
+        "no",
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [
@@ -92,8 +135,23 @@ def test_a_rule_is_exported(client, staff_user, buyers):
             {"field": "segment", "message": "there is no segment named 'Whales'"},
         ),
         ({}, 400, {"field": "segment", "message": "give a segment name or a rule"}),
+        (
+            {"filter": {"numberOfOrders": {"gte": 5, "lte": 1}}},
+            400,
+            {"field": "filter.numberOfOrders", "message": "gte (5) is greater than lte (1)"},
+        ),
+        (
+            {"filter": {"lastOrderAt": {"gte": "yesterday"}}},
+            400,
+            {"field": "filter.lastOrderAt.gte", "message": "'yesterday' cannot be read"},
+        ),
+        (
+            {"filter": {"colour": "red"}},
+            400,
+            {"field": "filter.colour", "message": "is not a customer filter"},
+        ),
     ],
-    ids=["bad-rule", "unknown-segment", "nothing"],
+    ids=["bad-rule", "unknown-segment", "nothing", "bad-range", "bad-date", "unknown-filter"],
 )
 def test_bad_export_request_is_refused(client, staff_user, buyers, body, status, error):
     # when

@@ -43,3 +43,15 @@ def test_summary_of_a_customer_without_counted_orders():
         "crm.segment": "",
         "crm.rfm": "",
     }
+
+
+def test_age_counts_whole_years():
+    from datetime import date
+
+    from saleor_crm_plugin.host.attributes import age_on
+
+    assert age_on(date(1990, 5, 1), date(2026, 4, 30)) == 35
+    assert age_on(date(1990, 5, 1), date(2026, 5, 1)) == 36
+    assert age_on(date(2000, 2, 29), date(2025, 2, 28)) == 24
+    assert age_on(date(2030, 1, 1), date(2026, 1, 1)) is None
+    assert age_on(None, date(2026, 1, 1)) is None
