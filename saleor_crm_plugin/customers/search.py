@@ -79,6 +79,8 @@ class CustomerFilter:
     search: str | None = None
     # A rule tree (see segments.rules): every field a rule segment can use.
     rule: dict | None = None
+    # The members of a built-in or saved segment, by name.
+    segment: str | None = None
 
 
 def _check_range(field: str, value: Range | None, kind: type) -> None:
@@ -171,6 +173,8 @@ def search_profiles(
         queryset = queryset.filter(_text_matches(f.search, host))
     if f.rule is not None:
         queryset = queryset.filter(_rule_matches(f.rule, host))
+    if f.segment is not None:
+        queryset = queryset.filter(_segment_matches(f.segment, host))
     if sort_field not in SORT_FIELDS:
         raise SearchError("sortBy.field", f"'{sort_field}' is not one of {', '.join(SORT_FIELDS)}")
     column = SORT_FIELDS[sort_field]
@@ -206,7 +210,7 @@ def _text_matches(text: str, host):
     return Q(user_id__in=user_ids) | Q(Exists(guest_orders), user_id__isnull=True)
 
 
-def _rule_matches(rule, host) -> Q:
+def _rule_matches(rule, host, field: str = "rule") -> Q:
     from django.utils import timezone
 
     from ..segments.rules import RuleError, compile_rule, validate_rule
@@ -214,7 +218,18 @@ def _rule_matches(rule, host) -> Q:
     try:
         return compile_rule(validate_rule(rule), timezone.now(), host.config().zone, host)
     except RuleError as error:
-        raise SearchError("rule" + error.field[1:], error.message) from None
+        if field == "rule":
+            raise SearchError("rule" + error.field[1:], error.message) from None
+        raise SearchError(field, f"its rule no longer holds: {error}") from None
+
+
+def _segment_matches(name: str, host) -> Q:
+    from ..segments.rule_services import rule_of_segment
+
+    rule = rule_of_segment(name, host.config().dormant_days)
+    if rule is None:
+        raise SearchError("segment", f"there is no segment named '{name}'")
+    return _rule_matches(rule, host, field="segment")
 
 
 def _scores_matching(rfm: RfmFilter):
@@ -285,7 +300,7 @@ def customer_filter_from(data: dict | None) -> CustomerFilter:
         "lastOrderAt": "last_order_at",
     }
     values = {keys.get(key, key): value for key, value in data.items()}
-    known = {*keys.values(), "rfm", "search", "rule"}
+    known = {*keys.values(), "rfm", "search", "rule", "segment"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise SearchError(unknown[0], "is not a customer filter")
@@ -314,6 +329,7 @@ def customer_filter_from(data: dict | None) -> CustomerFilter:
         ),
         search=values.get("search"),
         rule=values.get("rule"),
+        segment=values.get("segment"),
     )
 
 

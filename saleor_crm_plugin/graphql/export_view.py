@@ -7,28 +7,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from ..customers.search import SearchError, customer_filter_from, search_profiles
 from ..host import MANAGE_USERS, get_host
 from ..segments.export import csv_rows
-from ..segments.models import RuleSegment
-from ..segments.rule_services import builtin_segments, members
+from ..segments.rule_services import members
 from ..segments.rules import RuleError
 
 
 def _error(field: str, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
-
-
-def _rule_of(body: dict, config) -> tuple[dict | None, JsonResponse | None]:
-    if "rule" in body:
-        return body["rule"], None
-    name = body.get("segment")
-    if not isinstance(name, str) or not name:
-        return None, _error("segment", "give a segment name or a rule")
-    built_in = builtin_segments(config.dormant_days)
-    if name in built_in:
-        return built_in[name], None
-    saved = RuleSegment.objects.filter(name=name).first()
-    if saved is None:
-        return None, _error("segment", f"there is no segment named '{name}'", 404)
-    return saved.rule, None
 
 
 def export_customers_view(request: HttpRequest) -> HttpResponse:
@@ -52,20 +36,23 @@ def export_customers_view(request: HttpRequest) -> HttpResponse:
             return _error("body", "the request body is not JSON")
         if not isinstance(body, dict):
             return _error("body", "the request body must be a JSON object")
-        config = host.config()
-        if "filter" in body:
+        by_name = "segment" in body and "filter" not in body and "rule" not in body
+        if by_name:
+            body = {"filter": {"segment": body["segment"]}}
+        if "rule" in body:
+            try:
+                profiles = members(body["rule"], host.config().zone)
+            except RuleError as rule_error:
+                return _error("rule" + rule_error.field[1:], rule_error.message)
+        elif "filter" in body:
             try:
                 profiles = search_profiles(customer_filter_from(body["filter"]), host=host)
             except SearchError as search_error:
-                return _error(f"filter.{search_error.field}", search_error.message)
+                status = 404 if search_error.message.startswith("there is no segment") else 400
+                field = search_error.field if by_name else f"filter.{search_error.field}"
+                return _error(field, search_error.message, status)
         else:
-            rule, error = _rule_of(body, config)
-            if error is not None:
-                return error
-            try:
-                profiles = members(rule, config.zone)
-            except RuleError as rule_error:
-                return _error("rule" + rule_error.field[1:], rule_error.message)
+            return _error("segment", "give a segment name, a rule or a filter")
 
     def stream():
         with host.database_access():

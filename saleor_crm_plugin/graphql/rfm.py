@@ -5,6 +5,7 @@ from django.db.models import Count, Max
 
 from ..segments.models import CustomerScore, SegmentSize
 from ..segments.rfm import SEGMENT_NAMES
+from .errors import InputError
 from .types import Money
 
 
@@ -23,6 +24,14 @@ class CRMGridRow(graphene.ObjectType):
     )
 
 
+class CRMRfmPoint(graphene.ObjectType):
+    """The segment sizes of one group at one recompute."""
+
+    computed_at = graphene.DateTime(required=True)
+    customers = graphene.Int(required=True)
+    segments = graphene.List(graphene.NonNull(CRMSegmentSize), required=True)
+
+
 class CRMRfmGroup(graphene.ObjectType):
     """The last recompute of one currency."""
 
@@ -33,6 +42,46 @@ class CRMRfmGroup(graphene.ObjectType):
     grid = graphene.List(
         graphene.NonNull(CRMGridRow), required=True, description="Rows R 5..1 (current scores)."
     )
+    history = graphene.List(
+        graphene.NonNull(CRMRfmPoint),
+        required=True,
+        limit=graphene.Int(default_value=30, description="The newest recomputes, at most 1000."),
+        description="Segment sizes at each recompute, oldest first: who grows, who shrinks.",
+    )
+
+    @staticmethod
+    def resolve_history(root, _info, limit):
+        if not 1 <= limit <= 1000:
+            raise InputError("limit", f"must be between 1 and 1000, not {limit}")
+        moments = (
+            SegmentSize.objects.filter(group=root.group)
+            .values_list("computed_at", flat=True)
+            .distinct()
+            .order_by("-computed_at")[:limit]
+        )
+        return [_point(root.group, at) for at in reversed(list(moments))]
+
+
+def _point(group: str, at) -> CRMRfmPoint:
+    """The sizes, shares and revenue of each segment of `group` recorded at `at`."""
+    sizes = {s.segment: s for s in SegmentSize.objects.filter(group=group, computed_at=at)}
+    customers = sum(s.customers for s in sizes.values())
+    revenue = sum(s.revenue_amount for s in sizes.values())
+    return CRMRfmPoint(
+        computed_at=at,
+        customers=customers,
+        segments=[
+            CRMSegmentSize(
+                name=name,
+                customers=sizes[name].customers,
+                share=sizes[name].customers / customers if customers else 0.0,
+                revenue=Money(currency=group, amount=sizes[name].revenue_amount),
+                revenue_share=float(sizes[name].revenue_amount / revenue) if revenue else 0.0,
+            )
+            for name in SEGMENT_NAMES
+            if name in sizes
+        ],
+    )
 
 
 def rfm_groups(group: str | None = None) -> list[CRMRfmGroup]:
@@ -42,12 +91,7 @@ def rfm_groups(group: str | None = None) -> list[CRMRfmGroup]:
         latest = latest.filter(group=group.upper())
     result = []
     for row in latest.order_by("group"):
-        sizes = {
-            s.segment: s
-            for s in SegmentSize.objects.filter(group=row["group"], computed_at=row["at"])
-        }
-        customers = sum(s.customers for s in sizes.values())
-        revenue = sum(s.revenue_amount for s in sizes.values())
+        point = _point(row["group"], row["at"])
         counts = {
             (r, f): n
             for r, f, n in CustomerScore.objects.filter(group=row["group"])
@@ -59,20 +103,8 @@ def rfm_groups(group: str | None = None) -> list[CRMRfmGroup]:
             CRMRfmGroup(
                 group=row["group"],
                 computed_at=row["at"],
-                customers=customers,
-                segments=[
-                    CRMSegmentSize(
-                        name=name,
-                        customers=sizes[name].customers,
-                        share=sizes[name].customers / customers if customers else 0.0,
-                        revenue=Money(currency=row["group"], amount=sizes[name].revenue_amount),
-                        revenue_share=float(sizes[name].revenue_amount / revenue)
-                        if revenue
-                        else 0.0,
-                    )
-                    for name in SEGMENT_NAMES
-                    if name in sizes
-                ],
+                customers=point.customers,
+                segments=point.segments,
                 grid=[
                     CRMGridRow(r=r, customers_by_f=[counts.get((r, f), 0) for f in range(1, 6)])
                     for r in range(5, 0, -1)

@@ -60,6 +60,7 @@ class CRMCustomerFilterInput(graphene.InputObjectType):
     rule = JSONString(
         description="A rule tree as rule segments take it (all / any / not / condition)."
     )
+    segment = graphene.String(description="Members of a built-in or saved segment, by name.")
 
 
 class CRMCustomerSortField(graphene.Enum):

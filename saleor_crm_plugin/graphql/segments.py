@@ -6,10 +6,23 @@ from django.utils.text import slugify
 
 from ..customers.search import attach_list_columns
 from ..segments.models import RuleSegment
-from ..segments.rule_services import SegmentError, builtin_segments, members, save_segment
+from ..segments.rule_services import (
+    SegmentError,
+    builtin_segments,
+    delete_segment,
+    members,
+    save_segment,
+    size_history,
+)
+from ..errors import FieldError
 from ..segments.rules import RuleError
 from .errors import InputError, require_permission
 from .types import CRMCustomer, JSONString
+
+
+class CRMSegmentSizePoint(graphene.ObjectType):
+    evaluated_at = graphene.DateTime(required=True)
+    customers = graphene.Int(required=True)
 
 
 class CRMSegment(graphene.ObjectType):
@@ -19,6 +32,19 @@ class CRMSegment(graphene.ObjectType):
     built_in = graphene.Boolean(required=True, description="One of the segments every store has.")
     customers = graphene.Int(required=True, description="Members at the last evaluation.")
     evaluated_at = graphene.DateTime()
+    history = graphene.List(
+        graphene.NonNull(CRMSegmentSizePoint),
+        required=True,
+        limit=graphene.Int(default_value=100, description="The newest sizes, at most 1000."),
+        description="Sizes recorded at each evaluation, oldest first (members: crmCustomers "
+        "with filter {segment: name}).",
+    )
+
+    @staticmethod
+    def resolve_history(root, _info, limit):
+        if not 1 <= limit <= 1000:
+            raise InputError("limit", f"must be between 1 and 1000, not {limit}")
+        return size_history(root, limit)
 
     @staticmethod
     def resolve_id(root, _info):
@@ -58,11 +84,32 @@ def _rule_field(error: RuleError) -> str:
 
 
 def _code(error: SegmentError) -> str:
-    if "exists already" in error.message:
+    if "exists already" in error.message or "name of a built-in segment" in error.message:
         return CRMSegmentErrorCode.UNIQUE.value
     if error.message == "is required":
         return CRMSegmentErrorCode.REQUIRED.value
     return CRMSegmentErrorCode.INVALID.value
+
+
+def _saved(segment_id: str, field: str = "id") -> RuleSegment:
+    try:
+        kind, pk = graphene.Node.from_global_id(segment_id)
+    except Exception:  # graphql_relay raises various errors on bad base64
+        kind, pk = None, None
+    if kind == "CRMBuiltInSegment":
+        raise SegmentError(field, "built-in segments cannot be changed or deleted")
+    segment = (
+        RuleSegment.objects.filter(pk=pk).first() if kind == "CRMSegment" and pk.isdigit() else None
+    )
+    if segment is None:
+        raise SegmentError(field, f"'{segment_id}' is not a saved segment")
+    return segment
+
+
+def _segment_errors(error: FieldError) -> list:
+    if isinstance(error, RuleError):
+        return [CRMSegmentError(field=_rule_field(error), message=error.message, code="invalid")]
+    return [CRMSegmentError(field=error.field, message=error.message, code=_code(error))]
 
 
 class CRMSegmentCreate(graphene.Mutation):
@@ -80,21 +127,50 @@ class CRMSegmentCreate(graphene.Mutation):
         zone = info.context.host.config().zone
         try:
             segment = save_segment(input["name"], input["rule"], zone)
-        except RuleError as error:
-            return CRMSegmentCreate(
-                segment=None,
-                errors=[
-                    CRMSegmentError(field=_rule_field(error), message=error.message, code="invalid")
-                ],
-            )
-        except SegmentError as error:
-            return CRMSegmentCreate(
-                segment=None,
-                errors=[
-                    CRMSegmentError(field=error.field, message=error.message, code=_code(error))
-                ],
-            )
+        except (RuleError, SegmentError) as error:
+            return CRMSegmentCreate(segment=None, errors=_segment_errors(error))
         return CRMSegmentCreate(segment=segment, errors=[])
+
+
+class CRMSegmentUpdate(graphene.Mutation):
+    """Rename a saved segment or change its rule (staff with MANAGE_USERS); recounts it."""
+
+    segment = graphene.Field(CRMSegment)
+    errors = graphene.List(graphene.NonNull(CRMSegmentError), required=True)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        input = CRMSegmentInput(required=True)
+
+    @staticmethod
+    def mutate(_root, info, id, input):
+        require_permission(info)
+        zone = info.context.host.config().zone
+        try:
+            segment = save_segment(input["name"], input["rule"], zone, _saved(id))
+        except (RuleError, SegmentError) as error:
+            return CRMSegmentUpdate(segment=None, errors=_segment_errors(error))
+        return CRMSegmentUpdate(segment=segment, errors=[])
+
+
+class CRMSegmentDelete(graphene.Mutation):
+    """Delete a saved segment and its size history (staff with MANAGE_USERS)."""
+
+    deleted_id = graphene.ID()
+    errors = graphene.List(graphene.NonNull(CRMSegmentError), required=True)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    @staticmethod
+    def mutate(_root, info, id):
+        require_permission(info)
+        try:
+            segment = _saved(id)
+        except SegmentError as error:
+            return CRMSegmentDelete(deleted_id=None, errors=_segment_errors(error))
+        delete_segment(segment)
+        return CRMSegmentDelete(deleted_id=id, errors=[])
 
 
 class SegmentQueries(graphene.ObjectType):
@@ -144,3 +220,5 @@ class SegmentQueries(graphene.ObjectType):
 
 class SegmentMutations(graphene.ObjectType):
     crm_segment_create = CRMSegmentCreate.Field()
+    crm_segment_update = CRMSegmentUpdate.Field()
+    crm_segment_delete = CRMSegmentDelete.Field()

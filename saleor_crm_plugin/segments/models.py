@@ -78,3 +78,23 @@ class RuleSegment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RuleSegmentSize(models.Model):
+    """How many members a rule segment (saved or built-in) had at one evaluation."""
+
+    # The saved segment; None for a built-in one (named by `name`).
+    segment = models.ForeignKey(
+        RuleSegment, null=True, blank=True, related_name="sizes", on_delete=models.CASCADE
+    )
+    name = models.CharField(max_length=128)
+    evaluated_at = models.DateTimeField()
+    customers = models.PositiveIntegerField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("-evaluated_at",)
+        indexes = [
+            models.Index(fields=["segment", "-evaluated_at"]),
+            models.Index(fields=["name", "-evaluated_at"]),
+        ]

@@ -9,10 +9,20 @@ from django.utils import timezone
 
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
-from .models import RuleSegment
+from .models import RuleSegment, RuleSegmentSize
 from .rules import compile_rule, validate_rule
 
-__all__ = ["SegmentError", "builtin_segments", "evaluate_segment", "members", "save_segment"]
+__all__ = [
+    "SegmentError",
+    "builtin_segments",
+    "delete_segment",
+    "evaluate_all",
+    "evaluate_segment",
+    "members",
+    "rule_of_segment",
+    "save_segment",
+    "size_history",
+]
 
 
 def builtin_segments(dormant_days: int) -> dict[str, dict]:
@@ -35,6 +45,14 @@ class SegmentError(FieldError):
     """A segment cannot be saved; `field` names the input (or the rule path)."""
 
 
+def rule_of_segment(name: str, dormant_days: int) -> dict | None:
+    """Return the rule of a built-in or saved segment by name, None when there is none."""
+    built_in = builtin_segments(dormant_days)
+    if name in built_in:
+        return built_in[name]
+    return RuleSegment.objects.filter(name=name).values_list("rule", flat=True).first()
+
+
 def members(rule, zone: ZoneInfo, as_of: datetime | None = None) -> QuerySet:
     """Return the profiles a rule selects now (raises `RuleError` for a bad rule)."""
     query = compile_rule(validate_rule(rule), as_of or timezone.now(), zone)
@@ -44,27 +62,83 @@ def members(rule, zone: ZoneInfo, as_of: datetime | None = None) -> QuerySet:
 def save_segment(
     name: str, rule, zone: ZoneInfo, segment: RuleSegment | None = None
 ) -> RuleSegment:
-    """Create (or update) a segment after validating its name and rule; count its members."""
+    """Create (or update) a segment after validating its name and rule; count its members.
+
+    Nothing is written when the name or the rule is wrong. Each save records the size.
+    """
     name = (name or "").strip()
     if not name:
         raise SegmentError("name", "is required")
     if len(name) > 128:
         raise SegmentError("name", "is longer than 128 characters")
-    count = members(rule, zone).count()  # validates the rule first
+    if name in builtin_segments(1):
+        raise SegmentError("name", f"'{name}' is the name of a built-in segment")
+    now = timezone.now()
+    count = members(rule, zone, now).count()  # validates the rule first
     segment = segment or RuleSegment()
     segment.name, segment.rule = name, rule
-    segment.customers, segment.evaluated_at = count, timezone.now()
+    segment.customers, segment.evaluated_at = count, now
     try:
         with transaction.atomic():
             segment.save()
+            segment.sizes.exclude(name=name).update(name=name)
+            RuleSegmentSize.objects.create(
+                segment=segment, name=name, evaluated_at=now, customers=count
+            )
     except IntegrityError:
         raise SegmentError("name", f"a segment named '{name}' exists already") from None
     return segment
 
 
-def evaluate_segment(segment: RuleSegment, zone: ZoneInfo) -> int:
-    """Recount a saved segment's members now."""
-    segment.customers = members(segment.rule, zone).count()
-    segment.evaluated_at = timezone.now()
-    segment.save(update_fields=["customers", "evaluated_at", "updated_at"])
+def delete_segment(segment: RuleSegment) -> None:
+    """Delete a saved segment and its size history (built-in segments cannot be deleted)."""
+    segment.delete()
+
+
+def evaluate_segment(segment: RuleSegment, zone: ZoneInfo, as_of: datetime | None = None) -> int:
+    """Recount a saved segment's members now and record the size."""
+    as_of = as_of or timezone.now()
+    with transaction.atomic():
+        segment.customers = members(segment.rule, zone, as_of).count()
+        segment.evaluated_at = as_of
+        segment.save(update_fields=["customers", "evaluated_at", "updated_at"])
+        RuleSegmentSize.objects.create(
+            segment=segment, name=segment.name, evaluated_at=as_of, customers=segment.customers
+        )
     return segment.customers
+
+
+def evaluate_all(zone: ZoneInfo, dormant_days: int, as_of: datetime | None = None) -> dict:
+    """Recount the built-in and every saved segment at one moment; record each size.
+
+    A saved rule that no longer validates (e.g. it names a segment the map dropped) is left
+    as it was and reported, instead of stopping the others.
+    """
+    from .rules import RuleError
+
+    as_of = as_of or timezone.now()
+    counts = {}
+    for name, rule in builtin_segments(dormant_days).items():
+        count = members(rule, zone, as_of).count()
+        RuleSegmentSize.objects.create(name=name, evaluated_at=as_of, customers=count)
+        counts[name] = count
+    for segment in RuleSegment.objects.all():
+        try:
+            counts[segment.name] = evaluate_segment(segment, zone, as_of)
+        except RuleError as error:
+            counts[segment.name] = f"not evaluated: {error}"
+    return counts
+
+
+def size_history(segment: RuleSegment, limit: int = 100) -> list[RuleSegmentSize]:
+    """The newest `limit` recorded sizes of a segment, oldest first.
+
+    A saved segment (`pk` set) keeps its history through renames; a built-in one is found by
+    its name.
+    """
+    rows = (
+        RuleSegmentSize.objects.filter(segment=segment)
+        if segment.pk is not None
+        else RuleSegmentSize.objects.filter(segment__isnull=True, name=segment.name)
+    )
+    return list(reversed(rows.order_by("-evaluated_at")[:limit]))

@@ -5,8 +5,7 @@ from django.db import OperationalError
 
 from ..customers.metadata import sync_customer_metadata
 from ..host import get_host
-from .models import RuleSegment
-from .rule_services import evaluate_segment
+from .rule_services import evaluate_all
 from .services import recompute_rfm
 
 METADATA_BATCH = 500
@@ -43,11 +42,8 @@ def recompute_rfm_task() -> dict:
     retry_kwargs={"max_retries": 5},
 )
 def evaluate_segments_task() -> dict:
-    """Recount every saved rule segment (idempotent)."""
+    """Recount the built-in and every saved rule segment, recording their sizes."""
     host = get_host()
     with host.database_access():
-        zone = host.config().zone
-        counts = {
-            segment.name: evaluate_segment(segment, zone) for segment in RuleSegment.objects.all()
-        }
-    return counts
+        config = host.config()
+        return evaluate_all(config.zone, config.dormant_days)

@@ -134,7 +134,7 @@ def test_a_search_result_is_exported_with_the_store_columns(client, staff_user, 
             404,
             {"field": "segment", "message": "there is no segment named 'Whales'"},
         ),
-        ({}, 400, {"field": "segment", "message": "give a segment name or a rule"}),
+        ({}, 400, {"field": "segment", "message": "give a segment name, a rule or a filter"}),
         (
             {"filter": {"numberOfOrders": {"gte": 5, "lte": 1}}},
             400,

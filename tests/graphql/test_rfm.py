@@ -108,3 +108,26 @@ def test_bad_rfm_filter_names_the_field(post, staff_user, scored, rfm, field, me
     assert len(response["errors"]) == 1
     assert response["errors"][0]["extensions"]["exception"]["field"] == field
     assert message in response["errors"][0]["message"]
+
+
+def test_segment_sizes_over_time(post, staff_user, scored):
+    # given: a second recompute a year later (scores are relative: a new point, same picture)
+    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=565))
+    query = """{ crmRfm(group: "JPY") { history(limit: 5) { computedAt customers
+      segments { name customers } } } }"""
+
+    # when
+    response = post(query, token=staff_user.api_token)
+    bad = post(
+        '{ crmRfm(group: "JPY") { history(limit: 0) { customers } } }', token=staff_user.api_token
+    )
+
+    # then
+    first, second = response["data"]["crmRfm"][0]["history"]
+    assert first["computedAt"] < second["computedAt"]
+    assert first["customers"] == second["customers"] == 10
+    before = {s["name"]: s["customers"] for s in first["segments"]}
+    after = {s["name"]: s["customers"] for s in second["segments"]}
+    assert before["Champions"] == 2
+    assert sum(after.values()) == 10
+    assert bad["errors"][0]["extensions"]["exception"]["field"] == "limit"

@@ -62,13 +62,13 @@ def test_preview_of_a_bad_rule_names_the_path(post, staff_user, buyers):
 def test_staff_saves_a_segment(post, staff_user, buyers):
     # when
     response = post(
-        CREATE, {"name": "Repeat buyers", "rule": json.dumps(REPEAT)}, token=staff_user.api_token
+        CREATE, {"name": "Buyers again", "rule": json.dumps(REPEAT)}, token=staff_user.api_token
     )
 
     # then
     payload = response["data"]["crmSegmentCreate"]
     assert payload["errors"] == []
-    assert payload["segment"]["name"] == "Repeat buyers"
+    assert payload["segment"]["name"] == "Buyers again"
     assert payload["segment"]["customers"] == 2
     assert json.loads(payload["segment"]["rule"]) == REPEAT
     assert RuleSegment.objects.get().rule == REPEAT
@@ -138,3 +138,147 @@ def test_segment_list_starts_with_the_built_in_ones(post, staff_user, buyers):
         ("VIP", False, 2),
     ]
     assert len({s["id"] for s in segments}) == 5
+
+
+UPDATE = """
+mutation Update($id: ID!, $name: String!, $rule: JSONString!) {
+  crmSegmentUpdate(id: $id, input: {name: $name, rule: $rule}) {
+    segment { id name customers history { customers } } errors { field code message } } }
+"""
+DELETE = """
+mutation Delete($id: ID!) { crmSegmentDelete(id: $id) { deletedId errors { field code message } } }
+"""
+MEMBERS = """
+query($segment: String) {
+  crmCustomers(first: 10, filter: {segment: $segment}, sortBy: {field: ORDER_COUNT, direction: DESC}) {
+    totalCount edges { node { email orderCount } } } }
+"""
+
+
+def _create(post, staff_user, name, rule):
+    response = post(CREATE, {"name": name, "rule": rule}, token=staff_user.api_token)
+    return response["data"]["crmSegmentCreate"]["segment"]
+
+
+def test_staff_updates_a_segment_and_its_history_follows(post, staff_user, buyers):
+    # given: the rule can be given as a JSON object in the variables
+    segment = _create(post, staff_user, "Regulars", REPEAT)
+
+    # when
+    response = post(
+        UPDATE,
+        {"id": segment["id"], "name": "Loyal regulars", "rule": {**REPEAT, "value": 3}},
+        token=staff_user.api_token,
+    )
+
+    # then
+    payload = response["data"]["crmSegmentUpdate"]
+    assert payload["errors"] == []
+    assert payload["segment"]["name"] == "Loyal regulars"
+    assert payload["segment"]["customers"] == 1
+    assert [p["customers"] for p in payload["segment"]["history"]] == [2, 1]
+    assert RuleSegment.objects.get().rule == {**REPEAT, "value": 3}
+
+
+@pytest.mark.parametrize(
+    ("segment_id", "name", "rule", "error"),
+    [
+        (
+            None,
+            "Regulars",
+            {"field": "order_count", "op": "gte"},
+            {"field": "rule.value", "code": "INVALID", "message": "is required"},
+        ),
+        (
+            None,
+            "Dormant",
+            REPEAT,
+            {
+                "field": "name",
+                "code": "UNIQUE",
+                "message": "'Dormant' is the name of a built-in segment",
+            },
+        ),
+        (
+            "Q1JNQnVpbHRJblNlZ21lbnQ6ZG9ybWFudA==",
+            "Sleepers",
+            REPEAT,
+            {
+                "field": "id",
+                "code": "INVALID",
+                "message": "built-in segments cannot be changed or deleted",
+            },
+        ),
+        (
+            "nonsense",
+            "Sleepers",
+            REPEAT,
+            {"field": "id", "code": "INVALID", "message": "'nonsense' is not a saved segment"},
+        ),
+    ],
+    ids=["bad-rule", "built-in-name", "built-in-id", "bad-id"],
+)
+def test_bad_update_changes_nothing(post, staff_user, buyers, segment_id, name, rule, error):
+    # given
+    segment = _create(post, staff_user, "Regulars", REPEAT)
+
+    # when
+    response = post(
+        UPDATE,
+        {"id": segment_id or segment["id"], "name": name, "rule": rule},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert response["data"]["crmSegmentUpdate"] == {"segment": None, "errors": [error]}
+    saved = RuleSegment.objects.get()
+    assert (saved.name, saved.rule, saved.sizes.count()) == ("Regulars", REPEAT, 1)
+
+
+def test_staff_deletes_a_segment(post, staff_user, buyers):
+    # given
+    segment = _create(post, staff_user, "Regulars", REPEAT)
+
+    # when
+    deleted = post(DELETE, {"id": segment["id"]}, token=staff_user.api_token)
+    again = post(DELETE, {"id": segment["id"]}, token=staff_user.api_token)
+
+    # then
+    assert deleted["data"]["crmSegmentDelete"] == {"deletedId": segment["id"], "errors": []}
+    assert again["data"]["crmSegmentDelete"]["errors"][0]["field"] == "id"
+    assert not RuleSegment.objects.exists()
+
+
+def test_customer_cannot_update_or_delete(post, staff_user, buyers):
+    # given
+    segment = _create(post, staff_user, "Regulars", REPEAT)
+    customer = make_user("c1@example.com")
+
+    # when
+    update = post(
+        UPDATE, {"id": segment["id"], "name": "Mine", "rule": REPEAT}, token=customer.api_token
+    )
+    delete = post(DELETE, {"id": segment["id"]}, token=customer.api_token)
+
+    # then
+    for response in (update, delete):
+        assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    assert RuleSegment.objects.get().name == "Regulars"
+
+
+def test_members_of_a_saved_or_built_in_segment(post, staff_user, buyers):
+    # given
+    _create(post, staff_user, "Regulars", {**REPEAT, "value": 3})
+
+    # when
+    saved = post(MEMBERS, {"segment": "Regulars"}, token=staff_user.api_token)
+    built_in = post(MEMBERS, {"segment": "Repeat buyers"}, token=staff_user.api_token)
+    unknown = post(MEMBERS, {"segment": "Whales"}, token=staff_user.api_token)
+
+    # then
+    assert [e["node"]["email"] for e in saved["data"]["crmCustomers"]["edges"]] == [
+        "c2@example.com"
+    ]
+    assert built_in["data"]["crmCustomers"]["totalCount"] == 2
+    assert unknown["errors"][0]["extensions"]["exception"]["field"] == "filter.segment"
+    assert unknown["errors"][0]["message"] == "filter.segment: there is no segment named 'Whales'"

@@ -238,13 +238,17 @@ def test_built_in_segments(store):
     }
 
 
-def test_saved_segments_are_recounted_by_the_task(store):
+def test_segments_are_recounted_and_their_sizes_recorded_by_the_task(store):
     # given
-    from saleor_crm_plugin.segments.models import RuleSegment
+    from saleor_crm_plugin.segments.models import RuleSegment, RuleSegmentSize
+    from saleor_crm_plugin.segments.rule_services import size_history
     from saleor_crm_plugin.tasks import evaluate_segments_task
 
     segment = RuleSegment.objects.create(
         name="Guests", rule={"field": "account", "op": "eq", "value": "guest"}, customers=0
+    )
+    broken = RuleSegment.objects.create(
+        name="Broken", rule={"field": "colour", "op": "eq", "value": 1}, customers=7
     )
 
     # when
@@ -254,6 +258,13 @@ def test_saved_segments_are_recounted_by_the_task(store):
 
     # then
     segment.refresh_from_db()
-    assert (first, second) == ({"Guests": 1}, {"Guests": 2})
+    broken.refresh_from_db()
+    assert (first["Guests"], second["Guests"]) == (1, 2)
+    assert (first["First-time buyers"], second["First-time buyers"]) == (2, 3)
+    assert second["Broken"].startswith("not evaluated: $.field: 'colour' is not a field")
+    assert broken.customers == 7
     assert segment.customers == 2
-    assert segment.evaluated_at is not None
+    assert [p.customers for p in size_history(segment)] == [1, 2]
+    built_in = RuleSegment(name="First-time buyers")
+    assert [p.customers for p in size_history(built_in)] == [2, 3]
+    assert RuleSegmentSize.objects.filter(name="Broken").count() == 0
