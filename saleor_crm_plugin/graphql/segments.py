@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..customers.search import attach_list_columns
+from ..errors import FieldError
 from ..segments.models import RuleSegment
 from ..segments.rule_services import (
     SegmentError,
@@ -14,7 +15,6 @@ from ..segments.rule_services import (
     save_segment,
     size_history,
 )
-from ..errors import FieldError
 from ..segments.rules import RuleError
 from .errors import InputError, require_permission
 from .types import CRMCustomer, JSONString
