@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import FieldError
+from .segments.segment_map import DEFAULT_SEGMENT_MAP_TEXT, DEFAULT_SEGMENTS, parse_segment_map
 
 __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
 
@@ -18,8 +19,10 @@ DORMANT_DAYS = "dormant-days"
 CONSENT_KEY = "marketing-consent-key"
 BIRTH_DATE_KEY = "birth-date-key"
 GENDER_KEY = "gender-key"
+RFM_SEGMENTS = "rfm-segments"
 
-# name -> (label, help text, kind), in the order Dashboard shows them. Kinds: string, int, boolean.
+# name -> (label, help text, kind), in the order Dashboard shows them.
+# Kinds: string, int, multiline, boolean.
 FIELDS = {
     STORE_TIME_ZONE: (
         "Store time zone",
@@ -31,6 +34,13 @@ FIELDS = {
         "Dormant after (days)",
         "A customer with no order for this many days is in the built-in 'Dormant' segment.",
         "int",
+    ),
+    RFM_SEGMENTS: (
+        "RFM segments",
+        "One named segment a line, as 'Name: R 4-5; F 1-2' (R and F scores 1-5). Every one of "
+        "the 25 R/F cells needs exactly one segment. Example: 'Champions: R 5; F 4-5'. The "
+        "default is the common published map (Champions ... Lost).",
+        "multiline",
     ),
     CONSENT_KEY: (
         "Marketing consent metadata key",
@@ -62,6 +72,7 @@ DEFAULTS = {
     CONSENT_KEY: "marketing_consent",
     BIRTH_DATE_KEY: "birth_date",
     GENDER_KEY: "gender",
+    RFM_SEGMENTS: DEFAULT_SEGMENT_MAP_TEXT,
     INGESTION_ENABLED: True,
 }
 
@@ -81,10 +92,22 @@ class CRMConfig:
     consent_key: str = "marketing_consent"
     birth_date_key: str = "birth_date"
     gender_key: str = "gender"
+    # The named-segment map as (name, R scores, F scores), in the merchant's order.
+    segments: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = tuple(
+        (name, r, f) for name, (r, f) in DEFAULT_SEGMENTS.items()
+    )
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.store_time_zone)
+
+    @property
+    def segment_map(self) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+        return {name: (r, f) for name, r, f in self.segments}
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _r, _f in self.segments)
 
 
 def _as_mapping(raw: Mapping | Iterable[Mapping] | None) -> dict:
@@ -135,6 +158,20 @@ def _parse_key(field: str, value) -> str:
     return key
 
 
+def _parse_segments(field: str, value) -> tuple:
+    text = str(value or "")
+    if not text.strip():
+        raise ConfigError(field, "is empty; give one segment a line, e.g. 'Champions: R 5; F 4-5'")
+    try:
+        segments = parse_segment_map(text)
+    except ValueError as error:
+        raise ConfigError(field, str(error)) from None
+    for name in segments:
+        if len(name) > 64:
+            raise ConfigError(field, f"the segment name '{name}' is longer than 64 characters")
+    return tuple((name, r, f) for name, (r, f) in segments.items())
+
+
 def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     """Build a `CRMConfig`, raising `ConfigError` that names the first wrong field."""
     values = {**DEFAULTS, **{k: v for k, v in _as_mapping(raw).items() if v is not None}}
@@ -148,4 +185,5 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         consent_key=_parse_key(CONSENT_KEY, values[CONSENT_KEY]),
         birth_date_key=_parse_key(BIRTH_DATE_KEY, values[BIRTH_DATE_KEY]),
         gender_key=_parse_key(GENDER_KEY, values[GENDER_KEY]),
+        segments=_parse_segments(RFM_SEGMENTS, values[RFM_SEGMENTS]),
     )

@@ -61,11 +61,10 @@ class CRMPlugin(BasePlugin):
     DEFAULT_CONFIGURATION = [{"name": name, "value": conf.DEFAULTS[name]} for name in conf.FIELDS]
     CONFIG_STRUCTURE = {
         name: {
-            "type": (
-                ConfigurationTypeField.BOOLEAN
-                if kind == "boolean"
-                else ConfigurationTypeField.STRING
-            ),
+            "type": {
+                "boolean": ConfigurationTypeField.BOOLEAN,
+                "multiline": ConfigurationTypeField.MULTILINE,
+            }.get(kind, ConfigurationTypeField.STRING),
             "label": label,
             "help_text": help_text,
         }

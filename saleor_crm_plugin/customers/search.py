@@ -144,6 +144,10 @@ def search_profiles(
     Raises `SearchError` naming the wrong field. The email filter matches the whole address
     (case-insensitive): the ledger keeps only a keyed digest of it.
     """
+    if host is None:
+        from ..host.protocol import get_host
+
+        host = get_host()
     customer_filter = customer_filter or CustomerFilter()
     f = customer_filter
     queryset = CustomerProfile.objects.filter(anonymized_at__isnull=True)
@@ -168,7 +172,7 @@ def search_profiles(
             _with_spend(queryset, currency, "spent_filter"), "spent_filter", f.total_spent
         )
     if f.rfm is not None:
-        queryset = queryset.filter(Exists(_scores_matching(f.rfm)))
+        queryset = queryset.filter(Exists(_scores_matching(f.rfm, host)))
     if f.search is not None:
         queryset = queryset.filter(_text_matches(f.search, host))
     if f.rule is not None:
@@ -215,8 +219,10 @@ def _rule_matches(rule, host, field: str = "rule") -> Q:
 
     from ..segments.rules import RuleError, compile_rule, validate_rule
 
+    config = host.config()
     try:
-        return compile_rule(validate_rule(rule), timezone.now(), host.config().zone, host)
+        valid = validate_rule(rule, config.segment_names)
+        return compile_rule(valid, timezone.now(), config.zone, host)
     except RuleError as error:
         if field == "rule":
             raise SearchError("rule" + error.field[1:], error.message) from None
@@ -232,18 +238,16 @@ def _segment_matches(name: str, host) -> Q:
     return _rule_matches(rule, host, field="segment")
 
 
-def _scores_matching(rfm: RfmFilter):
+def _scores_matching(rfm: RfmFilter, host):
     from ..segments.models import CustomerScore
-    from ..segments.rfm import SEGMENT_NAMES
 
     scores = CustomerScore.objects.filter(
         profile=OuterRef("pk"), group=_currency("rfm.group", rfm.group)
     )
-    unknown = [name for name in rfm.segments if name not in SEGMENT_NAMES]
+    names = host.config().segment_names
+    unknown = [name for name in rfm.segments if name not in names]
     if unknown:
-        raise SearchError(
-            "rfm.segments", f"'{unknown[0]}' is not a segment ({', '.join(SEGMENT_NAMES)})"
-        )
+        raise SearchError("rfm.segments", f"'{unknown[0]}' is not a segment ({', '.join(names)})")
     if rfm.segments:
         scores = scores.filter(segment__in=rfm.segments)
     for name in ("r", "f", "m"):

@@ -41,7 +41,7 @@ def export_customers_view(request: HttpRequest) -> HttpResponse:
             body = {"filter": {"segment": body["segment"]}}
         if "rule" in body:
             try:
-                profiles = members(body["rule"], host.config().zone)
+                profiles = members(body["rule"], host.config(), host=host)
             except RuleError as rule_error:
                 return _error("rule" + rule_error.field[1:], rule_error.message)
         elif "filter" in body:

@@ -4,7 +4,6 @@ import graphene
 from django.db.models import Count, Max
 
 from ..segments.models import CustomerScore, SegmentSize
-from ..segments.rfm import SEGMENT_NAMES
 from .errors import InputError
 from .types import Money
 
@@ -50,7 +49,7 @@ class CRMRfmGroup(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_history(root, _info, limit):
+    def resolve_history(root, info, limit):
         if not 1 <= limit <= 1000:
             raise InputError("limit", f"must be between 1 and 1000, not {limit}")
         moments = (
@@ -59,11 +58,15 @@ class CRMRfmGroup(graphene.ObjectType):
             .distinct()
             .order_by("-computed_at")[:limit]
         )
-        return [_point(root.group, at) for at in reversed(list(moments))]
+        names = info.context.host.config().segment_names
+        return [_point(root.group, at, names) for at in reversed(list(moments))]
 
 
-def _point(group: str, at) -> CRMRfmPoint:
-    """The sizes, shares and revenue of each segment of `group` recorded at `at`."""
+def _point(group: str, at, names: tuple[str, ...]) -> CRMRfmPoint:
+    """The sizes, shares and revenue of each segment of `group` recorded at `at`.
+
+    Segments come in the order of the store's map; names recorded under an earlier map follow.
+    """
     sizes = {s.segment: s for s in SegmentSize.objects.filter(group=group, computed_at=at)}
     customers = sum(s.customers for s in sizes.values())
     revenue = sum(s.revenue_amount for s in sizes.values())
@@ -78,20 +81,20 @@ def _point(group: str, at) -> CRMRfmPoint:
                 revenue=Money(currency=group, amount=sizes[name].revenue_amount),
                 revenue_share=float(sizes[name].revenue_amount / revenue) if revenue else 0.0,
             )
-            for name in SEGMENT_NAMES
+            for name in [*names, *sorted(set(sizes) - set(names))]
             if name in sizes
         ],
     )
 
 
-def rfm_groups(group: str | None = None) -> list[CRMRfmGroup]:
+def rfm_groups(names: tuple[str, ...], group: str | None = None) -> list[CRMRfmGroup]:
     """Return the latest recompute of every group (or of one), segments in the map's order."""
     latest = SegmentSize.objects.values("group").annotate(at=Max("computed_at"))
     if group is not None:
         latest = latest.filter(group=group.upper())
     result = []
     for row in latest.order_by("group"):
-        point = _point(row["group"], row["at"])
+        point = _point(row["group"], row["at"], names)
         counts = {
             (r, f): n
             for r, f, n in CustomerScore.objects.filter(group=row["group"])

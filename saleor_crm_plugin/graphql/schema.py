@@ -116,7 +116,7 @@ class Query(SegmentQueries, graphene.ObjectType):
     @staticmethod
     def resolve_crm_rfm(_root, info, group=None):
         require_permission(info)
-        return rfm_groups(group)
+        return rfm_groups(info.context.host.config().segment_names, group)
 
     @staticmethod
     def resolve_me(_root, info):

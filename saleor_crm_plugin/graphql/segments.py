@@ -124,9 +124,9 @@ class CRMSegmentCreate(graphene.Mutation):
     @staticmethod
     def mutate(_root, info, input):
         require_permission(info)
-        zone = info.context.host.config().zone
+        config = info.context.host.config()
         try:
-            segment = save_segment(input["name"], input["rule"], zone)
+            segment = save_segment(input["name"], input["rule"], config)
         except (RuleError, SegmentError) as error:
             return CRMSegmentCreate(segment=None, errors=_segment_errors(error))
         return CRMSegmentCreate(segment=segment, errors=[])
@@ -145,9 +145,9 @@ class CRMSegmentUpdate(graphene.Mutation):
     @staticmethod
     def mutate(_root, info, id, input):
         require_permission(info)
-        zone = info.context.host.config().zone
+        config = info.context.host.config()
         try:
-            segment = save_segment(input["name"], input["rule"], zone, _saved(id))
+            segment = save_segment(input["name"], input["rule"], config, _saved(id))
         except (RuleError, SegmentError) as error:
             return CRMSegmentUpdate(segment=None, errors=_segment_errors(error))
         return CRMSegmentUpdate(segment=segment, errors=[])
@@ -196,7 +196,7 @@ class SegmentQueries(graphene.ObjectType):
             RuleSegment(
                 name=name,
                 rule=rule,
-                customers=members(rule, config.zone, now).count(),
+                customers=members(rule, config, now).count(),
                 evaluated_at=now,
             )
             for name, rule in builtin_segments(config.dormant_days).items()
@@ -209,7 +209,7 @@ class SegmentQueries(graphene.ObjectType):
         if not 0 <= first <= 100:
             raise InputError("first", f"must be between 0 and 100, not {first}")
         try:
-            selected = members(rule, info.context.host.config().zone)
+            selected = members(rule, info.context.host.config(), host=info.context.host)
             count = selected.count()
         except RuleError as error:
             raise InputError(_rule_field(error), error.message) from error

@@ -135,10 +135,10 @@ def segment_lines() -> list[str]:
     """Score every customer and describe the RFM segments of each currency."""
     from ..host.sandbox import SandboxHost
     from ..segments.models import SegmentSize
-    from ..segments.rfm import SEGMENT_NAMES
     from ..segments.services import recompute_rfm
 
-    report = recompute_rfm(SandboxHost().config().zone)
+    config = SandboxHost().config()
+    report = recompute_rfm(config.zone)
     sizes = SegmentSize.objects.filter(computed_at=report.computed_at)
     lines = [
         f"RFM segments ({report.scored:,} customers scored, {report.written:,} scores changed):"
@@ -148,7 +148,7 @@ def segment_lines() -> list[str]:
         customers = sum(s.customers for s in rows.values())
         revenue = sum(s.revenue_amount for s in rows.values())
         lines.append(f"  {group:<20} {'customers':>10} {'share':>7} {'revenue':>8}")
-        for name in SEGMENT_NAMES:
+        for name in config.segment_names:
             size = rows.get(name)
             if size is None:
                 continue

@@ -32,6 +32,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from .segment_map import (
+    DEFAULT_SEGMENTS,
+    SEGMENT_NAMES,
+    parse_segment_map,
+    segment_cells,
+    segment_of,
+)
+
 __all__ = [
     "DEFAULT_SEGMENTS",
     "MIN_GROUP",
@@ -48,23 +56,6 @@ __all__ = [
 
 MIN_GROUP = 5
 METRICS = ("recency", "frequency", "monetary")
-
-# The common published R/F map: segment -> (R scores, F scores). Every one of the 25 cells
-# belongs to exactly one segment.
-DEFAULT_SEGMENTS = {
-    "Champions": ((5,), (4, 5)),
-    "Loyal": ((3, 4), (4, 5)),
-    "Potential Loyalist": ((4, 5), (2, 3)),
-    "New": ((5,), (1,)),
-    "Promising": ((4,), (1,)),
-    "Need Attention": ((3,), (3,)),
-    "About to Sleep": ((3,), (1, 2)),
-    "At Risk": ((1, 2), (3, 4)),
-    "Can't Lose Them": ((1, 2), (5,)),
-    "Hibernating": ((2,), (1, 2)),
-    "Lost": ((1,), (1, 2)),
-}
-SEGMENT_NAMES = tuple(DEFAULT_SEGMENTS)
 
 
 @dataclass(frozen=True)
@@ -122,57 +113,6 @@ def score_values(goodness, cut_points: CutPoints) -> np.ndarray:
     return scores
 
 
-def _segment_of(segments: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> dict:
-    cells = {}
-    for name, (r_scores, f_scores) in segments.items():
-        for r in r_scores:
-            for f in f_scores:
-                cells[(r, f)] = name
-    return cells
-
-
-def parse_segment_map(text: str) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Read a segment map written one segment a line: `Champions: R 5; F 4-5`.
-
-    Raises ValueError naming the line when a line is malformed, a score is outside 1-5, a cell
-    is claimed twice, or a cell of the 5x5 grid has no segment.
-    """
-    segments: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-    owner: dict[tuple[int, int], str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, colon, spec = line.partition(":")
-        parts = {p.strip()[:1].upper(): p.strip()[1:].strip() for p in spec.split(";") if p.strip()}
-        if not colon or not name.strip() or set(parts) != {"R", "F"}:
-            raise ValueError(f"line {number}: write it as 'Name: R 4-5; F 1-2', not '{line}'")
-        scores = {}
-        for axis, text_range in parts.items():
-            low, dash, high = text_range.partition("-")
-            try:
-                first, last = int(low), int(high if dash else low)
-            except ValueError:
-                raise ValueError(
-                    f"line {number}: '{text_range}' is not a score or a range like 2-4"
-                ) from None
-            if not 1 <= first <= last <= 5:
-                raise ValueError(f"line {number}: {axis} {text_range} is outside 1-5")
-            scores[axis] = tuple(range(first, last + 1))
-        name = name.strip()
-        for cell in ((r, f) for r in scores["R"] for f in scores["F"]):
-            if cell in owner:
-                raise ValueError(
-                    f"line {number}: R {cell[0]}, F {cell[1]} already belongs to {owner[cell]}"
-                )
-            owner[cell] = name
-        segments[name] = (scores["R"], scores["F"])
-    missing = [f"R {r}, F {f}" for r in range(1, 6) for f in range(1, 6) if (r, f) not in owner]
-    if missing:
-        raise ValueError("no segment for " + ", ".join(missing))
-    return segments
-
-
 def days_since(moment: datetime, as_of: datetime, zone: ZoneInfo) -> int:
     """Whole days between two aware times, both taken as dates in the store's zone."""
     return (as_of.astimezone(zone).date() - moment.astimezone(zone).date()).days
@@ -182,11 +122,6 @@ def _days_since(last_order_at: pd.Series, as_of: datetime, zone: ZoneInfo) -> pd
     today: date = as_of.astimezone(zone).date()
     local_dates = pd.to_datetime(last_order_at, utc=True).dt.tz_convert(zone).dt.date
     return local_dates.map(lambda d: (today - d).days)
-
-
-def segment_of(r: int, f: int, segments: Mapping | None = None) -> str:
-    """Return the named segment of an R and F score."""
-    return _segment_of(segments or DEFAULT_SEGMENTS)[(r, f)]
 
 
 def score_rfm(
@@ -217,7 +152,7 @@ def score_rfm(
     """
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError("as_of: needs a time zone")
-    cells = _segment_of(segments or DEFAULT_SEGMENTS)
+    cells = segment_cells(segments or DEFAULT_SEGMENTS)
     frame = customers.sort_values(["group", "customer_id"], kind="stable").reset_index(drop=True)
     frame["recency_days"] = _days_since(frame["last_order_at"], as_of, zone).astype("int64")
     goodness = {

@@ -1,12 +1,12 @@
 """Saved rule segments: the only writer of `RuleSegment` rows."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ..conf import CRMConfig
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
 from .models import RuleSegment, RuleSegmentSize
@@ -53,14 +53,15 @@ def rule_of_segment(name: str, dormant_days: int) -> dict | None:
     return RuleSegment.objects.filter(name=name).values_list("rule", flat=True).first()
 
 
-def members(rule, zone: ZoneInfo, as_of: datetime | None = None) -> QuerySet:
+def members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> QuerySet:
     """Return the profiles a rule selects now (raises `RuleError` for a bad rule)."""
-    query = compile_rule(validate_rule(rule), as_of or timezone.now(), zone)
+    valid = validate_rule(rule, config.segment_names)
+    query = compile_rule(valid, as_of or timezone.now(), config.zone, host)
     return CustomerProfile.objects.filter(query, anonymized_at__isnull=True).order_by("pk")
 
 
 def save_segment(
-    name: str, rule, zone: ZoneInfo, segment: RuleSegment | None = None
+    name: str, rule, config: CRMConfig, segment: RuleSegment | None = None
 ) -> RuleSegment:
     """Create (or update) a segment after validating its name and rule; count its members.
 
@@ -74,7 +75,7 @@ def save_segment(
     if name in builtin_segments(1):
         raise SegmentError("name", f"'{name}' is the name of a built-in segment")
     now = timezone.now()
-    count = members(rule, zone, now).count()  # validates the rule first
+    count = members(rule, config, now).count()  # validates the rule first
     segment = segment or RuleSegment()
     segment.name, segment.rule = name, rule
     segment.customers, segment.evaluated_at = count, now
@@ -95,11 +96,11 @@ def delete_segment(segment: RuleSegment) -> None:
     segment.delete()
 
 
-def evaluate_segment(segment: RuleSegment, zone: ZoneInfo, as_of: datetime | None = None) -> int:
+def evaluate_segment(segment: RuleSegment, config: CRMConfig, as_of: datetime | None = None) -> int:
     """Recount a saved segment's members now and record the size."""
     as_of = as_of or timezone.now()
     with transaction.atomic():
-        segment.customers = members(segment.rule, zone, as_of).count()
+        segment.customers = members(segment.rule, config, as_of).count()
         segment.evaluated_at = as_of
         segment.save(update_fields=["customers", "evaluated_at", "updated_at"])
         RuleSegmentSize.objects.create(
@@ -108,7 +109,7 @@ def evaluate_segment(segment: RuleSegment, zone: ZoneInfo, as_of: datetime | Non
     return segment.customers
 
 
-def evaluate_all(zone: ZoneInfo, dormant_days: int, as_of: datetime | None = None) -> dict:
+def evaluate_all(config: CRMConfig, as_of: datetime | None = None) -> dict:
     """Recount the built-in and every saved segment at one moment; record each size.
 
     A saved rule that no longer validates (e.g. it names a segment the map dropped) is left
@@ -118,13 +119,13 @@ def evaluate_all(zone: ZoneInfo, dormant_days: int, as_of: datetime | None = Non
 
     as_of = as_of or timezone.now()
     counts = {}
-    for name, rule in builtin_segments(dormant_days).items():
-        count = members(rule, zone, as_of).count()
+    for name, rule in builtin_segments(config.dormant_days).items():
+        count = members(rule, config, as_of).count()
         RuleSegmentSize.objects.create(name=name, evaluated_at=as_of, customers=count)
         counts[name] = count
     for segment in RuleSegment.objects.all():
         try:
-            counts[segment.name] = evaluate_segment(segment, zone, as_of)
+            counts[segment.name] = evaluate_segment(segment, config, as_of)
         except RuleError as error:
             counts[segment.name] = f"not evaluated: {error}"
     return counts

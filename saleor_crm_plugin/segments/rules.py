@@ -31,7 +31,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from ..errors import FieldError
 from ..money import validate_currency
-from .rfm import SEGMENT_NAMES
+from .segment_map import SEGMENT_NAMES
 
 __all__ = ["FIELDS", "RuleError", "compile_rule", "validate_rule"]
 
@@ -154,7 +154,7 @@ def _names(path: str, value, country: bool = False) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _condition(node: dict, path: str) -> dict:
+def _condition(node: dict, path: str, segment_names: tuple[str, ...]) -> dict:
     unknown = sorted(set(node) - _CONDITION_KEYS)
     if unknown:
         raise RuleError(f"{path}.{unknown[0]}", "is not a key of a condition")
@@ -201,10 +201,10 @@ def _condition(node: dict, path: str) -> dict:
         if not isinstance(value, list) or not value:
             raise RuleError(value_path, "takes a non-empty list of segment names")
         for index, item in enumerate(value):
-            if item not in SEGMENT_NAMES:
+            if item not in segment_names:
                 raise RuleError(
                     f"{value_path}[{index}]",
-                    f"{item!r} is not a segment ({', '.join(SEGMENT_NAMES)})",
+                    f"{item!r} is not a segment ({', '.join(segment_names)})",
                 )
         clean["value"] = tuple(value)
     elif spec.kind in ("flag", "consent", "subscription"):
@@ -227,8 +227,13 @@ def _condition(node: dict, path: str) -> dict:
     return clean
 
 
-def validate_rule(rule, path: str = "$", depth: int = 0) -> dict:
-    """Return the rule with its values parsed, or raise `RuleError` at the first problem."""
+def validate_rule(
+    rule, segment_names: tuple[str, ...] = SEGMENT_NAMES, path: str = "$", depth: int = 0
+) -> dict:
+    """Return the rule with its values parsed, or raise `RuleError` at the first problem.
+
+    `segment_names` are the named segments of the store's map (the plugin setting).
+    """
     if depth > MAX_DEPTH:
         raise RuleError(path, f"rules nest at most {MAX_DEPTH} levels deep")
     if not isinstance(rule, dict):
@@ -237,19 +242,19 @@ def validate_rule(rule, path: str = "$", depth: int = 0) -> dict:
     if (groups and "field" in rule) or len(groups) > 1:
         raise RuleError(path, "a node is exactly one of all, any, not or a condition")
     if not groups:
-        return _condition(rule, path)
+        return _condition(rule, path, segment_names)
     key = groups[0]
     if len(rule) > 1:
         other = min(set(rule) - {key})
         raise RuleError(f"{path}.{other}", f"does not belong beside {key}")
     if key == "not":
-        return {"not": validate_rule(rule["not"], f"{path}.not", depth + 1)}
+        return {"not": validate_rule(rule["not"], segment_names, f"{path}.not", depth + 1)}
     children = rule[key]
     if not isinstance(children, list) or not children:
         raise RuleError(f"{path}.{key}", "takes a non-empty list of rules")
     return {
         key: [
-            validate_rule(child, f"{path}.{key}[{i}]", depth + 1)
+            validate_rule(child, segment_names, f"{path}.{key}[{i}]", depth + 1)
             for i, child in enumerate(children)
         ]
     }

@@ -45,5 +45,4 @@ def evaluate_segments_task() -> dict:
     """Recount the built-in and every saved rule segment, recording their sizes."""
     host = get_host()
     with host.database_access():
-        config = host.config()
-        return evaluate_all(config.zone, config.dormant_days)
+        return evaluate_all(host.config())

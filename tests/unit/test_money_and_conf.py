@@ -104,3 +104,37 @@ def test_metadata_key_must_be_a_key(value):
 
     # then
     assert error.value.field == "birth-date-key"
+
+
+def test_segment_map_setting_is_read():
+    # given
+    text = "Best: R 4-5; F 3-5\nRising: R 4-5; F 1-2\nSlipping: R 1-3; F 1-5"
+
+    # when
+    config = parse_config({"rfm-segments": text})
+
+    # then
+    assert config.segment_names == ("Best", "Rising", "Slipping")
+    assert config.segment_map["Slipping"] == ((1, 2, 3), (1, 2, 3, 4, 5))
+    assert parse_config(None).segment_names[0] == "Champions"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "rfm-segments: is empty"),
+        ("Best: R 1-5; F 1-4", "rfm-segments: no segment for R 1, F 5"),
+        ("Best: R 1-5; F 1-5\nAgain: R 5; F 5", "rfm-segments: line 2: R 5, F 5 already belongs"),
+        ("Best R 1-5 F 1-5", "rfm-segments: line 1: write it as 'Name: R 4-5; F 1-2'"),
+        ("B" * 65 + ": R 1-5; F 1-5", "is longer than 64 characters"),
+    ],
+    ids=["empty", "gap", "overlap", "malformed", "long-name"],
+)
+def test_bad_segment_map_names_the_setting_and_line(text, message):
+    # when
+    with pytest.raises(ConfigError) as error:
+        parse_config({"rfm-segments": text})
+
+    # then
+    assert error.value.field == "rfm-segments"
+    assert message in str(error.value)
