@@ -25,6 +25,42 @@ _FIRST_NAMES = (
     "Yui Haruto Sakura Ren Aoi Sota Hina Yuto Mio Riku Emma Liam Olivia Noah Ava Mia".split()
 )
 _LAST_NAMES = "Sato Suzuki Takahashi Tanaka Watanabe Ito Smith Johnson Brown Garcia Miller".split()
+# Default shipping addresses by currency: (country, prefecture / state, city), weighted.
+_PLACES = {
+    "JPY": (
+        ("JP", "東京都", "渋谷区", 30),
+        ("JP", "大阪府", "大阪市", 20),
+        ("JP", "神奈川県", "横浜市", 15),
+        ("JP", "愛知県", "名古屋市", 10),
+        ("JP", "福岡県", "福岡市", 10),
+        ("JP", "北海道", "札幌市", 10),
+        ("JP", "京都府", "京都市", 5),
+    ),
+    "USD": (
+        ("US", "CA", "San Francisco", 30),
+        ("US", "NY", "New York", 30),
+        ("US", "WA", "Seattle", 20),
+        ("CA", "BC", "Vancouver", 20),
+    ),
+}
+
+
+def _attributes(rng: random.Random, currency: str, as_of: datetime) -> dict:
+    """What the store keeps about a customer beyond the email: address and metadata.
+
+    Drawn from their own random stream so the order history does not change with them.
+    """
+    places = _PLACES[currency]
+    country, area, city, _ = rng.choices(places, [p[3] for p in places])[0]
+    metadata = {"marketing_consent": "true" if rng.random() < 0.6 else "false"}
+    if rng.random() < 0.7:
+        age_days = rng.randint(18 * 365, 75 * 365)
+        metadata["birth_date"] = (as_of - timedelta(days=age_days)).date().isoformat()
+    if rng.random() < 0.8:
+        metadata["gender"] = rng.choice(("female", "male", "female", "other"))
+    return {"country": country, "country_area": area, "city": city, "metadata": metadata}
+
+
 _PRODUCTS = [
     (f"{kind} {grade}", f"{kind[:3].upper()}-{grade[:2].upper()}-{index:02d}", jpy, usd)
     for index, (kind, grade, jpy, usd) in enumerate(
@@ -142,6 +178,7 @@ def generate_store(
     if customers < 1:
         raise ValueError(f"customers: must be at least 1, not {customers}")
     rng = random.Random(seed)
+    attributes_rng = random.Random(seed + 1)
     as_of = as_of or timezone.now()
     start = as_of - _HISTORY
     plans, users = [], []
@@ -165,6 +202,7 @@ def generate_store(
                     last_name=rng.choice(_LAST_NAMES),
                     date_joined=max(joined, start - timedelta(days=30)),
                     updated_at=as_of - timedelta(days=rng.randint(0, 300)),
+                    **_attributes(attributes_rng, currency, as_of),
                 )
             )
         plans.append((email, currency, registered, guest_first, times))
