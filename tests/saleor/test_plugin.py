@@ -4,6 +4,7 @@ import json
 from decimal import Decimal
 from io import StringIO
 
+import graphene
 import pytest
 
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
@@ -442,7 +443,7 @@ def test_staff_exports_a_segment_as_csv(
     # then
     assert response.status_code == 200
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("profile_id,user_id,email,guest,order_count")
+    assert lines[0].startswith("profile_id,user_id,email,guest,name,country,country_area,city")
     assert len(lines) == 2
     assert order_with_lines.user.email in lines[1]
 
@@ -477,3 +478,65 @@ def test_staff_searches_customers_by_name_and_email(
     assert count(user.email.split("@")[0].upper()) == 1
     assert count(user.last_name[:4]) == 1
     assert count("no-such-customer") == 0
+
+
+def test_rules_and_list_columns_read_what_saleor_keeps(
+    crm_plugin,
+    client,
+    staff_user,
+    permission_manage_users,
+    order_with_lines,
+    django_capture_on_commit_callbacks,
+):
+    # given: the customer's address is Saleor's fixture address (Wrocław, PL)
+    staff_user.user_permissions.add(permission_manage_users)
+    user = order_with_lines.user
+    user.store_value_in_metadata({"marketing_consent": "yes", "gender": "female"})
+    user.store_value_in_private_metadata({"birth_date": "1990-05-01"})
+    user.save(update_fields=["metadata", "private_metadata"])
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.order_created(order_with_lines)
+    first_line = order_with_lines.lines.first()
+    product = first_line.variant.product
+    product_id = graphene.Node.to_global_id("Product", product.pk)
+    category_id = graphene.Node.to_global_id("Category", product.category_id)
+    query = """query($f: CRMCustomerFilterInput) {
+      crmCustomers(first: 5, filter: $f, sortBy: {field: CITY, direction: ASC}) {
+        totalCount edges { node { email name country city age gender } } } }"""
+    token = create_access_token(staff_user)
+
+    def select(rule):
+        response = client.post(
+            GRAPHQL_URL,
+            data=json.dumps({"query": query, "variables": {"f": {"rule": rule}}}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        return response.json()
+
+    # when
+    matching = select(
+        {
+            "all": [
+                {"field": "country", "op": "in", "value": ["PL"]},
+                {"field": "city", "op": "in", "value": ["Wrocław"]},
+                {"field": "marketing_consent", "op": "eq", "value": True},
+                {"field": "account", "op": "eq", "value": "active"},
+                {"field": "bought_product", "op": "eq", "value": product_id},
+                {"field": "bought_category", "op": "eq", "value": category_id},
+            ]
+        }
+    )
+    elsewhere = select({"field": "country_area", "op": "in", "value": ["東京都"]})
+
+    # then
+    assert "errors" not in matching, matching
+    (edge,) = matching["data"]["crmCustomers"]["edges"]
+    assert edge["node"]["email"] == user.email
+    assert edge["node"]["name"] == f"{user.first_name} {user.last_name}"
+    assert (edge["node"]["country"], edge["node"]["city"]) == ("PL", "WROCŁAW")
+    assert edge["node"]["gender"] == "female"
+    assert edge["node"]["age"] >= 36
+    assert elsewhere["data"]["crmCustomers"]["totalCount"] == 0
+    line = OrderLineRecord.objects.get(line_id=str(first_line.pk))
+    assert (line.product_id, line.category_id) == (product_id, category_id)
