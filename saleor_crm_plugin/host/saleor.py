@@ -247,11 +247,13 @@ class SaleorHost:
         return profile_emails(profiles, user_emails, order_emails)
 
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
+        # Saleor's `ilike` lookup (saleor.core.db.filters) is what its trigram GIN indexes on
+        # email, first_name, last_name and order user_email serve; `icontains` would scan.
         users = User.objects.filter(
-            Q(email__icontains=text) | Q(first_name__icontains=text) | Q(last_name__icontains=text),
+            Q(email__ilike=text) | Q(first_name__ilike=text) | Q(last_name__ilike=text),
             is_staff=False,
         ).values_list("pk", flat=True)[:limit]
-        orders = Order.objects.filter(user__isnull=True, user_email__icontains=text).values_list(
+        orders = Order.objects.filter(user__isnull=True, user_email__ilike=text).values_list(
             "pk", flat=True
         )[:limit]
         return [str(pk) for pk in users], [str(pk) for pk in orders]
