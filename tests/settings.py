@@ -15,3 +15,5 @@ SECRET_KEY = "tests-secret"
 CELERY_BROKER_URL = os.environ.get("CRM_TEST_CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = "CRM_TEST_CELERY_BROKER_URL" not in os.environ
 CRM_CONFIG = {"store-time-zone": "Asia/Tokyo"}
+# Small chunks, so a recompute in the worker test spreads over several chunk tasks.
+CRM_RECOMPUTE_CHUNK_SIZE = int(os.environ.get("CRM_TEST_RECOMPUTE_CHUNK_SIZE", "100000"))

@@ -8,21 +8,15 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-from django.db import OperationalError
 
 from ..host import get_host
 from ..segments.services import rescore_profiles
+from ..task_options import RETRY
 from .ingest import IngestResult, ingest_customers, ingest_orders
 from .metadata import sync_customer_metadata
 from .snapshots import CustomerSnapshot
 
 logger = logging.getLogger(__name__)
-
-_RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 30,
-    "retry_kwargs": {"max_retries": 5},
-}
 
 
 def _summary(result: IngestResult, metadata_written: int) -> dict:
@@ -34,7 +28,7 @@ def _summary(result: IngestResult, metadata_written: int) -> dict:
     }
 
 
-@shared_task(name="saleor_crm.ingest_orders", **_RETRY)
+@shared_task(name="saleor_crm.ingest_orders", **RETRY)
 def ingest_orders_task(order_ids: list[str]) -> dict:
     """Record the current state of these orders in the ledger."""
     host = get_host()
@@ -47,11 +41,12 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
                 continue
             snapshots.append(snapshot)
         result = ingest_orders(snapshots)
-        rescore_profiles(result.profile_ids, host.config().zone)
+        config = host.config()
+        rescore_profiles(result.profile_ids, config.zone, segments=config.segment_map)
         return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 
-@shared_task(name="saleor_crm.ingest_customer", **_RETRY)
+@shared_task(name="saleor_crm.ingest_customer", **RETRY)
 def ingest_customer_task(user_id: str) -> dict:
     """Record the current state of a registered customer (and adopt their guest orders)."""
     host = get_host()
@@ -64,7 +59,7 @@ def ingest_customer_task(user_id: str) -> dict:
         return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 
-@shared_task(name="saleor_crm.erase_customer", **_RETRY)
+@shared_task(name="saleor_crm.erase_customer", **RETRY)
 def erase_customer_task(user_id: str, deleted_at: str) -> dict:
     """Remove a deleted customer's personal data from the ledger; keep anonymous aggregates."""
     snapshot = CustomerSnapshot(

@@ -98,3 +98,41 @@ class RuleSegmentSize(models.Model):
             models.Index(fields=["segment", "-evaluated_at"]),
             models.Index(fields=["name", "-evaluated_at"]),
         ]
+
+
+class RecomputeRun(models.Model):
+    """One full RFM recompute split into chunks of profile ids that workers score apart.
+
+    The run's cut points are fitted and stored before any chunk starts; every chunk scores its
+    ids against them at `computed_at`. The chunk that finds no other chunk left records the
+    segment sizes and sets `finished_at`.
+    """
+
+    computed_at = models.DateTimeField(unique=True)
+    scored = models.PositiveIntegerField()
+    chunks = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("-computed_at",)
+
+
+class RecomputeChunk(models.Model):
+    """A range of profile ids of one recompute run; `done_at` is set once it is scored."""
+
+    run = models.ForeignKey(RecomputeRun, related_name="chunk_set", on_delete=models.CASCADE)
+    low = models.BigIntegerField()
+    high = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    written = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    # True when a newer run started before this chunk was scored (the newer one covers it).
+    superseded = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("run", "low")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "low"], name="unique_recompute_chunk"),
+        ]

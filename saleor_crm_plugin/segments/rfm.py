@@ -26,7 +26,7 @@ score the recompute gave it, and a new value the score of its place among those 
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,9 +47,11 @@ __all__ = [
     "CutPoints",
     "days_since",
     "fit_cut_points",
+    "fit_groups",
     "parse_segment_map",
     "score_rfm",
     "score_values",
+    "score_with",
     "segment_grid",
     "segment_of",
 ]
@@ -119,9 +121,94 @@ def days_since(moment: datetime, as_of: datetime, zone: ZoneInfo) -> int:
 
 
 def _days_since(last_order_at: pd.Series, as_of: datetime, zone: ZoneInfo) -> pd.Series:
-    today: date = as_of.astimezone(zone).date()
-    local_dates = pd.to_datetime(last_order_at, utc=True).dt.tz_convert(zone).dt.date
-    return local_dates.map(lambda d: (today - d).days)
+    """`days_since` for a column, vectorized: local midnight of each day, then whole days."""
+    today = pd.Timestamp(as_of.astimezone(zone).date())
+    local_days = (
+        pd.to_datetime(last_order_at, utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    ).dt.normalize()
+    return (today - local_days).dt.days
+
+
+def _goodness(frame: pd.DataFrame, recency_days: np.ndarray) -> dict[str, np.ndarray]:
+    """Each metric as "higher is better" floats (for ranking only, never stored)."""
+    return {
+        "recency": -recency_days.astype(float),
+        "frequency": frame["order_count"].to_numpy(float),
+        "monetary": frame["monetary"].map(float).to_numpy(float),
+    }
+
+
+def fit_groups(customers: pd.DataFrame, as_of: datetime, zone: ZoneInfo) -> dict:
+    """Fit the cut points of every group large enough to be scored.
+
+    Parameters
+    ----------
+    customers
+        The columns of `score_rfm`.
+    as_of, zone
+        The scoring time and the store's time zone (recency in local days).
+
+    Returns
+    -------
+    dict
+        `{group: {"recency": CutPoints, "frequency": ..., "monetary": ...}}`; groups with
+        fewer than `MIN_GROUP` customers are left out.
+    """
+    _require_aware(as_of)
+    if customers.empty:
+        return {}
+    days = _days_since(customers["last_order_at"], as_of, zone).to_numpy(float)
+    goodness = _goodness(customers, days)
+    cut_points = {}
+    for group, rows in sorted(customers.groupby("group").indices.items()):
+        fitted = {metric: fit_cut_points(goodness[metric][rows]) for metric in METRICS}
+        if fitted["recency"] is not None:
+            cut_points[group] = fitted
+    return cut_points
+
+
+def score_with(
+    customers: pd.DataFrame,
+    cut_points: Mapping,
+    as_of: datetime,
+    zone: ZoneInfo,
+    segments: Mapping | None = None,
+) -> pd.DataFrame:
+    """Score customers against fitted cut points (a whole store, a chunk, or one customer).
+
+    Parameters
+    ----------
+    customers
+        The columns of `score_rfm`.
+    cut_points
+        `fit_groups`' result, from this data or stored by an earlier recompute.
+    as_of, zone
+        The scoring time and the store's time zone.
+    segments
+        Segment map (see `DEFAULT_SEGMENTS` and `parse_segment_map`).
+
+    Returns
+    -------
+    DataFrame
+        The rows of groups that have cut points, sorted by group then customer id, with
+        `recency_days`, `r`, `f`, `m` (int) and `segment`. For every value the fit saw, the
+        score is the one the fit's own data got (see `fit_cut_points`).
+    """
+    _require_aware(as_of)
+    cells = segment_cells(segments or DEFAULT_SEGMENTS)
+    frame = customers[customers["group"].isin(list(cut_points))]
+    frame = frame.sort_values(["group", "customer_id"], kind="stable").reset_index(drop=True)
+    days = _days_since(frame["last_order_at"], as_of, zone).to_numpy("int64")
+    frame["recency_days"] = days
+    goodness = _goodness(frame, days)
+    scores = {column: np.zeros(len(frame), dtype="int64") for column in ("r", "f", "m")}
+    for group, rows in frame.groupby("group").indices.items():
+        for column, metric in zip(("r", "f", "m"), METRICS, strict=True):
+            scores[column][rows] = score_values(goodness[metric][rows], cut_points[group][metric])
+    for column, values in scores.items():
+        frame[column] = values
+    frame["segment"] = _segments(scores["r"], scores["f"], cells)
+    return frame
 
 
 def score_rfm(
@@ -150,36 +237,32 @@ def score_rfm(
         (None where the group is too small), sorted by group then customer id; and the cut
         points per group: `{group: {"recency": CutPoints, "frequency": ..., "monetary": ...}}`.
     """
-    if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise ValueError("as_of: needs a time zone")
-    cells = segment_cells(segments or DEFAULT_SEGMENTS)
+    _require_aware(as_of)
     frame = customers.sort_values(["group", "customer_id"], kind="stable").reset_index(drop=True)
     frame["recency_days"] = _days_since(frame["last_order_at"], as_of, zone).astype("int64")
-    goodness = {
-        "recency": -frame["recency_days"].astype(float),
-        "frequency": frame["order_count"].astype(float),
-        "monetary": frame["monetary"].map(float),  # floats for ranking only, never stored
-    }
     for column in ("r", "f", "m"):
         frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["segment"] = None
-    cut_points: dict = {}
-    for group, index in frame.groupby("group", sort=True).groups.items():
-        fitted = {
-            metric: fit_cut_points(goodness[metric].loc[index].to_numpy()) for metric in METRICS
-        }
-        if fitted["recency"] is None:
-            continue
-        cut_points[group] = fitted
-        for column, metric in zip(("r", "f", "m"), METRICS, strict=True):
-            frame.loc[index, column] = score_values(
-                goodness[metric].loc[index].to_numpy(), fitted[metric]
-            )
-        frame.loc[index, "segment"] = [
-            cells[(int(r), int(f))]
-            for r, f in zip(frame.loc[index, "r"], frame.loc[index, "f"], strict=True)
-        ]
+    cut_points = fit_groups(frame, as_of, zone)
+    scored = score_with(frame, cut_points, as_of, zone, segments)
+    # Both frames are sorted by (group, customer id): the scored rows line up with the mask.
+    mask = frame["group"].isin(list(cut_points)).to_numpy()
+    for column in ("r", "f", "m", "segment"):
+        frame.loc[mask, column] = scored[column].to_numpy()
     return frame, cut_points
+
+
+def _require_aware(as_of: datetime) -> None:
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of: needs a time zone")
+
+
+def _segments(r: np.ndarray, f: np.ndarray, cells: Mapping) -> np.ndarray:
+    """The segment name of each (R, F) pair, by table lookup."""
+    table = np.empty(36, dtype=object)
+    for (cell_r, cell_f), name in cells.items():
+        table[cell_r * 6 + cell_f] = name
+    return table[np.asarray(r, dtype="int64") * 6 + np.asarray(f, dtype="int64")]
 
 
 def segment_grid(scored: pd.DataFrame) -> pd.DataFrame:

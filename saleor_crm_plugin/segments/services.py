@@ -1,23 +1,51 @@
-"""Full RFM recompute: the only writer of scores, cut points and segment sizes."""
+"""RFM recompute and rescoring: the only writers of scores, cut points and segment sizes.
 
-from collections import defaultdict
-from dataclasses import dataclass
+A full recompute (`recompute_rfm`) reads every customer's spend row, scores each currency
+group (`rfm.score_rfm`), stores the group's cut points, writes the scores that changed and
+removes those of customers no longer scored, then records the size and revenue of every
+segment. The same recompute can be split over workers (`start_recompute` fits and stores the
+cut points and plans chunks of profile ids, `score_recompute_chunk` scores one chunk, the last
+chunk records the segment sizes): scoring a chunk against the stored cut points gives exactly
+the scores of the one-piece recompute. A paid
+order rescores its customer the same way at once (`rescore_profiles`).
+
+On PostgreSQL the spend rows are read with COPY and the scores written by one statement
+(`INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM` plus the DELETE of stale rows,
+in one data-modifying CTE fed by arrays), so only changed rows are touched; on SQLite (the
+sandbox) the ORM does the same.
+"""
+
+import io
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from ..customers.models import CustomerSpend
+from ..customers.models import CustomerProfile, CustomerSpend
 from ..money import quantize_amount
-from .models import CustomerScore, ScoreCutPoints, SegmentSize
-from .rfm import CutPoints, days_since, score_rfm, score_values, segment_of
+from .models import CustomerScore, RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
+from .rfm import METRICS, CutPoints, fit_groups, score_with
+from .segment_map import SegmentMap
 
-__all__ = ["RecomputeReport", "recompute_rfm", "rescore_profiles"]
+__all__ = [
+    "ChunkReport",
+    "RecomputeReport",
+    "profile_id_ranges",
+    "recompute_rfm",
+    "record_segment_sizes",
+    "rescore_profiles",
+    "score_recompute_chunk",
+    "start_recompute",
+]
 
 BATCH = 2000
+COLUMNS = ["customer_id", "group", "last_order_at", "order_count", "monetary"]
 
 
 @dataclass(frozen=True)
@@ -31,163 +59,369 @@ class RecomputeReport:
     changed_profiles: tuple[int, ...] = ()
 
 
-def _customers() -> pd.DataFrame:
-    """Every customer with a counted order, once per currency (the RFM group)."""
-    rows = CustomerSpend.objects.filter(
-        profile__anonymized_at__isnull=True, order_count__gt=0
-    ).values_list("profile_id", "currency", "last_order_at", "order_count", "total_spent_amount")
-    return pd.DataFrame(
-        list(rows),
-        columns=["customer_id", "group", "last_order_at", "order_count", "monetary"],
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which profiles a rescore covers: all, an id range (a chunk), or a list of ids."""
+
+    low: int | None = None
+    high: int | None = None
+    ids: tuple[int, ...] | None = None
+
+    def q(self, prefix: str = "") -> Q:
+        if self.ids is not None:
+            return Q(**{f"{prefix}id__in": self.ids})
+        return Q(
+            **{
+                key: value
+                for key, value in ((f"{prefix}id__gte", self.low), (f"{prefix}id__lte", self.high))
+                if value is not None
+            }
+        )
+
+    def sql(self, column: str) -> tuple[str, list]:
+        if self.ids is not None:
+            return f"{column} = ANY(%s)", [list(self.ids)]
+        parts, params = [], []
+        if self.low is not None:
+            parts.append(f"{column} >= %s")
+            params.append(self.low)
+        if self.high is not None:
+            parts.append(f"{column} <= %s")
+            params.append(self.high)
+        return (" AND ".join(parts) or "TRUE"), params
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _spend_rows(scope: Scope) -> pd.DataFrame:
+    """Every scored customer's spend per currency (the RFM group) within `scope`."""
+    if connection.vendor != "postgresql":
+        values = CustomerSpend.objects.filter(
+            scope.q("profile__"), profile__anonymized_at__isnull=True, order_count__gt=0
+        ).values_list(
+            "profile_id", "currency", "last_order_at", "order_count", "total_spent_amount"
+        )
+        frame = pd.DataFrame(list(values), columns=COLUMNS)
+        frame["monetary"] = frame["monetary"].map(float)
+        frame["last_order_at"] = pd.to_datetime(frame["last_order_at"], utc=True)
+        return frame
+    import psycopg
+
+    where, params = scope.sql("s.profile_id")
+    sql = (
+        "SELECT s.profile_id, s.currency, extract(epoch FROM s.last_order_at),"
+        " s.order_count, s.total_spent_amount"
+        f" FROM {_table(CustomerSpend)} s JOIN {_table(CustomerProfile)} p ON p.id = s.profile_id"
+        f" WHERE p.anonymized_at IS NULL AND s.order_count > 0 AND {where}"
     )
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        inlined = psycopg.ClientCursor(raw.connection).mogrify(sql, params)
+        with raw.copy(f"COPY ({inlined}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(
+        buffer,
+        names=COLUMNS,
+        dtype={"customer_id": "int64", "group": str, "order_count": "int64", "monetary": float},
+    )
+    frame["last_order_at"] = pd.to_datetime(frame["last_order_at"], unit="s", utc=True)
+    return frame
 
 
-def recompute_rfm(zone: ZoneInfo, as_of: datetime | None = None) -> RecomputeReport:
-    """Score every customer per currency; write only the scores that changed.
+# --- writing ------------------------------------------------------------------------------
 
-    Also stores each group's cut points (to rescore one customer later) and records the size
-    and revenue of every segment at this recompute.
+
+def _write_scores(scored: pd.DataFrame, scope: Scope, groups, as_of: datetime):
+    """Make the stored scores within `scope` (and `groups`) equal to `scored`.
+
+    Writes only rows that differ and deletes the rows of customers no longer scored. Returns
+    (profile ids written, profile ids removed).
     """
-    as_of = as_of or timezone.now()
-    customers = _customers()
-    if customers.empty:
-        scored = customers.assign(r=[], f=[], m=[], segment=[])
-        cut_points = {}
-    else:
-        scored, cut_points = score_rfm(customers, as_of, zone)
-    scored = scored.dropna(subset=["r"])
+    if connection.vendor == "postgresql":
+        return _write_scores_sql(scored, scope, list(groups), as_of)
     wanted = {
         (int(row.customer_id), row.group): (int(row.r), int(row.f), int(row.m), row.segment)
         for row in scored.itertuples()
     }
-    with transaction.atomic():
-        existing = {
-            (profile_id, group): (r, f, m, segment, pk)
-            for profile_id, group, r, f, m, segment, pk in CustomerScore.objects.values_list(
-                "profile_id", "group", "r", "f", "m", "segment", "pk"
-            )
-        }
-        stale_keys = [key for key in existing if key not in wanted]
-        stale = [existing[key][4] for key in stale_keys]
-        removed = CustomerScore.objects.filter(pk__in=stale).delete()[0] if stale else 0
-        changed = [
-            CustomerScore(
-                profile_id=key[0], group=key[1], r=r, f=f, m=m, segment=segment, scored_at=as_of
-            )
-            for key, (r, f, m, segment) in wanted.items()
-            if existing.get(key, (None,) * 4)[:4] != (r, f, m, segment)
-        ]
-        CustomerScore.objects.bulk_create(
-            changed,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["profile", "group"],
-            update_fields=["r", "f", "m", "segment", "scored_at"],
+    existing = {
+        (profile_id, group): (r, f, m, segment)
+        for profile_id, group, r, f, m, segment in CustomerScore.objects.filter(
+            scope.q("profile__"), group__in=list(groups)
+        ).values_list("profile_id", "group", "r", "f", "m", "segment")
+    }
+    gone = [key for key in existing if key not in wanted]
+    for profile_id, group in gone:
+        CustomerScore.objects.filter(profile_id=profile_id, group=group).delete()
+    changed = [
+        CustomerScore(
+            profile_id=key[0], group=key[1], r=r, f=f, m=m, segment=segment, scored_at=as_of
         )
-        for group, fitted in cut_points.items():
-            ScoreCutPoints.objects.update_or_create(
-                group=group,
-                defaults={
-                    "recency": list(fitted["recency"].bounds),
-                    "frequency": list(fitted["frequency"].bounds),
-                    "monetary": list(fitted["monetary"].bounds),
-                    "customers": fitted["recency"].customers,
-                    "computed_at": as_of,
-                },
-            )
-        ScoreCutPoints.objects.exclude(group__in=list(cut_points)).delete()
-        _record_sizes(scored, as_of)
-    groups = set(customers["group"]) if not customers.empty else set()
+        for key, (r, f, m, segment) in wanted.items()
+        if existing.get(key) != (r, f, m, segment)
+    ]
+    CustomerScore.objects.bulk_create(
+        changed,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["profile", "group"],
+        update_fields=["r", "f", "m", "segment", "scored_at"],
+    )
+    return [score.profile_id for score in changed], [key[0] for key in gone]
+
+
+def _write_scores_sql(scored: pd.DataFrame, scope: Scope, groups: list, as_of: datetime):
+    table = _table(CustomerScore)
+    where, params = scope.sql("s.profile_id")
+    sql = f"""
+        WITH new AS (
+            SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::smallint[], %s::smallint[],
+                                 %s::smallint[], %s::varchar[])
+                AS t(profile_id, grp, r, f, m, segment)
+        ), written AS (
+            INSERT INTO {table} AS s (profile_id, "group", r, f, m, segment, scored_at)
+            SELECT profile_id, grp, r, f, m, segment, %s FROM new
+            ON CONFLICT (profile_id, "group") DO UPDATE
+                SET r = EXCLUDED.r, f = EXCLUDED.f, m = EXCLUDED.m, segment = EXCLUDED.segment,
+                    scored_at = EXCLUDED.scored_at
+                WHERE (s.r, s.f, s.m, s.segment)
+                    IS DISTINCT FROM (EXCLUDED.r, EXCLUDED.f, EXCLUDED.m, EXCLUDED.segment)
+            RETURNING s.profile_id
+        ), removed AS (
+            DELETE FROM {table} s
+            WHERE {where} AND s."group" = ANY(%s)
+              AND NOT EXISTS (
+                  SELECT 1 FROM new WHERE new.profile_id = s.profile_id AND new.grp = s."group")
+            RETURNING s.profile_id
+        )
+        SELECT true, profile_id FROM written UNION ALL SELECT false, profile_id FROM removed
+    """
+    arrays = [
+        scored["customer_id"].to_numpy(np.int64).tolist(),
+        scored["group"].tolist(),
+        scored["r"].to_numpy(np.int64).tolist(),
+        scored["f"].to_numpy(np.int64).tolist(),
+        scored["m"].to_numpy(np.int64).tolist(),
+        scored["segment"].tolist(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*arrays, as_of, *params, groups])
+        rows = cursor.fetchall()
+    return [p for was_written, p in rows if was_written], [
+        p for was_written, p in rows if not was_written
+    ]
+
+
+def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
+    for group, fitted in cut_points.items():
+        ScoreCutPoints.objects.update_or_create(
+            group=group,
+            defaults={
+                "recency": list(fitted["recency"].bounds),
+                "frequency": list(fitted["frequency"].bounds),
+                "monetary": list(fitted["monetary"].bounds),
+                "customers": fitted["recency"].customers,
+                "computed_at": as_of,
+            },
+        )
+    ScoreCutPoints.objects.exclude(group__in=list(cut_points)).delete()
+
+
+def _stored_cut_points(groups=None) -> dict:
+    rows = ScoreCutPoints.objects.all()
+    if groups is not None:
+        rows = rows.filter(group__in=list(groups))
+    return {
+        row.group: {
+            metric: CutPoints(tuple(getattr(row, metric)), row.customers) for metric in METRICS
+        }
+        for row in rows
+    }
+
+
+def record_segment_sizes(as_of: datetime) -> int:
+    """Record how many customers each segment of each group has now, and their spend."""
+    spent = CustomerSpend.objects.filter(
+        profile_id=OuterRef("profile_id"), currency=OuterRef("group")
+    ).values("total_spent_amount")[:1]
+    rows = (
+        CustomerScore.objects.annotate(spent=Subquery(spent))
+        .values("group", "segment")
+        .annotate(customers=Count("pk"), revenue=Sum("spent"))
+        .order_by("group", "segment")
+    )
+    sizes = [
+        SegmentSize(
+            computed_at=as_of,
+            group=row["group"],
+            segment=row["segment"],
+            customers=row["customers"],
+            revenue_amount=quantize_amount(row["revenue"] or Decimal(0), row["group"]),
+        )
+        for row in rows
+    ]
+    SegmentSize.objects.bulk_create(sizes, ignore_conflicts=True)
+    return len(sizes)
+
+
+# --- the recompute ------------------------------------------------------------------------
+
+
+def _fit_and_store(customers: pd.DataFrame, zone: ZoneInfo, as_of: datetime) -> dict:
+    """Fit every group's cut points, store them, and drop the scores of unscored groups."""
+    cut_points = fit_groups(customers, as_of, zone)
+    _store_cut_points(cut_points, as_of)
+    CustomerScore.objects.exclude(group__in=list(cut_points)).delete()
+    return cut_points
+
+
+def _unscored(customers: pd.DataFrame, cut_points: dict) -> tuple[str, ...]:
+    return tuple(sorted(set(customers["group"]) - set(cut_points)))
+
+
+def recompute_rfm(
+    zone: ZoneInfo, as_of: datetime | None = None, segments: SegmentMap | None = None
+) -> RecomputeReport:
+    """Score every customer per currency in one process; write only the scores that changed.
+
+    Also stores each group's cut points (to rescore one customer later) and records the size
+    and revenue of every segment at this recompute. `segments` is the store's segment map.
+    """
+    as_of = as_of or timezone.now()
+    customers = _spend_rows(Scope())
+    with transaction.atomic():
+        cut_points = _fit_and_store(customers, zone, as_of)
+        scored = score_with(customers, cut_points, as_of, zone, segments)
+        written, removed = _write_scores(scored, Scope(), list(cut_points), as_of)
+        record_segment_sizes(as_of)
     return RecomputeReport(
-        scored=len(wanted),
-        written=len(changed),
-        removed=removed,
-        unscored_groups=tuple(sorted(groups - set(cut_points))),
+        scored=len(scored),
+        written=len(written),
+        removed=len(removed),
+        unscored_groups=_unscored(customers, cut_points),
         computed_at=as_of,
-        changed_profiles=tuple(
-            sorted({score.profile_id for score in changed} | {key[0] for key in stale_keys})
-        ),
+        changed_profiles=tuple(sorted(set(written) | set(removed))),
     )
 
 
-def _record_sizes(scored: pd.DataFrame, as_of: datetime) -> None:
-    sizes: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal(0)])
-    for row in scored.itertuples():
-        size = sizes[(row.group, row.segment)]
-        size[0] += 1
-        size[1] += Decimal(row.monetary)
-    SegmentSize.objects.bulk_create(
-        [
-            SegmentSize(
-                computed_at=as_of,
-                group=group,
-                segment=segment,
-                customers=count,
-                revenue_amount=quantize_amount(revenue, group),  # groups are currencies
+def start_recompute(zone: ZoneInfo, chunk_size: int, as_of: datetime | None = None):
+    """Begin a recompute split over workers: fit and store the cut points, plan the chunks.
+
+    Returns the `RecomputeRun`; score each of its chunks with `score_recompute_chunk` (in any
+    order, on any worker, more than once). The scores come out exactly as `recompute_rfm`'s.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size: must be at least 1")
+    as_of = as_of or timezone.now()
+    customers = _spend_rows(Scope())
+    with transaction.atomic():
+        cut_points = _fit_and_store(customers, zone, as_of)
+        ranges = profile_id_ranges(chunk_size)
+        run = RecomputeRun.objects.create(
+            computed_at=as_of,
+            scored=int(customers["group"].isin(list(cut_points)).sum()),
+            chunks=len(ranges),
+            finished_at=None if ranges else timezone.now(),
+        )
+        RecomputeChunk.objects.bulk_create(
+            RecomputeChunk(run=run, low=low, high=high) for low, high in ranges
+        )
+        if not ranges:
+            record_segment_sizes(as_of)
+    return run
+
+
+@dataclass(frozen=True)
+class ChunkReport:
+    scored: int = 0
+    written: int = 0
+    removed: int = 0
+    # Already scored before (a retried or duplicated task): nothing was done.
+    repeated: bool = False
+    # A newer run began first; its own chunks cover these ids.
+    superseded: bool = False
+    # This chunk was the run's last: segment sizes were recorded.
+    finished_run: bool = False
+    changed_profiles: tuple[int, ...] = ()
+
+
+def score_recompute_chunk(chunk_id: int, zone: ZoneInfo, segments: SegmentMap | None = None):
+    """Score one chunk of a recompute run against the run's cut points; idempotent.
+
+    The chunk row is locked while it is scored, so a duplicated task waits and then does
+    nothing. The chunk that completes the run records the segment sizes (the run row is
+    locked for that check, so exactly one chunk does it).
+    """
+    with transaction.atomic():
+        chunk = RecomputeChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        if chunk.done_at is not None:
+            return ChunkReport(repeated=True)
+        run = chunk.run
+        report = ChunkReport()
+        if RecomputeRun.objects.filter(computed_at__gt=run.computed_at).exists():
+            chunk.superseded = True
+            report = ChunkReport(superseded=True)
+        else:
+            scored, written, removed = _rescore(
+                Scope(low=chunk.low, high=chunk.high), zone, run.computed_at, segments
             )
-            for (group, segment), (count, revenue) in sorted(sizes.items())
-        ]
-    )
+            chunk.written, chunk.removed = len(written), len(removed)
+            report = ChunkReport(
+                scored=scored,
+                written=len(written),
+                removed=len(removed),
+                changed_profiles=tuple(sorted(set(written) | set(removed))),
+            )
+        chunk.done_at = timezone.now()
+        chunk.save(update_fields=["done_at", "written", "removed", "superseded"])
+        run = RecomputeRun.objects.select_for_update().get(pk=run.pk)
+        if run.finished_at is None and not run.chunk_set.filter(done_at__isnull=True).exists():
+            if not report.superseded:
+                record_segment_sizes(run.computed_at)
+            run.finished_at = timezone.now()
+            run.save(update_fields=["finished_at"])
+            report = replace(report, finished_run=not report.superseded)
+    return report
 
 
-def rescore_profiles(profile_ids, zone: ZoneInfo, as_of: datetime | None = None) -> int:
+def profile_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
+    """Split the profile ids into ranges of about `chunk_size` ids each (for chunk tasks)."""
+    bounds = CustomerProfile.objects.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return []
+    return [
+        (start, min(start + chunk_size - 1, bounds["high"]))
+        for start in range(bounds["low"], bounds["high"] + 1, chunk_size)
+    ]
+
+
+def rescore_profiles(
+    profile_ids, zone: ZoneInfo, as_of: datetime | None = None, segments: SegmentMap | None = None
+) -> int:
     """Rescore these customers at once against the last full recompute's cut points.
 
     Used after an order changes a customer's figures; a group that has not been recomputed
     yet (no cut points) is left for the next full recompute. Returns how many scores changed.
     """
-    ids = sorted(set(profile_ids))
+    ids = tuple(sorted({int(i) for i in profile_ids}))
     if not ids:
         return 0
-    as_of = as_of or timezone.now()
-    cut_points = {c.group: c for c in ScoreCutPoints.objects.filter(group__in=_groups_of(ids))}
-    rows = CustomerSpend.objects.filter(
-        profile_id__in=ids,
-        profile__anonymized_at__isnull=True,
-        order_count__gt=0,
-        currency__in=list(cut_points),
-    ).values_list("profile_id", "currency", "last_order_at", "order_count", "total_spent_amount")
-    wanted = {}
-    for profile_id, group, last_order_at, order_count, spent in rows:
-        stored = cut_points[group]
-        r, f, m = (
-            int(score_values([value], CutPoints(tuple(bounds), stored.customers))[0])
-            for value, bounds in (
-                (-days_since(last_order_at, as_of, zone), stored.recency),
-                (order_count, stored.frequency),
-                (float(spent), stored.monetary),
-            )
-        )
-        wanted[(profile_id, group)] = (r, f, m, segment_of(r, f))
+    _scored, written, removed = _rescore(Scope(ids=ids), zone, as_of or timezone.now(), segments)
+    return len(set(written) | set(removed))
+
+
+def _rescore(scope: Scope, zone: ZoneInfo, as_of: datetime, segments):
+    """Score `scope` against the stored cut points; return (scored, written ids, removed ids)."""
+    customers = _spend_rows(scope)
+    cut_points = _stored_cut_points()
+    scored = score_with(customers, cut_points, as_of, zone, segments)
     with transaction.atomic():
-        existing = {
-            (profile_id, group): (r, f, m, segment)
-            for profile_id, group, r, f, m, segment in CustomerScore.objects.filter(
-                profile_id__in=ids
-            ).values_list("profile_id", "group", "r", "f", "m", "segment")
-        }
-        gone = [key for key in existing if key not in wanted and key[1] in cut_points]
-        for profile_id, group in gone:
-            CustomerScore.objects.filter(profile_id=profile_id, group=group).delete()
-        changed = [
-            CustomerScore(
-                profile_id=key[0], group=key[1], r=r, f=f, m=m, segment=segment, scored_at=as_of
-            )
-            for key, (r, f, m, segment) in wanted.items()
-            if existing.get(key) != (r, f, m, segment)
-        ]
-        CustomerScore.objects.bulk_create(
-            changed,
-            update_conflicts=True,
-            unique_fields=["profile", "group"],
-            update_fields=["r", "f", "m", "segment", "scored_at"],
-        )
-    return len(changed) + len(gone)
-
-
-def _groups_of(profile_ids) -> list[str]:
-    return list(
-        CustomerSpend.objects.filter(profile_id__in=profile_ids)
-        .values_list("currency", flat=True)
-        .distinct()
-    )
+        written, removed = _write_scores(scored, scope, list(cut_points), as_of)
+    return len(scored), written, removed

@@ -1,27 +1,45 @@
 """Celery tasks of the segments: thin wrappers around the services."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.conf import settings
 
 from ..customers.metadata import sync_customer_metadata
 from ..host import get_host
+from ..task_options import RETRY
 from .rule_services import evaluate_all
-from .services import recompute_rfm
+from .services import score_recompute_chunk, start_recompute
 
 METADATA_BATCH = 500
+# Profile ids per chunk task of a recompute (Django setting CRM_RECOMPUTE_CHUNK_SIZE).
+DEFAULT_CHUNK_SIZE = 100_000
 
 
-@shared_task(
-    name="saleor_crm.recompute_rfm",
-    autoretry_for=(OperationalError,),
-    retry_backoff=30,
-    retry_kwargs={"max_retries": 5},
-)
+def _chunk_size() -> int:
+    return int(getattr(settings, "CRM_RECOMPUTE_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+
+
+@shared_task(name="saleor_crm.recompute_rfm", **RETRY)
 def recompute_rfm_task() -> dict:
-    """Rescore every customer (idempotent: unchanged scores are not written)."""
+    """Start a full RFM recompute: fit the cut points, then one chunk task per id range.
+
+    Any number of workers score the chunks; the last one records the segment sizes.
+    """
     host = get_host()
     with host.database_access():
-        report = recompute_rfm(host.config().zone)
+        run = start_recompute(host.config().zone, _chunk_size())
+        chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
+    for chunk_id in chunk_ids:
+        recompute_rfm_chunk_task.delay(chunk_id)
+    return {"run": run.pk, "scored": run.scored, "chunks": len(chunk_ids)}
+
+
+@shared_task(name="saleor_crm.recompute_rfm_chunk", **RETRY)
+def recompute_rfm_chunk_task(chunk_id: int) -> dict:
+    """Score one chunk of a recompute (idempotent), then rewrite the changed customers' metadata."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        report = score_recompute_chunk(chunk_id, config.zone, config.segment_map)
         changed = report.changed_profiles
         metadata_written = sum(
             sync_customer_metadata(host, changed[start : start + METADATA_BATCH])
@@ -31,16 +49,14 @@ def recompute_rfm_task() -> dict:
         "scored": report.scored,
         "written": report.written,
         "removed": report.removed,
+        "repeated": report.repeated,
+        "superseded": report.superseded,
+        "finished_run": report.finished_run,
         "metadata_written": metadata_written,
     }
 
 
-@shared_task(
-    name="saleor_crm.evaluate_segments",
-    autoretry_for=(OperationalError,),
-    retry_backoff=30,
-    retry_kwargs={"max_retries": 5},
-)
+@shared_task(name="saleor_crm.evaluate_segments", **RETRY)
 def evaluate_segments_task() -> dict:
     """Recount the built-in and every saved rule segment, recording their sizes."""
     host = get_host()

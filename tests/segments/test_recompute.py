@@ -7,9 +7,21 @@ import pytest
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import OrderStatus
-from saleor_crm_plugin.segments.models import CustomerScore, ScoreCutPoints, SegmentSize
-from saleor_crm_plugin.segments.services import recompute_rfm, rescore_profiles
-from saleor_crm_plugin.tasks import recompute_rfm_task
+from saleor_crm_plugin.segments.models import (
+    CustomerScore,
+    RecomputeChunk,
+    RecomputeRun,
+    ScoreCutPoints,
+    SegmentSize,
+)
+from saleor_crm_plugin.segments.segment_map import parse_segment_map
+from saleor_crm_plugin.segments.services import (
+    recompute_rfm,
+    rescore_profiles,
+    score_recompute_chunk,
+    start_recompute,
+)
+from saleor_crm_plugin.tasks import recompute_rfm_chunk_task, recompute_rfm_task
 from tests.factories import T0, customer, order
 
 pytestmark = pytest.mark.django_db
@@ -95,14 +107,24 @@ def test_deleted_customer_loses_the_score(store):
     assert not CustomerScore.objects.filter(profile=profile).exists()
 
 
-def test_task_runs_twice_without_change(store):
+def _written(run_id):
+    return sum(RecomputeChunk.objects.filter(run_id=run_id).values_list("written", flat=True))
+
+
+def test_task_runs_twice_without_change(store, settings):
+    # given: chunks of 4 profile ids (the 13 profiles make 4 chunks)
+    settings.CRM_RECOMPUTE_CHUNK_SIZE = 4
+
     # when
     first = recompute_rfm_task.delay().get()
     second = recompute_rfm_task.delay().get()
 
     # then
-    assert first["written"] == 10
-    assert second["written"] == 0
+    assert (first["scored"], first["chunks"]) == (10, 4)
+    assert _written(first["run"]) == 10
+    assert _written(second["run"]) == 0
+    assert RecomputeRun.objects.filter(finished_at__isnull=True).count() == 0
+    assert SegmentSize.objects.values("computed_at").distinct().count() == 2
 
 
 def test_rescoring_unchanged_customers_agrees_with_the_full_recompute(store):
@@ -160,11 +182,124 @@ def test_recompute_task_writes_the_segment_to_the_customer_metadata(store):
     ingest_customers([customer(str(user.pk), email="c9@example.com")])
 
     # when
-    first = recompute_rfm_task.delay().get()
-    second = recompute_rfm_task.delay().get()
+    recompute_rfm_task.delay().get()
+    user.refresh_from_db()
+    written = dict(user.private_metadata)
+    chunk = RecomputeChunk.objects.get(run=start_recompute(TOKYO, chunk_size=1000))
+    again = recompute_rfm_chunk_task.delay(chunk.pk).get()
 
     # then
+    assert written["crm.segment"] == "JPY Champions"
+    assert written["crm.rfm"] == "JPY R5 F5 M5"
+    assert (again["written"], again["metadata_written"]) == (0, 0)
     user.refresh_from_db()
-    assert user.private_metadata["crm.segment"] == "JPY Champions"
-    assert user.private_metadata["crm.rfm"] == "JPY R5 F5 M5"
-    assert (first["metadata_written"], second["metadata_written"]) == (1, 0)
+    assert user.private_metadata == written
+
+
+def _score_all_chunks(run, zone=TOKYO, segments=None):
+    return [
+        score_recompute_chunk(chunk.pk, zone, segments)
+        for chunk in run.chunk_set.order_by("-low")  # any order will do
+    ]
+
+
+def test_recompute_in_chunks_gives_the_one_piece_scores(store):
+    # given: the scores of the one-piece recompute
+    recompute_rfm(TOKYO, as_of=AS_OF)
+    expected = _scores()
+    CustomerScore.objects.all().delete()
+    SegmentSize.objects.all().delete()
+
+    # when: the same recompute in chunks of 3 profile ids
+    run = start_recompute(TOKYO, chunk_size=3, as_of=AS_OF)
+    reports = _score_all_chunks(run)
+
+    # then
+    assert run.chunks == 5
+    assert _scores() == expected
+    assert sum(r.written for r in reports) == 10
+    assert [r.finished_run for r in reports] == [False, False, False, False, True]
+    run.refresh_from_db()
+    assert run.finished_at is not None
+    sizes = SegmentSize.objects.filter(computed_at=AS_OF)
+    assert sum(s.customers for s in sizes) == 10
+    assert {s.segment for s in sizes} == {row[3] for row in expected.values()}
+
+
+def test_a_chunk_scored_twice_does_nothing_the_second_time(store):
+    # given
+    run = start_recompute(TOKYO, chunk_size=100, as_of=AS_OF)
+    chunk = run.chunk_set.get()
+    first = score_recompute_chunk(chunk.pk, TOKYO)
+
+    # when
+    second = score_recompute_chunk(chunk.pk, TOKYO)
+
+    # then
+    assert (first.written, first.finished_run, first.repeated) == (10, True, False)
+    assert (second.written, second.finished_run, second.repeated) == (0, False, True)
+    assert SegmentSize.objects.values("computed_at").distinct().count() == 1
+
+
+def test_chunks_of_a_superseded_run_leave_the_work_to_the_newer_run(store):
+    # given: a run whose chunk did not start before the next hour's run began
+    old = start_recompute(TOKYO, chunk_size=100, as_of=AS_OF)
+    new = start_recompute(TOKYO, chunk_size=100, as_of=AS_OF + timedelta(hours=1))
+
+    # when
+    stale = score_recompute_chunk(old.chunk_set.get().pk, TOKYO)
+    fresh = score_recompute_chunk(new.chunk_set.get().pk, TOKYO)
+
+    # then
+    assert (stale.superseded, stale.written, stale.finished_run) == (True, 0, False)
+    assert (fresh.written, fresh.finished_run) == (10, True)
+    assert set(SegmentSize.objects.values_list("computed_at", flat=True)) == {
+        AS_OF + timedelta(hours=1)
+    }
+    assert CustomerScore.objects.count() == 10
+
+
+def test_an_empty_store_finishes_its_run_at_once(db):
+    # when
+    run = start_recompute(TOKYO, chunk_size=100, as_of=AS_OF)
+
+    # then
+    assert (run.chunks, run.scored) == (0, 0)
+    assert run.finished_at is not None
+    assert not CustomerScore.objects.exists()
+
+
+def test_a_chunk_size_below_one_is_refused(db):
+    with pytest.raises(ValueError, match="chunk_size: must be at least 1"):
+        start_recompute(TOKYO, chunk_size=0)
+
+
+RENAMED = parse_segment_map(
+    "VIP: R 4-5; F 4-5\nRegulars: R 1-3; F 4-5\nNewcomers: R 4-5; F 1-3\nSleeping: R 1-3; F 1-3"
+)
+
+
+def test_scores_are_named_by_the_store_segment_map(store):
+    # when
+    recompute_rfm(TOKYO, as_of=AS_OF, segments=RENAMED)
+
+    # then
+    best = CustomerScore.objects.get(profile__order_count=10)
+    worst = CustomerScore.objects.get(profile__order_count=1)
+    assert (best.segment, worst.segment) == ("VIP", "Sleeping")
+    assert set(SegmentSize.objects.values_list("segment", flat=True)) <= set(RENAMED)
+
+
+def test_tasks_name_segments_by_the_plugin_setting(store, settings):
+    # given: the merchant's map in the plugin configuration
+    text = "\n".join(
+        f"{name}: R {min(r)}-{max(r)}; F {min(f)}-{max(f)}" for name, (r, f) in RENAMED.items()
+    )
+    settings.CRM_CONFIG = {"store-time-zone": "Asia/Tokyo", "rfm-segments": text}
+
+    # when
+    recompute_rfm_task.delay().get()
+
+    # then
+    assert set(CustomerScore.objects.values_list("segment", flat=True)) <= set(RENAMED)
+    assert CustomerScore.objects.get(profile__order_count=10).segment == "VIP"

@@ -1,0 +1,146 @@
+"""Rule segment and customer search latency over 1M profiles (PostgreSQL).
+
+    bash scripts/bench.sh bench/search.py [--customers 1000000] [--orders 10000000] [--runs 40]
+
+Fills the ledger like bench/rfm.py (plus store accounts with a prefecture for 70% of the
+customers), scores everyone once, then times through the GraphQL endpoint (HTTP, staff token):
+
+- a three-condition rule segment preview (count + first 20 rows):
+  spent >= 20,000 JPY AND days since last order >= 90 AND RFM segment in (At Risk,
+  Can't Lose Them);
+- a filtered, sorted customer search page (first 20 + totalCount):
+  2+ orders, last order in the past year, sorted by total spent (JPY) descending;
+- the same page filtered by prefecture (a field the store keeps, joined in the same query).
+
+Each is run `--runs` times after one warm-up; the median and p95 are printed, with the query
+plans' index use.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.sandbox.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from fill import fill_ledger  # noqa: E402
+
+from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
+from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
+
+ACCOUNTS = """
+UPDATE saleor_crm_customerprofile SET user_id = id::text WHERE id %% 10 < 7;
+INSERT INTO saleor_crm_sandbox_sandboxuser
+    (id, email, first_name, last_name, is_staff, is_active, permissions, metadata,
+     private_metadata, country, country_area, city, date_joined, updated_at)
+SELECT id, 'c' || id || '@example.com', 'First' || (id %% 97), 'Last' || (id %% 89), false, true,
+       '[]', '{}', '{}', 'JP',
+       (ARRAY['東京都','大阪府','神奈川県','愛知県','福岡県','北海道','京都府'])[1 + id %% 7],
+       'City', now(), now()
+FROM saleor_crm_customerprofile WHERE user_id IS NOT NULL;
+SELECT setval(pg_get_serial_sequence('saleor_crm_sandbox_sandboxuser', 'id'),
+              (SELECT max(id) FROM saleor_crm_sandbox_sandboxuser));
+"""
+
+PREVIEW = """query($rule: JSONString!) {
+  crmSegmentPreview(rule: $rule, first: 20) { customers sample { email orderCount } } }"""
+RULE = {
+    "all": [
+        {"field": "total_spent", "op": "gte", "value": 20000, "currency": "JPY"},
+        {"field": "days_since_last_order", "op": "gte", "value": 90},
+        {"field": "segment", "op": "in", "group": "JPY", "value": ["At Risk", "Can't Lose Them"]},
+    ]
+}
+SEARCH = """query($filter: CRMCustomerFilterInput) {
+  crmCustomers(first: 20, filter: $filter,
+               sortBy: {field: TOTAL_SPENT, direction: DESC, currency: "JPY"}) {
+    totalCount edges { node { email name city orderCount lastOrderAt
+      spends { totalSpent { amount } } scores { segment } } } } }"""
+
+
+def _timed_runs(label, work, runs):
+    work()  # warm-up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[max(0, round(0.95 * len(times)) - 1)]
+    print(f"{label}: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms ({runs} runs)")
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    fill_ledger(args.customers, args.orders)
+    with connection.cursor() as cursor:
+        cursor.execute(ACCOUNTS)
+        cursor.execute("ANALYZE")
+    print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    from zoneinfo import ZoneInfo
+
+    report = recompute_rfm(ZoneInfo("UTC"))
+    print(f"scored {report.scored:,} in {time.perf_counter() - started:.0f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    staff = SandboxUser.objects.create(
+        email="staff@example.com",
+        is_staff=True,
+        permissions=["MANAGE_USERS"],
+        date_joined=django.utils.timezone.now(),
+        updated_at=django.utils.timezone.now(),
+    )
+    token = staff.issue_token()
+    client = Client()
+
+    def post(query, variables):
+        response = client.post(
+            "/graphql/",
+            data=json.dumps({"query": query, "variables": variables}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        body = response.json()
+        if "errors" in body:
+            sys.exit(f"GraphQL error: {body['errors']}")
+        return body["data"]
+
+    year_ago = (django.utils.timezone.now() - django.utils.timezone.timedelta(days=365)).isoformat()
+    search = {"numberOfOrders": {"gte": 2}, "lastOrderAt": {"gte": year_ago}}
+    by_area = {**search, "rule": {"field": "country_area", "op": "in", "value": ["東京都"]}}
+    rule_size = post(PREVIEW, {"rule": RULE})["crmSegmentPreview"]["customers"]
+    search_size = post(SEARCH, {"filter": search})["crmCustomers"]["totalCount"]
+    area_size = post(SEARCH, {"filter": by_area})["crmCustomers"]["totalCount"]
+    print(f"rule selects {rule_size:,}; search matches {search_size:,}; in Tokyo {area_size:,}")
+    _timed_runs("three-condition rule preview", lambda: post(PREVIEW, {"rule": RULE}), args.runs)
+    _timed_runs("search page sorted by spend", lambda: post(SEARCH, {"filter": search}), args.runs)
+    _timed_runs(
+        "search page in one prefecture", lambda: post(SEARCH, {"filter": by_area}), args.runs
+    )
+
+
+if __name__ == "__main__":
+    main()
