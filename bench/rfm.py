@@ -1,21 +1,32 @@
 """Full RFM recompute at scale, against a bare GROUP BY over the same order table.
 
-    bash scripts/bench.sh bench/rfm.py [--customers 1000000] [--orders 10000000]
+    bash scripts/bench.sh bench/rfm.py [--customers 1000000] [--orders 10000000] [--workers 2]
 
-Fills the ledger tables directly with SQL (generate_series; long-tailed repeat buying, one
-currency), then measures in the same run: the bare `GROUP BY profile` aggregate over the order
-table, and `recompute_rfm` (wall time and the process's peak memory).
+Fills the ledger with SQL (bench/fill.py), then measures in the same run:
+
+- the bare `GROUP BY profile` aggregate over the order table (median of 3);
+- `recompute_rfm` in one process: first (every score written) and again (only changes);
+- the same recompute split over `--workers` processes, as Celery workers run it: one
+  `start_recompute` (fit and store the cut points), then the chunks (`score_recompute_chunk`)
+  taken from a shared queue by each worker, first with every score to write, then again;
+- rescoring one customer against the stored cut points (what a paid order does): `--samples`
+  random customers, median and p99;
+- peak memory of this process and of the largest worker.
 """
 
 import argparse
+import multiprocessing
 import os
+import random
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_crm_plugin.sandbox.settings")
 
 import django
@@ -23,41 +34,18 @@ import django
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from fill import fill_ledger  # noqa: E402
 
-from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
+from saleor_crm_plugin.segments.models import CustomerScore  # noqa: E402
+from saleor_crm_plugin.segments.services import (  # noqa: E402
+    recompute_rfm,
+    rescore_profiles,
+    score_recompute_chunk,
+    start_recompute,
+)
 
-FILL = """
-TRUNCATE saleor_crm_customerscore, saleor_crm_segmentsize, saleor_crm_scorecutpoints,
-         saleor_crm_orderlinerecord, saleor_crm_orderrecord, saleor_crm_customerspend,
-         saleor_crm_customerprofile RESTART IDENTITY CASCADE;
-INSERT INTO saleor_crm_customerprofile
-    (user_id, email_digest, order_count, source_fingerprint, created_at, updated_at)
-SELECT NULL, md5(g::text) || md5('x' || g::text), 0, '', now(), now()
-FROM generate_series(1, %(customers)s) AS g;
-INSERT INTO saleor_crm_orderrecord
-    (order_id, number, profile_id, user_id, email_digest, channel, currency, status, counts,
-     placed_at, total_gross_amount, total_net_amount, paid_amount, refunded_amount,
-     net_spend_amount, source_updated_at, source_fingerprint, created_at, updated_at)
-SELECT 'bench-' || g, g::text, p, NULL, NULL, 'channel-jpy', 'JPY', 'fulfilled', true, t,
-       amount, amount, amount, 0, amount, t, '', now(), now()
-FROM (
-    SELECT g,
-           -- a few customers buy very often, most rarely: the owner is skewed to low ids
-           1 + floor(%(customers)s * power(random(), 3))::bigint AS p,
-           now() - random() * interval '1095 days' AS t,
-           (980 + floor(random() * 20000))::numeric AS amount
-    FROM generate_series(1, %(orders)s) AS g
-) AS o;
-"""
-AGGREGATE = """
-INSERT INTO saleor_crm_customerspend
-    (profile_id, currency, order_count, total_spent_amount, average_order_amount,
-     first_order_at, last_order_at)
-SELECT profile_id, currency, count(*), sum(net_spend_amount), round(avg(net_spend_amount)),
-       min(placed_at), max(placed_at)
-FROM saleor_crm_orderrecord WHERE counts GROUP BY profile_id, currency;
-"""
+ZONE = ZoneInfo("Asia/Tokyo")
 BARE_GROUP_BY = (
     "SELECT profile_id, max(placed_at), count(*), sum(net_spend_amount)"
     " FROM saleor_crm_orderrecord GROUP BY profile_id"
@@ -72,21 +60,52 @@ def _timed(label, work):
     return elapsed, result
 
 
+def _worker(queue, results):
+    """A chunk worker: take chunk ids until the queue is empty (like a Celery worker)."""
+    connections.close_all()  # never share the parent's connection
+    written = 0
+    while True:
+        chunk_id = queue.get()
+        if chunk_id is None:
+            break
+        written += score_recompute_chunk(chunk_id, ZONE).written
+    connections.close_all()
+    results.put((written, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _chunked(workers: int, chunk_size: int):
+    run = start_recompute(ZONE, chunk_size)
+    context = multiprocessing.get_context("fork")
+    queue, results = context.Queue(), context.Queue()
+    for chunk_id in run.chunk_set.order_by("low").values_list("pk", flat=True):
+        queue.put(chunk_id)
+    for _ in range(workers):
+        queue.put(None)
+    connections.close_all()
+    processes = [context.Process(target=_worker, args=(queue, results)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    outcome = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    run.refresh_from_db()
+    assert run.finished_at is not None, "the run did not finish"
+    return run, sum(w for w, _ in outcome), max(peak for _, peak in outcome)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=1000)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
     call_command("migrate", verbosity=0)
+    fill_ledger(args.customers, args.orders)
     with connection.cursor() as cursor:
-        _timed(
-            f"fill {args.customers:,} customers and {args.orders:,} orders",
-            lambda: cursor.execute(FILL, vars(args)),
-        )
-        _timed("per-customer spend rows", lambda: cursor.execute(AGGREGATE))
-        cursor.execute("ANALYZE")
         bare = [
             _timed(
                 "bare GROUP BY profile over the order table",
@@ -96,18 +115,47 @@ def main():
         ]
     bare_median = sorted(bare)[1]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    elapsed, report = _timed(
-        "full recompute (first: every score written)", lambda: recompute_rfm(ZoneInfo("Asia/Tokyo"))
-    )
-    again, _ = _timed(
-        "full recompute (again: only changes written)",
-        lambda: recompute_rfm(ZoneInfo("Asia/Tokyo")),
-    )
+
+    first, report = _timed("one process, first (every score written)", lambda: recompute_rfm(ZONE))
+    again, _ = _timed("one process, again (only changes written)", lambda: recompute_rfm(ZONE))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
-        f"scored {report.scored:,} customers; ratio to the bare GROUP BY (median {bare_median:.1f} s): "
-        f"{elapsed / bare_median:.1f}x first, {again / bare_median:.1f}x again; "
-        f"peak memory {peak / 1024:,.0f} MB (before the recompute {before / 1024:,.0f} MB)"
+        f"  scored {report.scored:,}, wrote {report.written:,}; ratio to the bare GROUP BY "
+        f"(median {bare_median:.1f} s): {first / bare_median:.2f}x first, "
+        f"{again / bare_median:.2f}x again; peak memory {peak / 1024:,.0f} MB "
+        f"(before the recompute {before / 1024:,.0f} MB)",
+        flush=True,
+    )
+
+    CustomerScore.objects.all().delete()
+    label = f"{args.workers} workers, chunks of {args.chunk_size:,} ids"
+    chunked_first, (run, written, worker_peak) = _timed(
+        f"{label}, first (every score written)", lambda: _chunked(args.workers, args.chunk_size)
+    )
+    chunked_again, (_run, written_again, _peak) = _timed(
+        f"{label}, again", lambda: _chunked(args.workers, args.chunk_size)
+    )
+    print(
+        f"  {run.chunks} chunks, wrote {written:,} then {written_again:,}; ratio "
+        f"{chunked_first / bare_median:.2f}x first, {chunked_again / bare_median:.2f}x again; "
+        f"largest worker peak {worker_peak / 1024:,.0f} MB",
+        flush=True,
+    )
+
+    ids = list(
+        CustomerScore.objects.values_list("profile_id", flat=True).order_by("?")[: args.samples]
+    )
+    random.shuffle(ids)
+    times = []
+    for profile_id in ids:
+        started = time.perf_counter()
+        rescore_profiles([profile_id], ZONE)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p99 = times[max(0, round(0.99 * len(times)) - 1)]
+    print(
+        f"rescore one customer ({len(times)} random customers): median "
+        f"{statistics.median(times):.2f} ms, p99 {p99:.2f} ms, max {times[-1]:.2f} ms"
     )
 
 

@@ -196,19 +196,25 @@ def score_with(
     """
     _require_aware(as_of)
     cells = segment_cells(segments or DEFAULT_SEGMENTS)
-    frame = customers[customers["group"].isin(list(cut_points))]
-    frame = frame.sort_values(["group", "customer_id"], kind="stable").reset_index(drop=True)
+    # numpy over the columns, one DataFrame at the end: this also runs for one customer
+    # after every paid order, where pandas' per-call overhead would dominate.
+    frame = customers[customers["group"].isin(list(cut_points)).to_numpy()]
+    groups = frame["group"].to_numpy(dtype=object)
+    order = np.lexsort((frame["customer_id"].to_numpy(), groups))
+    frame = frame.iloc[order].reset_index(drop=True)
+    groups = groups[order]
     days = _days_since(frame["last_order_at"], as_of, zone).to_numpy("int64")
-    frame["recency_days"] = days
     goodness = _goodness(frame, days)
     scores = {column: np.zeros(len(frame), dtype="int64") for column in ("r", "f", "m")}
-    for group, rows in frame.groupby("group").indices.items():
+    for group in dict.fromkeys(groups):
+        rows = groups == group
         for column, metric in zip(("r", "f", "m"), METRICS, strict=True):
             scores[column][rows] = score_values(goodness[metric][rows], cut_points[group][metric])
-    for column, values in scores.items():
-        frame[column] = values
-    frame["segment"] = _segments(scores["r"], scores["f"], cells)
-    return frame
+    return frame.assign(
+        recency_days=days,
+        **scores,
+        segment=_segments(scores["r"], scores["f"], cells),
+    )
 
 
 def score_rfm(

@@ -99,8 +99,12 @@ def _table(model) -> str:
 
 
 def _spend_rows(scope: Scope) -> pd.DataFrame:
-    """Every scored customer's spend per currency (the RFM group) within `scope`."""
-    if connection.vendor != "postgresql":
+    """Every scored customer's spend per currency (the RFM group) within `scope`.
+
+    A scan (a chunk, the whole store) is read with COPY on PostgreSQL; a few given customers
+    (after an order) with the ORM, which costs less than setting up a COPY.
+    """
+    if connection.vendor != "postgresql" or scope.ids is not None:
         values = CustomerSpend.objects.filter(
             scope.q("profile__"), profile__anonymized_at__isnull=True, order_count__gt=0
         ).values_list(
@@ -212,8 +216,16 @@ def _write_scores_sql(scored: pd.DataFrame, scope: Scope, groups: list, as_of: d
         scored["segment"].tolist(),
     ]
     with connection.cursor() as cursor:
+        # The scores of a chunk may have been written moments ago, before any ANALYZE: with
+        # stale statistics the planner nests the anti-join of the DELETE (3,000 ids took 0.85 s
+        # instead of 10 ms). A hash or merge join does not depend on the estimate.
+        scan = scope.ids is None
+        if scan:
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, [*arrays, as_of, *params, groups])
         rows = cursor.fetchall()
+        if scan:
+            cursor.execute("SET LOCAL enable_nestloop = on")
     return [p for was_written, p in rows if was_written], [
         p for was_written, p in rows if not was_written
     ]
