@@ -540,3 +540,53 @@ def test_rules_and_list_columns_read_what_saleor_keeps(
     assert elsewhere["data"]["crmCustomers"]["totalCount"] == 0
     line = OrderLineRecord.objects.get(line_id=str(first_line.pk))
     assert (line.product_id, line.category_id) == (product_id, category_id)
+
+
+def test_recompute_writes_segments_staff_read_through_saleor_graphql(
+    crm_plugin, staff_api_client, permission_manage_users, settings
+):
+    # given: six Saleor customers with 1..6 orders in the ledger, a recompute in chunks of 2
+    from datetime import UTC, datetime, timedelta
+
+    from saleor.account.models import User
+
+    from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
+    from saleor_crm_plugin.segments.models import RecomputeRun
+    from saleor_crm_plugin.tasks import recompute_rfm_task
+    from tests.factories import customer, order
+
+    settings.CRM_RECOMPUTE_CHUNK_SIZE = 2
+    users = [User.objects.create(email=f"rfm{i}@example.com") for i in range(6)]
+    ingest_customers([customer(str(u.pk), email=u.email) for u in users])
+    recent = datetime.now(UTC) - timedelta(days=1)
+    ingest_orders(
+        [
+            order(
+                f"rfm-{i}-{n}",
+                user_id=str(u.pk),
+                email=u.email,
+                total=str(1000 * (i + 1)),
+                placed_at=recent - timedelta(days=60 * (5 - i) + n),
+            )
+            for i, u in enumerate(users)
+            for n in range(i + 1)
+        ]
+    )
+
+    # when
+    started = recompute_rfm_task.delay().get()
+
+    # then: Saleor's own API shows the keys on the best customer
+    run = RecomputeRun.objects.get(pk=started["run"])
+    assert (run.scored, run.finished_at is not None) == (6, True)
+    assert started["chunks"] >= 3
+    staff_api_client.user.user_permissions.add(permission_manage_users)
+    response = staff_api_client.post_graphql(
+        "query($id: ID!) { user(id: $id) { privateMetadata { key value } } }",
+        {"id": graphene.Node.to_global_id("User", users[5].pk)},
+    )
+    content = json.loads(response.content.decode())
+    metadata = {i["key"]: i["value"] for i in content["data"]["user"]["privateMetadata"]}
+    assert metadata["crm.segment"] == "JPY Champions"
+    assert metadata["crm.rfm"] == "JPY R5 F5 M5"
+    assert metadata["crm.order_count"] == "6"
