@@ -100,11 +100,17 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument(
+        "--no-fill",
+        action="store_true",
+        help="measure the ledger already in DATABASE_URL (filled by an earlier run)",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
     call_command("migrate", verbosity=0)
-    fill_ledger(args.customers, args.orders)
+    if not args.no_fill:
+        fill_ledger(args.customers, args.orders)
     with connection.cursor() as cursor:
         bare = [
             _timed(

@@ -48,6 +48,16 @@ class CustomerProfile(models.Model):
                 name="unique_guest_profile_email",
             ),
         ]
+        indexes = [
+            # Searches filter on the order figures of the customers not deleted: a count of
+            # a large selection reads this index alone (index-only scan), never the rows.
+            models.Index(
+                fields=["last_order_at"],
+                include=["order_count", "first_order_at"],
+                condition=Q(anonymized_at__isnull=True),
+                name="profile_active_orders",
+            ),
+        ]
 
     def __str__(self):
         return f"CustomerProfile {self.pk} ({'user ' + self.user_id if self.user_id else 'guest'})"
@@ -74,7 +84,16 @@ class CustomerSpend(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["profile", "currency"], name="unique_spend_currency"),
         ]
-        indexes = [models.Index(fields=["currency", "total_spent_amount"])]
+        # A customer list sorted by spend (or average order) in one currency walks these in
+        # order, the profile id breaking ties as the list does, and stops after a page.
+        indexes = [
+            models.Index(
+                fields=["currency", "total_spent_amount", "profile"], name="spend_total_sort"
+            ),
+            models.Index(
+                fields=["currency", "average_order_amount", "profile"], name="spend_average_sort"
+            ),
+        ]
 
 
 class OrderRecord(models.Model):

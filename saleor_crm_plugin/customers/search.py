@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from ..errors import FieldError
@@ -191,7 +201,7 @@ def search_profiles(
             queryset = _with_segment(queryset, currency, column)
         else:
             amount = "total_spent_amount" if sort_field == "TOTAL_SPENT" else "average_order_amount"
-            queryset = _with_spend(queryset, currency, column, amount)
+            return SpendOrdered(queryset, currency, amount, descending)
     elif sort_field in _FROM_STORE:
         queryset = queryset.annotate(**{column: host.user_sort_expression(_FROM_STORE[sort_field])})
     tie = "-pk" if descending else "pk"
@@ -199,6 +209,48 @@ def search_profiles(
         descending = not descending
     order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
     return queryset.prefetch_related("spends", "scores").order_by(order, tie)
+
+
+class SpendOrdered:
+    """Profiles in the order of their spend in one currency; those with none there come last.
+
+    Sliced like a queryset (`count()`, `[start:stop]`) without sorting every match: the
+    customers with spend in the currency are read in the order of the spend index
+    `(currency, amount, profile)` joined to their profiles, so a page costs a few index reads
+    whatever the number of matches; the customers without (no order in that currency) follow,
+    by id. `queryset` is the filtered, unordered selection (also what `count()` counts).
+    """
+
+    def __init__(self, queryset: QuerySet, currency: str, amount: str, descending: bool):
+        self.queryset = queryset
+        self.currency = currency
+        direction = "-" if descending else ""
+        spend = FilteredRelation("spends", condition=Q(spends__currency=currency))
+        self.with_spend = (
+            queryset.annotate(sort_spend=spend)
+            .filter(sort_spend__isnull=False)
+            .order_by(f"{direction}sort_spend__{amount}", f"{direction}sort_spend__profile_id")
+        )
+        has_spend = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency)
+        self.without_spend = queryset.exclude(Exists(has_spend)).order_by(f"{direction}pk")
+        self._with_spend_count = None
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def _first_part_size(self) -> int:
+        if self._with_spend_count is None:
+            self._with_spend_count = self.with_spend.count()
+        return self._with_spend_count
+
+    def __getitem__(self, window: slice) -> list[CustomerProfile]:
+        start, stop = window.start or 0, window.stop
+        page = list(self.with_spend.prefetch_related("spends", "scores")[start:stop])
+        if len(page) < stop - start:
+            skip = max(0, start - self._first_part_size())
+            rest = self.without_spend.prefetch_related("spends", "scores")
+            page += list(rest[skip : skip + (stop - start - len(page))])
+        return page
 
 
 def _text_matches(text: str, host):

@@ -24,7 +24,8 @@ class CustomerScore(models.Model):
             models.UniqueConstraint(fields=["profile", "group"], name="unique_score_group"),
         ]
         indexes = [
-            models.Index(fields=["group", "segment"]),
+            # A segment's members by index alone (rules, filters, counts).
+            models.Index(fields=["group", "segment", "profile"], name="score_segment_members"),
             models.Index(fields=["group", "r", "f"]),
         ]
 

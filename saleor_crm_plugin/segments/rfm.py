@@ -50,6 +50,7 @@ __all__ = [
     "fit_groups",
     "parse_segment_map",
     "score_rfm",
+    "score_rows",
     "score_values",
     "score_with",
     "segment_grid",
@@ -215,6 +216,47 @@ def score_with(
         **scores,
         segment=_segments(scores["r"], scores["f"], cells),
     )
+
+
+def score_rows(
+    rows,
+    cut_points: Mapping,
+    as_of: datetime,
+    zone: ZoneInfo,
+    segments: Mapping | None = None,
+) -> list[tuple]:
+    """Score a few customers against fitted cut points, row by row (no DataFrame).
+
+    The same rule as `score_with`, for the one customer rescored after each order, where
+    building a DataFrame would cost more than the scoring.
+
+    Parameters
+    ----------
+    rows
+        `(customer_id, group, last_order_at, order_count, monetary)` tuples.
+    cut_points, as_of, zone, segments
+        As for `score_with`.
+
+    Returns
+    -------
+    list of tuple
+        `(customer_id, group, r, f, m, segment)` for the rows of groups with cut points.
+    """
+    _require_aware(as_of)
+    cells = segment_cells(segments or DEFAULT_SEGMENTS)
+    scored = []
+    for customer_id, group, last_order_at, order_count, monetary in rows:
+        fitted = cut_points.get(group)
+        if fitted is None:
+            continue
+        goodness = {
+            "recency": -float(days_since(last_order_at, as_of, zone)),
+            "frequency": float(order_count),
+            "monetary": float(monetary),
+        }
+        r, f, m = (int(score_values([goodness[metric]], fitted[metric])[0]) for metric in METRICS)
+        scored.append((customer_id, group, r, f, m, cells[(r, f)]))
+    return scored
 
 
 def score_rfm(

@@ -4,7 +4,7 @@ import pytest
 
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
-from saleor_crm_plugin.sandbox.models import SandboxOrder
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from tests.factories import T0, customer, order
 from tests.graphql.conftest import make_user
 
@@ -190,6 +190,47 @@ def test_sort_by_total_spent_in_a_currency(post, staff_user, ann, bob, guest):
         "ann@example.com",
         "bob@example.com",
     ]
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_customers_without_spend_in_the_currency_come_last_page_after_page(
+    post, staff_user, ann, bob, guest, direction
+):
+    # given: only ann has spent USD; bob and the guest bought in JPY only
+    ingest_orders(
+        [
+            _store(
+                order(
+                    "a-usd",
+                    user_id=ann_user_id(),
+                    email="ann@example.com",
+                    currency="USD",
+                    total="19.75",
+                )
+            )
+        ]
+    )
+    variables = {
+        "first": 2,
+        "sortBy": {"field": "TOTAL_SPENT", "direction": direction, "currency": "USD"},
+    }
+
+    # when: two pages of two
+    first = post(CUSTOMERS, variables, token=staff_user.api_token)
+    cursor = first["data"]["crmCustomers"]["pageInfo"]["endCursor"]
+    second = post(CUSTOMERS, {**variables, "after": cursor}, token=staff_user.api_token)
+
+    # then: ann first, then the others by id (descending ids when the sort is descending)
+    emails = [n["email"] for n in _nodes(first) + _nodes(second)]
+    others = ["bob@example.com", "gus@example.com"]
+    assert emails == ["ann@example.com", *(others if direction == "ASC" else others[::-1])]
+    assert first["data"]["crmCustomers"]["totalCount"] == 3
+    assert first["data"]["crmCustomers"]["pageInfo"]["hasNextPage"] is True
+    assert second["data"]["crmCustomers"]["pageInfo"]["hasNextPage"] is False
+
+
+def ann_user_id():
+    return str(SandboxUser.objects.get(email="ann@example.com").pk)
 
 
 def test_range_with_gte_above_lte_is_an_error(post, staff_user, ann):

@@ -9,9 +9,12 @@ import pytest
 from saleor_crm_plugin.segments.rfm import (
     DEFAULT_SEGMENTS,
     fit_cut_points,
+    fit_groups,
     parse_segment_map,
     score_rfm,
+    score_rows,
     score_values,
+    score_with,
     segment_grid,
 )
 
@@ -225,3 +228,48 @@ def test_grid_counts_customers_by_r_and_f():
     assert grid["r"].tolist() == [5, 4, 3, 2, 1]
     assert grid.loc[grid["r"] == 5, "f5"].tolist() == [2]
     assert int(grid[["f1", "f2", "f3", "f4", "f5"]].to_numpy().sum()) == 10
+
+
+def test_one_customer_scored_row_by_row_agrees_with_the_vectorized_scoring():
+    # given: 300 customers in two groups, fitted at one time and rescored an hour later
+    rng = np.random.default_rng(11)
+    frame = pd.concat(
+        [
+            _customers(
+                [
+                    (
+                        f"{group}{i}",
+                        int(rng.integers(0, 400)),
+                        int(rng.integers(1, 20)),
+                        str(rng.integers(500, 90_000)),
+                    )
+                    for i in range(150)
+                ],
+                group=group,
+            )
+            for group in ("JPY", "USD")
+        ],
+        ignore_index=True,
+    )
+    cut_points = fit_groups(frame, AS_OF, TOKYO)
+    later = AS_OF + timedelta(hours=20)  # past midnight in Tokyo: every recency moves a day
+
+    # when
+    vectorized = score_with(frame, cut_points, later, TOKYO)
+    by_row = score_rows(
+        frame[["customer_id", "group", "last_order_at", "order_count", "monetary"]].itertuples(
+            index=False
+        ),
+        {"JPY": cut_points["JPY"]},  # USD not recomputed yet: left out
+        later,
+        TOKYO,
+    )
+
+    # then
+    expected = [
+        (row.customer_id, row.group, row.r, row.f, row.m, row.segment)
+        for row in vectorized.itertuples()
+        if row.group == "JPY"
+    ]
+    assert sorted(by_row) == sorted(expected)
+    assert len(by_row) == 150
