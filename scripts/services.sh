@@ -1,6 +1,8 @@
 # Shared by scripts/test.sh and scripts/bench.sh: install (if missing) and start PostgreSQL and
 # Redis on 127.0.0.1 with their data in a temporary directory, stopped again on exit.
 # Exports CRM_PG_URL (a server URL without a database name) and CRM_REDIS_URL.
+# CRM_PG_OPTIONS adds server settings (`-c name=value ...`); bench.sh gives PostgreSQL the
+# memory a production server would have.
 start_services() {
   local need_apt=() pg_bin
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -28,7 +30,7 @@ start_services() {
   _as_pg "'$pg_bin/initdb' -D '$CRM_RUN_DIR/pg' -U crm --auth=trust -E UTF8 >/dev/null"
   _as_pg "'$pg_bin/pg_ctl' -D '$CRM_RUN_DIR/pg' -l '$CRM_RUN_DIR/pg.log' -w start \
     -o \"-p $pg_port -k '$CRM_RUN_DIR' -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off\"" >/dev/null
+         -c synchronous_commit=off -c full_page_writes=off ${CRM_PG_OPTIONS:-}\"" >/dev/null
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$CRM_RUN_DIR/redis.pid" --dir "$CRM_RUN_DIR" >/dev/null
   export CRM_PG_PORT=$pg_port

@@ -414,14 +414,17 @@ def profile_emails(profiles, user_emails, order_emails) -> dict[int, str]:
     emails = {by_user[user_id]: email for user_id, email in user_emails(list(by_user)).items()}
     guests = [p.pk for p in profiles if p.user_id is None]
     if guests:
-        latest = OrderRecord.objects.filter(profile=OuterRef("profile")).order_by(
+        # One index read per guest (profile, placed_at), whatever their number of orders.
+        latest = OrderRecord.objects.filter(profile=OuterRef("pk")).order_by(
             "-placed_at", "-order_id"
         )
-        by_order = dict(
-            OrderRecord.objects.filter(
-                profile_id__in=guests, order_id=Subquery(latest.values("order_id")[:1])
-            ).values_list("order_id", "profile_id")
-        )
+        by_order = {
+            order_id: profile_id
+            for profile_id, order_id in CustomerProfile.objects.filter(pk__in=guests)
+            .annotate(latest_order=Subquery(latest.values("order_id")[:1]))
+            .values_list("pk", "latest_order")
+            if order_id is not None
+        }
         for order_id, email in order_emails(list(by_order)).items():
             emails[by_order[order_id]] = email
     return emails
