@@ -6,8 +6,11 @@ years, owned with a long tail (a few customers buy very often, most rarely: the 
 (order count, first/last order, lapse time) the way ingestion keeps them.
 """
 
+import argparse
+import sys
 import time
 
+from django.core.management import call_command
 from django.db import connection
 
 FILL = """
@@ -63,3 +66,29 @@ def fill_ledger(customers: int, orders: int) -> None:
         cursor.execute(AGGREGATE)
         cursor.execute("ANALYZE")
         print(f"spend rows and profile figures: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def ledger_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the ledger's size and `--no-fill`; add the benchmark's own options."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument(
+        "--no-fill",
+        action="store_true",
+        help="measure the ledger already in DATABASE_URL (filled by an earlier run)",
+    )
+    return parser
+
+
+def prepare_ledger(args, extra_sql: str = "") -> None:
+    """Migrate, then fill the ledger (and run `extra_sql`) unless `--no-fill` was given."""
+    if connection.vendor != "postgresql":
+        sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
+    call_command("migrate", verbosity=0)
+    if args.no_fill:
+        return
+    fill_ledger(args.customers, args.orders)
+    if extra_sql:
+        with connection.cursor() as cursor:
+            cursor.execute(extra_sql)

@@ -14,7 +14,6 @@ Fills the ledger with SQL (bench/fill.py), then measures in the same run:
 - peak memory of this process and of the largest worker.
 """
 
-import argparse
 import multiprocessing
 import os
 import random
@@ -33,9 +32,8 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
-from fill import fill_ledger  # noqa: E402
+from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
 from saleor_crm_plugin.segments.models import CustomerScore  # noqa: E402
 from saleor_crm_plugin.segments.services import (  # noqa: E402
@@ -99,23 +97,12 @@ def _chunked(workers: int, chunk_size: int):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser = ledger_arguments(__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=1000)
-    parser.add_argument(
-        "--no-fill",
-        action="store_true",
-        help="measure the ledger already in DATABASE_URL (filled by an earlier run)",
-    )
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
-    call_command("migrate", verbosity=0)
-    if not args.no_fill:
-        fill_ledger(args.customers, args.orders)
+    prepare_ledger(args)
     with connection.cursor() as cursor:
         bare = [
             _timed(

@@ -19,7 +19,6 @@ streamed and counted chunk by chunk): wall time, rows per second and how much th
 peak memory grew while it ran.
 """
 
-import argparse
 import json
 import os
 import resource
@@ -37,10 +36,9 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from fill import fill_ledger  # noqa: E402
+from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
 from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
@@ -89,25 +87,10 @@ def _timed_runs(label, work, runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=10_000_000)
+    parser = ledger_arguments(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument(
-        "--no-fill",
-        action="store_true",
-        help="measure the ledger already in DATABASE_URL (filled by an earlier run)",
-    )
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
-    call_command("migrate", verbosity=0)
-    if not args.no_fill:
-        started = time.perf_counter()
-        fill_ledger(args.customers, args.orders)
-        with connection.cursor() as cursor:
-            cursor.execute(ACCOUNTS)
-        print(f"filled in {time.perf_counter() - started:.0f} s", flush=True)
+    prepare_ledger(args, extra_sql=ACCOUNTS)
     started = time.perf_counter()
     report = recompute_rfm(ZoneInfo("UTC"))
     print(f"scored {report.scored:,} in {time.perf_counter() - started:.0f} s", flush=True)
