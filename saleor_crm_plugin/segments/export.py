@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from ..customers.metadata import profile_summary
+from ..customers.metadata import profile_summaries
 from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import UserDetails, age_on
@@ -37,12 +37,10 @@ COLUMNS = (
 
 
 def _chunks(queryset: QuerySet) -> Iterator[list[CustomerProfile]]:
-    """Pages by primary key (keyset), each with its spends and scores prefetched."""
+    """Pages by primary key (keyset)."""
     last = 0
     while True:
-        page = list(
-            queryset.filter(pk__gt=last).order_by("pk").prefetch_related("spends", "scores")[:CHUNK]
-        )
+        page = list(queryset.filter(pk__gt=last).order_by("pk")[:CHUNK])
         if not page:
             return
         last = page[-1].pk
@@ -65,8 +63,9 @@ def csv_rows(profiles: QuerySet, host) -> Iterable[str]:
     today = datetime.now(host.config().zone).date()
     for page in _chunks(profiles):
         attach_list_columns(page, host)
+        summaries = profile_summaries(page)
         for profile in page:
-            summary = profile_summary(profile)
+            summary = summaries[profile.pk]
             details = profile.crm_details or UserDetails()
             age = age_on(details.birth_date, today)
             writer.writerow(
