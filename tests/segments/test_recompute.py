@@ -163,6 +163,50 @@ def test_a_new_big_order_rescores_the_customer_at_once(store):
     assert score.segment == "New"
 
 
+def test_a_cancelled_only_order_removes_the_score_at_once(store):
+    # given: the weakest customer has one order, scored by the last recompute
+    recompute_rfm(TOKYO, as_of=AS_OF)
+    weakest = CustomerProfile.objects.get(order_count=1, spends__currency="JPY")
+    assert CustomerScore.objects.filter(profile=weakest).exists()
+
+    # when: that order is cancelled (no counted order left in JPY)
+    result = ingest_orders(
+        [
+            order(
+                "j0-0",
+                email="c0@example.com",
+                total="1000",
+                placed_at=T0,
+                updated_at=AS_OF,
+                status=OrderStatus.CANCELED,
+            )
+        ]
+    )
+    changed = rescore_profiles(result.profile_ids, TOKYO, as_of=AS_OF)
+
+    # then
+    assert changed == 1
+    assert not CustomerScore.objects.filter(profile=weakest).exists()
+    assert CustomerScore.objects.count() == 9
+
+
+def test_rescoring_unchanged_customers_writes_nothing(store):
+    # given
+    recompute_rfm(TOKYO, as_of=AS_OF)
+    before = {s.pk: s.scored_at for s in CustomerScore.objects.all()}
+
+    # when
+    changed = rescore_profiles(
+        CustomerProfile.objects.values_list("pk", flat=True),
+        TOKYO,
+        as_of=AS_OF + timedelta(minutes=5),
+    )
+
+    # then
+    assert changed == 0
+    assert {s.pk: s.scored_at for s in CustomerScore.objects.all()} == before
+
+
 def test_rescoring_before_any_recompute_does_nothing(store):
     # when
     changed = rescore_profiles(
