@@ -1,18 +1,18 @@
 """RFM recompute and rescoring: the only writers of scores, cut points and segment sizes.
 
-A full recompute (`recompute_rfm`) reads every customer's spend row, scores each currency
-group (`rfm.score_rfm`), stores the group's cut points, writes the scores that changed and
-removes those of customers no longer scored, then records the size and revenue of every
-segment. The same recompute can be split over workers (`start_recompute` fits and stores the
-cut points and plans chunks of profile ids, `score_recompute_chunk` scores one chunk, the last
-chunk records the segment sizes): scoring a chunk against the stored cut points gives exactly
-the scores of the one-piece recompute. A paid
-order rescores its customer the same way at once (`rescore_profiles`).
+A full recompute fits each currency group's cut points on every customer's spend row
+(`rfm.fit_groups`), stores them, scores everyone against them (`rfm.score_with`), writes the
+scores that changed, removes those of customers no longer scored, and records the size and
+revenue of every segment. `recompute_rfm` does it in one process. The Celery tasks split it:
+`start_recompute` fits and stores the cut points and plans chunks of profile ids,
+`score_recompute_chunk` scores one chunk (row-locked, idempotent), and the chunk that finishes
+the run records the segment sizes; the scores equal the one-piece recompute's. After an order,
+`rescore_profiles` rescores its customer against the stored cut points (`rfm.score_rows`).
 
-On PostgreSQL the spend rows are read with COPY and the scores written by one statement
-(`INSERT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM` plus the DELETE of stale rows,
-in one data-modifying CTE fed by arrays), so only changed rows are touched; on SQLite (the
-sandbox) the ORM does the same.
+Only what changed is written: a scan reads each spend row together with the stored score
+(one COPY on PostgreSQL), compares them in the process and upserts the differing rows; stale
+scores are found from an index-only read of the stored keys and deleted after checking again
+that no counted spend row backs them. On SQLite (the sandbox) the ORM does the same.
 """
 
 import io
