@@ -223,7 +223,6 @@ class SpendOrdered:
 
     def __init__(self, queryset: QuerySet, currency: str, amount: str, descending: bool):
         self.queryset = queryset
-        self.currency = currency
         direction = "-" if descending else ""
         spend = FilteredRelation("spends", condition=Q(spends__currency=currency))
         self.with_spend = (

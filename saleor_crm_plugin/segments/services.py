@@ -167,11 +167,14 @@ def _spend_rows_orm(scope: Scope, stored: bool) -> pd.DataFrame:
     frame = pd.DataFrame(list(_spend_values(scope)), columns=COLUMNS)
     frame["monetary"] = frame["monetary"].map(float)
     frame["last_order_at"] = pd.to_datetime(frame["last_order_at"], utc=True)
-    scores = CustomerScore.objects.filter(scope.q("profile__")) if stored else []
-    old = pd.DataFrame(
-        list(scores and scores.values_list("profile_id", "group", "r", "f", "m", "segment")),
-        columns=["customer_id", "group", *OLD],
+    scores = (
+        CustomerScore.objects.filter(scope.q("profile__")).values_list(
+            "profile_id", "group", "r", "f", "m", "segment"
+        )
+        if stored
+        else []
     )
+    old = pd.DataFrame(list(scores), columns=["customer_id", "group", *OLD])
     return frame.merge(old, on=["customer_id", "group"], how="left")
 
 
@@ -322,15 +325,12 @@ def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
     ScoreCutPoints.objects.exclude(group__in=list(cut_points)).delete()
 
 
-def _stored_cut_points(groups=None) -> dict:
-    rows = ScoreCutPoints.objects.all()
-    if groups is not None:
-        rows = rows.filter(group__in=list(groups))
+def _stored_cut_points() -> dict:
     return {
         row.group: {
             metric: CutPoints(tuple(getattr(row, metric)), row.customers) for metric in METRICS
         }
-        for row in rows
+        for row in ScoreCutPoints.objects.all()
     }
 
 
@@ -408,7 +408,7 @@ def start_recompute(zone: ZoneInfo, chunk_size: int, as_of: datetime | None = No
     if chunk_size < 1:
         raise ValueError("chunk_size: must be at least 1")
     as_of = as_of or timezone.now()
-    customers = _spend_rows(Scope())
+    customers = _spend_rows(Scope(), stored=False)  # the fit needs no stored scores
     with transaction.atomic():
         cut_points = _fit_and_store(customers, zone, as_of)
         ranges = profile_id_ranges(chunk_size)
@@ -452,7 +452,6 @@ def score_recompute_chunk(chunk_id: int, zone: ZoneInfo, segments: SegmentMap | 
         if chunk.done_at is not None:
             return ChunkReport(repeated=True)
         run = chunk.run
-        report = ChunkReport()
         if RecomputeRun.objects.filter(computed_at__gt=run.computed_at).exists():
             chunk.superseded = True
             report = ChunkReport(superseded=True)
