@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 
 FILL = """
-TRUNCATE saleor_crm_customerscore, saleor_crm_segmentsize, saleor_crm_scorecutpoints,
+TRUNCATE saleor_crm_segmentsize, saleor_crm_scorecutpoints,
          saleor_crm_recomputechunk, saleor_crm_recomputerun,
          saleor_crm_orderlinerecord, saleor_crm_orderrecord, saleor_crm_customerspend,
          saleor_crm_customerprofile RESTART IDENTITY CASCADE;
@@ -39,9 +39,9 @@ FROM (
 AGGREGATE = """
 INSERT INTO saleor_crm_customerspend
     (profile_id, currency, order_count, total_spent_amount, average_order_amount,
-     first_order_at, last_order_at)
+     first_order_at, last_order_at, profile_order_count, profile_active)
 SELECT profile_id, currency, count(*), sum(net_spend_amount), round(avg(net_spend_amount)),
-       min(placed_at), max(placed_at)
+       min(placed_at), max(placed_at), 0, true
 FROM saleor_crm_orderrecord WHERE counts GROUP BY profile_id, currency;
 UPDATE saleor_crm_customerprofile p
 SET order_count = s.order_count, first_order_at = s.first_order_at,
@@ -49,6 +49,11 @@ SET order_count = s.order_count, first_order_at = s.first_order_at,
     lapse_at = CASE WHEN s.order_count > 1 THEN s.last_order_at
                     + (s.last_order_at - s.first_order_at) / (s.order_count - 1) END
 FROM saleor_crm_customerspend s WHERE s.profile_id = p.id;
+UPDATE saleor_crm_customerspend s
+SET profile_order_count = p.order_count, profile_first_order_at = p.first_order_at,
+    profile_last_order_at = p.last_order_at, profile_lapse_at = p.lapse_at,
+    profile_active = p.anonymized_at IS NULL
+FROM saleor_crm_customerprofile p WHERE p.id = s.profile_id;
 """
 
 
@@ -64,7 +69,7 @@ def fill_ledger(customers: int, orders: int) -> None:
         )
         started = time.perf_counter()
         cursor.execute(AGGREGATE)
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
         print(f"spend rows and profile figures: {time.perf_counter() - started:.1f} s", flush=True)
 
 

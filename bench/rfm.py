@@ -35,7 +35,7 @@ django.setup()
 from django.db import connection, connections  # noqa: E402
 from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
-from saleor_crm_plugin.segments.models import CustomerScore  # noqa: E402
+from saleor_crm_plugin.customers.models import CustomerSpend  # noqa: E402
 from saleor_crm_plugin.segments.services import (  # noqa: E402
     recompute_rfm,
     rescore_profiles,
@@ -60,7 +60,11 @@ def _timed(label, work):
 
 def _clear_scores():
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE saleor_crm_customerscore")
+        cursor.execute(
+            "UPDATE saleor_crm_customerspend SET r = NULL, f = NULL, m = NULL, segment = NULL,"
+            " scored_at = NULL WHERE segment IS NOT NULL"
+        )
+        cursor.execute("VACUUM saleor_crm_customerspend")
 
 
 def _worker(queue, results):
@@ -144,9 +148,11 @@ def main():
     # Steady state between recomputes: the bulk writes above leave autovacuum work that
     # would otherwise land in the middle of the samples.
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE saleor_crm_customerscore")
+        cursor.execute("VACUUM ANALYZE saleor_crm_customerspend")
     ids = list(
-        CustomerScore.objects.values_list("profile_id", flat=True).order_by("?")[: args.samples]
+        CustomerSpend.objects.filter(segment__isnull=False)
+        .values_list("profile_id", flat=True)
+        .order_by("?")[: args.samples]
     )
     random.shuffle(ids)
     times = []

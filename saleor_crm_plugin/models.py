@@ -7,12 +7,11 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
-from .segments.models import CustomerScore, RuleSegment, ScoreCutPoints, SegmentSize
+from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 
 __all__ = [
     "BackfillCheckpoint",
     "CustomerProfile",
-    "CustomerScore",
     "CustomerSpend",
     "OrderLineRecord",
     "OrderRecord",

@@ -72,3 +72,10 @@ def customer(
         joined_at=joined_at or T0 - timedelta(days=30),
         deleted=deleted,
     )
+
+
+def scored():
+    """The spend rows that carry RFM scores (a fresh queryset each call)."""
+    from saleor_crm_plugin.customers.models import CustomerSpend
+
+    return CustomerSpend.objects.filter(segment__isnull=False)

@@ -29,7 +29,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from ..money import quantize_amount
-from .models import CustomerProfile, CustomerSpend, OrderLineRecord, OrderRecord
+from .models import PROFILE_COPIES, CustomerProfile, CustomerSpend, OrderLineRecord, OrderRecord
 from .snapshots import CustomerSnapshot, OrderSnapshot, email_digest
 
 logger = logging.getLogger(__name__)
@@ -462,6 +462,7 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
         ]
     )
     OrderRecord.objects.filter(profile=profile).update(email_digest=None)
+    CustomerSpend.objects.filter(profile=profile).update(profile_active=False)
 
 
 # --- aggregates ---------------------------------------------------------------------------
@@ -509,18 +510,54 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
         )
         .order_by("profile_id", "currency")
     )
-    CustomerSpend.objects.filter(profile_id__in=ids).delete()
+    figures = {
+        row["pk"]: row
+        for row in CustomerProfile.objects.filter(pk__in=ids).values(
+            "pk", "order_count", "first_order_at", "last_order_at", "lapse_at", "anonymized_at"
+        )
+    }
+    rows = [
+        CustomerSpend(
+            profile_id=row["profile_id"],
+            currency=row["currency"],
+            order_count=row["n"],
+            total_spent_amount=quantize_amount(row["spent"], row["currency"]),
+            average_order_amount=quantize_amount(row["spent"] / row["n"], row["currency"]),
+            first_order_at=row["first"],
+            last_order_at=row["last"],
+            **_profile_copies(figures[row["profile_id"]]),
+        )
+        for row in spends
+    ]
+    # Update in place (the scores on the rows stay until they are rescored); drop the
+    # currencies a profile no longer has counted orders in.
+    wanted = {(row.profile_id, row.currency) for row in rows}
+    gone = [
+        pk
+        for pk, profile_id, currency in CustomerSpend.objects.filter(
+            profile_id__in=ids
+        ).values_list("pk", "profile_id", "currency")
+        if (profile_id, currency) not in wanted
+    ]
+    CustomerSpend.objects.filter(pk__in=gone).delete()
     CustomerSpend.objects.bulk_create(
-        [
-            CustomerSpend(
-                profile_id=row["profile_id"],
-                currency=row["currency"],
-                order_count=row["n"],
-                total_spent_amount=quantize_amount(row["spent"], row["currency"]),
-                average_order_amount=quantize_amount(row["spent"] / row["n"], row["currency"]),
-                first_order_at=row["first"],
-                last_order_at=row["last"],
-            )
-            for row in spends
-        ]
+        rows,
+        update_conflicts=True,
+        unique_fields=["profile", "currency"],
+        update_fields=[*SPEND_FIGURES, *PROFILE_COPIES.values(), "profile_active"],
     )
+
+
+SPEND_FIGURES = [
+    "order_count",
+    "total_spent_amount",
+    "average_order_amount",
+    "first_order_at",
+    "last_order_at",
+]
+
+
+def _profile_copies(profile: dict) -> dict:
+    copies = {copy: profile[field] for field, copy in PROFILE_COPIES.items()}
+    copies["profile_active"] = profile["anonymized_at"] is None
+    return copies

@@ -67,8 +67,27 @@ class CustomerProfile(models.Model):
         return self.user_id is None
 
 
+# The profile's figures each spend row copies (`CustomerSpend`): profile field -> copy field.
+PROFILE_COPIES = {
+    "order_count": "profile_order_count",
+    "first_order_at": "profile_first_order_at",
+    "last_order_at": "profile_last_order_at",
+    "lapse_at": "profile_lapse_at",
+}
+
+
 class CustomerSpend(models.Model):
-    """A profile's counted orders and spend in one currency (never add across currencies)."""
+    """A customer's standing in one currency: counted orders, spend and RFM scores.
+
+    Never add across currencies. The RFM group of a score is the currency. `r`, `f`, `m` and
+    `segment` are null until the customer is scored (the recompute and rescoring write them,
+    `customers.ingest` keeps them when the figures change).
+
+    The `profile_*` columns copy the profile's own order figures (all currencies) and whether
+    it is active (not anonymized), written whenever the profile's are: a rule segment that
+    needs a row in one currency (spend, scores) is then counted from these rows alone,
+    without joining a million profiles (`segments.rules.row_currency`).
+    """
 
     profile = models.ForeignKey(CustomerProfile, related_name="spends", on_delete=models.CASCADE)
     currency = models.CharField(max_length=3)
@@ -77,6 +96,16 @@ class CustomerSpend(models.Model):
     average_order_amount = _money_field(default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
+    r = models.PositiveSmallIntegerField(null=True, blank=True)
+    f = models.PositiveSmallIntegerField(null=True, blank=True)
+    m = models.PositiveSmallIntegerField(null=True, blank=True)
+    segment = models.CharField(max_length=64, null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    profile_order_count = models.PositiveIntegerField(default=0)
+    profile_first_order_at = models.DateTimeField(null=True, blank=True)
+    profile_last_order_at = models.DateTimeField(null=True, blank=True)
+    profile_lapse_at = models.DateTimeField(null=True, blank=True)
+    profile_active = models.BooleanField(default=True)
 
     class Meta:
         app_label = "saleor_crm"
@@ -84,16 +113,39 @@ class CustomerSpend(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["profile", "currency"], name="unique_spend_currency"),
         ]
-        # A customer list sorted by spend (or average order) in one currency walks these in
-        # order, the profile id breaking ties as the list does, and stops after a page.
         indexes = [
+            # A customer list sorted by spend (or average order) in one currency walks these in
+            # order, the profile id breaking ties as the list does, and stops after a page.
             models.Index(
                 fields=["currency", "total_spent_amount", "profile"], name="spend_total_sort"
             ),
             models.Index(
                 fields=["currency", "average_order_amount", "profile"], name="spend_average_sort"
             ),
+            # A segment's members with the figures rules most often combine with it, read by
+            # index alone (rules, filters, counts, segment sizes).
+            models.Index(
+                fields=["currency", "segment"],
+                include=[
+                    "profile",
+                    "total_spent_amount",
+                    "profile_order_count",
+                    "profile_last_order_at",
+                    "profile_active",
+                ],
+                name="spend_segment_members",
+            ),
+            models.Index(fields=["currency", "r", "f"], name="spend_rf_grid"),
         ]
+
+    @property
+    def group(self) -> str:
+        """The RFM group of the scores: the currency."""
+        return self.currency
+
+    @property
+    def scored(self) -> bool:
+        return self.segment is not None
 
 
 class OrderRecord(models.Model):

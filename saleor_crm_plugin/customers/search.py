@@ -133,9 +133,7 @@ def _with_spend(
 
 
 def _with_segment(queryset: QuerySet, currency: str, name: str) -> QuerySet:
-    from ..segments.models import CustomerScore
-
-    segment = CustomerScore.objects.filter(profile=OuterRef("pk"), group=currency)
+    segment = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency)
     return queryset.annotate(**{name: Subquery(segment.values("segment")[:1])})
 
 
@@ -208,7 +206,7 @@ def search_profiles(
     if sort_field == "AGE":  # the youngest have the latest birth dates
         descending = not descending
     order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return queryset.prefetch_related("spends", "scores").order_by(order, tie)
+    return queryset.prefetch_related("spends").order_by(order, tie)
 
 
 class SpendOrdered:
@@ -244,10 +242,10 @@ class SpendOrdered:
 
     def __getitem__(self, window: slice) -> list[CustomerProfile]:
         start, stop = window.start or 0, window.stop
-        page = list(self.with_spend.prefetch_related("spends", "scores")[start:stop])
+        page = list(self.with_spend.prefetch_related("spends")[start:stop])
         if len(page) < stop - start:
             skip = max(0, start - self._first_part_size())
-            rest = self.without_spend.prefetch_related("spends", "scores")
+            rest = self.without_spend.prefetch_related("spends")
             page += list(rest[skip : skip + (stop - start - len(page))])
         return page
 
@@ -290,10 +288,8 @@ def _segment_matches(name: str, host) -> Q:
 
 
 def _scores_matching(rfm: RfmFilter, host):
-    from ..segments.models import CustomerScore
-
-    scores = CustomerScore.objects.filter(
-        profile=OuterRef("pk"), group=_currency("rfm.group", rfm.group)
+    scores = CustomerSpend.objects.filter(
+        profile=OuterRef("pk"), currency=_currency("rfm.group", rfm.group), segment__isnull=False
     )
     names = host.config().segment_names
     unknown = [name for name in rfm.segments if name not in names]

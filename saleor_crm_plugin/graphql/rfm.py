@@ -3,7 +3,8 @@
 import graphene
 from django.db.models import Count, Max
 
-from ..segments.models import CustomerScore, SegmentSize
+from ..customers.models import CustomerSpend
+from ..segments.models import SegmentSize
 from .errors import InputError
 from .types import Money
 
@@ -97,7 +98,9 @@ def rfm_groups(names: tuple[str, ...], group: str | None = None) -> list[CRMRfmG
         point = _point(row["group"], row["at"], names)
         counts = {
             (r, f): n
-            for r, f, n in CustomerScore.objects.filter(group=row["group"])
+            for r, f, n in CustomerSpend.objects.filter(
+                currency=row["group"], segment__isnull=False
+            )
             .values_list("r", "f")
             .annotate(n=Count("pk"))
             .values_list("r", "f", "n")

@@ -10,6 +10,7 @@ from ..segments.models import RuleSegment
 from ..segments.rule_services import (
     SegmentError,
     builtin_segments,
+    count_members,
     delete_segment,
     members,
     save_segment,
@@ -196,7 +197,7 @@ class SegmentQueries(graphene.ObjectType):
             RuleSegment(
                 name=name,
                 rule=rule,
-                customers=members(rule, config, now).count(),
+                customers=count_members(rule, config, now),
                 evaluated_at=now,
             )
             for name, rule in builtin_segments(config.dormant_days).items()
@@ -209,11 +210,12 @@ class SegmentQueries(graphene.ObjectType):
         if not 0 <= first <= 100:
             raise InputError("first", f"must be between 0 and 100, not {first}")
         try:
-            selected = members(rule, info.context.host.config(), host=info.context.host)
-            count = selected.count()
+            config, host, now = info.context.host.config(), info.context.host, timezone.now()
+            selected = members(rule, config, now, host)
+            count = count_members(rule, config, now, host)
         except RuleError as error:
             raise InputError(_rule_field(error), error.message) from error
-        sample = list(selected.prefetch_related("spends", "scores")[:first])
+        sample = list(selected.prefetch_related("spends")[:first])
         attach_list_columns(sample, info.context.host)
         return CRMSegmentPreview(customers=count, sample=sample)
 

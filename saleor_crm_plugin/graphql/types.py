@@ -179,7 +179,7 @@ class CRMCustomer(graphene.ObjectType):
 
     @staticmethod
     def resolve_scores(root, _info):
-        return list(root.scores.all())
+        return [spend for spend in root.spends.all() if spend.scored]
 
 
 class CRMCustomerCountableConnection(relay.Connection):

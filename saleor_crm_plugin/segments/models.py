@@ -1,33 +1,11 @@
-"""RFM scores, the cut points of the last full recompute, and segment sizes over time."""
+"""The cut points of the last full recompute, segment sizes over time, rule segments.
+
+The scores themselves are on each customer's spend row (`customers.models.CustomerSpend`).
+"""
 
 from django.db import models
 
-from ..customers.models import CustomerProfile
 from ..money import DECIMAL_PLACES, MAX_DIGITS
-
-
-class CustomerScore(models.Model):
-    """A customer's R, F, M scores and named segment within one group (a currency)."""
-
-    profile = models.ForeignKey(CustomerProfile, related_name="scores", on_delete=models.CASCADE)
-    group = models.CharField(max_length=32)
-    r = models.PositiveSmallIntegerField()
-    f = models.PositiveSmallIntegerField()
-    m = models.PositiveSmallIntegerField()
-    segment = models.CharField(max_length=64)
-    scored_at = models.DateTimeField()
-
-    class Meta:
-        app_label = "saleor_crm"
-        ordering = ("group", "profile_id")
-        constraints = [
-            models.UniqueConstraint(fields=["profile", "group"], name="unique_score_group"),
-        ]
-        indexes = [
-            # A segment's members by index alone (rules, filters, counts).
-            models.Index(fields=["group", "segment", "profile"], name="score_segment_members"),
-            models.Index(fields=["group", "r", "f"]),
-        ]
 
 
 class ScoreCutPoints(models.Model):

@@ -7,14 +7,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import CRMConfig
-from ..customers.models import CustomerProfile
+from ..customers.models import CustomerProfile, CustomerSpend
 from ..errors import FieldError
 from .models import RuleSegment, RuleSegmentSize
-from .rules import compile_rule, validate_rule
+from .rules import compile_rule, row_currency, validate_rule
 
 __all__ = [
     "SegmentError",
     "builtin_segments",
+    "count_members",
     "delete_segment",
     "evaluate_all",
     "evaluate_segment",
@@ -53,11 +54,37 @@ def rule_of_segment(name: str, dormant_days: int) -> dict | None:
     return RuleSegment.objects.filter(name=name).values_list("rule", flat=True).first()
 
 
-def members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> QuerySet:
-    """Return the profiles a rule selects now (raises `RuleError` for a bad rule)."""
+def _selection(rule, config: CRMConfig, as_of: datetime | None, host):
+    """(profiles, rows): the rule's customers, and their spend rows when the rule needs one.
+
+    `rows` is None unless every selected customer has a spend row in the rule's
+    `row_currency`: then the rule is also compiled over those rows (one per customer, with
+    copies of the profile's figures), which a count reads without joining the profiles.
+    """
     valid = validate_rule(rule, config.segment_names)
-    query = compile_rule(valid, as_of or timezone.now(), config.zone, host)
-    return CustomerProfile.objects.filter(query, anonymized_at__isnull=True).order_by("pk")
+    as_of = as_of or timezone.now()
+    currency = row_currency(valid)
+    if currency is None:
+        query = compile_rule(valid, as_of, config.zone, host)
+        return CustomerProfile.objects.filter(query, anonymized_at__isnull=True), None
+    rows = CustomerSpend.objects.filter(
+        compile_rule(valid, as_of, config.zone, host, row=currency),
+        currency=currency,
+        profile_active=True,
+    )
+    return CustomerProfile.objects.filter(pk__in=rows.values("profile_id")), rows
+
+
+def members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> QuerySet:
+    """Return the profiles a rule selects now, by id (raises `RuleError` for a bad rule)."""
+    profiles, _ = _selection(rule, config, as_of, host)
+    return profiles.order_by("pk")
+
+
+def count_members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> int:
+    """How many customers a rule selects now (raises `RuleError` for a bad rule)."""
+    profiles, rows = _selection(rule, config, as_of, host)
+    return (profiles if rows is None else rows).count()
 
 
 def save_segment(
@@ -75,7 +102,7 @@ def save_segment(
     if name in builtin_segments(1):
         raise SegmentError("name", f"'{name}' is the name of a built-in segment")
     now = timezone.now()
-    count = members(rule, config, now).count()  # validates the rule first
+    count = count_members(rule, config, now)  # validates the rule first
     segment = segment or RuleSegment()
     segment.name, segment.rule = name, rule
     segment.customers, segment.evaluated_at = count, now
@@ -100,7 +127,7 @@ def evaluate_segment(segment: RuleSegment, config: CRMConfig, as_of: datetime | 
     """Recount a saved segment's members now and record the size."""
     as_of = as_of or timezone.now()
     with transaction.atomic():
-        segment.customers = members(segment.rule, config, as_of).count()
+        segment.customers = count_members(segment.rule, config, as_of)
         segment.evaluated_at = as_of
         segment.save(update_fields=["customers", "evaluated_at", "updated_at"])
         RuleSegmentSize.objects.create(
@@ -120,7 +147,7 @@ def evaluate_all(config: CRMConfig, as_of: datetime | None = None) -> dict:
     as_of = as_of or timezone.now()
     counts = {}
     for name, rule in builtin_segments(config.dormant_days).items():
-        count = members(rule, config, as_of).count()
+        count = count_members(rule, config, as_of)
         RuleSegmentSize.objects.create(name=name, evaluated_at=as_of, customers=count)
         counts[name] = count
     for segment in RuleSegment.objects.all():

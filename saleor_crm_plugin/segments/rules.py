@@ -33,7 +33,7 @@ from ..errors import FieldError
 from ..money import validate_currency
 from .segment_map import SEGMENT_NAMES
 
-__all__ = ["FIELDS", "RuleError", "compile_rule", "validate_rule"]
+__all__ = ["FIELDS", "RuleError", "compile_rule", "row_currency", "validate_rule"]
 
 MAX_DEPTH = 12
 COMPARISONS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
@@ -48,6 +48,21 @@ class Context:
     as_of: datetime
     zone: ZoneInfo
     host: object = None
+    # None: compile over `CustomerProfile`; a currency: over the spend rows in that currency
+    # (`row_currency`), where the profile's figures are the rows' `profile_*` copies.
+    row: str | None = None
+
+    def column(self, name: str) -> str:
+        """A profile field as the compiled query names it."""
+        if self.row is None:
+            return name
+        from ..customers.models import PROFILE_COPIES
+
+        return PROFILE_COPIES.get(name, f"profile__{name}")
+
+    def profile(self):
+        """The profile of the outer row, for a subquery."""
+        return OuterRef("pk" if self.row is None else "profile_id")
 
     def store(self):
         if self.host is None:
@@ -284,14 +299,15 @@ def _start_of_local_day(day, zone: ZoneInfo) -> datetime:
 def _days_since(condition: dict, context: Context) -> Q:
     """`days since the last order` in the store's zone, as bounds on `last_order_at`."""
     today = context.as_of.astimezone(context.zone).date()
+    last = context.column("last_order_at")
 
     def at_least(days):  # last order on or before today - days
-        return Q(
-            last_order_at__lt=_start_of_local_day(today - timedelta(days=days - 1), context.zone)
-        )
+        start = _start_of_local_day(today - timedelta(days=days - 1), context.zone)
+        return Q(**{f"{last}__lt": start})
 
     def at_most(days):  # last order on or after today - days
-        return Q(last_order_at__gte=_start_of_local_day(today - timedelta(days=days), context.zone))
+        start = _start_of_local_day(today - timedelta(days=days), context.zone)
+        return Q(**{f"{last}__gte": start})
 
     op, value = condition["op"], condition["value"]
     if op == "between":
@@ -307,46 +323,46 @@ def _days_since(condition: dict, context: Context) -> Q:
 
 def _compile_condition(condition: dict, context: Context) -> Q:
     from ..customers.models import CustomerSpend, OrderLineRecord
-    from .models import CustomerScore
 
     spec = FIELDS[condition["field"]]
     op, value = condition["op"], condition["value"]
+    user_id = context.column("user_id")
     if spec.kind in ("int", "datetime"):
-        return _compare(spec.column, op, value)
+        return _compare(context.column(spec.column), op, value)
     if spec.kind == "days":
         return _days_since(condition, context)
-    if spec.kind == "money":
-        spends = CustomerSpend.objects.filter(
-            profile=OuterRef("pk"), currency=condition["currency"]
-        )
-        matching = Q(Exists(spends.filter(_compare(spec.column, op, value))))
-        if spec.column == "total_spent_amount" and _holds_for_zero(op, value):
-            matching |= ~Q(Exists(spends))  # no orders in that currency: spent 0
-        return matching
-    if spec.kind in ("score", "segment"):
-        scores = CustomerScore.objects.filter(profile=OuterRef("pk"), group=condition["group"])
+    if spec.kind in ("money", "score", "segment"):
+        currency = condition.get("currency") or condition["group"]
         if spec.kind == "segment":
-            return Q(Exists(scores.filter(segment__in=value)))
-        return Q(Exists(scores.filter(_compare(spec.column, op, value))))
+            matching = Q(segment__in=value)
+        else:
+            matching = _compare(spec.column, op, value)
+        if currency == context.row:  # the row itself is the customer's in that currency
+            return matching
+        spends = CustomerSpend.objects.filter(profile=context.profile(), currency=currency)
+        result = Q(Exists(spends.filter(matching)))
+        if spec.column == "total_spent_amount" and _holds_for_zero(op, value):
+            result |= ~Q(Exists(spends))  # no orders in that currency: spent 0
+        return result
     if spec.kind == "status":
         if value in ("registered", "guest"):
-            return Q(user_id__isnull=value == "guest")
-        active = Q(user_id__in=context.store().users_where("is_active", True))
-        return active if value == "active" else Q(user_id__isnull=False) & ~active
+            return Q(**{f"{user_id}__isnull": value == "guest"})
+        active = Q(**{f"{user_id}__in": context.store().users_where("is_active", True)})
+        return active if value == "active" else Q(**{f"{user_id}__isnull": False}) & ~active
     if spec.kind == "flag":  # past_usual_interval
-        past = Q(lapse_at__lt=context.as_of)
+        past = Q(**{f"{context.column('lapse_at')}__lt": context.as_of})
         return past if value else ~past
     if spec.kind == "place":
-        return Q(user_id__in=context.store().users_where(spec.column, list(value)))
+        return Q(**{f"{user_id}__in": context.store().users_where(spec.column, list(value))})
     if spec.kind == "consent":
-        consenting = Q(user_id__in=context.store().users_where("marketing_consent", True))
+        consenting = Q(**{f"{user_id}__in": context.store().users_where("marketing_consent", True)})
         return consenting if value else ~consenting
     if spec.kind == "subscription":  # nobody has one until subscriptions exist
         return Q() if value is False else Q(pk__in=[])
     if spec.kind in ("rank", "points"):  # null for everyone until loyalty exists
         return Q(pk__in=[])
     lines = OrderLineRecord.objects.filter(
-        order__profile=OuterRef("pk"), order__counts=True, **{spec.column: value}
+        order__profile=context.profile(), order__counts=True, **{spec.column: value}
     )
     if "within_days" in condition:
         lines = lines.filter(
@@ -355,12 +371,42 @@ def _compile_condition(condition: dict, context: Context) -> Q:
     return Q(Exists(lines))
 
 
-def compile_rule(rule: dict, as_of: datetime, zone: ZoneInfo, host=None) -> Q:
+def row_currency(rule: dict) -> str | None:
+    """A currency every customer the (validated) rule selects has a spend row in, if any.
+
+    A condition on spend that fails for a customer with no orders in its currency, or on
+    scores or segments of a group, needs that row; `all` needs what any child needs, `any`
+    what every child needs. Such a rule can be counted over those rows alone
+    (`compile_rule(..., row=currency)`), one row per customer.
+    """
+    if "all" in rule:
+        return next(filter(None, map(row_currency, rule["all"])), None)
+    if "any" in rule:
+        needed = {row_currency(child) for child in rule["any"]}
+        return needed.pop() if len(needed) == 1 else None
+    if "not" in rule:
+        return None
+    spec = FIELDS[rule["field"]]
+    if spec.kind in ("score", "segment"):
+        return rule["group"]
+    if spec.kind == "money":
+        if spec.column == "total_spent_amount" and _holds_for_zero(rule["op"], rule["value"]):
+            return None
+        return rule["currency"]
+    return None
+
+
+def compile_rule(
+    rule: dict, as_of: datetime, zone: ZoneInfo, host=None, row: str | None = None
+) -> Q:
     """Compile a validated rule (see `validate_rule`) into a `Q` over `CustomerProfile`.
 
-    `host` (default: the configured one) answers the conditions on what the store keeps.
+    With `row` (the rule's `row_currency`), the `Q` is over `CustomerSpend` instead: the
+    rows in that currency of the customers the rule selects (the caller filters the rows on
+    that currency and on `profile_active`). `host` (default: the configured one) answers the
+    conditions on what the store keeps.
     """
-    context = Context(as_of=as_of, zone=zone, host=host)
+    context = Context(as_of=as_of, zone=zone, host=host, row=row)
     return _compile(rule, context)
 
 

@@ -9,10 +9,11 @@ revenue of every segment. `recompute_rfm` does it in one process. The Celery tas
 the run records the segment sizes; the scores equal the one-piece recompute's. After an order,
 `rescore_profiles` rescores its customer against the stored cut points (`rfm.score_rows`).
 
-Only what changed is written: a scan reads each spend row together with the stored score
-(one COPY on PostgreSQL), compares them in the process and upserts the differing rows; stale
-scores are found from an index-only read of the stored keys and deleted after checking again
-that no counted spend row backs them. On SQLite (the sandbox) the ORM does the same.
+Scores live on the customer's spend row of their currency (`CustomerSpend`; the group is the
+currency). Only what changed is written: a scan reads each spend row with its stored scores
+(one COPY on PostgreSQL), compares them in the process and updates the differing rows; the
+scores of rows no longer scored (the customer was deleted) are cleared by one statement that
+checks the rows as they are when it runs. On SQLite (the sandbox) the ORM does the same.
 """
 
 import io
@@ -24,12 +25,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from ..customers.models import CustomerProfile, CustomerSpend
 from ..money import quantize_amount
-from .models import CustomerScore, RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
+from .models import RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
 from .rfm import METRICS, CutPoints, fit_groups, score_rows, score_with
 from .segment_map import SegmentMap
 
@@ -110,25 +111,15 @@ def _spend_rows(scope: Scope, stored: bool = True) -> pd.DataFrame:
     """
     if connection.vendor != "postgresql":
         return _spend_rows_orm(scope, stored)
-    # The scope on both tables, so a chunk reads its own id range of each by index.
     where, params = scope.sql("s.profile_id")
-    on_profile, profile_params = scope.sql("p.id")
-    old = "c.r, c.f, c.m, c.segment" if stored else "NULL, NULL, NULL, NULL"
-    joined = (
-        f" LEFT JOIN {_table(CustomerScore)} c ON c.profile_id = s.profile_id"
-        ' AND c."group" = s.currency'
-        if stored
-        else ""
-    )
+    old = "s.r, s.f, s.m, s.segment" if stored else "NULL, NULL, NULL, NULL"
     sql = (
         "SELECT s.profile_id, s.currency, extract(epoch FROM s.last_order_at), s.order_count,"
-        f" s.total_spent_amount, {old}"
-        f" FROM {_table(CustomerSpend)} s JOIN {_table(CustomerProfile)} p ON p.id = s.profile_id"
-        f"{joined} WHERE p.anonymized_at IS NULL AND s.order_count > 0 AND {where}"
-        f" AND {on_profile}"
+        f" s.total_spent_amount, {old} FROM {_table(CustomerSpend)} s"
+        f" WHERE s.profile_active AND s.order_count > 0 AND {where}"
     )
     frame = pd.read_csv(
-        _copy_out(sql, [*params, *profile_params]),
+        _copy_out(sql, params),
         names=COLUMNS + OLD,
         dtype={
             "customer_id": "int64",
@@ -157,46 +148,35 @@ def _copy_out(sql: str, params: list) -> io.BytesIO:
     return buffer
 
 
-def _spend_values(scope: Scope):
+def _scored_spends(scope: Scope):
+    """The spend rows within `scope` that are scored now: active customers, counted orders."""
     return CustomerSpend.objects.filter(
-        scope.q("profile__"), profile__anonymized_at__isnull=True, order_count__gt=0
-    ).values_list("profile_id", "currency", "last_order_at", "order_count", "total_spent_amount")
+        scope.q("profile__"), profile_active=True, order_count__gt=0
+    )
+
+
+def _spend_values(scope: Scope):
+    return _scored_spends(scope).values_list(
+        "profile_id", "currency", "last_order_at", "order_count", "total_spent_amount"
+    )
 
 
 def _spend_rows_orm(scope: Scope, stored: bool) -> pd.DataFrame:
-    frame = pd.DataFrame(list(_spend_values(scope)), columns=COLUMNS)
+    rows = _scored_spends(scope).values_list(
+        "profile_id",
+        "currency",
+        "last_order_at",
+        "order_count",
+        "total_spent_amount",
+        *(("r", "f", "m", "segment") if stored else ()),
+    )
+    frame = pd.DataFrame(list(rows), columns=COLUMNS + (OLD if stored else []))
+    for column in OLD:
+        if column not in frame:
+            frame[column] = None
     frame["monetary"] = frame["monetary"].map(float)
     frame["last_order_at"] = pd.to_datetime(frame["last_order_at"], utc=True)
-    scores = (
-        CustomerScore.objects.filter(scope.q("profile__")).values_list(
-            "profile_id", "group", "r", "f", "m", "segment"
-        )
-        if stored
-        else []
-    )
-    old = pd.DataFrame(list(scores), columns=["customer_id", "group", *OLD])
-    return frame.merge(old, on=["customer_id", "group"], how="left")
-
-
-def _stored_keys(scope: Scope, groups: list) -> list[tuple[int, str]]:
-    """The (profile id, group) of every stored score within `scope` and `groups`."""
-    if connection.vendor != "postgresql":
-        return list(
-            CustomerScore.objects.filter(scope.q("profile__"), group__in=groups).values_list(
-                "profile_id", "group"
-            )
-        )
-    where, params = scope.sql("c.profile_id")
-    keys = pd.read_csv(
-        _copy_out(
-            f'SELECT c.profile_id, c."group" FROM {_table(CustomerScore)} c'
-            f' WHERE {where} AND c."group" = ANY(%s)',
-            [*params, groups],
-        ),
-        names=["customer_id", "group"],
-        dtype={"customer_id": "int64", "group": str},
-    )
-    return list(zip(keys["customer_id"].tolist(), keys["group"].tolist(), strict=True))
+    return frame
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -227,87 +207,75 @@ def _changed_rows(scored: pd.DataFrame) -> list[ScoreRow]:
     )
 
 
-def _save_scores(rows: list[ScoreRow], stale: list[tuple[int, str]], as_of: datetime):
-    """Write these scores and delete the stale ones; return (written ids, removed ids).
+UNSCORED = {"r": None, "f": None, "m": None, "segment": None, "scored_at": None}
 
-    A stale score is deleted only if still no counted spend row backs it (an order may have
-    arrived since it was found stale). Runs inside the caller's transaction.
+
+def _save_scores(rows: list[ScoreRow], scope: Scope, as_of: datetime):
+    """Write these scores, clear those of rows in `scope` no longer scored; return the ids.
+
+    Returns (written profile ids, cleared profile ids). A row gone since it was read (its
+    currency has no counted order left) is not written; a row whose customer was deleted
+    since is cleared, as the clearing checks the rows when it runs. Runs inside the caller's
+    transaction.
     """
     if connection.vendor != "postgresql":
-        return _save_scores_orm(rows, stale, as_of)
-    written, removed = [], []
+        return _save_scores_orm(rows, scope, as_of)
+    written = []
+    where, params = scope.sql("s.profile_id")
     with connection.cursor() as cursor:
         if rows:
             cursor.execute(
                 f"""
-                INSERT INTO {_table(CustomerScore)} AS s
-                    (profile_id, "group", r, f, m, segment, scored_at)
-                SELECT t.*, %s FROM unnest(%s::bigint[], %s::varchar[], %s::smallint[],
-                                           %s::smallint[], %s::smallint[], %s::varchar[]) AS t
-                ON CONFLICT (profile_id, "group") DO UPDATE
-                    SET r = EXCLUDED.r, f = EXCLUDED.f, m = EXCLUDED.m,
-                        segment = EXCLUDED.segment, scored_at = EXCLUDED.scored_at
-                    WHERE (s.r, s.f, s.m, s.segment)
-                        IS DISTINCT FROM (EXCLUDED.r, EXCLUDED.f, EXCLUDED.m, EXCLUDED.segment)
+                UPDATE {_table(CustomerSpend)} AS s
+                SET r = t.r, f = t.f, m = t.m, segment = t.segment, scored_at = %s
+                FROM unnest(%s::bigint[], %s::varchar[], %s::smallint[], %s::smallint[],
+                            %s::smallint[], %s::varchar[]) AS t(profile_id, currency, r, f, m,
+                                                                segment)
+                WHERE s.profile_id = t.profile_id AND s.currency = t.currency
+                  AND (s.r, s.f, s.m, s.segment)
+                      IS DISTINCT FROM (t.r, t.f, t.m, t.segment)
                 RETURNING s.profile_id
                 """,
                 [as_of, *(list(column) for column in zip(*rows, strict=True))],
             )
             written = [row[0] for row in cursor.fetchall()]
-        if stale:
-            cursor.execute(
-                f"""
-                DELETE FROM {_table(CustomerScore)} c
-                USING unnest(%s::bigint[], %s::varchar[]) AS k(profile_id, grp)
-                WHERE c.profile_id = k.profile_id AND c."group" = k.grp AND NOT EXISTS (
-                    SELECT 1 FROM {_table(CustomerSpend)} s
-                    JOIN {_table(CustomerProfile)} p ON p.id = s.profile_id
-                    WHERE s.profile_id = c.profile_id AND s.currency = c."group"
-                      AND s.order_count > 0 AND p.anonymized_at IS NULL)
-                RETURNING c.profile_id
-                """,
-                [[key[0] for key in stale], [key[1] for key in stale]],
-            )
-            removed = [row[0] for row in cursor.fetchall()]
-    return written, removed
+        cursor.execute(
+            f"""
+            UPDATE {_table(CustomerSpend)} AS s
+            SET r = NULL, f = NULL, m = NULL, segment = NULL, scored_at = NULL
+            WHERE {where} AND s.segment IS NOT NULL
+              AND NOT (s.profile_active AND s.order_count > 0)
+            RETURNING s.profile_id
+            """,
+            params,
+        )
+        cleared = [row[0] for row in cursor.fetchall()]
+    return written, cleared
 
 
-def _save_scores_orm(rows, stale, as_of):
-    CustomerScore.objects.bulk_create(
-        [
-            CustomerScore(
-                profile_id=pid, group=group, r=r, f=f, m=m, segment=segment, scored_at=as_of
-            )
-            for pid, group, r, f, m, segment in rows
-        ],
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["profile", "group"],
-        update_fields=["r", "f", "m", "segment", "scored_at"],
+def _save_scores_orm(rows, scope: Scope, as_of: datetime):
+    written = []
+    for profile_id, currency, r, f, m, segment in rows:
+        if CustomerSpend.objects.filter(profile_id=profile_id, currency=currency).update(
+            r=r, f=f, m=m, segment=segment, scored_at=as_of
+        ):
+            written.append(profile_id)
+    stale = CustomerSpend.objects.filter(scope.q("profile__"), segment__isnull=False).exclude(
+        profile_active=True, order_count__gt=0
     )
-    removed = []
-    for profile_id, group in stale:
-        backed = CustomerSpend.objects.filter(
-            profile_id=profile_id,
-            currency=group,
-            order_count__gt=0,
-            profile__anonymized_at__isnull=True,
-        ).exists()
-        if not backed:
-            CustomerScore.objects.filter(profile_id=profile_id, group=group).delete()
-            removed.append(profile_id)
-    return [row[0] for row in rows], removed
+    cleared = list(stale.values_list("profile_id", flat=True))
+    CustomerSpend.objects.filter(profile_id__in=cleared).exclude(
+        profile_active=True, order_count__gt=0
+    ).update(**UNSCORED)
+    return written, cleared
 
 
-def _write_scores(scored: pd.DataFrame, scope: Scope, groups, as_of: datetime):
-    """Make the stored scores within a scan `scope` (and `groups`) equal to `scored`.
+def _write_scores(scored: pd.DataFrame, scope: Scope, as_of: datetime):
+    """Make the stored scores within a scan `scope` equal to `scored`; (written, cleared).
 
-    Writes only the rows that differ and deletes the rows of customers no longer scored in a
-    group (deleted, or no counted order left there). Returns (written ids, removed ids).
+    Writes only the rows that differ and clears the scores of rows no longer scored.
     """
-    seen = set(zip(scored["customer_id"].tolist(), scored["group"].tolist(), strict=True))
-    stale = [key for key in _stored_keys(scope, list(groups)) if key not in seen]
-    return _save_scores(_changed_rows(scored), stale, as_of)
+    return _save_scores(_changed_rows(scored), scope, as_of)
 
 
 def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
@@ -336,22 +304,19 @@ def _stored_cut_points() -> dict:
 
 def record_segment_sizes(as_of: datetime) -> int:
     """Record how many customers each segment of each group has now, and their spend."""
-    spent = CustomerSpend.objects.filter(
-        profile_id=OuterRef("profile_id"), currency=OuterRef("group")
-    ).values("total_spent_amount")[:1]
     rows = (
-        CustomerScore.objects.annotate(spent=Subquery(spent))
-        .values("group", "segment")
-        .annotate(customers=Count("pk"), revenue=Sum("spent"))
-        .order_by("group", "segment")
+        CustomerSpend.objects.filter(segment__isnull=False)
+        .values("currency", "segment")
+        .annotate(customers=Count("pk"), revenue=Sum("total_spent_amount"))
+        .order_by("currency", "segment")
     )
     sizes = [
         SegmentSize(
             computed_at=as_of,
-            group=row["group"],
+            group=row["currency"],
             segment=row["segment"],
             customers=row["customers"],
-            revenue_amount=quantize_amount(row["revenue"] or Decimal(0), row["group"]),
+            revenue_amount=quantize_amount(row["revenue"] or Decimal(0), row["currency"]),
         )
         for row in rows
     ]
@@ -366,7 +331,9 @@ def _fit_and_store(customers: pd.DataFrame, zone: ZoneInfo, as_of: datetime) -> 
     """Fit every group's cut points, store them, and drop the scores of unscored groups."""
     cut_points = fit_groups(customers, as_of, zone)
     _store_cut_points(cut_points, as_of)
-    CustomerScore.objects.exclude(group__in=list(cut_points)).delete()
+    CustomerSpend.objects.exclude(currency__in=list(cut_points)).filter(
+        segment__isnull=False
+    ).update(**UNSCORED)
     return cut_points
 
 
@@ -387,7 +354,7 @@ def recompute_rfm(
     with transaction.atomic():
         cut_points = _fit_and_store(customers, zone, as_of)
         scored = score_with(customers, cut_points, as_of, zone, segments)
-        written, removed = _write_scores(scored, Scope(), list(cut_points), as_of)
+        written, removed = _write_scores(scored, Scope(), as_of)
         record_segment_sizes(as_of)
     return RecomputeReport(
         scored=len(scored),
@@ -508,9 +475,9 @@ def rescore_profiles(
     )
     stored = {
         (pid, group): (r, f, m, segment)
-        for pid, group, r, f, m, segment in CustomerScore.objects.filter(
-            profile_id__in=ids
-        ).values_list("profile_id", "group", "r", "f", "m", "segment")
+        for pid, group, r, f, m, segment in CustomerSpend.objects.filter(
+            profile_id__in=ids, segment__isnull=False
+        ).values_list("profile_id", "currency", "r", "f", "m", "segment")
     }
     rows = [row for row in scored if stored.get(row[:2]) != row[2:]]
     seen = {row[:2] for row in scored}
@@ -518,7 +485,7 @@ def rescore_profiles(
     if not rows and not stale:
         return 0
     with transaction.atomic():
-        written, removed = _save_scores(rows, stale, as_of)
+        written, removed = _save_scores(rows, Scope(ids=tuple(ids)), as_of)
     return len(set(written) | set(removed))
 
 
@@ -528,5 +495,5 @@ def _rescore(scope: Scope, zone: ZoneInfo, as_of: datetime, segments):
     cut_points = _stored_cut_points()
     scored = score_with(customers, cut_points, as_of, zone, segments)
     with transaction.atomic():
-        written, removed = _write_scores(scored, scope, list(cut_points), as_of)
+        written, removed = _write_scores(scored, scope, as_of)
     return len(scored), written, removed

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection, connections
 
 from saleor_crm_plugin.customers.ingest import ingest_orders
-from saleor_crm_plugin.segments.models import CustomerScore, RecomputeChunk, SegmentSize
+from saleor_crm_plugin.segments.models import RecomputeChunk, SegmentSize
 from saleor_crm_plugin.segments.services import score_recompute_chunk, start_recompute
-from tests.factories import T0, order
+from tests.factories import T0, order, scored
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -65,6 +65,6 @@ def test_workers_racing_over_the_chunks_of_one_run():
     assert len(done) == 8
     assert sum(r.written for r in done) == 40
     assert sum(r.finished_run for r in reports) == 1
-    assert CustomerScore.objects.count() == 40
+    assert scored().count() == 40
     assert not RecomputeChunk.objects.filter(done_at__isnull=True).exists()
     assert sum(SegmentSize.objects.values_list("customers", flat=True)) == 40

@@ -14,8 +14,8 @@ from django.db import connection
 from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import OrderRecord
 from saleor_crm_plugin.sandbox.models import SandboxOrder
-from saleor_crm_plugin.segments.models import CustomerScore, RecomputeChunk, RecomputeRun
-from tests.factories import T0, order
+from saleor_crm_plugin.segments.models import RecomputeChunk, RecomputeRun
+from tests.factories import T0, order, scored
 
 REDIS_URL = os.environ.get("CRM_TEST_REDIS_URL")
 pytestmark = [
@@ -137,6 +137,6 @@ def test_a_recompute_is_split_over_two_workers(two_workers):
     assert run.finished_at is not None, logs
     assert (run.chunks, run.scored) == (4, 12)
     assert RecomputeChunk.objects.filter(run=run, done_at__isnull=False).count() == 4
-    assert CustomerScore.objects.count() == 12
+    assert scored().count() == 12
     chunk_tasks = sum(log.count("saleor_crm.recompute_rfm_chunk[") for log in logs)
     assert chunk_tasks >= 4  # received + succeeded lines, over both workers
