@@ -4,7 +4,8 @@
 
 Every existing score is copied to its customer's spend row (the RFM group is the currency);
 a score without a spend row (none should exist: the recompute removes them) is dropped, and
-the next recompute writes any score again anyway. Indexes are built after the copy.
+the next recompute writes any score again anyway. 0012 drops the score table and builds the
+indexes: in a transaction of its own, after the copy's row triggers have fired.
 """
 
 from django.db import migrations, models
@@ -90,19 +91,4 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, max_length=64, null=True),
         ),
         migrations.RunPython(copy_scores_and_profile_figures, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name='customerscore',
-            name='profile',
-        ),
-        migrations.AddIndex(
-            model_name='customerspend',
-            index=models.Index(fields=['currency', 'segment'], include=('profile', 'total_spent_amount', 'profile_order_count', 'profile_last_order_at', 'profile_active'), name='spend_segment_members'),
-        ),
-        migrations.AddIndex(
-            model_name='customerspend',
-            index=models.Index(fields=['currency', 'r', 'f'], name='spend_rf_grid'),
-        ),
-        migrations.DeleteModel(
-            name='CustomerScore',
-        ),
     ]

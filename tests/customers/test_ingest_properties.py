@@ -163,3 +163,22 @@ def test_any_order_and_duplicates_give_the_same_rows(events, data):
     # then
     assert _state() == expected
     assert expected[1], "every example has orders"
+    _assert_spend_rows_copy_their_profile()
+
+
+def _assert_spend_rows_copy_their_profile():
+    for spend in CustomerSpend.objects.select_related("profile"):
+        profile = spend.profile
+        assert (
+            spend.profile_order_count,
+            spend.profile_first_order_at,
+            spend.profile_last_order_at,
+            spend.profile_lapse_at,
+            spend.profile_active,
+        ) == (
+            profile.order_count,
+            profile.first_order_at,
+            profile.last_order_at,
+            profile.lapse_at,
+            profile.anonymized_at is None,
+        )

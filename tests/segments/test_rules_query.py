@@ -3,14 +3,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from saleor_crm_plugin.customers.ingest import digest_for, ingest_orders
-from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.ingest import digest_for, ingest_customers, ingest_orders
+from saleor_crm_plugin.customers.models import CustomerProfile, CustomerSpend
 from saleor_crm_plugin.customers.snapshots import LineSnapshot
 from saleor_crm_plugin.sandbox.models import SandboxUser
 from saleor_crm_plugin.segments.rule_services import builtin_segments
-from saleor_crm_plugin.segments.rules import compile_rule, validate_rule
+from saleor_crm_plugin.segments.rules import compile_rule, row_currency, validate_rule
 from saleor_crm_plugin.segments.services import recompute_rfm
-from tests.factories import T0, order
+from tests.factories import T0, customer, order
 
 pytestmark = pytest.mark.django_db
 
@@ -102,85 +102,152 @@ def _who(rule):
     q = compile_rule(validate_rule(rule), AS_OF, TOKYO)
     names = ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
     digests = {digest_for(f"{name}@example.com"): name for name in names}
-    return sorted(digests[p.email_digest] for p in CustomerProfile.objects.filter(q))
+    profiles = CustomerProfile.objects.filter(q, anonymized_at__isnull=True)
+    return sorted(digests[p.email_digest] for p in profiles)
 
 
-@pytest.mark.parametrize(
-    ("rule", "expected"),
-    [
-        ({"field": "order_count", "op": "gte", "value": 2}, ["ann"]),
-        ({"field": "total_spent", "op": "gte", "value": 1000, "currency": "JPY"}, ["ann"]),
-        ({"field": "total_spent", "op": "lt", "value": 1000, "currency": "JPY"}, ["bob", "gus"]),
-        ({"field": "days_since_last_order", "op": "gte", "value": 90}, ["bob", "gus"]),
-        ({"field": "days_since_last_order", "op": "eq", "value": 10}, ["ann"]),
-        ({"field": "days_since_last_order", "op": "between", "value": [30, 120]}, ["gus"]),
-        ({"field": "account", "op": "eq", "value": "guest"}, ["gus"]),
-        ({"field": "bought_sku", "op": "eq", "value": "TEA-1"}, ["ann", "gus"]),
-        ({"field": "bought_sku", "op": "eq", "value": "TEA-1", "within_days": 30}, ["ann"]),
-        ({"not": {"field": "account", "op": "eq", "value": "guest"}}, ["ann", "bob"]),
-        (
-            {
-                "any": [
-                    {"field": "order_count", "op": "eq", "value": 3},
-                    {"field": "total_spent", "op": "gt", "value": 10, "currency": "USD"},
-                ]
-            },
-            ["ann", "bob"],
-        ),
-        ({"field": "last_order_at", "op": "after", "value": "2025-06-01T00:00:00+09:00"}, ["ann"]),
-        ({"field": "bought_product", "op": "eq", "value": "product-CUP-1"}, ["bob"]),
-        ({"field": "bought_category", "op": "eq", "value": "category-tea"}, ["ann", "gus"]),
-        (
-            {"field": "bought_category", "op": "eq", "value": "category-tea", "within_days": 60},
-            ["ann"],
-        ),
-        ({"field": "country", "op": "in", "value": ["jp", "DE"]}, ["ann"]),
-        ({"field": "country_area", "op": "in", "value": ["東京都"]}, ["ann"]),
-        ({"field": "city", "op": "in", "value": ["San Francisco", "Osaka"]}, ["bob"]),
-        ({"not": {"field": "city", "op": "in", "value": ["Shibuya"]}}, ["bob", "gus"]),
-        ({"field": "marketing_consent", "op": "eq", "value": True}, ["ann"]),
-        ({"field": "marketing_consent", "op": "eq", "value": False}, ["bob", "gus"]),
-        ({"field": "account", "op": "eq", "value": "active"}, ["ann"]),
-        ({"field": "account", "op": "eq", "value": "inactive"}, ["bob"]),
-        ({"field": "account", "op": "eq", "value": "registered"}, ["ann", "bob"]),
-        ({"field": "rank", "op": "in", "value": ["GOLD"]}, []),
-        ({"field": "points_balance", "op": "gte", "value": 0}, []),
-        ({"field": "active_subscription", "op": "eq", "value": True}, []),
-        ({"field": "active_subscription", "op": "eq", "value": False}, ["ann", "bob", "gus"]),
-    ],
-    ids=[
-        "order-count",
-        "spend",
-        "spend-below-counts-zero",
-        "dormant",
-        "days-exact",
-        "days-between",
-        "guest",
-        "bought",
-        "bought-recently",
-        "not",
-        "any",
-        "after",
-        "bought-product",
-        "bought-category",
-        "bought-category-recently",
-        "country",
-        "prefecture",
-        "city-any-case",
-        "not-city",
-        "consent-private-first",
-        "no-consent",
-        "active",
-        "inactive",
-        "registered",
-        "rank-none-yet",
-        "points-none-yet",
-        "subscription-none-yet",
-        "no-subscription",
-    ],
-)
+CASES = [
+    ({"field": "order_count", "op": "gte", "value": 2}, ["ann"]),
+    ({"field": "total_spent", "op": "gte", "value": 1000, "currency": "JPY"}, ["ann"]),
+    ({"field": "total_spent", "op": "lt", "value": 1000, "currency": "JPY"}, ["bob", "gus"]),
+    ({"field": "days_since_last_order", "op": "gte", "value": 90}, ["bob", "gus"]),
+    ({"field": "days_since_last_order", "op": "eq", "value": 10}, ["ann"]),
+    ({"field": "days_since_last_order", "op": "between", "value": [30, 120]}, ["gus"]),
+    ({"field": "account", "op": "eq", "value": "guest"}, ["gus"]),
+    ({"field": "bought_sku", "op": "eq", "value": "TEA-1"}, ["ann", "gus"]),
+    ({"field": "bought_sku", "op": "eq", "value": "TEA-1", "within_days": 30}, ["ann"]),
+    ({"not": {"field": "account", "op": "eq", "value": "guest"}}, ["ann", "bob"]),
+    (
+        {
+            "any": [
+                {"field": "order_count", "op": "eq", "value": 3},
+                {"field": "total_spent", "op": "gt", "value": 10, "currency": "USD"},
+            ]
+        },
+        ["ann", "bob"],
+    ),
+    ({"field": "last_order_at", "op": "after", "value": "2025-06-01T00:00:00+09:00"}, ["ann"]),
+    ({"field": "bought_product", "op": "eq", "value": "product-CUP-1"}, ["bob"]),
+    ({"field": "bought_category", "op": "eq", "value": "category-tea"}, ["ann", "gus"]),
+    (
+        {"field": "bought_category", "op": "eq", "value": "category-tea", "within_days": 60},
+        ["ann"],
+    ),
+    ({"field": "country", "op": "in", "value": ["jp", "DE"]}, ["ann"]),
+    ({"field": "country_area", "op": "in", "value": ["東京都"]}, ["ann"]),
+    ({"field": "city", "op": "in", "value": ["San Francisco", "Osaka"]}, ["bob"]),
+    ({"not": {"field": "city", "op": "in", "value": ["Shibuya"]}}, ["bob", "gus"]),
+    ({"field": "marketing_consent", "op": "eq", "value": True}, ["ann"]),
+    ({"field": "marketing_consent", "op": "eq", "value": False}, ["bob", "gus"]),
+    ({"field": "account", "op": "eq", "value": "active"}, ["ann"]),
+    ({"field": "account", "op": "eq", "value": "inactive"}, ["bob"]),
+    ({"field": "account", "op": "eq", "value": "registered"}, ["ann", "bob"]),
+    ({"field": "rank", "op": "in", "value": ["GOLD"]}, []),
+    ({"field": "points_balance", "op": "gte", "value": 0}, []),
+    ({"field": "active_subscription", "op": "eq", "value": True}, []),
+    ({"field": "active_subscription", "op": "eq", "value": False}, ["ann", "bob", "gus"]),
+]
+CASE_IDS = [
+    "order-count",
+    "spend",
+    "spend-below-counts-zero",
+    "dormant",
+    "days-exact",
+    "days-between",
+    "guest",
+    "bought",
+    "bought-recently",
+    "not",
+    "any",
+    "after",
+    "bought-product",
+    "bought-category",
+    "bought-category-recently",
+    "country",
+    "prefecture",
+    "city-any-case",
+    "not-city",
+    "consent-private-first",
+    "no-consent",
+    "active",
+    "inactive",
+    "registered",
+    "rank-none-yet",
+    "points-none-yet",
+    "subscription-none-yet",
+    "no-subscription",
+]
+
+
+@pytest.mark.parametrize(("rule", "expected"), CASES, ids=CASE_IDS)
 def test_rule_selects_exactly(store, rule, expected):
     assert _who(rule) == expected
+
+
+def _who_by_rows(rule):
+    """`_who`, counted over the spend rows of the rule's `row_currency` (one per customer)."""
+    valid = validate_rule(rule)
+    currency = row_currency(valid)
+    assert currency is not None, "the rule needs a spend row"
+    rows = CustomerSpend.objects.filter(
+        compile_rule(valid, AS_OF, TOKYO, row=currency), currency=currency, profile_active=True
+    )
+    names = ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
+    digests = {digest_for(f"{name}@example.com"): name for name in names}
+    selected = [digests[row.profile.email_digest] for row in rows.select_related("profile")]
+    assert len(selected) == len(set(selected)), "one row per customer"
+    return sorted(selected)
+
+
+JPY_BUYER = {"field": "total_spent", "op": "gte", "value": 1, "currency": "JPY"}
+USD_BUYER = {"field": "average_order", "op": "gt", "value": 0, "currency": "USD"}
+
+
+@pytest.mark.parametrize("rule", [case[0] for case in CASES], ids=CASE_IDS)
+@pytest.mark.parametrize("anchor", [JPY_BUYER, USD_BUYER], ids=["jpy-row", "usd-row"])
+def test_a_rule_counted_over_spend_rows_selects_the_same_customers(store, rule, anchor):
+    # given: bob buys in JPY too (two currencies; his last order is now the JPY one)
+    ingest_orders(
+        [
+            order(
+                "b2",
+                user_id="2",
+                email="bob@example.com",
+                total="300",
+                placed_at=AS_OF - timedelta(days=5),
+            )
+        ]
+    )
+    # ... and one more USD buyer, deleted from the store since (aggregates stay, not selected)
+    ingest_orders([order("d1", user_id="9", email="x3@example.com", currency="USD", total="5")])
+    ingest_customers([customer("9", email="x3@example.com", updated_at=AS_OF, deleted=True)])
+
+    # when / then: the same customers either way, the rule alone and negated
+    for combined in (
+        {"all": [anchor, rule]},
+        {"all": [rule, anchor, {"not": rule}]},
+        {"all": [anchor, {"not": rule}]},
+        {"any": [{"all": [anchor, rule]}, anchor]},
+    ):
+        assert _who_by_rows(combined) == _who(combined), combined
+
+
+def test_which_rules_need_a_spend_row():
+    def needs(rule):
+        return row_currency(validate_rule(rule))
+
+    segment = {"field": "segment", "op": "in", "value": ["Lost"], "group": "USD"}
+    assert needs(JPY_BUYER) == "JPY"
+    assert needs(segment) == "USD"
+    assert needs({"field": "r", "op": "gte", "value": 4, "group": "EUR"}) == "EUR"
+    assert needs({"field": "order_count", "op": "gte", "value": 2}) is None
+    # spent below a bound holds for a customer with no orders in the currency
+    assert needs({"field": "total_spent", "op": "lte", "value": 5, "currency": "JPY"}) is None
+    assert needs({"field": "average_order", "op": "lte", "value": 5, "currency": "JPY"}) == "JPY"
+    assert needs({"all": [{"field": "order_count", "op": "gte", "value": 2}, segment]}) == "USD"
+    assert needs({"any": [JPY_BUYER, segment]}) is None
+    assert needs({"any": [JPY_BUYER, {"all": [JPY_BUYER, segment]}]}) == "JPY"
+    assert needs({"not": JPY_BUYER}) is None
 
 
 def test_segment_and_score_conditions(store):
@@ -214,6 +281,24 @@ def test_segment_and_score_conditions(store):
     # then
     assert champions == ["ann"]
     assert sleeping == ["x2", "x3"]  # 302, 303 days; x0 is Promising, x1 About to Sleep
+    # the same over the JPY spend rows, where the scores are
+    for rule in (
+        {"field": "segment", "op": "in", "value": ["Lost", "Hibernating"], "group": "JPY"},
+        {
+            "all": [
+                {"field": "r", "op": "eq", "value": 5, "group": "JPY"},
+                {"field": "f", "op": "eq", "value": 5, "group": "JPY"},
+            ]
+        },
+        {
+            "all": [
+                {"field": "r", "op": "gte", "value": 1, "group": "JPY"},
+                {"not": {"field": "segment", "op": "in", "value": ["Lost"], "group": "JPY"}},
+            ]
+        },
+        {"all": [JPY_BUYER, {"not": {"field": "m", "op": "gte", "value": 3, "group": "JPY"}}]},
+    ):
+        assert _who_by_rows(rule) == _who(rule), rule
 
 
 def test_built_in_segments(store):

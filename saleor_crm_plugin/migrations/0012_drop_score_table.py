@@ -1,0 +1,28 @@
+"""The score table goes (its rows are on the spend rows now, 0011); the spend row indexes."""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('saleor_crm', '0011_spend_scores'),
+    ]
+
+    operations = [
+        migrations.RemoveField(
+            model_name='customerscore',
+            name='profile',
+        ),
+        migrations.AddIndex(
+            model_name='customerspend',
+            index=models.Index(fields=['currency', 'segment'], include=('profile', 'total_spent_amount', 'profile_order_count', 'profile_last_order_at', 'profile_active'), name='spend_segment_members'),
+        ),
+        migrations.AddIndex(
+            model_name='customerspend',
+            index=models.Index(fields=['currency', 'r', 'f'], name='spend_rf_grid'),
+        ),
+        migrations.DeleteModel(
+            name='CustomerScore',
+        ),
+    ]
