@@ -135,6 +135,25 @@ class CustomerSpend(models.Model):
                 ],
                 name="spend_segment_members",
             ),
+            # A rule's first page walks one currency's rows in profile order and tests each
+            # row by index alone, whatever the rule combines (rule_services.members).
+            models.Index(
+                fields=["currency", "profile"],
+                include=[
+                    "segment",
+                    "r",
+                    "f",
+                    "m",
+                    "total_spent_amount",
+                    "average_order_amount",
+                    "profile_order_count",
+                    "profile_first_order_at",
+                    "profile_last_order_at",
+                    "profile_lapse_at",
+                    "profile_active",
+                ],
+                name="spend_profile_rows",
+            ),
             models.Index(fields=["currency", "r", "f"], name="spend_rf_grid"),
         ]
 

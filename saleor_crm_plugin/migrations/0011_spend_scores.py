@@ -16,16 +16,15 @@ SCORE = "saleor_crm_customerscore"
 
 
 def copy_scores_and_profile_figures(apps, schema_editor):
-    # UPDATE ... FROM: PostgreSQL, and SQLite 3.33 or newer.
+    # One UPDATE, so each row gets one new version (a second pass would double the table).
+    # Row-value assignment from a subquery: PostgreSQL, and SQLite 3.33 or newer (UPDATE FROM).
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {SPEND} SET r = c.r, f = c.f, m = c.m, segment = c.segment,
-                    scored_at = c.scored_at
-                FROM {SCORE} c
-                WHERE c.profile_id = {SPEND}.profile_id AND c."group" = {SPEND}.currency"""
-        )
-        cursor.execute(
-            f"""UPDATE {SPEND} SET profile_order_count = p.order_count,
+            f"""UPDATE {SPEND} SET
+                    (r, f, m, segment, scored_at) = (
+                        SELECT c.r, c.f, c.m, c.segment, c.scored_at FROM {SCORE} c
+                        WHERE c.profile_id = {SPEND}.profile_id AND c."group" = {SPEND}.currency),
+                    profile_order_count = p.order_count,
                     profile_first_order_at = p.first_order_at,
                     profile_last_order_at = p.last_order_at, profile_lapse_at = p.lapse_at,
                     profile_active = p.anonymized_at IS NULL

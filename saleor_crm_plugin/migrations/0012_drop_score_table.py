@@ -10,13 +10,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='customerscore',
-            name='profile',
-        ),
         migrations.AddIndex(
             model_name='customerspend',
             index=models.Index(fields=['currency', 'segment'], include=('profile', 'total_spent_amount', 'profile_order_count', 'profile_last_order_at', 'profile_active'), name='spend_segment_members'),
+        ),
+        migrations.AddIndex(
+            model_name='customerspend',
+            index=models.Index(fields=['currency', 'profile'], include=('segment', 'r', 'f', 'm', 'total_spent_amount', 'average_order_amount', 'profile_order_count', 'profile_first_order_at', 'profile_last_order_at', 'profile_lapse_at', 'profile_active'), name='spend_profile_rows'),
         ),
         migrations.AddIndex(
             model_name='customerspend',
