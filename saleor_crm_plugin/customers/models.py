@@ -89,7 +89,10 @@ class CustomerSpend(models.Model):
     without joining a million profiles (`segments.rules.row_currency`).
     """
 
-    profile = models.ForeignKey(CustomerProfile, related_name="spends", on_delete=models.CASCADE)
+    # No index of its own: `unique_spend_currency` (profile, currency) serves the lookups.
+    profile = models.ForeignKey(
+        CustomerProfile, related_name="spends", on_delete=models.CASCADE, db_index=False
+    )
     currency = models.CharField(max_length=3)
     order_count = models.PositiveIntegerField(default=0)
     total_spent_amount = _money_field(default=0)
@@ -136,7 +139,8 @@ class CustomerSpend(models.Model):
                 name="spend_segment_members",
             ),
             # A rule's first page walks one currency's rows in profile order and tests each
-            # row by index alone, whatever the rule combines (rule_services.members).
+            # row by index alone, whatever the rule combines (rule_services.members); the
+            # R-by-F grid counts a currency's rows from it too.
             models.Index(
                 fields=["currency", "profile"],
                 include=[
@@ -154,7 +158,6 @@ class CustomerSpend(models.Model):
                 ],
                 name="spend_profile_rows",
             ),
-            models.Index(fields=["currency", "r", "f"], name="spend_rf_grid"),
         ]
 
     @property
