@@ -1,9 +1,10 @@
 """Fill the ledger tables with a synthetic store by SQL (shared by bench/rfm.py, bench/search.py).
 
-generate_series makes `customers` guest profiles and `orders` counted JPY orders over three
-years, owned with a long tail (a few customers buy very often, most rarely: the owner id is
-`customers * random()^3`), then derives the per-currency spend rows and the profile figures
-(order count, first/last order, lapse time) the way ingestion keeps them.
+generate_series makes `customers` profiles (70% with a store account, user id = profile id)
+and `orders` counted JPY orders over three years, owned with a long tail (a few customers buy
+very often, most rarely: the owner id is `customers * random()^3`), with the profile figures
+(order count, first/last order, lapse time) and the per-currency spend rows (with their copies
+of the profile's figures) the way ingestion keeps them. Each row is written once.
 """
 
 import argparse
@@ -18,42 +19,44 @@ TRUNCATE saleor_crm_segmentsize, saleor_crm_scorecutpoints,
          saleor_crm_recomputechunk, saleor_crm_recomputerun,
          saleor_crm_orderlinerecord, saleor_crm_orderrecord, saleor_crm_customerspend,
          saleor_crm_customerprofile RESTART IDENTITY CASCADE;
+CREATE TEMP TABLE bench_orders AS
+SELECT g, 1 + floor(%(customers)s * power(random(), 3))::bigint AS p,
+       now() - random() * interval '1095 days' AS t,
+       (980 + floor(random() * 20000))::numeric AS amount
+FROM generate_series(1, %(orders)s) AS g;
+CREATE TEMP TABLE bench_figures AS
+SELECT p, count(*) AS n, sum(amount) AS spent, round(avg(amount)) AS average,
+       min(t) AS first, max(t) AS last
+FROM bench_orders GROUP BY p;
+CREATE INDEX ON bench_figures (p);
+"""
+# Every row is written once, with its final figures: a second pass would leave each table and
+# index with dead versions that a store growing into its ledger never has.
+# 70% of the customers have an account in the store (user id = profile id), all an email.
+LEDGER = """
 INSERT INTO saleor_crm_customerprofile
-    (user_id, email_digest, order_count, source_fingerprint, created_at, updated_at)
-SELECT NULL, md5(g::text) || md5('x' || g::text), 0, '', now(), now()
-FROM generate_series(1, %(customers)s) AS g;
+    (id, user_id, email_digest, order_count, first_order_at, last_order_at, lapse_at,
+     source_fingerprint, created_at, updated_at)
+SELECT g, CASE WHEN g %% 10 < 7 THEN g::text END, md5(g::text) || md5('x' || g::text),
+       coalesce(f.n, 0), f.first, f.last,
+       CASE WHEN f.n > 1 THEN f.last + (f.last - f.first) / (f.n - 1) END, '', now(), now()
+FROM generate_series(1, %(customers)s) AS g LEFT JOIN bench_figures f ON f.p = g;
+SELECT setval(pg_get_serial_sequence('saleor_crm_customerprofile', 'id'), %(customers)s);
 INSERT INTO saleor_crm_orderrecord
     (order_id, number, profile_id, user_id, email_digest, channel, currency, status, counts,
      placed_at, total_gross_amount, total_net_amount, paid_amount, refunded_amount,
      net_spend_amount, source_updated_at, source_fingerprint, created_at, updated_at)
 SELECT 'bench-' || g, g::text, p, NULL, NULL, 'channel-jpy', 'JPY', 'fulfilled', true, t,
        amount, amount, amount, 0, amount, t, '', now(), now()
-FROM (
-    SELECT g,
-           1 + floor(%(customers)s * power(random(), 3))::bigint AS p,
-           now() - random() * interval '1095 days' AS t,
-           (980 + floor(random() * 20000))::numeric AS amount
-    FROM generate_series(1, %(orders)s) AS g
-) AS o;
-"""
-AGGREGATE = """
+FROM bench_orders;
 INSERT INTO saleor_crm_customerspend
     (profile_id, currency, order_count, total_spent_amount, average_order_amount,
-     first_order_at, last_order_at, profile_order_count, profile_active)
-SELECT profile_id, currency, count(*), sum(net_spend_amount), round(avg(net_spend_amount)),
-       min(placed_at), max(placed_at), 0, true
-FROM saleor_crm_orderrecord WHERE counts GROUP BY profile_id, currency;
-UPDATE saleor_crm_customerprofile p
-SET order_count = s.order_count, first_order_at = s.first_order_at,
-    last_order_at = s.last_order_at,
-    lapse_at = CASE WHEN s.order_count > 1 THEN s.last_order_at
-                    + (s.last_order_at - s.first_order_at) / (s.order_count - 1) END
-FROM saleor_crm_customerspend s WHERE s.profile_id = p.id;
-UPDATE saleor_crm_customerspend s
-SET profile_order_count = p.order_count, profile_first_order_at = p.first_order_at,
-    profile_last_order_at = p.last_order_at, profile_lapse_at = p.lapse_at,
-    profile_active = p.anonymized_at IS NULL
-FROM saleor_crm_customerprofile p WHERE p.id = s.profile_id;
+     first_order_at, last_order_at, profile_order_count, profile_first_order_at,
+     profile_last_order_at, profile_lapse_at, profile_active)
+SELECT f.p, 'JPY', f.n, f.spent, f.average, f.first, f.last, f.n, f.first, f.last,
+       CASE WHEN f.n > 1 THEN f.last + (f.last - f.first) / (f.n - 1) END, true
+FROM bench_figures f ORDER BY f.p;
+DROP TABLE bench_orders, bench_figures;
 """
 
 
@@ -63,14 +66,14 @@ def fill_ledger(customers: int, orders: int) -> None:
         started = time.perf_counter()
         cursor.execute(FILL, {"customers": customers, "orders": orders})
         print(
-            f"fill {customers:,} customers and {orders:,} orders: "
+            f"generate {customers:,} customers' {orders:,} orders: "
             f"{time.perf_counter() - started:.1f} s",
             flush=True,
         )
         started = time.perf_counter()
-        cursor.execute(AGGREGATE)
+        cursor.execute(LEDGER, {"customers": customers})
         cursor.execute("VACUUM ANALYZE")
-        print(f"spend rows and profile figures: {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"profiles, orders and spend rows: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def ledger_arguments(description: str) -> argparse.ArgumentParser:

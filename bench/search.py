@@ -45,7 +45,6 @@ from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
 
 ACCOUNTS = """
 TRUNCATE saleor_crm_sandbox_sandboxuser RESTART IDENTITY CASCADE;
-UPDATE saleor_crm_customerprofile SET user_id = id::text WHERE id % 10 < 7;
 INSERT INTO saleor_crm_sandbox_sandboxuser
     (id, email, first_name, last_name, is_staff, is_active, permissions, metadata,
      private_metadata, country, country_area, city, date_joined, updated_at)
