@@ -29,7 +29,14 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from ..money import quantize_amount
-from .models import PROFILE_COPIES, CustomerProfile, CustomerSpend, OrderLineRecord, OrderRecord
+from .models import (
+    PROFILE_COPIES,
+    UNSCORED,
+    CustomerProfile,
+    CustomerSpend,
+    OrderLineRecord,
+    OrderRecord,
+)
 from .snapshots import CustomerSnapshot, OrderSnapshot, email_digest
 
 logger = logging.getLogger(__name__)
@@ -462,7 +469,8 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
         ]
     )
     OrderRecord.objects.filter(profile=profile).update(email_digest=None)
-    CustomerSpend.objects.filter(profile=profile).update(profile_active=False)
+    # A deleted customer is not scored: the rows keep the figures, not the scores.
+    CustomerSpend.objects.filter(profile=profile).update(profile_active=False, **UNSCORED)
 
 
 # --- aggregates ---------------------------------------------------------------------------

@@ -75,6 +75,9 @@ PROFILE_COPIES = {
     "lapse_at": "profile_lapse_at",
 }
 
+# A spend row's score fields when the customer is not scored (yet, or any more).
+UNSCORED = {"r": None, "f": None, "m": None, "segment": None, "scored_at": None}
+
 
 class CustomerSpend(models.Model):
     """A customer's standing in one currency: counted orders, spend and RFM scores.

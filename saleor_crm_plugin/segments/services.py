@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
-from ..customers.models import CustomerProfile, CustomerSpend
+from ..customers.models import UNSCORED, CustomerProfile, CustomerSpend
 from ..money import quantize_amount
 from .models import RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
 from .rfm import METRICS, CutPoints, fit_groups, score_rows, score_with
@@ -45,7 +45,6 @@ __all__ = [
     "start_recompute",
 ]
 
-BATCH = 2000
 COLUMNS = ["customer_id", "group", "last_order_at", "order_count", "monetary"]
 
 
@@ -205,9 +204,6 @@ def _changed_rows(scored: pd.DataFrame) -> list[ScoreRow]:
             strict=True,
         )
     )
-
-
-UNSCORED = {"r": None, "f": None, "m": None, "segment": None, "scored_at": None}
 
 
 def _save_scores(rows: list[ScoreRow], scope: Scope, as_of: datetime):

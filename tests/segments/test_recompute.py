@@ -96,13 +96,15 @@ def test_deleted_customer_loses_the_score(store):
     profile = CustomerProfile.objects.get(order_count=10)
     profile.user_id = "42"
     profile.save(update_fields=["user_id"])
+
+    # when: the store deletes the customer
     ingest_customers([customer("42", deleted=True, updated_at=AS_OF)])
 
-    # when
+    # then: the score goes at once (the figures stay); the next recompute has nothing to remove
+    assert not scored().filter(profile=profile).exists()
+    assert profile.spends.get().total_spent_amount > 0
     report = recompute_rfm(TOKYO, as_of=AS_OF + timedelta(days=1))
-
-    # then
-    assert report.removed == 1
+    assert report.removed == 0
     assert not scored().filter(profile=profile).exists()
 
 
