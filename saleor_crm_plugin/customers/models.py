@@ -129,9 +129,11 @@ class CustomerSpend(models.Model):
                 fields=["currency", "average_order_amount", "profile"], name="spend_average_sort"
             ),
             # A segment's members with the figures rules most often combine with it, read by
-            # index alone (rules, filters, counts, segment sizes).
+            # index alone (rules, filters, counts, segment sizes). Scored rows only: the rows of
+            # a store not yet scored are not in it, so the first recompute fills it afresh.
             models.Index(
                 fields=["currency", "segment"],
+                condition=Q(segment__isnull=False),
                 include=[
                     "profile",
                     "total_spent_amount",

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='customerspend',
-            index=models.Index(fields=['currency', 'segment'], include=('profile', 'total_spent_amount', 'profile_order_count', 'profile_last_order_at', 'profile_active'), name='spend_segment_members'),
+            index=models.Index(condition=models.Q(('segment__isnull', False)), fields=['currency', 'segment'], include=('profile', 'total_spent_amount', 'profile_order_count', 'profile_last_order_at', 'profile_active'), name='spend_segment_members'),
         ),
         migrations.AddIndex(
             model_name='customerspend',
