@@ -7,7 +7,14 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
-__all__ = ["Money", "minor_unit", "parse_amount", "quantize_amount", "validate_currency"]
+__all__ = [
+    "ISO_4217",
+    "Money",
+    "minor_unit",
+    "parse_amount",
+    "quantize_amount",
+    "validate_currency",
+]
 
 # ISO 4217 currencies whose minor unit is not 2 digits. Everything else has 2.
 _ZERO_DECIMAL = frozenset(
@@ -15,6 +22,19 @@ _ZERO_DECIMAL = frozenset(
 )
 _THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# ISO 4217 codes in use (2025), without XTS (testing) and XXX (no currency).
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+    BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
+    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG
+    XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL
+    """.split()
+)
 
 # Large enough for any order total, small enough for NUMERIC(20, 3) (Saleor's money columns).
 MAX_DIGITS = 20
@@ -31,6 +51,8 @@ def validate_currency(currency: str) -> str:
     code = (currency or "").strip().upper()
     if not _CURRENCY_RE.match(code):
         raise ValueError(f"'{currency}' is not an ISO 4217 currency code (three letters)")
+    if code not in ISO_4217:
+        raise ValueError(f"'{currency}' is not an ISO 4217 currency code in use")
     return code
 
 

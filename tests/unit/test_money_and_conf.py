@@ -32,6 +32,14 @@ def test_currency_code_is_three_letters():
         validate_currency("US")
 
 
+def test_an_unknown_currency_code_is_refused():
+    assert validate_currency("kwd") == "KWD"
+    with pytest.raises(ValueError, match="'YEN' is not an ISO 4217 currency code in use"):
+        validate_currency("YEN")
+    with pytest.raises(ValueError, match="'XXX' is not an ISO 4217 currency code in use"):
+        validate_currency("XXX")
+
+
 def test_dashboard_configuration_is_parsed():
     # given
     raw = [

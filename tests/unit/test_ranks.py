@@ -1,0 +1,188 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from saleor_crm_plugin.loyalty.ranks import (
+    Figures,
+    Pin,
+    Rank,
+    RankError,
+    RankLadder,
+    Window,
+    WindowKind,
+    decide,
+    qualifying_rank,
+)
+
+D = Decimal
+TOKYO = ZoneInfo("Asia/Tokyo")
+NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
+REGULAR = Rank("Regular", "REGULAR")
+SILVER = Rank("Silver", "SILVER", min_orders=3, min_spend={"JPY": D(30000)})
+GOLD = Rank("Gold", "GOLD", min_orders=5, min_spend={"JPY": D(50000)}, points_multiplier=D(2))
+PLATINUM = Rank("Platinum", "PLATINUM", min_orders=10, min_spend={"JPY": D(100000)}, combine="all")
+LADDER = RankLadder([REGULAR, SILVER, GOLD, PLATINUM])
+
+
+@pytest.mark.parametrize(
+    ("figures", "expected"),
+    [
+        (Figures(), "REGULAR"),
+        (Figures(orders=3), "SILVER"),
+        (Figures(spend={"JPY": D(49999)}), "SILVER"),
+        (Figures(orders=1, spend={"JPY": D(50000)}), "GOLD"),  # any: spend alone
+        (Figures(orders=12, spend={"JPY": D(99999)}), "GOLD"),  # all: both needed
+        (Figures(orders=10, spend={"JPY": D(100000)}), "PLATINUM"),
+        (Figures(orders=1, spend={"USD": D(100000)}), "REGULAR"),  # never across currencies
+    ],
+    ids=["nothing", "orders", "spend", "any", "all-needs-both", "all", "other-currency"],
+)
+def test_the_highest_rank_whose_thresholds_are_met(figures, expected):
+    assert qualifying_rank(LADDER, figures).code == expected
+
+
+def test_a_paid_order_that_crosses_a_threshold_upgrades_at_once():
+    decision = decide(LADDER, "SILVER", Figures(orders=5), NOW, period_end=False)
+
+    assert (decision.code, decision.changed) == ("GOLD", True)
+    assert decision.reason == "upgrade: Gold (any: orders 5 / 5, spend 0 / 50000 JPY)"
+
+
+def test_falling_below_keeps_the_rank_until_the_period_ends():
+    # given: a Gold customer whose refund took them under Gold's thresholds
+    figures = Figures(orders=4, spend={"JPY": D(40000)})
+
+    # when
+    during = decide(LADDER, "GOLD", figures, NOW, period_end=False)
+    at_end = decide(LADDER, "GOLD", figures, NOW, period_end=True)
+
+    # then
+    assert (during.code, during.changed, during.reason) == (
+        "GOLD",
+        False,
+        "kept until the period ends",
+    )
+    assert (at_end.code, at_end.changed) == ("SILVER", True)
+    assert at_end.reason.startswith("period end: Silver")
+
+
+def test_a_pin_holds_until_it_expires():
+    pin = Pin("PLATINUM", "VIP guest of the owner", expires_at=NOW + timedelta(days=30))
+
+    pinned = decide(LADDER, "SILVER", Figures(), NOW, period_end=True, pin=pin)
+    later = decide(
+        LADDER, "PLATINUM", Figures(), NOW + timedelta(days=31), period_end=True, pin=pin
+    )
+
+    assert (pinned.code, pinned.reason) == ("PLATINUM", "pinned by staff: VIP guest of the owner")
+    assert later.code == "REGULAR"
+
+
+def test_inactive_customers_drop_one_rank_at_the_period_end():
+    ladder = RankLadder([REGULAR, SILVER, GOLD, PLATINUM], inactive_months=6)
+    figures = Figures(orders=6, spend={"JPY": D(60000)})  # still Gold by the thresholds
+    quiet = NOW - timedelta(days=200)
+
+    during = decide(ladder, "GOLD", figures, NOW, period_end=False, last_order_at=quiet)
+    at_end = decide(ladder, "GOLD", figures, NOW, period_end=True, last_order_at=quiet)
+    recent = decide(ladder, "GOLD", figures, NOW, period_end=True, last_order_at=NOW)
+
+    assert during.code == "GOLD"
+    assert (at_end.code, at_end.reason) == ("SILVER", "inactive 6 months")
+    assert (recent.code, recent.changed) == ("GOLD", False)
+
+
+def test_a_new_customer_starts_at_the_lowest_rank():
+    assert decide(LADDER, None, Figures(orders=1), NOW, period_end=False).code == "REGULAR"
+
+
+@pytest.mark.parametrize(
+    ("ranks", "field", "message"),
+    [
+        ([], "ranks", "at least one rank is needed"),
+        ([SILVER, GOLD], "Silver.thresholds", "the lowest rank is everyone's"),
+        ([REGULAR, GOLD, SILVER], "Silver.min_orders", "3 is below Gold's 5: ranks go up"),
+        (
+            [
+                REGULAR,
+                SILVER,
+                Rank("Silver+", "SILVER_PLUS", min_orders=3, min_spend={"JPY": D(30000)}),
+            ],
+            "Silver+.thresholds",
+            "the same as Silver's",
+        ),
+        ([REGULAR, Rank("Gold", "GOLD")], "Gold.thresholds", "a rank above the lowest needs one"),
+        (
+            [REGULAR, Rank("Gold", "GOLD", min_spend={"yen": D(1)})],
+            "Gold.min_spend",
+            "'yen' is not an ISO 4217",
+        ),
+        (
+            [REGULAR, Rank("Gold", "GOLD", min_spend={"JPY": D(-1)})],
+            "Gold.min_spend.JPY",
+            "must be 0 or more",
+        ),
+        (
+            [REGULAR, Rank("Gold", "GOLD", min_orders=-2)],
+            "Gold.min_orders",
+            "whole number of 0 or more",
+        ),
+        (
+            [REGULAR, Rank("Gold", "GOLD", min_orders=2, combine="both")],
+            "Gold.combine",
+            "'both' is not all or any",
+        ),
+        ([REGULAR, Rank("Gold", "GO LD", min_orders=2)], "Gold.code", "'GO LD' is not letters"),
+        (
+            [REGULAR, Rank("Gold", "REGULAR", min_orders=2)],
+            "Gold.code",
+            "is the code of another rank",
+        ),
+        (
+            [REGULAR, Rank("Gold", "GOLD", min_orders=2, discount_percent=D(120))],
+            "Gold.discount_percent",
+            "0 to 100",
+        ),
+    ],
+    ids=[
+        "empty",
+        "lowest-with-thresholds",
+        "unordered",
+        "overlapping",
+        "no-thresholds",
+        "currency",
+        "negative-spend",
+        "negative-orders",
+        "combine",
+        "code",
+        "duplicate-code",
+        "discount",
+    ],
+)
+def test_a_bad_ladder_is_refused_naming_the_rank_and_field(ranks, field, message):
+    with pytest.raises(RankError) as error:
+        RankLadder(ranks)
+    assert error.value.field == field
+    assert message in error.value.message
+
+
+def test_windows_in_the_store_time_zone():
+    # 2026-06-15 12:00 in Tokyo
+    rolling = Window(WindowKind.ROLLING, months=12, day=1)
+    yearly = Window(WindowKind.YEARLY, month=4, day=1)
+
+    assert Window().period_start(NOW, TOKYO) is None
+    assert Window().period_end(NOW, TOKYO) is None
+    assert rolling.period_start(NOW, TOKYO) == datetime(2025, 6, 15, tzinfo=TOKYO)
+    assert rolling.period_end(NOW, TOKYO) == datetime(2026, 7, 1, tzinfo=TOKYO)
+    assert yearly.period_start(NOW, TOKYO) == datetime(2026, 4, 1, tzinfo=TOKYO)
+    assert yearly.period_end(NOW, TOKYO) == datetime(2027, 4, 1, tzinfo=TOKYO)
+    march = datetime(2026, 3, 31, 14, 59, tzinfo=UTC)  # 23:59 on 31 March in Tokyo
+    assert yearly.period_start(march, TOKYO) == datetime(2025, 4, 1, tzinfo=TOKYO)
+
+
+def test_a_window_refuses_days_some_months_lack():
+    with pytest.raises(RankError, match="must be 1 to 28, not 31"):
+        Window(WindowKind.ROLLING, day=31)
