@@ -7,6 +7,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from .loyalty.models import PointsAccount, PointsEntry
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "CustomerSpend",
     "OrderLineRecord",
     "OrderRecord",
+    "PointsAccount",
+    "PointsEntry",
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",

@@ -1,0 +1,104 @@
+"""The points ledger on PostgreSQL: idempotent entries, redemptions that never overdraw."""
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.loyalty.lots import Entry, Kind, replay
+from saleor_crm_plugin.loyalty.models import PointsAccount, PointsEntry
+from saleor_crm_plugin.loyalty.services import PointsError, balance, record, redeem
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _history():
+    """One order's events: earned (pending 14 days), partly refunded twice, then another order."""
+    return [
+        Entry("earn:order:1", Kind.EARN, 300, T0, available_at=T0 + 14 * DAY),
+        Entry("reverse:order:1:1", Kind.REVERSE, -50, T0 + 20 * DAY, lot="earn:order:1"),
+        Entry("reverse:order:1:2", Kind.REVERSE, -25, T0 + 21 * DAY, lot="earn:order:1"),
+        Entry("earn:order:2", Kind.EARN, 40, T0 + 22 * DAY),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_event_history_delivered_twice_and_shuffled_gives_the_same_balance():
+    # given
+    profile = CustomerProfile.objects.create(user_id="1")
+    expected = replay(_history(), T0 + 30 * DAY)
+
+    # when: every event twice, in a shuffled order
+    events = _history() * 2
+    random.Random(7).shuffle(events)
+    written = [record(profile.pk, entry, reason="order events") for entry in events]
+
+    # then: each entry once; the balance the history says
+    assert written.count(True) == 4
+    state = balance(profile.pk, T0 + 30 * DAY)
+    assert (state.available, state.pending, state.debt) == (265, 0, 0)
+    assert (expected.available, expected.pending, expected.debt) == (265, 0, 0)
+    assert PointsAccount.objects.get(profile=profile).total == 265
+    assert PointsEntry.objects.filter(account__profile=profile).count() == 4
+
+
+@pytest.mark.django_db
+def test_pending_points_cannot_be_spent_and_nothing_is_written_when_refused():
+    # given
+    profile = CustomerProfile.objects.create(user_id="1")
+    record(profile.pk, _history()[0])
+
+    # when / then: before the 14 days, 0 available
+    with pytest.raises(PointsError) as error:
+        redeem(profile.pk, 100, "redeem:r1", T0 + 10 * DAY)
+    assert (error.value.field, error.value.message) == ("points", "100 asked, 0 available to spend")
+    assert not PointsEntry.objects.filter(key="redeem:r1").exists()
+    after = redeem(profile.pk, 100, "redeem:r1", T0 + 15 * DAY)
+    assert after.balance == 200
+    again = redeem(profile.pk, 100, "redeem:r1", T0 + 15 * DAY)  # the same request twice
+    assert again.balance == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("points", [0, -5, 1.5, True], ids=["zero", "negative", "fraction", "bool"])
+def test_a_redemption_must_be_a_positive_whole_number(points):
+    profile = CustomerProfile.objects.create(user_id="1")
+    with pytest.raises(PointsError, match="points: must be a whole number above 0"):
+        redeem(profile.pk, points, "redeem:r1", T0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking is PostgreSQL's")
+def test_sixteen_concurrent_redemptions_never_overdraw():
+    # given: 100 points available
+    profile = CustomerProfile.objects.create(user_id="1")
+    record(profile.pk, Entry("earn:order:1", Kind.EARN, 100, T0))
+    start = threading.Barrier(16)
+    results, errors = [], []
+
+    def spend(n):
+        try:
+            start.wait()
+            results.append(redeem(profile.pk, 30, f"redeem:r{n}", T0 + DAY).balance)
+        except PointsError as refused:
+            errors.append(refused.message)
+        finally:
+            connections.close_all()
+
+    # when: 16 requests of 30 at once
+    threads = [threading.Thread(target=spend, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then: three succeed (90), thirteen are refused, the balance never goes below 0
+    assert sorted(results) == [10, 40, 70]
+    assert len(errors) == 13
+    assert all(message == "30 asked, 10 available to spend" for message in errors)
+    assert balance(profile.pk, T0 + DAY).balance == 10
+    assert PointsAccount.objects.get(profile=profile).total == 10
