@@ -82,8 +82,14 @@ class Balance:
 
 
 def replay(entries: Iterable[Entry], as_of: datetime, allow_negative: bool = True) -> Balance:
-    """Replay a customer's entries up to `as_of` (later ones are ignored) into a `Balance`."""
+    """Replay a customer's entries up to `as_of` (later ones are ignored) into a `Balance`.
+
+    Linear in the entries (after sorting them): lots are kept in the order they were earned,
+    and spending starts from the oldest lot that can still give points.
+    """
     lots: dict[str, Lot] = {}
+    earned: list[Lot] = []  # in the order earned, which is the order spent
+    first = 0  # earned[:first] can never give points again (empty or expired)
     debt = lost = 0
     for entry in sorted(entries, key=lambda e: (e.at, e.key)):
         if entry.at > as_of:
@@ -101,6 +107,7 @@ def replay(entries: Iterable[Entry], as_of: datetime, allow_negative: bool = Tru
             lot.remaining -= repaid
             debt -= repaid
             lots[entry.key] = lot
+            earned.append(lot)
             continue
         wanted = -entry.points
         if entry.kind is Kind.EXPIRE:
@@ -115,20 +122,26 @@ def replay(entries: Iterable[Entry], as_of: datetime, allow_negative: bool = Tru
                 lot.remaining -= taken
             wanted -= taken
         else:  # spent: the oldest usable lots first
-            for lot in sorted(lots.values(), key=lambda lot: (lot.earned_at, lot.key)):
-                if not wanted:
-                    break
-                if lot.remaining and lot.usable(entry.at):
+            position = first
+            while wanted and position < len(earned):
+                lot = earned[position]
+                spent = lot.remaining == 0 or (
+                    lot.expires_at is not None and lot.expires_at <= entry.at
+                )
+                if spent and position == first:
+                    first += 1  # entries come in time order: it stays unusable
+                elif not spent and lot.available_at <= entry.at:
                     taken = min(wanted, lot.remaining)
                     lot.remaining -= taken
                     wanted -= taken
+                position += 1
         if allow_negative:
             debt += wanted
         else:
             lost += wanted
-    available = sum(lot.remaining for lot in lots.values() if lot.usable(as_of))
-    pending = sum(lot.remaining for lot in lots.values() if lot.available_at > as_of)
-    return Balance(available, pending, debt, lost, tuple(lots.values()))
+    available = sum(lot.remaining for lot in earned if lot.usable(as_of))
+    pending = sum(lot.remaining for lot in earned if lot.available_at > as_of)
+    return Balance(available, pending, debt, lost, tuple(earned))
 
 
 def due_expiries(entries: Iterable[Entry], as_of: datetime) -> list[tuple[str, int]]:

@@ -160,3 +160,49 @@ def test_the_same_entries_in_any_order_give_the_same_balance(entries, data):
     assert state.available + state.pending <= earned
     # every point is somewhere: left in a lot, or owed
     assert sum(e.points for e in entries) == sum(lot.remaining for lot in state.lots) - state.debt
+
+
+def _reference_remaining(entries, as_of):
+    """The lots' remaining points by the plain reading of the rules (slow, obviously right)."""
+    lots, order, debt = {}, [], 0
+    for entry in sorted(entries, key=lambda e: (e.at, e.key)):
+        if entry.at > as_of:
+            break
+        if entry.points > 0:
+            repaid = min(debt, entry.points)
+            debt -= repaid
+            lots[entry.key] = [
+                entry.points - repaid,
+                entry.available_at or entry.at,
+                entry.expires_at,
+            ]
+            order.append(entry.key)
+            continue
+        wanted = -entry.points
+        if entry.kind is Kind.REVERSE:
+            lot = lots.get(entry.lot)
+            taken = min(wanted, lot[0]) if lot else 0
+            if lot:
+                lot[0] -= taken
+            wanted -= taken
+        else:
+            for key in order:  # every lot, oldest first, each time
+                lot = lots[key]
+                usable = lot[1] <= entry.at and (lot[2] is None or entry.at < lot[2])
+                if wanted and usable and lot[0]:
+                    taken = min(wanted, lot[0])
+                    lot[0] -= taken
+                    wanted -= taken
+        debt += wanted
+    return {key: lot[0] for key, lot in lots.items()}, debt
+
+
+@given(entries=ledgers())
+def test_the_replay_spends_exactly_as_the_plain_reading_of_the_rules(entries):
+    as_of = T0 + 90 * DAY
+
+    state = replay(entries, as_of)
+
+    remaining, debt = _reference_remaining(entries, as_of)
+    assert {lot.key: lot.remaining for lot in state.lots} == remaining
+    assert state.debt == debt
