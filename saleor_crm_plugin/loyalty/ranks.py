@@ -23,6 +23,7 @@ from ..errors import FieldError
 from ..money import validate_currency
 
 __all__ = [
+    "DEFAULT_LADDER_TEXT",
     "Decision",
     "Figures",
     "Pin",
@@ -32,6 +33,7 @@ __all__ = [
     "Window",
     "WindowKind",
     "decide",
+    "parse_ladder",
     "qualifying_rank",
 ]
 
@@ -311,3 +313,79 @@ def _add_months(day: date, months: int) -> date:
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
+
+
+# --- the ladder as merchants write it in Dashboard ------------------------------------------
+
+DEFAULT_LADDER_TEXT = """Regular (REGULAR)
+Silver (SILVER): orders 3 or spend 30000 JPY; points x1.5
+Gold (GOLD): orders 5 or spend 50000 JPY; points x2; discount 3%
+Platinum (PLATINUM): orders 10 and spend 100000 JPY; points x3; discount 5%; perks Free shipping"""
+
+
+def parse_ladder(text: str, window: Window | None = None, inactive_months=None) -> RankLadder:
+    """Read a ladder written one rank a line, lowest first (see `DEFAULT_LADDER_TEXT`).
+
+    A line is `Name (CODE)`, then optionally `: ` thresholds joined by `or` (one is enough) or
+    `and` (all of them): `orders N`, `spend AMOUNT CURRENCY`, `points N` (points earned), then
+    `; ` benefits: `points xM` (multiplier), `discount P%`, `perks free text` (last). Raises
+    `RankError` naming the line and rank, or the rank and field.
+    """
+    ranks = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            ranks.append(_parse_rank_line(number, line))
+    return RankLadder(ranks, window, inactive_months)
+
+
+def _parse_rank_line(number: int, line: str) -> Rank:
+    head, _, spec = line.partition(":")
+    name, open_paren, code = head.partition("(")
+    name, code = name.strip(), code.strip()
+    if not open_paren or not code.endswith(")") or not name:
+        raise RankError(f"line {number}", f"write it as 'Gold (GOLD): orders 5', not '{line}'")
+    code = code[:-1].strip()
+    where = f"line {number} ({name})"
+    spec, _, perks = spec.partition("; perks ")
+    thresholds, *benefits = (part.strip() for part in spec.split(";"))
+    fields: dict = {"perks": perks.strip()}
+    if thresholds:
+        words = thresholds.split()
+        joins = {word for word in words if word in ("and", "or")}
+        if len(joins) > 1:
+            raise RankError(where, "thresholds are joined by 'and' or by 'or', not both")
+        fields["combine"] = "all" if joins == {"and"} else "any"
+        join = next(iter(joins), "or")
+        for condition in (part.strip() for part in thresholds.split(f" {join} ")):
+            _parse_threshold(where, condition, fields)
+    for benefit in benefits:
+        if not benefit:
+            continue
+        kind, _, value = benefit.partition(" ")
+        try:
+            if kind == "points" and value.startswith("x"):
+                fields["points_multiplier"] = Decimal(value[1:])
+            elif kind == "discount" and value.endswith("%"):
+                fields["discount_percent"] = Decimal(value[:-1])
+            else:
+                raise ValueError
+        except (ValueError, ArithmeticError):
+            raise RankError(
+                where, f"'{benefit}' is not 'points x2', 'discount 5%' or 'perks ...'"
+            ) from None
+    return Rank(name=name, code=code, **fields)
+
+
+def _parse_threshold(where: str, condition: str, fields: dict) -> None:
+    words = condition.split()
+    try:
+        if len(words) == 2 and words[0] in ("orders", "points"):
+            fields["min_orders" if words[0] == "orders" else "min_points"] = int(words[1])
+            return
+        if len(words) == 3 and words[0] == "spend":
+            fields.setdefault("min_spend", {})[words[2]] = Decimal(words[1])
+            return
+    except (ValueError, ArithmeticError):
+        pass
+    raise RankError(where, f"'{condition}' is not 'orders 5', 'spend 50000 JPY' or 'points 1000'")

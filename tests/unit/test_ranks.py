@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from saleor_crm_plugin.loyalty.ranks import (
+    DEFAULT_LADDER_TEXT,
     Figures,
     Pin,
     Rank,
@@ -13,6 +14,7 @@ from saleor_crm_plugin.loyalty.ranks import (
     Window,
     WindowKind,
     decide,
+    parse_ladder,
     qualifying_rank,
 )
 
@@ -186,3 +188,51 @@ def test_windows_in_the_store_time_zone():
 def test_a_window_refuses_days_some_months_lack():
     with pytest.raises(RankError, match="must be 1 to 28, not 31"):
         Window(WindowKind.ROLLING, day=31)
+
+
+def test_the_default_ladder_text():
+    ladder = parse_ladder(DEFAULT_LADDER_TEXT)
+
+    regular, silver, gold, platinum = ladder.ranks
+    assert (regular.code, regular.has_thresholds) == ("REGULAR", False)
+    assert (silver.min_orders, silver.min_spend, silver.combine) == (3, {"JPY": D(30000)}, "any")
+    assert (silver.points_multiplier, silver.discount_percent) == (D("1.5"), D(0))
+    assert (gold.points_multiplier, gold.discount_percent) == (D(2), D(3))
+    assert (platinum.combine, platinum.perks) == ("all", "Free shipping")
+    assert qualifying_rank(ladder, Figures(orders=10, spend={"JPY": D(99999)})).code == "GOLD"
+
+
+def test_perks_may_hold_any_text_and_comments_are_skipped():
+    ladder = parse_ladder(
+        "# our ladder\nRegular (R)\n\nVIP (VIP): points 1000; perks Early sale access; gift wrap"
+    )
+
+    assert ladder.ranks[1].min_points == 1000
+    assert ladder.ranks[1].perks == "Early sale access; gift wrap"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ("Regular\nGold (GOLD): orders 5", "line 1", "write it as 'Gold (GOLD): orders 5'"),
+        (
+            "Regular (R)\nGold (GOLD): orders 5 or spend 1 JPY and points 3",
+            "line 2 (Gold)",
+            "joined by 'and' or by 'or', not both",
+        ),
+        ("Regular (R)\nGold (GOLD): orders five", "line 2 (Gold)", "'orders five' is not"),
+        ("Regular (R)\nGold (GOLD): orders 5; points 2", "line 2 (Gold)", "'points 2' is not"),
+        ("Regular (R)\nGold (GOLD): spend 100 YEN", "Gold.min_spend", "'YEN' is not an ISO 4217"),
+        (
+            "Regular (R)\nGold (G): orders 5\nSilver (S): orders 3",
+            "Silver.min_orders",
+            "3 is below Gold's 5: ranks go up",
+        ),
+    ],
+    ids=["no-code", "mixed-joins", "bad-number", "bad-benefit", "unknown-currency", "unordered"],
+)
+def test_a_bad_ladder_text_is_refused_naming_the_line_or_rank(text, field, message):
+    with pytest.raises(RankError) as error:
+        parse_ladder(text)
+    assert error.value.field == field
+    assert message in error.value.message
