@@ -12,8 +12,8 @@ from ..segments.rule_services import (
     builtin_segments,
     count_members,
     delete_segment,
-    members,
     save_segment,
+    select_members,
     size_history,
 )
 from ..segments.rules import RuleError
@@ -210,12 +210,12 @@ class SegmentQueries(graphene.ObjectType):
         if not 0 <= first <= 100:
             raise InputError("first", f"must be between 0 and 100, not {first}")
         try:
-            config, host, now = info.context.host.config(), info.context.host, timezone.now()
-            selected = members(rule, config, now, host)
-            count = count_members(rule, config, now, host)
+            host = info.context.host
+            selection = select_members(rule, host.config(), host=host)
+            count = selection.count()
         except RuleError as error:
             raise InputError(_rule_field(error), error.message) from error
-        sample = list(selected.prefetch_related("spends")[:first])
+        sample = list(selection.profiles.prefetch_related("spends")[:first])
         attach_list_columns(sample, info.context.host)
         return CRMSegmentPreview(customers=count, sample=sample)
 

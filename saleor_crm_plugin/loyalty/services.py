@@ -93,12 +93,14 @@ def redeem(
         raise PointsError("points", f"must be a whole number above 0, not {points!r}")
     with transaction.atomic():
         account = _locked_account(profile_id)
-        if account.entries.filter(key=key).exists():
-            return replay(_entries(account), as_of)
-        before = replay(_entries(account), as_of)
+        entries = _entries(account)
+        before = replay(entries, as_of)
+        if any(entry.key == key for entry in entries):
+            return before
         if before.balance < points:
             raise PointsError(
                 "points", f"{points} asked, {max(before.balance, 0)} available to spend"
             )
-        _write(account, Entry(key, Kind.REDEEM, -points, as_of), reason, actor)
-        return replay(_entries(account), as_of)
+        spent = Entry(key, Kind.REDEEM, -points, as_of)
+        _write(account, spent, reason, actor)
+        return replay([*entries, spent], as_of)

@@ -1,5 +1,6 @@
 """Saved rule segments: the only writer of `RuleSegment` rows."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -14,6 +15,7 @@ from .rules import compile_rule, row_currency, validate_rule
 
 __all__ = [
     "SegmentError",
+    "Selection",
     "builtin_segments",
     "count_members",
     "delete_segment",
@@ -22,6 +24,7 @@ __all__ = [
     "members",
     "rule_of_segment",
     "save_segment",
+    "select_members",
     "size_history",
 ]
 
@@ -54,37 +57,48 @@ def rule_of_segment(name: str, dormant_days: int) -> dict | None:
     return RuleSegment.objects.filter(name=name).values_list("rule", flat=True).first()
 
 
-def _selection(rule, config: CRMConfig, as_of: datetime | None, host):
-    """(profiles, rows): the rule's customers, and their spend rows when the rule needs one.
+@dataclass(frozen=True)
+class Selection:
+    """The customers a rule selects: `profiles` by id, and `count()` of them.
 
     `rows` is None unless every selected customer has a spend row in the rule's
     `row_currency`: then the rule is also compiled over those rows (one per customer, with
-    copies of the profile's figures), which a count reads without joining the profiles.
+    copies of the profile's figures), which the count reads without joining the profiles.
     """
+
+    profiles: QuerySet
+    rows: QuerySet | None
+
+    def count(self) -> int:
+        return (self.profiles if self.rows is None else self.rows).count()
+
+
+def select_members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> Selection:
+    """Validate and compile a rule once (raises `RuleError` for a bad rule)."""
     valid = validate_rule(rule, config.segment_names)
     as_of = as_of or timezone.now()
     currency = row_currency(valid)
     if currency is None:
         query = compile_rule(valid, as_of, config.zone, host)
-        return CustomerProfile.objects.filter(query, anonymized_at__isnull=True), None
+        profiles = CustomerProfile.objects.filter(query, anonymized_at__isnull=True)
+        return Selection(profiles.order_by("pk"), None)
     rows = CustomerSpend.objects.filter(
         compile_rule(valid, as_of, config.zone, host, row=currency),
         currency=currency,
         profile_active=True,
     )
-    return CustomerProfile.objects.filter(pk__in=rows.values("profile_id")), rows
+    profiles = CustomerProfile.objects.filter(pk__in=rows.values("profile_id"))
+    return Selection(profiles.order_by("pk"), rows)
 
 
 def members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> QuerySet:
     """Return the profiles a rule selects now, by id (raises `RuleError` for a bad rule)."""
-    profiles, _ = _selection(rule, config, as_of, host)
-    return profiles.order_by("pk")
+    return select_members(rule, config, as_of, host).profiles
 
 
 def count_members(rule, config: CRMConfig, as_of: datetime | None = None, host=None) -> int:
     """How many customers a rule selects now (raises `RuleError` for a bad rule)."""
-    profiles, rows = _selection(rule, config, as_of, host)
-    return (profiles if rows is None else rows).count()
+    return select_members(rule, config, as_of, host).count()
 
 
 def save_segment(

@@ -250,19 +250,24 @@ def _save_scores(rows: list[ScoreRow], scope: Scope, as_of: datetime):
 
 
 def _save_scores_orm(rows, scope: Scope, as_of: datetime):
-    written = []
-    for profile_id, currency, r, f, m, segment in rows:
-        if CustomerSpend.objects.filter(profile_id=profile_id, currency=currency).update(
-            r=r, f=f, m=m, segment=segment, scored_at=as_of
-        ):
-            written.append(profile_id)
+    pks = {
+        (profile_id, currency): pk
+        for pk, profile_id, currency in CustomerSpend.objects.filter(
+            profile_id__in={row[0] for row in rows}
+        ).values_list("pk", "profile_id", "currency")
+    }
+    changed = [
+        CustomerSpend(pk=pks[(pid, currency)], r=r, f=f, m=m, segment=segment, scored_at=as_of)
+        for pid, currency, r, f, m, segment in rows
+        if (pid, currency) in pks  # a row gone since it was read is not written
+    ]
+    CustomerSpend.objects.bulk_update(changed, list(UNSCORED), batch_size=500)
+    written = [row[0] for row in rows if row[:2] in pks]
     stale = CustomerSpend.objects.filter(scope.q("profile__"), segment__isnull=False).exclude(
         profile_active=True, order_count__gt=0
     )
     cleared = list(stale.values_list("profile_id", flat=True))
-    CustomerSpend.objects.filter(profile_id__in=cleared).exclude(
-        profile_active=True, order_count__gt=0
-    ).update(**UNSCORED)
+    stale.update(**UNSCORED)
     return written, cleared
 
 

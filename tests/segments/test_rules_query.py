@@ -98,12 +98,17 @@ def store():
     )
 
 
+# Whose profile a digest is: the customers of the fixture and the tests.
+NAMES = {
+    digest_for(f"{name}@example.com"): name
+    for name in ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
+}
+
+
 def _who(rule):
     q = compile_rule(validate_rule(rule), AS_OF, TOKYO)
-    names = ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
-    digests = {digest_for(f"{name}@example.com"): name for name in names}
     profiles = CustomerProfile.objects.filter(q, anonymized_at__isnull=True)
-    return sorted(digests[p.email_digest] for p in profiles)
+    return sorted(NAMES[p.email_digest] for p in profiles)
 
 
 CASES = [
@@ -192,9 +197,7 @@ def _who_by_rows(rule):
     rows = CustomerSpend.objects.filter(
         compile_rule(valid, AS_OF, TOKYO, row=currency), currency=currency, profile_active=True
     )
-    names = ["ann", "bob", "gus"] + [f"x{i}" for i in range(4)]
-    digests = {digest_for(f"{name}@example.com"): name for name in names}
-    selected = [digests[row.profile.email_digest] for row in rows.select_related("profile")]
+    selected = [NAMES[row.profile.email_digest] for row in rows.select_related("profile")]
     assert len(selected) == len(set(selected)), "one row per customer"
     return sorted(selected)
 
