@@ -35,7 +35,7 @@ django.setup()
 from django.db import connection, connections  # noqa: E402
 from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
-from saleor_crm_plugin.customers.models import CustomerSpend  # noqa: E402
+from saleor_crm_plugin.customers.models import UNSCORED, CustomerSpend  # noqa: E402
 from saleor_crm_plugin.segments.services import (  # noqa: E402
     recompute_rfm,
     rescore_profiles,
@@ -59,11 +59,8 @@ def _timed(label, work):
 
 
 def _clear_scores():
+    CustomerSpend.objects.filter(segment__isnull=False).update(**UNSCORED)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE saleor_crm_customerspend SET r = NULL, f = NULL, m = NULL, segment = NULL,"
-            " scored_at = NULL WHERE segment IS NOT NULL"
-        )
         cursor.execute("VACUUM saleor_crm_customerspend")
 
 
