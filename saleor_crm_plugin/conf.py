@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import FieldError
+from .loyalty import config as loyalty_conf
+from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
 from .segments.segment_map import DEFAULT_SEGMENT_MAP_TEXT, DEFAULT_SEGMENTS, parse_segment_map
 
 __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
@@ -20,6 +22,21 @@ CONSENT_KEY = "marketing-consent-key"
 BIRTH_DATE_KEY = "birth-date-key"
 GENDER_KEY = "gender-key"
 RFM_SEGMENTS = "rfm-segments"
+LOYALTY_ENABLED = "loyalty-enabled"
+RANKS = "ranks"
+RANK_WINDOW = "rank-window"
+RANK_INACTIVE_MONTHS = "rank-down-after-inactive-months"
+RANK_CUSTOMER_TYPES = "rank-customer-types"
+EARN_RATES = "points-earn-rates"
+EARN_INCLUDE_TAX = "points-include-tax"
+EARN_INCLUDE_SHIPPING = "points-include-shipping"
+EARN_ROUNDING = "points-rounding"
+BONUSES = "points-bonuses"
+RETURN_WINDOW = "points-return-window-days"
+ALLOW_NEGATIVE = "points-allow-negative"
+EXPIRY = "points-expiry"
+REDEMPTION = "points-redemption"
+POINTS_ON_RENEWALS = "points-on-renewals"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -60,9 +77,101 @@ FIELDS = {
         "customer list).",
         "string",
     ),
+    RANKS: (
+        "Membership ranks",
+        "One rank a line, lowest first: 'Name (CODE): thresholds; benefits'. Thresholds on "
+        "orders, spend per currency and points earned in the window, joined by 'or' (one is "
+        "enough) or 'and' (all). Benefits: 'points x2' (multiplier), 'discount 3%' (a personal "
+        "voucher), 'perks free text' (last). The lowest rank has no thresholds. Example: "
+        "'Gold (GOLD): orders 5 or spend 50000 JPY; points x2; discount 3%'.",
+        "multiline",
+    ),
+    RANK_WINDOW: (
+        "Rank evaluation window",
+        "What counts toward a rank: 'lifetime', 'rolling 12 months, on day 1' (the last 12 "
+        "months, ranks going down on the 1st of each month) or 'yearly from 04-01' (a year from "
+        "April 1st, ranks going down at its end). Ranks go up at once.",
+        "string",
+    ),
+    RANK_INACTIVE_MONTHS: (
+        "Rank down after months without an order",
+        "A customer with no order for this many months drops one rank at the period end. "
+        "0: never.",
+        "int",
+    ),
+    EARN_RATES: (
+        "Points earn rates",
+        "One currency a line: 'JPY: 1 per 100; minimum 1000' (1 point for every 100 JPY, on "
+        "orders of at least 1000 JPY). A currency without a line earns no points.",
+        "multiline",
+    ),
+    EARN_ROUNDING: (
+        "Points rounding",
+        "How the points of an order are rounded to a whole number: floor (1 point per full "
+        "100 JPY), half_up or ceiling.",
+        "string",
+    ),
+    BONUSES: (
+        "Points bonuses",
+        "One a line: 'first order +100' (points on the first order), 'birthday month x2' "
+        "(multiplier in the birthday month, from the birth date metadata key) and 'linked "
+        "line_user_id +300' (once, when that private metadata key gets a value).",
+        "multiline",
+    ),
+    RETURN_WINDOW: (
+        "Points pending after fulfilment (days)",
+        "Points of an order become available this many days after it is fulfilled (the "
+        "return window). 0: at fulfilment.",
+        "int",
+    ),
+    EXPIRY: (
+        "Points expiry",
+        "'never', '12 months after earning' (each earning, oldest spent first) or '12 months "
+        "without activity' (the whole balance, after the last order or redemption).",
+        "string",
+    ),
+    REDEMPTION: (
+        "Points redemption",
+        "One currency a line: 'JPY: 1 point = 1 JPY; min 100; max 50000': the gift card value "
+        "of the points, and the fewest and most points one redemption may spend.",
+        "multiline",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
+        "boolean",
+    ),
+    LOYALTY_ENABLED: (
+        "Ranks and points",
+        "When on, paid orders earn points and move customers up the ranks.",
+        "boolean",
+    ),
+    EARN_INCLUDE_TAX: (
+        "Points on tax",
+        "When on, points are earned on the order total with tax; when off, without.",
+        "boolean",
+    ),
+    EARN_INCLUDE_SHIPPING: (
+        "Points on shipping",
+        "When on, the shipping price earns points too.",
+        "boolean",
+    ),
+    ALLOW_NEGATIVE: (
+        "Allow a negative points balance",
+        "When a refund takes back points the customer already spent: on, the balance goes "
+        "below 0 and the next earnings repay it; off, it stops at 0 and the store records the "
+        "loss.",
+        "boolean",
+    ),
+    POINTS_ON_RENEWALS: (
+        "Points on subscription renewals",
+        "When on, points may be redeemed toward subscription renewal orders.",
+        "boolean",
+    ),
+    RANK_CUSTOMER_TYPES: (
+        "Ranks as Customer Types",
+        "When on, each customer's Saleor Customer Type follows their rank (one type per rank, "
+        "created as needed), so staff can filter Saleor's customer list by rank.",
         "boolean",
     ),
 }
@@ -74,6 +183,21 @@ DEFAULTS = {
     GENDER_KEY: "gender",
     RFM_SEGMENTS: DEFAULT_SEGMENT_MAP_TEXT,
     INGESTION_ENABLED: True,
+    LOYALTY_ENABLED: True,
+    RANKS: DEFAULT_LADDER_TEXT,
+    RANK_WINDOW: loyalty_conf.DEFAULT_WINDOW_TEXT,
+    RANK_INACTIVE_MONTHS: 0,
+    RANK_CUSTOMER_TYPES: False,
+    EARN_RATES: loyalty_conf.DEFAULT_EARN_RATES_TEXT,
+    EARN_INCLUDE_TAX: True,
+    EARN_INCLUDE_SHIPPING: False,
+    EARN_ROUNDING: "floor",
+    BONUSES: loyalty_conf.DEFAULT_BONUSES_TEXT,
+    RETURN_WINDOW: 14,
+    ALLOW_NEGATIVE: True,
+    EXPIRY: loyalty_conf.DEFAULT_EXPIRY_TEXT,
+    REDEMPTION: loyalty_conf.DEFAULT_REDEMPTION_TEXT,
+    POINTS_ON_RENEWALS: False,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -96,6 +220,11 @@ class CRMConfig:
     segments: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = tuple(
         (name, r, f) for name, (r, f) in DEFAULT_SEGMENTS.items()
     )
+    loyalty: loyalty_conf.LoyaltyConfig = None  # None: the defaults
+
+    def __post_init__(self):
+        if self.loyalty is None:
+            object.__setattr__(self, "loyalty", _DEFAULT_LOYALTY)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -172,6 +301,68 @@ def _parse_segments(field: str, value) -> tuple:
     return tuple((name, r, f) for name, (r, f) in segments.items())
 
 
+def _setting(field: str, parse, value):
+    """Run one setting's parser; its ValueError becomes a ConfigError naming the setting."""
+    try:
+        return parse(str(value if value is not None else ""))
+    except FieldError as error:  # a rank: "Gold.min_orders: ..."
+        raise ConfigError(field, str(error)) from None
+    except ValueError as error:
+        raise ConfigError(field, str(error)) from None
+
+
+def _parse_months(field: str, value) -> int | None:
+    text = str(value).strip() or "0"
+    if not text.isdigit() or int(text) > 120:
+        raise ConfigError(field, f"'{value}' is not a whole number of months from 0 to 120")
+    return int(text) or None
+
+
+def _parse_return_window(field: str, value) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > 365:
+        raise ConfigError(field, f"'{value}' is not a whole number of days from 0 to 365")
+    return int(text)
+
+
+def _parse_rounding(field: str, value) -> str:
+    text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
+    if text not in ("floor", "half_up", "ceiling"):
+        raise ConfigError(field, f"'{value}' is not floor, half_up or ceiling")
+    return text
+
+
+def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
+    window = _setting(RANK_WINDOW, loyalty_conf.parse_window, values[RANK_WINDOW])
+    inactive = _parse_months(RANK_INACTIVE_MONTHS, values[RANK_INACTIVE_MONTHS])
+    ladder_text = str(values[RANKS] or "")
+    if not ladder_text.strip():
+        raise ConfigError(RANKS, "is empty; give one rank a line, e.g. 'Regular (REGULAR)'")
+    ladder = _setting(RANKS, lambda text: parse_ladder(text, window, inactive), ladder_text)
+    bonuses = _setting(BONUSES, loyalty_conf.parse_bonuses, values[BONUSES])
+    rounding = _parse_rounding(EARN_ROUNDING, values[EARN_ROUNDING])
+    include_tax = _parse_bool(EARN_INCLUDE_TAX, values[EARN_INCLUDE_TAX])
+    include_shipping = _parse_bool(EARN_INCLUDE_SHIPPING, values[EARN_INCLUDE_SHIPPING])
+    earn = _setting(
+        EARN_RATES,
+        lambda text: loyalty_conf.earn_rules(text, bonuses, include_tax, include_shipping, rounding),
+        values[EARN_RATES],
+    )
+    return loyalty_conf.LoyaltyConfig(
+        enabled=_parse_bool(LOYALTY_ENABLED, values[LOYALTY_ENABLED]),
+        ladder=ladder,
+        ladder_text=ladder_text,
+        earn=earn,
+        bonuses=bonuses,
+        return_window_days=_parse_return_window(RETURN_WINDOW, values[RETURN_WINDOW]),
+        allow_negative=_parse_bool(ALLOW_NEGATIVE, values[ALLOW_NEGATIVE]),
+        expiry=_setting(EXPIRY, loyalty_conf.parse_expiry, values[EXPIRY]),
+        redemption=_setting(REDEMPTION, loyalty_conf.parse_redemption, values[REDEMPTION]),
+        points_on_renewals=_parse_bool(POINTS_ON_RENEWALS, values[POINTS_ON_RENEWALS]),
+        customer_types=_parse_bool(RANK_CUSTOMER_TYPES, values[RANK_CUSTOMER_TYPES]),
+    )
+
+
 def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     """Build a `CRMConfig`, raising `ConfigError` that names the first wrong field."""
     values = {**DEFAULTS, **{k: v for k, v in _as_mapping(raw).items() if v is not None}}
@@ -186,4 +377,8 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         birth_date_key=_parse_key(BIRTH_DATE_KEY, values[BIRTH_DATE_KEY]),
         gender_key=_parse_key(GENDER_KEY, values[GENDER_KEY]),
         segments=_parse_segments(RFM_SEGMENTS, values[RFM_SEGMENTS]),
+        loyalty=_parse_loyalty(values),
     )
+
+
+_DEFAULT_LOYALTY = _parse_loyalty(DEFAULTS)

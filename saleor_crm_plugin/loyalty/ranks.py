@@ -150,6 +150,17 @@ class RankLadder:
                 raise RankError(f"{rank.name}.thresholds", "a rank above the lowest needs one")
             _check_above(below, rank)
 
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RankLadder):
+            return NotImplemented
+        return (self.ranks, self.window, self.inactive_months) == (
+            other.ranks,
+            other.window,
+            other.inactive_months,
+        )
+
+    __hash__ = None  # ranks hold dicts
+
     def index(self, code: str) -> int:
         for position, rank in enumerate(self.ranks):
             if rank.code == code:
