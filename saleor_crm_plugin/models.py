@@ -7,7 +7,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
-from .loyalty.models import PointsAccount, PointsEntry
+from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 
 __all__ = [
@@ -15,9 +15,12 @@ __all__ = [
     "CustomerProfile",
     "CustomerSpend",
     "OrderLineRecord",
+    "MemberRank",
     "OrderRecord",
     "PointsAccount",
     "PointsEntry",
+    "PointsLot",
+    "RankChange",
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",

@@ -137,6 +137,10 @@ class OrderSnapshot:
     refunded_amount: Decimal = Decimal(0)
     refunded_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # When the order was fulfilled in full (points pending until then plus the return window).
+    fulfilled_at: datetime | None = None
+    shipping_gross: Decimal = Decimal(0)
+    shipping_net: Decimal | None = None
     lines: tuple[LineSnapshot, ...] = field(default=())
 
     def __post_init__(self):
@@ -160,12 +164,20 @@ class OrderSnapshot:
             raise SnapshotError("email", "a guest order needs an email")
         for name in ("placed_at", "updated_at"):
             set_(self, name, _aware(name, getattr(self, name)))
-        for name in ("paid_at", "refunded_at", "cancelled_at"):
+        for name in ("paid_at", "refunded_at", "cancelled_at", "fulfilled_at"):
             set_(self, name, _aware(name, getattr(self, name), required=False))
         total = _amount("total_gross", self.total_gross, currency)
         set_(self, "total_gross", total)
         net = total if self.total_net is None else _amount("total_net", self.total_net, currency)
         set_(self, "total_net", net)
+        shipping = _amount("shipping_gross", self.shipping_gross, currency)
+        set_(self, "shipping_gross", shipping)
+        shipping_net = self.shipping_net
+        set_(
+            self,
+            "shipping_net",
+            shipping if shipping_net is None else _amount("shipping_net", shipping_net, currency),
+        )
         set_(self, "paid_amount", _amount("paid_amount", self.paid_amount, currency))
         refunded = _amount("refunded_amount", self.refunded_amount, currency)
         set_(self, "refunded_amount", refunded)
@@ -272,10 +284,13 @@ def order_to_dict(snapshot: OrderSnapshot) -> dict:
         "paid_at": _iso(snapshot.paid_at),
         "refunded_at": _iso(snapshot.refunded_at),
         "cancelled_at": _iso(snapshot.cancelled_at),
+        "fulfilled_at": _iso(snapshot.fulfilled_at),
         "total_gross": str(snapshot.total_gross),
         "total_net": str(snapshot.total_net),
         "paid_amount": str(snapshot.paid_amount),
         "refunded_amount": str(snapshot.refunded_amount),
+        "shipping_gross": str(snapshot.shipping_gross),
+        "shipping_net": str(snapshot.shipping_net),
         "lines": [
             {
                 "line_id": line.line_id,
@@ -297,7 +312,10 @@ def order_from_dict(data: dict) -> OrderSnapshot:
     values = dict(data)
     for name in ("placed_at", "updated_at", "paid_at", "refunded_at", "cancelled_at"):
         values[name] = _from_iso(values.get(name))
-    for name in ("total_gross", "total_net", "paid_amount", "refunded_amount"):
+    if "fulfilled_at" in values:
+        values["fulfilled_at"] = _from_iso(values["fulfilled_at"])
+    money = ("total_gross", "total_net", "paid_amount", "refunded_amount")
+    for name in (*money, "shipping_gross", "shipping_net"):
         if values.get(name) is not None:
             values[name] = Decimal(values[name])
     values["lines"] = tuple(

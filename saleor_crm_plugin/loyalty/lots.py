@@ -7,7 +7,8 @@ negative adjustment) consumes the oldest available lots first (FIFO by the time 
 A reversal (a refund or cancellation) takes points back from the lot of the order it reverses;
 what that lot no longer has (the customer spent it) becomes *debt* that the next earnings repay
 first, or, with `allow_negative=False`, is recorded as *lost* (the store absorbs it). An
-expiry entry empties what is left of one lot.
+expiry entry empties what is left of one lot. An order's lot is *held* (pending, with no date yet)
+until a release entry gives it the day it becomes available (fulfilment plus the return window).
 
 Entries are replayed in the order of (`at`, `key`), so the same entries give the same state
 whatever order they are passed in.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-__all__ = ["Balance", "Entry", "Kind", "Lot", "due_expiries", "replay"]
+__all__ = ["Balance", "Entry", "Kind", "Ledger", "Lot", "due_expiries", "replay"]
 
 
 class Kind(Enum):
@@ -27,17 +28,21 @@ class Kind(Enum):
     REDEEM = "redeem"  # - spent FIFO
     REVERSE = "reverse"  # - from `lot`
     EXPIRE = "expire"  # - what `lot` has left
+    RELEASE = "release"  # 0: a held `lot` becomes available at `available_at`
 
 
 @dataclass(frozen=True)
 class Entry:
     key: str  # the idempotency key: earn:order:<id>, reverse:order:<id>:<n>, redeem:<request>
     kind: Kind
-    points: int  # signed: > 0 for EARN and positive ADJUST, < 0 otherwise
+    points: int  # signed: > 0 for EARN and positive ADJUST, < 0 otherwise, 0 for RELEASE
     at: datetime
-    lot: str | None = None  # REVERSE, EXPIRE: the key of the earning
+    lot: str | None = None  # REVERSE, EXPIRE, RELEASE: the key of the earning
     available_at: datetime | None = None  # a lot: pending until then (None: at once)
     expires_at: datetime | None = None  # a lot: expires then (None: never)
+    # A lot held until a RELEASE entry names it (an order's points, until fulfilment and the
+    # return window are known).
+    held: bool = False
 
     def __post_init__(self):
         adds = self.kind is Kind.EARN or (self.kind is Kind.ADJUST and self.points > 0)
@@ -47,10 +52,20 @@ class Entry:
             raise ValueError(f"{self.key}: a {self.kind.value} takes points, not {self.points}")
         if self.kind is Kind.ADJUST and self.points == 0:
             raise ValueError(f"{self.key}: an adjustment of 0 points")
-        if self.kind in (Kind.REVERSE, Kind.EXPIRE) and not self.lot:
+        if self.kind in (Kind.REVERSE, Kind.EXPIRE, Kind.RELEASE) and not self.lot:
             raise ValueError(f"{self.key}: a {self.kind.value} names the lot it takes from")
-        if not adds and (self.available_at or self.expires_at):
+        if self.kind is Kind.RELEASE:
+            if self.points != 0 or self.available_at is None or self.expires_at is not None:
+                raise ValueError(f"{self.key}: a release has 0 points and an available_at")
+        elif not adds and (self.available_at or self.expires_at):
             raise ValueError(f"{self.key}: only a lot has available_at and expires_at")
+        if self.held and (not adds or self.available_at is not None):
+            raise ValueError(f"{self.key}: only a lot without available_at can be held")
+
+    @property
+    def position(self) -> tuple[datetime, str]:
+        """Where the entry stands in the replay: by time, then key."""
+        return (self.at, self.key)
 
 
 @dataclass
@@ -59,11 +74,18 @@ class Lot:
     earned_at: datetime
     points: int
     remaining: int
-    available_at: datetime
+    available_at: datetime | None  # None: held until released
     expires_at: datetime | None
 
     def usable(self, at: datetime) -> bool:
-        return self.available_at <= at and (self.expires_at is None or at < self.expires_at)
+        return (
+            self.available_at is not None
+            and self.available_at <= at
+            and (self.expires_at is None or at < self.expires_at)
+        )
+
+    def pending(self, at: datetime) -> bool:
+        return self.available_at is None or self.available_at > at
 
 
 @dataclass(frozen=True)
@@ -81,67 +103,96 @@ class Balance:
         return self.available - self.debt
 
 
+class Ledger:
+    """The state entries leave behind: the lots in earned order, what is owed and what was lost.
+
+    Feed it entries in replay order (`Entry.position`) with `apply`. It can start from a saved
+    state (`lots` with points left, `debt`, `lost`): lots that are empty can never give points
+    again, so leaving them out changes nothing. `balance(at)` reads the state at a moment.
+    """
+
+    def __init__(self, lots=(), debt: int = 0, lost: int = 0, allow_negative: bool = True):
+        self.earned: list[Lot] = list(lots)  # in the order earned, which is the order spent
+        self.lots = {lot.key: lot for lot in self.earned}
+        self.first = 0  # earned[:first] can never give points again (empty or expired)
+        self.debt, self.lost = debt, lost
+        self.allow_negative = allow_negative
+        self.changed: dict[str, Lot] = {}  # lots that `apply` created or changed
+
+    def _touch(self, lot: Lot) -> None:
+        self.changed[lot.key] = lot
+
+    def apply(self, entry: Entry) -> None:
+        if entry.points > 0:  # an earning or a positive adjustment: a new lot
+            available_at = None if entry.held else (entry.available_at or entry.at)
+            lot = Lot(
+                entry.key, entry.at, entry.points, entry.points, available_at, entry.expires_at
+            )
+            repaid = min(self.debt, lot.remaining)
+            lot.remaining -= repaid
+            self.debt -= repaid
+            self.lots[entry.key] = lot
+            self.earned.append(lot)
+            self._touch(lot)
+            return
+        if entry.kind is Kind.RELEASE:
+            lot = self.lots.get(entry.lot)
+            if lot is not None and lot.available_at is None:
+                lot.available_at = entry.available_at
+                self._touch(lot)
+            return
+        if entry.kind is Kind.EXPIRE:
+            lot = self.lots.get(entry.lot)
+            if lot is not None and lot.remaining:
+                lot.remaining = 0
+                self._touch(lot)
+            return
+        wanted = -entry.points
+        if entry.kind is Kind.REVERSE:
+            lot = self.lots.get(entry.lot)
+            if lot is not None and lot.remaining:
+                taken = min(wanted, lot.remaining)
+                lot.remaining -= taken
+                wanted -= taken
+                self._touch(lot)
+        else:  # spent: the oldest usable lots first
+            position = self.first
+            while wanted and position < len(self.earned):
+                lot = self.earned[position]
+                spent = lot.remaining == 0 or (
+                    lot.expires_at is not None and lot.expires_at <= entry.at
+                )
+                if spent and position == self.first:
+                    self.first += 1  # entries come in time order: it stays unusable
+                elif not spent and lot.available_at is not None and lot.available_at <= entry.at:
+                    taken = min(wanted, lot.remaining)
+                    lot.remaining -= taken
+                    wanted -= taken
+                    self._touch(lot)
+                position += 1
+        if self.allow_negative:
+            self.debt += wanted
+        else:
+            self.lost += wanted
+
+    def balance(self, at: datetime) -> Balance:
+        available = sum(lot.remaining for lot in self.earned if lot.usable(at))
+        pending = sum(lot.remaining for lot in self.earned if lot.pending(at))
+        return Balance(available, pending, self.debt, self.lost, tuple(self.earned))
+
+
 def replay(entries: Iterable[Entry], as_of: datetime, allow_negative: bool = True) -> Balance:
     """Replay a customer's entries up to `as_of` (later ones are ignored) into a `Balance`.
 
     Linear in the entries (after sorting them): lots are kept in the order they were earned,
     and spending starts from the oldest lot that can still give points.
     """
-    lots: dict[str, Lot] = {}
-    earned: list[Lot] = []  # in the order earned, which is the order spent
-    first = 0  # earned[:first] can never give points again (empty or expired)
-    debt = lost = 0
-    for entry in sorted(entries, key=lambda e: (e.at, e.key)):
+    ledger = Ledger(allow_negative=allow_negative)
+    for entry in sorted(entries, key=lambda e: e.position):
         if entry.at > as_of:
             break
-        if entry.points > 0:  # an earning or a positive adjustment: a new lot
-            lot = Lot(
-                entry.key,
-                entry.at,
-                entry.points,
-                entry.points,
-                entry.available_at or entry.at,
-                entry.expires_at,
-            )
-            repaid = min(debt, lot.remaining)
-            lot.remaining -= repaid
-            debt -= repaid
-            lots[entry.key] = lot
-            earned.append(lot)
-            continue
-        wanted = -entry.points
-        if entry.kind is Kind.EXPIRE:
-            lot = lots.get(entry.lot)
-            if lot is not None:
-                lot.remaining = 0
-            continue
-        if entry.kind is Kind.REVERSE:
-            lot = lots.get(entry.lot)
-            taken = min(wanted, lot.remaining) if lot is not None else 0
-            if lot is not None:
-                lot.remaining -= taken
-            wanted -= taken
-        else:  # spent: the oldest usable lots first
-            position = first
-            while wanted and position < len(earned):
-                lot = earned[position]
-                spent = lot.remaining == 0 or (
-                    lot.expires_at is not None and lot.expires_at <= entry.at
-                )
-                if spent and position == first:
-                    first += 1  # entries come in time order: it stays unusable
-                elif not spent and lot.available_at <= entry.at:
-                    taken = min(wanted, lot.remaining)
-                    lot.remaining -= taken
-                    wanted -= taken
-                position += 1
-        if allow_negative:
-            debt += wanted
-        else:
-            lost += wanted
-    available = sum(lot.remaining for lot in earned if lot.usable(as_of))
-    pending = sum(lot.remaining for lot in earned if lot.available_at > as_of)
-    return Balance(available, pending, debt, lost, tuple(earned))
+        ledger.apply(entry)
+    return ledger.balance(as_of)
 
 
 def due_expiries(entries: Iterable[Entry], as_of: datetime) -> list[tuple[str, int]]:

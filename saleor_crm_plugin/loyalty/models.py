@@ -1,4 +1,9 @@
-"""The points ledger: one account row per customer (locked to spend) and append-only entries."""
+"""The points ledger and the ranks: append-only entries, the lots they leave, rank history.
+
+`PointsEntry` rows are the truth and are never changed. `PointsLot` rows and the account's
+`debt` / `lost` are what replaying them gives (`loyalty.lots.Ledger`), kept by the ledger
+service under the account's row lock so a balance is one indexed read, not a replay.
+"""
 
 from django.db import models
 
@@ -6,14 +11,19 @@ from ..customers.models import CustomerProfile
 
 
 class PointsAccount(models.Model):
-    """A customer's points account; its row is locked while points are spent or taken back."""
+    """A customer's points account; its row is locked while points are written."""
 
     profile = models.OneToOneField(
         CustomerProfile, related_name="points_account", on_delete=models.CASCADE
     )
-    # The sum of every entry's points (available, pending and owed together): kept with each
-    # entry, so a balance read needs no sum over the entries.
+    # The sum of every entry's points (available, pending and owed together).
     total = models.IntegerField(default=0)
+    debt = models.IntegerField(default=0)  # taken back after being spent; next earnings repay it
+    lost = models.IntegerField(default=0)  # what the store absorbed (negative balances off)
+    # The last entry the lots include, by (at, key): an entry before it means a replay.
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_key = models.CharField(max_length=255, blank=True, default="")
+    last_activity_at = models.DateTimeField(null=True, blank=True)  # last earning or spending
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -25,7 +35,7 @@ class PointsEntry(models.Model):
     """One change of a customer's points. Never updated or deleted (`loyalty.lots` replays them).
 
     `key` makes every writer idempotent: `earn:order:<id>`, `reverse:order:<id>:<n>`,
-    `redeem:<request id>`, `expire:<lot key>`, `adjust:<staff request id>`.
+    `release:order:<id>`, `redeem:<request id>`, `expire:<lot key>`, `adjust:<request id>`.
     """
 
     account = models.ForeignKey(PointsAccount, related_name="entries", on_delete=models.CASCADE)
@@ -36,6 +46,9 @@ class PointsEntry(models.Model):
     lot = models.CharField(max_length=255, null=True, blank=True)
     available_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    held = models.BooleanField(default=False)
+    currency = models.CharField(max_length=3, blank=True, default="")  # an order's currency
+    order_id = models.CharField(max_length=64, blank=True, default="")
     reason = models.CharField(max_length=255, blank=True, default="")
     actor = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -44,3 +57,74 @@ class PointsEntry(models.Model):
         app_label = "saleor_crm"
         ordering = ("at", "key")
         indexes = [models.Index(fields=["account", "at"], name="points_entry_account_at")]
+
+
+class PointsLot(models.Model):
+    """What is left of one earning: kept equal to the replay of the account's entries."""
+
+    account = models.ForeignKey(PointsAccount, related_name="lots", on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)  # the earning entry's key
+    earned_at = models.DateTimeField()
+    points = models.IntegerField()
+    remaining = models.IntegerField()
+    available_at = models.DateTimeField(null=True, blank=True)  # null: held
+    expires_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+
+    class Meta:
+        app_label = "saleor_crm"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="points_lot_account_key")
+        ]
+        indexes = [
+            models.Index(
+                fields=["account", "earned_at", "key"],
+                name="points_lot_live",
+                condition=models.Q(remaining__gt=0),
+            ),
+            models.Index(
+                fields=["expires_at"],
+                name="points_lot_expiring",
+                condition=models.Q(remaining__gt=0, expires_at__isnull=False),
+            ),
+        ]
+
+
+class MemberRank(models.Model):
+    """The rank a customer holds now, and a pin staff set."""
+
+    profile = models.OneToOneField(
+        CustomerProfile, related_name="member_rank", on_delete=models.CASCADE
+    )
+    code = models.CharField(max_length=64)
+    since = models.DateTimeField()
+    rule_version = models.CharField(max_length=32)
+    # When the next downgrade review is due (the end of the evaluation period).
+    review_at = models.DateTimeField(null=True, blank=True)
+    pin_code = models.CharField(max_length=64, blank=True, default="")
+    pin_reason = models.CharField(max_length=255, blank=True, default="")
+    pin_expires_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.CharField(max_length=255, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [models.Index(fields=["review_at"], name="member_rank_review")]
+
+
+class RankChange(models.Model):
+    """One change of a customer's rank: from, to, why, under which rules, from which orders."""
+
+    profile = models.ForeignKey(CustomerProfile, related_name="rank_changes", on_delete=models.CASCADE)
+    from_code = models.CharField(max_length=64, blank=True, default="")  # "": the first rank
+    to_code = models.CharField(max_length=64)
+    reason = models.CharField(max_length=512)
+    at = models.DateTimeField()
+    rule_version = models.CharField(max_length=32)
+    order_ids = models.JSONField(default=list, blank=True)  # the orders the figures counted
+    actor = models.CharField(max_length=255, blank=True, default="")  # staff, or "" (the rules)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("at", "pk")
+        indexes = [models.Index(fields=["profile", "at"], name="rank_change_profile_at")]

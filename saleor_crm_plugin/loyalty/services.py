@@ -1,24 +1,43 @@
-"""The points ledger's only writer: idempotent entries, redemptions that never overdraw.
+"""The points ledger's only writer: idempotent entries, lots kept current, no overdrawing.
 
 Every write locks the customer's account row (`select_for_update`), so concurrent writers for
 one customer take turns: a redemption sees every entry committed before it, and two
 redemptions can never both spend the same points.
+
+The lots (`PointsLot`) and the account's debt and loss are the replay of the entries
+(`lots.Ledger`), kept with each write: an entry that comes after the last one applied is
+applied to the saved lots; one that comes before it (an order's earning read late) makes
+the account replay all its entries. A balance is then one read of the lots with points left.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 
 from ..errors import FieldError
-from .lots import Balance, Entry, Kind, replay
-from .models import PointsAccount, PointsEntry
+from .lots import Balance, Entry, Kind, Ledger, Lot
+from .models import PointsAccount, PointsEntry, PointsLot
 
-__all__ = ["PointsError", "balance", "record", "redeem"]
+__all__ = ["PointsError", "Written", "balance", "entries_of", "record", "redeem"]
+
+# Entries that count as the customer's activity (for expiry after inactivity).
+_ACTIVITY = (Kind.EARN, Kind.REDEEM)
 
 
 class PointsError(FieldError):
     """Points cannot be spent as asked; `field` names the input."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """One entry to write with what the ledger keeps beside it."""
+
+    entry: Entry
+    reason: str = ""
+    actor: str = ""
+    currency: str = ""
+    order_id: str = ""
 
 
 def _locked_account(profile_id: int) -> PointsAccount:
@@ -26,63 +45,176 @@ def _locked_account(profile_id: int) -> PointsAccount:
     return PointsAccount.objects.select_for_update().get(profile_id=profile_id)
 
 
-def _entries(account: PointsAccount) -> list[Entry]:
-    return [
-        Entry(
-            row.key,
-            Kind(row.kind),
-            row.points,
-            row.at,
-            lot=row.lot,
-            available_at=row.available_at,
-            expires_at=row.expires_at,
-        )
-        for row in account.entries.all()
-    ]
+def _entry(row: PointsEntry) -> Entry:
+    return Entry(
+        row.key,
+        Kind(row.kind),
+        row.points,
+        row.at,
+        lot=row.lot,
+        available_at=row.available_at,
+        expires_at=row.expires_at,
+        held=row.held,
+    )
 
 
-def _write(account: PointsAccount, entry: Entry, reason: str, actor: str) -> bool:
-    """Append `entry` unless its key exists already; True when it was appended."""
-    try:
-        with transaction.atomic():
-            PointsEntry.objects.create(
+def entries_of(profile_id: int) -> list[Entry]:
+    """Every entry of the customer's account, in replay order."""
+    rows = PointsEntry.objects.filter(account__profile_id=profile_id).order_by("at", "key")
+    return [_entry(row) for row in rows]
+
+
+def _lot(row: PointsLot) -> Lot:
+    return Lot(row.key, row.earned_at, row.points, row.remaining, row.available_at, row.expires_at)
+
+
+def _live_lots(account: PointsAccount) -> list[Lot]:
+    rows = PointsLot.objects.filter(account=account, remaining__gt=0).order_by("earned_at", "key")
+    return [_lot(row) for row in rows]
+
+
+def _saved_ledger(account: PointsAccount, allow_negative: bool) -> Ledger:
+    return Ledger(_live_lots(account), account.debt, account.lost, allow_negative)
+
+
+def _save_lots(account: PointsAccount, lots, currencies: dict[str, str]) -> None:
+    PointsLot.objects.bulk_create(
+        [
+            PointsLot(
                 account=account,
-                key=entry.key,
-                kind=entry.kind.value,
-                points=entry.points,
-                at=entry.at,
-                lot=entry.lot,
-                available_at=entry.available_at,
-                expires_at=entry.expires_at,
-                reason=reason,
-                actor=actor,
+                key=lot.key,
+                earned_at=lot.earned_at,
+                points=lot.points,
+                remaining=lot.remaining,
+                available_at=lot.available_at,
+                expires_at=lot.expires_at,
+                currency=currencies.get(lot.key, ""),
             )
-    except IntegrityError:
-        if PointsEntry.objects.filter(key=entry.key).exists():
-            return False  # delivered before: nothing to do
-        raise
-    PointsAccount.objects.filter(pk=account.pk).update(total=F("total") + entry.points)
-    return True
+            for lot in lots
+        ],
+        update_conflicts=True,
+        unique_fields=["account", "key"],
+        update_fields=["remaining", "available_at"],
+    )
 
 
-def record(profile_id: int, entry: Entry, reason: str = "", actor: str = "") -> bool:
-    """Append an entry (an earning, a reversal, an expiry, an adjustment) once.
+def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -> list[Written]:
+    """Append the items whose keys are new and bring the lots up to date; return those."""
+    keys = [item.entry.key for item in items]
+    known = set(PointsEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh, seen = [], set()
+    for item in items:
+        if item.entry.key not in known and item.entry.key not in seen:
+            fresh.append(item)
+            seen.add(item.entry.key)
+    if not fresh:
+        return []
+    PointsEntry.objects.bulk_create(
+        [
+            PointsEntry(
+                account=account,
+                key=item.entry.key,
+                kind=item.entry.kind.value,
+                points=item.entry.points,
+                at=item.entry.at,
+                lot=item.entry.lot,
+                available_at=item.entry.available_at,
+                expires_at=item.entry.expires_at,
+                held=item.entry.held,
+                currency=item.currency,
+                order_id=item.order_id,
+                reason=item.reason[:255],
+                actor=item.actor[:255],
+            )
+            for item in fresh
+        ]
+    )
+    new = sorted((item.entry for item in fresh), key=lambda entry: entry.position)
+    currencies = {item.entry.key: item.currency for item in fresh if item.currency}
+    applied = (account.applied_at, account.applied_key)
+    if account.applied_at is None or new[0].position > applied:
+        ledger = _saved_ledger(account, allow_negative)
+        for entry in new:
+            ledger.apply(entry)
+        _save_lots(account, ledger.changed.values(), currencies)
+        last = new[-1]
+    else:  # an entry from before the last one applied: replay them all
+        ledger = Ledger(allow_negative=allow_negative)
+        everything = entries_of(account.profile_id)
+        for entry in everything:
+            ledger.apply(entry)
+        currencies = dict(
+            PointsLot.objects.filter(account=account).values_list("key", "currency")
+        ) | currencies
+        PointsLot.objects.filter(account=account).delete()
+        _save_lots(account, ledger.earned, currencies)
+        last = everything[-1]
+    activity = [entry.at for entry in new if entry.kind in _ACTIVITY]
+    if account.last_activity_at is not None:
+        activity.append(account.last_activity_at)
+    account.total += sum(entry.points for entry in new)
+    account.debt, account.lost = ledger.debt, ledger.lost
+    account.applied_at, account.applied_key = last.at, last.key
+    account.last_activity_at = max(activity, default=None)
+    account.save(
+        update_fields=[
+            "total",
+            "debt",
+            "lost",
+            "applied_at",
+            "applied_key",
+            "last_activity_at",
+            "updated_at",
+        ]
+    )
+    return fresh
+
+
+def record(
+    profile_id: int,
+    entry: Entry,
+    reason: str = "",
+    actor: str = "",
+    *,
+    allow_negative: bool = True,
+    currency: str = "",
+    order_id: str = "",
+) -> bool:
+    """Append an entry (an earning, a reversal, a release, an expiry, an adjustment) once.
 
     Returns False when an entry with the same key exists (the event was delivered twice).
     """
+    item = Written(entry, reason, actor, currency, order_id)
+    return bool(record_many(profile_id, [item], allow_negative=allow_negative))
+
+
+def record_many(profile_id: int, items: list[Written], *, allow_negative: bool = True) -> list:
+    """Append several entries of one customer in one transaction; return those that were new."""
     with transaction.atomic():
-        return _write(_locked_account(profile_id), entry, reason, actor)
+        return _write(_locked_account(profile_id), list(items), allow_negative)
 
 
-def balance(profile_id: int, as_of: datetime, allow_negative: bool = True) -> Balance:
-    """The customer's points at `as_of` (no entries: all zero)."""
+def balance(profile_id: int, as_of: datetime) -> Balance:
+    """The customer's points now (`as_of`: the current time; no account: all zero).
+
+    Read from the saved lots, so `as_of` decides what is pending or expired, not which entries
+    count: for the state at a past moment, replay `entries_of` with `lots.replay`.
+    """
     account = PointsAccount.objects.filter(profile_id=profile_id).first()
-    entries = _entries(account) if account is not None else []
-    return replay(entries, as_of, allow_negative)
+    if account is None:
+        return Ledger().balance(as_of)
+    return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
 
 
 def redeem(
-    profile_id: int, points: int, key: str, as_of: datetime, reason: str = "", actor: str = ""
+    profile_id: int,
+    points: int,
+    key: str,
+    as_of: datetime,
+    reason: str = "",
+    actor: str = "",
+    *,
+    allow_negative: bool = True,
 ) -> Balance:
     """Spend `points` of the customer's available points once per `key`; return the balance.
 
@@ -93,14 +225,12 @@ def redeem(
         raise PointsError("points", f"must be a whole number above 0, not {points!r}")
     with transaction.atomic():
         account = _locked_account(profile_id)
-        entries = _entries(account)
-        before = replay(entries, as_of)
-        if any(entry.key == key for entry in entries):
-            return before
-        if before.balance < points:
-            raise PointsError(
-                "points", f"{points} asked, {max(before.balance, 0)} available to spend"
-            )
-        spent = Entry(key, Kind.REDEEM, -points, as_of)
-        _write(account, spent, reason, actor)
-        return replay([*entries, spent], as_of)
+        if not PointsEntry.objects.filter(key=key).exists():
+            before = _saved_ledger(account, allow_negative).balance(as_of)
+            if before.balance < points:
+                raise PointsError(
+                    "points", f"{points} asked, {max(before.balance, 0)} available to spend"
+                )
+            spent = Entry(key, Kind.REDEEM, -points, as_of)
+            _write(account, [Written(spent, reason, actor)], allow_negative)
+        return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)

@@ -102,3 +102,86 @@ def test_sixteen_concurrent_redemptions_never_overdraw():
     assert all(message == "30 asked, 10 available to spend" for message in errors)
     assert balance(profile.pk, T0 + DAY).balance == 10
     assert PointsAccount.objects.get(profile=profile).total == 10
+
+
+def _random_history(rng: random.Random, prefix: str) -> list[Entry]:
+    """Earnings (some held, some expiring), releases, reversals, redemptions and expiries.
+
+    Keys are unique in the whole table (they name orders and requests): `prefix` keeps them so.
+    """
+    entries, lots = [], []
+    for number in range(rng.randint(3, 25)):
+        at = T0 + timedelta(hours=rng.randint(0, 24 * 60))
+        kind = rng.choice(["earn", "earn", "redeem", "reverse", "release", "expire", "adjust"])
+        if kind == "earn" or not lots:
+            held = rng.random() < 0.4
+            expires = at + timedelta(days=rng.randint(5, 40)) if rng.random() < 0.5 else None
+            entry = Entry(
+                f"{prefix}earn:{number}",
+                Kind.EARN,
+                rng.randint(1, 200),
+                at,
+                held=held,
+                expires_at=expires,
+            )
+            lots.append(entry)
+        elif kind == "redeem":
+            entry = Entry(f"{prefix}redeem:{number}", Kind.REDEEM, -rng.randint(1, 150), at)
+        elif kind == "adjust":
+            entry = Entry(
+                f"{prefix}adjust:{number}",
+                Kind.ADJUST,
+                rng.choice([-1, 1]) * rng.randint(1, 90),
+                at,
+            )
+        else:
+            lot = rng.choice(lots)
+            at = max(at, lot.at)
+            if kind == "reverse":
+                entry = Entry(
+                    f"{prefix}reverse:{number}",
+                    Kind.REVERSE,
+                    -rng.randint(1, lot.points),
+                    at,
+                    lot=lot.key,
+                )
+            elif kind == "release":
+                entry = Entry(
+                    f"{prefix}release:{number}",
+                    Kind.RELEASE,
+                    0,
+                    at,
+                    lot=lot.key,
+                    available_at=at + timedelta(days=rng.randint(0, 20)),
+                )
+            else:
+                entry = Entry(f"{prefix}expire:{number}", Kind.EXPIRE, -1, at, lot=lot.key)
+        entries.append(entry)
+    return entries
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("allow_negative", [True, False])
+def test_the_saved_lots_always_equal_the_replay_of_the_entries(allow_negative):
+    # given: 25 random histories, each written entry by entry in a shuffled order
+    rng = random.Random(11)
+    for case in range(25):
+        profile = CustomerProfile.objects.create(user_id=f"{allow_negative}-{case}")
+        history = _random_history(rng, f"{allow_negative}-{case}-")
+        writes = history + rng.sample(history, k=len(history) // 3)  # some delivered twice
+        rng.shuffle(writes)
+        for entry in writes:
+            record(profile.pk, entry, allow_negative=allow_negative)
+
+        # then: at several moments, the saved state is the pure replay of every entry
+        for as_of in (T0 + 70 * DAY, T0 + 90 * DAY):
+            expected = replay(history, as_of, allow_negative)
+            saved = balance(profile.pk, as_of)
+            assert (saved.available, saved.pending, saved.debt, saved.lost) == (
+                expected.available,
+                expected.pending,
+                expected.debt,
+                expected.lost,
+            ), f"case {case}"
+        account = PointsAccount.objects.get(profile=profile)
+        assert account.total == sum(entry.points for entry in history)
