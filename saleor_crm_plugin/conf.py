@@ -95,8 +95,7 @@ FIELDS = {
     ),
     RANK_INACTIVE_MONTHS: (
         "Rank down after months without an order",
-        "A customer with no order for this many months drops one rank at the period end. "
-        "0: never.",
+        "A customer with no order for this many months drops one rank at the period end. 0: never.",
         "int",
     ),
     EARN_RATES: (
@@ -345,7 +344,9 @@ def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
     include_shipping = _parse_bool(EARN_INCLUDE_SHIPPING, values[EARN_INCLUDE_SHIPPING])
     earn = _setting(
         EARN_RATES,
-        lambda text: loyalty_conf.earn_rules(text, bonuses, include_tax, include_shipping, rounding),
+        lambda text: loyalty_conf.earn_rules(
+            text, bonuses, include_tax, include_shipping, rounding
+        ),
         values[EARN_RATES],
     )
     return loyalty_conf.LoyaltyConfig(

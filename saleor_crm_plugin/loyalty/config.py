@@ -12,7 +12,7 @@ from enum import Enum
 
 from ..money import minor_unit, validate_currency
 from .points import EarnRate, EarnRules, Rounding
-from .ranks import RankLadder, Window, WindowKind, parse_ladder
+from .ranks import RankLadder, Window, WindowKind
 
 __all__ = [
     "DEFAULT_BONUSES_TEXT",
@@ -37,7 +37,9 @@ DEFAULT_WINDOW_TEXT = "rolling 12 months, on day 1"
 DEFAULT_EARN_RATES_TEXT = "JPY: 1 per 100\nUSD: 1 per 1\nEUR: 1 per 1"
 DEFAULT_BONUSES_TEXT = "first order +100\nbirthday month x2"
 DEFAULT_EXPIRY_TEXT = "12 months after earning"
-DEFAULT_REDEMPTION_TEXT = "JPY: 1 point = 1 JPY; min 100; max 50000\nUSD: 100 points = 1 USD; min 500"
+DEFAULT_REDEMPTION_TEXT = (
+    "JPY: 1 point = 1 JPY; min 100; max 50000\nUSD: 100 points = 1 USD; min 500"
+)
 
 
 class ExpiryKind(Enum):
@@ -232,7 +234,10 @@ def parse_expiry(text: str) -> Expiry:
     if words == ["never"]:
         return Expiry()
     if len(words) == 4 and words[1] in ("month", "months"):
-        kind = {("after", "earning"): ExpiryKind.LOT, ("without", "activity"): ExpiryKind.INACTIVITY}
+        kind = {
+            ("after", "earning"): ExpiryKind.LOT,
+            ("without", "activity"): ExpiryKind.INACTIVITY,
+        }
         if tuple(words[2:]) in kind:
             return Expiry(kind[tuple(words[2:])], _whole(words[0], "months", 1, 120))
     raise ValueError(
@@ -287,4 +292,3 @@ def earn_rules(
         first_order_bonus=bonuses.first_order,
         birthday_multiplier=bonuses.birthday_multiplier,
     )
-

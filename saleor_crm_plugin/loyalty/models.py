@@ -115,7 +115,9 @@ class MemberRank(models.Model):
 class RankChange(models.Model):
     """One change of a customer's rank: from, to, why, under which rules, from which orders."""
 
-    profile = models.ForeignKey(CustomerProfile, related_name="rank_changes", on_delete=models.CASCADE)
+    profile = models.ForeignKey(
+        CustomerProfile, related_name="rank_changes", on_delete=models.CASCADE
+    )
     from_code = models.CharField(max_length=64, blank=True, default="")  # "": the first rank
     to_code = models.CharField(max_length=64)
     reason = models.CharField(max_length=512)

@@ -143,9 +143,10 @@ def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -
         everything = entries_of(account.profile_id)
         for entry in everything:
             ledger.apply(entry)
-        currencies = dict(
-            PointsLot.objects.filter(account=account).values_list("key", "currency")
-        ) | currencies
+        currencies = (
+            dict(PointsLot.objects.filter(account=account).values_list("key", "currency"))
+            | currencies
+        )
         PointsLot.objects.filter(account=account).delete()
         _save_lots(account, ledger.earned, currencies)
         last = everything[-1]

@@ -13,9 +13,13 @@ from saleor_crm_plugin.loyalty.ranks import WindowKind
 def test_defaults_give_a_four_rank_ladder_and_working_rates():
     config = parse_config({}).loyalty
     assert [rank.code for rank in config.ladder.ranks] == ["REGULAR", "SILVER", "GOLD", "PLATINUM"]
-    assert config.enabled and config.allow_negative and not config.points_on_renewals
-    assert config.ladder.window.kind is WindowKind.ROLLING and config.ladder.window.months == 12
-    assert config.expiry.kind is ExpiryKind.LOT and config.expiry.months == 12
+    assert config.enabled
+    assert config.allow_negative
+    assert not config.points_on_renewals
+    assert config.ladder.window.kind is WindowKind.ROLLING
+    assert config.ladder.window.months == 12
+    assert config.expiry.kind is ExpiryKind.LOT
+    assert config.expiry.months == 12
     assert config.return_window_days == 14
     assert config.earn.rounding is Rounding.FLOOR
     order = OrderAmounts("JPY", Decimal(26828), Decimal(24389))
@@ -49,21 +53,27 @@ def test_every_setting_is_read():
     assert (config.ladder.window.month, config.ladder.window.day) == (4, 1)
     assert config.ladder.inactive_months == 6
     vip = config.ladder.by_code("VIP")
-    assert vip.combine == "all" and vip.min_spend == {"USD": Decimal(200)}
+    assert vip.combine == "all"
+    assert vip.min_spend == {"USD": Decimal(200)}
     assert config.earn.minimum_order == {"USD": Decimal(10)}
-    assert not config.earn.include_tax and config.earn.include_shipping
+    assert not config.earn.include_tax
+    assert config.earn.include_shipping
     assert config.earn.rounding is Rounding.HALF_UP
-    assert config.bonuses.first_order == 50 and config.earn.first_order_bonus == 50
+    assert config.bonuses.first_order == 50
+    assert config.earn.first_order_bonus == 50
     assert config.earn.birthday_multiplier == 3
     assert (config.bonuses.link_key, config.bonuses.link_points) == ("line_user_id", 300)
-    assert config.return_window_days == 0 and not config.allow_negative
-    assert config.expiry.kind is ExpiryKind.INACTIVITY and config.expiry.months == 6
+    assert config.return_window_days == 0
+    assert not config.allow_negative
+    assert config.expiry.kind is ExpiryKind.INACTIVITY
+    assert config.expiry.months == 6
     assert config.redemption["USD"].max_points == 10000
-    assert config.points_on_renewals and config.customer_types
+    assert config.points_on_renewals
+    assert config.customer_types
 
 
 @pytest.mark.parametrize(
-    "setting,value,message",
+    ("setting", "value", "message"),
     [
         ("ranks", "", "ranks: is empty"),
         ("ranks", "Regular (R)\nGold (G): orders 5\nSilver (S): orders 3", "Silver.min_orders"),
@@ -105,4 +115,6 @@ def test_the_ladder_version_follows_the_rules_not_the_spacing():
     window = parse_window("lifetime")
     assert ladder_version(text, window, None) == ladder_version(f"  {text}\n\n", window, None)
     assert ladder_version(text, window, None) != ladder_version(text, window, 6)
-    assert ladder_version(text, window, None) != ladder_version(text.replace("5", "6"), window, None)
+    assert ladder_version(text, window, None) != ladder_version(
+        text.replace("5", "6"), window, None
+    )
