@@ -9,7 +9,10 @@ from datetime import datetime
 
 from celery import shared_task
 
+from django.utils import timezone
+
 from ..host import get_host
+from ..loyalty.orders import settle_loyalty
 from ..segments.services import rescore_profiles
 from ..task_options import RETRY
 from .ingest import IngestResult, ingest_customers, ingest_orders
@@ -43,7 +46,9 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
         result = ingest_orders(snapshots)
         config = host.config()
         rescore_profiles(result.profile_ids, config.zone, segments=config.segment_map)
-        return _summary(result, sync_customer_metadata(host, result.profile_ids))
+        loyalty = settle_loyalty(config, host, result.profile_ids, timezone.now())
+        summary = _summary(result, sync_customer_metadata(host, result.profile_ids))
+        return {**summary, "points_entries": loyalty.entries, "rank_changes": loyalty.rank_changes}
 
 
 @shared_task(name="saleor_crm.ingest_customer", **RETRY)

@@ -190,6 +190,27 @@ def user_details(
     }
 
 
+def private_metadata(
+    columns: UserColumns, user_ids: Iterable[str], keys: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The values of `keys` in each user's private metadata (users without any left out)."""
+    keys = list(keys)
+    pks = [int(user_id) for user_id in user_ids if str(user_id).isdigit()]
+    if not keys or not pks:
+        return {}
+    result = {}
+    rows = columns.model.objects.filter(pk__in=pks).values_list("pk", columns.private_metadata)
+    for pk, metadata in rows:
+        values = {
+            key: str(metadata[key])
+            for key in keys
+            if isinstance(metadata, dict) and metadata.get(key) not in (None, "")
+        }
+        if values:
+            result[str(pk)] = values
+    return result
+
+
 def age_on(birth_date: date | None, today: date) -> int | None:
     """Whole years from the birth date to `today` (None when unknown or in the future)."""
     if birth_date is None or birth_date > today:

@@ -91,6 +91,13 @@ class Host(Protocol):
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 
+    def private_metadata(self, user_ids: Iterable[str], keys: Iterable[str]) -> dict:
+        """Return {user id: {key: value}} of these keys in each user's *private* metadata.
+
+        Only private metadata: staff and apps write it, the customer cannot (a value that earns
+        points, such as a linked messaging account or a birth date, is read from it alone).
+        """
+
     def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
         """Merge string values into users' private metadata (staff see them in Dashboard).
 

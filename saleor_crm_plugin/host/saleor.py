@@ -39,6 +39,9 @@ _PAID_EVENTS = (
     OrderEvents.PAYMENT_CAPTURED,
 )
 
+# Statuses an order reaches once every line was fulfilled.
+_FULFILLED = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED)
+
 
 def _refunded(order: Order) -> tuple[Decimal, object]:
     """Return what was refunded and when, the way Saleor's `Order.totalRefunded` counts it."""
@@ -91,6 +94,12 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
     events = list(order.events.all())
     paid_at = min((e.date for e in events if e.type in _PAID_EVENTS), default=None)
     cancelled_at = max((e.date for e in events if e.type == OrderEvents.CANCELED), default=None)
+    fulfilled_at = None
+    if order.status in _FULFILLED:  # the last fulfilment completed it
+        fulfilled_at = max(
+            (e.date for e in events if e.type == OrderEvents.FULFILLMENT_FULFILLED_ITEMS),
+            default=None,
+        )
     return OrderSnapshot(
         order_id=str(order.pk),
         number=str(order.number),
@@ -108,6 +117,9 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
         refunded_amount=min(refunded, order.total_gross_amount),
         refunded_at=refunded_at,
         cancelled_at=cancelled_at if order.status == OrderStatus.CANCELED else None,
+        fulfilled_at=fulfilled_at,
+        shipping_gross=order.shipping_price_gross_amount,
+        shipping_net=order.shipping_price_net_amount,
         lines=tuple(
             LineSnapshot(
                 line_id=str(line.pk),
@@ -266,6 +278,9 @@ class SaleorHost:
 
     def user_details(self, user_ids: Iterable[str]) -> dict:
         return attributes.user_details(_USER_COLUMNS, self.config(), user_ids)
+
+    def private_metadata(self, user_ids: Iterable[str], keys: Iterable[str]) -> dict:
+        return attributes.private_metadata(_USER_COLUMNS, user_ids, keys)
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

@@ -141,6 +141,9 @@ class SandboxHost:
     def user_details(self, user_ids: Iterable[str]) -> dict:
         return attributes.user_details(self._columns(), self.config(), user_ids)
 
+    def private_metadata(self, user_ids: Iterable[str], keys: Iterable[str]) -> dict:
+        return attributes.private_metadata(self._columns(), user_ids, keys)
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

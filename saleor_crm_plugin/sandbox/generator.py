@@ -239,6 +239,11 @@ def generate_store(
             refunded_amount=refunded,
             refunded_at=refunded_at,
             cancelled_at=cancelled_at,
+            fulfilled_at=(
+                min(placed_at + timedelta(days=2), as_of)
+                if status in (OrderStatus.FULFILLED, OrderStatus.RETURNED)
+                else None
+            ),
             lines=lines,
         )
         orders.append(SandboxOrder.from_snapshot(snapshot, user))

@@ -30,8 +30,15 @@ def test_order_task_records_the_current_state_twice_without_change():
     second = ingest_orders_task.delay(["o1"]).get()
 
     # then
-    assert first == {"created": 1, "updated": 0, "unchanged": 0, "metadata_written": 0}
-    assert second == {"created": 0, "updated": 0, "unchanged": 1, "metadata_written": 0}
+    assert first == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "metadata_written": 0,
+        "points_entries": 0,  # a guest's order earns nothing
+        "rank_changes": 0,
+    }
+    assert second == {**first, "created": 0, "unchanged": 1}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
 
 
@@ -40,7 +47,14 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
     result = ingest_orders_task.delay(["gone"]).get()
 
     # then
-    assert result == {"created": 0, "updated": 0, "unchanged": 0, "metadata_written": 0}
+    assert result == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "metadata_written": 0,
+        "points_entries": 0,
+        "rank_changes": 0,
+    }
     assert not OrderRecord.objects.exists()
 
 
