@@ -7,7 +7,11 @@ through the store's mutations: no hooks fire again and the user's `updated_at` s
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from django.utils import timezone
+
 from ..host import Host
+from ..loyalty.models import MemberRank
+from ..loyalty.services import balances
 from .models import CustomerProfile, CustomerSpend
 from .summary import summary_metadata
 
@@ -38,6 +42,15 @@ def profile_summaries(profiles: Iterable[CustomerProfile]) -> dict[int, dict[str
         spends[pk].append((currency, total, average))
         if segment is not None:
             scores[pk].append((currency, r, f, m, segment))
+    ranks = {
+        pk: (code, since)
+        for pk, code, since in MemberRank.objects.filter(profile_id__in=ids).values_list(
+            "profile_id", "code", "since"
+        )
+    }
+    points = {
+        pk: (state.balance, state.pending) for pk, state in balances(ids, timezone.now()).items()
+    }
     return {
         profile.pk: summary_metadata(
             profile.order_count,
@@ -45,6 +58,8 @@ def profile_summaries(profiles: Iterable[CustomerProfile]) -> dict[int, dict[str
             profile.last_order_at,
             sorted(spends[profile.pk]),
             sorted(scores[profile.pk]),
+            rank=ranks.get(profile.pk),
+            points=points.get(profile.pk),
         )
         for profile in profiles
     }

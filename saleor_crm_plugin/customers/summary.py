@@ -31,6 +31,8 @@ def summary_metadata(
     last_order_at: datetime | None,
     spends: Iterable[tuple[str, Decimal, Decimal]],
     scores: Iterable[tuple[str, int, int, int, str]] = (),
+    rank: tuple[str, datetime] | None = None,
+    points: tuple[int, int] | None = None,
 ) -> dict[str, str]:
     """Return the `crm.*` metadata of one customer.
 
@@ -42,16 +44,29 @@ def summary_metadata(
         (currency, total spent, average order) per currency.
     scores
         (group, R, F, M, segment) per RFM group (currency).
+    rank
+        (rank code, since when), when the customer has a rank.
+    points
+        (balance, pending), when the customer has a points account.
 
     Returns
     -------
     dict
         Keys `crm.order_count`, `crm.first_order_at`, `crm.last_order_at` (ISO 8601, empty
         when there is none), `crm.total_spent` and `crm.average_order` ("JPY 12000; USD 19.75"),
-        `crm.segment` ("JPY Champions") and `crm.rfm` ("JPY R5 F4 M5"), empty when unscored.
+        `crm.segment` ("JPY Champions") and `crm.rfm` ("JPY R5 F4 M5"), empty when unscored;
+        with a rank `crm.rank` (its code, "GOLD") and `crm.rank_since`; with points
+        `crm.points` (what can be spent now, negative when owed) and `crm.points_pending`.
     """
     spends = sorted(spends)
     scores = sorted(scores)
+    extra = {}
+    if rank is not None:
+        extra[f"{METADATA_PREFIX}rank"] = rank[0]
+        extra[f"{METADATA_PREFIX}rank_since"] = _time(rank[1])
+    if points is not None:
+        extra[f"{METADATA_PREFIX}points"] = str(points[0])
+        extra[f"{METADATA_PREFIX}points_pending"] = str(points[1])
     return {
         f"{METADATA_PREFIX}order_count": str(order_count),
         f"{METADATA_PREFIX}first_order_at": _time(first_order_at),
@@ -64,4 +79,5 @@ def summary_metadata(
         f"{METADATA_PREFIX}rfm": "; ".join(
             f"{group} R{r} F{f} M{m}" for group, r, f, m, _ in scores
         ),
+        **extra,
     }

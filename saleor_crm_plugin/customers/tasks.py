@@ -8,7 +8,6 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-
 from django.utils import timezone
 
 from ..host import get_host

@@ -19,7 +19,16 @@ from ..errors import FieldError
 from .lots import Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
 
-__all__ = ["PointsError", "Written", "balance", "entries_of", "record", "redeem"]
+__all__ = [
+    "PointsError",
+    "Written",
+    "balance",
+    "balances",
+    "entries_of",
+    "record",
+    "record_many",
+    "redeem",
+]
 
 # Entries that count as the customer's activity (for expiry after inactivity).
 _ACTIVITY = (Kind.EARN, Kind.REDEEM)
@@ -205,6 +214,24 @@ def balance(profile_id: int, as_of: datetime) -> Balance:
     if account is None:
         return Ledger().balance(as_of)
     return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
+
+
+def balances(profile_ids, as_of: datetime) -> dict[int, Balance]:
+    """The balance of each of these customers that has a points account: two queries."""
+    accounts = {
+        account.pk: account
+        for account in PointsAccount.objects.filter(profile_id__in=list(profile_ids))
+    }
+    lots: dict[int, list[Lot]] = {pk: [] for pk in accounts}
+    rows = PointsLot.objects.filter(account_id__in=list(accounts), remaining__gt=0).order_by(
+        "account_id", "earned_at", "key"
+    )
+    for row in rows:
+        lots[row.account_id].append(_lot(row))
+    return {
+        account.profile_id: Ledger(lots[pk], account.debt, account.lost).balance(as_of)
+        for pk, account in accounts.items()
+    }
 
 
 def redeem(

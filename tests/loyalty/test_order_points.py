@@ -229,3 +229,32 @@ def test_every_rank_change_is_recorded_with_its_reason_rules_and_orders():
     _settle([refunded], T0 + DAY)
     assert MemberRank.objects.get().code == "GOLD"
     assert RankChange.objects.count() == 1
+
+
+def test_the_rank_and_points_are_written_to_the_users_private_metadata():
+    # given
+    from django.utils import timezone
+
+    from saleor_crm_plugin.sandbox.models import SandboxOrder
+    from saleor_crm_plugin.tasks import ingest_orders_task
+
+    user = _user()
+    yesterday = timezone.now() - DAY  # within the default rolling 12 months
+    SandboxOrder.store(
+        order("o1", user_id=str(user.pk), email=user.email, total="60000", placed_at=yesterday)
+    )
+
+    # when
+    result = ingest_orders_task.delay(["o1"]).get()
+
+    # then: the default settings: 600 points + 100 first order, pending; Gold (spend 50000 JPY)
+    user.refresh_from_db()
+    assert result["points_entries"] == 1
+    assert result["rank_changes"] == 1
+    metadata = user.private_metadata
+    assert (metadata["crm.rank"], metadata["crm.points"], metadata["crm.points_pending"]) == (
+        "GOLD",
+        "0",
+        "700",
+    )
+    assert metadata["crm.rank_since"]
