@@ -1,6 +1,7 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
 from .customers.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
+from .loyalty.tasks import expire_points_task, review_ranks_task
 from .segments.tasks import (
     evaluate_segments_task,
     recompute_rfm_chunk_task,
@@ -10,8 +11,10 @@ from .segments.tasks import (
 __all__ = [
     "erase_customer_task",
     "evaluate_segments_task",
+    "expire_points_task",
     "ingest_customer_task",
     "ingest_orders_task",
     "recompute_rfm_chunk_task",
     "recompute_rfm_task",
+    "review_ranks_task",
 ]

@@ -15,7 +15,6 @@ order's events delivered twice or in any order leave the same balance. After the
 customer's rank is evaluated: up at once, never down (that is the period-end review's job).
 """
 
-import calendar
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,40 +24,22 @@ from django.db import transaction
 
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, OrderRecord
-from ..customers.snapshots import NOT_PLACED, OrderStatus
-from ..money import quantize_amount
-from .config import ExpiryKind, LoyaltyConfig
+from ..customers.snapshots import OrderStatus
+from .config import ExpiryKind
 from .lots import Entry, Kind
-from .models import MemberRank, PointsEntry, RankChange
+from .membership import evaluate_rank, held_code, is_paid
+from .models import MemberRank, PointsEntry
 from .points import OrderAmounts, earn_points, points_to_take_back
-from .ranks import Figures, Pin, decide
+from .ranks import add_months
 from .services import Written, record_many
 
-__all__ = ["LoyaltyResult", "evaluate_rank", "is_paid", "settle_loyalty"]
-
-_UNPLACED = {status.value for status in NOT_PLACED}
-# Orders a rank decision names (the newest first), enough to answer "why is this customer Gold?".
-_DECIDING_ORDERS = 100
+__all__ = ["LoyaltyResult", "settle_loyalty"]
 
 
 @dataclass
 class LoyaltyResult:
     entries: int = 0
     rank_changes: int = 0
-
-
-def is_paid(order: OrderRecord) -> bool:
-    """Paid in full: what was charged (and given back since) covers the total."""
-    if order.status in _UNPLACED or order.total_gross_amount <= 0:
-        return False
-    return order.paid_amount + order.refunded_amount >= order.total_gross_amount
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    year, month = divmod(moment.year * 12 + moment.month - 1 + months, 12)
-    month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def _birth_month(text: str | None) -> int | None:
@@ -111,7 +92,7 @@ def _order_items(
             points = earning.points
             expires_at = None
             if loyalty.expiry.kind is ExpiryKind.LOT:
-                expires_at = _add_months(earned_at, loyalty.expiry.months)
+                expires_at = add_months(earned_at, loyalty.expiry.months)
             items.append(
                 Written(
                     Entry(lot, Kind.EARN, points, earned_at, expires_at=expires_at, held=True),
@@ -162,114 +143,6 @@ def _order_items(
     return items
 
 
-def _rank_figures(
-    config: CRMConfig, profile_id: int, orders: list[OrderRecord], now: datetime
-) -> tuple[Figures, list[str]]:
-    start = config.loyalty.ladder.window.period_start(now, config.zone)
-    counted = [
-        order
-        for order in orders
-        if order.counts
-        and is_paid(order)
-        and (start is None or (order.paid_at or order.placed_at) >= start)
-    ]
-    spend: dict[str, Decimal] = defaultdict(Decimal)
-    for order in counted:
-        spend[order.currency] += order.net_spend_amount
-    earned = PointsEntry.objects.filter(
-        account__profile_id=profile_id, kind__in=[Kind.EARN.value, Kind.REVERSE.value]
-    ).exclude(order_id="")
-    if start is not None:
-        earned = earned.filter(at__gte=start)
-    points = sum(earned.values_list("points", flat=True))
-    newest = sorted(counted, key=lambda order: order.placed_at, reverse=True)
-    return (
-        Figures(
-            orders=len(counted),
-            spend={
-                currency: quantize_amount(amount, currency) for currency, amount in spend.items()
-            },
-            points=points,
-        ),
-        [order.order_id for order in newest[:_DECIDING_ORDERS]],
-    )
-
-
-def _review_at(loyalty: LoyaltyConfig, config: CRMConfig, now: datetime) -> datetime:
-    """The next period end; a lifetime ladder is reviewed on the 1st of each month."""
-    end = loyalty.ladder.window.period_end(now, config.zone)
-    if end is not None:
-        return end
-    local = now.astimezone(config.zone)
-    return _add_months(local.replace(day=1, hour=0, minute=0, second=0, microsecond=0), 1)
-
-
-def _held_code(loyalty: LoyaltyConfig, member: MemberRank | None) -> str | None:
-    """The code the customer holds, if it is still on the ladder (else: start again lowest)."""
-    if member is None:
-        return None
-    codes = {rank.code for rank in loyalty.ladder.ranks}
-    return member.code if member.code in codes else None
-
-
-def evaluate_rank(
-    config: CRMConfig,
-    profile: CustomerProfile,
-    now: datetime,
-    *,
-    period_end: bool = False,
-    orders: list[OrderRecord] | None = None,
-) -> bool:
-    """Evaluate one customer's rank; record the change. True when the rank changed.
-
-    Without `period_end` a rank only goes up (a paid order crossed a threshold); with it (the
-    review at the period end) it may go down, and the next review is set.
-    """
-    loyalty = config.loyalty
-    member = MemberRank.objects.select_for_update().filter(profile=profile).first()
-    if orders is None:
-        orders = list(OrderRecord.objects.filter(profile=profile))
-    figures, deciding = _rank_figures(config, profile.pk, orders, now)
-    pin = None
-    if member is not None and member.pin_code:
-        pin = Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
-    held = _held_code(loyalty, member)
-    decision = decide(
-        loyalty.ladder,
-        held,
-        figures,
-        now,
-        period_end=period_end,
-        pin=pin,
-        last_order_at=profile.last_order_at,
-        zone=config.zone,
-    )
-    version = loyalty.ladder_version
-    changed = member is None or held is None or decision.code != member.code
-    if member is None:
-        member = MemberRank(profile=profile, code=decision.code, since=now)
-    if changed:
-        RankChange.objects.create(
-            profile=profile,
-            from_code="" if held is None and member.pk is None else member.code,
-            to_code=decision.code,
-            reason=decision.reason if decision.changed else "the starting rank",
-            at=now,
-            rule_version=version,
-            order_ids=deciding,
-            actor="",
-        )
-        member.code, member.since = decision.code, now
-    if pin is not None and pin.expires_at is not None and now >= pin.expires_at:
-        member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
-        member.pinned_by = ""
-    member.rule_version = version
-    if period_end or member.review_at is None:
-        member.review_at = _review_at(loyalty, config, now)
-    member.save()
-    return changed
-
-
 def settle_loyalty(config: CRMConfig, host, profile_ids, now: datetime) -> LoyaltyResult:
     """Bring these customers' points and ranks up to date with their stored orders.
 
@@ -301,7 +174,7 @@ def settle_loyalty(config: CRMConfig, host, profile_ids, now: datetime) -> Loyal
             ):
                 existing[entry.order_id].append(entry)
             member = MemberRank.objects.filter(profile=profile).first()
-            code = _held_code(loyalty, member) or loyalty.ladder.ranks[0].code
+            code = held_code(loyalty, member) or loyalty.ladder.ranks[0].code
             multiplier = loyalty.ladder.by_code(code).points_multiplier
             items = _order_items(
                 config,

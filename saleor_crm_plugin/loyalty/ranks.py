@@ -32,6 +32,7 @@ __all__ = [
     "RankLadder",
     "Window",
     "WindowKind",
+    "add_months",
     "decide",
     "parse_ladder",
     "qualifying_rank",
@@ -72,7 +73,7 @@ class Window:
         if self.kind is WindowKind.LIFETIME:
             return None
         if self.kind is WindowKind.ROLLING:
-            return _midnight(_add_months(today, -self.months), zone)
+            return _midnight(add_months(today, -self.months), zone)
         return _midnight(self._last_reset(today), zone)
 
     def period_end(self, as_of: datetime, zone: ZoneInfo) -> datetime | None:
@@ -82,9 +83,9 @@ class Window:
             return None
         if self.kind is WindowKind.ROLLING:
             this_month = today.replace(day=self.day)
-            end = this_month if today < this_month else _add_months(this_month, 1)
+            end = this_month if today < this_month else add_months(this_month, 1)
             return _midnight(end, zone)
-        return _midnight(_add_months(self._last_reset(today), 12), zone)
+        return _midnight(add_months(self._last_reset(today), 12), zone)
 
     def _last_reset(self, today: date) -> date:
         reset = date(today.year, self.month, self.day)
@@ -292,7 +293,7 @@ def decide(
         return Decision(held, False, "kept until the period ends")
     if ladder.inactive_months is not None and last_order_at is not None:
         quiet_since = _midnight(
-            _add_months(as_of.astimezone(zone).date(), -ladder.inactive_months), zone
+            add_months(as_of.astimezone(zone).date(), -ladder.inactive_months), zone
         )
         if last_order_at < quiet_since and position > 0:
             down = ladder.ranks[min(target, position - 1)]
@@ -315,11 +316,13 @@ def _why(rank: Rank, figures: Figures) -> str:
     return f"{rank.name} ({rank.combine}: {', '.join(parts)})"
 
 
-def _add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), on the month's last day if it has fewer."""
+def add_months(day, months: int):
+    """The same day (a date or a datetime) `months` later or earlier, clamped to month end."""
     year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:

@@ -22,6 +22,7 @@ from .models import PointsAccount, PointsEntry, PointsLot
 __all__ = [
     "PointsError",
     "Written",
+    "adjust",
     "balance",
     "balances",
     "entries_of",
@@ -232,6 +233,46 @@ def balances(profile_ids, as_of: datetime) -> dict[int, Balance]:
         account.profile_id: Ledger(lots[pk], account.debt, account.lost).balance(as_of)
         for pk, account in accounts.items()
     }
+
+
+def adjust(
+    profile_id: int,
+    points: int,
+    key: str,
+    as_of: datetime,
+    *,
+    reason: str,
+    actor: str,
+    expires_at: datetime | None = None,
+    allow_negative: bool = True,
+) -> Balance:
+    """A staff adjustment of `points` (added as a lot available at once, or taken FIFO), once
+    per `key`, audited with who and why. Raises `PointsError` naming the input; a deduction
+    larger than what the customer can spend is refused.
+    """
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise PointsError("points", f"must be a whole number other than 0, not {points!r}")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PointsError("reason", "is required: say why, for the audit trail")
+    if len(reason) > 255:
+        raise PointsError("reason", "is longer than 255 characters")
+    if not actor:
+        raise PointsError("actor", "is required: who made the adjustment")
+    with transaction.atomic():
+        account = _locked_account(profile_id)
+        if not PointsEntry.objects.filter(key=key).exists():
+            before = _saved_ledger(account, allow_negative).balance(as_of)
+            if points < 0 and before.balance < -points:
+                raise PointsError(
+                    "points",
+                    f"takes {-points}, the customer has {max(before.balance, 0)} to take",
+                )
+            entry = Entry(
+                key, Kind.ADJUST, points, as_of, expires_at=expires_at if points > 0 else None
+            )
+            _write(account, [Written(entry, reason, actor)], allow_negative)
+        return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
 
 
 def redeem(

@@ -1,0 +1,55 @@
+"""Celery tasks of loyalty: the hourly expiry and rank review. Thin wrappers over the services."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from ..customers.metadata import sync_customer_metadata
+from ..host import get_host
+from ..task_options import RETRY
+from .expiry import expire_points
+from .membership import review_ranks
+from .models import PointsLot
+
+METADATA_BATCH = 500
+# Lots that became available within this long before a run get their customers' crm.points
+# rewritten (the task runs every hour; the margin covers a late or skipped run).
+_RELEASED_WITHIN = timedelta(hours=3)
+
+
+def _sync(host, profile_ids) -> int:
+    ids = sorted(set(profile_ids))
+    return sum(
+        sync_customer_metadata(host, ids[start : start + METADATA_BATCH])
+        for start in range(0, len(ids), METADATA_BATCH)
+    )
+
+
+@shared_task(name="saleor_crm.expire_points", **RETRY)
+def expire_points_task() -> dict:
+    """Expire the points that are due, and refresh crm.points where pending points matured."""
+    host = get_host()
+    now = timezone.now()
+    with host.database_access():
+        report = expire_points(host.config(), now)
+        matured = PointsLot.objects.filter(
+            remaining__gt=0, available_at__gt=now - _RELEASED_WITHIN, available_at__lte=now
+        ).values_list("account__profile_id", flat=True)
+        written = _sync(host, [*report.profile_ids, *matured])
+    return {
+        "accounts": report.accounts,
+        "lots": report.lots,
+        "points": report.points,
+        "metadata_written": written,
+    }
+
+
+@shared_task(name="saleor_crm.review_ranks", **RETRY)
+def review_ranks_task() -> dict:
+    """Evaluate the ranks whose period ended (downgrades happen here) and unranked customers."""
+    host = get_host()
+    with host.database_access():
+        report = review_ranks(host.config(), timezone.now())
+        written = _sync(host, report.profile_ids)
+    return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}
