@@ -98,6 +98,11 @@ class Host(Protocol):
         points, such as a linked messaging account or a birth date, is read from it alone).
         """
 
+    def issue_gift_card(self, user_id: str, amount, currency: str, note: str) -> str:
+        """Create a gift card of `amount` `currency` assigned to the user (only they can use it
+        at checkout), inside the caller's transaction; return its code.
+        """
+
     def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
         """Merge string values into users' private metadata (staff see them in Dashboard).
 

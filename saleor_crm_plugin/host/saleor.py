@@ -15,11 +15,15 @@ from saleor.account.models import User
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
 from saleor.core.jwt import get_user_from_access_payload, jwt_decode
+from saleor.core.utils.promo_code import generate_promo_code
+from saleor.giftcard import events as gift_card_events
+from saleor.giftcard.models import GiftCard
 from saleor.order import OrderEvents, OrderStatus
 from saleor.order.models import Order
 from saleor.payment import ChargeStatus, TransactionEventType, TransactionKind
 from saleor.payment.models import TransactionEvent
 from saleor.permission.enums import AccountPermissions
+from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
 from ..conf import CRMConfig, parse_config
@@ -281,6 +285,29 @@ class SaleorHost:
 
     def private_metadata(self, user_ids: Iterable[str], keys: Iterable[str]) -> dict:
         return attributes.private_metadata(_USER_COLUMNS, user_ids, keys)
+
+    def issue_gift_card(self, user_id: str, amount, currency: str, note: str) -> str:
+        user = User.objects.get(pk=int(user_id))
+        card = GiftCard.objects.create(
+            code=generate_promo_code(),
+            currency=currency,
+            initial_balance_amount=amount,
+            current_balance_amount=amount,
+            created_by=user,
+            created_by_email=user.email,
+            assigned_to=user,
+            assigned_to_email=user.email,
+            is_active=True,
+        )
+        gift_card_events.gift_card_issued_event(gift_card=card, user=user, app=None)
+        gift_card_events.gift_card_note_added_event(
+            gift_card=card, user=None, app=None, message=note
+        )
+        # Saleor's GIFT_CARD_CREATED webhooks and plugins, once the card is committed.
+        transaction.on_commit(
+            lambda: get_plugins_manager(allow_replica=False).gift_card_created(card)
+        )
+        return card.code
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

@@ -144,6 +144,19 @@ class SandboxHost:
     def private_metadata(self, user_ids: Iterable[str], keys: Iterable[str]) -> dict:
         return attributes.private_metadata(self._columns(), user_ids, keys)
 
+    def issue_gift_card(self, user_id: str, amount, currency: str, note: str) -> str:
+        from ..sandbox.models import SandboxGiftCard, SandboxUser
+
+        card = SandboxGiftCard.objects.create(
+            code=SandboxGiftCard.new_code(),
+            user=SandboxUser.objects.get(pk=int(user_id)),
+            currency=currency,
+            initial_balance_amount=amount,
+            current_balance_amount=amount,
+            note=note[:255],
+        )
+        return card.code
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

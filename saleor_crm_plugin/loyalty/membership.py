@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q, Sum
 
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, OrderRecord
@@ -21,9 +21,21 @@ from ..money import quantize_amount
 from .config import LoyaltyConfig
 from .lots import Kind
 from .models import MemberRank, PointsEntry, RankChange
-from .ranks import Figures, Pin, add_months, decide
+from .ranks import Figures, Pin, add_months, decide, qualifying_rank
 
-__all__ = ["RankInputError", "evaluate_rank", "held_code", "is_paid", "pin_rank", "review_ranks"]
+__all__ = [
+    "Membership",
+    "Progress",
+    "RankInputError",
+    "RankMove",
+    "evaluate_rank",
+    "held_code",
+    "is_paid",
+    "membership",
+    "pin_rank",
+    "preview_ladder",
+    "review_ranks",
+]
 
 _UNPLACED = {status.value for status in NOT_PLACED}
 # Orders a rank decision names (the newest first), enough to answer "why is this customer Gold?".
@@ -235,3 +247,160 @@ def pin_rank(
             )
             evaluate_rank(config, profile, now, actor=actor)
         return MemberRank.objects.get(profile=profile)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the customer still needs for the next rank (None: that threshold is not used)."""
+
+    orders: int | None
+    amounts: dict[str, Decimal]  # per currency of the next rank's spend thresholds
+    points: int | None
+    combine: str  # "any": one of them is enough; "all": every one
+
+
+@dataclass(frozen=True)
+class Membership:
+    rank: object  # ranks.Rank
+    since: datetime | None
+    next_rank: object | None
+    progress: Progress | None
+    expires_at: datetime | None  # when the rank can next go down (None: not before a review)
+    pinned: bool
+
+
+def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime) -> Membership:
+    """The customer's rank, how far the next one is, and until when the rank holds.
+
+    `profile` None (a customer without orders yet): the lowest rank, all still to do.
+    """
+    ladder = config.loyalty.ladder
+    member = MemberRank.objects.filter(profile=profile).first() if profile else None
+    code = held_code(config.loyalty, member) or ladder.ranks[0].code
+    position = ladder.index(code)
+    rank = ladder.ranks[position]
+    next_rank = ladder.ranks[position + 1] if position + 1 < len(ladder.ranks) else None
+    progress = None
+    if next_rank is not None:
+        orders = list(OrderRecord.objects.filter(profile=profile)) if profile else []
+        figures, _ = _rank_figures(config, profile.pk if profile else None, orders, now)
+        progress = Progress(
+            orders=None
+            if next_rank.min_orders is None
+            else max(0, next_rank.min_orders - figures.orders),
+            amounts={
+                currency: max(Decimal(0), amount - figures.spend.get(currency, Decimal(0)))
+                for currency, amount in sorted(next_rank.min_spend.items())
+            },
+            points=None
+            if next_rank.min_points is None
+            else max(0, next_rank.min_points - figures.points),
+            combine=next_rank.combine,
+        )
+    pinned = bool(member and member.pin_code)
+    expires_at = None
+    if pinned:
+        expires_at = member.pin_expires_at
+    elif member is not None and position > 0:
+        expires_at = member.review_at
+    return Membership(
+        rank=rank,
+        since=member.since if member else None,
+        next_rank=next_rank,
+        progress=progress,
+        expires_at=expires_at,
+        pinned=pinned,
+    )
+
+
+@dataclass
+class RankMove:
+    code: str
+    name: str
+    now: int = 0  # customers holding the rank now
+    draft: int = 0  # customers the draft would give it
+    up: int = 0  # of `draft`, those coming from a lower rank
+    down: int = 0  # of `draft`, those coming from a higher rank
+
+
+def _paid_in_full() -> Q:
+    return (
+        Q(total_gross_amount__gt=0)
+        & Q(paid_amount__gte=F("total_gross_amount") - F("refunded_amount"))
+        & ~Q(status__in=list(_UNPLACED))
+    )
+
+
+def preview_ladder(config: CRMConfig, draft, now: datetime) -> list[RankMove]:
+    """What a draft ladder would do to today's members, rank by rank, without saving anything.
+
+    Every registered customer with a rank or a counted order is evaluated under the draft (its
+    own window) as a period-end review would: pinned ranks stay. Up and down compare the
+    customer's current rank with the draft's by their places on the draft ladder (a rank the
+    draft drops counts at its place on the current ladder).
+    """
+    current = config.loyalty.ladder
+    start = draft.window.period_start(now, config.zone)
+    orders = OrderRecord.objects.filter(
+        _paid_in_full(),
+        counts=True,
+        profile__user_id__isnull=False,
+        profile__anonymized_at__isnull=True,
+    )
+    if start is not None:
+        orders = orders.filter(
+            Q(paid_at__gte=start) | Q(paid_at__isnull=True, placed_at__gte=start)
+        )
+    figures: dict[int, dict] = defaultdict(lambda: {"orders": 0, "spend": {}, "points": 0})
+    for profile_id, currency, count, spend in (
+        orders.values("profile_id", "currency")
+        .annotate(count=Count("pk"), spend=Sum("net_spend_amount"))
+        .values_list("profile_id", "currency", "count", "spend")
+        .iterator(chunk_size=10_000)
+    ):
+        figures[profile_id]["orders"] += count
+        figures[profile_id]["spend"][currency] = quantize_amount(spend, currency)
+    if any(rank.min_points is not None for rank in draft.ranks):
+        points = PointsEntry.objects.filter(kind__in=[Kind.EARN.value, Kind.REVERSE.value]).exclude(
+            order_id=""
+        )
+        if start is not None:
+            points = points.filter(at__gte=start)
+        for profile_id, total in (
+            points.values("account__profile_id")
+            .annotate(total=Sum("points"))
+            .values_list("account__profile_id", "total")
+            .iterator(chunk_size=10_000)
+        ):
+            figures[profile_id]["points"] = total
+    held = {
+        profile_id: (code, pin)
+        for profile_id, code, pin in MemberRank.objects.values_list(
+            "profile_id", "code", "pin_code"
+        ).iterator(chunk_size=10_000)
+    }
+    moves = {rank.code: RankMove(rank.code, rank.name) for rank in draft.ranks}
+    draft_codes = [rank.code for rank in draft.ranks]
+    current_codes = [rank.code for rank in current.ranks]
+
+    def place(code: str) -> float:
+        if code in draft_codes:
+            return draft_codes.index(code)
+        # a rank the draft drops: where it stood among the current ranks, scaled
+        return current_codes.index(code) * (len(draft_codes) - 1) / max(len(current_codes) - 1, 1)
+
+    for profile_id in set(figures) | set(held):
+        code, pin = held.get(profile_id, (current.ranks[0].code, ""))
+        if code not in current_codes:
+            code = current.ranks[0].code
+        if code in moves:
+            moves[code].now += 1
+        values = figures.get(profile_id) or {"orders": 0, "spend": {}, "points": 0}
+        reached = pin if pin in moves else qualifying_rank(draft, Figures(**values)).code
+        move = moves[reached]
+        move.draft += 1
+        if place(reached) > place(code):
+            move.up += 1
+        elif place(reached) < place(code):
+            move.down += 1
+    return [moves[code] for code in draft_codes]

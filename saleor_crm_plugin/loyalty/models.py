@@ -49,6 +49,8 @@ class PointsEntry(models.Model):
     held = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, blank=True, default="")  # an order's currency
     order_id = models.CharField(max_length=64, blank=True, default="")
+    # What a redemption became (the gift card code), so the same request answers the same.
+    reference = models.CharField(max_length=64, blank=True, default="")
     reason = models.CharField(max_length=255, blank=True, default="")
     actor = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,8 +16,10 @@ from datetime import datetime
 from django.db import transaction
 
 from ..errors import FieldError
+from .config import ExpiryKind
 from .lots import Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
+from .ranks import add_months
 
 __all__ = [
     "PointsError",
@@ -26,6 +28,8 @@ __all__ = [
     "balance",
     "balances",
     "entries_of",
+    "expiring",
+    "liability",
     "record",
     "record_many",
     "redeem",
@@ -233,6 +237,51 @@ def balances(profile_ids, as_of: datetime) -> dict[int, Balance]:
         account.profile_id: Ledger(lots[pk], account.debt, account.lost).balance(as_of)
         for pk, account in accounts.items()
     }
+
+
+def expiring(
+    profile_id: int, now: datetime, until: datetime, expiry=None
+) -> list[tuple[int, datetime]]:
+    """(points, when) of what expires between now and `until`, soonest first.
+
+    Lots with their own expiry are grouped by their time; with expiry after inactivity
+    (`expiry` of kind INACTIVITY) the whole balance is due at the last activity + N months.
+    """
+    account = PointsAccount.objects.filter(profile_id=profile_id).first()
+    if account is None:
+        return []
+    lots = _live_lots(account)
+    if expiry is not None and expiry.kind is ExpiryKind.INACTIVITY:
+        if account.last_activity_at is None:
+            return []
+        due = add_months(account.last_activity_at, expiry.months)
+        points = sum(lot.remaining for lot in lots)
+        return [(points, due)] if points and now < due <= until else []
+    due: dict[datetime, int] = {}
+    for lot in lots:
+        if lot.expires_at is not None and now < lot.expires_at <= until:
+            due[lot.expires_at] = due.get(lot.expires_at, 0) + lot.remaining
+    return sorted(((points, at) for at, points in due.items()), key=lambda item: item[1])
+
+
+def liability(as_of: datetime) -> list[tuple[str, int, int]]:
+    """(currency, available, pending) of the points every customer holds, per currency the
+    points were earned in ("" for adjustments and bonuses, which have none).
+    """
+    totals: dict[str, list[int]] = {}
+    rows = PointsLot.objects.filter(remaining__gt=0).values_list(
+        "currency", "remaining", "available_at", "expires_at"
+    )
+    for currency, remaining, available_at, expires_at in rows.iterator(chunk_size=10_000):
+        lot = Lot("", as_of, remaining, remaining, available_at, expires_at)
+        bucket = totals.setdefault(currency, [0, 0])
+        if lot.usable(as_of):
+            bucket[0] += remaining
+        elif lot.pending(as_of):
+            bucket[1] += remaining
+    return sorted(
+        (currency, available, pending) for currency, (available, pending) in totals.items()
+    )
 
 
 def adjust(

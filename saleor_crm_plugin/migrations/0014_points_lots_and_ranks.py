@@ -66,6 +66,11 @@ class Migration(migrations.Migration):
             name='order_id',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
+        migrations.AddField(
+            model_name='pointsentry',
+            name='reference',
+            field=models.CharField(blank=True, default='', max_length=64),
+        ),
         migrations.CreateModel(
             name='MemberRank',
             fields=[

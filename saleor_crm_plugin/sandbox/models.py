@@ -77,3 +77,24 @@ class SandboxOrder(models.Model):
             order_id=snapshot.order_id, defaults={f: getattr(row, f) for f in fields}
         )
         return order
+
+
+class SandboxGiftCard(models.Model):
+    """A gift card of the sandbox store (what redeemed points become)."""
+
+    code = models.CharField(max_length=16, unique=True)
+    user = models.ForeignKey(SandboxUser, on_delete=models.PROTECT)
+    currency = models.CharField(max_length=3)
+    initial_balance_amount = models.DecimalField(max_digits=20, decimal_places=3)
+    current_balance_amount = models.DecimalField(max_digits=20, decimal_places=3)
+    note = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "saleor_crm_sandbox"
+
+    @staticmethod
+    def new_code() -> str:
+        """A code shaped like Saleor's ("ABCD-EFGH-IJKL")."""
+        text = secrets.token_hex(6).upper()
+        return "-".join(text[i : i + 4] for i in range(0, 12, 4))
