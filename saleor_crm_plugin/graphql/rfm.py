@@ -6,7 +6,7 @@ from django.db.models import Count, Max
 from ..customers.models import CustomerSpend
 from ..segments.models import SegmentSize
 from .errors import InputError
-from .types import Money
+from .money import Money
 
 
 class CRMSegmentSize(graphene.ObjectType):

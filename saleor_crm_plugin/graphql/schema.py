@@ -10,6 +10,7 @@ from ..customers.search import (
     search_profiles,
 )
 from .errors import InputError, require_customer, require_permission
+from .loyalty import LoyaltyMutations, LoyaltyQueries
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
@@ -97,7 +98,7 @@ def _graphql_field(field: str) -> str:
     return field if field.startswith("sortBy") else f"filter.{field}"
 
 
-class Query(SegmentQueries, graphene.ObjectType):
+class Query(SegmentQueries, LoyaltyQueries, graphene.ObjectType):
     me = graphene.Field(CRMMe, description="The requester's own CRM data.")
     crm_customers = relay.ConnectionField(
         CRMCustomerCountableConnection,
@@ -145,7 +146,7 @@ class Query(SegmentQueries, graphene.ObjectType):
         )
 
 
-class Mutation(SegmentMutations, graphene.ObjectType):
+class Mutation(SegmentMutations, LoyaltyMutations, graphene.ObjectType):
     pass
 
 

@@ -10,6 +10,11 @@ from graphql import GraphQLError
 from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import age_on
+from ..loyalty.models import MemberRank
+from .loyalty import CRMMembership, CRMPoints, membership_of, points_of
+from .money import Money, money
+
+__all__ = ["CRMCustomer", "CRMMe", "CRMScore", "CRMSpend", "JSONString", "Money"]
 
 
 class JSONString(graphene.JSONString):
@@ -28,17 +33,6 @@ class JSONString(graphene.JSONString):
             raise GraphQLError(f"not JSON: {error}") from None
 
 
-class Money(graphene.ObjectType):
-    """An amount with its currency (the same shape as Saleor's `Money`)."""
-
-    currency = graphene.String(required=True, description="Currency code (ISO 4217).")
-    amount = graphene.Float(required=True, description="Amount in the currency's units.")
-
-
-def _money(amount, currency) -> Money:
-    return Money(currency=currency, amount=amount)
-
-
 class CRMSpend(graphene.ObjectType):
     """A customer's counted orders and spend in one currency."""
 
@@ -51,11 +45,11 @@ class CRMSpend(graphene.ObjectType):
 
     @staticmethod
     def resolve_total_spent(root, _info):
-        return _money(root.total_spent_amount, root.currency)
+        return money(root.total_spent_amount, root.currency)
 
     @staticmethod
     def resolve_average_order(root, _info):
-        return _money(root.average_order_amount, root.currency)
+        return money(root.average_order_amount, root.currency)
 
 
 class CRMScore(graphene.ObjectType):
@@ -78,6 +72,12 @@ def _details(root, info):
 def _detail(root, info, name: str):
     details = _details(root, info)
     return (getattr(details, name) or None) if details else None
+
+
+def _own(requester) -> CustomerProfile | None:
+    return CustomerProfile.objects.filter(
+        user_id=requester.user_id, anonymized_at__isnull=True
+    ).first()
 
 
 class CRMCustomer(graphene.ObjectType):
@@ -103,7 +103,9 @@ class CRMCustomer(graphene.ObjectType):
     city = graphene.String(description="City of the default shipping address.")
     age = graphene.Int(description="From the birth date metadata key set in the configuration.")
     gender = graphene.String(description="From the gender metadata key set in the configuration.")
-    rank = graphene.String(description="Membership rank (null until ranks are configured).")
+    rank = graphene.String(description="The membership rank's code (null before the first).")
+    membership = graphene.Field(CRMMembership, required=True, description="Rank and progress.")
+    points = graphene.Field(CRMPoints, required=True)
     spends = graphene.List(
         graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
     )
@@ -162,8 +164,17 @@ class CRMCustomer(graphene.ObjectType):
         return age_on(details.birth_date, today)
 
     @staticmethod
-    def resolve_rank(_root, _info):
-        return None  # ranks arrive with the loyalty ledger
+    def resolve_rank(root, _info):
+        member = MemberRank.objects.filter(profile=root).first()
+        return member.code if member is not None else None
+
+    @staticmethod
+    def resolve_membership(root, info):
+        return membership_of(info, root)
+
+    @staticmethod
+    def resolve_points(root, _info):
+        return points_of(root)
 
     @staticmethod
     def resolve_is_guest(root, _info):
@@ -191,6 +202,21 @@ class CRMCustomerCountableConnection(relay.Connection):
 
 class CRMMe(graphene.ObjectType):
     """The requester's own CRM data (storefront)."""
+
+    crm_membership = graphene.Field(
+        CRMMembership,
+        required=True,
+        description="The rank, the next one and what it still takes.",
+    )
+    crm_points = graphene.Field(CRMPoints, required=True, description="Points and their history.")
+
+    @staticmethod
+    def resolve_crm_membership(root, info):
+        return membership_of(info, _own(root))
+
+    @staticmethod
+    def resolve_crm_points(root, _info):
+        return points_of(_own(root))
 
     crm_profile = graphene.Field(
         CRMCustomer, description="Null until the customer has a profile (an order or an account)."

@@ -25,6 +25,7 @@ __all__ = [
     "ExpiryKind",
     "LoyaltyConfig",
     "Redemption",
+    "format_window",
     "ladder_version",
     "parse_bonuses",
     "parse_earn_rates",
@@ -174,6 +175,15 @@ def parse_window(text: str) -> Window:
     raise ValueError(
         f"'{text}' is not 'lifetime', 'rolling 12 months, on day 1' or 'yearly from 04-01'"
     )
+
+
+def format_window(window: Window) -> str:
+    """The window as `parse_window` reads it."""
+    if window.kind is WindowKind.LIFETIME:
+        return "lifetime"
+    if window.kind is WindowKind.ROLLING:
+        return f"rolling {window.months} months, on day {window.day}"
+    return f"yearly from {window.month:02d}-{window.day:02d}"
 
 
 def parse_earn_rates(text: str) -> tuple[dict[str, EarnRate], dict[str, Decimal]]:

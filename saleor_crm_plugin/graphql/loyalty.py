@@ -1,0 +1,487 @@
+"""GraphQL of ranks and points: the customer's own (`me`), and staff's tools and reports."""
+
+from datetime import timedelta
+
+import graphene
+from django.utils import timezone
+from graphene import relay
+
+from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError, parse_config
+from ..customers.models import CustomerProfile
+from ..errors import FieldError
+from ..loyalty.config import format_window
+from ..loyalty.membership import RankInputError, membership, pin_rank, preview_ladder
+from ..loyalty.models import PointsEntry
+from ..loyalty.redemption import redeem_for_gift_card
+from ..loyalty.services import PointsError, adjust, balance, expiring, liability
+from .errors import InputError, require_customer, require_permission
+from .money import Money, money
+from .pagination import connection_from_queryset
+
+# --- types ------------------------------------------------------------------------------------
+
+
+class CRMRankBenefits(graphene.ObjectType):
+    points_multiplier = graphene.Float(required=True, description="2 = double points.")
+    discount_percent = graphene.Float(required=True)
+    perks = graphene.String(required=True, description="Free text for the storefront.")
+
+    @staticmethod
+    def resolve_points_multiplier(root, _info):
+        return float(root.points_multiplier)
+
+    @staticmethod
+    def resolve_discount_percent(root, _info):
+        return float(root.discount_percent)
+
+
+class CRMRankThresholds(graphene.ObjectType):
+    orders = graphene.Int(description="Paid orders in the window (null: not a threshold).")
+    amounts = graphene.List(
+        graphene.NonNull(Money), required=True, description="Spend in the window, per currency."
+    )
+    points = graphene.Int(description="Points earned in the window (null: not a threshold).")
+    combine = graphene.String(required=True, description="any: one is enough; all: every one.")
+
+
+class CRMRank(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    benefits = graphene.Field(CRMRankBenefits, required=True)
+    thresholds = graphene.Field(CRMRankThresholds, required=True)
+
+    @staticmethod
+    def resolve_benefits(root, _info):
+        return root
+
+    @staticmethod
+    def resolve_thresholds(root, _info):
+        return CRMRankThresholds(
+            orders=root.min_orders,
+            amounts=[
+                money(amount, currency) for currency, amount in sorted(root.min_spend.items())
+            ],
+            points=root.min_points,
+            combine=root.combine,
+        )
+
+
+class CRMRankProgress(graphene.ObjectType):
+    orders = graphene.Int(description="Orders still to place (null: not a threshold).")
+    amount = graphene.Field(
+        Money, description="Spend still needed, in the first currency of the thresholds."
+    )
+    amounts = graphene.List(graphene.NonNull(Money), required=True, description="Per currency.")
+    points = graphene.Int(description="Points still to earn (null: not a threshold).")
+    combine = graphene.String(required=True, description="any: one is enough; all: every one.")
+
+    @staticmethod
+    def resolve_amounts(root, _info):
+        return [money(amount, currency) for currency, amount in root.amounts.items()]
+
+    @staticmethod
+    def resolve_amount(root, _info):
+        for currency, amount in root.amounts.items():
+            return money(amount, currency)
+        return None
+
+
+class CRMMembership(graphene.ObjectType):
+    rank = graphene.Field(CRMRank, required=True)
+    since = graphene.DateTime(description="When the customer got the rank.")
+    next_rank = graphene.Field(CRMRank)
+    remaining_to_next_rank = graphene.Field(CRMRankProgress)
+    expires_at = graphene.DateTime(
+        description="When the rank can next go down: the period's end, or a pin's expiry."
+    )
+    pinned = graphene.Boolean(required=True, description="Set by staff, not by the rules.")
+    benefits = graphene.Field(CRMRankBenefits, required=True)
+
+    @staticmethod
+    def resolve_remaining_to_next_rank(root, _info):
+        return root.progress
+
+    @staticmethod
+    def resolve_benefits(root, _info):
+        return root.rank
+
+
+class CRMPointsKind(graphene.Enum):
+    EARN = "earn"
+    ADJUST = "adjust"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    RELEASE = "release"
+
+
+class CRMPointsEntry(graphene.ObjectType):
+    kind = graphene.Field(CRMPointsKind, required=True)
+    points = graphene.Int(required=True, description="Signed; 0 for a release.")
+    at = graphene.DateTime(required=True)
+    reason = graphene.String(required=True)
+    available_at = graphene.DateTime(description="An earning, or a release: available from.")
+    expires_at = graphene.DateTime()
+    currency = graphene.String(description="The order's or the gift card's currency.")
+    actor = graphene.String(description="Who wrote it (staff only; null for the rules).")
+
+    @staticmethod
+    def resolve_actor(root, info):
+        requester = info.context.requester
+        if requester is None or not requester.is_staff:
+            return None
+        return root.actor or None
+
+    @staticmethod
+    def resolve_currency(root, _info):
+        return root.currency or None
+
+
+class CRMPointsEntryConnection(relay.Connection):
+    total_count = graphene.Int()
+
+    class Meta:
+        node = CRMPointsEntry
+
+
+class CRMPointsExpiry(graphene.ObjectType):
+    points = graphene.Int(required=True)
+    at = graphene.DateTime(required=True)
+
+
+class CRMPoints(graphene.ObjectType):
+    balance = graphene.Int(required=True, description="Available less owed (below 0 when owed).")
+    available = graphene.Int(required=True)
+    pending = graphene.Int(required=True, description="Earned, not yet available.")
+    owed = graphene.Int(required=True, description="Taken back after being spent.")
+    expiring_soon = graphene.List(
+        graphene.NonNull(CRMPointsExpiry),
+        required=True,
+        days=graphene.Int(default_value=30, description="How far ahead, 1 to 366 days."),
+    )
+    history = relay.ConnectionField(CRMPointsEntryConnection, description="Newest first.")
+
+    @staticmethod
+    def resolve_balance(root, _info):
+        return root["state"].balance
+
+    @staticmethod
+    def resolve_available(root, _info):
+        return root["state"].available
+
+    @staticmethod
+    def resolve_pending(root, _info):
+        return root["state"].pending
+
+    @staticmethod
+    def resolve_owed(root, _info):
+        return root["state"].debt
+
+    @staticmethod
+    def resolve_expiring_soon(root, info, days):
+        if not 1 <= days <= 366:
+            raise InputError("days", f"must be between 1 and 366, not {days}")
+        if root["profile_id"] is None:
+            return []
+        now = root["now"]
+        expiry = info.context.host.config().loyalty.expiry
+        return [
+            CRMPointsExpiry(points=points, at=at)
+            for points, at in expiring(root["profile_id"], now, now + timedelta(days=days), expiry)
+        ]
+
+    @staticmethod
+    def resolve_history(root, _info, **args):
+        entries = PointsEntry.objects.filter(account__profile_id=root["profile_id"]).order_by(
+            "-at", "-key"
+        )
+        return connection_from_queryset(entries, args, CRMPointsEntryConnection)
+
+
+def points_of(profile: CustomerProfile | None) -> dict:
+    now = timezone.now()
+    profile_id = profile.pk if profile is not None else None
+    return {"profile_id": profile_id, "now": now, "state": balance(profile_id, now)}
+
+
+def membership_of(info, profile: CustomerProfile | None):
+    return membership(info.context.host.config(), profile, timezone.now())
+
+
+class CRMPointsLiability(graphene.ObjectType):
+    currency = graphene.String(description="Where the points were earned; null: adjustments.")
+    available = graphene.Int(required=True)
+    pending = graphene.Int(required=True)
+    value = graphene.Field(
+        Money, description="What the available and pending points buy at the redemption rate."
+    )
+
+
+class CRMRankMove(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    customers_now = graphene.Int(required=True)
+    customers_draft = graphene.Int(required=True)
+    moving_up = graphene.Int(required=True, description="Of the draft's, those from below.")
+    moving_down = graphene.Int(required=True, description="Of the draft's, those from above.")
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class CRMLoyaltyErrorCode(graphene.Enum):
+    INVALID = "invalid"
+    INSUFFICIENT_POINTS = "insufficient_points"
+    NOT_FOUND = "not_found"
+
+
+class CRMLoyaltyError(graphene.ObjectType):
+    field = graphene.String()
+    message = graphene.String(required=True)
+    code = graphene.Field(CRMLoyaltyErrorCode, required=True)
+
+
+_FIELDS = {"requestId": "requestId", "expires_at": "expiresAt", "customer": "customerId"}
+
+
+def _errors(error: FieldError) -> list:
+    code = "invalid"
+    if error.field == "points" and "available" in error.message:
+        code = "insufficient_points"
+    elif error.field == "customerId":
+        code = "not_found"
+    return [
+        CRMLoyaltyError(
+            field=_FIELDS.get(error.field, error.field), message=error.message, code=code
+        )
+    ]
+
+
+def _customer(customer_id: str) -> CustomerProfile:
+    """A profile by our CRMCustomer ID or Saleor's User ID."""
+    try:
+        kind, pk = graphene.Node.from_global_id(customer_id)
+    except Exception:  # graphql_relay raises various errors on bad base64
+        kind, pk = None, ""
+    profiles = CustomerProfile.objects.filter(anonymized_at__isnull=True)
+    profile = None
+    if kind == "CRMCustomer" and str(pk).isdigit():
+        profile = profiles.filter(pk=int(pk)).first()
+    elif kind == "User" and pk:
+        profile = profiles.filter(user_id=str(pk)).first()
+    if profile is None:
+        raise PointsError("customerId", f"'{customer_id}' is not a customer the CRM knows")
+    return profile
+
+
+def _own_profile(info) -> CustomerProfile | None:
+    requester = require_customer(info)
+    return CustomerProfile.objects.filter(
+        user_id=requester.user_id, anonymized_at__isnull=True
+    ).first()
+
+
+def _actor(requester) -> str:
+    return f"{'staff' if requester.is_staff else 'user'}:{requester.user_id or 'app'}"
+
+
+# --- mutations --------------------------------------------------------------------------------
+
+
+class CRMGiftCard(graphene.ObjectType):
+    code = graphene.String(required=True, description="Enter it at checkout.")
+    amount = graphene.Field(Money, required=True)
+
+
+class CRMPointsRedeem(graphene.Mutation):
+    """Turn points into a gift card (the customer's own; staff with MANAGE_USERS for anyone)."""
+
+    gift_card = graphene.Field(CRMGiftCard)
+    points = graphene.Field(CRMPoints, description="The balance after the redemption.")
+    errors = graphene.List(graphene.NonNull(CRMLoyaltyError), required=True)
+
+    class Arguments:
+        points = graphene.Int(required=True)
+        currency = graphene.String(required=True, description="The gift card's currency.")
+        request_id = graphene.String(
+            required=True, description="Your id of this request: a retry with it redeems once."
+        )
+        customer_id = graphene.ID(description="Staff only: the customer (CRMCustomer or User).")
+
+    @staticmethod
+    def mutate(_root, info, points, currency, request_id, customer_id=None):
+        if customer_id is None:
+            requester = require_customer(info)
+            profile = _own_profile(info)
+        else:
+            requester = require_permission(info)
+        try:
+            if customer_id is not None:
+                profile = _customer(customer_id)
+            if profile is None:
+                raise PointsError("points", f"{points} asked, 0 available to spend")
+            redeemed = redeem_for_gift_card(
+                info.context.host.config(),
+                info.context.host,
+                profile,
+                points,
+                currency,
+                request_id,
+                timezone.now(),
+                actor=_actor(requester),
+            )
+        except PointsError as error:
+            return CRMPointsRedeem(gift_card=None, points=None, errors=_errors(error))
+        return CRMPointsRedeem(
+            gift_card=CRMGiftCard(
+                code=redeemed.code, amount=money(redeemed.amount, redeemed.currency)
+            ),
+            points=points_of(profile),
+            errors=[],
+        )
+
+
+class CRMPointsAdjust(graphene.Mutation):
+    """Add or take points by hand, with a reason (staff with MANAGE_USERS; audited)."""
+
+    points = graphene.Field(CRMPoints)
+    errors = graphene.List(graphene.NonNull(CRMLoyaltyError), required=True)
+
+    class Arguments:
+        customer_id = graphene.ID(required=True)
+        points = graphene.Int(required=True, description="Above 0 adds, below 0 takes.")
+        reason = graphene.String(required=True)
+        request_id = graphene.String(required=True, description="A retry with it adjusts once.")
+
+    @staticmethod
+    def mutate(_root, info, customer_id, points, reason, request_id):
+        requester = require_permission(info)
+        config = info.context.host.config()
+        try:
+            profile = _customer(customer_id)
+            if not str(request_id).strip() or len(request_id) > 64:
+                raise PointsError("requestId", "must be 1 to 64 characters")
+            adjust(
+                profile.pk,
+                points,
+                f"adjust:{profile.pk}:{request_id}",
+                timezone.now(),
+                reason=reason,
+                actor=_actor(requester),
+                allow_negative=config.loyalty.allow_negative,
+            )
+        except PointsError as error:
+            return CRMPointsAdjust(points=None, errors=_errors(error))
+        return CRMPointsAdjust(points=points_of(profile), errors=[])
+
+
+class CRMRankPin(graphene.Mutation):
+    """Pin a customer's rank with a reason until a time, or unpin (code null). MANAGE_USERS."""
+
+    membership = graphene.Field(CRMMembership)
+    errors = graphene.List(graphene.NonNull(CRMLoyaltyError), required=True)
+
+    class Arguments:
+        customer_id = graphene.ID(required=True)
+        code = graphene.String(description="The rank's code; null to unpin.")
+        reason = graphene.String(required=True)
+        expires_at = graphene.DateTime(description="Until then; null: until unpinned.")
+
+    @staticmethod
+    def mutate(_root, info, customer_id, reason, code=None, expires_at=None):
+        requester = require_permission(info)
+        config = info.context.host.config()
+        try:
+            profile = _customer(customer_id)
+            pin_rank(
+                config,
+                profile,
+                code,
+                reason,
+                timezone.now(),
+                expires_at=expires_at,
+                actor=_actor(requester),
+            )
+        except (PointsError, RankInputError) as error:
+            return CRMRankPin(membership=None, errors=_errors(error))
+        return CRMRankPin(membership=membership_of(info, profile), errors=[])
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+class LoyaltyQueries(graphene.ObjectType):
+    crm_ranks = graphene.List(
+        graphene.NonNull(CRMRank), required=True, description="The store's ranks, lowest first."
+    )
+    crm_points_liability = graphene.List(
+        graphene.NonNull(CRMPointsLiability),
+        required=True,
+        description="Outstanding points per currency (MANAGE_USERS).",
+    )
+    crm_rank_preview = graphene.List(
+        graphene.NonNull(CRMRankMove),
+        required=True,
+        ranks=graphene.String(required=True, description="A draft of the ranks setting."),
+        window=graphene.String(description="A draft of the window setting (default: current)."),
+        inactive_months=graphene.Int(description="A draft of the rank-down setting."),
+        description="What a draft rank configuration would do to today's customers, per rank, "
+        "without saving it (MANAGE_USERS).",
+    )
+
+    @staticmethod
+    def resolve_crm_ranks(_root, info):
+        return list(info.context.host.config().loyalty.ladder.ranks)
+
+    @staticmethod
+    def resolve_crm_points_liability(_root, info):
+        require_permission(info)
+        redemption = info.context.host.config().loyalty.redemption
+        rows = []
+        for currency, available, pending in liability(timezone.now()):
+            rule = redemption.get(currency)
+            value = money(rule.amount_for(available + pending), currency) if rule else None
+            rows.append(
+                CRMPointsLiability(
+                    currency=currency or None, available=available, pending=pending, value=value
+                )
+            )
+        return rows
+
+    @staticmethod
+    def resolve_crm_rank_preview(_root, info, ranks, window=None, inactive_months=None):
+        require_permission(info)
+        host = info.context.host
+        config = host.config()
+        draft = {RANKS: ranks}
+        if window is not None:
+            draft[RANK_WINDOW] = window
+        else:
+            draft[RANK_WINDOW] = format_window(config.loyalty.ladder.window)
+        draft[RANK_INACTIVE_MONTHS] = (
+            inactive_months
+            if inactive_months is not None
+            else config.loyalty.ladder.inactive_months or 0
+        )
+        try:
+            ladder = parse_config(draft).loyalty.ladder
+        except ConfigError as error:
+            argument = {RANKS: "ranks", RANK_WINDOW: "window"}.get(error.field, "inactiveMonths")
+            raise InputError(argument, error.message) from error
+        return [
+            CRMRankMove(
+                code=move.code,
+                name=move.name,
+                customers_now=move.now,
+                customers_draft=move.draft,
+                moving_up=move.up,
+                moving_down=move.down,
+            )
+            for move in preview_ladder(config, ladder, timezone.now())
+        ]
+
+
+class LoyaltyMutations(graphene.ObjectType):
+    crm_points_redeem = CRMPointsRedeem.Field()
+    crm_points_adjust = CRMPointsAdjust.Field()
+    crm_rank_pin = CRMRankPin.Field()
