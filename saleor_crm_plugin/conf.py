@@ -6,6 +6,7 @@ Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import FieldError
@@ -37,6 +38,7 @@ ALLOW_NEGATIVE = "points-allow-negative"
 EXPIRY = "points-expiry"
 REDEMPTION = "points-redemption"
 POINTS_ON_RENEWALS = "points-on-renewals"
+EARN_FROM = "points-earn-from"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -116,6 +118,13 @@ FIELDS = {
         "(multiplier in the birthday month, from the birth date metadata key) and 'linked "
         "line_user_id +300' (once, when that private metadata key gets a value).",
         "multiline",
+    ),
+    EARN_FROM: (
+        "Points for orders paid from",
+        "A date (YYYY-MM-DD, store time): orders paid before it earn nothing, e.g. the day the "
+        "program starts. Empty: every order earns when its payment is recorded. The backfill "
+        "never awards points; 'manage.py crm_points_award --since DATE' does.",
+        "string",
     ),
     RETURN_WINDOW: (
         "Points pending after fulfilment (days)",
@@ -197,6 +206,7 @@ DEFAULTS = {
     EXPIRY: loyalty_conf.DEFAULT_EXPIRY_TEXT,
     REDEMPTION: loyalty_conf.DEFAULT_REDEMPTION_TEXT,
     POINTS_ON_RENEWALS: False,
+    EARN_FROM: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -331,6 +341,16 @@ def _parse_rounding(field: str, value) -> str:
     return text
 
 
+def _parse_date(field: str, value):
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(field, f"'{value}' is not a date as YYYY-MM-DD") from None
+
+
 def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
     window = _setting(RANK_WINDOW, loyalty_conf.parse_window, values[RANK_WINDOW])
     inactive = _parse_months(RANK_INACTIVE_MONTHS, values[RANK_INACTIVE_MONTHS])
@@ -361,6 +381,7 @@ def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
         redemption=_setting(REDEMPTION, loyalty_conf.parse_redemption, values[REDEMPTION]),
         points_on_renewals=_parse_bool(POINTS_ON_RENEWALS, values[POINTS_ON_RENEWALS]),
         customer_types=_parse_bool(RANK_CUSTOMER_TYPES, values[RANK_CUSTOMER_TYPES]),
+        earn_from=_parse_date(EARN_FROM, values[EARN_FROM]),
     )
 
 

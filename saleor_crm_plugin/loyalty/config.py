@@ -7,6 +7,7 @@ help text in Dashboard, with the defaults below as examples.
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
@@ -96,6 +97,7 @@ class LoyaltyConfig:
     redemption: dict[str, Redemption] = field(default_factory=dict)
     points_on_renewals: bool = False
     customer_types: bool = False
+    earn_from: date | None = None  # orders paid before this day (store time) earn nothing
 
     @property
     def ladder_version(self) -> str:

@@ -17,12 +17,14 @@ customer's rank is evaluated: up at once, never down (that is the period-end rev
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from ..conf import CRMConfig
+from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import OrderStatus
 from .config import ExpiryKind
@@ -33,7 +35,7 @@ from .points import OrderAmounts, earn_points, points_to_take_back
 from .ranks import add_months
 from .services import Written, record_many
 
-__all__ = ["LoyaltyResult", "settle_loyalty"]
+__all__ = ["LoyaltyResult", "award_points", "settle_loyalty"]
 
 
 @dataclass
@@ -56,6 +58,7 @@ def _order_items(
     existing: dict[str, list[PointsEntry]],
     birth_month: int | None,
     now: datetime,
+    earn_from: datetime | None,
 ) -> list[Written]:
     loyalty = config.loyalty
     paid = sorted(
@@ -72,6 +75,8 @@ def _order_items(
             points, earned_at = earned.points, earned.at
         elif not order.counts:
             continue  # cancelled or refunded in full before it was seen paid: nothing to earn
+        elif earn_from is not None and (order.paid_at or order.placed_at) < earn_from:
+            continue  # paid before the program started
         else:
             earned_at = order.paid_at or order.placed_at
             earning = earn_points(
@@ -143,16 +148,28 @@ def _order_items(
     return items
 
 
-def settle_loyalty(config: CRMConfig, host, profile_ids, now: datetime) -> LoyaltyResult:
+def _earn_from(config: CRMConfig, since: datetime | None) -> datetime | None:
+    """The later of the setting's start day (midnight, store time) and `since`."""
+    starts = [since] if since is not None else []
+    if config.loyalty.earn_from is not None:
+        starts.append(datetime.combine(config.loyalty.earn_from, time.min, tzinfo=config.zone))
+    return max(starts, default=None)
+
+
+def settle_loyalty(
+    config: CRMConfig, host, profile_ids, now: datetime, since: datetime | None = None
+) -> LoyaltyResult:
     """Bring these customers' points and ranks up to date with their stored orders.
 
     Registered customers only (a guest's orders earn once they register and the orders are
-    adopted). Nothing happens while loyalty is off.
+    adopted). Orders paid before the `points-earn-from` setting or `since` earn nothing.
+    Nothing happens while loyalty is off.
     """
     result = LoyaltyResult()
     loyalty = config.loyalty
     if not loyalty.enabled:
         return result
+    earn_from = _earn_from(config, since)
     profiles = list(
         CustomerProfile.objects.filter(
             pk__in=list(profile_ids), user_id__isnull=False, anonymized_at__isnull=True
@@ -183,6 +200,7 @@ def settle_loyalty(config: CRMConfig, host, profile_ids, now: datetime) -> Loyal
                 existing,
                 _birth_month(values.get(config.birth_date_key)),
                 now,
+                earn_from,
             )
             link_key = loyalty.bonuses.link_key
             if link_key and loyalty.bonuses.link_points and values.get(link_key):
@@ -194,4 +212,29 @@ def settle_loyalty(config: CRMConfig, host, profile_ids, now: datetime) -> Loyal
             result.entries += len(written)
             if evaluate_rank(config, profile, now, orders=orders):
                 result.rank_changes += 1
+    return result
+
+
+def award_points(
+    config: CRMConfig, host, since: datetime, now: datetime, batch: int = 500
+) -> LoyaltyResult:
+    """Give the points of every order paid since `since` that has none yet (the launch of a
+    program on a store with a history). Idempotent: a second run writes nothing.
+    """
+    result = LoyaltyResult()
+    paid = (
+        OrderRecord.objects.filter(
+            profile__user_id__isnull=False, profile__anonymized_at__isnull=True
+        )
+        .filter(Q(paid_at__gte=since) | Q(paid_at__isnull=True, placed_at__gte=since))
+        .values_list("profile_id", flat=True)
+        .distinct()
+    )
+    ids = sorted(set(paid))
+    for start in range(0, len(ids), batch):
+        part_ids = ids[start : start + batch]
+        part = settle_loyalty(config, host, part_ids, now, since=since)
+        sync_customer_metadata(host, part_ids)
+        result.entries += part.entries
+        result.rank_changes += part.rank_changes
     return result

@@ -161,6 +161,48 @@ def segment_lines() -> list[str]:
     return lines
 
 
+def loyalty_lines(days: int = 30) -> list[str]:
+    """Start the points program `days` ago: first ranks for everyone, points since then."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from ..host.sandbox import SandboxHost
+    from ..loyalty.config import format_window
+    from ..loyalty.membership import review_ranks
+    from ..loyalty.models import MemberRank
+    from ..loyalty.orders import award_points
+    from ..loyalty.services import liability
+
+    host = SandboxHost()
+    config = host.config()
+    now = timezone.now()
+    ranked = review_ranks(config, now)
+    awarded = award_points(config, host, now - timedelta(days=days), now)
+    window = format_window(config.loyalty.ladder.window)
+    lines = [
+        f"Ranks ({window}; {ranked.reviewed:,} customers evaluated):",
+    ]
+    held = dict(MemberRank.objects.values("code").annotate(n=Count("pk")).values_list("code", "n"))
+    total = sum(held.values()) or 1
+    for rank in config.loyalty.ladder.ranks:
+        count = held.get(rank.code, 0)
+        lines.append(
+            f"  {rank.name:<20} {count:>10,} {100 * count / total:>6.1f}%  "
+            f"points x{rank.points_multiplier.normalize():f}"
+        )
+    lines.append(
+        f"Points for orders paid in the last {days} days: {awarded.entries:,} entries written"
+    )
+    for currency, available, pending in liability(now):
+        lines.append(
+            f"  outstanding ({currency or 'adjustments'}): {available:,} available, "
+            f"{pending:,} pending"
+        )
+    return lines
+
+
 def _curl(port: int, token: str, query: str) -> str:
     body = json.dumps({"query": query})
     return (
@@ -194,6 +236,9 @@ def demo(args) -> int:
     print()
     for line in segment_lines():
         print(line)
+    print()
+    for line in loyalty_lines():
+        print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()
     top = (
@@ -219,7 +264,9 @@ def demo(args) -> int:
             _curl(
                 args.port,
                 customer_token,
-                "{ me { crmProfile { orderCount lastOrderAt spends { currency totalSpent { amount currency } } } } }",
+                "{ me { crmProfile { orderCount lastOrderAt spends { currency totalSpent { amount currency } } } "
+                "crmMembership { rank { name } nextRank { name } remainingToNextRank { orders amount { amount currency } } } "
+                "crmPoints { balance pending expiringSoon { points at } } } }",
             )
         )
     if args.no_serve:
