@@ -258,3 +258,33 @@ def test_the_rank_and_points_are_written_to_the_users_private_metadata():
         "700",
     )
     assert metadata["crm.rank_since"]
+
+
+def test_orders_paid_before_the_program_starts_earn_nothing_and_the_award_runs_once():
+    from django.core.management import CommandError, call_command
+
+    from saleor_crm_plugin.loyalty.orders import award_points
+
+    # given: two orders before the start day, one after; the backfill earned nothing
+    user = _user()
+    uid = str(user.pk)
+    starting = replace(CONFIG, loyalty=replace(CONFIG.loyalty, earn_from=(T0 + 10 * DAY).date()))
+    ingest_orders(
+        [
+            order("old1", user_id=uid, email=user.email, total="5000", placed_at=T0),
+            order("old2", user_id=uid, email=user.email, total="5000", placed_at=T0 + DAY),
+            order("new1", user_id=uid, email=user.email, total="5000", placed_at=T0 + 20 * DAY),
+        ]
+    )
+    assert not PointsEntry.objects.exists()
+
+    # when
+    first = award_points(starting, get_host(), T0, T0 + 30 * DAY)
+    second = award_points(starting, get_host(), T0, T0 + 30 * DAY)
+
+    # then: only the order after the start day; its first-order bonus went to old1 (earliest
+    # paid), so none
+    assert dict(PointsEntry.objects.values_list("key", "points")) == {"earn:order:new1": 50}
+    assert (first.entries, second.entries) == (1, 0)
+    with pytest.raises(CommandError, match="--since: 'soon' is not a date"):
+        call_command("crm_points_award", since="soon")
