@@ -45,7 +45,13 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
         result = ingest_orders(snapshots)
         config = host.config()
         rescore_profiles(result.profile_ids, config.zone, segments=config.segment_map)
-        loyalty = settle_loyalty(config, host, result.profile_ids, timezone.now())
+        loyalty = settle_loyalty(
+            config,
+            host,
+            result.profile_ids,
+            timezone.now(),
+            order_ids=[snapshot.order_id for snapshot in snapshots],
+        )
         summary = _summary(result, sync_customer_metadata(host, result.profile_ids))
         return {**summary, "points_entries": loyalty.entries, "rank_changes": loyalty.rank_changes}
 
@@ -60,6 +66,8 @@ def ingest_customer_task(user_id: str) -> dict:
             logger.info("CRM: user %s is not in the store any more; not recorded", user_id)
             return _summary(IngestResult(), 0)
         result = ingest_customers([snapshot])
+        # Guest orders the customer adopted by registering earn now.
+        settle_loyalty(host.config(), host, result.profile_ids, timezone.now())
         return _summary(result, sync_customer_metadata(host, result.profile_ids))
 
 

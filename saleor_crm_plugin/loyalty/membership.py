@@ -53,37 +53,49 @@ def is_paid(order: OrderRecord) -> bool:
     return order.paid_amount + order.refunded_amount >= order.total_gross_amount
 
 
+def paid_in_full() -> Q:
+    """`is_paid` as a filter on `OrderRecord`."""
+    return (
+        Q(total_gross_amount__gt=0)
+        & Q(paid_amount__gte=F("total_gross_amount") - F("refunded_amount"))
+        & ~Q(status__in=list(_UNPLACED))
+    )
+
+
+def _in_window(start: datetime | None) -> Q:
+    if start is None:
+        return Q()
+    return Q(paid_at__gte=start) | Q(paid_at__isnull=True, placed_at__gte=start)
+
+
 def _rank_figures(
-    config: CRMConfig, profile_id: int, orders: list[OrderRecord], now: datetime
+    config: CRMConfig, profile_id: int | None, now: datetime
 ) -> tuple[Figures, list[str]]:
+    """The customer's counted, paid orders, spend and order points in the window (by SQL)."""
+    if profile_id is None:
+        return Figures(), []
     start = config.loyalty.ladder.window.period_start(now, config.zone)
-    counted = [
-        order
-        for order in orders
-        if order.counts
-        and is_paid(order)
-        and (start is None or (order.paid_at or order.placed_at) >= start)
-    ]
-    spend: dict[str, Decimal] = defaultdict(Decimal)
-    for order in counted:
-        spend[order.currency] += order.net_spend_amount
+    counted = OrderRecord.objects.filter(
+        paid_in_full(), _in_window(start), profile_id=profile_id, counts=True
+    )
+    orders, spend = 0, {}
+    for currency, count, amount in (
+        counted.values("currency")
+        .annotate(count=Count("pk"), amount=Sum("net_spend_amount"))
+        .values_list("currency", "count", "amount")
+    ):
+        orders += count
+        spend[currency] = quantize_amount(amount, currency)
     earned = PointsEntry.objects.filter(
         account__profile_id=profile_id, kind__in=[Kind.EARN.value, Kind.REVERSE.value]
     ).exclude(order_id="")
     if start is not None:
         earned = earned.filter(at__gte=start)
-    points = sum(earned.values_list("points", flat=True))
-    newest = sorted(counted, key=lambda order: order.placed_at, reverse=True)
-    return (
-        Figures(
-            orders=len(counted),
-            spend={
-                currency: quantize_amount(amount, currency) for currency, amount in spend.items()
-            },
-            points=points,
-        ),
-        [order.order_id for order in newest[:_DECIDING_ORDERS]],
+    points = earned.aggregate(total=Sum("points"))["total"] or 0
+    deciding = list(
+        counted.order_by("-placed_at").values_list("order_id", flat=True)[:_DECIDING_ORDERS]
     )
+    return Figures(orders=orders, spend=spend, points=points), deciding
 
 
 def _review_at(loyalty: LoyaltyConfig, config: CRMConfig, now: datetime) -> datetime:
@@ -109,7 +121,6 @@ def evaluate_rank(
     now: datetime,
     *,
     period_end: bool = False,
-    orders: list[OrderRecord] | None = None,
     actor: str = "",
 ) -> bool:
     """Evaluate one customer's rank; record the change. True when the rank changed.
@@ -119,9 +130,7 @@ def evaluate_rank(
     """
     loyalty = config.loyalty
     member = MemberRank.objects.select_for_update().filter(profile=profile).first()
-    if orders is None:
-        orders = list(OrderRecord.objects.filter(profile=profile))
-    figures, deciding = _rank_figures(config, profile.pk, orders, now)
+    figures, deciding = _rank_figures(config, profile.pk, now)
     pin = None
     if member is not None and member.pin_code:
         pin = Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
@@ -282,8 +291,7 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
     next_rank = ladder.ranks[position + 1] if position + 1 < len(ladder.ranks) else None
     progress = None
     if next_rank is not None:
-        orders = list(OrderRecord.objects.filter(profile=profile)) if profile else []
-        figures, _ = _rank_figures(config, profile.pk if profile else None, orders, now)
+        figures, _ = _rank_figures(config, profile.pk if profile else None, now)
         progress = Progress(
             orders=None
             if next_rank.min_orders is None
@@ -323,14 +331,6 @@ class RankMove:
     down: int = 0  # of `draft`, those coming from a higher rank
 
 
-def _paid_in_full() -> Q:
-    return (
-        Q(total_gross_amount__gt=0)
-        & Q(paid_amount__gte=F("total_gross_amount") - F("refunded_amount"))
-        & ~Q(status__in=list(_UNPLACED))
-    )
-
-
 def preview_ladder(config: CRMConfig, draft, now: datetime) -> list[RankMove]:
     """What a draft ladder would do to today's members, rank by rank, without saving anything.
 
@@ -342,15 +342,12 @@ def preview_ladder(config: CRMConfig, draft, now: datetime) -> list[RankMove]:
     current = config.loyalty.ladder
     start = draft.window.period_start(now, config.zone)
     orders = OrderRecord.objects.filter(
-        _paid_in_full(),
+        paid_in_full(),
+        _in_window(start),
         counts=True,
         profile__user_id__isnull=False,
         profile__anonymized_at__isnull=True,
     )
-    if start is not None:
-        orders = orders.filter(
-            Q(paid_at__gte=start) | Q(paid_at__isnull=True, placed_at__gte=start)
-        )
     figures: dict[int, dict] = defaultdict(lambda: {"orders": 0, "spend": {}, "points": 0})
     for profile_id, currency, count, spend in (
         orders.values("profile_id", "currency")

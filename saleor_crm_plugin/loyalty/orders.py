@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from ..conf import CRMConfig
 from ..customers.metadata import sync_customer_metadata
@@ -29,7 +30,7 @@ from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import OrderStatus
 from .config import ExpiryKind
 from .lots import Entry, Kind
-from .membership import evaluate_rank, held_code, is_paid
+from .membership import evaluate_rank, held_code, is_paid, paid_in_full
 from .models import MemberRank, PointsEntry
 from .points import OrderAmounts, earn_points, points_to_take_back
 from .ranks import add_months
@@ -51,10 +52,22 @@ def _birth_month(text: str | None) -> int | None:
         return None
 
 
+def _first_paid(profile: CustomerProfile) -> str | None:
+    """The customer's earliest order paid in full (whatever became of it since)."""
+    return (
+        OrderRecord.objects.filter(paid_in_full(), profile=profile)
+        .annotate(paid=Coalesce("paid_at", "placed_at"))
+        .order_by("paid", "order_id")
+        .values_list("order_id", flat=True)
+        .first()
+    )
+
+
 def _order_items(
     config: CRMConfig,
     rank_multiplier: Decimal,
     orders: list[OrderRecord],
+    first: str | None,
     existing: dict[str, list[PointsEntry]],
     birth_month: int | None,
     now: datetime,
@@ -65,7 +78,6 @@ def _order_items(
         (order for order in orders if is_paid(order)),
         key=lambda order: (order.paid_at or order.placed_at, order.order_id),
     )
-    first = paid[0].order_id if paid else None
     items = []
     for order in paid:
         entries = {entry.key: entry for entry in existing.get(order.order_id, ())}
@@ -157,10 +169,16 @@ def _earn_from(config: CRMConfig, since: datetime | None) -> datetime | None:
 
 
 def settle_loyalty(
-    config: CRMConfig, host, profile_ids, now: datetime, since: datetime | None = None
+    config: CRMConfig,
+    host,
+    profile_ids,
+    now: datetime,
+    since: datetime | None = None,
+    order_ids=None,
 ) -> LoyaltyResult:
     """Bring these customers' points and ranks up to date with their stored orders.
 
+    `order_ids`: only these orders (those an event just changed); None: all their orders.
     Registered customers only (a guest's orders earn once they register and the orders are
     adopted). Orders paid before the `points-earn-from` setting or `since` earn nothing.
     Nothing happens while loyalty is off.
@@ -184,7 +202,10 @@ def settle_loyalty(
     for profile in profiles:
         values = metadata.get(profile.user_id, {})
         with transaction.atomic():
-            orders = list(OrderRecord.objects.filter(profile=profile))
+            orders = OrderRecord.objects.filter(profile=profile)
+            if order_ids is not None:
+                orders = orders.filter(order_id__in=list(order_ids))
+            orders = list(orders)
             existing: dict[str, list[PointsEntry]] = defaultdict(list)
             for entry in PointsEntry.objects.filter(
                 account__profile=profile, order_id__in=[order.order_id for order in orders]
@@ -197,6 +218,7 @@ def settle_loyalty(
                 config,
                 multiplier,
                 orders,
+                _first_paid(profile) if orders else None,
                 existing,
                 _birth_month(values.get(config.birth_date_key)),
                 now,
@@ -210,7 +232,7 @@ def settle_loyalty(
                 items.append(Written(bonus, reason=f"linked account ({link_key})"))
             written = record_many(profile.pk, items, allow_negative=loyalty.allow_negative)
             result.entries += len(written)
-            if evaluate_rank(config, profile, now, orders=orders):
+            if evaluate_rank(config, profile, now):
                 result.rank_changes += 1
     return result
 

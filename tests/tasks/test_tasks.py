@@ -83,6 +83,11 @@ def test_customer_task_adopts_guest_orders_and_erase_task_anonymizes():
         "crm.average_order": "JPY 1000",
         "crm.segment": "",
         "crm.rfm": "",
+        # the adopted guest order earns once the customer registers: 10 + 100 first order
+        "crm.points": "0",
+        "crm.points_pending": "110",
+        "crm.rank": "REGULAR",
+        "crm.rank_since": metadata["crm.rank_since"],
     }
     user.refresh_from_db()
     assert user.updated_at == T0
