@@ -44,10 +44,11 @@ FROM generate_series(1, %(customers)s) AS g LEFT JOIN bench_figures f ON f.p = g
 SELECT setval(pg_get_serial_sequence('saleor_crm_customerprofile', 'id'), %(customers)s);
 INSERT INTO saleor_crm_orderrecord
     (order_id, number, profile_id, user_id, email_digest, channel, currency, status, counts,
-     placed_at, total_gross_amount, total_net_amount, paid_amount, refunded_amount,
+     placed_at, paid_at, fulfilled_at, total_gross_amount, total_net_amount,
+     shipping_gross_amount, shipping_net_amount, paid_amount, refunded_amount,
      net_spend_amount, source_updated_at, source_fingerprint, created_at, updated_at)
-SELECT 'bench-' || g, g::text, p, NULL, NULL, 'channel-jpy', 'JPY', 'fulfilled', true, t,
-       amount, amount, amount, 0, amount, t, '', now(), now()
+SELECT 'bench-' || g, g::text, p, NULL, NULL, 'channel-jpy', 'JPY', 'fulfilled', true, t, t,
+       t + interval '2 days', amount, amount, 0, 0, amount, 0, amount, t, '', now(), now()
 FROM bench_orders;
 INSERT INTO saleor_crm_customerspend
     (profile_id, currency, order_count, total_spent_amount, average_order_amount,

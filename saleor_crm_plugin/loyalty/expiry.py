@@ -105,6 +105,7 @@ def _expire_batch(low: int, high: int, due: Q, now: datetime, report: ExpiryRepo
         for account_id, points in taken.items():
             account = accounts[account_id]
             account.total -= points
+            account.remaining -= points
             if account.applied_at is None or (now, last_key[account_id]) > (
                 account.applied_at,
                 account.applied_key,
@@ -112,7 +113,7 @@ def _expire_batch(low: int, high: int, due: Q, now: datetime, report: ExpiryRepo
                 account.applied_at, account.applied_key = now, last_key[account_id]
             changed.append(account)
         PointsAccount.objects.bulk_update(
-            changed, ["total", "applied_at", "applied_key"], batch_size=5_000
+            changed, ["total", "remaining", "applied_at", "applied_key"], batch_size=5_000
         )
         report.accounts += len(changed)
         report.lots += len(lots)

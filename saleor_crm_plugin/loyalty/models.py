@@ -18,6 +18,8 @@ class PointsAccount(models.Model):
     )
     # The sum of every entry's points (available, pending and owed together).
     total = models.IntegerField(default=0)
+    # The points left in all its lots (usable, pending or expired but not yet written off).
+    remaining = models.IntegerField(default=0)
     debt = models.IntegerField(default=0)  # taken back after being spent; next earnings repay it
     lost = models.IntegerField(default=0)  # what the store absorbed (negative balances off)
     # The last entry the lots include, by (at, key): an entry before it means a replay.
@@ -79,14 +81,25 @@ class PointsLot(models.Model):
             models.UniqueConstraint(fields=["account", "key"], name="points_lot_account_key")
         ]
         indexes = [
+            # The lots with points left, in spending order; a balance reads this index alone.
             models.Index(
                 fields=["account", "earned_at", "key"],
+                include=["remaining", "available_at", "expires_at"],
                 name="points_lot_live",
                 condition=models.Q(remaining__gt=0),
             ),
+            # A balance is the account's `remaining` less these two: the points still pending
+            # and those expired but not yet written off by the expiry run (both few).
             models.Index(
-                fields=["expires_at"],
-                name="points_lot_expiring",
+                fields=["account", "available_at"],
+                include=["remaining"],
+                name="points_lot_pending",
+                condition=models.Q(remaining__gt=0),
+            ),
+            models.Index(
+                fields=["account", "expires_at"],
+                include=["remaining", "available_at"],
+                name="points_lot_expired",
                 condition=models.Q(remaining__gt=0, expires_at__isnull=False),
             ),
         ]

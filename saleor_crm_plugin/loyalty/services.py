@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from ..errors import FieldError
 from .config import ExpiryKind
@@ -152,6 +154,8 @@ def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -
             ledger.apply(entry)
         _save_lots(account, ledger.changed.values(), currencies)
         last = new[-1]
+        # the saved ledger holds every lot with points left, so this is the whole account's
+        remaining = sum(lot.remaining for lot in ledger.earned)
     else:  # an entry from before the last one applied: replay them all
         ledger = Ledger(allow_negative=allow_negative)
         everything = entries_of(account.profile_id)
@@ -164,16 +168,19 @@ def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -
         PointsLot.objects.filter(account=account).delete()
         _save_lots(account, ledger.earned, currencies)
         last = everything[-1]
+        remaining = sum(lot.remaining for lot in ledger.earned)
     activity = [entry.at for entry in new if entry.kind in _ACTIVITY]
     if account.last_activity_at is not None:
         activity.append(account.last_activity_at)
     account.total += sum(entry.points for entry in new)
+    account.remaining = remaining
     account.debt, account.lost = ledger.debt, ledger.lost
     account.applied_at, account.applied_key = last.at, last.key
     account.last_activity_at = max(activity, default=None)
     account.save(
         update_fields=[
             "total",
+            "remaining",
             "debt",
             "lost",
             "applied_at",
@@ -209,34 +216,48 @@ def record_many(profile_id: int, items: list[Written], *, allow_negative: bool =
         return _write(_locked_account(profile_id), list(items), allow_negative)
 
 
-def balance(profile_id: int, as_of: datetime) -> Balance:
+def _lot_sum(condition: Q) -> Coalesce:
+    lots = (
+        PointsLot.objects.filter(condition, account=OuterRef("pk"), remaining__gt=0)
+        .values("account")
+        .annotate(total=Sum("remaining"))
+        .values("total")
+    )
+    return Coalesce(Subquery(lots, output_field=IntegerField()), 0)
+
+
+def balances(profile_ids, as_of: datetime) -> dict[int, Balance]:
+    """The balance of each of these customers that has a points account, in one query.
+
+    Every lot with points left is usable, pending, or expired and not yet written off
+    (`Lot.usable`, `Lot.pending`). The account keeps the sum of them all (`remaining`), so the
+    database sums only the few pending and expired lots (two index reads), whatever the
+    number of lots. `Balance.lots` is left empty.
+    """
+    pending = Q(available_at__isnull=True) | Q(available_at__gt=as_of)
+    expired = Q(expires_at__lte=as_of, available_at__lte=as_of)
+    rows = (
+        PointsAccount.objects.filter(profile_id__in=list(profile_ids))
+        .annotate(pending_sum=_lot_sum(pending), expired_sum=_lot_sum(expired))
+        .values_list("profile_id", "remaining", "pending_sum", "expired_sum", "debt", "lost")
+    )
+    return {
+        profile_id: Balance(
+            remaining - pending_points - expired_points, pending_points, debt, lost, ()
+        )
+        for profile_id, remaining, pending_points, expired_points, debt, lost in rows
+    }
+
+
+def balance(profile_id: int | None, as_of: datetime) -> Balance:
     """The customer's points now (`as_of`: the current time; no account: all zero).
 
     Read from the saved lots, so `as_of` decides what is pending or expired, not which entries
     count: for the state at a past moment, replay `entries_of` with `lots.replay`.
     """
-    account = PointsAccount.objects.filter(profile_id=profile_id).first()
-    if account is None:
+    if profile_id is None:
         return Ledger().balance(as_of)
-    return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
-
-
-def balances(profile_ids, as_of: datetime) -> dict[int, Balance]:
-    """The balance of each of these customers that has a points account: two queries."""
-    accounts = {
-        account.pk: account
-        for account in PointsAccount.objects.filter(profile_id__in=list(profile_ids))
-    }
-    lots: dict[int, list[Lot]] = {pk: [] for pk in accounts}
-    rows = PointsLot.objects.filter(account_id__in=list(accounts), remaining__gt=0).order_by(
-        "account_id", "earned_at", "key"
-    )
-    for row in rows:
-        lots[row.account_id].append(_lot(row))
-    return {
-        account.profile_id: Ledger(lots[pk], account.debt, account.lost).balance(as_of)
-        for pk, account in accounts.items()
-    }
+    return balances([profile_id], as_of).get(profile_id) or Ledger().balance(as_of)
 
 
 def expiring(

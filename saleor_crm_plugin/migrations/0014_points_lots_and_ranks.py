@@ -38,6 +38,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='pointsaccount',
+            name='remaining',
+            field=models.IntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='pointsaccount',
             name='debt',
             field=models.IntegerField(default=0),
         ),
@@ -104,7 +109,7 @@ class Migration(migrations.Migration):
                 ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lots', to='saleor_crm.pointsaccount')),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('remaining__gt', 0)), fields=['account', 'earned_at', 'key'], name='points_lot_live'), models.Index(condition=models.Q(('expires_at__isnull', False), ('remaining__gt', 0)), fields=['expires_at'], name='points_lot_expiring')],
+                'indexes': [models.Index(condition=models.Q(('remaining__gt', 0)), fields=['account', 'earned_at', 'key'], include=['remaining', 'available_at', 'expires_at'], name='points_lot_live'), models.Index(condition=models.Q(('remaining__gt', 0)), fields=['account', 'available_at'], include=['remaining'], name='points_lot_pending'), models.Index(condition=models.Q(('expires_at__isnull', False), ('remaining__gt', 0)), fields=['account', 'expires_at'], include=['remaining', 'available_at'], name='points_lot_expired')],
                 'constraints': [models.UniqueConstraint(fields=('account', 'key'), name='points_lot_account_key')],
             },
         ),
