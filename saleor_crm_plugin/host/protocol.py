@@ -103,6 +103,11 @@ class Host(Protocol):
         at checkout), inside the caller's transaction; return its code.
         """
 
+    def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
+        """Give each user (by id) the Customer Type (slug, name), created when missing, without
+        the store's mutations; return how many users changed.
+        """
+
     def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
         """Merge string values into users' private metadata (staff see them in Dashboard).
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import graphene
 from django.db import transaction
 from django.db.models import Q
-from saleor.account.models import User
+from saleor.account.models import CustomerType, User
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
 from saleor.core.jwt import get_user_from_access_payload, jwt_decode
@@ -308,6 +308,21 @@ class SaleorHost:
             lambda: get_plugins_manager(allow_replica=False).gift_card_created(card)
         )
         return card.code
+
+    def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
+        types = {}
+        for slug, name in sorted(set(items.values())):
+            types[slug], _ = CustomerType.objects.get_or_create(slug=slug, defaults={"name": name})
+        pks = [int(user_id) for user_id in items if user_id.isdigit()]
+        changed = []
+        with transaction.atomic():
+            for user in User.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+                wanted = types[items[str(user.pk)][0]]
+                if user.customer_type_id != wanted.pk:
+                    user.customer_type = wanted
+                    changed.append(user)
+            User.objects.bulk_update(changed, ["customer_type"])
+        return len(changed)
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

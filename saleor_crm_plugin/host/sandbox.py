@@ -157,6 +157,19 @@ class SandboxHost:
         )
         return card.code
 
+    def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
+        from ..sandbox.models import SandboxUser
+
+        pks = [int(user_id) for user_id in items if user_id.isdigit()]
+        changed = []
+        for user in SandboxUser.objects.filter(pk__in=pks):
+            slug = items[str(user.pk)][0]
+            if user.customer_type != slug:
+                user.customer_type = slug
+                changed.append(user)
+        SandboxUser.objects.bulk_update(changed, ["customer_type"])
+        return len(changed)
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

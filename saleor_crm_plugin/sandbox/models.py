@@ -23,6 +23,8 @@ class SandboxUser(models.Model):
     country = models.CharField(max_length=2, blank=True, default="")
     country_area = models.CharField(max_length=128, blank=True, default="")
     city = models.CharField(max_length=256, blank=True, default="")
+    # What Saleor's Customer Type is to a user: a slug here (the ranks can set it).
+    customer_type = models.CharField(max_length=255, blank=True, default="")
     date_joined = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -288,3 +288,28 @@ def test_orders_paid_before_the_program_starts_earn_nothing_and_the_award_runs_o
     assert (first.entries, second.entries) == (1, 0)
     with pytest.raises(CommandError, match="--since: 'soon' is not a date"):
         call_command("crm_points_award", since="soon")
+
+
+def test_with_the_option_on_the_customer_type_follows_the_rank(settings):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.sandbox.models import SandboxOrder
+    from saleor_crm_plugin.tasks import ingest_orders_task
+
+    settings.CRM_CONFIG = {**settings.CRM_CONFIG, "rank-customer-types": "on"}
+    reset_host()
+    user = _user()
+    other = SandboxUser.objects.create(email="bob@example.com", date_joined=T0, updated_at=T0)
+    yesterday = timezone.now() - DAY
+    SandboxOrder.store(
+        order("o1", user_id=str(user.pk), email=user.email, total="60000", placed_at=yesterday)
+    )
+    SandboxOrder.store(
+        order("o2", user_id=str(other.pk), email=other.email, total="600", placed_at=yesterday)
+    )
+
+    ingest_orders_task.delay(["o1", "o2"]).get()
+
+    user.refresh_from_db()
+    other.refresh_from_db()
+    assert (user.customer_type, other.customer_type) == ("crm-rank-gold", "crm-rank-regular")

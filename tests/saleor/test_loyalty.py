@@ -292,3 +292,26 @@ def test_a_bad_rank_table_typed_into_dashboard_is_refused_and_the_old_one_stays(
     saved = PluginConfiguration.objects.get(identifier="saleor.crm").configuration
     ranks = next((item["value"] for item in saved if item["name"] == "ranks"), None)
     assert ranks != bad
+
+
+def test_with_the_option_on_the_users_customer_type_follows_the_rank(
+    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+):
+    # given
+    manager = get_plugins_manager(allow_replica=False)
+    manager.save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {"active": True, "configuration": [{"name": "rank-customer-types", "value": True}]},
+    )
+    plugin = get_plugins_manager(allow_replica=False).get_plugin("saleor.crm")
+
+    # when: an order event
+    with django_capture_on_commit_callbacks(execute=True):
+        plugin.order_created(order_with_lines, None)
+
+    # then: Saleor's own Customer Type (staff filter the customer list by it)
+    user = order_with_lines.user
+    user.refresh_from_db()
+    assert user.customer_type.slug == "crm-rank-regular"
+    assert user.customer_type.name == "Regular"
