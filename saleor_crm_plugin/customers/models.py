@@ -210,6 +210,12 @@ class OrderRecord(models.Model):
         indexes = [
             models.Index(fields=["profile", "placed_at"]),
             models.Index(fields=["placed_at"]),
+            # Every order event looks for the guest orders of its email (to adopt them).
+            models.Index(
+                fields=["email_digest"],
+                name="order_guest_email",
+                condition=Q(user_id__isnull=True),
+            ),
         ]
 
     def __str__(self):
