@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from django.utils import timezone
 
 from ..host import Host
+from ..loyalty.membership import apply_rank_effects
 from ..loyalty.models import MemberRank
 from ..loyalty.services import balances
 from .models import CustomerProfile, CustomerSpend
@@ -75,37 +76,15 @@ def _registered():
     return CustomerProfile.objects.filter(user_id__isnull=False, anonymized_at__isnull=True)
 
 
-def _sync_customer_types(host: Host, ids: list[int]) -> None:
-    """With the Customer Types option on, each ranked customer's type is their rank's."""
-    loyalty = host.config().loyalty
-    if not (loyalty.enabled and loyalty.customer_types):
-        return
-    names = {rank.code: rank.name for rank in loyalty.ladder.ranks}
-    items = {
-        user_id: (rank_type_slug(code), names[code])
-        for user_id, code in MemberRank.objects.filter(
-            profile_id__in=ids, profile__user_id__isnull=False, profile__anonymized_at__isnull=True
-        ).values_list("profile__user_id", "code")
-        if code in names
-    }
-    if items:
-        host.set_customer_types(items)
-
-
-def rank_type_slug(code: str) -> str:
-    """The Customer Type a rank maps to."""
-    return f"crm-rank-{code.lower()}"
-
-
 def sync_customer_metadata(host: Host, profile_ids: Iterable[int]) -> int:
     """Write the summary of these profiles' customers; return how many users changed.
 
-    With the Customer Types option on, their Customer Types follow their ranks too.
+    Their rank's effects in the store (Customer Type, discount voucher) follow first.
     """
     ids = sorted(set(profile_ids))
     if not ids:
         return 0
-    _sync_customer_types(host, ids)
+    apply_rank_effects(host, ids)
     return host.write_private_metadata(_wanted(_registered().filter(pk__in=ids)))
 
 

@@ -103,6 +103,14 @@ class Host(Protocol):
         at checkout), inside the caller's transaction; return its code.
         """
 
+    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+        """Create a voucher of `percent` % off the whole order in every channel, with one new
+        code (the customer's own, to keep), inside the caller's transaction; return the code.
+        """
+
+    def revoke_voucher(self, code: str) -> None:
+        """Deactivate a code `issue_voucher` returned (it ends now); unknown codes are ignored."""
+
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         """Give each user (by id) the Customer Type (slug, name), created when missing, without
         the store's mutations; return how many users changed.

@@ -11,11 +11,15 @@ from decimal import Decimal
 import graphene
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from saleor.account.models import CustomerType, User
+from saleor.channel.models import Channel
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
 from saleor.core.jwt import get_user_from_access_payload, jwt_decode
 from saleor.core.utils.promo_code import generate_promo_code
+from saleor.discount import DiscountValueType, VoucherType
+from saleor.discount.models import Voucher, VoucherChannelListing, VoucherCode
 from saleor.giftcard import events as gift_card_events
 from saleor.giftcard.models import GiftCard
 from saleor.order import OrderEvents, OrderStatus
@@ -308,6 +312,41 @@ class SaleorHost:
             lambda: get_plugins_manager(allow_replica=False).gift_card_created(card)
         )
         return card.code
+
+    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+        voucher = Voucher.objects.create(
+            type=VoucherType.ENTIRE_ORDER,
+            name=name,
+            discount_value_type=DiscountValueType.PERCENTAGE,
+        )
+        code = generate_promo_code()
+        VoucherCode.objects.create(voucher=voucher, code=code)
+        VoucherChannelListing.objects.bulk_create(
+            VoucherChannelListing(
+                voucher=voucher,
+                channel=channel,
+                discount_value=percent,
+                currency=channel.currency_code,
+            )
+            for channel in Channel.objects.all()
+        )
+        transaction.on_commit(
+            lambda: get_plugins_manager(allow_replica=False).voucher_created(voucher, code)
+        )
+        return code
+
+    def revoke_voucher(self, code: str) -> None:
+        voucher_code = VoucherCode.objects.select_related("voucher").filter(code=code).first()
+        if voucher_code is None:
+            return
+        voucher_code.is_active = False
+        voucher_code.save(update_fields=["is_active"])
+        voucher = voucher_code.voucher
+        voucher.end_date = timezone.now()
+        voucher.save(update_fields=["end_date"])
+        transaction.on_commit(
+            lambda: get_plugins_manager(allow_replica=False).voucher_updated(voucher, code)
+        )
 
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         types = {}

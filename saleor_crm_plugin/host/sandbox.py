@@ -157,6 +157,22 @@ class SandboxHost:
         )
         return card.code
 
+    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+        from ..sandbox.models import SandboxGiftCard, SandboxUser, SandboxVoucher
+
+        voucher = SandboxVoucher.objects.create(
+            code=SandboxGiftCard.new_code(),
+            user=SandboxUser.objects.get(pk=int(user_id)),
+            name=name[:255],
+            percent=percent,
+        )
+        return voucher.code
+
+    def revoke_voucher(self, code: str) -> None:
+        from ..sandbox.models import SandboxVoucher
+
+        SandboxVoucher.objects.filter(code=code).update(is_active=False)
+
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         from ..sandbox.models import SandboxUser
 

@@ -28,12 +28,14 @@ __all__ = [
     "Progress",
     "RankInputError",
     "RankMove",
+    "apply_rank_effects",
     "evaluate_rank",
     "held_code",
     "is_paid",
     "membership",
     "pin_rank",
     "preview_ladder",
+    "rank_type_slug",
     "review_ranks",
 ]
 
@@ -401,3 +403,64 @@ def preview_ladder(config: CRMConfig, draft, now: datetime) -> list[RankMove]:
         elif place(reached) < place(code):
             move.down += 1
     return [moves[code] for code in draft_codes]
+
+
+def rank_type_slug(code: str) -> str:
+    """The Saleor Customer Type a rank maps to."""
+    return f"crm-rank-{code.lower()}"
+
+
+def _sync_vouchers(config: CRMConfig, host, ids: list[int]) -> None:
+    """A rank with a discount: the customer holds one voucher code for it, issued when they
+    reach it and revoked when they leave it."""
+    ranks = {rank.code: rank for rank in config.loyalty.ladder.ranks}
+    members = MemberRank.objects.filter(
+        profile_id__in=ids, profile__user_id__isnull=False, profile__anonymized_at__isnull=True
+    )
+    for member_id, code, voucher_rank in members.values_list("pk", "code", "voucher_rank"):
+        rank = ranks.get(code)
+        wanted = rank is not None and rank.discount_percent > 0
+        if not ((voucher_rank != code) if wanted else bool(voucher_rank)):
+            continue  # holds the voucher of its rank, or none and needs none
+        with transaction.atomic():
+            member = (
+                MemberRank.objects.select_for_update().select_related("profile").get(pk=member_id)
+            )
+            rank = ranks.get(member.code)
+            wanted = rank is not None and rank.discount_percent > 0
+            if member.voucher_rank == member.code and wanted:
+                continue
+            if member.voucher_code:
+                host.revoke_voucher(member.voucher_code)
+            member.voucher_code = member.voucher_rank = ""
+            if wanted:
+                member.voucher_code = host.issue_voucher(
+                    member.profile.user_id,
+                    rank.discount_percent,
+                    f"{rank.name} member discount ({rank.discount_percent.normalize():f}%)",
+                )
+                member.voucher_rank = member.code
+            member.save(update_fields=["voucher_code", "voucher_rank", "updated_at"])
+
+
+def apply_rank_effects(host, profile_ids) -> None:
+    """Make the store follow these customers' ranks: their discount vouchers, and with the
+    option on, their Customer Types."""
+    config = host.config()
+    loyalty = config.loyalty
+    ids = sorted(set(profile_ids))
+    if not (loyalty.enabled and ids):
+        return
+    _sync_vouchers(config, host, ids)
+    if not loyalty.customer_types:
+        return
+    names = {rank.code: rank.name for rank in loyalty.ladder.ranks}
+    items = {
+        user_id: (rank_type_slug(code), names[code])
+        for user_id, code in MemberRank.objects.filter(
+            profile_id__in=ids, profile__user_id__isnull=False, profile__anonymized_at__isnull=True
+        ).values_list("profile__user_id", "code")
+        if code in names
+    }
+    if items:
+        host.set_customer_types(items)

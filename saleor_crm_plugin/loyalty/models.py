@@ -120,6 +120,9 @@ class MemberRank(models.Model):
     pin_reason = models.CharField(max_length=255, blank=True, default="")
     pin_expires_at = models.DateTimeField(null=True, blank=True)
     pinned_by = models.CharField(max_length=255, blank=True, default="")
+    # The rank's discount as the customer's own voucher code in the store (while it lasts).
+    voucher_code = models.CharField(max_length=64, blank=True, default="")
+    voucher_rank = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

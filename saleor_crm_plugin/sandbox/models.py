@@ -100,3 +100,17 @@ class SandboxGiftCard(models.Model):
         """A code shaped like Saleor's ("ABCD-EFGH-IJKL")."""
         text = secrets.token_hex(6).upper()
         return "-".join(text[i : i + 4] for i in range(0, 12, 4))
+
+
+class SandboxVoucher(models.Model):
+    """A voucher code of the sandbox store (a rank's personal discount)."""
+
+    code = models.CharField(max_length=16, unique=True)
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE)
+    name = models.CharField(max_length=255)
+    percent = models.DecimalField(max_digits=5, decimal_places=2)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "saleor_crm_sandbox"

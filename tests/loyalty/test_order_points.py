@@ -313,3 +313,41 @@ def test_with_the_option_on_the_customer_type_follows_the_rank(settings):
     user.refresh_from_db()
     other.refresh_from_db()
     assert (user.customer_type, other.customer_type) == ("crm-rank-gold", "crm-rank-regular")
+
+
+def test_a_rank_with_a_discount_gives_the_customer_a_voucher_code_revoked_when_it_ends():
+    from django.utils import timezone
+
+    from saleor_crm_plugin.loyalty.membership import apply_rank_effects, pin_rank
+    from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxVoucher
+    from saleor_crm_plugin.tasks import ingest_orders_task
+
+    # given: the default ladder (Gold: discount 3%, Platinum 5%, Regular none)
+    user = _user()
+    yesterday = timezone.now() - DAY
+    SandboxOrder.store(
+        order("o1", user_id=str(user.pk), email=user.email, total="60000", placed_at=yesterday)
+    )
+
+    # when: the order makes the customer Gold
+    ingest_orders_task.delay(["o1"]).get()
+
+    # then: one active 3% code, kept on their rank
+    member = MemberRank.objects.get()
+    voucher = SandboxVoucher.objects.get()
+    assert (member.code, member.voucher_rank, member.voucher_code) == ("GOLD", "GOLD", voucher.code)
+    assert (voucher.percent, voucher.is_active, voucher.user_id) == (3, True, user.pk)
+    apply_rank_effects(get_host(), [member.profile_id])  # again: nothing new
+    assert SandboxVoucher.objects.count() == 1
+
+    # when: staff pin Platinum; then the Gold code is revoked and a 5% one issued
+    config = get_host().config()
+    pin_rank(config, member.profile, "PLATINUM", "anniversary", timezone.now(), actor="staff:1")
+    apply_rank_effects(get_host(), [member.profile_id])
+    codes = dict(SandboxVoucher.objects.values_list("percent", "is_active"))
+    assert codes == {3: False, 5: True}
+    # and back to Regular (no discount): no active code left
+    pin_rank(config, member.profile, "REGULAR", "test", timezone.now(), actor="staff:1")
+    apply_rank_effects(get_host(), [member.profile_id])
+    assert not SandboxVoucher.objects.filter(is_active=True).exists()
+    assert MemberRank.objects.get().voucher_code == ""
