@@ -27,6 +27,7 @@ from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
 from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.host.saleor import SaleorHost
 from saleor_crm_plugin.loyalty.models import PointsEntry
 from saleor_crm_plugin.loyalty.services import balance
 
@@ -315,3 +316,44 @@ def test_with_the_option_on_the_users_customer_type_follows_the_rank(
     user.refresh_from_db()
     assert user.customer_type.slug == "crm-rank-regular"
     assert user.customer_type.name == "Regular"
+
+
+def test_a_rank_discount_is_a_personal_voucher_code_saleor_checkout_accepts(
+    loyalty_plugin,
+    customer_user,
+    checkout_with_item,
+    user_api_client,
+    django_capture_on_commit_callbacks,
+):
+    # given: staff pin the customer to Gold (the default ladder: discount 3%)
+    from saleor.discount.models import VoucherCode
+
+    from saleor_crm_plugin.customers.metadata import sync_customer_metadata
+    from saleor_crm_plugin.loyalty.membership import pin_rank
+    from saleor_crm_plugin.loyalty.models import MemberRank
+
+    host = SaleorHost()
+    profile = CustomerProfile.objects.create(user_id=str(customer_user.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        pin_rank(host.config(), profile, "GOLD", "VIP", timezone.now(), actor="staff:1")
+        sync_customer_metadata(host, [profile.pk])
+
+    # then: a Saleor voucher of 3% with the customer's own code
+    member = MemberRank.objects.get(profile=profile)
+    code = VoucherCode.objects.select_related("voucher").get(code=member.voucher_code)
+    assert code.voucher.discount_value_type == "percentage"
+    assert code.voucher.channel_listings.get(channel=checkout_with_item.channel).discount_value == 3
+
+    # and Saleor's checkout takes it
+    checkout_with_item.user = customer_user
+    checkout_with_item.email = customer_user.email
+    checkout_with_item.save()
+    response = user_api_client.post_graphql(
+        "mutation($id: ID, $code: String!) { checkoutAddPromoCode(id: $id, promoCode: $code) "
+        "{ checkout { voucherCode discount { amount } } errors { field message code } } }",
+        {"id": graphene.Node.to_global_id("Checkout", checkout_with_item.pk), "code": code.code},
+    )
+    data = get_graphql_content(response)["data"]["checkoutAddPromoCode"]
+    assert data["errors"] == []
+    assert data["checkout"]["voucherCode"] == code.code
+    assert data["checkout"]["discount"]["amount"] > 0
