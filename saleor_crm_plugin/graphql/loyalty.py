@@ -7,6 +7,7 @@ from django.utils import timezone
 from graphene import relay
 
 from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError, parse_config
+from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
 from ..loyalty.config import format_window
@@ -96,6 +97,9 @@ class CRMMembership(graphene.ObjectType):
     )
     pinned = graphene.Boolean(required=True, description="Set by staff, not by the rules.")
     benefits = graphene.Field(CRMRankBenefits, required=True)
+    voucher_code = graphene.String(
+        description="The rank's discount: the customer's own voucher code for checkout."
+    )
 
     @staticmethod
     def resolve_remaining_to_next_rank(root, _info):
@@ -332,6 +336,7 @@ class CRMPointsRedeem(graphene.Mutation):
             )
         except PointsError as error:
             return CRMPointsRedeem(gift_card=None, points=None, errors=_errors(error))
+        sync_customer_metadata(info.context.host, [profile.pk])
         return CRMPointsRedeem(
             gift_card=CRMGiftCard(
                 code=redeemed.code, amount=money(redeemed.amount, redeemed.currency)
@@ -372,6 +377,7 @@ class CRMPointsAdjust(graphene.Mutation):
             )
         except PointsError as error:
             return CRMPointsAdjust(points=None, errors=_errors(error))
+        sync_customer_metadata(info.context.host, [profile.pk])
         return CRMPointsAdjust(points=points_of(profile), errors=[])
 
 
@@ -404,6 +410,7 @@ class CRMRankPin(graphene.Mutation):
             )
         except (PointsError, RankInputError) as error:
             return CRMRankPin(membership=None, errors=_errors(error))
+        sync_customer_metadata(info.context.host, [profile.pk])  # crm.rank, voucher, type
         return CRMRankPin(membership=membership_of(info, profile), errors=[])
 
 

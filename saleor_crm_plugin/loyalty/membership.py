@@ -278,6 +278,7 @@ class Membership:
     progress: Progress | None
     expires_at: datetime | None  # when the rank can next go down (None: not before a review)
     pinned: bool
+    voucher_code: str | None = None  # the rank's discount as the customer's own code
 
 
 def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime) -> Membership:
@@ -320,6 +321,7 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
         progress=progress,
         expires_at=expires_at,
         pinned=pinned,
+        voucher_code=(member.voucher_code or None) if member is not None else None,
     )
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import OrderStatus
 from saleor_crm_plugin.loyalty.models import PointsEntry, RankChange
-from saleor_crm_plugin.sandbox.models import SandboxGiftCard, SandboxOrder
+from saleor_crm_plugin.sandbox.models import SandboxGiftCard, SandboxOrder, SandboxVoucher
 from saleor_crm_plugin.tasks import ingest_orders_task
 from tests.factories import order
 from tests.graphql.conftest import make_user
@@ -43,7 +43,7 @@ ADJUST = """mutation A($customerId: ID!, $points: Int!, $reason: String!, $reque
 
 PIN = """mutation P($customerId: ID!, $code: String, $reason: String!, $expiresAt: DateTime) {
   crmRankPin(customerId: $customerId, code: $code, reason: $reason, expiresAt: $expiresAt) {
-    membership { rank { code } pinned expiresAt }
+    membership { rank { code } pinned expiresAt voucherCode }
     errors { field message code }
   }
 }"""
@@ -158,6 +158,8 @@ def test_staff_adjust_and_the_customer_redeems_a_gift_card_once_per_request(post
     assert first["points"] == {"balance": 350}
     assert again["giftCard"]["code"] == first["giftCard"]["code"]
     assert again["points"] == {"balance": 350}
+    ann.refresh_from_db()
+    assert ann.private_metadata["crm.points"] == "350"
     card = SandboxGiftCard.objects.get()
     assert (card.code, card.user_id, card.current_balance_amount) == (
         first["giftCard"]["code"],
@@ -233,6 +235,11 @@ def test_staff_pin_a_rank_and_see_why_in_the_history(post, ann, staff_user):
     assert result["errors"] == []
     assert result["membership"]["rank"] == {"code": "GOLD"}
     assert result["membership"]["pinned"] is True
+    # Gold's 3% discount: the customer's own code; crm.rank follows at once
+    voucher = SandboxVoucher.objects.get(is_active=True)
+    assert result["membership"]["voucherCode"] == voucher.code
+    ann.refresh_from_db()
+    assert ann.private_metadata["crm.rank"] == "GOLD"
     change = RankChange.objects.order_by("pk").last()
     assert (change.to_code, change.reason, change.actor) == (
         "GOLD",
