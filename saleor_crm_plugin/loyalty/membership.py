@@ -132,11 +132,15 @@ def evaluate_rank(
     """
     loyalty = config.loyalty
     member = MemberRank.objects.select_for_update().filter(profile=profile).first()
-    figures, deciding = _rank_figures(config, profile.pk, now)
     pin = None
     if member is not None and member.pin_code:
         pin = Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
     held = held_code(loyalty, member)
+    top = loyalty.ladder.ranks[-1].code
+    if held == top and pin is None and not period_end:
+        figures, deciding = Figures(), []  # nothing above to reach, nothing can go down now
+    else:
+        figures, deciding = _rank_figures(config, profile.pk, now)
     decision = decide(
         loyalty.ladder,
         held,

@@ -22,7 +22,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 
 from ..conf import CRMConfig
 from ..customers.metadata import sync_customer_metadata
@@ -53,11 +52,14 @@ def _birth_month(text: str | None) -> int | None:
 
 
 def _first_paid(profile: CustomerProfile) -> str | None:
-    """The customer's earliest order paid in full (whatever became of it since)."""
+    """The customer's earliest placed order that is paid in full (whatever became of it since).
+
+    Read in placed order from the (profile, placed_at) index, so it stops at the first match
+    even for a customer with thousands of orders.
+    """
     return (
         OrderRecord.objects.filter(paid_in_full(), profile=profile)
-        .annotate(paid=Coalesce("paid_at", "placed_at"))
-        .order_by("paid", "order_id")
+        .order_by("placed_at", "order_id")
         .values_list("order_id", flat=True)
         .first()
     )
