@@ -1,4 +1,4 @@
-"""The daily expiry of points, set by set: each run writes one `expire:<lot key>` entry per lot.
+"""The hourly expiry of points, set by set: each run writes one `expire:<lot key>` entry per lot.
 
 Two models (the store's setting `points-expiry`):
 - after earning: a lot expires on its own `expires_at` (it cannot be spent from then on);
@@ -7,16 +7,16 @@ Two models (the store's setting `points-expiry`):
 
 An expiry entry is written at the run's time, so it always comes after everything the account
 has applied, and it does what `lots.Ledger` does with one: empty what the lot has left. So the
-run needs no replay: per range of account ids it locks the accounts with due lots, inserts the
-entries, empties the lots and moves the accounts' totals, in a handful of statements.
+run needs no replay. Per range of account ids it locks the accounts with due lots, then three
+statements do the rest inside the database: insert the entries, move the accounts' totals
+(and their last applied entry), empty the lots.
 """
 
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db import connection, transaction
+from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from ..conf import CRMConfig
 from .config import ExpiryKind
@@ -26,7 +26,47 @@ from .ranks import add_months
 
 __all__ = ["ExpiryReport", "expire_points"]
 
-BATCH = 2_000
+BATCH = 5_000
+
+_ENTRIES, _LOTS, _ACCOUNTS = (
+    PointsEntry._meta.db_table,
+    PointsLot._meta.db_table,
+    PointsAccount._meta.db_table,
+)
+# The due lots of the locked accounts: `{due}` is the model's condition on l (lot) and a
+# (account); parameters: the run's time, then the ids.
+_DUE = """
+FROM {lots} l JOIN {accounts} a ON a.id = l.account_id
+WHERE l.account_id IN ({ids}) AND l.remaining > 0 AND {due}
+"""
+_SUMMARY = (
+    """
+SELECT l.account_id, a.profile_id, count(*), sum(l.remaining), max('expire:' || l.key)
+"""
+    + _DUE
+    + " GROUP BY l.account_id, a.profile_id"
+)
+_INSERT = (
+    f"""
+INSERT INTO {_ENTRIES} (account_id, key, kind, points, at, lot, available_at, expires_at, held,
+    currency, order_id, reference, reason, actor, created_at)
+SELECT l.account_id, 'expire:' || l.key, '{Kind.EXPIRE.value}', -l.remaining, %s, l.key, NULL,
+    NULL, %s, '', '', '', 'expired', '', %s
+"""
+    + _DUE
+)
+_MOVE = (
+    f"""
+UPDATE {_ACCOUNTS} AS acc SET total = acc.total - s.taken, remaining = acc.remaining - s.taken,
+    applied_key = CASE WHEN acc.applied_at = %s AND acc.applied_key > s.last_key
+                       THEN acc.applied_key ELSE s.last_key END,
+    applied_at = %s
+FROM (SELECT l.account_id, sum(l.remaining) AS taken, max('expire:' || l.key) AS last_key
+"""
+    + _DUE
+    + " GROUP BY l.account_id) AS s WHERE acc.id = s.account_id"
+)
+_EMPTY = f"UPDATE {_LOTS} SET remaining = 0 WHERE id IN (SELECT l.id " + _DUE + ")"
 
 
 @dataclass
@@ -34,96 +74,63 @@ class ExpiryReport:
     accounts: int = 0
     lots: int = 0
     points: int = 0
-    profile_ids: list[int] | None = None
+    profile_ids: list[int] = field(default_factory=list)
 
 
-def _due(config: CRMConfig, now: datetime) -> Q | None:
-    """Which lots (with points left) are due, as a filter on `PointsLot`; None: none ever."""
+def _due(config: CRMConfig, now: datetime) -> tuple[Q, str, list] | None:
+    """Which lots are due: a filter on `PointsLot`, the same in SQL and its parameters."""
     expiry = config.loyalty.expiry
     if expiry.kind is ExpiryKind.LOT:
-        return Q(expires_at__lte=now)
+        return Q(expires_at__lte=now), "l.expires_at <= %s", [now]
     if expiry.kind is ExpiryKind.INACTIVITY:
-        return Q(account__last_activity_at__lt=add_months(now, -expiry.months))
+        quiet_since = add_months(now, -expiry.months)
+        return (
+            Q(account__last_activity_at__lt=quiet_since),
+            "a.last_activity_at < %s",
+            [quiet_since],
+        )
     return None
 
 
-def _expire_batch(low: int, high: int, due: Q, now: datetime, report: ExpiryReport) -> None:
+def _expire_range(low: int, high: int, due, now: datetime, report: ExpiryReport) -> None:
     """Expire the due lots of the accounts with ids in [low, high)."""
-    in_range = {"account_id__gte": low, "account_id__lt": high}
+    condition, sql, params = due
+    lots = PointsLot.objects.filter(condition, account=OuterRef("pk"), remaining__gt=0)
     with transaction.atomic():
-        lots = list(
-            PointsLot.objects.filter(due, remaining__gt=0, **in_range)
-            .order_by("account_id", "earned_at", "key")
-            .values_list("pk", "account_id", "key", "remaining")
-        )
-        if not lots:
-            return
-        accounts = {
-            account.pk: account
-            for account in PointsAccount.objects.select_for_update()
-            .filter(pk__in={account_id for _pk, account_id, *_ in lots})
+        # Locked, then read: a writer may have spent from them until now. An account with
+        # entries after `now` (a clock ahead of ours) waits for the next run, so that the
+        # expiry entries come last.
+        ids = list(
+            PointsAccount.objects.select_for_update()
+            .filter(Exists(lots), pk__gte=low, pk__lt=high)
+            .filter(Q(applied_at__isnull=True) | Q(applied_at__lte=now))
             .order_by("pk")
-        }
-        # Read again under the locks: a writer may have spent from them meanwhile.
-        lots = list(
-            PointsLot.objects.filter(due, remaining__gt=0, account_id__in=list(accounts))
-            .order_by("account_id", "earned_at", "key")
-            .values_list("pk", "account_id", "key", "remaining")
+            .values_list("pk", flat=True)
         )
-        # An account with entries after `now` (written by a clock ahead of ours) is left to
-        # the next run: its expiry entries would not come last.
-        late = {
-            pk
-            for pk, account in accounts.items()
-            if account.applied_at and account.applied_at > now
-        }
-        lots = [lot for lot in lots if lot[1] not in late]
-        if not lots:
+        if not ids:
             return
-        PointsEntry.objects.bulk_create(
-            [
-                PointsEntry(
-                    account_id=account_id,
-                    key=f"expire:{key}",
-                    kind=Kind.EXPIRE.value,
-                    points=-remaining,
-                    at=now,
-                    lot=key,
-                    reason="expired",
-                )
-                for _pk, account_id, key, remaining in lots
-            ],
-            batch_size=5_000,
-        )
-        PointsLot.objects.filter(pk__in=[pk for pk, *_ in lots]).update(remaining=0)
-        taken: dict[int, int] = defaultdict(int)
-        last_key: dict[int, str] = {}
-        for _pk, account_id, key, remaining in lots:
-            taken[account_id] += remaining
-            last_key[account_id] = max(last_key.get(account_id, ""), f"expire:{key}")
-        changed = []
-        for account_id, points in taken.items():
-            account = accounts[account_id]
-            account.total -= points
-            account.remaining -= points
-            if account.applied_at is None or (now, last_key[account_id]) > (
-                account.applied_at,
-                account.applied_key,
-            ):
-                account.applied_at, account.applied_key = now, last_key[account_id]
-            changed.append(account)
-        PointsAccount.objects.bulk_update(
-            changed, ["total", "remaining", "applied_at", "applied_key"], batch_size=5_000
-        )
-        report.accounts += len(changed)
-        report.lots += len(lots)
-        report.points += sum(taken.values())
-        report.profile_ids.extend(account.profile_id for account in changed)
+        places = ", ".join(["%s"] * len(ids))
+        due_params = [*ids, *params]
+
+        def statement(template: str) -> str:
+            return template.format(lots=_LOTS, accounts=_ACCOUNTS, ids=places, due=sql)
+
+        with connection.cursor() as cursor:
+            cursor.execute(statement(_SUMMARY), due_params)
+            summary = cursor.fetchall()
+            cursor.execute(statement(_MOVE), [now, now, *due_params])
+            cursor.execute(statement(_INSERT), [now, False, now, *due_params])
+            cursor.execute(statement(_EMPTY), due_params)
+        for _account_id, profile_id, count, points, _last_key in summary:
+            report.accounts += 1
+            report.lots += count
+            report.points += points
+            report.profile_ids.append(profile_id)
 
 
 def expire_points(config: CRMConfig, now: datetime, batch: int = BATCH) -> ExpiryReport:
     """Expire every lot that is due at `now`; return what was expired (and whose)."""
-    report = ExpiryReport(profile_ids=[])
+    report = ExpiryReport()
     due = _due(config, now)
     if due is None or not config.loyalty.enabled:
         return report
@@ -131,5 +138,5 @@ def expire_points(config: CRMConfig, now: datetime, batch: int = BATCH) -> Expir
     if bounds["low"] is None:
         return report
     for low in range(bounds["low"], bounds["high"] + 1, batch):
-        _expire_batch(low, low + batch, due, now, report)
+        _expire_range(low, low + batch, due, now, report)
     return report

@@ -13,7 +13,7 @@ from saleor_crm_plugin.host import get_host, reset_host
 from saleor_crm_plugin.loyalty.expiry import expire_points
 from saleor_crm_plugin.loyalty.lots import Entry, Kind, replay
 from saleor_crm_plugin.loyalty.membership import RankInputError, pin_rank, review_ranks
-from saleor_crm_plugin.loyalty.models import MemberRank, PointsEntry, RankChange
+from saleor_crm_plugin.loyalty.models import MemberRank, PointsAccount, PointsEntry, RankChange
 from saleor_crm_plugin.loyalty.orders import settle_loyalty
 from saleor_crm_plugin.loyalty.services import (
     PointsError,
@@ -76,6 +76,13 @@ def test_each_lot_expires_months_after_it_was_earned_oldest_spent_first():
     expected = replay(entries_of(profile.pk), T0 + 62 * DAY)
     assert expected.available == 50
     assert PointsEntry.objects.get(key="expire:earn:a").points == -70
+    account = PointsAccount.objects.get(profile=profile)
+    assert (account.total, account.remaining) == (50, 50)
+    assert account.applied_key == "expire:earn:a"
+    # later writes go on from the saved state
+    record(profile.pk, Entry("redeem:2", Kind.REDEEM, -20, T0 + 63 * DAY))
+    assert balance(profile.pk, T0 + 63 * DAY).available == 30
+    assert replay(entries_of(profile.pk), T0 + 63 * DAY).available == 30
 
 
 def test_the_whole_balance_expires_after_months_without_activity():
