@@ -223,7 +223,7 @@ def _heavy_customer(email: str, earns: int, redeems: int) -> tuple[int, str]:
                 "redeems": redeems,
             },
         )
-        cursor.execute("ANALYZE saleor_crm_pointslot")
+        cursor.execute("VACUUM ANALYZE saleor_crm_pointslot")
     return profile.pk, user.issue_token()
 
 

@@ -261,7 +261,7 @@ def _errors(error: FieldError) -> list:
     ]
 
 
-def _customer(customer_id: str) -> CustomerProfile:
+def customer_by_id(customer_id: str) -> CustomerProfile:
     """A profile by our CRMCustomer ID or Saleor's User ID."""
     try:
         kind, pk = graphene.Node.from_global_id(customer_id)
@@ -321,7 +321,7 @@ class CRMPointsRedeem(graphene.Mutation):
             requester = require_permission(info)
         try:
             if customer_id is not None:
-                profile = _customer(customer_id)
+                profile = customer_by_id(customer_id)
             if profile is None:
                 raise PointsError("points", f"{points} asked, 0 available to spend")
             redeemed = redeem_for_gift_card(
@@ -363,7 +363,7 @@ class CRMPointsAdjust(graphene.Mutation):
         requester = require_permission(info)
         config = info.context.host.config()
         try:
-            profile = _customer(customer_id)
+            profile = customer_by_id(customer_id)
             if not str(request_id).strip() or len(request_id) > 64:
                 raise PointsError("requestId", "must be 1 to 64 characters")
             adjust(
@@ -398,7 +398,7 @@ class CRMRankPin(graphene.Mutation):
         requester = require_permission(info)
         config = info.context.host.config()
         try:
-            profile = _customer(customer_id)
+            profile = customer_by_id(customer_id)
             pin_rank(
                 config,
                 profile,

@@ -9,8 +9,9 @@ from ..customers.search import (
     customer_filter_from,
     search_profiles,
 )
+from ..errors import FieldError
 from .errors import InputError, require_customer, require_permission
-from .loyalty import LoyaltyMutations, LoyaltyQueries
+from .loyalty import LoyaltyMutations, LoyaltyQueries, customer_by_id
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
@@ -107,6 +108,12 @@ class Query(SegmentQueries, LoyaltyQueries, graphene.ObjectType):
         description="Customers with their order history figures. Requires MANAGE_USERS.",
     )
 
+    crm_customer = graphene.Field(
+        CRMCustomer,
+        id=graphene.ID(required=True, description="Saleor's User ID or our CRMCustomer ID."),
+        description="One customer, with rank, points and their history. Requires MANAGE_USERS.",
+    )
+
     crm_rfm = graphene.List(
         graphene.NonNull(CRMRfmGroup),
         required=True,
@@ -118,6 +125,14 @@ class Query(SegmentQueries, LoyaltyQueries, graphene.ObjectType):
     def resolve_crm_rfm(_root, info, group=None):
         require_permission(info)
         return rfm_groups(info.context.host.config().segment_names, group)
+
+    @staticmethod
+    def resolve_crm_customer(_root, info, id):
+        require_permission(info)
+        try:
+            return customer_by_id(id)
+        except FieldError as error:
+            raise InputError("id", error.message) from error
 
     @staticmethod
     def resolve_me(_root, info):

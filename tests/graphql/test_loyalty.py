@@ -314,3 +314,34 @@ def test_a_cancelled_order_takes_its_points_back(post, ann):
 
     assert (points["balance"], points["pending"]) == (0, 0)
     assert [e["node"]["kind"] for e in points["history"]["edges"]] == ["REVERSE", "EARN"]
+
+
+def test_staff_read_any_customers_points_history_with_who_did_what(post, ann, staff_user):
+    post(
+        ADJUST,
+        {"customerId": _user_id(ann), "points": 40, "reason": "survey", "requestId": "s1"},
+        token=staff_user.api_token,
+    )
+    query = """query C($id: ID!) { crmCustomer(id: $id) { rank
+      membership { rank { code } }
+      points { balance pending history(first: 5) { edges { node { kind points reason actor } } } }
+    } }"""
+
+    response = post(query, {"id": _user_id(ann)}, token=staff_user.api_token)
+
+    customer = response["data"]["crmCustomer"]
+    assert customer["rank"] == "REGULAR"
+    assert (customer["points"]["balance"], customer["points"]["pending"]) == (40, 220)
+    assert [edge["node"] for edge in customer["points"]["history"]["edges"]] == [
+        {"kind": "ADJUST", "points": 40, "reason": "survey", "actor": f"staff:{staff_user.pk}"},
+        {
+            "kind": "EARN",
+            "points": 220,
+            "reason": "order a1: base, first order +100",
+            "actor": None,
+        },
+    ]
+    denied = post(query, {"id": _user_id(ann)}, token=ann.api_token)
+    assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    unknown = post(query, {"id": "VXNlcjo5OTk5"}, token=staff_user.api_token)
+    assert unknown["errors"][0]["extensions"]["exception"]["field"] == "id"
