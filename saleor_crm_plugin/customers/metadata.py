@@ -16,7 +16,12 @@ from ..loyalty.services import balances
 from .models import CustomerProfile, CustomerSpend
 from .summary import summary_metadata
 
-__all__ = ["profile_summaries", "sync_all_customer_metadata", "sync_customer_metadata"]
+__all__ = [
+    "profile_summaries",
+    "sync_all_customer_metadata",
+    "sync_customer_metadata",
+    "sync_many_customer_metadata",
+]
 
 
 def profile_summaries(profiles: Iterable[CustomerProfile]) -> dict[int, dict[str, str]]:
@@ -86,6 +91,17 @@ def sync_customer_metadata(host: Host, profile_ids: Iterable[int]) -> int:
         return 0
     apply_rank_effects(host, ids)
     return host.write_private_metadata(_wanted(_registered().filter(pk__in=ids)))
+
+
+def sync_many_customer_metadata(
+    host: Host, profile_ids: Iterable[int], batch_size: int = 500
+) -> int:
+    """`sync_customer_metadata` for any number of profiles, `batch_size` at a time."""
+    ids = sorted(set(profile_ids))
+    return sum(
+        sync_customer_metadata(host, ids[start : start + batch_size])
+        for start in range(0, len(ids), batch_size)
+    )
 
 
 def _batches(batch_size: int) -> Iterator[list[int]]:

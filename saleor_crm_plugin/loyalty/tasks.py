@@ -5,25 +5,16 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from ..customers.metadata import sync_customer_metadata
+from ..customers.metadata import sync_many_customer_metadata
 from ..host import get_host
 from ..task_options import RETRY
 from .expiry import expire_points
 from .membership import review_ranks
 from .models import PointsLot
 
-METADATA_BATCH = 500
 # Lots that became available within this long before a run get their customers' crm.points
 # rewritten (the task runs every hour; the margin covers a late or skipped run).
 _RELEASED_WITHIN = timedelta(hours=3)
-
-
-def _sync(host, profile_ids) -> int:
-    ids = sorted(set(profile_ids))
-    return sum(
-        sync_customer_metadata(host, ids[start : start + METADATA_BATCH])
-        for start in range(0, len(ids), METADATA_BATCH)
-    )
 
 
 @shared_task(name="saleor_crm.expire_points", **RETRY)
@@ -36,7 +27,7 @@ def expire_points_task() -> dict:
         matured = PointsLot.objects.filter(
             remaining__gt=0, available_at__gt=now - _RELEASED_WITHIN, available_at__lte=now
         ).values_list("account__profile_id", flat=True)
-        written = _sync(host, [*report.profile_ids, *matured])
+        written = sync_many_customer_metadata(host, [*report.profile_ids, *matured])
     return {
         "accounts": report.accounts,
         "lots": report.lots,
@@ -51,5 +42,5 @@ def review_ranks_task() -> dict:
     host = get_host()
     with host.database_access():
         report = review_ranks(host.config(), timezone.now())
-        written = _sync(host, report.profile_ids)
+        written = sync_many_customer_metadata(host, report.profile_ids)
     return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}

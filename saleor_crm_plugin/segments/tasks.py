@@ -3,13 +3,12 @@
 from celery import shared_task
 from django.conf import settings
 
-from ..customers.metadata import sync_customer_metadata
+from ..customers.metadata import sync_many_customer_metadata
 from ..host import get_host
 from ..task_options import RETRY
 from .rule_services import evaluate_all
 from .services import score_recompute_chunk, start_recompute
 
-METADATA_BATCH = 500
 # Profile ids per chunk task of a recompute (Django setting CRM_RECOMPUTE_CHUNK_SIZE).
 DEFAULT_CHUNK_SIZE = 100_000
 
@@ -40,11 +39,7 @@ def recompute_rfm_chunk_task(chunk_id: int) -> dict:
     with host.database_access():
         config = host.config()
         report = score_recompute_chunk(chunk_id, config.zone, config.segment_map)
-        changed = report.changed_profiles
-        metadata_written = sum(
-            sync_customer_metadata(host, changed[start : start + METADATA_BATCH])
-            for start in range(0, len(changed), METADATA_BATCH)
-        )
+        metadata_written = sync_many_customer_metadata(host, report.changed_profiles)
     return {
         "scored": report.scored,
         "written": report.written,
