@@ -12,7 +12,7 @@ from ..customers.models import CustomerProfile
 from ..errors import FieldError
 from ..loyalty.config import format_window
 from ..loyalty.membership import RankInputError, membership, pin_rank, preview_ladder
-from ..loyalty.models import PointsEntry
+from ..loyalty.models import PointsEntry, RankChange
 from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
 from .errors import InputError, require_customer, require_permission
@@ -108,6 +108,38 @@ class CRMMembership(graphene.ObjectType):
     @staticmethod
     def resolve_benefits(root, _info):
         return root.rank
+
+
+class CRMRankChange(graphene.ObjectType):
+    """One change of a customer's rank: why is this customer Gold?"""
+
+    from_code = graphene.String(description="Null for the customer's first rank.")
+    to_code = graphene.String(required=True)
+    reason = graphene.String(required=True, description="The rule, or staff's reason.")
+    at = graphene.DateTime(required=True)
+    rule_version = graphene.String(required=True, description="The rank configuration's digest.")
+    order_ids = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="The store's order ids (Saleor: the order token) the figures counted, newest 100.",
+    )
+    actor = graphene.String(description="Staff who pinned or unpinned; null for the rules.")
+
+    @staticmethod
+    def resolve_from_code(root, _info):
+        return root.from_code or None
+
+    @staticmethod
+    def resolve_actor(root, _info):
+        return root.actor or None
+
+
+def rank_history(info, profile, limit: int) -> list:
+    """The customer's rank changes, newest first (staff only)."""
+    require_permission(info)
+    if not 1 <= limit <= 1000:
+        raise InputError("limit", f"must be between 1 and 1000, not {limit}")
+    return list(RankChange.objects.filter(profile=profile).order_by("-at", "-pk")[:limit])
 
 
 class CRMPointsKind(graphene.Enum):

@@ -11,7 +11,7 @@ from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import age_on
 from ..loyalty.models import MemberRank
-from .loyalty import CRMMembership, CRMPoints, membership_of, points_of
+from .loyalty import CRMMembership, CRMPoints, CRMRankChange, membership_of, points_of, rank_history
 from .money import Money, money
 
 __all__ = ["CRMCustomer", "CRMMe", "CRMScore", "CRMSpend", "JSONString", "Money"]
@@ -106,6 +106,12 @@ class CRMCustomer(graphene.ObjectType):
     rank = graphene.String(description="The membership rank's code (null before the first).")
     membership = graphene.Field(CRMMembership, required=True, description="Rank and progress.")
     points = graphene.Field(CRMPoints, required=True)
+    rank_history = graphene.List(
+        graphene.NonNull(CRMRankChange),
+        required=True,
+        limit=graphene.Int(default_value=50, description="At most 1000."),
+        description="Every rank change with its reason, newest first (MANAGE_USERS).",
+    )
     spends = graphene.List(
         graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
     )
@@ -171,6 +177,10 @@ class CRMCustomer(graphene.ObjectType):
     @staticmethod
     def resolve_membership(root, info):
         return membership_of(info, root)
+
+    @staticmethod
+    def resolve_rank_history(root, info, limit):
+        return rank_history(info, root, limit)
 
     @staticmethod
     def resolve_points(root, _info):

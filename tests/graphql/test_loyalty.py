@@ -246,6 +246,19 @@ def test_staff_pin_a_rank_and_see_why_in_the_history(post, ann, staff_user):
         "pinned by staff: launch VIP",
         f"staff:{staff_user.pk}",
     )
+    history = post(
+        "query H($id: ID!) { crmCustomer(id: $id) { rankHistory { fromCode toCode reason actor "
+        "ruleVersion orderIds } } }",
+        {"id": _user_id(ann)},
+        token=staff_user.api_token,
+    )["data"]["crmCustomer"]["rankHistory"]
+    assert [(h["fromCode"], h["toCode"], h["actor"]) for h in history] == [
+        ("REGULAR", "GOLD", f"staff:{staff_user.pk}"),
+        (None, "REGULAR", None),
+    ]
+    assert history[1]["reason"] == "the starting rank"
+    assert history[1]["orderIds"] == ["a1"]
+    assert len(history[0]["ruleVersion"]) == 12
     bad = post(
         PIN,
         {"customerId": _user_id(ann), "code": "DIAMOND", "reason": "x"},
