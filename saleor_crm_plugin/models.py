@@ -9,11 +9,13 @@ from .customers.models import (
 )
 from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
+from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 
 __all__ = [
     "BackfillCheckpoint",
     "CustomerProfile",
     "CustomerSpend",
+    "Cycle",
     "MemberRank",
     "OrderLineRecord",
     "OrderRecord",
@@ -24,4 +26,7 @@ __all__ = [
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",
+    "Subscription",
+    "SubscriptionEvent",
+    "SubscriptionLine",
 ]

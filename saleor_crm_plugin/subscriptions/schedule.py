@@ -43,6 +43,8 @@ __all__ = [
     "move_next",
     "parse_interval",
     "pause",
+    "plan_from_json",
+    "plan_to_json",
     "renewal_at",
     "resume",
     "skip",
@@ -363,3 +365,47 @@ def renewal_at(delivery: date, lead_days: int, zone: ZoneInfo, hour: int = 9) ->
         raise ScheduleError("hour", "invalid", f"{hour} is not an hour of the day (0-23)")
     local = datetime.combine(delivery - timedelta(days=lead_days), time(hour), tzinfo=zone)
     return local.astimezone(ZoneInfo("UTC"))
+
+
+# --- the plan as JSON (how it is stored) ------------------------------------------------------
+
+
+def plan_to_json(plan: Plan) -> dict:
+    return {
+        "segments": [
+            {
+                "first": s.first,
+                "anchor": s.anchor.isoformat(),
+                "count": s.interval.count,
+                "unit": s.interval.unit.value,
+            }
+            for s in plan.segments
+        ],
+        "skipped": sorted(plan.skipped),
+        "pauses": [
+            {"start": p.start.isoformat(), "end": p.end.isoformat() if p.end else None}
+            for p in plan.pauses
+        ],
+        "ordered_through": plan.ordered_through,
+    }
+
+
+def plan_from_json(data: dict) -> Plan:
+    return Plan(
+        segments=tuple(
+            Segment(
+                s["first"],
+                date.fromisoformat(s["anchor"]),
+                Interval(s["count"], Unit(s["unit"])),
+            )
+            for s in data["segments"]
+        ),
+        skipped=frozenset(data.get("skipped", ())),
+        pauses=tuple(
+            Pause(
+                date.fromisoformat(p["start"]), date.fromisoformat(p["end"]) if p["end"] else None
+            )
+            for p in data.get("pauses", ())
+        ),
+        ordered_through=data.get("ordered_through", 0),
+    )

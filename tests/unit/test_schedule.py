@@ -176,3 +176,13 @@ def test_intervals_are_read_as_merchants_write_them():
     for bad in ("monthly", "0 days", "3 fortnights", ""):
         with pytest.raises(ScheduleError):
             parse_interval(bad)
+
+
+def test_a_plan_survives_its_json_form():
+    from saleor_crm_plugin.subscriptions.schedule import plan_from_json, plan_to_json
+
+    plan = start_plan(date(2027, 1, 31), MONTH)
+    plan = skip(plan, 2, date(2027, 1, 1)).plan
+    plan = pause(plan, date(2027, 4, 1), date(2027, 1, 1)).plan
+    plan = resume(plan, date(2027, 5, 1), on=date(2027, 5, 15)).plan
+    assert plan_from_json(plan_to_json(plan)) == plan

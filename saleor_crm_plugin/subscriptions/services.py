@@ -1,0 +1,214 @@
+"""Subscriptions in the database: start one, change it as its customer or staff ask, keep its
+cycle rows equal to its schedule. Every change locks the subscription row, is checked by the
+pure schedule (`subscriptions.schedule`), and is recorded as an event with its actor; a refused
+change raises `ScheduleError` (field, code, message) and writes nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from ..customers.models import CustomerProfile
+from . import schedule
+from .models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
+from .schedule import Change, CycleState, Interval, ScheduleError, plan_from_json, plan_to_json
+
+__all__ = ["Rules", "act", "create_subscription", "sync_cycles"]
+
+# Upcoming cycles kept as rows (the renewal run claims them; the rest is computed).
+HORIZON = 3
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The store's subscription rules (settings)."""
+
+    cutoff_days: int = 5  # changes closer than this to a delivery apply from the one after
+    lead_days: int = 3  # the renewal order is created this long before the delivery
+    renewal_hour: int = 9  # ... at this local hour
+    max_move_days: int = 30  # how far the next delivery may be moved
+    min_deliveries: int = 0  # deliveries before the customer may cancel
+    allowed: tuple[Interval, ...] = ()  # the intervals customers may choose
+
+
+_STATES = {
+    CycleState.DUE: Cycle.Status.SCHEDULED,
+    CycleState.SKIPPED: Cycle.Status.SKIPPED,
+    CycleState.PAUSED: Cycle.Status.PAUSED,
+}
+
+
+def sync_cycles(subscription: Subscription, today: date, rules: Rules, zone: ZoneInfo) -> None:
+    """Make the rows of the upcoming cycles match the plan; ordered and claimed rows stay."""
+    plan = plan_from_json(subscription.plan)
+    wanted = {}
+    if subscription.status != Subscription.Status.CANCELLED:
+        wanted = {c.sequence: c for c in schedule.upcoming(plan, today, HORIZON)}
+    rows = {row.sequence: row for row in subscription.cycles.all()}
+    fixed = {Cycle.Status.ORDERED, Cycle.Status.CLAIMED}
+    for sequence, row in rows.items():
+        if row.status not in fixed and sequence not in wanted:
+            row.delete()
+    for sequence, cycle in wanted.items():
+        row = rows.get(sequence)
+        if row is not None and row.status in fixed:
+            continue
+        due = schedule.renewal_at(cycle.date, rules.lead_days, zone, rules.renewal_hour)
+        status = _STATES[cycle.state]
+        if row is None:
+            Cycle.objects.create(
+                subscription=subscription,
+                sequence=sequence,
+                delivery_on=cycle.date,
+                renewal_due_at=due,
+                status=status,
+            )
+        elif (row.delivery_on, row.renewal_due_at, row.status) != (cycle.date, due, status):
+            if row.status == Cycle.Status.FAILED and status == Cycle.Status.SCHEDULED:
+                status = Cycle.Status.FAILED  # keeps its retry schedule
+            row.delivery_on, row.renewal_due_at, row.status = cycle.date, due, status
+            row.save(update_fields=["delivery_on", "renewal_due_at", "status", "updated_at"])
+    due_cycles = [c for c in wanted.values() if c.state is CycleState.DUE]
+    subscription.next_delivery_on = due_cycles[0].date if due_cycles else None
+    subscription.save(update_fields=["next_delivery_on", "updated_at"])
+
+
+def create_subscription(
+    profile: CustomerProfile,
+    *,
+    channel: str,
+    currency: str,
+    lines: list[tuple[str, int]],
+    interval: Interval,
+    first_delivery: date,
+    actor: str,
+    now: datetime,
+    rules: Rules,
+    zone: ZoneInfo,
+    source_order_id: str = "",
+    shipping_address: dict | None = None,
+) -> Subscription:
+    """Start a subscription (once per `source_order_id`: the same paid order twice is one)."""
+    if profile.user_id is None:
+        raise ScheduleError("customer", "invalid", "a subscription needs a registered customer")
+    if not lines:
+        raise ScheduleError("lines", "required", "a subscription needs at least one line")
+    for index, (variant_id, quantity) in enumerate(lines):
+        if not variant_id or not isinstance(quantity, int) or quantity < 1:
+            raise ScheduleError(
+                f"lines[{index}]", "invalid", "needs a variant and a quantity of 1+"
+            )
+    if rules.allowed and interval not in rules.allowed:
+        offered = ", ".join(str(choice) for choice in rules.allowed)
+        raise ScheduleError("interval", "not_allowed", f"{interval} is not offered ({offered})")
+    with transaction.atomic():
+        if source_order_id:
+            existing = Subscription.objects.filter(source_order_id=source_order_id).first()
+            if existing is not None:
+                return existing
+        subscription = Subscription.objects.create(
+            profile=profile,
+            user_id=profile.user_id,
+            channel=channel,
+            currency=currency,
+            plan=plan_to_json(schedule.start_plan(first_delivery, interval)),
+            source_order_id=source_order_id,
+            shipping_address=shipping_address or {},
+        )
+        SubscriptionLine.objects.bulk_create(
+            SubscriptionLine(subscription=subscription, variant_id=variant_id, quantity=quantity)
+            for variant_id, quantity in lines
+        )
+        SubscriptionEvent.objects.create(
+            subscription=subscription,
+            kind="created",
+            actor=actor,
+            at=now,
+            data={"interval": str(interval), "first_delivery": first_delivery.isoformat()},
+        )
+        sync_cycles(subscription, now.astimezone(zone).date(), rules, zone)
+    return subscription
+
+
+def _change(action: str, plan, today: date, rules: Rules, params: dict) -> Change:
+    if action == "skip":
+        return schedule.skip(plan, params["sequence"], today, rules.cutoff_days)
+    if action == "unskip":
+        return schedule.unskip(plan, params["sequence"], today, rules.cutoff_days)
+    if action == "change_interval":
+        return schedule.change_interval(
+            plan, params["interval"], today, allowed=rules.allowed, cutoff_days=rules.cutoff_days
+        )
+    if action == "move_next":
+        return schedule.move_next(
+            plan,
+            params["date"],
+            today,
+            max_days=rules.max_move_days,
+            cutoff_days=rules.cutoff_days,
+        )
+    if action == "pause":
+        return schedule.pause(plan, params.get("start") or today, today, params.get("until"))
+    if action == "resume":
+        return schedule.resume(plan, today, params.get("on"))
+    raise ScheduleError("action", "invalid", f"'{action}' is not a subscription action")
+
+
+def act(
+    subscription_id: int,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    rules: Rules,
+    zone: ZoneInfo,
+    **params,
+) -> tuple[Subscription, Change | None]:
+    """Apply one action to a subscription; return it and the schedule change.
+
+    Actions: skip, unskip (`sequence`), change_interval (`interval`), move_next (`date`),
+    pause (`start`, `until`), resume (`on`), cancel (`reason`).
+    """
+    today = now.astimezone(zone).date()
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.CANCELLED:
+            raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
+        plan = plan_from_json(subscription.plan)
+        change = None
+        if action == "cancel":
+            reason = str(params.get("reason") or "").strip()
+            if not reason:
+                raise ScheduleError("reason", "required", "say why the subscription ends")
+            if subscription.deliveries < rules.min_deliveries:
+                raise ScheduleError(
+                    "subscription",
+                    "minimum_deliveries",
+                    f"{rules.min_deliveries} deliveries come before cancelling; "
+                    f"{subscription.deliveries} so far",
+                )
+            subscription.status = Subscription.Status.CANCELLED
+            subscription.cancel_reason, subscription.cancelled_at = reason[:255], now
+            data = {"reason": reason}
+        else:
+            change = _change(action, plan, today, rules, params)
+            subscription.plan = plan_to_json(change.plan)
+            if action == "pause" and params.get("until") is None:
+                subscription.status = Subscription.Status.PAUSED
+            elif action == "resume":
+                subscription.status = Subscription.Status.ACTIVE
+            data = {
+                key: value.isoformat() if isinstance(value, date) else str(value)
+                for key, value in params.items()
+                if value is not None
+            }
+            data["applies_from"] = change.applies_from
+            data["after_next"] = change.after_next
+        subscription.save()
+        SubscriptionEvent.objects.create(
+            subscription=subscription, kind=action, actor=actor, at=now, data=data
+        )
+        sync_cycles(subscription, today, rules, zone)
+    return subscription, change
