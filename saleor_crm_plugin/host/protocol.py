@@ -111,6 +111,15 @@ class Host(Protocol):
     def revoke_voucher(self, code: str) -> None:
         """Deactivate a code `issue_voucher` returned (it ends now); unknown codes are ignored."""
 
+    def find_renewal_order(self, key: str) -> str | None:
+        """The id of the order carrying this renewal idempotency key, if the store has one."""
+
+    def create_renewal_order(self, request) -> str:
+        """Create a subscription's renewal order through the store's own order creation (its
+        stock, prices, taxes and webhooks), carrying `request.key`; left unpaid for the store's
+        payment flow. Return its id, or raise `subscriptions.renewals.RenewalError` saying why.
+        """
+
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         """Give each user (by id) the Customer Type (slug, name), created when missing, without
         the store's mutations; return how many users changed.

@@ -3,6 +3,7 @@
 import base64
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -172,6 +173,62 @@ class SandboxHost:
         from ..sandbox.models import SandboxVoucher
 
         SandboxVoucher.objects.filter(code=code).update(is_active=False)
+
+    def find_renewal_order(self, key: str) -> str | None:
+        from ..sandbox.models import SandboxOrder
+
+        return SandboxOrder.objects.filter(order_id=key).values_list("order_id", flat=True).first()
+
+    def create_renewal_order(self, request) -> str:
+        """The sandbox store prices a variant as its last order of it did (it has no catalog)."""
+        from django.utils import timezone
+
+        from ..customers.snapshots import LineSnapshot, OrderStatus
+        from ..sandbox.models import SandboxOrder, SandboxUser
+        from ..subscriptions.renewals import RenewalError
+
+        user = SandboxUser.objects.filter(pk=int(request.user_id)).first()
+        if user is None or not user.is_active:
+            raise RenewalError(f"the customer {request.user_id} has no active account")
+        prices = {}
+        for data in SandboxOrder.objects.order_by("-placed_at").values_list("data", flat=True)[
+            :2000
+        ]:
+            for line in data.get("lines", ()):
+                prices.setdefault(line.get("variant_id"), (line, data["currency"]))
+        lines = []
+        for index, (variant_id, quantity) in enumerate(request.lines):
+            known = prices.get(variant_id)
+            if known is None or known[1] != request.currency:
+                raise RenewalError(f"variant {variant_id} is not sold in {request.currency}")
+            line, _currency = known
+            lines.append(
+                LineSnapshot(
+                    line_id=f"{request.key}-{index + 1}",
+                    quantity=quantity,
+                    unit_price_gross=Decimal(line["unit_price_gross"]),
+                    product_name=line.get("product_name", ""),
+                    sku=line.get("sku"),
+                    variant_id=variant_id,
+                )
+            )
+        if not lines:
+            raise RenewalError("the cycle has no lines to order")
+        now = timezone.now()
+        snapshot = OrderSnapshot(
+            order_id=request.key,
+            channel=request.channel,
+            currency=request.currency,
+            status=OrderStatus.UNFULFILLED,
+            placed_at=now,
+            updated_at=now,
+            total_gross=sum((line.unit_price_gross * line.quantity for line in lines), Decimal(0)),
+            user_id=request.user_id,
+            email=user.email,
+            lines=tuple(lines),
+        )
+        SandboxOrder.from_snapshot(snapshot, user).save()
+        return request.key
 
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         from ..sandbox.models import SandboxUser

@@ -1,0 +1,185 @@
+"""Renewal orders on PostgreSQL: one order per cycle with concurrent workers, retries and crashes."""
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection, connections
+
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.host import get_host, reset_host
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
+from saleor_crm_plugin.subscriptions.models import Cycle, Subscription, SubscriptionEvent
+from saleor_crm_plugin.subscriptions.renewals import RenewalReport, claim_due, renew, run_renewals
+from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
+from saleor_crm_plugin.subscriptions.services import Rules, act, create_subscription
+from tests.factories import order
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+START = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
+DUE = datetime(2027, 1, 17, 1, 0, tzinfo=UTC)  # after cycle 1's renewal time (Jan 17 00:00 UTC)
+RULES = Rules(cutoff_days=5, lead_days=3, allowed=(Interval(30, Unit.DAY),))
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_host():
+    reset_host()
+
+
+def _subscriptions(count=1, variant="v1"):
+    SandboxOrder.store(order("first", email="first@example.com", total="1500"))  # prices v1
+    made = []
+    for number in range(count):
+        user = SandboxUser.objects.create(
+            email=f"s{number}@example.com", date_joined=START, updated_at=START
+        )
+        profile = CustomerProfile.objects.create(user_id=str(user.pk))
+        made.append(
+            create_subscription(
+                profile,
+                channel="channel-jpy",
+                currency="JPY",
+                lines=[(variant, 2)],
+                interval=Interval(30, Unit.DAY),
+                first_delivery=date(2027, 1, 20),
+                actor=f"user:{user.pk}",
+                now=START,
+                rules=RULES,
+                zone=TOKYO,
+            )
+        )
+    return made
+
+
+@pytest.mark.django_db
+def test_a_due_cycle_becomes_one_renewal_order_and_the_next_cycle_follows():
+    [subscription] = _subscriptions()
+
+    report = run_renewals(get_host(), DUE, RULES, TOKYO)
+    again = run_renewals(get_host(), DUE, RULES, TOKYO)
+
+    assert (report.claimed, report.ordered, again.claimed) == (1, 1, 0)
+    cycle = Cycle.objects.get(subscription=subscription, sequence=1)
+    assert (cycle.status, cycle.order_id) == ("ordered", cycle.idempotency_key)
+    renewal = SandboxOrder.objects.get(order_id=cycle.idempotency_key)
+    assert renewal.data["total_gross"] == "3000"  # 2 x 1,500 JPY, left unpaid
+    assert renewal.data["paid_amount"] == "0"
+    subscription.refresh_from_db()
+    assert (subscription.deliveries, subscription.next_delivery_on) == (1, date(2027, 2, 19))
+    assert Cycle.objects.filter(subscription=subscription).count() == 4  # 1 ordered + 3 next
+
+
+@pytest.mark.django_db
+def test_a_skipped_or_paused_cycle_is_not_ordered():
+    [skipped, paused] = _subscriptions(2)
+    act(skipped.pk, "skip", sequence=1, actor="user:1", now=START, rules=RULES, zone=TOKYO)
+    act(
+        paused.pk,
+        "pause",
+        start=date(2027, 1, 6),
+        actor="user:2",
+        now=START,
+        rules=RULES,
+        zone=TOKYO,
+    )
+
+    report = run_renewals(get_host(), DUE + timedelta(days=40), RULES, TOKYO)
+
+    # the skipped subscription orders cycle 2 (Feb 19) once its time comes; the paused nothing
+    assert report.ordered == 1
+    assert list(Cycle.objects.filter(status="ordered").values_list("subscription", "sequence")) == [
+        (skipped.pk, 2)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED is PostgreSQL's")
+def test_two_workers_running_at_once_create_one_order_per_cycle():
+    subscriptions = _subscriptions(20)
+    start = threading.Barrier(2)
+    reports = []
+
+    def worker():
+        try:
+            start.wait()
+            reports.append(run_renewals(get_host(), DUE, RULES, TOKYO, batch=3))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(report.ordered for report in reports) == 20
+    assert all(report.ordered for report in reports)  # both took a share
+    keys = [f"crm-subscription-{s.pk}-cycle-1" for s in subscriptions]
+    assert SandboxOrder.objects.filter(order_id__in=keys).count() == 20
+    assert Cycle.objects.filter(status="ordered").count() == 20
+
+
+class _DiesAfterCreating:
+    """A store that commits the order on its own, then the worker dies before recording it."""
+
+    def __init__(self, host):
+        self.host = host
+
+    def __getattr__(self, name):
+        return getattr(self.host, name)
+
+    def create_renewal_order(self, request):
+        created = []
+
+        def elsewhere():  # the store's own connection and commit
+            try:
+                created.append(self.host.create_renewal_order(request))
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert created
+        raise SystemExit("worker killed between the order and the commit")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+def test_a_worker_killed_after_the_order_was_created_never_leads_to_a_second_order():
+    [subscription] = _subscriptions()
+    [cycle_id] = claim_due(DUE)
+
+    with pytest.raises(SystemExit):
+        renew(cycle_id, _DiesAfterCreating(get_host()), DUE, RULES, TOKYO, RenewalReport())
+
+    # the claim is stale after 15 minutes; the next run finds the order by its key
+    soon = run_renewals(get_host(), DUE + timedelta(minutes=5), RULES, TOKYO)
+    later = run_renewals(get_host(), DUE + timedelta(minutes=20), RULES, TOKYO)
+    assert (soon.claimed, later.claimed, later.found, later.ordered) == (0, 1, 1, 1)
+    cycle = Cycle.objects.get(pk=cycle_id)
+    assert cycle.status == "ordered"
+    assert SandboxOrder.objects.filter(order_id=cycle.idempotency_key).count() == 1
+    assert Subscription.objects.get(pk=subscription.pk).deliveries == 1
+
+
+@pytest.mark.django_db
+def test_a_failing_renewal_is_retried_then_left_for_staff_with_the_reason():
+    [subscription] = _subscriptions(variant="gone")
+
+    first = run_renewals(get_host(), DUE, RULES, TOKYO)
+    cycle = Cycle.objects.get(subscription=subscription, sequence=1)
+    assert (first.failed, cycle.status, cycle.attempts) == (1, "failed", 1)
+    assert cycle.last_error == "variant gone is not sold in JPY"
+    assert cycle.retry_at == DUE + timedelta(hours=1)
+    moment = DUE
+    for hours in (1, 6, 24):  # the retries, each at its time
+        assert cycle.retry_at == moment + timedelta(hours=hours)
+        moment = cycle.retry_at
+        run_renewals(get_host(), moment, RULES, TOKYO)
+        cycle.refresh_from_db()
+    subscription.refresh_from_db()
+    assert (cycle.attempts, subscription.status) == (4, "attention")
+    assert SubscriptionEvent.objects.filter(kind="needs_attention").count() == 1
+    assert run_renewals(get_host(), DUE + timedelta(days=3), RULES, TOKYO).claimed == 0
