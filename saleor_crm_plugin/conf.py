@@ -5,7 +5,7 @@ Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +13,7 @@ from .errors import FieldError
 from .loyalty import config as loyalty_conf
 from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
 from .segments.segment_map import DEFAULT_SEGMENT_MAP_TEXT, DEFAULT_SEGMENTS, parse_segment_map
+from .subscriptions.schedule import DEFAULT_PLANS_TEXT, Interval, parse_plans
 
 __all__ = ["DEFAULTS", "FIELDS", "CRMConfig", "ConfigError", "parse_config"]
 
@@ -39,6 +40,12 @@ EXPIRY = "points-expiry"
 REDEMPTION = "points-redemption"
 POINTS_ON_RENEWALS = "points-on-renewals"
 EARN_FROM = "points-earn-from"
+SUBSCRIPTION_PLANS = "subscription-plans"
+SUBSCRIPTION_CUTOFF = "subscription-cutoff-days"
+SUBSCRIPTION_LEAD = "subscription-lead-days"
+SUBSCRIPTION_HOUR = "subscription-renewal-hour"
+SUBSCRIPTION_MOVE = "subscription-max-move-days"
+SUBSCRIPTION_MINIMUM = "subscription-min-deliveries"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -144,6 +151,40 @@ FIELDS = {
         "of the points, and the fewest and most points one redemption may spend.",
         "multiline",
     ),
+    SUBSCRIPTION_PLANS: (
+        "Subscription plans",
+        "One variant a line (Saleor's variant ID or its SKU), with the delivery intervals "
+        "customers may choose: 'COFFEE-1KG: 30 days, 45 days, 60 days' (days, weeks or "
+        "months). A product's metadata key crm.subscription_intervals ('30 days, 60 days') "
+        "offers them too.",
+        "multiline",
+    ),
+    SUBSCRIPTION_CUTOFF: (
+        "Subscription change cutoff (days)",
+        "A change made fewer than this many days before a delivery applies from the delivery "
+        "after it (次々回). 0: up to the day.",
+        "int",
+    ),
+    SUBSCRIPTION_LEAD: (
+        "Renewal order lead time (days)",
+        "Each renewal order is created this many days before its delivery date.",
+        "int",
+    ),
+    SUBSCRIPTION_HOUR: (
+        "Renewal order hour",
+        "The local hour (0-23, store time zone) at which renewal orders of a day are created.",
+        "int",
+    ),
+    SUBSCRIPTION_MOVE: (
+        "Subscription date move (days)",
+        "How far a customer may move the next delivery, earlier or later.",
+        "int",
+    ),
+    SUBSCRIPTION_MINIMUM: (
+        "Deliveries before cancelling",
+        "How many deliveries a subscription makes before its customer may cancel. 0: any time.",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -207,6 +248,12 @@ DEFAULTS = {
     REDEMPTION: loyalty_conf.DEFAULT_REDEMPTION_TEXT,
     POINTS_ON_RENEWALS: False,
     EARN_FROM: "",
+    SUBSCRIPTION_PLANS: DEFAULT_PLANS_TEXT,
+    SUBSCRIPTION_CUTOFF: 5,
+    SUBSCRIPTION_LEAD: 3,
+    SUBSCRIPTION_HOUR: 9,
+    SUBSCRIPTION_MOVE: 30,
+    SUBSCRIPTION_MINIMUM: 0,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -230,6 +277,13 @@ class CRMConfig:
         (name, r, f) for name, (r, f) in DEFAULT_SEGMENTS.items()
     )
     loyalty: loyalty_conf.LoyaltyConfig = None  # None: the defaults
+    # Subscriptions: the intervals offered per variant (ID or SKU), and the store's rules.
+    subscription_plans: dict[str, tuple[Interval, ...]] = field(default_factory=dict)
+    subscription_cutoff_days: int = 5
+    subscription_lead_days: int = 3
+    subscription_renewal_hour: int = 9
+    subscription_max_move_days: int = 30
+    subscription_min_deliveries: int = 0
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -327,10 +381,10 @@ def _parse_months(field: str, value) -> int | None:
     return int(text) or None
 
 
-def _parse_return_window(field: str, value) -> int:
+def _parse_whole(field: str, value, high: int) -> int:
     text = str(value).strip()
-    if not text.isdigit() or int(text) > 365:
-        raise ConfigError(field, f"'{value}' is not a whole number of days from 0 to 365")
+    if not text.isdigit() or int(text) > high:
+        raise ConfigError(field, f"'{value}' is not a whole number from 0 to {high}")
     return int(text)
 
 
@@ -375,7 +429,7 @@ def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
         ladder_text=ladder_text,
         earn=earn,
         bonuses=bonuses,
-        return_window_days=_parse_return_window(RETURN_WINDOW, values[RETURN_WINDOW]),
+        return_window_days=_parse_whole(RETURN_WINDOW, values[RETURN_WINDOW], 365),
         allow_negative=_parse_bool(ALLOW_NEGATIVE, values[ALLOW_NEGATIVE]),
         expiry=_setting(EXPIRY, loyalty_conf.parse_expiry, values[EXPIRY]),
         redemption=_setting(REDEMPTION, loyalty_conf.parse_redemption, values[REDEMPTION]),
@@ -400,6 +454,14 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         gender_key=_parse_key(GENDER_KEY, values[GENDER_KEY]),
         segments=_parse_segments(RFM_SEGMENTS, values[RFM_SEGMENTS]),
         loyalty=_parse_loyalty(values),
+        subscription_plans=_setting(SUBSCRIPTION_PLANS, parse_plans, values[SUBSCRIPTION_PLANS]),
+        subscription_cutoff_days=_parse_whole(SUBSCRIPTION_CUTOFF, values[SUBSCRIPTION_CUTOFF], 60),
+        subscription_lead_days=_parse_whole(SUBSCRIPTION_LEAD, values[SUBSCRIPTION_LEAD], 60),
+        subscription_renewal_hour=_parse_whole(SUBSCRIPTION_HOUR, values[SUBSCRIPTION_HOUR], 23),
+        subscription_max_move_days=_parse_whole(SUBSCRIPTION_MOVE, values[SUBSCRIPTION_MOVE], 365),
+        subscription_min_deliveries=_parse_whole(
+            SUBSCRIPTION_MINIMUM, values[SUBSCRIPTION_MINIMUM], 100
+        ),
     )
 
 

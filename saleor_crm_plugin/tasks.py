@@ -7,6 +7,7 @@ from .segments.tasks import (
     recompute_rfm_chunk_task,
     recompute_rfm_task,
 )
+from .subscriptions.tasks import renew_subscriptions_task
 
 __all__ = [
     "erase_customer_task",
@@ -16,5 +17,6 @@ __all__ = [
     "ingest_orders_task",
     "recompute_rfm_chunk_task",
     "recompute_rfm_task",
+    "renew_subscriptions_task",
     "review_ranks_task",
 ]

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from ..errors import FieldError
 
 __all__ = [
+    "DEFAULT_PLANS_TEXT",
     "Change",
     "Cycle",
     "CycleState",
@@ -42,6 +43,7 @@ __all__ = [
     "cycle_date",
     "move_next",
     "parse_interval",
+    "parse_plans",
     "pause",
     "plan_from_json",
     "plan_to_json",
@@ -409,3 +411,36 @@ def plan_from_json(data: dict) -> Plan:
         ),
         ordered_through=data.get("ordered_through", 0),
     )
+
+
+# --- what the store offers (the `subscription-plans` setting) ---------------------------------
+
+DEFAULT_PLANS_TEXT = (
+    "# variant id or SKU: the intervals offered\n# COFFEE-1KG: 30 days, 45 days, 60 days"
+)
+
+
+def parse_plans(text: str) -> dict[str, tuple[Interval, ...]]:
+    """One variant (Saleor's variant ID or its SKU) a line: `COFFEE-1KG: 30 days, 2 months`."""
+    plans: dict[str, tuple[Interval, ...]] = {}
+    for number, raw in enumerate(str(text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        variant, colon, rest = line.partition(":")
+        variant = variant.strip()
+        if not colon or not variant or not rest.strip():
+            raise ValueError(f"line {number}: write it as 'COFFEE-1KG: 30 days, 45 days'")
+        if variant in plans:
+            raise ValueError(f"line {number}: {variant} has intervals on an earlier line")
+        intervals = []
+        for part in rest.split(","):
+            try:
+                interval = parse_interval(part)
+            except ScheduleError as error:
+                raise ValueError(f"line {number} ({variant}): {error.message}") from None
+            if interval in intervals:
+                raise ValueError(f"line {number} ({variant}): {interval} is listed twice")
+            intervals.append(interval)
+        plans[variant] = tuple(intervals)
+    return plans

@@ -15,7 +15,7 @@ from . import schedule
 from .models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 from .schedule import Change, CycleState, Interval, ScheduleError, plan_from_json, plan_to_json
 
-__all__ = ["Rules", "act", "create_subscription", "sync_cycles"]
+__all__ = ["Rules", "act", "create_subscription", "rules_for", "sync_cycles"]
 
 # Upcoming cycles kept as rows (the renewal run claims them; the rest is computed).
 HORIZON = 3
@@ -31,6 +31,23 @@ class Rules:
     max_move_days: int = 30  # how far the next delivery may be moved
     min_deliveries: int = 0  # deliveries before the customer may cancel
     allowed: tuple[Interval, ...] = ()  # the intervals customers may choose
+
+
+def rules_for(config, variant_ids=()) -> Rules:
+    """The store's rules from its settings; `allowed`: the intervals every one of these
+    variants (IDs or SKUs) offers."""
+    offered = [config.subscription_plans.get(variant) for variant in variant_ids]
+    allowed: tuple[Interval, ...] = ()
+    if offered and all(offered):
+        allowed = tuple(i for i in offered[0] if all(i in other for other in offered[1:]))
+    return Rules(
+        cutoff_days=config.subscription_cutoff_days,
+        lead_days=config.subscription_lead_days,
+        renewal_hour=config.subscription_renewal_hour,
+        max_move_days=config.subscription_max_move_days,
+        min_deliveries=config.subscription_min_deliveries,
+        allowed=allowed,
+    )
 
 
 _STATES = {

@@ -183,3 +183,23 @@ def test_a_failing_renewal_is_retried_then_left_for_staff_with_the_reason():
     assert (cycle.attempts, subscription.status) == (4, "attention")
     assert SubscriptionEvent.objects.filter(kind="needs_attention").count() == 1
     assert run_renewals(get_host(), DUE + timedelta(days=3), RULES, TOKYO).claimed == 0
+
+
+@pytest.mark.django_db
+def test_the_renewal_run_is_an_hourly_beat_task():
+    from celery import current_app
+    from django_celery_beat.models import PeriodicTask
+
+    from saleor_crm_plugin.tasks import renew_subscriptions_task
+
+    periodic = PeriodicTask.objects.get(name="saleor-crm: renew subscriptions")
+    assert periodic.task == "saleor_crm.renew_subscriptions"
+    assert (periodic.interval.every, periodic.interval.period) == (1, "hours")
+    assert "saleor_crm.renew_subscriptions" in current_app.tasks
+    assert renew_subscriptions_task.delay().get() == {
+        "claimed": 0,
+        "ordered": 0,
+        "found": 0,
+        "failed": 0,
+        "attention": 0,
+    }

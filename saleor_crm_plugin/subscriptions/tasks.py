@@ -1,0 +1,25 @@
+"""Celery task of subscriptions: the renewal run (hourly from the beat schedule)."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from ..host import get_host
+from ..task_options import RETRY
+from .renewals import run_renewals
+from .services import rules_for
+
+
+@shared_task(name="saleor_crm.renew_subscriptions", **RETRY)
+def renew_subscriptions_task() -> dict:
+    """Create the renewal orders that are due (each cycle once, whatever runs at the same time)."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        report = run_renewals(host, timezone.now(), rules_for(config), config.zone)
+    return {
+        "claimed": report.claimed,
+        "ordered": report.ordered,
+        "found": report.found,
+        "failed": report.failed,
+        "attention": report.attention,
+    }
