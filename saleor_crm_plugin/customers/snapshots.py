@@ -111,6 +111,9 @@ class LineSnapshot:
     # The store's ids of the variant's product and of the product's category, when known.
     product_id: str | None = None
     category_id: str | None = None
+    # The delivery interval the customer chose for this line (`crm.subscription_interval` in
+    # the checkout line's metadata), e.g. "30 days".
+    subscription: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ class OrderSnapshot:
     fulfilled_at: datetime | None = None
     shipping_gross: Decimal = Decimal(0)
     shipping_net: Decimal | None = None
+    # The interval chosen for every subscribable line (`crm.subscription_interval` in the
+    # checkout's metadata); a line's own choice wins.
+    subscription: str | None = None
     lines: tuple[LineSnapshot, ...] = field(default=())
 
     def __post_init__(self):
@@ -291,6 +297,7 @@ def order_to_dict(snapshot: OrderSnapshot) -> dict:
         "refunded_amount": str(snapshot.refunded_amount),
         "shipping_gross": str(snapshot.shipping_gross),
         "shipping_net": str(snapshot.shipping_net),
+        "subscription": snapshot.subscription,
         "lines": [
             {
                 "line_id": line.line_id,
@@ -301,6 +308,7 @@ def order_to_dict(snapshot: OrderSnapshot) -> dict:
                 "variant_id": line.variant_id,
                 "product_id": line.product_id,
                 "category_id": line.category_id,
+                "subscription": line.subscription,
             }
             for line in snapshot.lines
         ],

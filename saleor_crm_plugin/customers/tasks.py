@@ -13,6 +13,7 @@ from django.utils import timezone
 from ..host import get_host
 from ..loyalty.orders import settle_loyalty
 from ..segments.services import rescore_profiles
+from ..subscriptions.orders import start_subscriptions
 from ..task_options import RETRY
 from .ingest import IngestResult, ingest_customers, ingest_orders
 from .metadata import sync_customer_metadata
@@ -52,8 +53,14 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
             timezone.now(),
             order_ids=[snapshot.order_id for snapshot in snapshots],
         )
+        started = start_subscriptions(config, snapshots, timezone.now())
         summary = _summary(result, sync_customer_metadata(host, result.profile_ids))
-        return {**summary, "points_entries": loyalty.entries, "rank_changes": loyalty.rank_changes}
+        return {
+            **summary,
+            "points_entries": loyalty.entries,
+            "rank_changes": loyalty.rank_changes,
+            "subscriptions_started": started,
+        }
 
 
 @shared_task(name="saleor_crm.ingest_customer", **RETRY)

@@ -39,6 +39,8 @@ from .protocol import MANAGE_USERS, Batch, Requester
 logger = logging.getLogger(__name__)
 
 PLUGIN_ID = "saleor.crm"
+# The checkout (and checkout line) metadata key a storefront sets to start a subscription.
+SUBSCRIPTION_KEY = "crm.subscription_interval"
 # Our permission codes -> Saleor's permission enums (checked with `user.has_perm`).
 PERMISSIONS = {MANAGE_USERS: AccountPermissions.MANAGE_USERS}
 _PAID_EVENTS = (
@@ -128,6 +130,7 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
         fulfilled_at=fulfilled_at,
         shipping_gross=order.shipping_price_gross_amount,
         shipping_net=order.shipping_price_net_amount,
+        subscription=(order.metadata or {}).get(SUBSCRIPTION_KEY),
         lines=tuple(
             LineSnapshot(
                 line_id=str(line.pk),
@@ -135,6 +138,7 @@ def order_to_snapshot(order: Order) -> OrderSnapshot:
                 unit_price_gross=line.unit_price_gross_amount,
                 product_name=line.product_name,
                 sku=line.product_sku,
+                subscription=(line.metadata or {}).get(SUBSCRIPTION_KEY),
                 variant_id=line.product_variant_id
                 or (str(line.variant_id) if line.variant_id else None),
                 **_product_ids(line),

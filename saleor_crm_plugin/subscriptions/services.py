@@ -106,8 +106,13 @@ def create_subscription(
     zone: ZoneInfo,
     source_order_id: str = "",
     shipping_address: dict | None = None,
+    first_order_id: str = "",
 ) -> Subscription:
-    """Start a subscription (once per `source_order_id`: the same paid order twice is one)."""
+    """Start a subscription (once per `source_order_id`: the same paid order twice is one).
+
+    `first_order_id`: an order that is the first delivery already (the order that started the
+    subscription): cycle 1 is that order, and renewals start with cycle 2.
+    """
     if profile.user_id is None:
         raise ScheduleError("customer", "invalid", "a subscription needs a registered customer")
     if not lines:
@@ -125,15 +130,29 @@ def create_subscription(
             existing = Subscription.objects.filter(source_order_id=source_order_id).first()
             if existing is not None:
                 return existing
+        plan = schedule.start_plan(first_delivery, interval)
+        if first_order_id:
+            plan = schedule.Plan(plan.segments, ordered_through=1)
         subscription = Subscription.objects.create(
             profile=profile,
             user_id=profile.user_id,
             channel=channel,
             currency=currency,
-            plan=plan_to_json(schedule.start_plan(first_delivery, interval)),
+            plan=plan_to_json(plan),
             source_order_id=source_order_id,
             shipping_address=shipping_address or {},
+            deliveries=1 if first_order_id else 0,
         )
+        if first_order_id:
+            Cycle.objects.create(
+                subscription=subscription,
+                sequence=1,
+                delivery_on=first_delivery,
+                renewal_due_at=now,
+                status=Cycle.Status.ORDERED,
+                order_id=first_order_id,
+                attempts=1,
+            )
         SubscriptionLine.objects.bulk_create(
             SubscriptionLine(subscription=subscription, variant_id=variant_id, quantity=quantity)
             for variant_id, quantity in lines

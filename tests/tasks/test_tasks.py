@@ -37,6 +37,7 @@ def test_order_task_records_the_current_state_twice_without_change():
         "metadata_written": 0,
         "points_entries": 0,  # a guest's order earns nothing
         "rank_changes": 0,
+        "subscriptions_started": 0,
     }
     assert second == {**first, "created": 0, "unchanged": 1}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
@@ -54,6 +55,7 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
         "metadata_written": 0,
         "points_entries": 0,
         "rank_changes": 0,
+        "subscriptions_started": 0,
     }
     assert not OrderRecord.objects.exists()
 

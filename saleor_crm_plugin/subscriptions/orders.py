@@ -1,0 +1,104 @@
+"""Subscriptions started by paid orders: the storefront puts the chosen interval on the checkout.
+
+Keys (Saleor copies checkout metadata to the order and checkout line metadata to its lines):
+
+- `crm.subscription_interval` on a checkout line, e.g. "30 days": that line repeats;
+- the same key on the checkout itself: every line whose variant offers the interval repeats.
+
+When the order is paid in full, its repeating lines start one subscription per interval; the
+order itself is the first delivery and the next cycle falls one interval after the day it was
+paid (store time). The same paid order seen twice starts nothing more.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from ..conf import CRMConfig
+from ..customers.models import CustomerProfile
+from ..customers.snapshots import OrderSnapshot
+from .models import Subscription
+from .schedule import Interval, ScheduleError, parse_interval
+from .services import create_subscription, rules_for
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["start_subscriptions"]
+
+
+def _paid_in_full(snapshot: OrderSnapshot) -> bool:
+    return (
+        snapshot.is_placed
+        and not snapshot.is_cancelled
+        and snapshot.total_gross > 0
+        and snapshot.paid_amount + snapshot.refunded_amount >= snapshot.total_gross
+    )
+
+
+def _offered(config: CRMConfig, line) -> tuple[Interval, ...]:
+    for key in (line.variant_id, line.sku):
+        if key and key in config.subscription_plans:
+            return config.subscription_plans[key]
+    return ()
+
+
+def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[tuple[str, int]]]:
+    """The order's repeating lines by the interval chosen (lines that cannot repeat are left)."""
+    groups: dict[Interval, list[tuple[str, int]]] = defaultdict(list)
+    for line in snapshot.lines:
+        chosen = line.subscription or snapshot.subscription
+        if not chosen:
+            continue
+        where = f"order {snapshot.number or snapshot.order_id}, line {line.line_id}"
+        try:
+            interval = parse_interval(chosen)
+        except ScheduleError as error:
+            logger.warning("CRM subscription not started (%s): %s", where, error.message)
+            continue
+        if interval not in _offered(config, line):
+            if line.subscription:  # chosen for this line: say why it does not repeat
+                logger.warning(
+                    "CRM subscription not started (%s): %s is not offered for %s",
+                    where,
+                    interval,
+                    line.sku or line.variant_id,
+                )
+            continue
+        groups[interval].append((line.variant_id or line.sku, line.quantity))
+    return groups
+
+
+def start_subscriptions(config: CRMConfig, snapshots, now: datetime) -> int:
+    """Start the subscriptions these orders ask for; return how many are new."""
+    started = 0
+    for snapshot in snapshots:
+        if not snapshot.user_id or not _paid_in_full(snapshot):
+            continue
+        groups = _groups(config, snapshot)
+        if not groups:
+            continue
+        profile = CustomerProfile.objects.filter(
+            user_id=snapshot.user_id, anonymized_at__isnull=True
+        ).first()
+        if profile is None:
+            continue
+        paid_on = (snapshot.paid_at or snapshot.placed_at).astimezone(config.zone).date()
+        for interval, lines in sorted(groups.items(), key=lambda item: str(item[0])):
+            source = snapshot.order_id if len(groups) == 1 else f"{snapshot.order_id}:{interval}"
+            rules = rules_for(config, [variant for variant, _ in lines])
+            started += not Subscription.objects.filter(source_order_id=source).exists()
+            create_subscription(
+                profile,
+                channel=snapshot.channel,
+                currency=snapshot.currency,
+                lines=lines,
+                interval=interval,
+                first_delivery=paid_on,
+                actor=f"user:{snapshot.user_id}",
+                now=now,
+                rules=rules,
+                zone=config.zone,
+                source_order_id=source,
+                first_order_id=snapshot.order_id,
+            )
+    return started
