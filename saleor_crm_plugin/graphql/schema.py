@@ -15,6 +15,7 @@ from .loyalty import LoyaltyMutations, LoyaltyQueries, customer_by_id
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
+from .subscriptions import SubscriptionMutations
 from .types import (
     CRMCustomer,
     CRMCustomerCountableConnection,
@@ -161,7 +162,7 @@ class Query(SegmentQueries, LoyaltyQueries, graphene.ObjectType):
         )
 
 
-class Mutation(SegmentMutations, LoyaltyMutations, graphene.ObjectType):
+class Mutation(SegmentMutations, LoyaltyMutations, SubscriptionMutations, graphene.ObjectType):
     pass
 
 

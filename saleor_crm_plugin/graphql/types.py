@@ -13,6 +13,7 @@ from ..host.attributes import age_on
 from ..loyalty.models import MemberRank
 from .loyalty import CRMMembership, CRMPoints, CRMRankChange, membership_of, points_of, rank_history
 from .money import Money, money
+from .subscriptions import CRMSubscription, own_subscriptions
 
 __all__ = ["CRMCustomer", "CRMMe", "CRMScore", "CRMSpend", "JSONString", "Money"]
 
@@ -219,6 +220,15 @@ class CRMMe(graphene.ObjectType):
         description="The rank, the next one and what it still takes.",
     )
     crm_points = graphene.Field(CRMPoints, required=True, description="Points and their history.")
+    crm_subscriptions = graphene.List(
+        graphene.NonNull(CRMSubscription),
+        required=True,
+        description="The customer's subscriptions, newest first.",
+    )
+
+    @staticmethod
+    def resolve_crm_subscriptions(root, _info):
+        return own_subscriptions(root)
 
     @staticmethod
     def resolve_crm_membership(root, info):

@@ -1,0 +1,247 @@
+"""GraphQL of subscriptions: the customer's own (under `me`) and self-service mutations.
+
+A customer acts only on their own subscriptions (another customer's answers NOT_FOUND, as
+if it did not exist); staff with MANAGE_USERS act on any. Every answer of a change says from
+which cycle it applies and whether the change cutoff pushed it to the delivery after next.
+"""
+
+import graphene
+from django.utils import timezone
+
+from ..subscriptions import schedule
+from ..subscriptions.models import Subscription
+from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
+from ..subscriptions.services import act, rules_for
+from .errors import InputError, PermissionDenied, require_customer
+
+_CODES = (
+    "invalid",
+    "required",
+    "not_found",
+    "not_allowed",
+    "unchanged",
+    "in_past",
+    "out_of_bounds",
+    "past_cutoff",
+    "already_ordered",
+    "already_skipped",
+    "not_skipped",
+    "already_paused",
+    "not_paused",
+    "cancelled",
+    "minimum_deliveries",
+)
+CRMSubscriptionErrorCode = graphene.Enum(
+    "CRMSubscriptionErrorCode", [(code.upper(), code) for code in _CODES]
+)
+
+
+class CRMSubscriptionError(graphene.ObjectType):
+    field = graphene.String()
+    message = graphene.String(required=True)
+    code = graphene.Field(CRMSubscriptionErrorCode, required=True)
+
+
+class CRMSubscriptionCycle(graphene.ObjectType):
+    sequence = graphene.Int(required=True)
+    date = graphene.Date(required=True, description="The delivery date (store time).")
+    state = graphene.String(required=True, description="due, skipped or paused.")
+
+
+class CRMSubscriptionLine(graphene.ObjectType):
+    variant_id = graphene.String(required=True, description="Saleor's variant ID (or SKU).")
+    quantity = graphene.Int(required=True)
+    only_cycle = graphene.Int(description="A one-time item: delivered with this cycle only.")
+
+
+class CRMSubscription(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    status = graphene.String(required=True, description="active, paused, cancelled, attention.")
+    interval = graphene.String(required=True, description="e.g. '30 days'.")
+    allowed_intervals = graphene.List(graphene.NonNull(graphene.String), required=True)
+    next_delivery_on = graphene.Date()
+    deliveries = graphene.Int(required=True)
+    channel = graphene.String(required=True)
+    currency = graphene.String(required=True)
+    lines = graphene.List(graphene.NonNull(CRMSubscriptionLine), required=True)
+    upcoming = graphene.List(
+        graphene.NonNull(CRMSubscriptionCycle),
+        required=True,
+        first=graphene.Int(default_value=3, description="At most 24."),
+    )
+    created_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_id(root, _info):
+        return graphene.Node.to_global_id("CRMSubscription", root.pk)
+
+    @staticmethod
+    def resolve_interval(root, _info):
+        return str(plan_from_json(root.plan).interval)
+
+    @staticmethod
+    def resolve_allowed_intervals(root, info):
+        return [str(i) for i in _rules(info, root).allowed]
+
+    @staticmethod
+    def resolve_lines(root, _info):
+        return list(root.lines.all())
+
+    @staticmethod
+    def resolve_upcoming(root, info, first):
+        if not 1 <= first <= 24:
+            raise InputError("first", f"must be between 1 and 24, not {first}")
+        if root.status == Subscription.Status.CANCELLED:
+            return []
+        today = timezone.now().astimezone(info.context.host.config().zone).date()
+        return [
+            CRMSubscriptionCycle(sequence=c.sequence, date=c.date, state=c.state.value)
+            for c in schedule.upcoming(plan_from_json(root.plan), today, first)
+        ]
+
+
+def _rules(info, subscription: Subscription):
+    config = info.context.host.config()
+    return rules_for(config, [line.variant_id for line in subscription.lines.all()])
+
+
+def own_subscriptions(requester) -> list[Subscription]:
+    return list(Subscription.objects.filter(user_id=requester.user_id).order_by("-created_at"))
+
+
+def _subscription(info, subscription_id: str) -> Subscription:
+    """The requester's own subscription (staff: anyone's), else NOT_FOUND."""
+    requester = info.context.requester
+    if requester is None:
+        raise PermissionDenied()
+    try:
+        kind, pk = graphene.Node.from_global_id(subscription_id)
+    except Exception:  # graphql_relay raises various errors on bad base64
+        kind, pk = None, ""
+    subscription = None
+    if kind == "CRMSubscription" and str(pk).isdigit():
+        subscription = Subscription.objects.filter(pk=int(pk)).first()
+    if subscription is not None and not requester.has_permission("MANAGE_USERS"):
+        if requester.user_id is None or subscription.user_id != requester.user_id:
+            subscription = None
+    if subscription is None:
+        raise ScheduleError("id", "not_found", f"'{subscription_id}' is not your subscription")
+    return subscription
+
+
+def _actor(requester) -> str:
+    return f"{'staff' if requester.is_staff else 'user'}:{requester.user_id or 'app'}"
+
+
+class _SubscriptionChange(graphene.ObjectType):
+    subscription = graphene.Field(CRMSubscription)
+    applies_from = graphene.Int(description="The first cycle the change applies to.")
+    after_next = graphene.Boolean(
+        description="True when the change cutoff made it apply from the delivery after next."
+    )
+    errors = graphene.List(graphene.NonNull(CRMSubscriptionError), required=True)
+
+
+def _mutation(name: str, action: str, arguments: dict, convert, doc: str):
+    """One self-service mutation: `convert` turns its arguments into the action's params."""
+
+    def mutate(_root, info, id, **kwargs):
+        if info.context.requester is None:
+            require_customer(info)
+        try:
+            subscription = _subscription(info, id)
+            config = info.context.host.config()
+            updated, change = act(
+                subscription.pk,
+                action,
+                actor=_actor(info.context.requester),
+                now=timezone.now(),
+                rules=_rules(info, subscription),
+                zone=config.zone,
+                **convert(kwargs),
+            )
+        except ScheduleError as error:
+            return result(
+                errors=[
+                    CRMSubscriptionError(field=error.field, message=error.message, code=error.code)
+                ]
+            )
+        return result(
+            subscription=updated,
+            applies_from=change.applies_from if change else None,
+            after_next=change.after_next if change else None,
+            errors=[],
+        )
+
+    fields = {
+        "Arguments": type("Arguments", (), {"id": graphene.ID(required=True), **arguments}),
+        "mutate": staticmethod(mutate),
+        "__doc__": doc,
+    }
+    result = type(name, (_SubscriptionChange, graphene.Mutation), fields)
+    return result
+
+
+def _interval(kwargs):
+    return {"interval": parse_interval(kwargs["interval"])}
+
+
+CRMSubscriptionSkip = _mutation(
+    "CRMSubscriptionSkip",
+    "skip",
+    {"sequence": graphene.Int(required=True)},
+    lambda kwargs: kwargs,
+    "Skip one delivery (the cycle's sequence).",
+)
+CRMSubscriptionUnskip = _mutation(
+    "CRMSubscriptionUnskip",
+    "unskip",
+    {"sequence": graphene.Int(required=True)},
+    lambda kwargs: kwargs,
+    "Deliver a skipped cycle after all.",
+)
+CRMSubscriptionChangeInterval = _mutation(
+    "CRMSubscriptionChangeInterval",
+    "change_interval",
+    {"interval": graphene.String(required=True, description="One of allowedIntervals.")},
+    _interval,
+    "Change the delivery interval to one the subscription's products offer.",
+)
+CRMSubscriptionMoveNext = _mutation(
+    "CRMSubscriptionMoveNext",
+    "move_next",
+    {"date": graphene.Date(required=True)},
+    lambda kwargs: kwargs,
+    "Move the next delivery (within the store's bounds, never into the past).",
+)
+CRMSubscriptionPause = _mutation(
+    "CRMSubscriptionPause",
+    "pause",
+    {"start": graphene.Date(description="Default: today."), "until": graphene.Date()},
+    lambda kwargs: kwargs,
+    "Pause deliveries until a date (a holiday), or until resumed.",
+)
+CRMSubscriptionResume = _mutation(
+    "CRMSubscriptionResume",
+    "resume",
+    {"on": graphene.Date(description="The next delivery; default: one interval from today.")},
+    lambda kwargs: kwargs,
+    "Resume a paused subscription.",
+)
+CRMSubscriptionCancel = _mutation(
+    "CRMSubscriptionCancel",
+    "cancel",
+    {"reason": graphene.String(required=True)},
+    lambda kwargs: kwargs,
+    "Cancel, with a reason (the store may require a number of deliveries first).",
+)
+
+
+class SubscriptionMutations(graphene.ObjectType):
+    crm_subscription_skip = CRMSubscriptionSkip.Field()
+    crm_subscription_unskip = CRMSubscriptionUnskip.Field()
+    crm_subscription_change_interval = CRMSubscriptionChangeInterval.Field()
+    crm_subscription_move_next = CRMSubscriptionMoveNext.Field()
+    crm_subscription_pause = CRMSubscriptionPause.Field()
+    crm_subscription_resume = CRMSubscriptionResume.Field()
+    crm_subscription_cancel = CRMSubscriptionCancel.Field()
