@@ -195,13 +195,12 @@ class SandboxHost:
             :2000
         ]:
             for line in data.get("lines", ()):
-                prices.setdefault(line.get("variant_id"), (line, data["currency"]))
+                prices.setdefault((line.get("variant_id"), data["currency"]), line)
         lines = []
         for index, (variant_id, quantity) in enumerate(request.lines):
-            known = prices.get(variant_id)
-            if known is None or known[1] != request.currency:
+            line = prices.get((variant_id, request.currency))
+            if line is None:
                 raise RenewalError(f"variant {variant_id} is not sold in {request.currency}")
-            line, _currency = known
             lines.append(
                 LineSnapshot(
                     line_id=f"{request.key}-{index + 1}",

@@ -203,6 +203,72 @@ def loyalty_lines(days: int = 30) -> list[str]:
     return lines
 
 
+def subscription_lines(count: int = 300) -> list[str]:
+    """Put `count` repeat buyers on a subscription of what they buy most, then run renewals."""
+    import random
+    from collections import Counter
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ..customers.ingest import ingest_orders
+    from ..customers.models import CustomerProfile, OrderRecord
+    from ..host.sandbox import SandboxHost
+    from ..subscriptions.models import Cycle, Subscription
+    from ..subscriptions.renewals import run_renewals
+    from ..subscriptions.schedule import Interval, Unit
+    from ..subscriptions.services import create_subscription, rules_for
+    from .models import SandboxOrder
+
+    host = SandboxHost()
+    config = host.config()
+    rules = rules_for(config)
+    now = timezone.now()
+    today = now.astimezone(config.zone).date()
+    rng = random.Random(5)
+    if not Subscription.objects.exists():
+        buyers = CustomerProfile.objects.filter(
+            user_id__isnull=False, anonymized_at__isnull=True, order_count__gte=3
+        ).order_by("-order_count", "pk")[:count]
+        for profile in buyers:
+            bought = Counter()
+            orders = SandboxOrder.objects.filter(user_id=int(profile.user_id))
+            currency = None
+            for data in orders.values_list("data", flat=True):
+                currency = data["currency"]
+                for line in data["lines"]:
+                    bought[line["variant_id"]] += line["quantity"]
+            if not bought:
+                continue
+            variant = bought.most_common(1)[0][0]
+            create_subscription(
+                profile,
+                channel="channel-jpy" if currency == "JPY" else "default-channel",
+                currency=currency,
+                lines=[(variant, 1)],
+                interval=Interval(rng.choice((30, 45, 60)), Unit.DAY),
+                first_delivery=today + timedelta(days=rng.randint(1, 30)),
+                actor="system",
+                now=now,
+                rules=rules,
+                zone=config.zone,
+            )
+    report = run_renewals(host, now, rules, config.zone)
+    # What the store's order hooks do with the new orders: record them in the ledger.
+    renewed = list(
+        Cycle.objects.filter(status=Cycle.Status.ORDERED, subscription__source_order_id="")
+        .exclude(order_id__in=OrderRecord.objects.values("order_id"))
+        .values_list("order_id", flat=True)
+    )
+    ingest_orders([host.order_snapshot(order_id) for order_id in renewed])
+    active = Subscription.objects.filter(status=Subscription.Status.ACTIVE).count()
+    return [
+        f"Subscriptions: {Subscription.objects.count():,} ({active:,} active); renewal run: "
+        f"{report.ordered:,} orders created, {report.failed:,} failed "
+        f"(deliveries within {rules.lead_days} days are ordered now)",
+    ]
+
+
 def _curl(port: int, token: str, query: str) -> str:
     body = json.dumps({"query": query})
     return (
@@ -239,6 +305,9 @@ def demo(args) -> int:
     print()
     for line in loyalty_lines():
         print(line)
+    print()
+    for line in subscription_lines():
+        print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()
     top = (
@@ -266,7 +335,8 @@ def demo(args) -> int:
                 customer_token,
                 "{ me { crmProfile { orderCount lastOrderAt spends { currency totalSpent { amount currency } } } "
                 "crmMembership { rank { name } nextRank { name } remainingToNextRank { orders amount { amount currency } } } "
-                "crmPoints { balance pending expiringSoon { points at } } } }",
+                "crmPoints { balance pending expiringSoon { points at } } "
+                "crmSubscriptions { id interval nextDeliveryOn upcoming { sequence date state } } } }",
             )
         )
     if args.no_serve:
