@@ -53,6 +53,73 @@ _PAID_EVENTS = (
 _FULFILLED = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED)
 
 
+RENEWAL_KEY = "crm.renewal_key"  # in a renewal order's private metadata: the cycle's key
+CHECKOUT_CREATE = """mutation($input: CheckoutCreateInput!) { checkoutCreate(input: $input) {
+  checkout { id shippingMethods { id } } errors { field message code } } }"""
+CHECKOUT_ATTACH = """mutation($id: ID!, $customerId: ID!) {
+  checkoutCustomerAttach(id: $id, customerId: $customerId) { errors { field message code } } }"""
+CHECKOUT_DELIVERY = """mutation($id: ID!, $method: ID!) {
+  checkoutDeliveryMethodUpdate(id: $id, deliveryMethodId: $method) {
+    errors { field message code } } }"""
+ORDER_FROM_CHECKOUT = """mutation($id: ID!, $key: String!, $value: String!) {
+  orderCreateFromCheckout(id: $id, privateMetadata: [{key: $key, value: $value}]) {
+    order { id } errors { field message code } } }"""
+
+
+def _renewal_app():
+    """The plugin's own local App, which creates renewal orders (created once)."""
+    from saleor.app.models import App
+    from saleor.permission.models import Permission
+
+    app, created = App.objects.get_or_create(
+        identifier="saleor.crm.renewals",
+        defaults={"name": "CRM renewals", "is_active": True},
+    )
+    if created:
+        codenames = ["handle_checkouts", "manage_checkouts", "impersonate_user", "manage_orders"]
+        app.permissions.set(Permission.objects.filter(codename__in=codenames))
+    return app
+
+
+def _run(query: str, variables: dict, name: str) -> dict:
+    """Execute Saleor's GraphQL in process as the renewal App; raise RenewalError on errors."""
+    from saleor.graphql.api import schema as saleor_schema
+    from saleor.graphql.webhook.subscription_payload import initialize_request
+
+    from ..subscriptions.renewals import RenewalError
+
+    app = _renewal_app()
+    context = initialize_request(app=app, requestor=app)
+    context.app, context.user = app, None
+    result = saleor_schema.execute(query, variable_values=variables, context_value=context)
+    if result.errors:
+        raise RenewalError(f"{name}: {result.errors[0]}")
+    data = result.data[name]
+    if data.get("errors"):
+        error = data["errors"][0]
+        raise RenewalError(f"{name}: {error['field'] or ''} {error['message']}".strip())
+    return data
+
+
+def _address_input(address) -> dict:
+    if address is None:
+        return {}
+    fields = {
+        "firstName": address.first_name,
+        "lastName": address.last_name,
+        "companyName": address.company_name,
+        "streetAddress1": address.street_address_1,
+        "streetAddress2": address.street_address_2,
+        "city": address.city,
+        "cityArea": address.city_area,
+        "postalCode": address.postal_code,
+        "country": str(address.country.code) if address.country else "",
+        "countryArea": address.country_area,
+        "phone": str(address.phone) if address.phone else "",
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
 def _refunded(order: Order) -> tuple[Decimal, object]:
     """Return what was refunded and when, the way Saleor's `Order.totalRefunded` counts it."""
     payments = sorted(order.payments.all(), key=lambda p: p.pk)
@@ -351,6 +418,61 @@ class SaleorHost:
         transaction.on_commit(
             lambda: get_plugins_manager(allow_replica=False).voucher_updated(voucher, code)
         )
+
+    def find_renewal_order(self, key: str) -> str | None:
+        found = (
+            Order.objects.filter(private_metadata__contains={RENEWAL_KEY: key})
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return str(found) if found else None
+
+    def create_renewal_order(self, request) -> str:
+        """Saleor's own path, in process, as the plugin's local App: checkoutCreate (lines,
+        addresses) -> checkoutCustomerAttach -> checkoutDeliveryMethodUpdate (the first
+        shipping method) -> orderCreateFromCheckout carrying the key; left unpaid."""
+        from ..subscriptions.renewals import RenewalError
+
+        user = User.objects.filter(pk=int(request.user_id), is_active=True).first()
+        if user is None:
+            raise RenewalError(f"the customer {request.user_id} has no active account")
+        address = request.shipping_address or _address_input(user.default_shipping_address)
+        if not address:
+            raise RenewalError("the customer has no shipping address")
+        billing = _address_input(user.default_billing_address) or address
+        created = _run(
+            CHECKOUT_CREATE,
+            {
+                "input": {
+                    "channel": request.channel,
+                    "email": user.email,
+                    "lines": [{"variantId": v, "quantity": q} for v, q in request.lines],
+                    "shippingAddress": address,
+                    "billingAddress": billing,
+                }
+            },
+            "checkoutCreate",
+        )
+        checkout = created["checkout"]
+        _run(
+            CHECKOUT_ATTACH,
+            {"id": checkout["id"], "customerId": graphene.Node.to_global_id("User", user.pk)},
+            "checkoutCustomerAttach",
+        )
+        methods = checkout["shippingMethods"]
+        if not methods:
+            raise RenewalError("no shipping method delivers to the customer's address")
+        _run(
+            CHECKOUT_DELIVERY,
+            {"id": checkout["id"], "method": methods[0]["id"]},
+            "checkoutDeliveryMethodUpdate",
+        )
+        order = _run(
+            ORDER_FROM_CHECKOUT,
+            {"id": checkout["id"], "key": RENEWAL_KEY, "value": request.key},
+            "orderCreateFromCheckout",
+        )["order"]
+        return str(graphene.Node.from_global_id(order["id"])[1])
 
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:
         types = {}
