@@ -55,3 +55,88 @@ def test_a_due_cycle_becomes_one_saleor_order_carrying_its_key(
     assert order.lines.get().quantity == 2
     assert order.total_charged_amount == 0
     assert host.find_renewal_order(cycle.idempotency_key) == str(order.pk)
+
+
+def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews_it_once(
+    crm_plugin,
+    checkout_ready_to_complete,
+    customer_user,
+    user_api_client,
+    app_api_client,
+    transaction_item_generator,
+    transaction_events_generator,
+    django_capture_on_commit_callbacks,
+):
+    from saleor.plugins.manager import get_plugins_manager
+
+    from tests.saleor.test_loyalty import _pay_and_complete
+
+    # given: the variant offers 30 days; the storefront put the key on the checkout line
+    checkout = checkout_ready_to_complete
+    line = checkout.lines.first()
+    variant_id = graphene.Node.to_global_id("ProductVariant", line.variant_id)
+    get_plugins_manager(allow_replica=False).save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {"configuration": [{"name": "subscription-plans", "value": f"{variant_id}: 30 days"}]},
+    )
+    line.metadata = {"crm.subscription_interval": "30 days"}
+    line.save(update_fields=["metadata"])
+
+    # when: paid and completed through Saleor's API
+    order, _ = _pay_and_complete(
+        checkout,
+        customer_user,
+        user_api_client,
+        app_api_client.app,
+        transaction_item_generator,
+        transaction_events_generator,
+        django_capture_on_commit_callbacks,
+    )
+
+    # then: the subscription exists; the order is its first delivery
+    from saleor_crm_plugin.subscriptions.models import Subscription
+
+    subscription = Subscription.objects.get(source_order_id=str(order.pk))
+    assert list(subscription.lines.values_list("variant_id", "quantity")) == [
+        (variant_id, line.quantity)
+    ]
+    second = Cycle.objects.get(subscription=subscription, sequence=2)
+    assert second.status == "scheduled"
+
+    # when: the clock reaches cycle 2's renewal time; the run goes twice
+    host = SaleorHost()
+    config = host.config()
+    rules = Rules(lead_days=config.subscription_lead_days)
+    at = second.renewal_due_at + timedelta(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = run_renewals(host, at, rules, config.zone)
+    again = run_renewals(host, at, rules, config.zone)
+
+    # then: exactly one renewal order, with the cycle in its metadata
+    second.refresh_from_db()
+    assert (first.ordered, again.claimed) == (1, 0), second.last_error
+    renewal = Order.objects.get(pk=second.order_id)
+    assert renewal.private_metadata[RENEWAL_KEY] == f"crm-subscription-{subscription.pk}-cycle-2"
+
+    # and a skip changes what the next run does
+    from saleor_crm_plugin.subscriptions.services import act
+
+    act(subscription.pk, "skip", sequence=3, actor="user:1", now=at, rules=rules, zone=config.zone)
+    third = Cycle.objects.get(subscription=subscription, sequence=3)
+    later = run_renewals(host, third.renewal_due_at + timedelta(minutes=1), rules, config.zone)
+    assert later.ordered == 0
+    # and so does a pause: nothing is renewed while it lasts
+    fourth_on = Cycle.objects.get(subscription=subscription, sequence=4).delivery_on
+    act(
+        subscription.pk,
+        "pause",
+        start=fourth_on,
+        actor="user:1",
+        now=at,
+        rules=rules,
+        zone=config.zone,
+    )
+    paused = run_renewals(host, at + timedelta(days=90), rules, config.zone)
+    assert paused.claimed == 0
+    assert Order.objects.filter(private_metadata__has_key=RENEWAL_KEY).count() == 1
