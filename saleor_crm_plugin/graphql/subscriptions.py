@@ -69,6 +69,8 @@ class CRMSubscription(graphene.ObjectType):
         required=True,
         first=graphene.Int(default_value=3, description="At most 24."),
     )
+    preferred_weekday = graphene.Int(description="0 = Monday ... 6 = Sunday.")
+    time_slot = graphene.String()
     created_at = graphene.DateTime(required=True)
 
     @staticmethod
@@ -237,7 +239,78 @@ CRMSubscriptionCancel = _mutation(
 )
 
 
+class CRMAddressInput(graphene.InputObjectType):
+    """The shipping address, as Saleor's AddressInput has it."""
+
+    first_name = graphene.String(required=True)
+    last_name = graphene.String(required=True)
+    company_name = graphene.String()
+    street_address_1 = graphene.String(required=True)
+    street_address_2 = graphene.String()
+    city = graphene.String(required=True)
+    city_area = graphene.String()
+    postal_code = graphene.String()
+    country = graphene.String(required=True, description="ISO 3166 code, e.g. JP.")
+    country_area = graphene.String(description="Prefecture / state.")
+    phone = graphene.String()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _address(kwargs):
+    address = kwargs["address"]
+    return {"address": {_camel(key): value for key, value in address.items() if value}}
+
+
+CRMSubscriptionSetQuantity = _mutation(
+    "CRMSubscriptionSetQuantity",
+    "set_quantity",
+    {"variant_id": graphene.String(required=True), "quantity": graphene.Int(required=True)},
+    lambda kwargs: {"variant": kwargs["variant_id"], "quantity": kwargs["quantity"]},
+    "Change a line's quantity from the next changeable delivery on.",
+)
+CRMSubscriptionSwap = _mutation(
+    "CRMSubscriptionSwap",
+    "swap",
+    {"variant_id": graphene.String(required=True), "to_variant_id": graphene.String(required=True)},
+    lambda kwargs: {"variant": kwargs["variant_id"], "to": kwargs["to_variant_id"]},
+    "Swap a line to another variant offered at the subscription's interval.",
+)
+CRMSubscriptionAddOnce = _mutation(
+    "CRMSubscriptionAddOnce",
+    "add_once",
+    {"variant_id": graphene.String(required=True), "quantity": graphene.Int(required=True)},
+    lambda kwargs: {"variant": kwargs["variant_id"], "quantity": kwargs["quantity"]},
+    "Add an item to the next changeable delivery only.",
+)
+CRMSubscriptionSetPreferences = _mutation(
+    "CRMSubscriptionSetPreferences",
+    "set_preferences",
+    {
+        "weekday": graphene.Int(description="0 = Monday ... 6 = Sunday; null: any."),
+        "time_slot": graphene.String(description="e.g. 18-20"),
+    },
+    lambda kwargs: {"weekday": kwargs.get("weekday"), "time_slot": kwargs.get("time_slot")},
+    "Set the preferred delivery weekday and time slot.",
+)
+CRMSubscriptionSetAddress = _mutation(
+    "CRMSubscriptionSetAddress",
+    "set_address",
+    {"address": CRMAddressInput(required=True)},
+    _address,
+    "Change the shipping address of the coming deliveries.",
+)
+
+
 class SubscriptionMutations(graphene.ObjectType):
+    crm_subscription_set_quantity = CRMSubscriptionSetQuantity.Field()
+    crm_subscription_swap = CRMSubscriptionSwap.Field()
+    crm_subscription_add_once = CRMSubscriptionAddOnce.Field()
+    crm_subscription_set_preferences = CRMSubscriptionSetPreferences.Field()
+    crm_subscription_set_address = CRMSubscriptionSetAddress.Field()
     crm_subscription_skip = CRMSubscriptionSkip.Field()
     crm_subscription_unskip = CRMSubscriptionUnskip.Field()
     crm_subscription_change_interval = CRMSubscriptionChangeInterval.Field()

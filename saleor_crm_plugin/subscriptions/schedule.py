@@ -41,6 +41,7 @@ __all__ = [
     "Unit",
     "change_interval",
     "cycle_date",
+    "first_changeable",
     "move_next",
     "parse_interval",
     "parse_plans",
@@ -214,7 +215,7 @@ def _next_due(plan: Plan, today: date) -> Cycle | None:
     return next((c for c in upcoming(plan, today, 50) if c.state is CycleState.DUE), None)
 
 
-def _first_changeable(plan: Plan, today: date, cutoff_days: int) -> tuple[int, bool]:
+def first_changeable(plan: Plan, today: date, cutoff_days: int) -> tuple[int, bool]:
     """The first cycle a change made today may touch, and whether that skips the next one."""
     cycles = upcoming(plan, today, 2)
     if not cycles:
@@ -280,7 +281,7 @@ def change_interval(
         )
     if interval == plan.interval:
         raise ScheduleError("interval", "unchanged", f"the interval is {interval} already")
-    sequence, after_next = _first_changeable(plan, today, cutoff_days)
+    sequence, after_next = first_changeable(plan, today, cutoff_days)
     anchor = cycle_date(plan, sequence)
     segments = tuple(s for s in plan.segments if s.first < sequence)
     return Change(
@@ -304,7 +305,7 @@ def move_next(
     """
     if new_date <= today:
         raise ScheduleError("date", "in_past", f"{new_date} is not after today ({today})")
-    sequence, after_next = _first_changeable(plan, today, cutoff_days)
+    sequence, after_next = first_changeable(plan, today, cutoff_days)
     current = cycle_date(plan, sequence)
     if abs((new_date - current).days) > max_days:
         raise ScheduleError(

@@ -31,6 +31,11 @@ class Rules:
     max_move_days: int = 30  # how far the next delivery may be moved
     min_deliveries: int = 0  # deliveries before the customer may cancel
     allowed: tuple[Interval, ...] = ()  # the intervals customers may choose
+    offered: dict = None  # every variant's intervals (the `subscription-plans` setting)
+
+    def __post_init__(self):
+        if self.offered is None:
+            object.__setattr__(self, "offered", {})
 
 
 def rules_for(config, variant_ids=()) -> Rules:
@@ -47,6 +52,7 @@ def rules_for(config, variant_ids=()) -> Rules:
         max_move_days=config.subscription_max_move_days,
         min_deliveries=config.subscription_min_deliveries,
         allowed=allowed,
+        offered=dict(config.subscription_plans),
     )
 
 
@@ -192,6 +198,84 @@ def _change(action: str, plan, today: date, rules: Rules, params: dict) -> Chang
     raise ScheduleError("action", "invalid", f"'{action}' is not a subscription action")
 
 
+def _quantity(params: dict) -> int:
+    quantity = params.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
+        raise ScheduleError("quantity", "invalid", f"must be 1 to 999, not {quantity!r}")
+    return quantity
+
+
+def _line(subscription: Subscription, variant_id: str) -> SubscriptionLine:
+    line = subscription.lines.filter(variant_id=variant_id, only_cycle__isnull=True).first()
+    if line is None:
+        raise ScheduleError("variant", "not_found", f"{variant_id} is not in the subscription")
+    return line
+
+
+def _set_quantity(subscription, rules, sequence, params) -> dict:
+    line = _line(subscription, params.get("variant"))
+    line.quantity = _quantity(params)
+    line.save(update_fields=["quantity"])
+    return {"variant": line.variant_id, "quantity": line.quantity}
+
+
+def _swap(subscription, rules, sequence, params) -> dict:
+    line = _line(subscription, params.get("variant"))
+    to = str(params.get("to") or "")
+    offered = rules.offered.get(to, ())
+    interval = plan_from_json(subscription.plan).interval
+    if interval not in offered:
+        raise ScheduleError(
+            "to", "not_allowed", f"{to or 'that variant'} is not offered every {interval}"
+        )
+    line.variant_id = to
+    line.save(update_fields=["variant_id"])
+    return {"variant": params.get("variant"), "to": to}
+
+
+def _add_once(subscription, rules, sequence, params) -> dict:
+    variant = str(params.get("variant") or "").strip()
+    if not variant:
+        raise ScheduleError("variant", "required", "name the variant to add")
+    quantity = _quantity(params)
+    SubscriptionLine.objects.create(
+        subscription=subscription, variant_id=variant, quantity=quantity, only_cycle=sequence
+    )
+    return {"variant": variant, "quantity": quantity, "cycle": sequence}
+
+
+def _preferences(subscription, rules, sequence, params) -> dict:
+    weekday, slot = params.get("weekday"), str(params.get("time_slot") or "").strip()
+    if weekday is not None and not (isinstance(weekday, int) and 0 <= weekday <= 6):
+        raise ScheduleError("weekday", "invalid", f"must be 0 (Monday) to 6, not {weekday!r}")
+    if len(slot) > 32:
+        raise ScheduleError("timeSlot", "invalid", "is longer than 32 characters")
+    subscription.preferred_weekday, subscription.time_slot = weekday, slot
+    return {"weekday": weekday, "time_slot": slot}
+
+
+def _address(subscription, rules, sequence, params) -> dict:
+    address = params.get("address")
+    required = ("firstName", "lastName", "streetAddress1", "city", "country")
+    if not isinstance(address, dict):
+        raise ScheduleError("address", "required", "give the shipping address")
+    missing = [name for name in required if not str(address.get(name) or "").strip()]
+    if missing:
+        raise ScheduleError("address", "required", f"needs {', '.join(missing)}")
+    subscription.shipping_address = {key: str(value) for key, value in address.items() if value}
+    return {"address": "changed"}
+
+
+# Actions on the lines, the address and the preferences: from the next changeable delivery on.
+_LINE_ACTIONS = {
+    "set_quantity": _set_quantity,
+    "swap": _swap,
+    "add_once": _add_once,
+    "set_preferences": _preferences,
+    "set_address": _address,
+}
+
+
 def act(
     subscription_id: int,
     action: str,
@@ -205,7 +289,11 @@ def act(
     """Apply one action to a subscription; return it and the schedule change.
 
     Actions: skip, unskip (`sequence`), change_interval (`interval`), move_next (`date`),
-    pause (`start`, `until`), resume (`on`), cancel (`reason`).
+    pause (`start`, `until`), resume (`on`), cancel (`reason`); and from the next changeable
+    delivery on: set_quantity (`variant`, `quantity`), swap (`variant`, `to`: a variant
+    offered at the same interval), add_once (`variant`, `quantity`: that delivery only),
+    set_preferences (`weekday` 0-6, `time_slot`), set_address (`address`, Saleor's
+    AddressInput fields).
     """
     today = now.astimezone(zone).date()
     with transaction.atomic():
@@ -214,7 +302,12 @@ def act(
             raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
         plan = plan_from_json(subscription.plan)
         change = None
-        if action == "cancel":
+        if action in _LINE_ACTIONS:
+            sequence, after_next = schedule.first_changeable(plan, today, rules.cutoff_days)
+            change = Change(plan, sequence, after_next)
+            data = _LINE_ACTIONS[action](subscription, rules, sequence, params)
+            data.update(applies_from=sequence, after_next=after_next)
+        elif action == "cancel":
             reason = str(params.get("reason") or "").strip()
             if not reason:
                 raise ScheduleError("reason", "required", "say why the subscription ends")

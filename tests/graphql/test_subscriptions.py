@@ -126,3 +126,45 @@ def test_the_customer_skips_a_later_delivery_and_cancels_with_a_reason(post, ann
     )["data"]["crmSubscriptionCancel"]
     assert cancelled == {"subscription": {"status": "cancelled"}, "errors": []}
     assert Subscription.objects.get().cancel_reason == "too much coffee"
+
+
+def test_the_customer_changes_lines_preferences_and_address(post, ann):
+    sid = _id(ann.subscription)
+    add = post(
+        """mutation($id: ID!) { crmSubscriptionAddOnce(id: $id, variantId: "variant-mug",
+          quantity: 1) { appliesFrom afterNext errors { code } } }""",
+        {"id": sid},
+        token=ann.api_token,
+    )["data"]["crmSubscriptionAddOnce"]
+    # the next delivery is 3 days away, within the 5-day cutoff: the one after it
+    assert add == {"appliesFrom": 2, "afterNext": True, "errors": []}
+    prefs = post(
+        """mutation($id: ID!) { crmSubscriptionSetPreferences(id: $id, weekday: 5,
+          timeSlot: "18-20") { subscription { preferredWeekday timeSlot } errors { code } } }""",
+        {"id": sid},
+        token=ann.api_token,
+    )["data"]["crmSubscriptionSetPreferences"]
+    assert prefs["subscription"] == {"preferredWeekday": 5, "timeSlot": "18-20"}
+    address = post(
+        """mutation($id: ID!) { crmSubscriptionSetAddress(id: $id, address: {firstName: "Ann",
+          lastName: "Sato", streetAddress1: "1-2-3", city: "Shibuya", country: "JP"})
+          { errors { code } } }""",
+        {"id": sid},
+        token=ann.api_token,
+    )["data"]["crmSubscriptionSetAddress"]
+    assert address == {"errors": []}
+    stored = Subscription.objects.get().shipping_address
+    assert stored == {
+        "firstName": "Ann",
+        "lastName": "Sato",
+        "streetAddress1": "1-2-3",
+        "city": "Shibuya",
+        "country": "JP",
+    }
+    swap = post(
+        """mutation($id: ID!) { crmSubscriptionSwap(id: $id, variantId: "variant-coffee",
+          toVariantId: "variant-tea") { errors { field code } } }""",
+        {"id": sid},
+        token=ann.api_token,
+    )["data"]["crmSubscriptionSwap"]
+    assert swap["errors"] == [{"field": "to", "code": "NOT_ALLOWED"}]

@@ -178,3 +178,70 @@ def test_a_cancelled_subscription_cannot_be_resumed_and_has_no_cycles_left():
     with pytest.raises(ScheduleError) as caught:
         act(subscription.pk, "resume", actor="user:7", now=NOW, rules=RULES, zone=TOKYO)
     assert caught.value.code == "cancelled"
+
+
+def test_quantity_swap_one_time_item_preferences_and_address_apply_from_the_next_delivery():
+    from saleor_crm_plugin.subscriptions.models import SubscriptionLine
+
+    rules = Rules(
+        cutoff_days=5,
+        offered={"variant-1": (DAYS_30,), "variant-decaf": (DAYS_30,)},
+        allowed=(DAYS_30,),
+    )
+    subscription = _subscription()
+
+    def do(action, **params):
+        return act(
+            subscription.pk, action, actor="user:7", now=NOW, rules=rules, zone=TOKYO, **params
+        )
+
+    _, change = do("set_quantity", variant="variant-1", quantity=3)
+    assert (change.applies_from, change.after_next) == (1, False)
+    do("swap", variant="variant-1", to="variant-decaf")
+    do("add_once", variant="variant-mug", quantity=1)
+    updated, _ = do("set_preferences", weekday=5, time_slot="18-20")
+    address = {
+        "firstName": "Ann",
+        "lastName": "Sato",
+        "streetAddress1": "1-2-3",
+        "city": "Shibuya",
+        "country": "JP",
+        "postalCode": "150-0001",
+    }
+    updated, _ = do("set_address", address=address)
+
+    lines = list(
+        SubscriptionLine.objects.filter(subscription=subscription)
+        .order_by("pk")
+        .values_list("variant_id", "quantity", "only_cycle")
+    )
+    assert lines == [("variant-decaf", 3, None), ("variant-mug", 1, 1)]
+    assert (updated.preferred_weekday, updated.time_slot) == (5, "18-20")
+    assert updated.shipping_address["city"] == "Shibuya"
+    kinds = list(SubscriptionEvent.objects.values_list("kind", flat=True))
+    assert kinds == [
+        "created",
+        "set_quantity",
+        "swap",
+        "add_once",
+        "set_preferences",
+        "set_address",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "field", "code"),
+    [
+        ("set_quantity", {"variant": "variant-1", "quantity": 0}, "quantity", "invalid"),
+        ("set_quantity", {"variant": "nope", "quantity": 2}, "variant", "not_found"),
+        ("swap", {"variant": "variant-1", "to": "variant-tea"}, "to", "not_allowed"),
+        ("set_preferences", {"weekday": 9}, "weekday", "invalid"),
+        ("set_address", {"address": {"city": "Shibuya"}}, "address", "required"),
+    ],
+)
+def test_bad_line_changes_are_refused_naming_the_input(action, params, field, code):
+    subscription = _subscription()
+    with pytest.raises(ScheduleError) as caught:
+        act(subscription.pk, action, actor="user:7", now=NOW, rules=RULES, zone=TOKYO, **params)
+    assert (caught.value.field, caught.value.code) == (field, code)
+    assert SubscriptionEvent.objects.count() == 1
