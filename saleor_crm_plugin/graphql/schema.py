@@ -15,7 +15,7 @@ from .loyalty import LoyaltyMutations, LoyaltyQueries, customer_by_id
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
-from .subscriptions import SubscriptionMutations
+from .subscriptions import SubscriptionMutations, SubscriptionQueries
 from .types import (
     CRMCustomer,
     CRMCustomerCountableConnection,
@@ -100,7 +100,7 @@ def _graphql_field(field: str) -> str:
     return field if field.startswith("sortBy") else f"filter.{field}"
 
 
-class Query(SegmentQueries, LoyaltyQueries, graphene.ObjectType):
+class Query(SegmentQueries, LoyaltyQueries, SubscriptionQueries, graphene.ObjectType):
     me = graphene.Field(CRMMe, description="The requester's own CRM data.")
     crm_customers = relay.ConnectionField(
         CRMCustomerCountableConnection,

@@ -5,6 +5,8 @@ if it did not exist); staff with MANAGE_USERS act on any. Every answer of a chan
 which cycle it applies and whether the change cutoff pushed it to the delivery after next.
 """
 
+from datetime import timedelta
+
 import graphene
 from django.utils import timezone
 
@@ -12,7 +14,8 @@ from ..subscriptions import schedule
 from ..subscriptions.models import Subscription
 from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
 from ..subscriptions.services import act, rules_for
-from .errors import InputError, PermissionDenied, require_customer
+from .errors import InputError, PermissionDenied, require_customer, require_permission
+from .pagination import connection_from_queryset
 
 _CODES = (
     "invalid",
@@ -237,6 +240,110 @@ CRMSubscriptionCancel = _mutation(
     lambda kwargs: kwargs,
     "Cancel, with a reason (the store may require a number of deliveries first).",
 )
+
+
+class CRMSubscriptionFilterInput(graphene.InputObjectType):
+    status = graphene.String(description="active, paused, cancelled or attention.")
+    customer_id = graphene.ID(description="Saleor's User ID.")
+    variant_id = graphene.String(description="A line's variant ID (or SKU).")
+    next_delivery_from = graphene.Date()
+    next_delivery_to = graphene.Date()
+
+
+class CRMSubscriptionCountableConnection(graphene.relay.Connection):
+    total_count = graphene.Int()
+
+    class Meta:
+        node = CRMSubscription
+
+
+class CRMSubscriptionFigures(graphene.ObjectType):
+    channel = graphene.String(required=True)
+    currency = graphene.String(required=True)
+    active = graphene.Int(required=True)
+    paused = graphene.Int(required=True)
+    attention = graphene.Int(required=True, description="Renewals failed after every retry.")
+    cancelled_in_period = graphene.Int(required=True)
+    churn_rate = graphene.Float(
+        required=True,
+        description="Cancelled in the period / (active + paused now + cancelled in the period).",
+    )
+
+
+def search_subscriptions(filters: dict):
+    queryset = Subscription.objects.order_by("next_delivery_on", "pk")
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("customer_id"):
+        try:
+            kind, pk = graphene.Node.from_global_id(filters["customer_id"])
+        except Exception:
+            kind, pk = None, ""
+        if kind != "User":
+            raise InputError("filter.customerId", f"'{filters['customer_id']}' is not a User ID")
+        queryset = queryset.filter(user_id=str(pk))
+    if filters.get("variant_id"):
+        queryset = queryset.filter(lines__variant_id=filters["variant_id"]).distinct()
+    if filters.get("next_delivery_from"):
+        queryset = queryset.filter(next_delivery_on__gte=filters["next_delivery_from"])
+    if filters.get("next_delivery_to"):
+        queryset = queryset.filter(next_delivery_on__lte=filters["next_delivery_to"])
+    return queryset
+
+
+def subscription_figures(since) -> list[CRMSubscriptionFigures]:
+    rows = {}
+    for channel, currency, status, cancelled_at in Subscription.objects.values_list(
+        "channel", "currency", "status", "cancelled_at"
+    ).iterator(chunk_size=10_000):
+        row = rows.setdefault(
+            (channel, currency),
+            {"active": 0, "paused": 0, "attention": 0, "cancelled_in_period": 0},
+        )
+        if status == Subscription.Status.CANCELLED:
+            row["cancelled_in_period"] += cancelled_at is not None and cancelled_at >= since
+        else:
+            row[status] += 1
+    figures = []
+    for (channel, currency), row in sorted(rows.items()):
+        base = row["active"] + row["paused"] + row["cancelled_in_period"]
+        figures.append(
+            CRMSubscriptionFigures(
+                channel=channel,
+                currency=currency,
+                churn_rate=row["cancelled_in_period"] / base if base else 0.0,
+                **row,
+            )
+        )
+    return figures
+
+
+class SubscriptionQueries(graphene.ObjectType):
+    crm_subscriptions = graphene.relay.ConnectionField(
+        CRMSubscriptionCountableConnection,
+        filter=CRMSubscriptionFilterInput(),
+        description="Subscriptions by status, customer, product and next date (MANAGE_USERS).",
+    )
+    crm_subscription_figures = graphene.List(
+        graphene.NonNull(CRMSubscriptionFigures),
+        required=True,
+        days=graphene.Int(default_value=30, description="The period for cancellations."),
+        description="Per channel: active, paused, needing attention, churn (MANAGE_USERS).",
+    )
+
+    @staticmethod
+    def resolve_crm_subscriptions(_root, info, filter=None, **args):
+        require_permission(info)
+        return connection_from_queryset(
+            search_subscriptions(filter or {}), args, CRMSubscriptionCountableConnection
+        )
+
+    @staticmethod
+    def resolve_crm_subscription_figures(_root, info, days):
+        require_permission(info)
+        if not 1 <= days <= 3660:
+            raise InputError("days", f"must be between 1 and 3660, not {days}")
+        return subscription_figures(timezone.now() - timedelta(days=days))
 
 
 class CRMAddressInput(graphene.InputObjectType):

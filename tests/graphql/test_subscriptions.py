@@ -168,3 +168,36 @@ def test_the_customer_changes_lines_preferences_and_address(post, ann):
         token=ann.api_token,
     )["data"]["crmSubscriptionSwap"]
     assert swap["errors"] == [{"field": "to", "code": "NOT_ALLOWED"}]
+
+
+def test_staff_search_subscriptions_and_read_the_figures(post, ann, staff_user):
+    import base64
+
+    user_id = base64.b64encode(f"User:{ann.pk}".encode()).decode()
+    query = """query($filter: CRMSubscriptionFilterInput) {
+      crmSubscriptions(first: 10, filter: $filter) { totalCount edges { node { id status } } }
+      crmSubscriptionFigures(days: 30) { channel currency active paused attention
+        cancelledInPeriod churnRate } }"""
+
+    found = post(
+        query,
+        {"filter": {"customerId": user_id, "status": "active", "variantId": "variant-coffee"}},
+        token=staff_user.api_token,
+    )["data"]
+    none = post(query, {"filter": {"status": "paused"}}, token=staff_user.api_token)["data"]
+
+    assert found["crmSubscriptions"]["totalCount"] == 1
+    assert none["crmSubscriptions"]["totalCount"] == 0
+    assert found["crmSubscriptionFigures"] == [
+        {
+            "channel": "channel-jpy",
+            "currency": "JPY",
+            "active": 1,
+            "paused": 0,
+            "attention": 0,
+            "cancelledInPeriod": 0,
+            "churnRate": 0.0,
+        }
+    ]
+    denied = post(query, {}, token=ann.api_token)
+    assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
