@@ -1,5 +1,6 @@
 """Errors of our GraphQL API, shaped like Saleor's (`extensions.exception.code`)."""
 
+import graphene
 from graphql import GraphQLError
 
 from ..errors import FieldError
@@ -22,6 +23,15 @@ class InputError(FieldError):
     """A query argument is wrong: `field` names it (e.g. `filter.totalSpent.currency`)."""
 
     code = "GraphQLError"
+
+
+def decode_id(value: str) -> tuple[str | None, str]:
+    """(type name, pk) of a global ID; (None, "") when it is not one."""
+    try:
+        kind, pk = graphene.Node.from_global_id(value)
+    except Exception:  # graphql_relay raises various errors on bad base64
+        return None, ""
+    return kind, str(pk)
 
 
 def require_permission(info, permission: str = MANAGE_USERS):

@@ -15,7 +15,7 @@ from ..loyalty.membership import RankInputError, membership, pin_rank, preview_l
 from ..loyalty.models import PointsEntry, RankChange
 from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
-from .errors import InputError, require_customer, require_permission
+from .errors import InputError, decode_id, require_customer, require_permission
 from .money import Money, money
 from .pagination import connection_from_queryset
 
@@ -295,30 +295,23 @@ def _errors(error: FieldError) -> list:
 
 def customer_by_id(customer_id: str) -> CustomerProfile:
     """A profile by our CRMCustomer ID or Saleor's User ID."""
-    try:
-        kind, pk = graphene.Node.from_global_id(customer_id)
-    except Exception:  # graphql_relay raises various errors on bad base64
-        kind, pk = None, ""
+    kind, pk = decode_id(customer_id)
     profiles = CustomerProfile.objects.filter(anonymized_at__isnull=True)
     profile = None
-    if kind == "CRMCustomer" and str(pk).isdigit():
+    if kind == "CRMCustomer" and pk.isdigit():
         profile = profiles.filter(pk=int(pk)).first()
     elif kind == "User" and pk:
-        profile = profiles.filter(user_id=str(pk)).first()
+        profile = profiles.filter(user_id=pk).first()
     if profile is None:
         raise PointsError("customerId", f"'{customer_id}' is not a customer the CRM knows")
     return profile
 
 
-def _own_profile(info) -> CustomerProfile | None:
-    requester = require_customer(info)
+def own_profile(requester) -> CustomerProfile | None:
+    """The requesting customer's profile (None before their first order or account event)."""
     return CustomerProfile.objects.filter(
         user_id=requester.user_id, anonymized_at__isnull=True
     ).first()
-
-
-def _actor(requester) -> str:
-    return f"{'staff' if requester.is_staff else 'user'}:{requester.user_id or 'app'}"
 
 
 # --- mutations --------------------------------------------------------------------------------
@@ -348,7 +341,7 @@ class CRMPointsRedeem(graphene.Mutation):
     def mutate(_root, info, points, currency, request_id, customer_id=None):
         if customer_id is None:
             requester = require_customer(info)
-            profile = _own_profile(info)
+            profile = own_profile(requester)
         else:
             requester = require_permission(info)
         try:
@@ -364,7 +357,7 @@ class CRMPointsRedeem(graphene.Mutation):
                 currency,
                 request_id,
                 timezone.now(),
-                actor=_actor(requester),
+                actor=requester.actor,
             )
         except PointsError as error:
             return CRMPointsRedeem(gift_card=None, points=None, errors=_errors(error))
@@ -404,7 +397,7 @@ class CRMPointsAdjust(graphene.Mutation):
                 f"adjust:{profile.pk}:{request_id}",
                 timezone.now(),
                 reason=reason,
-                actor=_actor(requester),
+                actor=requester.actor,
                 allow_negative=config.loyalty.allow_negative,
             )
         except PointsError as error:
@@ -438,7 +431,7 @@ class CRMRankPin(graphene.Mutation):
                 reason,
                 timezone.now(),
                 expires_at=expires_at,
-                actor=_actor(requester),
+                actor=requester.actor,
             )
         except (PointsError, RankInputError) as error:
             return CRMRankPin(membership=None, errors=_errors(error))

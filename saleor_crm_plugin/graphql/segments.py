@@ -17,7 +17,7 @@ from ..segments.rule_services import (
     size_history,
 )
 from ..segments.rules import RuleError
-from .errors import InputError, require_permission
+from .errors import InputError, decode_id, require_permission
 from .types import CRMCustomer, JSONString
 
 
@@ -93,10 +93,7 @@ def _code(error: SegmentError) -> str:
 
 
 def _saved(segment_id: str, field: str = "id") -> RuleSegment:
-    try:
-        kind, pk = graphene.Node.from_global_id(segment_id)
-    except Exception:  # graphql_relay raises various errors on bad base64
-        kind, pk = None, None
+    kind, pk = decode_id(segment_id)
     if kind == "CRMBuiltInSegment":
         raise SegmentError(field, "built-in segments cannot be changed or deleted")
     segment = (

@@ -10,11 +10,18 @@ from datetime import timedelta
 import graphene
 from django.utils import timezone
 
+from ..host import MANAGE_USERS
 from ..subscriptions import schedule
 from ..subscriptions.models import Subscription
 from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
 from ..subscriptions.services import act, rules_for
-from .errors import InputError, PermissionDenied, require_customer, require_permission
+from .errors import (
+    InputError,
+    PermissionDenied,
+    decode_id,
+    require_customer,
+    require_permission,
+)
 from .pagination import connection_from_queryset
 
 _CODES = (
@@ -119,23 +126,16 @@ def _subscription(info, subscription_id: str) -> Subscription:
     requester = info.context.requester
     if requester is None:
         raise PermissionDenied()
-    try:
-        kind, pk = graphene.Node.from_global_id(subscription_id)
-    except Exception:  # graphql_relay raises various errors on bad base64
-        kind, pk = None, ""
+    kind, pk = decode_id(subscription_id)
     subscription = None
-    if kind == "CRMSubscription" and str(pk).isdigit():
+    if kind == "CRMSubscription" and pk.isdigit():
         subscription = Subscription.objects.filter(pk=int(pk)).first()
-    if subscription is not None and not requester.has_permission("MANAGE_USERS"):
+    if subscription is not None and not requester.has_permission(MANAGE_USERS):
         if requester.user_id is None or subscription.user_id != requester.user_id:
             subscription = None
     if subscription is None:
         raise ScheduleError("id", "not_found", f"'{subscription_id}' is not your subscription")
     return subscription
-
-
-def _actor(requester) -> str:
-    return f"{'staff' if requester.is_staff else 'user'}:{requester.user_id or 'app'}"
 
 
 class _SubscriptionChange(graphene.ObjectType):
@@ -159,7 +159,7 @@ def _mutation(name: str, action: str, arguments: dict, convert, doc: str):
             updated, change = act(
                 subscription.pk,
                 action,
-                actor=_actor(info.context.requester),
+                actor=info.context.requester.actor,
                 now=timezone.now(),
                 rules=_rules(info, subscription),
                 zone=config.zone,
@@ -275,13 +275,10 @@ def search_subscriptions(filters: dict):
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("customer_id"):
-        try:
-            kind, pk = graphene.Node.from_global_id(filters["customer_id"])
-        except Exception:
-            kind, pk = None, ""
+        kind, pk = decode_id(filters["customer_id"])
         if kind != "User":
             raise InputError("filter.customerId", f"'{filters['customer_id']}' is not a User ID")
-        queryset = queryset.filter(user_id=str(pk))
+        queryset = queryset.filter(user_id=pk)
     if filters.get("variant_id"):
         queryset = queryset.filter(lines__variant_id=filters["variant_id"]).distinct()
     if filters.get("next_delivery_from"):

@@ -11,7 +11,15 @@ from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import age_on
 from ..loyalty.models import MemberRank
-from .loyalty import CRMMembership, CRMPoints, CRMRankChange, membership_of, points_of, rank_history
+from .loyalty import (
+    CRMMembership,
+    CRMPoints,
+    CRMRankChange,
+    membership_of,
+    own_profile,
+    points_of,
+    rank_history,
+)
 from .money import Money, money
 from .subscriptions import CRMSubscription, own_subscriptions
 
@@ -73,12 +81,6 @@ def _details(root, info):
 def _detail(root, info, name: str):
     details = _details(root, info)
     return (getattr(details, name) or None) if details else None
-
-
-def _own(requester) -> CustomerProfile | None:
-    return CustomerProfile.objects.filter(
-        user_id=requester.user_id, anonymized_at__isnull=True
-    ).first()
 
 
 class CRMCustomer(graphene.ObjectType):
@@ -232,11 +234,11 @@ class CRMMe(graphene.ObjectType):
 
     @staticmethod
     def resolve_crm_membership(root, info):
-        return membership_of(info, _own(root))
+        return membership_of(info, own_profile(root))
 
     @staticmethod
     def resolve_crm_points(root, _info):
-        return points_of(_own(root))
+        return points_of(own_profile(root))
 
     crm_profile = graphene.Field(
         CRMCustomer, description="Null until the customer has a profile (an order or an account)."

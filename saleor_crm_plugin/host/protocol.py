@@ -26,6 +26,11 @@ class Requester:
     def has_permission(self, code: str) -> bool:
         return code in self.permissions
 
+    @property
+    def actor(self) -> str:
+        """How audit records name the requester: `staff:<id>`, `user:<id>` or `…:app`."""
+        return f"{'staff' if self.is_staff else 'user'}:{self.user_id or 'app'}"
+
 
 @dataclass(frozen=True)
 class Batch:
