@@ -321,13 +321,6 @@ def _parse_bool(field: str, value) -> bool:
     raise ConfigError(field, f"'{value}' is not true or false")
 
 
-def _parse_days(field: str, value) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 3650:
-        raise ConfigError(field, f"'{value}' is not a whole number of days from 1 to 3650")
-    return int(text)
-
-
 def _parse_zone(field: str, value) -> str:
     name = str(value or "").strip()
     if not name:
@@ -374,17 +367,12 @@ def _setting(field: str, parse, value):
         raise ConfigError(field, str(error)) from None
 
 
-def _parse_months(field: str, value) -> int | None:
-    text = str(value).strip() or "0"
-    if not text.isdigit() or int(text) > 120:
-        raise ConfigError(field, f"'{value}' is not a whole number of months from 0 to 120")
-    return int(text) or None
-
-
-def _parse_whole(field: str, value, high: int) -> int:
+def _parse_whole(field: str, value, high: int, low: int = 0, unit: str = "") -> int:
+    """A whole number from `low` to `high` (`unit` names what it counts in the message)."""
     text = str(value).strip()
-    if not text.isdigit() or int(text) > high:
-        raise ConfigError(field, f"'{value}' is not a whole number from 0 to {high}")
+    if not text.isdigit() or not low <= int(text) <= high:
+        what = f"a whole number of {unit}" if unit else "a whole number"
+        raise ConfigError(field, f"'{value}' is not {what} from {low} to {high}")
     return int(text)
 
 
@@ -407,7 +395,8 @@ def _parse_date(field: str, value):
 
 def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
     window = _setting(RANK_WINDOW, loyalty_conf.parse_window, values[RANK_WINDOW])
-    inactive = _parse_months(RANK_INACTIVE_MONTHS, values[RANK_INACTIVE_MONTHS])
+    months = str(values[RANK_INACTIVE_MONTHS]).strip() or "0"
+    inactive = _parse_whole(RANK_INACTIVE_MONTHS, months, 120, unit="months") or None
     ladder_text = str(values[RANKS] or "")
     if not ladder_text.strip():
         raise ConfigError(RANKS, "is empty; give one rank a line, e.g. 'Regular (REGULAR)'")
@@ -429,7 +418,7 @@ def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
         ladder_text=ladder_text,
         earn=earn,
         bonuses=bonuses,
-        return_window_days=_parse_whole(RETURN_WINDOW, values[RETURN_WINDOW], 365),
+        return_window_days=_parse_whole(RETURN_WINDOW, values[RETURN_WINDOW], 365, unit="days"),
         allow_negative=_parse_bool(ALLOW_NEGATIVE, values[ALLOW_NEGATIVE]),
         expiry=_setting(EXPIRY, loyalty_conf.parse_expiry, values[EXPIRY]),
         redemption=_setting(REDEMPTION, loyalty_conf.parse_redemption, values[REDEMPTION]),
@@ -448,17 +437,23 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     return CRMConfig(
         ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
         store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
-        dormant_days=_parse_days(DORMANT_DAYS, values[DORMANT_DAYS]),
+        dormant_days=_parse_whole(DORMANT_DAYS, values[DORMANT_DAYS], 3650, low=1, unit="days"),
         consent_key=_parse_key(CONSENT_KEY, values[CONSENT_KEY]),
         birth_date_key=_parse_key(BIRTH_DATE_KEY, values[BIRTH_DATE_KEY]),
         gender_key=_parse_key(GENDER_KEY, values[GENDER_KEY]),
         segments=_parse_segments(RFM_SEGMENTS, values[RFM_SEGMENTS]),
         loyalty=_parse_loyalty(values),
         subscription_plans=_setting(SUBSCRIPTION_PLANS, parse_plans, values[SUBSCRIPTION_PLANS]),
-        subscription_cutoff_days=_parse_whole(SUBSCRIPTION_CUTOFF, values[SUBSCRIPTION_CUTOFF], 60),
-        subscription_lead_days=_parse_whole(SUBSCRIPTION_LEAD, values[SUBSCRIPTION_LEAD], 60),
+        subscription_cutoff_days=_parse_whole(
+            SUBSCRIPTION_CUTOFF, values[SUBSCRIPTION_CUTOFF], 60, unit="days"
+        ),
+        subscription_lead_days=_parse_whole(
+            SUBSCRIPTION_LEAD, values[SUBSCRIPTION_LEAD], 60, unit="days"
+        ),
         subscription_renewal_hour=_parse_whole(SUBSCRIPTION_HOUR, values[SUBSCRIPTION_HOUR], 23),
-        subscription_max_move_days=_parse_whole(SUBSCRIPTION_MOVE, values[SUBSCRIPTION_MOVE], 365),
+        subscription_max_move_days=_parse_whole(
+            SUBSCRIPTION_MOVE, values[SUBSCRIPTION_MOVE], 365, unit="days"
+        ),
         subscription_min_deliveries=_parse_whole(
             SUBSCRIPTION_MINIMUM, values[SUBSCRIPTION_MINIMUM], 100
         ),
