@@ -16,7 +16,7 @@ with the reason and a retry time from the store's schedule; after the last retry
 subscription needs staff attention.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -119,7 +119,7 @@ def renew(cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, repo
         cycle.save(update_fields=["status", "order_id", "retry_at", "attempts", "updated_at"])
         plan = plan_from_json(subscription.plan)
         if cycle.sequence > plan.ordered_through:
-            plan = type(plan)(plan.segments, plan.skipped, plan.pauses, cycle.sequence)
+            plan = replace(plan, ordered_through=cycle.sequence)
         subscription.plan = plan_to_json(plan)
         subscription.deliveries += 1
         subscription.save(update_fields=["plan", "deliveries", "updated_at"])

@@ -4,7 +4,7 @@ pure schedule (`subscriptions.schedule`), and is recorded as an event with its a
 change raises `ScheduleError` (field, code, message) and writes nothing.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -138,7 +138,7 @@ def create_subscription(
                 return existing
         plan = schedule.start_plan(first_delivery, interval)
         if first_order_id:
-            plan = schedule.Plan(plan.segments, ordered_through=1)
+            plan = replace(plan, ordered_through=1)
         subscription = Subscription.objects.create(
             profile=profile,
             user_id=profile.user_id,
