@@ -19,10 +19,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from ..conf import CRMConfig
+from ..dates import add_months
 from .config import ExpiryKind
 from .lots import Kind
 from .models import PointsAccount, PointsEntry, PointsLot
-from .ranks import add_months
 
 __all__ = ["ExpiryReport", "expire_points"]
 

@@ -16,12 +16,13 @@ from django.db.models import Count, F, Q, Sum
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import NOT_PLACED
+from ..dates import add_months
 from ..errors import FieldError
 from ..money import quantize_amount
 from .config import LoyaltyConfig
 from .lots import Kind
 from .models import MemberRank, PointsEntry, RankChange
-from .ranks import Figures, Pin, add_months, decide, qualifying_rank
+from .ranks import Figures, Pin, decide, qualifying_rank
 
 __all__ = [
     "Membership",
@@ -117,6 +118,19 @@ def held_code(loyalty: LoyaltyConfig, member: MemberRank | None) -> str | None:
     return member.code if member.code in codes else None
 
 
+def _state(member: MemberRank) -> tuple:
+    return (
+        member.code,
+        member.since,
+        member.rule_version,
+        member.review_at,
+        member.pin_code,
+        member.pin_reason,
+        member.pin_expires_at,
+        member.pinned_by,
+    )
+
+
 def evaluate_rank(
     config: CRMConfig,
     profile: CustomerProfile,
@@ -132,6 +146,7 @@ def evaluate_rank(
     """
     loyalty = config.loyalty
     member = MemberRank.objects.select_for_update().filter(profile=profile).first()
+    saved = _state(member) if member is not None else None
     pin = None
     if member is not None and member.pin_code:
         pin = Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
@@ -173,7 +188,8 @@ def evaluate_rank(
     member.rule_version = version
     if period_end or member.review_at is None:
         member.review_at = _review_at(loyalty, config, now)
-    member.save()
+    if member.pk is None or _state(member) != saved:
+        member.save()  # most order events change nothing: no write then
     return changed
 
 

@@ -27,12 +27,12 @@ from ..conf import CRMConfig
 from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import OrderStatus
+from ..dates import add_months
 from .config import ExpiryKind
 from .lots import Entry, Kind
 from .membership import evaluate_rank, held_code, is_paid, paid_in_full
 from .models import MemberRank, PointsEntry
 from .points import OrderAmounts, earn_points, points_to_take_back
-from .ranks import add_months
 from .services import Written, record_many
 
 __all__ = ["LoyaltyResult", "award_points", "settle_loyalty"]

@@ -12,13 +12,13 @@ refund is no exception); a rank pinned by staff holds until its expiry; with
 `inactive_months`, a customer with no order for that long drops one rank at the period end.
 """
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from ..dates import add_months
 from ..errors import FieldError
 from ..money import validate_currency
 
@@ -32,7 +32,6 @@ __all__ = [
     "RankLadder",
     "Window",
     "WindowKind",
-    "add_months",
     "decide",
     "parse_ladder",
     "qualifying_rank",
@@ -314,15 +313,6 @@ def _why(rank: Rank, figures: Figures) -> str:
     if rank.min_points is not None:
         parts.append(f"points {figures.points} / {rank.min_points}")
     return f"{rank.name} ({rank.combine}: {', '.join(parts)})"
-
-
-def add_months(day, months: int):
-    """The same day (a date or a datetime) `months` later or earlier, clamped to month end."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    month += 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from ..dates import add_months
 from ..errors import FieldError
 from .config import ExpiryKind
 from .lots import Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
-from .ranks import add_months
 
 __all__ = [
     "PointsError",

@@ -20,12 +20,12 @@ Dates are the store's local dates; `renewal_at` turns a delivery date into the a
 its renewal order is due (a lead time before it, at a local hour).
 """
 
-import calendar
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from ..dates import add_months
 from ..errors import FieldError
 
 __all__ = [
@@ -93,9 +93,7 @@ class Interval:
             return anchor + timedelta(days=self.count * steps)
         if self.unit is Unit.WEEK:
             return anchor + timedelta(weeks=self.count * steps)
-        year, month = divmod(anchor.year * 12 + anchor.month - 1 + self.count * steps, 12)
-        month += 1
-        return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
+        return add_months(anchor, self.count * steps)
 
     def __str__(self) -> str:
         return f"{self.count} {self.unit.value}{'s' if self.count != 1 else ''}"
