@@ -46,6 +46,11 @@ SUBSCRIPTION_LEAD = "subscription-lead-days"
 SUBSCRIPTION_HOUR = "subscription-renewal-hour"
 SUBSCRIPTION_MOVE = "subscription-max-move-days"
 SUBSCRIPTION_MINIMUM = "subscription-min-deliveries"
+SUBSCRIPTION_RETRIES = "subscription-retry-hours"
+SUBSCRIPTION_SPREAD = "subscription-spread-hours"
+SUBSCRIPTION_REMINDER = "subscription-reminder-days"
+SUBSCRIPTION_SEND_WINDOW = "subscription-send-window"
+SUBSCRIPTION_STAFF_EMAILS = "subscription-staff-emails"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -185,6 +190,37 @@ FIELDS = {
         "How many deliveries a subscription makes before its customer may cancel. 0: any time.",
         "int",
     ),
+    SUBSCRIPTION_RETRIES: (
+        "Renewal retries (hours)",
+        "When a renewal order cannot be created (out of stock, variant gone, address invalid), "
+        "it is tried again this many hours after each failure: '1, 6, 24' is three retries. "
+        "After the last, the subscription waits for staff (status attention). Empty: no retry.",
+        "string",
+    ),
+    SUBSCRIPTION_SPREAD: (
+        "Spread renewals over (hours)",
+        "0: every renewal order of a day is created at the renewal hour. N: each subscription "
+        "gets its own fixed time in the N hours from the renewal hour, so a busy day reaches "
+        "the warehouse gradually.",
+        "int",
+    ),
+    SUBSCRIPTION_REMINDER: (
+        "Renewal reminder (days)",
+        "Customers are emailed this many days before each renewal order is created (what "
+        "comes, when, and until when they can change it). 0: no reminders.",
+        "int",
+    ),
+    SUBSCRIPTION_SEND_WINDOW: (
+        "Reminder send window",
+        "The store-time hours reminders may go out in, e.g. '09:00-20:00'.",
+        "string",
+    ),
+    SUBSCRIPTION_STAFF_EMAILS: (
+        "Staff emails for failed renewals",
+        "Comma-separated addresses told when a renewal order cannot be created. Empty: "
+        "staff see failures in the subscriptions list only.",
+        "string",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -254,6 +290,11 @@ DEFAULTS = {
     SUBSCRIPTION_HOUR: 9,
     SUBSCRIPTION_MOVE: 30,
     SUBSCRIPTION_MINIMUM: 0,
+    SUBSCRIPTION_RETRIES: "1, 6, 24",
+    SUBSCRIPTION_SPREAD: 0,
+    SUBSCRIPTION_REMINDER: 3,
+    SUBSCRIPTION_SEND_WINDOW: "09:00-20:00",
+    SUBSCRIPTION_STAFF_EMAILS: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -284,6 +325,11 @@ class CRMConfig:
     subscription_renewal_hour: int = 9
     subscription_max_move_days: int = 30
     subscription_min_deliveries: int = 0
+    subscription_retry_hours: tuple[int, ...] = (1, 6, 24)
+    subscription_spread_hours: int = 0
+    subscription_reminder_days: int = 3
+    subscription_send_window: tuple[int, int] = (9 * 60, 20 * 60)  # minutes of the local day
+    subscription_staff_emails: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -376,6 +422,55 @@ def _parse_whole(field: str, value, high: int, low: int = 0, unit: str = "") -> 
     return int(text)
 
 
+def _parse_hours_list(field: str, value) -> tuple[int, ...]:
+    text = str(value or "").strip()
+    if not text:
+        return ()
+    hours = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or not 1 <= int(part) <= 720:
+            raise ConfigError(field, f"'{part}' is not a number of hours from 1 to 720")
+        hours.append(int(part))
+    if len(hours) > 10:
+        raise ConfigError(field, f"{len(hours)} retries; at most 10")
+    return tuple(hours)
+
+
+def _parse_window(field: str, value) -> tuple[int, int]:
+    """'09:00-20:00' as minutes of the day (start included, end excluded)."""
+    text = str(value or "").strip()
+    start, dash, end = text.partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        bounds = []
+        for part in (start, end):
+            hour, _, minute = part.strip().partition(":")
+            hour, minute = int(hour), int(minute or 0)
+            if not (0 <= hour <= 24 and 0 <= minute < 60) or hour * 60 + minute > 24 * 60:
+                raise ValueError
+            bounds.append(hour * 60 + minute)
+    except ValueError:
+        raise ConfigError(field, f"'{value}' is not hours such as 09:00-20:00") from None
+    if bounds[0] >= bounds[1]:
+        raise ConfigError(field, f"'{value}': the window must end after it starts")
+    return bounds[0], bounds[1]
+
+
+def _parse_emails(field: str, value) -> tuple[str, ...]:
+    emails = []
+    for part in str(value or "").replace(";", ",").split(","):
+        email = part.strip()
+        if not email:
+            continue
+        local, at, domain = email.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in email):
+            raise ConfigError(field, f"'{email}' is not an email address")
+        emails.append(email)
+    return tuple(emails)
+
+
 def _parse_rounding(field: str, value) -> str:
     text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
     if text not in ("floor", "half_up", "ceiling"):
@@ -456,6 +551,21 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         ),
         subscription_min_deliveries=_parse_whole(
             SUBSCRIPTION_MINIMUM, values[SUBSCRIPTION_MINIMUM], 100
+        ),
+        subscription_retry_hours=_parse_hours_list(
+            SUBSCRIPTION_RETRIES, values[SUBSCRIPTION_RETRIES]
+        ),
+        subscription_spread_hours=_parse_whole(
+            SUBSCRIPTION_SPREAD, values[SUBSCRIPTION_SPREAD], 23, unit="hours"
+        ),
+        subscription_reminder_days=_parse_whole(
+            SUBSCRIPTION_REMINDER, values[SUBSCRIPTION_REMINDER], 30, unit="days"
+        ),
+        subscription_send_window=_parse_window(
+            SUBSCRIPTION_SEND_WINDOW, values[SUBSCRIPTION_SEND_WINDOW]
+        ),
+        subscription_staff_emails=_parse_emails(
+            SUBSCRIPTION_STAFF_EMAILS, values[SUBSCRIPTION_STAFF_EMAILS]
         ),
     )
 

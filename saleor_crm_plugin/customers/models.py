@@ -10,7 +10,7 @@ from django.db.models import Q
 from ..money import DECIMAL_PLACES, MAX_DIGITS
 
 
-def _money_field(**kwargs):
+def money_field(**kwargs):
     return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
 
 
@@ -98,8 +98,8 @@ class CustomerSpend(models.Model):
     )
     currency = models.CharField(max_length=3)
     order_count = models.PositiveIntegerField(default=0)
-    total_spent_amount = _money_field(default=0)
-    average_order_amount = _money_field(default=0)
+    total_spent_amount = money_field(default=0)
+    average_order_amount = money_field(default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
     r = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -192,13 +192,13 @@ class OrderRecord(models.Model):
     refunded_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
-    total_gross_amount = _money_field()
-    total_net_amount = _money_field()
-    shipping_gross_amount = _money_field(default=0)
-    shipping_net_amount = _money_field(default=0)
-    paid_amount = _money_field(default=0)
-    refunded_amount = _money_field(default=0)
-    net_spend_amount = _money_field(default=0)
+    total_gross_amount = money_field()
+    total_net_amount = money_field()
+    shipping_gross_amount = money_field(default=0)
+    shipping_net_amount = money_field(default=0)
+    paid_amount = money_field(default=0)
+    refunded_amount = money_field(default=0)
+    net_spend_amount = money_field(default=0)
     source_updated_at = models.DateTimeField()
     source_fingerprint = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -231,7 +231,7 @@ class OrderLineRecord(models.Model):
     category_id = models.CharField(max_length=64, null=True, blank=True)
     product_name = models.CharField(max_length=386, blank=True, default="")
     quantity = models.PositiveIntegerField()
-    unit_price_gross_amount = _money_field()
+    unit_price_gross_amount = money_field()
     currency = models.CharField(max_length=3)
 
     class Meta:

@@ -53,7 +53,7 @@ def ingest_orders_task(order_ids: list[str]) -> dict:
             timezone.now(),
             order_ids=[snapshot.order_id for snapshot in snapshots],
         )
-        started = start_subscriptions(config, snapshots, timezone.now())
+        started = start_subscriptions(host, config, snapshots, timezone.now())
         summary = _summary(result, sync_customer_metadata(host, result.profile_ids))
         return {
             **summary,

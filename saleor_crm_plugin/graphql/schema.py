@@ -15,7 +15,11 @@ from .loyalty import LoyaltyMutations, LoyaltyQueries, customer_by_id
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
-from .subscriptions import SubscriptionMutations, SubscriptionQueries
+from .subscriptions import (
+    StaffSubscriptionMutations,
+    SubscriptionMutations,
+    SubscriptionQueries,
+)
 from .types import (
     CRMCustomer,
     CRMCustomerCountableConnection,
@@ -162,7 +166,13 @@ class Query(SegmentQueries, LoyaltyQueries, SubscriptionQueries, graphene.Object
         )
 
 
-class Mutation(SegmentMutations, LoyaltyMutations, SubscriptionMutations, graphene.ObjectType):
+class Mutation(
+    SegmentMutations,
+    LoyaltyMutations,
+    SubscriptionMutations,
+    StaffSubscriptionMutations,
+    graphene.ObjectType,
+):
     pass
 
 

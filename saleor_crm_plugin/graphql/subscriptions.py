@@ -11,10 +11,14 @@ import graphene
 from django.utils import timezone
 
 from ..host import MANAGE_USERS
+from ..loyalty.services import PointsError
+from ..money import parse_amount, validate_currency
 from ..subscriptions import schedule
+from ..subscriptions.figures import subscription_figures
 from ..subscriptions.models import Subscription
+from ..subscriptions.renewals import retry_failed
 from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
-from ..subscriptions.services import act, rules_for
+from ..subscriptions.services import NewLine, act, create_subscription, rules_for, skip_failed
 from .errors import (
     InputError,
     PermissionDenied,
@@ -22,7 +26,10 @@ from .errors import (
     require_customer,
     require_permission,
 )
+from .loyalty import customer_by_id
+from .money import Money, money
 from .pagination import connection_from_queryset
+from .scalars import JSONString
 
 _CODES = (
     "invalid",
@@ -40,6 +47,8 @@ _CODES = (
     "not_paused",
     "cancelled",
     "minimum_deliveries",
+    "not_failed",
+    "renewal_failed",
 )
 CRMSubscriptionErrorCode = graphene.Enum(
     "CRMSubscriptionErrorCode", [(code.upper(), code) for code in _CODES]
@@ -62,6 +71,46 @@ class CRMSubscriptionLine(graphene.ObjectType):
     variant_id = graphene.String(required=True, description="Saleor's variant ID (or SKU).")
     quantity = graphene.Int(required=True)
     only_cycle = graphene.Int(description="A one-time item: delivered with this cycle only.")
+    product_name = graphene.String(required=True)
+    unit_price = graphene.Field(
+        Money, description="The gross unit price last ordered; null before its first order."
+    )
+
+    @staticmethod
+    def resolve_unit_price(root, _info):
+        if root.unit_price is None:
+            return None
+        return money(root.unit_price, root.subscription.currency)
+
+
+class CRMSubscriptionRenewal(graphene.ObjectType):
+    """A cycle's renewal order: scheduled, ordered, or failed with its reason."""
+
+    sequence = graphene.Int(required=True)
+    delivery_on = graphene.Date(required=True)
+    renewal_due_at = graphene.DateTime(required=True, description="When its order is created.")
+    status = graphene.String(
+        required=True, description="scheduled, skipped, paused, claimed, ordered or failed."
+    )
+    order_id = graphene.String(description="The store's order ID, once ordered.")
+    attempts = graphene.Int(required=True)
+    last_error = graphene.String(description="Why the last attempt failed.")
+    retry_at = graphene.DateTime(description="The next automatic retry (null: staff act).")
+
+    @staticmethod
+    def resolve_order_id(root, _info):
+        return root.order_id or None
+
+    @staticmethod
+    def resolve_last_error(root, _info):
+        return root.last_error or None
+
+
+class CRMSubscriptionEvent(graphene.ObjectType):
+    kind = graphene.String(required=True, description="created, skip, pause, renewed, ...")
+    actor = graphene.String(required=True, description="user:<id>, staff:<id>, app:<id>, system")
+    at = graphene.DateTime(required=True)
+    data = JSONString(required=True)
 
 
 class CRMSubscription(graphene.ObjectType):
@@ -82,6 +131,36 @@ class CRMSubscription(graphene.ObjectType):
     preferred_weekday = graphene.Int(description="0 = Monday ... 6 = Sunday.")
     time_slot = graphene.String()
     created_at = graphene.DateTime(required=True)
+    cancel_reason = graphene.String()
+    cancelled_at = graphene.DateTime()
+    renewals = graphene.List(
+        graphene.NonNull(CRMSubscriptionRenewal),
+        required=True,
+        description="The cycle rows, newest first: ordered, failed and the next scheduled.",
+        first=graphene.Int(default_value=10, description="At most 100."),
+    )
+    history = graphene.List(
+        graphene.NonNull(CRMSubscriptionEvent),
+        required=True,
+        description="Every action with its actor, newest first.",
+        first=graphene.Int(default_value=20, description="At most 100."),
+    )
+
+    @staticmethod
+    def resolve_renewals(root, _info, first):
+        if not 1 <= first <= 100:
+            raise InputError("first", f"must be between 1 and 100, not {first}")
+        return list(root.cycles.order_by("-sequence")[:first])
+
+    @staticmethod
+    def resolve_history(root, _info, first):
+        if not 1 <= first <= 100:
+            raise InputError("first", f"must be between 1 and 100, not {first}")
+        return list(root.events.order_by("-at", "-pk")[:first])
+
+    @staticmethod
+    def resolve_cancel_reason(root, _info):
+        return root.cancel_reason or None
 
     @staticmethod
     def resolve_id(root, _info):
@@ -159,6 +238,7 @@ def _mutation(name: str, action: str, arguments: dict, convert, doc: str):
             updated, change = act(
                 subscription.pk,
                 action,
+                staff=info.context.requester.has_permission(MANAGE_USERS),
                 actor=info.context.requester.actor,
                 now=timezone.now(),
                 rules=_rules(info, subscription),
@@ -166,11 +246,7 @@ def _mutation(name: str, action: str, arguments: dict, convert, doc: str):
                 **convert(kwargs),
             )
         except ScheduleError as error:
-            return result(
-                errors=[
-                    CRMSubscriptionError(field=error.field, message=error.message, code=error.code)
-                ]
-            )
+            return result(errors=[_error(error)])
         return result(
             subscription=updated,
             applies_from=change.applies_from if change else None,
@@ -268,6 +344,20 @@ class CRMSubscriptionFigures(graphene.ObjectType):
         required=True,
         description="Cancelled in the period / (active + paused now + cancelled in the period).",
     )
+    recurring_revenue = graphene.Field(
+        Money,
+        required=True,
+        description="Per month: active subscriptions' recurring lines at the price last "
+        "ordered, times their deliveries in an average month.",
+    )
+    unpriced_lines = graphene.Int(
+        required=True,
+        description="Recurring lines never ordered yet (a swap): not in recurringRevenue.",
+    )
+
+    @staticmethod
+    def resolve_recurring_revenue(root, _info):
+        return money(root.recurring_revenue, root.currency)
 
 
 def search_subscriptions(filters: dict):
@@ -286,33 +376,6 @@ def search_subscriptions(filters: dict):
     if filters.get("next_delivery_to"):
         queryset = queryset.filter(next_delivery_on__lte=filters["next_delivery_to"])
     return queryset
-
-
-def subscription_figures(since) -> list[CRMSubscriptionFigures]:
-    rows = {}
-    for channel, currency, status, cancelled_at in Subscription.objects.values_list(
-        "channel", "currency", "status", "cancelled_at"
-    ).iterator(chunk_size=10_000):
-        row = rows.setdefault(
-            (channel, currency),
-            {"active": 0, "paused": 0, "attention": 0, "cancelled_in_period": 0},
-        )
-        if status == Subscription.Status.CANCELLED:
-            row["cancelled_in_period"] += cancelled_at is not None and cancelled_at >= since
-        else:
-            row[status] += 1
-    figures = []
-    for (channel, currency), row in sorted(rows.items()):
-        base = row["active"] + row["paused"] + row["cancelled_in_period"]
-        figures.append(
-            CRMSubscriptionFigures(
-                channel=channel,
-                currency=currency,
-                churn_rate=row["cancelled_in_period"] / base if base else 0.0,
-                **row,
-            )
-        )
-    return figures
 
 
 class SubscriptionQueries(graphene.ObjectType):
@@ -422,3 +485,172 @@ class SubscriptionMutations(graphene.ObjectType):
     crm_subscription_pause = CRMSubscriptionPause.Field()
     crm_subscription_resume = CRMSubscriptionResume.Field()
     crm_subscription_cancel = CRMSubscriptionCancel.Field()
+
+
+# --- staff: start a subscription, act on failed renewals ---------------------------------------
+
+
+def _error(error: ScheduleError) -> CRMSubscriptionError:
+    return CRMSubscriptionError(field=error.field, message=error.message, code=error.code)
+
+
+class CRMSubscriptionLineInput(graphene.InputObjectType):
+    variant_id = graphene.String(required=True, description="Saleor's variant ID (or SKU).")
+    quantity = graphene.Int(required=True)
+    unit_price = graphene.String(
+        description="The agreed gross unit price (for the recurring revenue until its first "
+        "order), e.g. '1980' in JPY."
+    )
+    product_name = graphene.String()
+
+
+class CRMSubscriptionCreateInput(graphene.InputObjectType):
+    customer_id = graphene.ID(required=True, description="Saleor's User ID (or CRMCustomer).")
+    channel = graphene.String(required=True, description="The channel slug of the orders.")
+    currency = graphene.String(required=True)
+    lines = graphene.List(graphene.NonNull(CRMSubscriptionLineInput), required=True)
+    interval = graphene.String(required=True, description="One every line's variant offers.")
+    first_delivery = graphene.Date(required=True, description="After today (store time).")
+    shipping_address = CRMAddressInput(description="Default: the customer's default address.")
+
+
+def _create_arguments(info, data: dict) -> dict:
+    try:
+        profile = customer_by_id(data["customer_id"])
+    except PointsError as error:
+        raise ScheduleError("customerId", "not_found", error.message) from None
+    try:
+        currency = validate_currency(data["currency"])
+    except ValueError as error:
+        raise ScheduleError("currency", "invalid", str(error)) from None
+    channel = data["channel"].strip()
+    if not channel:
+        raise ScheduleError("channel", "required", "give the channel slug of the orders")
+    lines = []
+    for index, line in enumerate(data["lines"]):
+        price = None
+        if line.get("unit_price") not in (None, ""):
+            try:
+                price = parse_amount(line["unit_price"], currency)
+            except ValueError as error:
+                raise ScheduleError(f"lines[{index}].unitPrice", "invalid", str(error)) from None
+        lines.append(
+            NewLine(
+                line["variant_id"].strip(), line["quantity"], price, line.get("product_name") or ""
+            )
+        )
+    config = info.context.host.config()
+    rules = rules_for(config, [line.variant_id for line in lines])
+    interval = parse_interval(data["interval"])
+    if not rules.allowed:
+        raise ScheduleError(
+            "lines", "not_allowed", "the variants offer no common interval (Subscription plans)"
+        )
+    today = timezone.now().astimezone(config.zone).date()
+    if data["first_delivery"] <= today:
+        raise ScheduleError(
+            "firstDelivery", "in_past", f"{data['first_delivery']} is not after today ({today})"
+        )
+    address = _address(data)["address"] if data.get("shipping_address") else None
+    return {
+        "profile": profile,
+        "channel": channel,
+        "currency": currency,
+        "lines": lines,
+        "interval": interval,
+        "first_delivery": data["first_delivery"],
+        "rules": rules,
+        "zone": config.zone,
+        "shipping_address": address,
+    }
+
+
+class CRMSubscriptionCreate(graphene.Mutation):
+    """Staff start a subscription for a customer (MANAGE_USERS); its first delivery is ordered
+    by the renewal run like every later one."""
+
+    subscription = graphene.Field(CRMSubscription)
+    errors = graphene.List(graphene.NonNull(CRMSubscriptionError), required=True)
+
+    class Arguments:
+        input = CRMSubscriptionCreateInput(required=True)
+
+    @staticmethod
+    def mutate(_root, info, input):
+        require_permission(info)
+        try:
+            arguments = _create_arguments(info, dict(input))
+            subscription = create_subscription(
+                actor=info.context.requester.actor, now=timezone.now(), **arguments
+            )
+        except ScheduleError as error:
+            return CRMSubscriptionCreate(errors=[_error(error)])
+        return CRMSubscriptionCreate(subscription=subscription, errors=[])
+
+
+def _staff_subscription(info, subscription_id: str) -> Subscription:
+    require_permission(info)
+    return _subscription(info, subscription_id)
+
+
+class CRMSubscriptionRetryRenewal(graphene.Mutation):
+    """Staff retry a failed renewal now (MANAGE_USERS): the answer has the order, or the
+    error RENEWAL_FAILED with the store's reason."""
+
+    subscription = graphene.Field(CRMSubscription)
+    order_id = graphene.String(description="The renewal order created (or found).")
+    errors = graphene.List(graphene.NonNull(CRMSubscriptionError), required=True)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    @staticmethod
+    def mutate(_root, info, id):
+        try:
+            subscription = _staff_subscription(info, id)
+            config = info.context.host.config()
+            updated, cycle, report = retry_failed(
+                subscription.pk,
+                info.context.host,
+                actor=info.context.requester.actor,
+                now=timezone.now(),
+                rules=_rules(info, subscription),
+                zone=config.zone,
+            )
+        except ScheduleError as error:
+            return CRMSubscriptionRetryRenewal(errors=[_error(error)])
+        if report.failed:
+            error = ScheduleError("id", "renewal_failed", cycle.last_error)
+            return CRMSubscriptionRetryRenewal(subscription=updated, errors=[_error(error)])
+        return CRMSubscriptionRetryRenewal(subscription=updated, order_id=cycle.order_id, errors=[])
+
+
+class CRMSubscriptionSkipFailed(graphene.Mutation):
+    """Staff skip the delivery of a failed renewal (MANAGE_USERS); the next one goes on."""
+
+    subscription = graphene.Field(CRMSubscription)
+    errors = graphene.List(graphene.NonNull(CRMSubscriptionError), required=True)
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    @staticmethod
+    def mutate(_root, info, id):
+        try:
+            subscription = _staff_subscription(info, id)
+            updated = skip_failed(
+                subscription.pk,
+                actor=info.context.requester.actor,
+                now=timezone.now(),
+                rules=_rules(info, subscription),
+                zone=info.context.host.config().zone,
+            )
+        except ScheduleError as error:
+            return CRMSubscriptionSkipFailed(errors=[_error(error)])
+        return CRMSubscriptionSkipFailed(subscription=updated, errors=[])
+
+
+class StaffSubscriptionMutations(graphene.ObjectType):
+    crm_subscription_create = CRMSubscriptionCreate.Field()
+    crm_subscription_retry_renewal = CRMSubscriptionRetryRenewal.Field()
+    crm_subscription_skip_failed = CRMSubscriptionSkipFailed.Field()

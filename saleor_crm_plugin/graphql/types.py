@@ -1,11 +1,9 @@
 """GraphQL types of the customer ledger."""
 
-import json
 from datetime import datetime
 
 import graphene
 from graphene import relay
-from graphql import GraphQLError
 
 from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
@@ -21,25 +19,10 @@ from .loyalty import (
     rank_history,
 )
 from .money import Money, money
+from .scalars import JSONString
 from .subscriptions import CRMSubscription, own_subscriptions
 
 __all__ = ["CRMCustomer", "CRMMe", "CRMScore", "CRMSpend", "JSONString", "Money"]
-
-
-class JSONString(graphene.JSONString):
-    """JSON given as a string, or as a plain JSON value in the variables (rules are objects)."""
-
-    class Meta:
-        name = "JSONString"
-
-    @staticmethod
-    def parse_value(value):
-        if isinstance(value, (dict, list)):
-            return value
-        try:
-            return json.loads(value)
-        except (TypeError, ValueError) as error:
-            raise GraphQLError(f"not JSON: {error}") from None
 
 
 class CRMSpend(graphene.ObjectType):

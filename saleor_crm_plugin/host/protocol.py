@@ -116,6 +116,9 @@ class Host(Protocol):
     def revoke_voucher(self, code: str) -> None:
         """Deactivate a code `issue_voucher` returned (it ends now); unknown codes are ignored."""
 
+    def order_shipping_address(self, order_id: str) -> dict:
+        """The order's shipping address as Saleor's AddressInput fields ({}: none)."""
+
     def find_renewal_order(self, key: str) -> str | None:
         """The id of the order carrying this renewal idempotency key, if the store has one."""
 

@@ -61,8 +61,8 @@ CHECKOUT_ATTACH = """mutation($id: ID!, $customerId: ID!) {
 CHECKOUT_DELIVERY = """mutation($id: ID!, $method: ID!) {
   checkoutDeliveryMethodUpdate(id: $id, deliveryMethodId: $method) {
     errors { field message code } } }"""
-ORDER_FROM_CHECKOUT = """mutation($id: ID!, $key: String!, $value: String!) {
-  orderCreateFromCheckout(id: $id, privateMetadata: [{key: $key, value: $value}]) {
+ORDER_FROM_CHECKOUT = """mutation($id: ID!, $metadata: [MetadataInput!], $private: [MetadataInput!]) {
+  orderCreateFromCheckout(id: $id, metadata: $metadata, privateMetadata: $private) {
     order { id } errors { field message code } } }"""
 
 
@@ -419,6 +419,10 @@ class SaleorHost:
             lambda: get_plugins_manager(allow_replica=False).voucher_updated(voucher, code)
         )
 
+    def order_shipping_address(self, order_id: str) -> dict:
+        order = Order.objects.filter(pk=order_id).select_related("shipping_address").first()
+        return _address_input(order.shipping_address) if order is not None else {}
+
     def find_renewal_order(self, key: str) -> str | None:
         found = (
             Order.objects.filter(private_metadata__contains={RENEWAL_KEY: key})
@@ -469,7 +473,11 @@ class SaleorHost:
         )
         order = _run(
             ORDER_FROM_CHECKOUT,
-            {"id": checkout["id"], "key": RENEWAL_KEY, "value": request.key},
+            {
+                "id": checkout["id"],
+                "metadata": [{"key": k, "value": v} for k, v in request.metadata.items()],
+                "private": [{"key": RENEWAL_KEY, "value": request.key}],
+            },
             "orderCreateFromCheckout",
         )["order"]
         return str(graphene.Node.from_global_id(order["id"])[1])

@@ -174,13 +174,17 @@ class SandboxHost:
 
         SandboxVoucher.objects.filter(code=code).update(is_active=False)
 
+    def order_shipping_address(self, order_id: str) -> dict:
+        return {}  # the sandbox store keeps no addresses (its renewals need none)
+
     def find_renewal_order(self, key: str) -> str | None:
         from ..sandbox.models import SandboxOrder
 
         return SandboxOrder.objects.filter(order_id=key).values_list("order_id", flat=True).first()
 
     def create_renewal_order(self, request) -> str:
-        """The sandbox store prices a variant as its last order of it did (it has no catalog)."""
+        """The sandbox store has no catalog: a line costs what the subscription last paid for it,
+        else what a recent order of the variant in that currency did."""
         from django.utils import timezone
 
         from ..customers.snapshots import LineSnapshot, OrderStatus
@@ -190,22 +194,24 @@ class SandboxHost:
         user = SandboxUser.objects.filter(pk=int(request.user_id)).first()
         if user is None or not user.is_active:
             raise RenewalError(f"the customer {request.user_id} has no active account")
-        prices = {}
-        for data in SandboxOrder.objects.order_by("-placed_at").values_list("data", flat=True)[
-            :2000
-        ]:
-            for line in data.get("lines", ()):
-                prices.setdefault((line.get("variant_id"), data["currency"]), line)
+        known = {}
+        if any(variant not in request.prices for variant, _ in request.lines):
+            recent = SandboxOrder.objects.order_by("-placed_at").values_list("data", flat=True)
+            for data in recent[:2000]:
+                for line in data.get("lines", ()):
+                    if data["currency"] == request.currency:
+                        known.setdefault(line.get("variant_id"), line)
         lines = []
         for index, (variant_id, quantity) in enumerate(request.lines):
-            line = prices.get((variant_id, request.currency))
-            if line is None:
+            line = known.get(variant_id, {})
+            price = request.prices.get(variant_id, line.get("unit_price_gross"))
+            if price is None:
                 raise RenewalError(f"variant {variant_id} is not sold in {request.currency}")
             lines.append(
                 LineSnapshot(
                     line_id=f"{request.key}-{index + 1}",
                     quantity=quantity,
-                    unit_price_gross=Decimal(line["unit_price_gross"]),
+                    unit_price_gross=Decimal(price),
                     product_name=line.get("product_name", ""),
                     sku=line.get("sku"),
                     variant_id=variant_id,
@@ -226,7 +232,9 @@ class SandboxHost:
             email=user.email,
             lines=tuple(lines),
         )
-        SandboxOrder.from_snapshot(snapshot, user).save()
+        order = SandboxOrder.from_snapshot(snapshot, user)
+        order.data["metadata"] = request.metadata
+        order.save()
         return request.key
 
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:

@@ -217,7 +217,7 @@ def subscription_lines(count: int = 300) -> list[str]:
     from ..subscriptions.models import Cycle, Subscription
     from ..subscriptions.renewals import run_renewals
     from ..subscriptions.schedule import Interval, Unit
-    from ..subscriptions.services import create_subscription, rules_for
+    from ..subscriptions.services import NewLine, create_subscription, rules_for
     from .models import SandboxOrder
 
     host = SandboxHost()
@@ -231,21 +231,27 @@ def subscription_lines(count: int = 300) -> list[str]:
             user_id__isnull=False, anonymized_at__isnull=True, order_count__gte=3
         ).order_by("-order_count", "pk")[:count]
         for profile in buyers:
-            bought = Counter()
+            bought, last = Counter(), {}
             orders = SandboxOrder.objects.filter(user_id=int(profile.user_id))
             currency = None
-            for data in orders.values_list("data", flat=True):
+            for data in orders.order_by("placed_at").values_list("data", flat=True):
                 currency = data["currency"]
                 for line in data["lines"]:
                     bought[line["variant_id"]] += line["quantity"]
+                    last[line["variant_id"]] = line
             if not bought:
                 continue
             variant = bought.most_common(1)[0][0]
+            line = last[variant]
             create_subscription(
                 profile,
                 channel="channel-jpy" if currency == "JPY" else "default-channel",
                 currency=currency,
-                lines=[(variant, 1)],
+                lines=[
+                    NewLine(
+                        variant, 1, Decimal(line["unit_price_gross"]), line.get("product_name", "")
+                    )
+                ],
                 interval=Interval(rng.choice((30, 45, 60)), Unit.DAY),
                 first_delivery=today + timedelta(days=rng.randint(1, 30)),
                 actor="system",

@@ -46,7 +46,12 @@ DATABASES = {"default": _default_database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "saleor_crm_plugin.sandbox.urls"
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
-TEMPLATES = []
+# Our email templates (saleor_crm/email/*.txt) come from the app folder, as inside Saleor.
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+# The demo's emails land as files in .saleor-crm/mail/ (Saleor uses its EMAIL_URL).
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = os.environ.get("CRM_EMAIL_DIR", str(DATA_DIR / "mail"))
+DEFAULT_FROM_EMAIL = "shop@example.com"
 
 CRM_HOST = "saleor_crm_plugin.host.sandbox.SandboxHost"
 CRM_CONFIG = {"store-time-zone": os.environ.get("CRM_STORE_TIME_ZONE", "Asia/Tokyo")}

@@ -5,7 +5,7 @@ The scores themselves are on each customer's spend row (`customers.models.Custom
 
 from django.db import models
 
-from ..money import DECIMAL_PLACES, MAX_DIGITS
+from ..customers.models import money_field
 
 
 class ScoreCutPoints(models.Model):
@@ -29,7 +29,7 @@ class SegmentSize(models.Model):
     group = models.CharField(max_length=32)
     segment = models.CharField(max_length=64)
     customers = models.PositiveIntegerField()
-    revenue_amount = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+    revenue_amount = money_field()
 
     class Meta:
         app_label = "saleor_crm"

@@ -8,7 +8,7 @@ Every action is a `SubscriptionEvent` with its actor.
 from django.db import models
 from django.db.models import Q
 
-from ..customers.models import CustomerProfile
+from ..customers.models import CustomerProfile, money_field
 
 
 class Subscription(models.Model):
@@ -58,6 +58,9 @@ class SubscriptionLine(models.Model):
     subscription = models.ForeignKey(Subscription, related_name="lines", on_delete=models.CASCADE)
     variant_id = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
+    product_name = models.CharField(max_length=255, blank=True, default="")
+    # The gross unit price last ordered (the subscription's currency; None: not ordered yet).
+    unit_price = money_field(null=True, blank=True)
     # A one-time item goes with this cycle only (None: every delivery).
     only_cycle = models.PositiveIntegerField(null=True, blank=True)
 
@@ -83,6 +86,7 @@ class Cycle(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=512, blank=True, default="")
     retry_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)  # the customer was reminded
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

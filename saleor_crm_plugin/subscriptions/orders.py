@@ -19,7 +19,7 @@ from ..customers.models import CustomerProfile
 from ..customers.snapshots import OrderSnapshot
 from .models import Subscription
 from .schedule import Interval, ScheduleError, parse_interval
-from .services import create_subscription, rules_for
+from .services import NewLine, create_subscription, rules_for
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _offered(config: CRMConfig, line) -> tuple[Interval, ...]:
     return ()
 
 
-def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[tuple[str, int]]]:
+def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[NewLine]]:
     """The order's repeating lines by the interval chosen (lines that cannot repeat are left)."""
     groups: dict[Interval, list[tuple[str, int]]] = defaultdict(list)
     for line in snapshot.lines:
@@ -64,12 +64,18 @@ def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[t
                     line.sku or line.variant_id,
                 )
             continue
-        groups[interval].append((line.variant_id or line.sku, line.quantity))
+        groups[interval].append(
+            NewLine(
+                line.variant_id or line.sku, line.quantity, line.unit_price_gross, line.product_name
+            )
+        )
     return groups
 
 
-def start_subscriptions(config: CRMConfig, snapshots, now: datetime) -> int:
-    """Start the subscriptions these orders ask for; return how many are new."""
+def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> int:
+    """Start the subscriptions these orders ask for; return how many are new.
+
+    Each takes the order's shipping address (the store's, as Saleor's AddressInput)."""
     started = 0
     for snapshot in snapshots:
         if not snapshot.user_id or not _paid_in_full(snapshot):
@@ -85,8 +91,10 @@ def start_subscriptions(config: CRMConfig, snapshots, now: datetime) -> int:
         paid_on = (snapshot.paid_at or snapshot.placed_at).astimezone(config.zone).date()
         for interval, lines in sorted(groups.items(), key=lambda item: str(item[0])):
             source = snapshot.order_id if len(groups) == 1 else f"{snapshot.order_id}:{interval}"
-            rules = rules_for(config, [variant for variant, _ in lines])
-            started += not Subscription.objects.filter(source_order_id=source).exists()
+            rules = rules_for(config, [line.variant_id for line in lines])
+            if Subscription.objects.filter(source_order_id=source).exists():
+                continue
+            started += 1
             create_subscription(
                 profile,
                 channel=snapshot.channel,
@@ -100,5 +108,6 @@ def start_subscriptions(config: CRMConfig, snapshots, now: datetime) -> int:
                 zone=config.zone,
                 source_order_id=source,
                 first_order_id=snapshot.order_id,
+                shipping_address=host.order_shipping_address(snapshot.order_id),
             )
     return started

@@ -12,8 +12,9 @@ under its row lock:
 
 A claim older than `STALE_CLAIM` (its worker died) is claimed again; step 1 keeps it from
 ordering twice. A failure (out of stock, variant gone, address invalid) marks the cycle FAILED
-with the reason and a retry time from the store's schedule; after the last retry the
-subscription needs staff attention.
+with the reason and a retry time from the store's schedule (`Rules.retry_hours`); after the
+last retry the subscription needs staff attention. The customer and staff are told of each
+failure after the transaction commits (`subscriptions.notify`).
 """
 
 from dataclasses import dataclass, field, replace
@@ -24,14 +25,21 @@ from django.db import transaction
 from django.db.models import Q
 
 from .models import Cycle, Subscription, SubscriptionEvent
-from .schedule import plan_from_json, plan_to_json
-from .services import Rules, sync_cycles
+from .notify import notify_failure
+from .schedule import ScheduleError, plan_from_json, plan_to_json
+from .services import Rules, failed_cycle, sync_cycles
 
-__all__ = ["RenewalError", "RenewalReport", "RenewalRequest", "claim_due", "renew", "run_renewals"]
+__all__ = [
+    "RenewalError",
+    "RenewalReport",
+    "RenewalRequest",
+    "claim_due",
+    "renew",
+    "retry_failed",
+    "run_renewals",
+]
 
 STALE_CLAIM = timedelta(minutes=15)
-# Hours after a failure before each retry; after the last, staff act.
-RETRY_HOURS = (1, 6, 24)
 
 
 class RenewalError(Exception):
@@ -49,6 +57,20 @@ class RenewalRequest:
     lines: tuple[tuple[str, int], ...]  # (variant id, quantity)
     delivery_on: date
     shipping_address: dict = field(default_factory=dict)
+    time_slot: str = ""
+    prices: dict = field(default_factory=dict)  # variant -> the unit price last ordered
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The order's public metadata: the warehouse and the storefront read the delivery."""
+        data = {
+            "crm.subscription_id": str(self.subscription_id),
+            "crm.cycle": str(self.sequence),
+            "crm.delivery_on": self.delivery_on.isoformat(),
+        }
+        if self.time_slot:
+            data["crm.time_slot"] = self.time_slot
+        return data
 
 
 @dataclass
@@ -78,11 +100,10 @@ def claim_due(now: datetime, limit: int = 500) -> list[int]:
 
 def _request(cycle: Cycle) -> RenewalRequest:
     subscription = cycle.subscription
-    lines = tuple(
-        (line.variant_id, line.quantity)
-        for line in subscription.lines.all()
-        if line.only_cycle in (None, cycle.sequence)
-    )
+    ordered = [
+        line for line in subscription.lines.all() if line.only_cycle in (None, cycle.sequence)
+    ]
+    lines = tuple((line.variant_id, line.quantity) for line in ordered)
     return RenewalRequest(
         key=cycle.idempotency_key,
         subscription_id=subscription.pk,
@@ -93,6 +114,10 @@ def _request(cycle: Cycle) -> RenewalRequest:
         lines=lines,
         delivery_on=cycle.delivery_on,
         shipping_address=subscription.shipping_address,
+        time_slot=subscription.time_slot,
+        prices={
+            line.variant_id: line.unit_price for line in ordered if line.unit_price is not None
+        },
     )
 
 
@@ -112,8 +137,11 @@ def renew(cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, repo
                 with transaction.atomic():
                     order_id = host.create_renewal_order(request)
             except RenewalError as error:
-                _failed(cycle, subscription, str(error), now, report)
+                _failed(cycle, subscription, str(error), now, rules, report)
+                notify_failure(host, host.config(), cycle, subscription)
                 return
+        if len(request.prices) < len(request.lines):
+            _record_prices(host, subscription, order_id)
         cycle.status, cycle.order_id, cycle.retry_at = Cycle.Status.ORDERED, order_id, None
         cycle.attempts += 1
         cycle.save(update_fields=["status", "order_id", "retry_at", "attempts", "updated_at"])
@@ -134,12 +162,24 @@ def renew(cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, repo
         report.ordered += 1
 
 
-def _failed(cycle: Cycle, subscription: Subscription, reason: str, now, report) -> None:
+def _record_prices(host, subscription: Subscription, order_id: str) -> None:
+    """Lines never ordered before (a swap, a one-time item) take the order's unit prices."""
+    snapshot = host.order_snapshot(order_id)
+    if snapshot is None:
+        return
+    prices = {line.variant_id: line.unit_price_gross for line in snapshot.lines}
+    for line in subscription.lines.filter(unit_price__isnull=True):
+        if line.variant_id in prices:
+            line.unit_price = prices[line.variant_id]
+            line.save(update_fields=["unit_price"])
+
+
+def _failed(cycle: Cycle, subscription: Subscription, reason: str, now, rules, report) -> None:
     cycle.attempts += 1
     cycle.last_error = reason[:512]
     report.failed += 1
     kind = "renewal_failed"
-    if cycle.attempts > len(RETRY_HOURS):
+    if cycle.attempts > len(rules.retry_hours):
         cycle.status, cycle.retry_at = Cycle.Status.FAILED, None
         subscription.status = Subscription.Status.ATTENTION
         subscription.save(update_fields=["status", "updated_at"])
@@ -147,7 +187,7 @@ def _failed(cycle: Cycle, subscription: Subscription, reason: str, now, report) 
         kind = "needs_attention"
     else:
         cycle.status = Cycle.Status.FAILED
-        cycle.retry_at = now + timedelta(hours=RETRY_HOURS[cycle.attempts - 1])
+        cycle.retry_at = now + timedelta(hours=rules.retry_hours[cycle.attempts - 1])
     cycle.save(update_fields=["status", "attempts", "last_error", "retry_at", "updated_at"])
     SubscriptionEvent.objects.create(
         subscription=subscription,
@@ -166,3 +206,30 @@ def run_renewals(host, now: datetime, rules: Rules, zone: ZoneInfo, batch: int =
         for cycle_id in ids:
             renew(cycle_id, host, now, rules, zone, report)
     return report
+
+
+def retry_failed(subscription_id: int, host, *, actor: str, now: datetime, rules: Rules, zone):
+    """Staff retry a failed renewal now; return the subscription, the cycle and the report.
+
+    A subscription waiting for staff is active again for the attempt; if it fails once more,
+    it waits for staff again (the retries were spent)."""
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.CANCELLED:
+            raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
+        cycle = failed_cycle(subscription)
+        if subscription.status == Subscription.Status.ATTENTION:
+            subscription.status = Subscription.Status.ACTIVE
+            subscription.save(update_fields=["status", "updated_at"])
+        Cycle.objects.filter(pk=cycle.pk).update(status=Cycle.Status.CLAIMED, updated_at=now)
+        SubscriptionEvent.objects.create(
+            subscription=subscription,
+            kind="retry",
+            actor=actor,
+            at=now,
+            data={"sequence": cycle.sequence},
+        )
+    report = RenewalReport(claimed=1)
+    renew(cycle.pk, host, now, rules, zone, report)
+    cycle.refresh_from_db()
+    return Subscription.objects.get(pk=subscription_id), cycle, report

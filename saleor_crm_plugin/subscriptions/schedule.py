@@ -16,12 +16,18 @@ Changes near a delivery follow the store's cutoff (締切): a change made fewer 
 `cutoff_days` days before the next delivery applies from the delivery after it (次々回), and
 the answer says so. Cycles already turned into orders (`ordered_through`) never change.
 
+A preferred weekday moves each computed delivery forward to the next such weekday (0-6 days
+later), from the cycle the preference was set for on; dates chosen explicitly (a moved next
+delivery, a resume date) are kept as chosen, and intervals shorter than a week ignore it (they
+would fold two deliveries onto one day).
+
 Dates are the store's local dates; `renewal_at` turns a delivery date into the aware UTC time
 its renewal order is due (a lead time before it, at a local hour).
 """
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -39,6 +45,7 @@ __all__ = [
     "ScheduleError",
     "Segment",
     "Unit",
+    "Weekday",
     "change_interval",
     "cycle_date",
     "first_changeable",
@@ -50,7 +57,9 @@ __all__ = [
     "plan_to_json",
     "renewal_at",
     "resume",
+    "set_weekday",
     "skip",
+    "spread_offset",
     "start_plan",
     "unskip",
     "upcoming",
@@ -98,6 +107,14 @@ class Interval:
     def __str__(self) -> str:
         return f"{self.count} {self.unit.value}{'s' if self.count != 1 else ''}"
 
+    @property
+    def per_month(self) -> Decimal:
+        """Deliveries in an average month (365.25 / 12 days): 1 month -> 1, 30 days -> 1.01."""
+        if self.unit is Unit.MONTH:
+            return Decimal(1) / self.count
+        days = self.count * (7 if self.unit is Unit.WEEK else 1)
+        return Decimal("365.25") / 12 / days
+
 
 def parse_interval(text: str) -> Interval:
     """`30 days`, `2 weeks`, `1 month` (singular or plural)."""
@@ -141,11 +158,25 @@ class Cycle:
 
 
 @dataclass(frozen=True)
+class Weekday:
+    first: int  # from this cycle on
+    day: int | None  # 0 = Monday ... 6 = Sunday; None: no preference any more
+
+
+@dataclass(frozen=True)
 class Plan:
     segments: tuple[Segment, ...]
     skipped: frozenset[int] = frozenset()
     pauses: tuple[Pause, ...] = ()
     ordered_through: int = 0  # cycles up to this one are orders already: they never change
+    weekdays: tuple[Weekday, ...] = ()  # preferred delivery weekdays, by the cycle they start
+
+    def weekday_for(self, sequence: int) -> int | None:
+        day = None
+        for preference in self.weekdays:
+            if preference.first <= sequence:
+                day = preference.day
+        return day
 
     def segment_for(self, sequence: int) -> Segment:
         chosen = self.segments[0]
@@ -180,7 +211,15 @@ def cycle_date(plan: Plan, sequence: int) -> date:
     if sequence < 1:
         raise ScheduleError("sequence", "invalid", f"cycles start at 1, not {sequence}")
     segment = plan.segment_for(sequence)
-    return segment.interval.after(segment.anchor, sequence - segment.first)
+    day = segment.interval.after(segment.anchor, sequence - segment.first)
+    weekday = plan.weekday_for(sequence)
+    if weekday is not None and sequence != segment.first and _weekly_or_longer(segment.interval):
+        day += timedelta(days=(weekday - day.weekday()) % 7)
+    return day
+
+
+def _weekly_or_longer(interval: Interval) -> bool:
+    return interval.unit is not Unit.DAY or interval.count >= 7
 
 
 def _state(plan: Plan, sequence: int, day: date) -> CycleState:
@@ -360,6 +399,35 @@ def resume(plan: Plan, today: date, on: date | None = None) -> Change:
     return Change(resumed, first)
 
 
+def set_weekday(plan: Plan, weekday: int | None, today: date, cutoff_days: int = 0) -> Change:
+    """Deliver on `weekday` (None: any day) from the next changeable delivery on: that delivery
+    moves forward to the weekday too, and the rhythm goes on from it."""
+    if weekday is not None and not (isinstance(weekday, int) and 0 <= weekday <= 6):
+        raise ScheduleError("weekday", "invalid", f"must be 0 (Monday) to 6, not {weekday!r}")
+    if weekday is not None and not _weekly_or_longer(plan.interval):
+        raise ScheduleError(
+            "weekday", "not_allowed", f"deliveries every {plan.interval} cannot keep a weekday"
+        )
+    sequence, after_next = first_changeable(plan, today, cutoff_days)
+    weekdays = (*(w for w in plan.weekdays if w.first < sequence), Weekday(sequence, weekday))
+    changed = replace(plan, weekdays=weekdays)
+    anchor = cycle_date(plan, sequence)
+    if weekday is not None:
+        anchor += timedelta(days=(weekday - anchor.weekday()) % 7)
+    segments = tuple(s for s in plan.segments if s.first < sequence)
+    changed = replace(changed, segments=(*segments, Segment(sequence, anchor, plan.interval)))
+    return Change(changed, sequence, after_next)
+
+
+def spread_offset(key: int, hours: int) -> timedelta:
+    """A subscription's fixed place in a window of `hours` (whole minutes): consecutive keys
+    fall far apart (the golden-ratio sequence), so any day's renewals spread evenly."""
+    if hours <= 0:
+        return timedelta(0)
+    fraction = (key * 0.6180339887498949) % 1.0
+    return timedelta(minutes=int(fraction * hours * 60))
+
+
 def renewal_at(delivery: date, lead_days: int, zone: ZoneInfo, hour: int = 9) -> datetime:
     """When the renewal order of a delivery is due: `lead_days` before it, at `hour` local."""
     if not 0 <= hour <= 23:
@@ -388,6 +456,7 @@ def plan_to_json(plan: Plan) -> dict:
             for p in plan.pauses
         ],
         "ordered_through": plan.ordered_through,
+        "weekdays": [{"first": w.first, "day": w.day} for w in plan.weekdays],
     }
 
 
@@ -409,6 +478,7 @@ def plan_from_json(data: dict) -> Plan:
             for p in data.get("pauses", ())
         ),
         ordered_through=data.get("ordered_through", 0),
+        weekdays=tuple(Weekday(w["first"], w["day"]) for w in data.get("weekdays", ())),
     )
 
 

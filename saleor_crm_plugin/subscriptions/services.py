@@ -6,6 +6,8 @@ change raises `ScheduleError` (field, code, message) and writes nothing.
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -15,7 +17,26 @@ from . import schedule
 from .models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 from .schedule import Change, CycleState, Interval, ScheduleError, plan_from_json, plan_to_json
 
-__all__ = ["Rules", "act", "create_subscription", "rules_for", "sync_cycles"]
+__all__ = [
+    "NewLine",
+    "Rules",
+    "act",
+    "create_subscription",
+    "failed_cycle",
+    "rules_for",
+    "skip_failed",
+    "sync_cycles",
+]
+
+
+class NewLine(NamedTuple):
+    """A line of a new subscription (a plain (variant, quantity) pair works too)."""
+
+    variant_id: str
+    quantity: int
+    unit_price: Decimal | None = None  # the price paid for it (the subscription's currency)
+    product_name: str = ""
+
 
 # Upcoming cycles kept as rows (the renewal run claims them; the rest is computed).
 HORIZON = 3
@@ -30,6 +51,8 @@ class Rules:
     renewal_hour: int = 9  # ... at this local hour
     max_move_days: int = 30  # how far the next delivery may be moved
     min_deliveries: int = 0  # deliveries before the customer may cancel
+    retry_hours: tuple[int, ...] = (1, 6, 24)  # after each failed renewal; then staff act
+    spread_hours: int = 0  # renewals of a day spread over this many hours after renewal_hour
     allowed: tuple[Interval, ...] = ()  # the intervals customers may choose
     offered: dict = None  # every variant's intervals (the `subscription-plans` setting)
 
@@ -51,6 +74,8 @@ def rules_for(config, variant_ids=()) -> Rules:
         renewal_hour=config.subscription_renewal_hour,
         max_move_days=config.subscription_max_move_days,
         min_deliveries=config.subscription_min_deliveries,
+        retry_hours=config.subscription_retry_hours,
+        spread_hours=config.subscription_spread_hours,
         allowed=allowed,
         offered=dict(config.subscription_plans),
     )
@@ -72,13 +97,22 @@ def sync_cycles(subscription: Subscription, today: date, rules: Rules, zone: Zon
     rows = {row.sequence: row for row in subscription.cycles.all()}
     fixed = {Cycle.Status.ORDERED, Cycle.Status.CLAIMED}
     for sequence, row in rows.items():
-        if row.status not in fixed and sequence not in wanted:
-            row.delete()
+        if row.status in fixed or sequence in wanted:
+            continue
+        if (
+            row.status == Cycle.Status.FAILED
+            and row.delivery_on < today
+            and subscription.status != Subscription.Status.CANCELLED
+            and sequence not in plan.skipped
+        ):
+            continue  # a failed renewal of a past date waits for its retry or for staff
+        row.delete()
     for sequence, cycle in wanted.items():
         row = rows.get(sequence)
         if row is not None and row.status in fixed:
             continue
         due = schedule.renewal_at(cycle.date, rules.lead_days, zone, rules.renewal_hour)
+        due += schedule.spread_offset(subscription.pk, rules.spread_hours)
         status = _STATES[cycle.state]
         if row is None:
             Cycle.objects.create(
@@ -103,7 +137,7 @@ def create_subscription(
     *,
     channel: str,
     currency: str,
-    lines: list[tuple[str, int]],
+    lines: list[NewLine | tuple[str, int]],
     interval: Interval,
     first_delivery: date,
     actor: str,
@@ -123,11 +157,15 @@ def create_subscription(
         raise ScheduleError("customer", "invalid", "a subscription needs a registered customer")
     if not lines:
         raise ScheduleError("lines", "required", "a subscription needs at least one line")
-    for index, (variant_id, quantity) in enumerate(lines):
-        if not variant_id or not isinstance(quantity, int) or quantity < 1:
+    lines = [NewLine(*line) for line in lines]
+    for index, line in enumerate(lines):
+        quantity = line.quantity
+        if not line.variant_id or not isinstance(quantity, int) or not 1 <= quantity <= 999:
             raise ScheduleError(
-                f"lines[{index}]", "invalid", "needs a variant and a quantity of 1+"
+                f"lines[{index}]", "invalid", "needs a variant and a quantity of 1 to 999"
             )
+        if line.unit_price is not None and line.unit_price < 0:
+            raise ScheduleError(f"lines[{index}].unitPrice", "invalid", "is below 0")
     if rules.allowed and interval not in rules.allowed:
         offered = ", ".join(str(choice) for choice in rules.allowed)
         raise ScheduleError("interval", "not_allowed", f"{interval} is not offered ({offered})")
@@ -160,8 +198,14 @@ def create_subscription(
                 attempts=1,
             )
         SubscriptionLine.objects.bulk_create(
-            SubscriptionLine(subscription=subscription, variant_id=variant_id, quantity=quantity)
-            for variant_id, quantity in lines
+            SubscriptionLine(
+                subscription=subscription,
+                variant_id=line.variant_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                product_name=line.product_name[:255],
+            )
+            for line in lines
         )
         SubscriptionEvent.objects.create(
             subscription=subscription,
@@ -245,13 +289,11 @@ def _add_once(subscription, rules, sequence, params) -> dict:
 
 
 def _preferences(subscription, rules, sequence, params) -> dict:
-    weekday, slot = params.get("weekday"), str(params.get("time_slot") or "").strip()
-    if weekday is not None and not (isinstance(weekday, int) and 0 <= weekday <= 6):
-        raise ScheduleError("weekday", "invalid", f"must be 0 (Monday) to 6, not {weekday!r}")
+    slot = str(params.get("time_slot") or "").strip()
     if len(slot) > 32:
         raise ScheduleError("timeSlot", "invalid", "is longer than 32 characters")
-    subscription.preferred_weekday, subscription.time_slot = weekday, slot
-    return {"weekday": weekday, "time_slot": slot}
+    subscription.time_slot = slot
+    return {"weekday": subscription.preferred_weekday, "time_slot": slot}
 
 
 def _address(subscription, rules, sequence, params) -> dict:
@@ -284,6 +326,7 @@ def act(
     now: datetime,
     rules: Rules,
     zone: ZoneInfo,
+    staff: bool = False,
     **params,
 ) -> tuple[Subscription, Change | None]:
     """Apply one action to a subscription; return it and the schedule change.
@@ -293,7 +336,7 @@ def act(
     delivery on: set_quantity (`variant`, `quantity`), swap (`variant`, `to`: a variant
     offered at the same interval), add_once (`variant`, `quantity`: that delivery only),
     set_preferences (`weekday` 0-6, `time_slot`), set_address (`address`, Saleor's
-    AddressInput fields).
+    AddressInput fields). Staff (`staff=True`) may cancel before the minimum deliveries.
     """
     today = now.astimezone(zone).date()
     with transaction.atomic():
@@ -302,16 +345,20 @@ def act(
             raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
         plan = plan_from_json(subscription.plan)
         change = None
+        if action == "set_preferences" and params.get("weekday") != subscription.preferred_weekday:
+            change = schedule.set_weekday(plan, params.get("weekday"), today, rules.cutoff_days)
+            subscription.plan = plan_to_json(change.plan)
+            subscription.preferred_weekday = params.get("weekday")
         if action in _LINE_ACTIONS:
             sequence, after_next = schedule.first_changeable(plan, today, rules.cutoff_days)
-            change = Change(plan, sequence, after_next)
+            change = change or Change(plan, sequence, after_next)
             data = _LINE_ACTIONS[action](subscription, rules, sequence, params)
             data.update(applies_from=sequence, after_next=after_next)
         elif action == "cancel":
             reason = str(params.get("reason") or "").strip()
             if not reason:
                 raise ScheduleError("reason", "required", "say why the subscription ends")
-            if subscription.deliveries < rules.min_deliveries:
+            if subscription.deliveries < rules.min_deliveries and not staff:
                 raise ScheduleError(
                     "subscription",
                     "minimum_deliveries",
@@ -341,3 +388,40 @@ def act(
         )
         sync_cycles(subscription, today, rules, zone)
     return subscription, change
+
+
+def skip_failed(
+    subscription_id: int, *, actor: str, now: datetime, rules: Rules, zone: ZoneInfo
+) -> Subscription:
+    """Staff give up on a failed renewal: its delivery is skipped (whatever its date) and the
+    subscription goes on with the next one."""
+    today = now.astimezone(zone).date()
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if subscription.status == Subscription.Status.CANCELLED:
+            raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
+        cycle = failed_cycle(subscription)
+        plan = plan_from_json(subscription.plan)
+        plan = replace(plan, skipped=plan.skipped | {cycle.sequence})
+        subscription.plan = plan_to_json(plan)
+        if subscription.status == Subscription.Status.ATTENTION:
+            subscription.status = Subscription.Status.ACTIVE
+        subscription.save()
+        cycle.delete()
+        SubscriptionEvent.objects.create(
+            subscription=subscription,
+            kind="skip_failed",
+            actor=actor,
+            at=now,
+            data={"sequence": cycle.sequence, "reason": cycle.last_error},
+        )
+        sync_cycles(subscription, today, rules, zone)
+    return subscription
+
+
+def failed_cycle(subscription: Subscription) -> Cycle:
+    """The subscription's earliest failed renewal, else a `not_failed` error."""
+    cycle = subscription.cycles.filter(status=Cycle.Status.FAILED).order_by("sequence").first()
+    if cycle is None:
+        raise ScheduleError("id", "not_failed", "the subscription has no failed renewal")
+    return cycle
