@@ -232,9 +232,7 @@ class SandboxHost:
             email=user.email,
             lines=tuple(lines),
         )
-        order = SandboxOrder.from_snapshot(snapshot, user)
-        order.data["metadata"] = request.metadata
-        order.save()
+        SandboxOrder.from_snapshot(snapshot, user).save()
         return request.key
 
     def set_customer_types(self, items: dict[str, tuple[str, str]]) -> int:

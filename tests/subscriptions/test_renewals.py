@@ -12,7 +12,7 @@ from saleor_crm_plugin.host import get_host, reset_host
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from saleor_crm_plugin.subscriptions.models import Cycle, Subscription, SubscriptionEvent
 from saleor_crm_plugin.subscriptions.renewals import RenewalReport, claim_due, renew, run_renewals
-from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
+from saleor_crm_plugin.subscriptions.schedule import Interval, ScheduleError, Unit
 from saleor_crm_plugin.subscriptions.services import Rules, act, create_subscription
 from tests.factories import order
 
@@ -197,9 +197,137 @@ def test_the_renewal_run_is_an_hourly_beat_task():
     assert (periodic.interval.every, periodic.interval.period) == (1, "hours")
     assert "saleor_crm.renew_subscriptions" in current_app.tasks
     assert renew_subscriptions_task.delay().get() == {
+        "reminded": 0,
         "claimed": 0,
         "ordered": 0,
         "found": 0,
         "failed": 0,
         "attention": 0,
     }
+
+
+def _attention(variant="gone"):
+    [subscription] = _subscriptions(variant=variant)
+    rules = Rules(cutoff_days=5, lead_days=3, retry_hours=())
+    run_renewals(get_host(), DUE, rules, TOKYO)
+    subscription.refresh_from_db()
+    assert subscription.status == "attention"
+    return subscription, rules
+
+
+@pytest.mark.django_db
+def test_staff_retry_a_failed_renewal_and_it_orders_once_the_cause_is_fixed():
+    from saleor_crm_plugin.subscriptions.renewals import retry_failed
+
+    subscription, rules = _attention()
+    later = DUE + timedelta(days=1)
+    still, cycle, report = retry_failed(
+        subscription.pk, get_host(), actor="staff:9", now=later, rules=rules, zone=TOKYO
+    )
+    assert (report.failed, still.status, cycle.status, cycle.attempts) == (
+        1,
+        "attention",
+        "failed",
+        2,
+    )
+    subscription.lines.update(variant_id="v1")  # staff swapped the gone variant
+
+    fixed, cycle, report = retry_failed(
+        subscription.pk, get_host(), actor="staff:9", now=later, rules=rules, zone=TOKYO
+    )
+
+    assert (report.ordered, fixed.status, cycle.status) == (1, "active", "ordered")
+    assert SandboxOrder.objects.filter(order_id=cycle.idempotency_key).count() == 1
+    assert [e.actor for e in SubscriptionEvent.objects.filter(kind="retry")] == ["staff:9"] * 2
+    assert fixed.next_delivery_on == date(2027, 2, 19)
+
+
+@pytest.mark.django_db
+def test_staff_skip_a_failed_delivery_and_the_next_one_goes_on():
+    from saleor_crm_plugin.subscriptions.services import skip_failed
+
+    subscription, rules = _attention()
+    later = DUE + timedelta(days=5)  # the failed delivery's date (Jan 20) has passed
+
+    skipped = skip_failed(subscription.pk, actor="staff:9", now=later, rules=rules, zone=TOKYO)
+
+    assert skipped.status == "active"
+    assert not Cycle.objects.filter(subscription=subscription, sequence=1).exists()
+    assert skipped.next_delivery_on == date(2027, 2, 19)
+    with pytest.raises(ScheduleError) as again:
+        skip_failed(subscription.pk, actor="staff:9", now=later, rules=rules, zone=TOKYO)
+    assert again.value.code == "not_failed"
+
+
+@pytest.mark.django_db
+def test_a_failed_renewal_of_a_past_date_stays_when_the_customer_changes_something():
+    subscription, rules = _attention()
+    later = DUE + timedelta(days=5)
+    act(subscription.pk, "skip", sequence=3, actor="user:1", now=later, rules=rules, zone=TOKYO)
+    assert Cycle.objects.get(subscription=subscription, sequence=1).status == "failed"
+
+
+@pytest.mark.django_db
+def test_renewals_of_one_day_spread_over_the_configured_hours():
+    spread = Rules(cutoff_days=5, lead_days=3, spread_hours=6, allowed=RULES.allowed)
+    subscriptions = _subscriptions(40)
+    for subscription in subscriptions:
+        act(
+            subscription.pk,
+            "set_quantity",
+            variant="v1",
+            quantity=1,
+            actor="user:1",
+            now=START,
+            rules=spread,
+            zone=TOKYO,
+        )
+    times = sorted(Cycle.objects.filter(sequence=1).values_list("renewal_due_at", flat=True))
+    start = datetime(2027, 1, 17, 0, 0, tzinfo=UTC)  # Jan 17, 09:00 in Tokyo
+    assert start <= times[0] and times[-1] < start + timedelta(hours=6)
+    assert len({t.hour for t in times}) == 6
+    assert run_renewals(get_host(), start + timedelta(hours=1), spread, TOKYO).claimed < 40
+
+
+@pytest.mark.django_db
+def test_the_renewal_order_carries_the_price_paid_and_records_new_lines_prices():
+    from saleor_crm_plugin.subscriptions.renewals import RenewalRequest
+
+    [subscription] = _subscriptions()
+    subscription.lines.update(unit_price=1200)
+    act(
+        subscription.pk,
+        "add_once",
+        variant="v1-gift",
+        quantity=1,
+        actor="user:1",
+        now=START,
+        rules=RULES,
+        zone=TOKYO,
+    )
+    from saleor_crm_plugin.customers.snapshots import LineSnapshot
+
+    gift = LineSnapshot(line_id="g-1", quantity=1, unit_price_gross=300, variant_id="v1-gift")
+    SandboxOrder.store(order("gift", email="g@example.com", total="300", lines=[gift]))
+    seen = []
+    host = get_host()
+    create = host.create_renewal_order
+
+    def spy(request: RenewalRequest):
+        seen.append(request)
+        return create(request)
+
+    host.create_renewal_order = spy
+    run_renewals(host, DUE, RULES, TOKYO)
+
+    [request] = seen
+    assert request.prices == {"v1": 1200}
+    assert request.metadata == {
+        "crm.subscription_id": str(subscription.pk),
+        "crm.cycle": "1",
+        "crm.delivery_on": "2027-01-20",
+    }
+    renewal = SandboxOrder.objects.get(order_id=request.key)
+    assert renewal.data["total_gross"] == "2700"  # 2 x 1,200 + the gift at 300
+    prices = dict(subscription.lines.values_list("variant_id", "unit_price"))
+    assert prices == {"v1": 1200, "v1-gift": 300}

@@ -66,9 +66,9 @@ def test_a_paid_order_with_the_keys_starts_a_subscription_whose_first_delivery_i
     assert (first["subscriptions_started"], again["subscriptions_started"]) == (1, 0)
     subscription = Subscription.objects.get()
     assert subscription.source_order_id == "o1"
-    assert list(subscription.lines.values_list("variant_id", "quantity")) == [
-        ("variant-COFFEE-1KG", 2)
-    ]
+    assert list(
+        subscription.lines.values_list("variant_id", "quantity", "unit_price", "product_name")
+    ) == [("variant-COFFEE-1KG", 2, 1000, "COFFEE-1KG")]
     paid_on = YESTERDAY.astimezone(ZoneInfo("Asia/Tokyo")).date()
     cycles = list(
         subscription.cycles.order_by("sequence").values_list(

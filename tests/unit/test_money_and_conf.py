@@ -146,3 +146,44 @@ def test_bad_segment_map_names_the_setting_and_line(text, message):
     # then
     assert error.value.field == "rfm-segments"
     assert message in str(error.value)
+
+
+def test_subscription_notification_and_retry_settings_are_read():
+    config = parse_config(
+        {
+            "subscription-retry-hours": "2, 12",
+            "subscription-spread-hours": "6",
+            "subscription-reminder-days": "0",
+            "subscription-send-window": "8:30-21:00",
+            "subscription-staff-emails": "ops@example.com; ceo@example.com",
+        }
+    )
+    assert config.subscription_retry_hours == (2, 12)
+    assert config.subscription_spread_hours == 6
+    assert config.subscription_reminder_days == 0
+    assert config.subscription_send_window == (8 * 60 + 30, 21 * 60)
+    assert config.subscription_staff_emails == ("ops@example.com", "ceo@example.com")
+    assert parse_config({"subscription-retry-hours": ""}).subscription_retry_hours == ()
+    defaults = parse_config({})
+    assert (defaults.subscription_retry_hours, defaults.subscription_reminder_days) == (
+        (1, 6, 24),
+        3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("subscription-retry-hours", "1, soon", "'soon' is not a number of hours from 1 to 720"),
+        ("subscription-retry-hours", "0", "'0' is not a number of hours from 1 to 720"),
+        ("subscription-spread-hours", "30", "'30' is not a whole number of hours from 0 to 23"),
+        ("subscription-send-window", "evenings", "'evenings' is not hours such as 09:00-20:00"),
+        ("subscription-send-window", "20:00-09:00", "the window must end after it starts"),
+        ("subscription-staff-emails", "ops@example.com, ops", "'ops' is not an email address"),
+    ],
+)
+def test_bad_subscription_settings_name_the_setting(name, value, message):
+    with pytest.raises(ConfigError) as refused:
+        parse_config({name: value})
+    assert refused.value.field == name
+    assert message in str(refused.value)

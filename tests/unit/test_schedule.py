@@ -1,6 +1,7 @@
 """Subscription schedules: month ends, leap years, the store's zone, skip/pause/resume, cutoffs."""
 
 import calendar
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -186,3 +187,85 @@ def test_a_plan_survives_its_json_form():
     plan = pause(plan, date(2027, 4, 1), date(2027, 1, 1)).plan
     plan = resume(plan, date(2027, 5, 1), on=date(2027, 5, 15)).plan
     assert plan_from_json(plan_to_json(plan)) == plan
+
+
+def test_a_preferred_weekday_moves_each_computed_delivery_forward_to_that_day():
+    from saleor_crm_plugin.subscriptions.schedule import set_weekday
+
+    plan = start_plan(date(2027, 1, 4), MONTH)  # a Monday; cycle 1 ordered already
+    plan = replace(plan, ordered_through=1)
+    change = set_weekday(plan, 4, date(2027, 1, 10), cutoff_days=5)  # Fridays
+
+    assert (change.applies_from, change.after_next) == (2, False)
+    dates = [c.date for c in upcoming(change.plan, date(2027, 1, 10), 4)]
+    assert dates == [date(2027, 2, 5), date(2027, 3, 5), date(2027, 4, 9), date(2027, 5, 7)]
+    assert {d.weekday() for d in dates} == {4}
+    # cleared again: back to the monthly rhythm from the (already Friday) next delivery on
+    cleared = set_weekday(change.plan, None, date(2027, 1, 10), cutoff_days=5).plan
+    assert [c.date for c in upcoming(cleared, date(2027, 1, 10), 3)] == [
+        date(2027, 2, 5),
+        date(2027, 3, 5),
+        date(2027, 4, 5),
+    ]
+
+
+def test_a_weekday_past_the_cutoff_applies_from_the_delivery_after_next():
+    from saleor_crm_plugin.subscriptions.schedule import set_weekday
+
+    plan = replace(start_plan(date(2027, 1, 4), Interval(2, Unit.WEEK)), ordered_through=1)
+    change = set_weekday(plan, 2, date(2027, 1, 16), cutoff_days=5)  # next: Jan 18, 2 days away
+
+    assert (change.applies_from, change.after_next) == (3, True)
+    assert [c.date for c in upcoming(change.plan, date(2027, 1, 16), 3)] == [
+        date(2027, 1, 18),  # kept: inside the cutoff
+        date(2027, 2, 3),  # a Wednesday, and every two weeks from it
+        date(2027, 2, 17),
+    ]
+
+
+def test_a_weekday_is_refused_for_deliveries_less_than_a_week_apart():
+    from saleor_crm_plugin.subscriptions.schedule import set_weekday
+
+    with pytest.raises(ScheduleError) as refused:
+        set_weekday(start_plan(date(2027, 1, 4), Interval(5, Unit.DAY)), 1, date(2027, 1, 1))
+    assert (refused.value.field, refused.value.code) == ("weekday", "not_allowed")
+    with pytest.raises(ScheduleError) as bad:
+        set_weekday(start_plan(date(2027, 1, 4), MONTH), 7, date(2027, 1, 1))
+    assert (bad.value.field, bad.value.code) == ("weekday", "invalid")
+
+
+def test_the_plan_keeps_its_weekdays_in_json():
+    from saleor_crm_plugin.subscriptions.schedule import plan_from_json, plan_to_json, set_weekday
+
+    plan = set_weekday(start_plan(date(2027, 1, 4), MONTH), 5, date(2027, 1, 1)).plan
+    assert plan_from_json(plan_to_json(plan)) == plan
+
+
+def test_spreading_gives_each_subscription_a_fixed_minute_inside_the_window():
+    from datetime import timedelta
+
+    from saleor_crm_plugin.subscriptions.schedule import spread_offset
+
+    assert spread_offset(123, 0) == timedelta(0)
+    offsets = [spread_offset(key, 8) for key in range(1, 10_001)]
+    assert all(timedelta(0) <= offset < timedelta(hours=8) for offset in offsets)
+    assert spread_offset(77, 8) == spread_offset(77, 8)
+    per_hour = [0] * 8
+    for offset in offsets:
+        per_hour[int(offset.total_seconds() // 3600)] += 1
+    assert max(per_hour) - min(per_hour) <= 10  # 1,250 an hour, give or take a few
+
+
+@pytest.mark.parametrize(
+    ("interval", "per_month"),
+    [
+        (Interval(1, Unit.MONTH), "1"),
+        (Interval(2, Unit.MONTH), "0.5"),
+        (Interval(30, Unit.DAY), "1.014583"),
+        (Interval(1, Unit.WEEK), "4.348214"),
+    ],
+)
+def test_deliveries_per_month(interval, per_month):
+    from decimal import Decimal
+
+    assert round(interval.per_month, 6) == Decimal(per_month)
