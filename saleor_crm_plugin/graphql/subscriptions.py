@@ -15,7 +15,7 @@ from ..loyalty.services import PointsError
 from ..money import parse_amount, validate_currency
 from ..subscriptions import schedule
 from ..subscriptions.figures import subscription_figures
-from ..subscriptions.models import Subscription
+from ..subscriptions.models import Cycle, Subscription
 from ..subscriptions.renewals import retry_failed
 from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
 from ..subscriptions.services import NewLine, act, create_subscription, rules_for, skip_failed
@@ -139,6 +139,10 @@ class CRMSubscription(graphene.ObjectType):
         description="The cycle rows, newest first: ordered, failed and the next scheduled.",
         first=graphene.Int(default_value=10, description="At most 100."),
     )
+    failed_renewal = graphene.Field(
+        CRMSubscriptionRenewal,
+        description="The earliest renewal that failed (null: none); staff retry or skip it.",
+    )
     history = graphene.List(
         graphene.NonNull(CRMSubscriptionEvent),
         required=True,
@@ -151,6 +155,10 @@ class CRMSubscription(graphene.ObjectType):
         if not 1 <= first <= 100:
             raise InputError("first", f"must be between 1 and 100, not {first}")
         return list(root.cycles.order_by("-sequence")[:first])
+
+    @staticmethod
+    def resolve_failed_renewal(root, _info):
+        return root.cycles.filter(status=Cycle.Status.FAILED).order_by("sequence").first()
 
     @staticmethod
     def resolve_history(root, _info, first):

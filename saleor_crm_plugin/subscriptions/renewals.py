@@ -121,8 +121,11 @@ def _request(cycle: Cycle) -> RenewalRequest:
     )
 
 
-def renew(cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, report) -> None:
-    """Create (or find) the order of one claimed cycle and record it, once."""
+def renew(
+    cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, report, notify=True
+) -> None:
+    """Create (or find) the order of one claimed cycle and record it, once; a failure is
+    emailed to the customer and staff unless `notify` is off (staff retrying see it)."""
     with transaction.atomic():
         cycle = Cycle.objects.select_for_update().select_related("subscription").get(pk=cycle_id)
         if cycle.status != Cycle.Status.CLAIMED:
@@ -138,7 +141,8 @@ def renew(cycle_id: int, host, now: datetime, rules: Rules, zone: ZoneInfo, repo
                     order_id = host.create_renewal_order(request)
             except RenewalError as error:
                 _failed(cycle, subscription, str(error), now, rules, report)
-                notify_failure(host, host.config(), cycle, subscription)
+                if notify:
+                    notify_failure(host, host.config(), cycle, subscription)
                 return
         if len(request.prices) < len(request.lines):
             _record_prices(host, subscription, order_id)
@@ -218,7 +222,8 @@ def retry_failed(subscription_id: int, host, *, actor: str, now: datetime, rules
         if subscription.status == Subscription.Status.CANCELLED:
             raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
         cycle = failed_cycle(subscription)
-        if subscription.status == Subscription.Status.ATTENTION:
+        waited = subscription.status == Subscription.Status.ATTENTION
+        if waited:
             subscription.status = Subscription.Status.ACTIVE
             subscription.save(update_fields=["status", "updated_at"])
         Cycle.objects.filter(pk=cycle.pk).update(status=Cycle.Status.CLAIMED, updated_at=now)
@@ -230,6 +235,9 @@ def retry_failed(subscription_id: int, host, *, actor: str, now: datetime, rules
             data={"sequence": cycle.sequence},
         )
     report = RenewalReport(claimed=1)
-    renew(cycle.pk, host, now, rules, zone, report)
+    renew(cycle.pk, host, now, rules, zone, report, notify=False)
+    if report.failed and waited:  # no automatic retries again: back to staff
+        Cycle.objects.filter(pk=cycle.pk).update(retry_at=None)
+        Subscription.objects.filter(pk=subscription_id).update(status=Subscription.Status.ATTENTION)
     cycle.refresh_from_db()
     return Subscription.objects.get(pk=subscription_id), cycle, report

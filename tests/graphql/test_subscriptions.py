@@ -1,6 +1,8 @@
 """Subscriptions through our GraphQL endpoint: the customer serves themselves, and no one else."""
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -201,3 +203,200 @@ def test_staff_search_subscriptions_and_read_the_figures(post, ann, staff_user):
     ]
     denied = post(query, {}, token=ann.api_token)
     assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+CREATE = """mutation($input: CRMSubscriptionCreateInput!) { crmSubscriptionCreate(input: $input) {
+  subscription { id status interval nextDeliveryOn lines { variantId quantity productName
+    unitPrice { amount currency } } history { kind actor } }
+  errors { field message code } } }"""
+
+
+def _user_id(user):
+    import base64
+
+    return base64.b64encode(f"User:{user.pk}".encode()).decode()
+
+
+def _create_input(ann, **changes):
+    data = {
+        "customerId": _user_id(ann),
+        "channel": "channel-jpy",
+        "currency": "JPY",
+        "lines": [
+            {
+                "variantId": "variant-coffee",
+                "quantity": 1,
+                "unitPrice": "1980",
+                "productName": "Beans",
+            }
+        ],
+        "interval": "45 days",
+        "firstDelivery": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    }
+    return {**data, **changes}
+
+
+def test_staff_start_a_subscription_for_a_customer(post, ann, staff_user):
+    made = post(CREATE, {"input": _create_input(ann)}, token=staff_user.api_token)["data"][
+        "crmSubscriptionCreate"
+    ]
+    assert made["errors"] == []
+    created = made["subscription"]
+    assert (created["status"], created["interval"]) == ("active", "45 days")
+    assert created["nextDeliveryOn"] == (timezone.localdate() + timedelta(days=10)).isoformat()
+    assert created["lines"] == [
+        {
+            "variantId": "variant-coffee",
+            "quantity": 1,
+            "productName": "Beans",
+            "unitPrice": {"amount": 1980.0, "currency": "JPY"},
+        }
+    ]
+    assert created["history"] == [{"kind": "created", "actor": f"staff:{staff_user.pk}"}]
+    # the customer sees it among their own
+    mine = post(ME, token=ann.api_token)["data"]["me"]["crmSubscriptions"]
+    assert len(mine) == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    [
+        ({"interval": "7 days"}, "interval", "NOT_ALLOWED"),
+        ({"lines": [{"variantId": "variant-unknown", "quantity": 1}]}, "lines", "NOT_ALLOWED"),
+        ({"lines": [{"variantId": "variant-coffee", "quantity": 0}]}, "lines[0]", "INVALID"),
+        (
+            {"lines": [{"variantId": "variant-coffee", "quantity": 1, "unitPrice": "1.5"}]},
+            "lines[0].unitPrice",
+            "INVALID",
+        ),
+        ({"currency": "YEN"}, "currency", "INVALID"),
+        ({"firstDelivery": "2020-01-01"}, "firstDelivery", "IN_PAST"),
+        ({"customerId": "VXNlcjo5OTk5"}, "customerId", "NOT_FOUND"),
+    ],
+)
+def test_a_bad_staff_subscription_is_refused_naming_the_input(
+    post, ann, staff_user, changes, field, code
+):
+    refused = post(CREATE, {"input": _create_input(ann, **changes)}, token=staff_user.api_token)[
+        "data"
+    ]["crmSubscriptionCreate"]
+    assert refused["subscription"] is None
+    assert (refused["errors"][0]["field"], refused["errors"][0]["code"]) == (field, code)
+    assert Subscription.objects.count() == 1  # ann's own, nothing new
+
+
+def test_customers_and_staff_without_the_permission_cannot_start_one(
+    post, ann, staff_without_permission
+):
+    for token in (ann.api_token, staff_without_permission.api_token):
+        denied = post(CREATE, {"input": _create_input(ann)}, token=token)
+        assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    assert Subscription.objects.count() == 1
+
+
+FAILED = """mutation($id: ID!) {
+  retry: crmSubscriptionRetryRenewal(id: $id) { orderId subscription { status
+    renewals(first: 5) { sequence status attempts lastError retryAt orderId } }
+    errors { field message code } } }"""
+SKIP_FAILED = """mutation($id: ID!) { crmSubscriptionSkipFailed(id: $id) {
+  subscription { status nextDeliveryOn history(first: 5) { kind actor data } }
+  errors { field code } } }"""
+
+
+def _fail_renewals(subscription):
+    from saleor_crm_plugin.host import get_host
+    from saleor_crm_plugin.subscriptions.renewals import run_renewals
+
+    due = timezone.now() + timedelta(days=3)
+    rules = Rules(cutoff_days=5, lead_days=3, retry_hours=())
+    run_renewals(get_host(), due, rules, timezone.get_current_timezone())  # variant-coffee unsold
+    subscription.refresh_from_db()
+    assert subscription.status == "attention"
+
+
+def test_staff_act_on_a_failed_renewal(post, ann, staff_user):
+    from saleor_crm_plugin.sandbox.models import SandboxOrder
+    from tests.factories import order
+
+    _fail_renewals(ann.subscription)
+    sid = _id(ann.subscription)
+    listed = post(
+        """{ crmSubscriptions(first: 5, filter: {status: "attention"}) { edges { node {
+          failedRenewal { sequence status lastError } } } } }""",
+        token=staff_user.api_token,
+    )["data"]["crmSubscriptions"]["edges"]
+    assert listed[0]["node"]["failedRenewal"] == {
+        "sequence": 1,
+        "status": "failed",
+        "lastError": "variant variant-coffee is not sold in JPY",
+    }
+
+    again = post(FAILED, {"id": sid}, token=staff_user.api_token)["data"]["retry"]
+    assert again["errors"][0]["code"] == "RENEWAL_FAILED"
+    assert again["subscription"]["status"] == "attention"
+
+    from saleor_crm_plugin.customers.snapshots import LineSnapshot
+
+    coffee = LineSnapshot(
+        line_id="c-1", quantity=1, unit_price_gross=1500, variant_id="variant-coffee"
+    )
+    SandboxOrder.store(order("stocked", email="x@example.com", total="1500", lines=[coffee]))
+    ordered = post(FAILED, {"id": sid}, token=staff_user.api_token)["data"]["retry"]
+    assert ordered["errors"] == []
+    assert ordered["orderId"] == f"crm-subscription-{ann.subscription.pk}-cycle-1"
+    assert ordered["subscription"]["status"] == "active"
+    nothing = post(SKIP_FAILED, {"id": sid}, token=staff_user.api_token)["data"]
+    assert nothing["crmSubscriptionSkipFailed"]["errors"] == [{"field": "id", "code": "NOT_FAILED"}]
+    # the customer can neither retry nor skip failed renewals
+    denied = post(FAILED, {"id": sid}, token=ann.api_token)
+    assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_staff_skip_a_failed_delivery(post, ann, staff_user):
+    _fail_renewals(ann.subscription)
+    skipped = post(SKIP_FAILED, {"id": _id(ann.subscription)}, token=staff_user.api_token)["data"][
+        "crmSubscriptionSkipFailed"
+    ]
+    assert skipped["errors"] == []
+    assert skipped["subscription"]["status"] == "active"
+    [event] = [e for e in skipped["subscription"]["history"] if e["kind"] == "skip_failed"]
+    assert (event["kind"], event["actor"]) == ("skip_failed", f"staff:{staff_user.pk}")
+    assert json.loads(event["data"])["sequence"] == 1
+
+
+def test_the_figures_have_recurring_revenue_per_month_in_each_currency(post, ann, staff_user):
+    ann.subscription.lines.update(unit_price=1500)  # 2 x 1,500 JPY every 30 days
+    usd = create_subscription(
+        CustomerProfile.objects.create(user_id="991"),
+        channel="default-channel",
+        currency="USD",
+        lines=[("variant-coffee", 1, Decimal("19.99")), ("variant-tea", 1)],
+        interval=Interval(1, Unit.MONTH),
+        first_delivery=timezone.localdate() + timedelta(days=20),
+        actor="staff:1",
+        now=timezone.now(),
+        rules=Rules(),
+        zone=timezone.get_current_timezone(),
+    )
+    assert usd.pk
+    figures = post(
+        """{ crmSubscriptionFigures { channel currency active recurringRevenue { amount currency }
+          unpricedLines } }""",
+        token=staff_user.api_token,
+    )["data"]["crmSubscriptionFigures"]
+    assert figures == [
+        {
+            "channel": "channel-jpy",
+            "currency": "JPY",
+            "active": 1,
+            "recurringRevenue": {"amount": 3044.0, "currency": "JPY"},  # 3,000 x 30.4375 / 30
+            "unpricedLines": 0,
+        },
+        {
+            "channel": "default-channel",
+            "currency": "USD",
+            "active": 1,
+            "recurringRevenue": {"amount": 19.99, "currency": "USD"},
+            "unpricedLines": 1,
+        },
+    ]
