@@ -102,7 +102,11 @@ class Cycle(models.Model):
                 fields=["renewal_due_at"],
                 name="cycle_due",
                 condition=Q(status__in=["scheduled", "failed"]),
-            )
+            ),
+            # claims whose worker died (claimed again after renewals.STALE_CLAIM)
+            models.Index(
+                fields=["updated_at"], name="cycle_claimed", condition=Q(status="claimed")
+            ),
         ]
 
     @property

@@ -83,17 +83,28 @@ class RenewalReport:
 
 
 def claim_due(now: datetime, limit: int = 500) -> list[int]:
-    """Claim up to `limit` due cycles no other worker holds; return their ids."""
-    due = Q(status__in=[Cycle.Status.SCHEDULED, Cycle.Status.FAILED], renewal_due_at__lte=now)
-    due &= Q(retry_at__isnull=True) | Q(retry_at__lte=now)
-    stale = Q(status=Cycle.Status.CLAIMED, updated_at__lt=now - STALE_CLAIM)
+    """Claim up to `limit` due cycles no other worker holds; return their ids.
+
+    Due cycles come by the `cycle_due` index in due order; claims abandoned by a dead worker
+    (`STALE_CLAIM`) by the `cycle_claimed` one. Only the cycle rows are locked, so a customer
+    changing their subscription at the same moment never makes the run skip it."""
+    active = Q(subscription__status=Subscription.Status.ACTIVE)
     with transaction.atomic():
+        rows = Cycle.objects.select_for_update(skip_locked=True, of=("self",))
         ids = list(
-            Cycle.objects.select_for_update(skip_locked=True)
-            .filter(due | stale, subscription__status=Subscription.Status.ACTIVE)
-            .order_by("renewal_due_at", "pk")
+            rows.filter(
+                active,
+                Q(retry_at__isnull=True) | Q(retry_at__lte=now),
+                status__in=[Cycle.Status.SCHEDULED, Cycle.Status.FAILED],
+                renewal_due_at__lte=now,
+            )
+            .order_by("renewal_due_at")  # the index's order: the scan stops at `limit`
             .values_list("pk", flat=True)[:limit]
         )
+        if len(ids) < limit:
+            ids += rows.filter(
+                active, status=Cycle.Status.CLAIMED, updated_at__lt=now - STALE_CLAIM
+            ).values_list("pk", flat=True)[: limit - len(ids)]
         Cycle.objects.filter(pk__in=ids).update(status=Cycle.Status.CLAIMED, updated_at=now)
     return ids
 
@@ -127,10 +138,14 @@ def renew(
     """Create (or find) the order of one claimed cycle and record it, once; a failure is
     emailed to the customer and staff unless `notify` is off (staff retrying see it)."""
     with transaction.atomic():
-        cycle = Cycle.objects.select_for_update().select_related("subscription").get(pk=cycle_id)
+        # The subscription first, then its cycle: the order every change takes (`act`).
+        subscription = (
+            Subscription.objects.select_for_update(of=("self",)).filter(cycles=cycle_id).first()
+        )
+        cycle = Cycle.objects.select_for_update().get(pk=cycle_id)
         if cycle.status != Cycle.Status.CLAIMED:
             return  # another worker finished it
-        subscription = Subscription.objects.select_for_update().get(pk=cycle.subscription_id)
+        cycle.subscription = subscription
         request = _request(cycle)
         order_id = host.find_renewal_order(request.key)
         if order_id is not None:
@@ -154,7 +169,6 @@ def renew(
             plan = replace(plan, ordered_through=cycle.sequence)
         subscription.plan = plan_to_json(plan)
         subscription.deliveries += 1
-        subscription.save(update_fields=["plan", "deliveries", "updated_at"])
         SubscriptionEvent.objects.create(
             subscription=subscription,
             kind="renewed",
@@ -162,7 +176,9 @@ def renew(
             at=now,
             data={"sequence": cycle.sequence, "order_id": order_id},
         )
-        sync_cycles(subscription, now.astimezone(zone).date(), rules, zone)
+        sync_cycles(
+            subscription, now.astimezone(zone).date(), rules, zone, also=("plan", "deliveries")
+        )
         report.ordered += 1
 
 

@@ -88,8 +88,12 @@ _STATES = {
 }
 
 
-def sync_cycles(subscription: Subscription, today: date, rules: Rules, zone: ZoneInfo) -> None:
-    """Make the rows of the upcoming cycles match the plan; ordered and claimed rows stay."""
+def sync_cycles(
+    subscription: Subscription, today: date, rules: Rules, zone: ZoneInfo, also=()
+) -> None:
+    """Make the rows of the upcoming cycles match the plan; ordered and claimed rows stay.
+
+    Saves the subscription's next delivery, with the fields named in `also` (one UPDATE)."""
     plan = plan_from_json(subscription.plan)
     wanted = {}
     if subscription.status != Subscription.Status.CANCELLED:
@@ -129,7 +133,7 @@ def sync_cycles(subscription: Subscription, today: date, rules: Rules, zone: Zon
             row.save(update_fields=["delivery_on", "renewal_due_at", "status", "updated_at"])
     due_cycles = [c for c in wanted.values() if c.state is CycleState.DUE]
     subscription.next_delivery_on = due_cycles[0].date if due_cycles else None
-    subscription.save(update_fields=["next_delivery_on", "updated_at"])
+    subscription.save(update_fields=["next_delivery_on", "updated_at", *also])
 
 
 def create_subscription(
