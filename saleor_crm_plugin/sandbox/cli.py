@@ -209,12 +209,15 @@ def subscription_lines(count: int = 300) -> list[str]:
     from collections import Counter
     from datetime import timedelta
 
+    from django.conf import settings
     from django.utils import timezone
 
     from ..customers.ingest import ingest_orders
     from ..customers.models import CustomerProfile, OrderRecord
     from ..host.sandbox import SandboxHost
+    from ..subscriptions.figures import subscription_figures
     from ..subscriptions.models import Cycle, Subscription
+    from ..subscriptions.notify import in_send_window, send_reminders
     from ..subscriptions.renewals import run_renewals
     from ..subscriptions.schedule import Interval, Unit
     from ..subscriptions.services import NewLine, create_subscription, rules_for
@@ -267,11 +270,22 @@ def subscription_lines(count: int = 300) -> list[str]:
         .values_list("order_id", flat=True)
     )
     ingest_orders([host.order_snapshot(order_id) for order_id in renewed])
+    # The reminders the hourly task sends (at the first hour of the store's send window).
+    start = config.subscription_send_window[0]
+    local = now.astimezone(config.zone)
+    at = local.replace(hour=start // 60, minute=start % 60, second=0, microsecond=0)
+    reminded = send_reminders(host, at if in_send_window(at, config) else now, config)
     active = Subscription.objects.filter(status=Subscription.Status.ACTIVE).count()
+    revenue = ", ".join(
+        f"{row.currency} {row.recurring_revenue:,}"
+        for row in subscription_figures(now - timedelta(days=30))
+    )
     return [
         f"Subscriptions: {Subscription.objects.count():,} ({active:,} active); renewal run: "
         f"{report.ordered:,} orders created, {report.failed:,} failed "
         f"(deliveries within {rules.lead_days} days are ordered now)",
+        f"  recurring revenue a month: {revenue}; {reminded:,} renewal reminders emailed "
+        f"(files in {settings.EMAIL_FILE_PATH})",
     ]
 
 

@@ -98,9 +98,16 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     from saleor_crm_plugin.subscriptions.models import Subscription
 
     subscription = Subscription.objects.get(source_order_id=str(order.pk))
-    assert list(subscription.lines.values_list("variant_id", "quantity")) == [
-        (variant_id, line.quantity)
+    order_line = order.lines.get()
+    assert list(subscription.lines.values_list("variant_id", "quantity", "unit_price")) == [
+        (variant_id, line.quantity, order_line.unit_price_gross_amount)
     ]
+    # with the order's shipping address, as Saleor's AddressInput has it
+    assert subscription.shipping_address["city"] == order.shipping_address.city
+    assert subscription.shipping_address["country"] == order.shipping_address.country.code
+    assert subscription.shipping_address["streetAddress1"] == (
+        order.shipping_address.street_address_1
+    )
     second = Cycle.objects.get(subscription=subscription, sequence=2)
     assert second.status == "scheduled"
 
@@ -118,6 +125,12 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     assert (first.ordered, again.claimed) == (1, 0), second.last_error
     renewal = Order.objects.get(pk=second.order_id)
     assert renewal.private_metadata[RENEWAL_KEY] == f"crm-subscription-{subscription.pk}-cycle-2"
+    assert renewal.metadata == {
+        "crm.subscription_id": str(subscription.pk),
+        "crm.cycle": "2",
+        "crm.delivery_on": second.delivery_on.isoformat(),
+    }
+    assert renewal.shipping_address.city == order.shipping_address.city
 
     # and a skip changes what the next run does
     from saleor_crm_plugin.subscriptions.services import act
@@ -140,3 +153,59 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     paused = run_renewals(host, at + timedelta(days=90), rules, config.zone)
     assert paused.claimed == 0
     assert Order.objects.filter(private_metadata__has_key=RENEWAL_KEY).count() == 1
+
+
+def test_a_renewal_saleor_refuses_is_failed_with_saleors_reason_and_staff_retry_it(
+    crm_plugin,
+    customer_user,
+    product,
+    channel_USD,
+    shipping_zone,
+    django_capture_on_commit_callbacks,
+):
+    from django.core import mail
+
+    from saleor_crm_plugin.subscriptions.renewals import retry_failed
+
+    # given: a subscription of a variant that has no stock left
+    host = SaleorHost()
+    config = host.config()
+    variant = product.variants.first()
+    variant.stocks.update(quantity=0)
+    profile = CustomerProfile.objects.create(user_id=str(customer_user.pk))
+    now = timezone.now()
+    rules = Rules(retry_hours=())
+    subscription = create_subscription(
+        profile,
+        channel=channel_USD.slug,
+        currency="USD",
+        lines=[(graphene.Node.to_global_id("ProductVariant", variant.pk), 2)],
+        interval=Interval(30, Unit.DAY),
+        first_delivery=(now + timedelta(days=1)).astimezone(config.zone).date(),
+        actor="staff:1",
+        now=now,
+        rules=rules,
+        zone=config.zone,
+    )
+
+    # when: the renewal run
+    with django_capture_on_commit_callbacks(execute=True):
+        report = run_renewals(host, now, rules, config.zone)
+
+    # then: failed with Saleor's own message, the customer told, staff to act
+    cycle = Cycle.objects.get(subscription=subscription, sequence=1)
+    subscription.refresh_from_db()
+    assert (report.failed, cycle.status, subscription.status) == (1, "failed", "attention")
+    assert "stock" in cycle.last_error.lower(), cycle.last_error
+    assert not Order.objects.filter(private_metadata__has_key=RENEWAL_KEY).exists()
+    assert [message.to for message in mail.outbox] == [[customer_user.email]]
+
+    # when: stock arrives and staff retry
+    variant.stocks.update(quantity=10)
+    renewed, cycle, retried = retry_failed(
+        subscription.pk, host, actor="staff:1", now=now, rules=rules, zone=config.zone
+    )
+    assert (retried.ordered, renewed.status, cycle.status) == (1, "active", "ordered")
+    assert Order.objects.get(pk=cycle.order_id).private_metadata[RENEWAL_KEY] == (
+        cycle.idempotency_key
+    )
