@@ -18,7 +18,14 @@ from ..subscriptions.figures import subscription_figures
 from ..subscriptions.models import Cycle, Subscription
 from ..subscriptions.renewals import retry_failed
 from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_json
-from ..subscriptions.services import NewLine, act, create_subscription, rules_for, skip_failed
+from ..subscriptions.services import (
+    NewLine,
+    act,
+    create_subscription,
+    offers,
+    rules_for,
+    skip_failed,
+)
 from .errors import (
     InputError,
     PermissionDenied,
@@ -199,9 +206,10 @@ class CRMSubscription(graphene.ObjectType):
         ]
 
 
-def _rules(info, subscription: Subscription):
-    config = info.context.host.config()
-    return rules_for(config, [line.variant_id for line in subscription.lines.all()])
+def _rules(info, subscription: Subscription, extra=()):
+    host = info.context.host
+    variants = [line.variant_id for line in subscription.lines.all() if line.only_cycle is None]
+    return rules_for(host.config(), variants, host, extra=[v for v in extra if v])
 
 
 def own_subscriptions(requester) -> list[Subscription]:
@@ -249,7 +257,7 @@ def _mutation(name: str, action: str, arguments: dict, convert, doc: str):
                 staff=info.context.requester.has_permission(MANAGE_USERS),
                 actor=info.context.requester.actor,
                 now=timezone.now(),
-                rules=_rules(info, subscription),
+                rules=_rules(info, subscription, extra=[kwargs.get("to_variant_id")]),
                 zone=config.zone,
                 **convert(kwargs),
             )
@@ -386,7 +394,20 @@ def search_subscriptions(filters: dict):
     return queryset
 
 
+class CRMSubscriptionOffer(graphene.ObjectType):
+    variant_id = graphene.String(required=True)
+    intervals = graphene.List(graphene.NonNull(graphene.String), required=True)
+
+
 class SubscriptionQueries(graphene.ObjectType):
+    crm_subscription_offers = graphene.List(
+        graphene.NonNull(CRMSubscriptionOffer),
+        required=True,
+        variant_ids=graphene.List(graphene.NonNull(graphene.String), required=True),
+        description="The delivery intervals these variants (IDs or SKUs, at most 100) can be "
+        "bought on subscription with; variants without are left out. For product pages: put "
+        "one on the checkout line as crm.subscription_interval.",
+    )
     crm_subscriptions = graphene.relay.ConnectionField(
         CRMSubscriptionCountableConnection,
         filter=CRMSubscriptionFilterInput(),
@@ -398,6 +419,18 @@ class SubscriptionQueries(graphene.ObjectType):
         days=graphene.Int(default_value=30, description="The period for cancellations."),
         description="Per channel: active, paused, needing attention, churn (MANAGE_USERS).",
     )
+
+    @staticmethod
+    def resolve_crm_subscription_offers(_root, info, variant_ids):
+        if len(variant_ids) > 100:
+            raise InputError("variantIds", f"at most 100 variants, not {len(variant_ids)}")
+        host = info.context.host
+        found = offers(host.config(), host, list(dict.fromkeys(variant_ids)))
+        return [
+            CRMSubscriptionOffer(variant_id=variant, intervals=[str(i) for i in found[variant]])
+            for variant in dict.fromkeys(variant_ids)
+            if found.get(variant)
+        ]
 
     @staticmethod
     def resolve_crm_subscriptions(_root, info, filter=None, **args):
@@ -548,7 +581,7 @@ def _create_arguments(info, data: dict) -> dict:
             )
         )
     config = info.context.host.config()
-    rules = rules_for(config, [line.variant_id for line in lines])
+    rules = rules_for(config, [line.variant_id for line in lines], info.context.host)
     interval = parse_interval(data["interval"])
     if not rules.allowed:
         raise ScheduleError(

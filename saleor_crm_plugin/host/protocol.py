@@ -116,6 +116,11 @@ class Host(Protocol):
     def revoke_voucher(self, code: str) -> None:
         """Deactivate a code `issue_voucher` returned (it ends now); unknown codes are ignored."""
 
+    def subscription_offers(self, variant_ids: Iterable[str]) -> dict:
+        """The intervals the store's catalog offers for these variants (IDs or SKUs), from the
+        `crm.subscription_intervals` metadata of the variant, else of its product; variants
+        without it are left out."""
+
     def order_shipping_address(self, order_id: str) -> dict:
         """The order's shipping address as Saleor's AddressInput fields ({}: none)."""
 

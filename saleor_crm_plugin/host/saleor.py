@@ -419,6 +419,45 @@ class SaleorHost:
             lambda: get_plugins_manager(allow_replica=False).voucher_updated(voucher, code)
         )
 
+    def subscription_offers(self, variant_ids) -> dict:
+        from saleor.product.models import ProductVariant
+
+        from ..graphql.errors import decode_id
+        from ..subscriptions.schedule import OFFER_KEY, ScheduleError, parse_offer
+
+        wanted = {}  # key given -> variant pk or SKU
+        for key in variant_ids:
+            kind, pk = decode_id(key)
+            wanted[key] = int(pk) if kind == "ProductVariant" and pk.isdigit() else None
+        pks = [pk for pk in wanted.values() if pk is not None]
+        skus = [key for key, pk in wanted.items() if pk is None]
+        variants = ProductVariant.objects.filter(Q(pk__in=pks) | Q(sku__in=skus)).select_related(
+            "product"
+        )
+        by_pk, by_sku = {}, {}
+        for variant in variants:
+            text = (variant.metadata or {}).get(OFFER_KEY) or (variant.product.metadata or {}).get(
+                OFFER_KEY
+            )
+            if not text:
+                continue
+            try:
+                intervals = parse_offer(text)
+            except ScheduleError as error:
+                logger.warning(
+                    "CRM: %s of variant %s: %s", OFFER_KEY, variant.sku or variant.pk, error.message
+                )
+                continue
+            by_pk[variant.pk] = intervals
+            if variant.sku:
+                by_sku[variant.sku] = intervals
+        found = {}
+        for key, pk in wanted.items():
+            intervals = by_pk.get(pk) if pk is not None else by_sku.get(key)
+            if intervals:
+                found[key] = intervals
+        return found
+
     def order_shipping_address(self, order_id: str) -> dict:
         order = Order.objects.filter(pk=order_id).select_related("shipping_address").first()
         return _address_input(order.shipping_address) if order is not None else {}

@@ -174,6 +174,9 @@ class SandboxHost:
 
         SandboxVoucher.objects.filter(code=code).update(is_active=False)
 
+    def subscription_offers(self, variant_ids) -> dict:
+        return {}  # the sandbox store has no catalog: the setting alone offers intervals
+
     def order_shipping_address(self, order_id: str) -> dict:
         return {}  # the sandbox store keeps no addresses (its renewals need none)
 

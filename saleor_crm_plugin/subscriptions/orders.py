@@ -19,7 +19,7 @@ from ..customers.models import CustomerProfile
 from ..customers.snapshots import OrderSnapshot
 from .models import Subscription
 from .schedule import Interval, ScheduleError, parse_interval
-from .services import NewLine, create_subscription, rules_for
+from .services import NewLine, create_subscription, offers, rules_for
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +35,12 @@ def _paid_in_full(snapshot: OrderSnapshot) -> bool:
     )
 
 
-def _offered(config: CRMConfig, line) -> tuple[Interval, ...]:
-    for key in (line.variant_id, line.sku):
-        if key and key in config.subscription_plans:
-            return config.subscription_plans[key]
-    return ()
-
-
-def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[NewLine]]:
+def _groups(host, config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[NewLine]]:
     """The order's repeating lines by the interval chosen (lines that cannot repeat are left)."""
-    groups: dict[Interval, list[tuple[str, int]]] = defaultdict(list)
+    groups: dict[Interval, list[NewLine]] = defaultdict(list)
+    repeating = [line for line in snapshot.lines if line.subscription or snapshot.subscription]
+    keys = [key for line in repeating for key in (line.variant_id, line.sku) if key]
+    known = offers(config, host, keys) if keys else {}
     for line in snapshot.lines:
         chosen = line.subscription or snapshot.subscription
         if not chosen:
@@ -55,7 +51,8 @@ def _groups(config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[N
         except ScheduleError as error:
             logger.warning("CRM subscription not started (%s): %s", where, error.message)
             continue
-        if interval not in _offered(config, line):
+        offered = known.get(line.variant_id) or known.get(line.sku) or ()
+        if interval not in offered:
             if line.subscription:  # chosen for this line: say why it does not repeat
                 logger.warning(
                     "CRM subscription not started (%s): %s is not offered for %s",
@@ -80,7 +77,7 @@ def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> in
     for snapshot in snapshots:
         if not snapshot.user_id or not _paid_in_full(snapshot):
             continue
-        groups = _groups(config, snapshot)
+        groups = _groups(host, config, snapshot)
         if not groups:
             continue
         profile = CustomerProfile.objects.filter(
@@ -91,7 +88,7 @@ def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> in
         paid_on = (snapshot.paid_at or snapshot.placed_at).astimezone(config.zone).date()
         for interval, lines in sorted(groups.items(), key=lambda item: str(item[0])):
             source = snapshot.order_id if len(groups) == 1 else f"{snapshot.order_id}:{interval}"
-            rules = rules_for(config, [line.variant_id for line in lines])
+            rules = rules_for(config, [line.variant_id for line in lines], host)
             if Subscription.objects.filter(source_order_id=source).exists():
                 continue
             started += 1

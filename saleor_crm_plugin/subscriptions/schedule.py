@@ -36,6 +36,7 @@ from ..errors import FieldError
 
 __all__ = [
     "DEFAULT_PLANS_TEXT",
+    "OFFER_KEY",
     "Change",
     "Cycle",
     "CycleState",
@@ -51,6 +52,7 @@ __all__ = [
     "first_changeable",
     "move_next",
     "parse_interval",
+    "parse_offer",
     "parse_plans",
     "pause",
     "plan_from_json",
@@ -482,7 +484,21 @@ def plan_from_json(data: dict) -> Plan:
     )
 
 
-# --- what the store offers (the `subscription-plans` setting) ---------------------------------
+# --- what the store offers (the `subscription-plans` setting, product metadata) ---------------
+
+OFFER_KEY = "crm.subscription_intervals"  # product or variant metadata: "30 days, 60 days"
+
+
+def parse_offer(text: str) -> tuple[Interval, ...]:
+    """A metadata value's intervals ('30 days, 2 months'); ScheduleError names the bad one."""
+    intervals = []
+    for part in str(text or "").split(","):
+        if part.strip():
+            interval = parse_interval(part)
+            if interval not in intervals:
+                intervals.append(interval)
+    return tuple(intervals)
+
 
 DEFAULT_PLANS_TEXT = (
     "# variant id or SKU: the intervals offered\n# COFFEE-1KG: 30 days, 45 days, 60 days"

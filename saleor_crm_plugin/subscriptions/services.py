@@ -23,6 +23,7 @@ __all__ = [
     "act",
     "create_subscription",
     "failed_cycle",
+    "offers",
     "rules_for",
     "skip_failed",
     "sync_cycles",
@@ -61,10 +62,22 @@ class Rules:
             object.__setattr__(self, "offered", {})
 
 
-def rules_for(config, variant_ids=()) -> Rules:
+def offers(config, host, variant_ids) -> dict[str, tuple[Interval, ...]]:
+    """The intervals each of these variants (IDs or SKUs) offers: the `subscription-plans`
+    setting first, else the product's (or variant's) metadata in the store."""
+    found = {v: config.subscription_plans[v] for v in variant_ids if v in config.subscription_plans}
+    rest = [v for v in variant_ids if v and v not in found]
+    if rest and host is not None:
+        found.update(host.subscription_offers(rest))
+    return found
+
+
+def rules_for(config, variant_ids=(), host=None, extra=()) -> Rules:
     """The store's rules from its settings; `allowed`: the intervals every one of these
-    variants (IDs or SKUs) offers."""
-    offered = [config.subscription_plans.get(variant) for variant in variant_ids]
+    variants (IDs or SKUs) offers. With the `host`, product metadata offers intervals too;
+    `extra` variants (a swap's target) are looked up for `offered` without narrowing `allowed`."""
+    known = offers(config, host, [*variant_ids, *extra])
+    offered = [known.get(variant) for variant in variant_ids]
     allowed: tuple[Interval, ...] = ()
     if offered and all(offered):
         allowed = tuple(i for i in offered[0] if all(i in other for other in offered[1:]))
@@ -77,7 +90,7 @@ def rules_for(config, variant_ids=()) -> Rules:
         retry_hours=config.subscription_retry_hours,
         spread_hours=config.subscription_spread_hours,
         allowed=allowed,
-        offered=dict(config.subscription_plans),
+        offered={**config.subscription_plans, **known},
     )
 
 

@@ -400,3 +400,16 @@ def test_the_figures_have_recurring_revenue_per_month_in_each_currency(post, ann
             "unpricedLines": 1,
         },
     ]
+
+
+def test_a_storefront_reads_which_variants_offer_which_intervals(post):
+    offered = post(
+        """{ crmSubscriptionOffers(variantIds: ["variant-coffee", "variant-mug"]) {
+          variantId intervals } }"""
+    )["data"]["crmSubscriptionOffers"]
+    assert offered == [{"variantId": "variant-coffee", "intervals": ["30 days", "45 days"]}]
+    too_many = post(
+        "query($ids: [String!]!) { crmSubscriptionOffers(variantIds: $ids) { variantId } }",
+        {"ids": [f"v{n}" for n in range(101)]},
+    )
+    assert "at most 100 variants" in too_many["errors"][0]["message"]

@@ -209,3 +209,23 @@ def test_a_renewal_saleor_refuses_is_failed_with_saleors_reason_and_staff_retry_
     assert Order.objects.get(pk=cycle.order_id).private_metadata[RENEWAL_KEY] == (
         cycle.idempotency_key
     )
+
+
+def test_product_and_variant_metadata_offer_intervals(crm_plugin, product):
+    from saleor_crm_plugin.subscriptions.services import rules_for
+
+    host = SaleorHost()
+    variant = product.variants.first()
+    variant_id = graphene.Node.to_global_id("ProductVariant", variant.pk)
+    product.metadata = {"crm.subscription_intervals": "30 days, 60 days"}
+    product.save(update_fields=["metadata"])
+
+    assert host.subscription_offers([variant_id, variant.sku, "unknown"]) == {
+        variant_id: (Interval(30, Unit.DAY), Interval(60, Unit.DAY)),
+        variant.sku: (Interval(30, Unit.DAY), Interval(60, Unit.DAY)),
+    }
+    # the variant's own metadata wins over its product's
+    variant.metadata = {"crm.subscription_intervals": "2 weeks"}
+    variant.save(update_fields=["metadata"])
+    rules = rules_for(host.config(), [variant_id], host)
+    assert rules.allowed == (Interval(2, Unit.WEEK),)

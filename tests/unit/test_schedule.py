@@ -269,3 +269,13 @@ def test_deliveries_per_month(interval, per_month):
     from decimal import Decimal
 
     assert round(interval.per_month, 6) == Decimal(per_month)
+
+
+def test_a_metadata_offer_is_read_as_merchants_write_it():
+    from saleor_crm_plugin.subscriptions.schedule import parse_offer
+
+    assert parse_offer("30 days, 2 months, 30 days") == (DAYS_30, Interval(2, Unit.MONTH))
+    assert parse_offer("") == ()
+    with pytest.raises(ScheduleError) as bad:
+        parse_offer("30 days, monthly")
+    assert bad.value.field == "interval"
