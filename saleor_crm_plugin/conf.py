@@ -250,7 +250,8 @@ FIELDS = {
     ),
     POINTS_ON_RENEWALS: (
         "Points on subscription renewals",
-        "When on, points may be redeemed toward subscription renewal orders.",
+        "When on, a subscriber may have each renewal order paid with their points first (a "
+        "gift card of at most the order's total, within the redemption rules).",
         "boolean",
     ),
     RANK_CUSTOMER_TYPES: (

@@ -137,6 +137,7 @@ class CRMSubscription(graphene.ObjectType):
     )
     preferred_weekday = graphene.Int(description="0 = Monday ... 6 = Sunday.")
     time_slot = graphene.String()
+    use_points = graphene.Boolean(required=True, description="Renewals are paid with points first.")
     created_at = graphene.DateTime(required=True)
     cancel_reason = graphene.String()
     cancelled_at = graphene.DateTime()
@@ -499,10 +500,13 @@ CRMSubscriptionSetPreferences = _mutation(
     "set_preferences",
     {
         "weekday": graphene.Int(description="0 = Monday ... 6 = Sunday; null: any."),
-        "time_slot": graphene.String(description="e.g. 18-20"),
+        "time_slot": graphene.String(description="e.g. 18-20; empty: any."),
+        "use_points": graphene.Boolean(
+            description="Pay each renewal with points first (when the store allows it)."
+        ),
     },
-    lambda kwargs: {"weekday": kwargs.get("weekday"), "time_slot": kwargs.get("time_slot")},
-    "Set the preferred delivery weekday and time slot.",
+    lambda kwargs: kwargs,
+    "Set the preferred delivery weekday, time slot, and paying with points (the given ones).",
 )
 CRMSubscriptionSetAddress = _mutation(
     "CRMSubscriptionSetAddress",

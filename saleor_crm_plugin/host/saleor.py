@@ -60,7 +60,9 @@ CHECKOUT_ATTACH = """mutation($id: ID!, $customerId: ID!) {
   checkoutCustomerAttach(id: $id, customerId: $customerId) { errors { field message code } } }"""
 CHECKOUT_DELIVERY = """mutation($id: ID!, $method: ID!) {
   checkoutDeliveryMethodUpdate(id: $id, deliveryMethodId: $method) {
-    errors { field message code } } }"""
+    checkout { totalPrice { gross { amount } } } errors { field message code } } }"""
+CHECKOUT_PROMO = """mutation($id: ID!, $code: String!) {
+  checkoutAddPromoCode(id: $id, promoCode: $code) { errors { field message code } } }"""
 ORDER_FROM_CHECKOUT = """mutation($id: ID!, $metadata: [MetadataInput!], $private: [MetadataInput!]) {
   orderCreateFromCheckout(id: $id, metadata: $metadata, privateMetadata: $private) {
     order { id } errors { field message code } } }"""
@@ -473,7 +475,8 @@ class SaleorHost:
     def create_renewal_order(self, request) -> str:
         """Saleor's own path, in process, as the plugin's local App: checkoutCreate (lines,
         addresses) -> checkoutCustomerAttach -> checkoutDeliveryMethodUpdate (the first
-        shipping method) -> orderCreateFromCheckout carrying the key; left unpaid."""
+        shipping method) -> [checkoutAddPromoCode: a gift card of the customer's points] ->
+        orderCreateFromCheckout carrying the key; the rest is left unpaid."""
         from ..subscriptions.renewals import RenewalError
 
         user = User.objects.filter(pk=int(request.user_id), is_active=True).first()
@@ -505,11 +508,16 @@ class SaleorHost:
         methods = checkout["shippingMethods"]
         if not methods:
             raise RenewalError("no shipping method delivers to the customer's address")
-        _run(
+        delivered = _run(
             CHECKOUT_DELIVERY,
             {"id": checkout["id"], "method": methods[0]["id"]},
             "checkoutDeliveryMethodUpdate",
         )
+        if request.pay_with_points is not None:
+            total = Decimal(str(delivered["checkout"]["totalPrice"]["gross"]["amount"]))
+            code = request.pay_with_points(total)
+            if code:  # Saleor charges the gift card when it creates the order
+                _run(CHECKOUT_PROMO, {"id": checkout["id"], "code": code}, "checkoutAddPromoCode")
         order = _run(
             ORDER_FROM_CHECKOUT,
             {

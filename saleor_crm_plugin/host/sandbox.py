@@ -191,7 +191,7 @@ class SandboxHost:
         from django.utils import timezone
 
         from ..customers.snapshots import LineSnapshot, OrderStatus
-        from ..sandbox.models import SandboxOrder, SandboxUser
+        from ..sandbox.models import SandboxGiftCard, SandboxOrder, SandboxUser
         from ..subscriptions.renewals import RenewalError
 
         user = SandboxUser.objects.filter(pk=int(request.user_id)).first()
@@ -222,6 +222,14 @@ class SandboxHost:
             )
         if not lines:
             raise RenewalError("the cycle has no lines to order")
+        total = sum((line.unit_price_gross * line.quantity for line in lines), Decimal(0))
+        paid = Decimal(0)
+        code = request.pay_with_points(total) if request.pay_with_points else None
+        if code:  # the gift card of points pays what it covers
+            card = SandboxGiftCard.objects.select_for_update().get(code=code)
+            paid = min(card.current_balance_amount, total)
+            card.current_balance_amount -= paid
+            card.save(update_fields=["current_balance_amount"])
         now = timezone.now()
         snapshot = OrderSnapshot(
             order_id=request.key,
@@ -230,7 +238,9 @@ class SandboxHost:
             status=OrderStatus.UNFULFILLED,
             placed_at=now,
             updated_at=now,
-            total_gross=sum((line.unit_price_gross * line.quantity for line in lines), Decimal(0)),
+            total_gross=total,
+            paid_amount=paid,
+            paid_at=now if paid else None,
             user_id=request.user_id,
             email=user.email,
             lines=tuple(lines),

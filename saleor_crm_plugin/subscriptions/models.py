@@ -31,6 +31,8 @@ class Subscription(models.Model):
     billing_address = models.JSONField(default=dict, blank=True)
     preferred_weekday = models.PositiveSmallIntegerField(null=True, blank=True)  # 0 = Monday
     time_slot = models.CharField(max_length=32, blank=True, default="")
+    # Renewals are paid with the customer's points first (with `points-on-renewals` on).
+    use_points = models.BooleanField(default=False)
     source_order_id = models.CharField(max_length=64, blank=True, default="")
     deliveries = models.PositiveIntegerField(default=0)  # cycles ordered so far
     cancel_reason = models.CharField(max_length=255, blank=True, default="")

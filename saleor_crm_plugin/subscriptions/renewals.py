@@ -17,8 +17,10 @@ last retry the subscription needs staff attention. The customer and staff are to
 failure after the transaction commits (`subscriptions.notify`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -59,6 +61,9 @@ class RenewalRequest:
     shipping_address: dict = field(default_factory=dict)
     time_slot: str = ""
     prices: dict = field(default_factory=dict)  # variant -> the unit price last ordered
+    # With points on renewals: called with the order's total, returns a gift card code of
+    # the customer's points (at most the total) for the store to apply, or None.
+    pay_with_points: Callable[[Decimal], str | None] | None = field(default=None, compare=False)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -109,6 +114,44 @@ def claim_due(now: datetime, limit: int = 500) -> list[int]:
     return ids
 
 
+def _points_payer(host, cycle: Cycle, now: datetime, used: dict):
+    """The customer's available points, as a gift card of at most the order's total (once per
+    cycle: the redemption's request id is the cycle's). `used` gets the points spent."""
+    from ..loyalty.redemption import redeem_for_gift_card
+    from ..loyalty.services import PointsError, balance
+
+    subscription = cycle.subscription
+    config = host.config()
+
+    def pay(total: Decimal) -> str | None:
+        rule = config.loyalty.redemption.get(subscription.currency)
+        if rule is None or total <= 0:
+            return None
+        available = balance(subscription.profile_id, now).balance
+        points = min(available, int(total * rule.points / rule.value))
+        if rule.max_points is not None:
+            points = min(points, rule.max_points)
+        if points < max(rule.min_points, 1):
+            return None
+        try:
+            redeemed = redeem_for_gift_card(
+                config,
+                host,
+                subscription.profile,
+                points,
+                subscription.currency,
+                f"renewal-{subscription.pk}-{cycle.sequence}",
+                now,
+                actor="system",
+            )
+        except PointsError:
+            return None  # nothing usable: the order is charged in full
+        used.update(points=redeemed.points, amount=str(redeemed.amount), code=redeemed.code)
+        return redeemed.code
+
+    return pay
+
+
 def _request(cycle: Cycle) -> RenewalRequest:
     subscription = cycle.subscription
     ordered = [
@@ -147,6 +190,9 @@ def renew(
             return  # another worker finished it
         cycle.subscription = subscription
         request = _request(cycle)
+        points = {}
+        if subscription.use_points and rules.points_on_renewals:
+            request = replace(request, pay_with_points=_points_payer(host, cycle, now, points))
         order_id = host.find_renewal_order(request.key)
         if order_id is not None:
             report.found += 1
@@ -174,7 +220,7 @@ def renew(
             kind="renewed",
             actor="system",
             at=now,
-            data={"sequence": cycle.sequence, "order_id": order_id},
+            data={"sequence": cycle.sequence, "order_id": order_id, **points},
         )
         sync_cycles(
             subscription, now.astimezone(zone).date(), rules, zone, also=("plan", "deliveries")

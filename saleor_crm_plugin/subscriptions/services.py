@@ -54,6 +54,7 @@ class Rules:
     min_deliveries: int = 0  # deliveries before the customer may cancel
     retry_hours: tuple[int, ...] = (1, 6, 24)  # after each failed renewal; then staff act
     spread_hours: int = 0  # renewals of a day spread over this many hours after renewal_hour
+    points_on_renewals: bool = False  # customers may pay renewals with points
     allowed: tuple[Interval, ...] = ()  # the intervals customers may choose
     offered: dict = None  # every variant's intervals (the `subscription-plans` setting)
 
@@ -89,6 +90,7 @@ def rules_for(config, variant_ids=(), host=None, extra=()) -> Rules:
         min_deliveries=config.subscription_min_deliveries,
         retry_hours=config.subscription_retry_hours,
         spread_hours=config.subscription_spread_hours,
+        points_on_renewals=config.loyalty.enabled and config.loyalty.points_on_renewals,
         allowed=allowed,
         offered={**config.subscription_plans, **known},
     )
@@ -306,11 +308,23 @@ def _add_once(subscription, rules, sequence, params) -> dict:
 
 
 def _preferences(subscription, rules, sequence, params) -> dict:
-    slot = str(params.get("time_slot") or "").strip()
-    if len(slot) > 32:
-        raise ScheduleError("timeSlot", "invalid", "is longer than 32 characters")
-    subscription.time_slot = slot
-    return {"weekday": subscription.preferred_weekday, "time_slot": slot}
+    """The time slot and paying with points (given ones only; the weekday is `act`'s)."""
+    changed = {}
+    if "time_slot" in params:
+        slot = str(params.get("time_slot") or "").strip()
+        if len(slot) > 32:
+            raise ScheduleError("timeSlot", "invalid", "is longer than 32 characters")
+        subscription.time_slot = changed["time_slot"] = slot
+    if "use_points" in params:
+        use = bool(params["use_points"])
+        if use and not rules.points_on_renewals:
+            raise ScheduleError(
+                "usePoints", "not_allowed", "the store does not take points for renewals"
+            )
+        subscription.use_points = changed["use_points"] = use
+    if "weekday" in params:
+        changed["weekday"] = params["weekday"]
+    return changed
 
 
 def _address(subscription, rules, sequence, params) -> dict:
@@ -352,7 +366,7 @@ def act(
     pause (`start`, `until`), resume (`on`), cancel (`reason`); and from the next changeable
     delivery on: set_quantity (`variant`, `quantity`), swap (`variant`, `to`: a variant
     offered at the same interval), add_once (`variant`, `quantity`: that delivery only),
-    set_preferences (`weekday` 0-6, `time_slot`), set_address (`address`, Saleor's
+    set_preferences (`weekday` 0-6 or None, `time_slot`, `use_points`: those given), set_address (`address`, Saleor's
     AddressInput fields). Staff (`staff=True`) may cancel before the minimum deliveries.
     """
     today = now.astimezone(zone).date()
@@ -362,10 +376,15 @@ def act(
             raise ScheduleError("subscription", "cancelled", "the subscription is cancelled")
         plan = plan_from_json(subscription.plan)
         change = None
-        if action == "set_preferences" and params.get("weekday") != subscription.preferred_weekday:
-            change = schedule.set_weekday(plan, params.get("weekday"), today, rules.cutoff_days)
+        weekday = params.get("weekday")
+        if (
+            action == "set_preferences"
+            and "weekday" in params
+            and weekday != subscription.preferred_weekday
+        ):
+            change = schedule.set_weekday(plan, weekday, today, rules.cutoff_days)
             subscription.plan = plan_to_json(change.plan)
-            subscription.preferred_weekday = params.get("weekday")
+            subscription.preferred_weekday = weekday
         if action in _LINE_ACTIONS:
             sequence, after_next = schedule.first_changeable(plan, today, rules.cutoff_days)
             change = change or Change(plan, sequence, after_next)

@@ -413,3 +413,21 @@ def test_a_storefront_reads_which_variants_offer_which_intervals(post):
         {"ids": [f"v{n}" for n in range(101)]},
     )
     assert "at most 100 variants" in too_many["errors"][0]["message"]
+
+
+def test_paying_renewals_with_points_needs_the_stores_setting(post, ann, settings):
+    query = """mutation($id: ID!) { crmSubscriptionSetPreferences(id: $id, usePoints: true) {
+      subscription { usePoints timeSlot } errors { field code } } }"""
+    off = post(query, {"id": _id(ann.subscription)}, token=ann.api_token)["data"]
+    assert off["crmSubscriptionSetPreferences"]["errors"] == [
+        {"field": "usePoints", "code": "NOT_ALLOWED"}
+    ]
+    settings.CRM_CONFIG = {**settings.CRM_CONFIG, "points-on-renewals": "true"}
+    from saleor_crm_plugin.host import reset_host
+
+    reset_host()
+    on = post(query, {"id": _id(ann.subscription)}, token=ann.api_token)["data"]
+    assert on["crmSubscriptionSetPreferences"] == {
+        "subscription": {"usePoints": True, "timeSlot": ""},
+        "errors": [],
+    }

@@ -229,3 +229,55 @@ def test_product_and_variant_metadata_offer_intervals(crm_plugin, product):
     variant.save(update_fields=["metadata"])
     rules = rules_for(host.config(), [variant_id], host)
     assert rules.allowed == (Interval(2, Unit.WEEK),)
+
+
+def test_points_pay_part_of_a_renewal_as_a_saleor_gift_card(
+    crm_plugin, customer_user, product, channel_USD, shipping_zone
+):
+    from saleor.plugins.manager import get_plugins_manager
+
+    from saleor_crm_plugin.loyalty.services import adjust, balance
+    from saleor_crm_plugin.subscriptions.services import act
+
+    get_plugins_manager(allow_replica=False).save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {"configuration": [{"name": "points-on-renewals", "value": "true"}]},
+    )
+    host = SaleorHost()
+    config = host.config()
+    rules = Rules(points_on_renewals=True)
+    variant = product.variants.first()
+    profile = CustomerProfile.objects.create(user_id=str(customer_user.pk))
+    now = timezone.now()
+    subscription = create_subscription(
+        profile,
+        channel=channel_USD.slug,
+        currency="USD",
+        lines=[(graphene.Node.to_global_id("ProductVariant", variant.pk), 2)],
+        interval=Interval(30, Unit.DAY),
+        first_delivery=(now + timedelta(days=1)).astimezone(config.zone).date(),
+        actor="staff:1",
+        now=now,
+        rules=rules,
+        zone=config.zone,
+    )
+    act(
+        subscription.pk,
+        "set_preferences",
+        use_points=True,
+        actor="user:1",
+        now=now,
+        rules=rules,
+        zone=config.zone,
+    )
+    adjust(profile.pk, 500, "welcome", now, reason="welcome", actor="staff:1")  # 5 USD
+
+    report = run_renewals(host, now, rules, config.zone)
+
+    cycle = Cycle.objects.get(subscription=subscription, sequence=1)
+    assert report.ordered == 1, cycle.last_error
+    order = Order.objects.get(pk=cycle.order_id)
+    [card] = order.gift_cards.all()
+    assert (card.initial_balance_amount, card.current_balance_amount) == (5, 0)
+    assert balance(profile.pk, now).available == 0

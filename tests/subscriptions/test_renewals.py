@@ -332,3 +332,69 @@ def test_the_renewal_order_carries_the_price_paid_and_records_new_lines_prices()
     assert renewal.data["total_gross"] == "2700"  # 2 x 1,200 + the gift at 300
     prices = dict(subscription.lines.values_list("variant_id", "unit_price"))
     assert prices == {"v1": 1200, "v1-gift": 300}
+
+
+@pytest.mark.django_db
+def test_points_pay_a_renewal_when_the_store_and_the_customer_want_it(settings):
+    from saleor_crm_plugin.loyalty.services import adjust, balance
+    from saleor_crm_plugin.sandbox.models import SandboxGiftCard
+
+    settings.CRM_CONFIG = {**settings.CRM_CONFIG, "points-on-renewals": "true"}
+    reset_host()
+    rules = Rules(cutoff_days=5, lead_days=3, points_on_renewals=True, allowed=RULES.allowed)
+    [subscription] = _subscriptions()
+    act(
+        subscription.pk,
+        "set_preferences",
+        use_points=True,
+        actor="user:1",
+        now=START,
+        rules=rules,
+        zone=TOKYO,
+    )
+    adjust(subscription.profile_id, 1200, "bench-gift", START, reason="welcome", actor="staff:1")
+
+    run_renewals(get_host(), DUE, rules, TOKYO)
+
+    cycle = Cycle.objects.get(subscription=subscription, sequence=1)
+    renewal = SandboxOrder.objects.get(order_id=cycle.idempotency_key)
+    assert (renewal.data["total_gross"], renewal.data["paid_amount"]) == ("3000", "1200")
+    assert balance(subscription.profile_id, DUE).available == 0
+    card = SandboxGiftCard.objects.get()
+    assert (card.initial_balance_amount, card.current_balance_amount) == (1200, 0)
+    event = SubscriptionEvent.objects.get(kind="renewed")
+    assert (event.data["points"], event.data["amount"]) == (1200, "1200")
+
+
+@pytest.mark.django_db
+def test_a_failed_renewal_gives_the_points_back_and_the_store_setting_decides():
+    from saleor_crm_plugin.loyalty.services import adjust, balance
+
+    rules = Rules(cutoff_days=5, lead_days=3, points_on_renewals=True, allowed=RULES.allowed)
+    [subscription] = _subscriptions(variant="gone")
+    act(
+        subscription.pk,
+        "set_preferences",
+        use_points=True,
+        actor="user:1",
+        now=START,
+        rules=rules,
+        zone=TOKYO,
+    )
+    adjust(subscription.profile_id, 500, "welcome", START, reason="welcome", actor="staff:1")
+
+    assert run_renewals(get_host(), DUE, rules, TOKYO).failed == 1
+    assert balance(subscription.profile_id, DUE).available == 500  # nothing spent
+
+    # with the store's setting off, nobody can turn it on
+    with pytest.raises(ScheduleError) as refused:
+        act(
+            subscription.pk,
+            "set_preferences",
+            use_points=True,
+            actor="user:1",
+            now=START,
+            rules=RULES,
+            zone=TOKYO,
+        )
+    assert (refused.value.field, refused.value.code) == ("usePoints", "not_allowed")
