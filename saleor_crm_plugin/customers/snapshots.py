@@ -60,6 +60,13 @@ class OrderStatus(enum.StrEnum):
 NOT_PLACED = frozenset({OrderStatus.DRAFT, OrderStatus.EXPIRED})
 
 
+def paid_in_full(status: str, total: Decimal, paid: Decimal, refunded: Decimal) -> bool:
+    """Placed and paid in full: what was charged (and given back since) covers the total.
+
+    The one statement of the rule (`loyalty.membership.paid_in_full` is its SQL filter)."""
+    return OrderStatus(status) not in NOT_PLACED and total > 0 and paid + refunded >= total
+
+
 def normalize_email(email: str | None) -> str | None:
     """Return the email trimmed and lower-cased, or None when there is none."""
     if email is None:
@@ -203,6 +210,10 @@ class OrderSnapshot:
     @property
     def is_cancelled(self) -> bool:
         return self.status == OrderStatus.CANCELED
+
+    @property
+    def is_paid_in_full(self) -> bool:
+        return paid_in_full(self.status, self.total_gross, self.paid_amount, self.refunded_amount)
 
     @property
     def net_spend(self) -> Decimal:

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q, Sum
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import NOT_PLACED
+from ..customers.snapshots import paid_in_full as snapshot_paid_in_full
 from ..dates import add_months
 from ..errors import FieldError
 from ..money import quantize_amount
@@ -50,14 +51,14 @@ class RankInputError(FieldError):
 
 
 def is_paid(order: OrderRecord) -> bool:
-    """Paid in full: what was charged (and given back since) covers the total."""
-    if order.status in _UNPLACED or order.total_gross_amount <= 0:
-        return False
-    return order.paid_amount + order.refunded_amount >= order.total_gross_amount
+    """Paid in full (`customers.snapshots.paid_in_full`)."""
+    return snapshot_paid_in_full(
+        order.status, order.total_gross_amount, order.paid_amount, order.refunded_amount
+    )
 
 
 def paid_in_full() -> Q:
-    """`is_paid` as a filter on `OrderRecord`."""
+    """`customers.snapshots.paid_in_full` as a filter on `OrderRecord`."""
     return (
         Q(total_gross_amount__gt=0)
         & Q(paid_amount__gte=F("total_gross_amount") - F("refunded_amount"))

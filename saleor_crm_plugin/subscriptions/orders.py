@@ -26,15 +26,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["start_subscriptions"]
 
 
-def _paid_in_full(snapshot: OrderSnapshot) -> bool:
-    return (
-        snapshot.is_placed
-        and not snapshot.is_cancelled
-        and snapshot.total_gross > 0
-        and snapshot.paid_amount + snapshot.refunded_amount >= snapshot.total_gross
-    )
-
-
 def _groups(host, config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, list[NewLine]]:
     """The order's repeating lines by the interval chosen (lines that cannot repeat are left)."""
     groups: dict[Interval, list[NewLine]] = defaultdict(list)
@@ -75,7 +66,7 @@ def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> in
     Each takes the order's shipping address (the store's, as Saleor's AddressInput)."""
     started = 0
     for snapshot in snapshots:
-        if not snapshot.user_id or not _paid_in_full(snapshot):
+        if not snapshot.user_id or snapshot.is_cancelled or not snapshot.is_paid_in_full:
             continue
         groups = _groups(host, config, snapshot)
         if not groups:
