@@ -82,7 +82,7 @@ def send_reminders(host, now: datetime, config: CRMConfig, batch: int = 500) -> 
     days = config.subscription_reminder_days
     if not days or not in_send_window(now, config):
         return 0
-    sent = 0
+    sent, today = 0, now.astimezone(config.zone).date()
     while True:
         with transaction.atomic():
             cycles = list(
@@ -108,12 +108,13 @@ def send_reminders(host, now: datetime, config: CRMConfig, batch: int = 500) -> 
                 contact = contacts.get(subscription.pk)
                 if contact is None:
                     continue
+                change_by = cycle.delivery_on - timedelta(days=config.subscription_cutoff_days)
                 context = {
                     "name": contact[1],
                     "delivery_on": cycle.delivery_on,
                     "renewal_on": cycle.renewal_due_at.astimezone(config.zone).date(),
-                    "change_by": cycle.delivery_on
-                    - timedelta(days=config.subscription_cutoff_days),
+                    "change_by": change_by,
+                    "can_change": change_by >= today,
                     "time_slot": subscription.time_slot,
                     "lines": _lines(subscription, cycle.sequence),
                     "subscription_id": subscription.pk,

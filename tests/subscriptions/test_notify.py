@@ -70,6 +70,7 @@ def test_a_reminder_goes_once_in_the_send_window_and_is_recorded(
     assert "- Coffee beans 1 kg x 2" in message.body
     assert "by 2027-01-15 in your account" in message.body  # 5-day cutoff
     event = SubscriptionEvent.objects.get(kind="reminder_sent")
+    assert event.data["delivery_on"] == "2027-01-20"
     assert (event.subscription_id, event.data["sequence"]) == (subscription.pk, 1)
 
 
@@ -140,3 +141,15 @@ def test_a_broken_mail_server_does_not_undo_the_renewal_bookkeeping(
     assert report.failed == 1
     assert Cycle.objects.get(subscription=subscription, sequence=1).status == "failed"
     assert not SandboxOrder.objects.exists()
+
+
+def test_a_reminder_past_the_cutoff_says_the_delivery_can_no_longer_change(
+    django_capture_on_commit_callbacks,
+):
+    _subscription()
+    config = parse_config({**CONFIG, "subscription-cutoff-days": "10"})  # cutoff Jan 10
+    with django_capture_on_commit_callbacks(execute=True):
+        send_reminders(get_host(), REMIND, config)
+    [message] = mail.outbox
+    assert "can no longer be changed" in message.body
+    assert "by 2027-01-10" not in message.body
