@@ -121,8 +121,9 @@ class Host(Protocol):
         `crm.subscription_intervals` metadata of the variant, else of its product; variants
         without it are left out."""
 
-    def order_shipping_address(self, order_id: str) -> dict:
-        """The order's shipping address as Saleor's AddressInput fields ({}: none)."""
+    def order_addresses(self, order_id: str) -> tuple[dict, dict]:
+        """The order's shipping and billing addresses as Saleor's AddressInput fields ({}:
+        none)."""
 
     def find_renewal_order(self, key: str) -> str | None:
         """The id of the order carrying this renewal idempotency key, if the store has one."""

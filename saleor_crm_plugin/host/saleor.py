@@ -460,9 +460,15 @@ class SaleorHost:
                 found[key] = intervals
         return found
 
-    def order_shipping_address(self, order_id: str) -> dict:
-        order = Order.objects.filter(pk=order_id).select_related("shipping_address").first()
-        return _address_input(order.shipping_address) if order is not None else {}
+    def order_addresses(self, order_id: str) -> tuple[dict, dict]:
+        order = (
+            Order.objects.filter(pk=order_id)
+            .select_related("shipping_address", "billing_address")
+            .first()
+        )
+        if order is None:
+            return {}, {}
+        return _address_input(order.shipping_address), _address_input(order.billing_address)
 
     def find_renewal_order(self, key: str) -> str | None:
         found = (
@@ -485,7 +491,7 @@ class SaleorHost:
         address = request.shipping_address or _address_input(user.default_shipping_address)
         if not address:
             raise RenewalError("the customer has no shipping address")
-        billing = _address_input(user.default_billing_address) or address
+        billing = request.billing_address or _address_input(user.default_billing_address) or address
         created = _run(
             CHECKOUT_CREATE,
             {

@@ -177,8 +177,8 @@ class SandboxHost:
     def subscription_offers(self, variant_ids) -> dict:
         return {}  # the sandbox store has no catalog: the setting alone offers intervals
 
-    def order_shipping_address(self, order_id: str) -> dict:
-        return {}  # the sandbox store keeps no addresses (its renewals need none)
+    def order_addresses(self, order_id: str) -> tuple[dict, dict]:
+        return {}, {}  # the sandbox store keeps no addresses (its renewals need none)
 
     def find_renewal_order(self, key: str) -> str | None:
         from ..sandbox.models import SandboxOrder

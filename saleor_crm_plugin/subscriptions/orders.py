@@ -63,7 +63,7 @@ def _groups(host, config: CRMConfig, snapshot: OrderSnapshot) -> dict[Interval, 
 def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> int:
     """Start the subscriptions these orders ask for; return how many are new.
 
-    Each takes the order's shipping address (the store's, as Saleor's AddressInput)."""
+    Each takes the order's shipping and billing addresses (as Saleor's AddressInput)."""
     started = 0
     for snapshot in snapshots:
         if not snapshot.user_id or snapshot.is_cancelled or not snapshot.is_paid_in_full:
@@ -76,6 +76,7 @@ def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> in
         ).first()
         if profile is None:
             continue
+        shipping, billing = host.order_addresses(snapshot.order_id)
         paid_on = (snapshot.paid_at or snapshot.placed_at).astimezone(config.zone).date()
         for interval, lines in sorted(groups.items(), key=lambda item: str(item[0])):
             source = snapshot.order_id if len(groups) == 1 else f"{snapshot.order_id}:{interval}"
@@ -96,6 +97,7 @@ def start_subscriptions(host, config: CRMConfig, snapshots, now: datetime) -> in
                 zone=config.zone,
                 source_order_id=source,
                 first_order_id=snapshot.order_id,
-                shipping_address=host.order_shipping_address(snapshot.order_id),
+                shipping_address=shipping,
+                billing_address=billing,
             )
     return started

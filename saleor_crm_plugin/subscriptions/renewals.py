@@ -59,6 +59,7 @@ class RenewalRequest:
     lines: tuple[tuple[str, int], ...]  # (variant id, quantity)
     delivery_on: date
     shipping_address: dict = field(default_factory=dict)
+    billing_address: dict = field(default_factory=dict)
     time_slot: str = ""
     prices: dict = field(default_factory=dict)  # variant -> the unit price last ordered
     # With points on renewals: called with the order's total, returns a gift card code of
@@ -168,6 +169,7 @@ def _request(cycle: Cycle) -> RenewalRequest:
         lines=lines,
         delivery_on=cycle.delivery_on,
         shipping_address=subscription.shipping_address,
+        billing_address=subscription.billing_address,
         time_slot=subscription.time_slot,
         prices={
             line.variant_id: line.unit_price for line in ordered if line.unit_price is not None

@@ -165,6 +165,7 @@ def create_subscription(
     zone: ZoneInfo,
     source_order_id: str = "",
     shipping_address: dict | None = None,
+    billing_address: dict | None = None,
     first_order_id: str = "",
 ) -> Subscription:
     """Start a subscription (once per `source_order_id`: the same paid order twice is one).
@@ -204,6 +205,7 @@ def create_subscription(
             plan=plan_to_json(plan),
             source_order_id=source_order_id,
             shipping_address=shipping_address or {},
+            billing_address=billing_address or {},
             deliveries=1 if first_order_id else 0,
         )
         if first_order_id:

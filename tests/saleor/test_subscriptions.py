@@ -108,6 +108,7 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     assert subscription.shipping_address["streetAddress1"] == (
         order.shipping_address.street_address_1
     )
+    assert subscription.billing_address["city"] == order.billing_address.city
     second = Cycle.objects.get(subscription=subscription, sequence=2)
     assert second.status == "scheduled"
 
