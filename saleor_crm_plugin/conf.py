@@ -51,6 +51,7 @@ SUBSCRIPTION_SPREAD = "subscription-spread-hours"
 SUBSCRIPTION_REMINDER = "subscription-reminder-days"
 SUBSCRIPTION_SEND_WINDOW = "subscription-send-window"
 SUBSCRIPTION_STAFF_EMAILS = "subscription-staff-emails"
+DASHBOARD_LANGUAGE = "dashboard-language"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -221,6 +222,11 @@ FIELDS = {
         "staff see failures in the subscriptions list only.",
         "string",
     ),
+    DASHBOARD_LANGUAGE: (
+        "CRM pages' language",
+        "en or ja: the language of the CRM pages in Dashboard when Dashboard does not say.",
+        "string",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -296,6 +302,7 @@ DEFAULTS = {
     SUBSCRIPTION_REMINDER: 3,
     SUBSCRIPTION_SEND_WINDOW: "09:00-20:00",
     SUBSCRIPTION_STAFF_EMAILS: "",
+    DASHBOARD_LANGUAGE: "en",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -331,6 +338,7 @@ class CRMConfig:
     subscription_reminder_days: int = 3
     subscription_send_window: tuple[int, int] = (9 * 60, 20 * 60)  # minutes of the local day
     subscription_staff_emails: tuple[str, ...] = ()
+    dashboard_language: str = "en"
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -472,6 +480,13 @@ def _parse_emails(field: str, value) -> tuple[str, ...]:
     return tuple(emails)
 
 
+def _parse_language(field: str, value) -> str:
+    text = str(value or "").strip().lower()
+    if text not in ("en", "ja"):
+        raise ConfigError(field, f"'{value}' is not en or ja")
+    return text
+
+
 def _parse_rounding(field: str, value) -> str:
     text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
     if text not in ("floor", "half_up", "ceiling"):
@@ -568,6 +583,7 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         subscription_staff_emails=_parse_emails(
             SUBSCRIPTION_STAFF_EMAILS, values[SUBSCRIPTION_STAFF_EMAILS]
         ),
+        dashboard_language=_parse_language(DASHBOARD_LANGUAGE, values[DASHBOARD_LANGUAGE]),
     )
 
 

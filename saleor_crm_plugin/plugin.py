@@ -179,6 +179,10 @@ class CRMPlugin(BasePlugin):
             from .graphql.view import graphql_view
 
             return graphql_view(request)
+        if route == "dashboard" or route.startswith("dashboard/"):
+            from .dashboard.views import dashboard_view
+
+            return dashboard_view(request, route.removeprefix("dashboard"))
         if route == "export/customers.csv":
             from .graphql.export_view import export_customers_view
 

@@ -70,6 +70,13 @@ class Host(Protocol):
     def requester(self, request) -> Requester | None:
         """Authenticate an HTTP request; None when it carries no valid credentials."""
 
+    def ensure_dashboard_app(self, app_url: str, extensions: list) -> str:
+        """Make the store's Dashboard show the CRM pages (`dashboard.app`), idempotently;
+        return what it did, for the command's output."""
+
+    def requester_from_token(self, token: str) -> Requester | None:
+        """Authenticate a bare token (a Dashboard widget's form field); None when invalid."""
+
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         """Return the email of each profile (by profile pk) as the store keeps it."""
 

@@ -313,12 +313,61 @@ class SaleorHost:
             yield Batch([user_to_snapshot(user) for user in users], str(last))
 
     def requester(self, request) -> Requester | None:
-        token = get_token_from_request(request)
+        return self.requester_from_token(get_token_from_request(request) or "")
+
+    def ensure_dashboard_app(self, app_url: str, extensions: list) -> str:
+        from saleor.app.models import App, AppExtension
+        from saleor.app.types import AppType
+        from saleor.permission.models import Permission
+
+        from ..dashboard.app import APP_IDENTIFIER, APP_NAME
+
+        def permissions(codes):
+            names = [PERMISSIONS[code].codename for code in codes]
+            return list(Permission.objects.filter(codename__in=names))
+
+        with transaction.atomic():
+            app, created = App.objects.get_or_create(
+                identifier=APP_IDENTIFIER,
+                defaults={"name": APP_NAME, "type": AppType.THIRDPARTY, "app_url": app_url},
+            )
+            app.name, app.type, app.app_url, app.is_active = (
+                APP_NAME,
+                AppType.THIRDPARTY,
+                app_url,
+                True,
+            )
+            app.save()
+            wanted = set()
+            for extension in extensions:
+                wanted.add(extension.identifier)
+                row, _ = AppExtension.objects.update_or_create(
+                    app=app,
+                    identifier=extension.identifier,
+                    defaults={
+                        "label": extension.label,
+                        "url": extension.url,
+                        "mount": extension.mount,
+                        "target": extension.target,
+                        "settings": extension.settings,
+                    },
+                )
+                row.permissions.set(permissions(extension.permissions))
+            app.permissions.set(
+                permissions(sorted({code for e in extensions for code in e.permissions}))
+            )
+            app.extensions.exclude(identifier__in=wanted).delete()
+        verb = "created" if created else "updated"
+        return f"CRM App {verb} at {app_url} with {len(extensions)} extensions."
+
+    def requester_from_token(self, token: str) -> Requester | None:
+        """A staff or customer access token, or the Dashboard's app-extension token (its
+        permissions narrowed to the extension's); revoked users and tokens are refused."""
         if not token:
             return None
         try:
             payload = jwt_decode(token)
-            user = get_user_from_access_payload(payload, request)
+            user = get_user_from_access_payload(payload)
         except Exception:  # an expired, forged or revoked token is simply no user
             logger.info("CRM: rejected a token", exc_info=True)
             return None

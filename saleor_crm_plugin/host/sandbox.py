@@ -76,11 +76,20 @@ class SandboxHost:
             yield Batch([_user_snapshot(user) for user in users], str(last))
 
     def requester(self, request) -> Requester | None:
-        from ..sandbox.models import SandboxUser
-
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() != "bearer":
+            return None
+        return self.requester_from_token(token)
+
+    def ensure_dashboard_app(self, app_url: str, extensions: list) -> str:
+        pages = ", ".join(e.url for e in extensions)
+        return f"The sandbox has no Dashboard; it serves the pages at {app_url} ({pages})."
+
+    def requester_from_token(self, token: str) -> Requester | None:
+        from ..sandbox.models import SandboxUser
+
+        if not str(token or "").strip():
             return None
         user = SandboxUser.objects.filter(api_token=token.strip()).first()
         if user is None:

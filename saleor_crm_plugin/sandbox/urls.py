@@ -1,9 +1,21 @@
-from django.urls import path
+from django.urls import path, re_path
 
+from ..dashboard.views import dashboard_view
 from ..graphql.export_view import export_customers_view
 from ..graphql.view import graphql_view
+
+# The same paths as inside Saleor (/plugins/global/saleor.crm/...), and the short ones.
+PLUGIN = "plugins/global/saleor.crm/"
+
+
+def _dashboard(request, route=None):
+    return dashboard_view(request, route or "")
+
 
 urlpatterns = [
     path("graphql/", graphql_view, name="crm-graphql"),
     path("export/customers.csv", export_customers_view, name="crm-export-customers"),
+    path(f"{PLUGIN}graphql/", graphql_view),
+    path(f"{PLUGIN}export/customers.csv", export_customers_view),
+    re_path(rf"^{PLUGIN}dashboard(?P<route>/.*)?$", _dashboard),
 ]

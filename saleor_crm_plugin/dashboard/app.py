@@ -1,0 +1,60 @@
+"""What Saleor Dashboard is told about the CRM pages: one App and its extensions (pure data).
+
+The host creates them (`Host.ensure_dashboard_app`): inside Saleor an App of type THIRDPARTY
+whose `app_url` is our dashboard path, with `AppExtension` rows (Dashboard wants `mount` and
+`target` in lower case). A page's URL is relative to `app_url`; a widget's is absolute.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from ..host import MANAGE_USERS
+from .views import PAGES
+
+APP_IDENTIFIER = "saleor.crm.dashboard"
+APP_NAME = "CRM"
+DASHBOARD_PATH = "/plugins/global/saleor.crm/dashboard"
+
+
+@dataclass(frozen=True)
+class Extension:
+    identifier: str
+    label: str
+    mount: str
+    target: str
+    url: str  # relative to the app's URL for pages, absolute for widgets
+    permissions: tuple[str, ...] = (MANAGE_USERS,)
+    settings: dict = field(default_factory=dict)
+
+
+def app_url(base_url: str) -> str:
+    """The App's URL from the store's public address (`https://shop.example.com`)."""
+    parsed = urlparse(str(base_url or "").strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"'{base_url}' is not the store's address, e.g. https://shop.example.com")
+    return f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}{DASHBOARD_PATH}"
+
+
+def extensions(url: str) -> list[Extension]:
+    """The navigation pages under Customers and the widget on every customer's page."""
+    found = [
+        Extension(
+            f"crm-{page}",
+            f"CRM · {page.capitalize()}",
+            "navigation_customers",
+            "app_page",
+            f"/{page}",
+        )
+        for page in PAGES
+    ]
+    found.append(
+        Extension(
+            "crm-customer-widget",
+            "CRM",
+            "customer_details_widgets",
+            "widget",
+            f"{url}/widget/customer",
+            settings={"widgetTarget": {"method": "POST"}},
+        )
+    )
+    return found

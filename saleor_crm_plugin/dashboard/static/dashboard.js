@@ -1,0 +1,115 @@
+// The Dashboard's side of a CRM page: wait for the handshake (the staff token, in memory
+// only), then read our GraphQL API with it. No token ever goes into a URL.
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("crm-config").textContent);
+  var t = config.text;
+  var token = null;
+  var status = document.getElementById("crm-status");
+  var content = document.getElementById("crm-content");
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function number(value) {
+    return Number(value).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US");
+  }
+
+  function graphql(query, variables) {
+    return fetch(config.graphql, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ query: query, variables: variables || {} }),
+    }).then(function (response) { return response.json(); });
+  }
+
+  function card(title, body) {
+    return el("section", { class: "card" }, [el("h2", {}, [title])].concat(body));
+  }
+
+  function table(headers, rows, numeric) {
+    var head = el("tr", {}, headers.map(function (h, i) {
+      return el("th", numeric[i] ? { class: "num" } : {}, [h]);
+    }));
+    return el("table", {}, [head].concat(rows.map(function (row) {
+      return el("tr", {}, row.map(function (cell, i) {
+        return el("td", numeric[i] ? { class: "num" } : {}, [cell]);
+      }));
+    })));
+  }
+
+  var OVERVIEW = "{ crmRfm { group customers segments { name customers share revenue { amount currency } }" +
+    " grid { r customersByF } } crmPointsLiability { currency available pending }" +
+    " crmSubscriptionFigures { channel currency active paused attention cancelledInPeriod churnRate" +
+    " recurringRevenue { amount currency } } }";
+
+  function overview(data) {
+    var cards = [];
+    (data.crmRfm || []).forEach(function (group) {
+      cards.push(card(t.customers_by_segment + " (" + group.group + ")", [table(
+        [t.segment, t.customers_count, t.share, t.revenue],
+        group.segments.map(function (s) {
+          return [s.name, number(s.customers), (100 * s.share).toFixed(1) + "%",
+            number(s.revenue.amount) + " " + s.revenue.currency];
+        }), [false, true, true, true])]));
+      var max = 1;
+      group.grid.forEach(function (row) { row.customersByF.forEach(function (n) { max = Math.max(max, n); }); });
+      var grid = el("table", { class: "grid", "aria-label": t.rf_grid }, [el("tr", {}, [el("th", {}, ["R \\ F"])]
+        .concat([1, 2, 3, 4, 5].map(function (f) { return el("th", {}, [String(f)]); })))]
+        .concat(group.grid.slice().reverse().map(function (row) {
+          return el("tr", {}, [el("th", {}, [String(row.r)])].concat(row.customersByF.map(function (n) {
+            var cell = el("td", {}, [number(n)]);
+            cell.style.background = "rgba(var(--cell), " + (0.08 + 0.8 * n / max).toFixed(2) + ")";
+            return cell;
+          })));
+        })));
+      cards.push(card(t.rf_grid + " (" + group.group + ")", [grid]));
+    });
+    cards.push(card(t.outstanding_points, [table([t.points, t.available, t.pending],
+      (data.crmPointsLiability || []).map(function (p) {
+        return [p.currency || "—", number(p.available), number(p.pending)];
+      }), [false, true, true])]));
+    cards.push(card(t.subscription_figures, [table(
+      ["", t.active, t.paused, t.attention, t.cancelled, t.churn, t.recurring_revenue],
+      (data.crmSubscriptionFigures || []).map(function (s) {
+        return [s.channel, number(s.active), number(s.paused), number(s.attention),
+          number(s.cancelledInPeriod), (100 * s.churnRate).toFixed(1) + "%",
+          number(s.recurringRevenue.amount) + " " + s.recurringRevenue.currency];
+      }), [false, true, true, true, true, true, true])]));
+    content.replaceChildren(el("div", { class: "cards" }, cards));
+  }
+
+  function load() {
+    graphql(OVERVIEW).then(function (answer) {
+      if (answer.errors && !answer.data) {
+        status.textContent = t.no_access;
+        status.className = "denied";
+        content.replaceChildren();
+        return;
+      }
+      status.textContent = "";
+      overview(answer.data);
+    }, function () { status.textContent = t.no_access; });
+  }
+
+  window.addEventListener("message", function (event) {
+    var message = event.data || {};
+    if (message.type === "handshake" || message.type === "tokenRefresh") {
+      var first = token === null;
+      token = message.payload && message.payload.token;
+      if (token && first) { load(); }
+    } else if (message.type === "theme" && message.payload) {
+      document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
+    }
+  });
+  // Tell Dashboard the page is ready, once (it answers with the handshake).
+  if (window.parent !== window) {
+    window.parent.postMessage({ type: "notifyReady", payload: {} }, "*");
+  }
+})();

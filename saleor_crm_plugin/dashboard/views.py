@@ -1,0 +1,145 @@
+"""The Dashboard pages: `/plugins/global/saleor.crm/dashboard/<page>`.
+
+- A page (GET, framed by Dashboard as an APP_PAGE) is a shell without data. Dashboard sends it
+  the staff user's token by postMessage (`handshake`, later `tokenRefresh`); the page's script
+  keeps it in memory and reads our GraphQL API with it, so what it shows is what the token's
+  permissions allow. Dashboard adds `?theme=light|dark` (and `locale` when it knows it).
+- The customer widget (POST, Dashboard's form with `accessToken` and `customerId`) is rendered
+  on the server from the same GraphQL API, run in process with the token's requester: no token
+  or a bad one answers 401, a token without MANAGE_USERS 403, and neither shows any data.
+
+Tokens never go into a URL we build, and are never logged.
+"""
+
+import json
+from pathlib import Path
+
+from django.http import FileResponse, HttpResponse, HttpResponseNotFound
+from django.template.loader import render_to_string
+
+from ..graphql.view import Context
+from ..host import MANAGE_USERS, get_host
+from .text import TEXT, language
+
+STATIC = Path(__file__).resolve().parent / "static"
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+PAGES = ("overview",)  # the pages under Customers > CRM (the navigation entries)
+
+WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
+  orderCount lastOrderAt
+  spends { currency totalSpent { amount currency } }
+  scores { group r f m segment }
+  membership { rank { name } nextRank { name }
+    remainingToNextRank { orders amount { amount currency } } }
+  points { available pending expiringSoon(days: 30) { points at } }
+} }"""
+SUBSCRIPTIONS_QUERY = """query($id: ID!) {
+  crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
+    id status interval nextDeliveryOn lines { productName variantId quantity } } } } }"""
+
+
+def _base(request) -> str:
+    """The plugin's base path as this request reached it (Saleor or the sandbox)."""
+    path = request.path
+    return path[: path.index("/dashboard")] if "/dashboard" in path else ""
+
+
+def _theme(value) -> str:
+    return "dark" if str(value or "").lower() == "dark" else "light"
+
+
+def _words(request, host) -> tuple[str, dict]:
+    lang = language(
+        request.GET.get("locale") or request.POST.get("locale"), host.config().dashboard_language
+    )
+    return lang, TEXT[lang]
+
+
+def _static(name: str) -> HttpResponse:
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC or not path.is_file() or path.suffix not in _TYPES:
+        return HttpResponseNotFound("No such file.")
+    response = FileResponse(path.open("rb"), content_type=_TYPES[path.suffix])
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _page(request, host, name: str) -> HttpResponse:
+    lang, words = _words(request, host)
+    base = _base(request)
+    html = render_to_string(
+        "saleor_crm/dashboard/page.html",
+        {
+            "page": name,
+            "lang": lang,
+            "theme": _theme(request.GET.get("theme")),
+            "t": words,
+            "static": f"{base}/dashboard/static",
+            "config": json.dumps(
+                {"page": name, "graphql": f"{base}/graphql/", "lang": lang, "text": words}
+            ),
+        },
+    )
+    return HttpResponse(html)
+
+
+def _execute(host, requester, request, query: str, variables: dict) -> dict | None:
+    """Our GraphQL in process as the token's requester; None when it answers an error (an
+    unknown customer)."""
+    from ..graphql.schema import schema
+
+    result = schema.execute(query, variables=variables, context=Context(request, host, requester))
+    return None if result.errors else result.data
+
+
+def _widget(request, host) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse("Dashboard posts this widget's form.", status=405)
+    lang, words = _words(request, host)
+    theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
+    requester = host.requester_from_token(request.POST.get("accessToken", ""))
+    context = {
+        "lang": lang,
+        "theme": theme,
+        "t": words,
+        "static": f"{_base(request)}/dashboard/static",
+    }
+    if requester is None:
+        html = render_to_string(
+            "saleor_crm/dashboard/denied.html", {**context, "message": words["sign_in"]}
+        )
+        return HttpResponse(html, status=401)
+    if not requester.has_permission(MANAGE_USERS):
+        html = render_to_string(
+            "saleor_crm/dashboard/denied.html", {**context, "message": words["no_access"]}
+        )
+        return HttpResponse(html, status=403)
+    customer_id = request.POST.get("customerId", "")
+    found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
+    data = found["crmCustomer"] if found else None
+    subscriptions = []
+    if data is not None:
+        found = _execute(host, requester, request, SUBSCRIPTIONS_QUERY, {"id": customer_id})
+        subscriptions = [
+            edge["node"] for edge in (found or {}).get("crmSubscriptions", {}).get("edges", [])
+        ]
+    html = render_to_string(
+        "saleor_crm/dashboard/widget.html",
+        {**context, "customer": data, "subscriptions": subscriptions},
+    )
+    return HttpResponse(html)
+
+
+def dashboard_view(request, route: str) -> HttpResponse:
+    """Route `dashboard/<route>`: a page, the customer widget, or a static file."""
+    route = route.strip("/")
+    if route.startswith("static/"):
+        return _static(route.removeprefix("static/"))
+    host = get_host()
+    with host.database_access():
+        if route == "widget/customer":
+            return _widget(request, host)
+        name = route or "overview"
+        if name in PAGES and request.method == "GET":
+            return _page(request, host, name)
+    return HttpResponseNotFound(f"The CRM has no dashboard page '{route}'.")

@@ -1,0 +1,125 @@
+"""The Dashboard pages over HTTP in the sandbox, at the paths Saleor serves them."""
+
+import base64
+import json
+import logging
+import re
+
+import pytest
+
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.loyalty.services import adjust
+from tests.factories import T0
+from tests.graphql.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+BASE = "/plugins/global/saleor.crm/dashboard"
+
+
+def _user_id(user):
+    return base64.b64encode(f"User:{user.pk}".encode()).decode()
+
+
+def _config(html: str) -> dict:
+    found = re.search(
+        r'<script id="crm-config" type="application/json">(.*?)</script>', html, re.DOTALL
+    )
+    return json.loads(found.group(1))
+
+
+def test_a_page_is_a_shell_in_the_dashboards_theme_and_language(client):
+    light = client.get(f"{BASE}/overview?theme=light")
+    dark_ja = client.get(f"{BASE}?theme=dark&locale=ja-JP")
+
+    assert light.status_code == dark_ja.status_code == 200
+    html = light.content.decode()
+    assert '<html lang="en" data-theme="light">' in html
+    assert _config(html)["graphql"] == "/plugins/global/saleor.crm/graphql/"
+    assert 'src="/plugins/global/saleor.crm/dashboard/static/dashboard.js"' in html
+    ja = dark_ja.content.decode()
+    assert '<html lang="ja" data-theme="dark">' in ja
+    assert "CRM · 概要" in ja
+    assert _config(ja)["text"]["customers_by_segment"] == "セグメント別の顧客"
+
+
+def test_the_store_setting_gives_the_language_when_dashboard_does_not(client, settings):
+    settings.CRM_CONFIG = {**settings.CRM_CONFIG, "dashboard-language": "ja"}
+    from saleor_crm_plugin.host import reset_host
+
+    reset_host()
+    assert '<html lang="ja"' in client.get(f"{BASE}/overview").content.decode()
+    assert '<html lang="en"' in client.get(f"{BASE}/overview?locale=en").content.decode()
+
+
+def test_static_files_are_served_and_nothing_else(client):
+    script = client.get(f"{BASE}/static/dashboard.js")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("text/javascript")
+    assert b"handshake" in b"".join(script.streaming_content)
+    assert client.get(f"{BASE}/static/../views.py").status_code == 404
+    assert client.get(f"{BASE}/static/__init__.py").status_code == 404
+    assert client.get(f"{BASE}/nowhere").status_code == 404
+
+
+@pytest.fixture
+def ann(db):
+    user = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(user.pk), order_count=2)
+    adjust(profile.pk, 250, "welcome", T0, reason="welcome", actor="staff:1")
+    return user
+
+
+def _widget(client, token, customer, **extra):
+    data = {"customerId": _user_id(customer), "saleorApiUrl": "http://x/graphql/", **extra}
+    if token is not None:
+        data["accessToken"] = token
+    return client.post(f"{BASE}/widget/customer", data)
+
+
+def test_the_customer_widget_shows_the_customer_to_staff(client, ann, staff_user):
+    answer = _widget(client, staff_user.api_token, ann, theme="dark")
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert 'data-theme="dark"' in html
+    assert 'id="crm-rank">Regular<' in html
+    assert 'id="crm-points-available">250<' in html
+    assert staff_user.api_token not in html  # the token is not put in the page
+
+
+def test_no_token_a_bad_one_a_customer_or_staff_without_permission_see_nothing(
+    client, ann, staff_without_permission, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    cases = [
+        (None, 401),
+        ("forged-token", 401),
+        (ann.api_token, 403),
+        (staff_without_permission.api_token, 403),
+    ]
+    for token, status in cases:
+        answer = _widget(client, token, ann)
+        assert answer.status_code == status, token
+        html = answer.content.decode()
+        assert "crm-points-available" not in html
+        assert "250" not in html
+    assert "forged-token" not in caplog.text
+    assert ann.api_token not in caplog.text
+    assert client.get(f"{BASE}/widget/customer").status_code == 405
+
+
+def test_a_customer_the_crm_does_not_know_gets_a_message(client, staff_user):
+    stranger = make_user("new@example.com")
+    answer = _widget(client, staff_user.api_token, stranger, locale="ja")
+    assert answer.status_code == 200
+    assert "CRM プロフィールはまだありません" in answer.content.decode()
+
+
+def test_the_pages_graphql_is_at_the_plugins_path_in_the_sandbox_too(client, staff_user):
+    answer = client.post(
+        "/plugins/global/saleor.crm/graphql/",
+        data=json.dumps({"query": "{ crmPointsLiability { currency available } }"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {staff_user.api_token}",
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"data": {"crmPointsLiability": []}}
