@@ -3,6 +3,14 @@
 # Exports CRM_PG_URL (a server URL without a database name) and CRM_REDIS_URL.
 # CRM_PG_OPTIONS adds server settings (`-c name=value ...`); bench.sh gives PostgreSQL the
 # memory a production server would have.
+# Debian's chromium, which the browser tests drive through Playwright (at /usr/bin/chromium).
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  echo "installing chromium from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 start_services() {
   local need_apt=() pg_bin
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)

@@ -47,6 +47,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "saleor_crm_plugin.sandbox.urls"
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 # Our email templates (saleor_crm/email/*.txt) come from the app folder, as inside Saleor.
+STATIC_URL = "/static/"  # (no static files; Django's live test server wants the setting)
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 # The demo's emails land as files in .saleor-crm/mail/ (Saleor uses its EMAIL_URL).
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -62,7 +62,7 @@
       group.grid.forEach(function (row) { row.customersByF.forEach(function (n) { max = Math.max(max, n); }); });
       var grid = el("table", { class: "grid", "aria-label": t.rf_grid }, [el("tr", {}, [el("th", {}, ["R \\ F"])]
         .concat([1, 2, 3, 4, 5].map(function (f) { return el("th", {}, [String(f)]); })))]
-        .concat(group.grid.slice().reverse().map(function (row) {
+        .concat(group.grid.slice().sort(function (a, b) { return b.r - a.r; }).map(function (row) {
           return el("tr", {}, [el("th", {}, [String(row.r)])].concat(row.customersByF.map(function (n) {
             var cell = el("td", {}, [number(n)]);
             cell.style.background = "rgba(var(--cell), " + (0.08 + 0.8 * n / max).toFixed(2) + ")";

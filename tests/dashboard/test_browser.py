@@ -1,0 +1,166 @@
+"""The CRM pages in headless Chromium (Debian's, driven by Playwright) against the sandbox.
+
+A small host page plays Saleor Dashboard's side: it frames our page and answers its
+`notifyReady` with the `handshake` carrying the staff token, and posts the customer widget's
+form into a frame, as Dashboard does. Screenshots of each page land in `.artifacts/`.
+"""
+
+import base64
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+from saleor_crm_plugin.customers.ingest import ingest_orders  # noqa: E402
+from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
+from saleor_crm_plugin.loyalty.services import adjust  # noqa: E402
+from saleor_crm_plugin.sandbox.models import SandboxOrder  # noqa: E402
+from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
+from tests.factories import T0, order  # noqa: E402
+from tests.graphql.conftest import make_user  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "dashboard"
+BASE = "/plugins/global/saleor.crm/dashboard"
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+# Dashboard's side of the handshake: frame the page, answer notifyReady with the token.
+HOST_PAGE = """<!doctype html><html><body style="margin:0">
+<iframe id="app" name="app" style="width:1200px;height:900px;border:0"></iframe>
+<script>
+  var token = %(token)s;
+  window.addEventListener("message", function (event) {
+    if (event.data && event.data.type === "notifyReady") {
+      document.getElementById("app").contentWindow.postMessage(
+        {type: "handshake", payload: {token: token, version: 1}}, "*");
+      window.handshakes = (window.handshakes || 0) + 1;
+    }
+  });
+  document.getElementById("app").src = %(url)s;
+</script></body></html>"""
+# Dashboard's POST widget: a form targeting the widget's frame.
+WIDGET_PAGE = """<!doctype html><html><body style="margin:0">
+<iframe name="widget" style="width:420px;height:640px;border:0"></iframe>
+<form id="f" method="POST" target="widget" action=%(url)s>
+  <input type="hidden" name="accessToken" value=%(token)s>
+  <input type="hidden" name="customerId" value=%(customer)s>
+  <input type="hidden" name="theme" value="%(theme)s">
+</form><script>document.getElementById("f").submit();</script></body></html>"""
+
+
+def _js(value) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django's test database calls
+    # from the same thread are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def store(db):
+    snapshots = [
+        order(
+            f"j{i}-{n}",
+            email=f"c{i}@example.com",
+            total=str(1000 + 100 * i),
+            placed_at=T0 + timedelta(days=10 * i + n),
+        )
+        for i in range(10)
+        for n in range(i + 1)
+    ]
+    for snapshot in snapshots:
+        SandboxOrder.store(snapshot)
+    ingest_orders(snapshots)
+    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=200))
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "ja")])
+def test_the_overview_loads_after_the_handshake(browser, live_server, store, theme, locale):
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/overview?theme={theme}&locale={locale}"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+
+    frame.locator(".card").first.wait_for(timeout=15_000)
+
+    heading = "Customers by segment" if locale == "en" else "セグメント別の顧客"
+    assert heading in frame.locator("main").inner_text()
+    assert frame.locator("table.grid td").count() == 25  # the 5 x 5 R-by-F heat map
+    assert frame.locator("html").get_attribute("data-theme") == theme
+    assert page.evaluate("window.handshakes") == 1
+    _shot(page, f"overview-{theme}-{locale}")
+    page.close()
+
+
+def test_a_customer_token_gets_no_overview_data(browser, live_server, store):
+    customer = make_user("ann@example.com")
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/overview"
+    page.set_content(HOST_PAGE % {"token": _js(customer.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+
+    frame.locator("#crm-status.denied").wait_for(timeout=15_000)
+
+    assert frame.locator(".card").count() == 0
+    _shot(page, "overview-denied")
+    page.close()
+
+
+def test_the_customer_widget_is_posted_like_dashboard_does(browser, live_server, db):
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
+    page = browser.new_page()
+    page.set_content(
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer"),
+            "token": _js(staff.api_token),
+            "customer": _js(customer),
+            "theme": "light",
+        }
+    )
+    widget = page.frame_locator("iframe[name=widget]")
+
+    widget.locator("#crm-points-available").wait_for(timeout=15_000)
+
+    assert widget.locator("#crm-points-available").inner_text() == "320"
+    assert widget.locator("#crm-rank").inner_text() == "Regular"
+    _shot(page, "widget-customer")
+    page.close()
