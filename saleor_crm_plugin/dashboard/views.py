@@ -12,6 +12,8 @@ Tokens never go into a URL we build, and are never logged.
 """
 
 import json
+import re
+import uuid
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotFound
@@ -33,6 +35,13 @@ WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
     remainingToNextRank { orders amount { amount currency } } }
   points { available pending expiringSoon(days: 30) { points at } }
 } }"""
+RANKS_QUERY = "{ crmRanks { code name } }"
+ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
+  crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
+    points { available } errors { field message } } }"""
+PIN = """mutation($id: ID!, $code: String, $reason: String!) {
+  crmRankPin(customerId: $id, code: $code, reason: $reason) {
+    membership { rank { name } } errors { field message } } }"""
 SUBSCRIPTIONS_QUERY = """query($id: ID!) {
   crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } } }"""
@@ -115,6 +124,7 @@ def _widget(request, host) -> HttpResponse:
         )
         return HttpResponse(html, status=403)
     customer_id = request.POST.get("customerId", "")
+    notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found["crmCustomer"] if found else None
     subscriptions = []
@@ -123,11 +133,53 @@ def _widget(request, host) -> HttpResponse:
         subscriptions = [
             edge["node"] for edge in (found or {}).get("crmSubscriptions", {}).get("edges", [])
         ]
+    ranks = (_execute(host, requester, request, RANKS_QUERY, {}) or {}).get("crmRanks", [])
     html = render_to_string(
         "saleor_crm/dashboard/widget.html",
-        {**context, "customer": data, "subscriptions": subscriptions},
+        {
+            **context,
+            "customer": data,
+            "subscriptions": subscriptions,
+            "ranks": ranks,
+            "notice": notice,
+            # the form posts back what Dashboard posted: the token stays out of URLs
+            "token": request.POST.get("accessToken", ""),
+            "customer_id": customer_id,
+            "request_id": uuid.uuid4().hex,
+        },
     )
     return HttpResponse(html)
+
+
+def _action(host, requester, request, customer_id: str, words: dict) -> dict | None:
+    """A points adjustment or a rank pin from the widget's forms, through our mutations."""
+    action = request.POST.get("action")
+    if action not in ("adjust", "pin"):
+        return None
+    reason = request.POST.get("reason", "").strip()
+    if action == "adjust":
+        text = request.POST.get("points", "").strip()
+        if not re.fullmatch(r"[+-]?\d{1,9}", text):
+            return {"error": True, "message": f"points: '{text}' {words['not_whole']}"}
+        variables = {
+            "id": customer_id,
+            "points": int(text),
+            "reason": reason,
+            "request": request.POST.get("requestId", ""),
+        }
+        answer = _execute(host, requester, request, ADJUST, variables)
+        result = (answer or {}).get("crmPointsAdjust") or {}
+    else:
+        code = request.POST.get("code") or None
+        variables = {"id": customer_id, "code": code, "reason": reason}
+        answer = _execute(host, requester, request, PIN, variables)
+        result = (answer or {}).get("crmRankPin") or {}
+    errors = result.get("errors") if result else [{"field": None, "message": words["failed"]}]
+    if errors:
+        first = errors[0]
+        field = f"{first['field']}: " if first.get("field") else ""
+        return {"error": True, "message": field + first["message"]}
+    return {"error": False, "message": words["saved"]}
 
 
 def dashboard_view(request, route: str) -> HttpResponse:

@@ -164,3 +164,42 @@ def test_the_customer_widget_is_posted_like_dashboard_does(browser, live_server,
     assert widget.locator("#crm-rank").inner_text() == "Regular"
     _shot(page, "widget-customer")
     page.close()
+
+
+def test_staff_adjust_points_from_the_widget_and_the_storefront_sees_it(browser, live_server, db):
+    import json
+    import urllib.request
+
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    page = browser.new_page()
+    page.set_content(
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer"),
+            "token": _js(staff.api_token),
+            "customer": _js(base64.b64encode(f"User:{ann.pk}".encode()).decode()),
+            "theme": "dark",
+        }
+    )
+    widget = page.frame_locator("iframe[name=widget]")
+    widget.locator("#crm-points-available").wait_for(timeout=15_000)
+
+    widget.locator("#crm-adjust").locator("..").locator("summary").click()
+    widget.locator("#crm-adjust input[name=points]").fill("+40")
+    widget.locator("#crm-adjust input[name=reason]").fill("damaged parcel")
+    widget.locator("#crm-adjust button").click()
+    widget.locator("#crm-notice").wait_for(timeout=15_000)
+
+    assert widget.locator("#crm-points-available").inner_text() == "140"
+    _shot(page, "widget-adjusted")
+    request = urllib.request.Request(  # noqa: S310 (the live server's http URL)
+        f"{live_server.url}/plugins/global/saleor.crm/graphql/",
+        data=json.dumps({"query": "{ me { crmPoints { available } } }"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ann.api_token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (the live server)
+        assert json.load(answer)["data"]["me"]["crmPoints"]["available"] == 140
+    page.close()

@@ -83,7 +83,10 @@ def test_the_customer_widget_shows_the_customer_to_staff(client, ann, staff_user
     assert 'data-theme="dark"' in html
     assert 'id="crm-rank">Regular<' in html
     assert 'id="crm-points-available">250<' in html
-    assert staff_user.api_token not in html  # the token is not put in the page
+    # the token goes back only in the widget's own forms (as Dashboard posted it), never a URL
+    for attribute in re.findall(r'(?:href|src|action)="([^"]*)"', html):
+        assert staff_user.api_token not in attribute
+    assert html.count(staff_user.api_token) == html.count('name="accessToken"')
 
 
 def test_no_token_a_bad_one_a_customer_or_staff_without_permission_see_nothing(
@@ -123,3 +126,57 @@ def test_the_pages_graphql_is_at_the_plugins_path_in_the_sandbox_too(client, sta
     )
     assert answer.status_code == 200
     assert answer.json() == {"data": {"crmPointsLiability": []}}
+
+
+def test_staff_adjust_points_and_pin_a_rank_from_the_widget(client, ann, staff_user, post_json):
+    given = _widget(
+        client,
+        staff_user.api_token,
+        ann,
+        action="adjust",
+        points="+50",
+        reason="sorry for the delay",
+        requestId="r-1",
+    )
+    again = _widget(
+        client, staff_user.api_token, ann, action="adjust", points="50", reason="x", requestId="r-1"
+    )
+    assert given.status_code == again.status_code == 200
+    assert 'id="crm-points-available">300<' in given.content.decode()
+    assert 'id="crm-points-available">300<' in again.content.decode()  # the same request once
+    assert "Saved." in given.content.decode()
+    # the storefront API reports the new balance
+    me = post_json("{ me { crmPoints { available } } }", ann.api_token)
+    assert me["data"]["me"]["crmPoints"]["available"] == 300
+
+    pinned = _widget(
+        client, staff_user.api_token, ann, action="pin", code="GOLD", reason="VIP from the shop"
+    )
+    assert 'id="crm-rank">Gold<' in pinned.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"action": "adjust", "points": "lots", "reason": "x"}, "points: &#x27;lots&#x27; is not"),
+        ({"action": "adjust", "points": "5", "reason": ""}, "reason"),
+        ({"action": "pin", "code": "DIAMOND", "reason": "x"}, "code"),
+    ],
+)
+def test_a_bad_widget_action_says_which_field_and_changes_nothing(
+    client, ann, staff_user, fields, message
+):
+    answer = _widget(client, staff_user.api_token, ann, requestId="r-2", **fields)
+    html = answer.content.decode()
+    assert 'class="denied" role="status"' in html
+    assert message in html
+    assert 'id="crm-points-available">250<' in html
+    assert 'id="crm-rank">Regular<' in html
+
+
+def test_a_customer_cannot_adjust_through_the_widget(client, ann):
+    answer = _widget(client, ann.api_token, ann, action="adjust", points="9999", reason="me")
+    assert answer.status_code == 403
+    from saleor_crm_plugin.loyalty.services import balance
+
+    assert balance(CustomerProfile.objects.get(user_id=str(ann.pk)).pk, T0).available == 250
