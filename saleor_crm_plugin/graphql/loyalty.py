@@ -11,7 +11,13 @@ from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
 from ..loyalty.config import format_window
-from ..loyalty.membership import RankInputError, membership, pin_rank, preview_ladder
+from ..loyalty.membership import (
+    RankInputError,
+    membership,
+    pin_rank,
+    preview_ladder,
+    rank_counts,
+)
 from ..loyalty.models import PointsEntry, RankChange
 from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
@@ -65,6 +71,12 @@ class CRMRank(graphene.ObjectType):
             points=root.min_points,
             combine=root.combine,
         )
+
+
+class CRMRankCount(graphene.ObjectType):
+    code = graphene.String(required=True)
+    name = graphene.String(required=True)
+    customers = graphene.Int(required=True)
 
 
 class CRMRankProgress(graphene.ObjectType):
@@ -446,6 +458,11 @@ class LoyaltyQueries(graphene.ObjectType):
     crm_ranks = graphene.List(
         graphene.NonNull(CRMRank), required=True, description="The store's ranks, lowest first."
     )
+    crm_rank_distribution = graphene.List(
+        graphene.NonNull(CRMRankCount),
+        required=True,
+        description="How many customers hold each rank now, lowest first (MANAGE_USERS).",
+    )
     crm_points_liability = graphene.List(
         graphene.NonNull(CRMPointsLiability),
         required=True,
@@ -464,6 +481,22 @@ class LoyaltyQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_ranks(_root, info):
         return list(info.context.host.config().loyalty.ladder.ranks)
+
+    @staticmethod
+    def resolve_crm_rank_distribution(_root, info):
+        require_permission(info)
+        counts = rank_counts()
+        ladder = info.context.host.config().loyalty.ladder.ranks
+        known = {rank.code for rank in ladder}
+        rows = [
+            CRMRankCount(code=r.code, name=r.name, customers=counts.get(r.code, 0)) for r in ladder
+        ]
+        rows += [  # ranks held under an older table
+            CRMRankCount(code=code, name=code, customers=n)
+            for code, n in sorted(counts.items())
+            if code not in known
+        ]
+        return rows
 
     @staticmethod
     def resolve_crm_points_liability(_root, info):

@@ -487,3 +487,9 @@ def apply_rank_effects(host, profile_ids) -> None:
     }
     if items:
         host.set_customer_types(items)
+
+
+def rank_counts() -> dict[str, int]:
+    """How many customers hold each rank now, by rank code."""
+    rows = MemberRank.objects.values("code").annotate(n=Count("pk")).values_list("code", "n")
+    return dict(rows)

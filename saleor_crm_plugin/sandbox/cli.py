@@ -165,13 +165,11 @@ def loyalty_lines(days: int = 30) -> list[str]:
     """Start the points program `days` ago: first ranks for everyone, points since then."""
     from datetime import timedelta
 
-    from django.db.models import Count
     from django.utils import timezone
 
     from ..host.sandbox import SandboxHost
     from ..loyalty.config import format_window
-    from ..loyalty.membership import review_ranks
-    from ..loyalty.models import MemberRank
+    from ..loyalty.membership import rank_counts, review_ranks
     from ..loyalty.orders import award_points
     from ..loyalty.services import liability
 
@@ -184,7 +182,7 @@ def loyalty_lines(days: int = 30) -> list[str]:
     lines = [
         f"Ranks ({window}; {ranked.reviewed:,} customers evaluated):",
     ]
-    held = dict(MemberRank.objects.values("code").annotate(n=Count("pk")).values_list("code", "n"))
+    held = rank_counts()
     total = sum(held.values()) or 1
     for rank in config.loyalty.ladder.ranks:
         count = held.get(rank.code, 0)

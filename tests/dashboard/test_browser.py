@@ -117,8 +117,14 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
 
     frame.locator(".card").first.wait_for(timeout=15_000)
 
-    heading = "Customers by segment" if locale == "en" else "セグメント別の顧客"
-    assert heading in frame.locator("main").inner_text()
+    text = frame.locator("main").inner_text()
+    for en, ja in [
+        ("Customers by segment", "セグメント別の顧客"),
+        ("Customers by rank", "ランク別の顧客"),
+        ("Segment sizes over time", "セグメント規模の推移"),
+        ("Outstanding points", "未使用ポイント"),
+    ]:
+        assert (en if locale == "en" else ja) in text
     assert frame.locator("table.grid td").count() == 25  # the 5 x 5 R-by-F heat map
     assert frame.locator("html").get_attribute("data-theme") == theme
     assert page.evaluate("window.handshakes") == 1

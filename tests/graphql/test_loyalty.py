@@ -358,3 +358,25 @@ def test_staff_read_any_customers_points_history_with_who_did_what(post, ann, st
     assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
     unknown = post(query, {"id": "VXNlcjo5OTk5"}, token=staff_user.api_token)
     assert unknown["errors"][0]["extensions"]["exception"]["field"] == "id"
+
+
+def test_staff_read_how_many_customers_hold_each_rank(post, staff_user):
+    from saleor_crm_plugin.customers.models import CustomerProfile
+    from saleor_crm_plugin.loyalty.models import MemberRank
+    from tests.factories import T0
+
+    for number, code in enumerate(["REGULAR", "REGULAR", "GOLD", "RETIRED"]):
+        profile = CustomerProfile.objects.create(user_id=str(900 + number))
+        MemberRank.objects.create(profile=profile, code=code, since=T0, rule_version="v")
+    query = "{ crmRankDistribution { code name customers } }"
+
+    rows = post(query, token=staff_user.api_token)["data"]["crmRankDistribution"]
+
+    assert rows == [
+        {"code": "REGULAR", "name": "Regular", "customers": 2},
+        {"code": "SILVER", "name": "Silver", "customers": 0},
+        {"code": "GOLD", "name": "Gold", "customers": 1},
+        {"code": "PLATINUM", "name": "Platinum", "customers": 0},
+        {"code": "RETIRED", "name": "RETIRED", "customers": 1},  # under an older rank table
+    ]
+    assert "errors" in post(query)

@@ -45,7 +45,8 @@
   }
 
   var OVERVIEW = "{ crmRfm { group customers segments { name customers share revenue { amount currency } }" +
-    " grid { r customersByF } } crmPointsLiability { currency available pending }" +
+    " grid { r customersByF } history(limit: 12) { computedAt customers segments { name customers } } }" +
+    " crmRankDistribution { code name customers } crmPointsLiability { currency available pending }" +
     " crmSubscriptionFigures { channel currency active paused attention cancelledInPeriod churnRate" +
     " recurringRevenue { amount currency } } }";
 
@@ -70,6 +71,27 @@
           })));
         })));
       cards.push(card(t.rf_grid + " (" + group.group + ")", [grid]));
+    });
+    var total = 0;
+    (data.crmRankDistribution || []).forEach(function (r) { total += r.customers; });
+    cards.push(card(t.rank_distribution, [table([t.rank, t.customers_count, t.share],
+      (data.crmRankDistribution || []).map(function (r) {
+        var bar = el("div", { class: "bar" });
+        bar.style.width = (total ? 100 * r.customers / total : 0).toFixed(1) + "%";
+        return [r.name, number(r.customers), bar];
+      }), [false, true, false])]));
+    (data.crmRfm || []).forEach(function (group) {
+      var names = [];
+      group.history.forEach(function (point) {
+        point.segments.forEach(function (s) { if (names.indexOf(s.name) < 0) { names.push(s.name); } });
+      });
+      var rows = group.history.slice().reverse().map(function (point) {
+        var sizes = {};
+        point.segments.forEach(function (s) { sizes[s.name] = s.customers; });
+        return [point.computedAt.slice(0, 10)].concat(names.map(function (n) { return number(sizes[n] || 0); }));
+      });
+      cards.push(card(t.segments_over_time + " (" + group.group + ")",
+        [table([""].concat(names), rows, [false].concat(names.map(function () { return true; })))]));
     });
     cards.push(card(t.outstanding_points, [table([t.points, t.available, t.pending],
       (data.crmPointsLiability || []).map(function (p) {
