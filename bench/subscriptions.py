@@ -58,15 +58,15 @@ SELECT g, b.id AS profile_id, b.user_id,
 FROM generate_series(1, %(subscriptions)s) AS g
 JOIN bench_buyers b ON b.n = 1 + (g - 1) %% (SELECT count(*) FROM bench_buyers);
 INSERT INTO saleor_crm_subscription
-    (id, profile_id, user_id, channel, currency, status, plan, next_delivery_on,
-     shipping_address, billing_address, time_slot, source_order_id, deliveries, cancel_reason,
-     created_at, updated_at)
+    (id, profile_id, user_id, channel, currency, status, plan, next_delivery_on, per_month,
+     shipping_address, billing_address, time_slot, use_points, source_order_id, deliveries,
+     cancel_reason, created_at, updated_at)
 SELECT g, profile_id, user_id, 'channel-jpy', 'JPY', 'active',
        jsonb_build_object('segments', jsonb_build_array(jsonb_build_object(
            'first', 1, 'anchor', first, 'count', 30, 'unit', 'day')),
            'skipped', '[]'::jsonb, 'pauses', '[]'::jsonb, 'ordered_through', 0,
            'weekdays', '[]'::jsonb),
-       first, '{}'::jsonb, '{}'::jsonb, '', '', 0, '', now(), now()
+       first, 1.014583, '{}'::jsonb, '{}'::jsonb, '', false, '', 0, '', now(), now()
 FROM bench_subscriptions ORDER BY g;
 SELECT setval(pg_get_serial_sequence('saleor_crm_subscription', 'id'), %(subscriptions)s);
 INSERT INTO saleor_crm_subscriptionline

@@ -1,5 +1,6 @@
 """Import every domain model so Django registers them under the `saleor_crm` label."""
 
+from .analytics.models import StoredFigures
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -26,6 +27,7 @@ __all__ = [
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",
+    "StoredFigures",
     "Subscription",
     "SubscriptionEvent",
     "SubscriptionLine",

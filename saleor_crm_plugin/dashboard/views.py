@@ -35,6 +35,16 @@ WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
     remainingToNextRank { orders amount { amount currency } } }
   points { available pending expiringSoon(days: 30) { points at } }
 } }"""
+# The Overview page's one request (stored aggregates only: scores, sizes, counts).
+OVERVIEW_QUERY = """{
+  crmRfm { group customers segments { name customers share revenue { amount currency } }
+    grid { r customersByF } history(limit: 12) { computedAt customers segments { name customers } } }
+  crmRankDistribution { code name customers }
+  crmOverviewFigures { pointsComputedAt subscriptionsComputedAt
+    pointsLiability { currency available pending }
+    subscriptions { channel currency active paused attention cancelledInPeriod churnRate
+      recurringRevenue { amount currency } } }
+}"""
 RANKS_QUERY = "{ crmRanks { code name } }"
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
@@ -84,9 +94,16 @@ def _page(request, host, name: str) -> HttpResponse:
             "theme": _theme(request.GET.get("theme")),
             "t": words,
             "static": f"{base}/dashboard/static",
+            # in a <script> element: no "</" can end it early
             "config": json.dumps(
-                {"page": name, "graphql": f"{base}/graphql/", "lang": lang, "text": words}
-            ),
+                {
+                    "page": name,
+                    "graphql": f"{base}/graphql/",
+                    "lang": lang,
+                    "text": words,
+                    "query": OVERVIEW_QUERY,
+                }
+            ).replace("<", "\\u003c"),
         },
     )
     return HttpResponse(html)

@@ -265,6 +265,21 @@ class CRMPointsLiability(graphene.ObjectType):
     )
 
 
+def liability_rows(info, rows) -> list[CRMPointsLiability]:
+    """(currency, available, pending) rows with their gift card value."""
+    redemption = info.context.host.config().loyalty.redemption
+    result = []
+    for currency, available, pending in rows:
+        rule = redemption.get(currency)
+        value = money(rule.amount_for(available + pending), currency) if rule else None
+        result.append(
+            CRMPointsLiability(
+                currency=currency or None, available=available, pending=pending, value=value
+            )
+        )
+    return result
+
+
 class CRMRankMove(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)
@@ -501,17 +516,7 @@ class LoyaltyQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_points_liability(_root, info):
         require_permission(info)
-        redemption = info.context.host.config().loyalty.redemption
-        rows = []
-        for currency, available, pending in liability(timezone.now()):
-            rule = redemption.get(currency)
-            value = money(rule.amount_for(available + pending), currency) if rule else None
-            rows.append(
-                CRMPointsLiability(
-                    currency=currency or None, available=available, pending=pending, value=value
-                )
-            )
-        return rows
+        return liability_rows(info, liability(timezone.now()))
 
     @staticmethod
     def resolve_crm_rank_preview(_root, info, ranks, window=None, inactive_months=None):

@@ -12,6 +12,7 @@ from ..customers.search import (
 from ..errors import FieldError
 from .errors import InputError, require_customer, require_permission
 from .loyalty import LoyaltyMutations, LoyaltyQueries, customer_by_id
+from .overview import OverviewQueries
 from .pagination import connection_from_queryset
 from .rfm import CRMRfmGroup, rfm_groups
 from .segments import SegmentMutations, SegmentQueries
@@ -104,7 +105,9 @@ def _graphql_field(field: str) -> str:
     return field if field.startswith("sortBy") else f"filter.{field}"
 
 
-class Query(SegmentQueries, LoyaltyQueries, SubscriptionQueries, graphene.ObjectType):
+class Query(
+    SegmentQueries, LoyaltyQueries, SubscriptionQueries, OverviewQueries, graphene.ObjectType
+):
     me = graphene.Field(CRMMe, description="The requester's own CRM data.")
     crm_customers = relay.ConnectionField(
         CRMCustomerCountableConnection,

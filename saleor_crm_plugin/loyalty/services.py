@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
 from ..dates import add_months
 from ..errors import FieldError
@@ -292,22 +294,20 @@ def expiring(
 
 def liability(as_of: datetime) -> list[tuple[str, int, int]]:
     """(currency, available, pending) of the points every customer holds, per currency the
-    points were earned in ("" for adjustments and bonuses, which have none).
-    """
-    totals: dict[str, list[int]] = {}
-    rows = PointsLot.objects.filter(remaining__gt=0).values_list(
-        "currency", "remaining", "available_at", "expires_at"
+    points were earned in ("" for adjustments and bonuses, which have none). One aggregate
+    query: `Lot.usable` and `Lot.pending` in SQL."""
+    pending = Q(available_at__isnull=True) | Q(available_at__gt=as_of)
+    usable = Q(available_at__lte=as_of) & (Q(expires_at__isnull=True) | Q(expires_at__gt=as_of))
+    rows = (
+        PointsLot.objects.filter(remaining__gt=0)
+        .values_list("currency")
+        .annotate(
+            available=Coalesce(Sum("remaining", filter=usable), 0),
+            pending=Coalesce(Sum("remaining", filter=pending), 0),
+        )
+        .order_by("currency")
     )
-    for currency, remaining, available_at, expires_at in rows.iterator(chunk_size=10_000):
-        lot = Lot("", as_of, remaining, remaining, available_at, expires_at)
-        bucket = totals.setdefault(currency, [0, 0])
-        if lot.usable(as_of):
-            bucket[0] += remaining
-        elif lot.pending(as_of):
-            bucket[1] += remaining
-    return sorted(
-        (currency, available, pending) for currency, (available, pending) in totals.items()
-    )
+    return [(currency, available, held) for currency, available, held in rows]
 
 
 def adjust(

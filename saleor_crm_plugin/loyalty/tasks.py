@@ -5,6 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from ..analytics.figures import refresh
 from ..customers.metadata import sync_many_customer_metadata
 from ..host import get_host
 from ..task_options import RETRY
@@ -28,6 +29,7 @@ def expire_points_task() -> dict:
             remaining__gt=0, available_at__gt=now - _RELEASED_WITHIN, available_at__lte=now
         ).values_list("account__profile_id", flat=True)
         written = sync_many_customer_metadata(host, [*report.profile_ids, *matured])
+        refresh("points_liability", now)
     return {
         "accounts": report.accounts,
         "lots": report.lots,

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Count, F, Q, Sum
+
 from ..money import quantize_amount
-from .models import Subscription
-from .schedule import plan_from_json
+from .models import Subscription, SubscriptionLine
 
 __all__ = ["ChannelFigures", "subscription_figures"]
 
@@ -30,33 +31,34 @@ class ChannelFigures:
 
 
 def subscription_figures(since: datetime) -> list[ChannelFigures]:
-    """Figures per (channel, currency); cancellations counted from `since`."""
+    """Figures per (channel, currency); cancellations counted from `since`. Two aggregate
+    queries (the counts, the recurring lines), whatever the number of subscriptions."""
     rows: dict[tuple[str, str], ChannelFigures] = {}
-    subscriptions = (
+    counts = (
         Subscription.objects.exclude(status=Subscription.Status.CANCELLED, cancelled_at__lt=since)
-        .only("channel", "currency", "status", "cancelled_at", "plan")
-        .prefetch_related("lines")
-        .order_by("pk")
+        .values_list("channel", "currency", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    for subscription in subscriptions.iterator(chunk_size=5_000):
-        key = (subscription.channel, subscription.currency)
-        row = rows.setdefault(key, ChannelFigures(*key))
-        status = subscription.status
+    for channel, currency, status, n in counts:
+        row = rows.setdefault((channel, currency), ChannelFigures(channel, currency))
         if status == Subscription.Status.CANCELLED:
-            row.cancelled_in_period += 1
-            continue
-        setattr(row, status, getattr(row, status) + 1)
-        if status != Subscription.Status.ACTIVE:
-            continue
-        per_delivery = Decimal(0)
-        for line in subscription.lines.all():
-            if line.only_cycle is not None:
-                continue
-            if line.unit_price is None:
-                row.unpriced_lines += 1
-            else:
-                per_delivery += line.unit_price * line.quantity
-        row.recurring_revenue += per_delivery * plan_from_json(subscription.plan).interval.per_month
-    for row in rows.values():
-        row.recurring_revenue = quantize_amount(row.recurring_revenue, row.currency)
+            row.cancelled_in_period += n
+        else:
+            setattr(row, status, getattr(row, status) + n)
+    recurring = (
+        SubscriptionLine.objects.filter(
+            subscription__status=Subscription.Status.ACTIVE, only_cycle__isnull=True
+        )
+        .values_list("subscription__channel", "subscription__currency")
+        .annotate(
+            revenue=Sum(F("unit_price") * F("quantity") * F("subscription__per_month")),
+            unpriced=Count("pk", filter=Q(unit_price__isnull=True)),
+        )
+        .order_by()
+    )
+    for channel, currency, revenue, unpriced in recurring:
+        row = rows.setdefault((channel, currency), ChannelFigures(channel, currency))
+        row.recurring_revenue = quantize_amount(Decimal(revenue or 0), currency)
+        row.unpriced_lines = unpriced
     return [rows[key] for key in sorted(rows)]

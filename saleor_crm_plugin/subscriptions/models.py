@@ -27,6 +27,9 @@ class Subscription(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     plan = models.JSONField()
     next_delivery_on = models.DateField(null=True, blank=True)  # None: paused, cancelled
+    # Deliveries in an average month at the current interval (kept by `sync_cycles`), for the
+    # recurring revenue figures.
+    per_month = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     shipping_address = models.JSONField(default=dict, blank=True)
     billing_address = models.JSONField(default=dict, blank=True)
     preferred_weekday = models.PositiveSmallIntegerField(null=True, blank=True)  # 0 = Monday

@@ -148,7 +148,8 @@ def sync_cycles(
             row.save(update_fields=["delivery_on", "renewal_due_at", "status", "updated_at"])
     due_cycles = [c for c in wanted.values() if c.state is CycleState.DUE]
     subscription.next_delivery_on = due_cycles[0].date if due_cycles else None
-    subscription.save(update_fields=["next_delivery_on", "updated_at", *also])
+    subscription.per_month = plan.interval.per_month.quantize(Decimal("0.000001"))
+    subscription.save(update_fields=["next_delivery_on", "per_month", "updated_at", *also])
 
 
 def create_subscription(

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from ..analytics.figures import refresh
 from ..host import get_host
 from ..task_options import RETRY
 from .notify import send_reminders
@@ -20,6 +21,7 @@ def renew_subscriptions_task() -> dict:
         now = timezone.now()
         report = run_renewals(host, now, rules_for(config), config.zone)
         reminded = send_reminders(host, now, config)
+        refresh("subscriptions", now)
     return {
         "reminded": reminded,
         "claimed": report.claimed,

@@ -44,11 +44,7 @@
     })));
   }
 
-  var OVERVIEW = "{ crmRfm { group customers segments { name customers share revenue { amount currency } }" +
-    " grid { r customersByF } history(limit: 12) { computedAt customers segments { name customers } } }" +
-    " crmRankDistribution { code name customers } crmPointsLiability { currency available pending }" +
-    " crmSubscriptionFigures { channel currency active paused attention cancelledInPeriod churnRate" +
-    " recurringRevenue { amount currency } } }";
+  var OVERVIEW = config.query;  // views.OVERVIEW_QUERY: what bench/dashboard.py times
 
   function overview(data) {
     var cards = [];
@@ -94,17 +90,19 @@
         [table([""].concat(names), rows, [false].concat(names.map(function () { return true; })))]));
     });
     cards.push(card(t.outstanding_points, [table([t.points, t.available, t.pending],
-      (data.crmPointsLiability || []).map(function (p) {
+      data.crmOverviewFigures.pointsLiability.map(function (p) {
         return [p.currency || "—", number(p.available), number(p.pending)];
       }), [false, true, true])]));
     cards.push(card(t.subscription_figures, [table(
       ["", t.active, t.paused, t.attention, t.cancelled, t.churn, t.recurring_revenue],
-      (data.crmSubscriptionFigures || []).map(function (s) {
+      data.crmOverviewFigures.subscriptions.map(function (s) {
         return [s.channel, number(s.active), number(s.paused), number(s.attention),
           number(s.cancelledInPeriod), (100 * s.churnRate).toFixed(1) + "%",
           number(s.recurringRevenue.amount) + " " + s.recurringRevenue.currency];
       }), [false, true, true, true, true, true, true])]));
-    content.replaceChildren(el("div", { class: "cards" }, cards));
+    var at = data.crmOverviewFigures.subscriptionsComputedAt;
+    content.replaceChildren(el("div", { class: "cards" }, cards),
+      el("p", { class: "muted" }, [t.computed_at + " " + new Date(at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
   }
 
   function load() {
