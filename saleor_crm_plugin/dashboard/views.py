@@ -25,7 +25,8 @@ from .text import TEXT, language
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PAGES = ("overview",)  # the pages under Customers > CRM (the navigation entries)
+PAGES = ("overview", "subscriptions")  # the pages under Customers > CRM (navigation entries)
+# What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
   orderCount lastOrderAt
@@ -45,6 +46,11 @@ OVERVIEW_QUERY = """{
     subscriptions { channel currency active paused attention cancelledInPeriod churnRate
       recurringRevenue { amount currency } } }
 }"""
+SUBSCRIPTIONS_PAGE_QUERY = """query($filter: CRMSubscriptionFilterInput) {
+  crmSubscriptions(first: 50, filter: $filter) { totalCount edges { node {
+    id status interval nextDeliveryOn customerId customerEmail
+    lines { productName variantId quantity }
+    failedRenewal { sequence deliveryOn attempts lastError retryAt } } } } }"""
 RANKS_QUERY = "{ crmRanks { code name } }"
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
@@ -90,6 +96,7 @@ def _page(request, host, name: str) -> HttpResponse:
         "saleor_crm/dashboard/page.html",
         {
             "page": name,
+            "title": words[name],
             "lang": lang,
             "theme": _theme(request.GET.get("theme")),
             "t": words,
@@ -101,7 +108,10 @@ def _page(request, host, name: str) -> HttpResponse:
                     "graphql": f"{base}/graphql/",
                     "lang": lang,
                     "text": words,
-                    "query": OVERVIEW_QUERY,
+                    "query": {
+                        "overview": OVERVIEW_QUERY,
+                        "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
+                    }[name],
                 }
             ).replace("<", "\\u003c"),
         },

@@ -178,9 +178,20 @@ class CRMSubscription(graphene.ObjectType):
     def resolve_cancel_reason(root, _info):
         return root.cancel_reason or None
 
+    customer_id = graphene.ID(required=True, description="Saleor's User ID of the customer.")
+    customer_email = graphene.String()
+
     @staticmethod
     def resolve_id(root, _info):
         return graphene.Node.to_global_id("CRMSubscription", root.pk)
+
+    @staticmethod
+    def resolve_customer_id(root, info):
+        return info.context.host.user_global_id(root.user_id)
+
+    @staticmethod
+    def resolve_customer_email(root, info):
+        return info.context.host.customer_emails([root.profile]).get(root.profile_id)
 
     @staticmethod
     def resolve_interval(root, _info):

@@ -209,3 +209,57 @@ def test_staff_adjust_points_from_the_widget_and_the_storefront_sees_it(browser,
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (the live server)
         assert json.load(answer)["data"]["me"]["crmPoints"]["available"] == 140
     page.close()
+
+
+def test_staff_work_the_failed_renewals_queue(browser, live_server, db):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.customers.snapshots import LineSnapshot
+    from saleor_crm_plugin.host import get_host
+    from saleor_crm_plugin.subscriptions.renewals import run_renewals
+    from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
+    from saleor_crm_plugin.subscriptions.services import NewLine, Rules, create_subscription
+
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk))
+    zone = ZoneInfo("Asia/Tokyo")
+    now = timezone.now()
+    rules = Rules(retry_hours=())
+    create_subscription(
+        profile,
+        channel="channel-jpy",
+        currency="JPY",
+        lines=[NewLine("variant-beans", 1, None, "Beans 1 kg")],
+        interval=Interval(30, Unit.DAY),
+        first_delivery=now.astimezone(zone).date() + timedelta(days=2),
+        actor="staff:1",
+        now=now,
+        rules=rules,
+        zone=zone,
+    )
+    run_renewals(get_host(), now, rules, zone)  # no price for the variant: needs attention
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/subscriptions?theme=light"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-subscriptions tr[data-id]").wait_for(timeout=15_000)
+    row = frame.locator("#crm-subscriptions tr[data-id]")
+    assert "variant variant-beans is not sold in JPY" in row.inner_text()
+    assert "ann@example.com" in row.inner_text()
+    _shot(page, "subscriptions-attention")
+
+    frame.locator("button[data-action=retry]").click()
+    frame.locator("#crm-notice.denied").wait_for(timeout=15_000)
+    assert "not sold in JPY" in frame.locator("#crm-notice").inner_text()
+
+    beans = LineSnapshot(
+        line_id="b-1", quantity=1, unit_price_gross=2400, variant_id="variant-beans"
+    )
+    SandboxOrder.store(order("stocked", email="x@example.com", total="2400", lines=[beans]))
+    frame.locator("button[data-action=retry]").click()
+    frame.locator("#crm-notice.ok").wait_for(timeout=15_000)
+    frame.locator("#crm-subscriptions tr[data-id]").wait_for(state="detached", timeout=15_000)
+    assert SandboxOrder.objects.filter(order_id__startswith="crm-subscription-").count() == 1
+    _shot(page, "subscriptions-retried")
+    page.close()

@@ -44,7 +44,7 @@
     })));
   }
 
-  var OVERVIEW = config.query;  // views.OVERVIEW_QUERY: what bench/dashboard.py times
+  var QUERY = config.query;  // views.OVERVIEW_QUERY / SUBSCRIPTIONS_PAGE_QUERY
 
   function overview(data) {
     var cards = [];
@@ -105,8 +105,77 @@
       el("p", { class: "muted" }, [t.computed_at + " " + new Date(at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
   }
 
+  // --- Subscriptions: search by status, and the failed renewals with staff actions ---
+  var ACTIONS = {
+    retry: "mutation($id: ID!) { crmSubscriptionRetryRenewal(id: $id) { orderId errors { field message } } }",
+    skip: "mutation($id: ID!) { crmSubscriptionSkipFailed(id: $id) { errors { field message } } }",
+    cancel: "mutation($id: ID!, $reason: String!) { crmSubscriptionCancel(id: $id, reason: $reason) { errors { field message } } }",
+  };
+  var filterStatus = "attention";
+
+  function act(kind, node, reason) {
+    return graphql(ACTIONS[kind], { id: node.id, reason: reason }).then(function (answer) {
+      var data = answer.data && answer.data[Object.keys(answer.data)[0]];
+      var errors = (data && data.errors) || answer.errors || [];
+      notice(errors.length ? (errors[0].field ? errors[0].field + ": " : "") + errors[0].message
+        : t.saved, errors.length > 0);
+      load();
+    });
+  }
+
+  function notice(message, error) {
+    var box = document.getElementById("crm-notice");
+    box.textContent = message;
+    box.className = error ? "denied" : "ok";
+  }
+
+  function subscriptionRow(node) {
+    var failed = node.failedRenewal;
+    var actions = el("td", {}, []);
+    if (failed) {
+      var retry = el("button", { type: "button", "data-action": "retry" }, [t.retry]);
+      retry.onclick = function () { act("retry", node); };
+      var skip = el("button", { type: "button", "data-action": "skip", class: "secondary" }, [t.skip]);
+      skip.onclick = function () { act("skip", node); };
+      actions.append(retry, " ", skip);
+    }
+    if (node.status !== "cancelled") {
+      var reason = el("input", { name: "reason", placeholder: t.reason, "aria-label": t.reason });
+      var cancel = el("button", { type: "button", "data-action": "cancel", class: "secondary" }, [t.cancel]);
+      cancel.onclick = function () { act("cancel", node, reason.value); };
+      actions.append(" ", reason, " ", cancel);
+    }
+    return el("tr", { "data-id": node.id }, [
+      el("td", {}, [node.customerEmail || node.customerId]),
+      el("td", {}, [node.lines.map(function (l) { return (l.productName || l.variantId) + " × " + l.quantity; }).join(", ")]),
+      el("td", {}, [node.interval]),
+      el("td", {}, [t["status_" + node.status] || node.status]),
+      el("td", {}, [node.nextDeliveryOn || "—"]),
+      el("td", { class: "error-cell" }, [failed ? failed.deliveryOn + ": " + failed.lastError + " (" + failed.attempts + ")" : ""]),
+      actions,
+    ]);
+  }
+
+  function subscriptions(data) {
+    var select = el("select", { id: "crm-status-filter", "aria-label": t.status }, ["attention", "active", "paused", "cancelled", ""].map(function (s) {
+      var option = el("option", { value: s }, [s ? t["status_" + s] : t.all]);
+      if (s === filterStatus) { option.setAttribute("selected", "selected"); }
+      return option;
+    }));
+    select.onchange = function () { filterStatus = select.value; load(); };
+    var connection = data.crmSubscriptions;
+    var head = el("tr", {}, [t.customer, t.items, t.interval, t.status, t.next_delivery, t.failed_renewal, ""].map(function (h) { return el("th", {}, [h]); }));
+    content.replaceChildren(
+      el("p", {}, [el("label", {}, [t.status + " ", select]), " ", number(connection.totalCount)]),
+      el("p", { id: "crm-notice", role: "status" }, []),
+      el("table", { id: "crm-subscriptions" }, [head].concat(connection.edges.map(function (e) { return subscriptionRow(e.node); }))));
+  }
+
   function load() {
-    graphql(OVERVIEW).then(function (answer) {
+    var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} } : {};
+    var keep = document.getElementById("crm-notice");
+    var kept = keep ? [keep.textContent, keep.className] : null;
+    graphql(QUERY, variables).then(function (answer) {
       if (answer.errors && !answer.data) {
         status.textContent = t.no_access;
         status.className = "denied";
@@ -114,7 +183,8 @@
         return;
       }
       status.textContent = "";
-      overview(answer.data);
+      (config.page === "subscriptions" ? subscriptions : overview)(answer.data);
+      if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
     }, function () { status.textContent = t.no_access; });
   }
 
