@@ -16,10 +16,10 @@ Fields the store keeps (address of the default shipping address, marketing conse
 the account is active) are matched through the host's user table inside that same query; the
 CRM copies none of them (STYLE 13). Guests have no address, consent or account.
 
-`rank`, `points_balance` and `active_subscription` are accepted now and are null (no rank, no
-balance, no subscription) for every customer until the loyalty and subscription ledgers exist:
-a comparison on a null never holds, so `points_balance gte 0` selects no one and
-`active_subscription eq false` selects everyone.
+`rank` is the rank the customer holds now; `points_balance` their points now (available
+less what they owe; a customer with no points account has 0), the same figure
+`loyalty.services.balance` gives; `active_subscription` whether they have a subscription in
+status active.
 """
 
 from dataclasses import dataclass
@@ -289,7 +289,13 @@ def _compare(column: str, op: str, value) -> Q:
 def _holds_for_zero(op: str, value) -> bool:
     if op == "between":
         return value[0] <= 0 <= value[1]
-    return {"eq": 0 == value, "gt": False, "gte": value <= 0, "lt": value > 0, "lte": True}[op]
+    return {
+        "eq": value == 0,
+        "gt": 0 > value,
+        "gte": 0 >= value,
+        "lt": 0 < value,
+        "lte": 0 <= value,
+    }[op]
 
 
 def _start_of_local_day(day, zone: ZoneInfo) -> datetime:
@@ -357,10 +363,23 @@ def _compile_condition(condition: dict, context: Context) -> Q:
     if spec.kind == "consent":
         consenting = Q(**{f"{user_id}__in": context.store().users_where("marketing_consent", True)})
         return consenting if value else ~consenting
-    if spec.kind == "subscription":  # nobody has one until subscriptions exist
-        return Q() if value is False else Q(pk__in=[])
-    if spec.kind in ("rank", "points"):  # null for everyone until loyalty exists
-        return Q(pk__in=[])
+    if spec.kind == "subscription":
+        from ..subscriptions.models import Subscription
+
+        active = Q(
+            Exists(
+                Subscription.objects.filter(
+                    profile=context.profile(), status=Subscription.Status.ACTIVE
+                )
+            )
+        )
+        return active if value else ~active
+    if spec.kind == "rank":
+        from ..loyalty.models import MemberRank
+
+        return Q(Exists(MemberRank.objects.filter(profile=context.profile(), code__in=value)))
+    if spec.kind == "points":
+        return _points_balance(op, value, context)
     lines = OrderLineRecord.objects.filter(
         order__profile=context.profile(), order__counts=True, **{spec.column: value}
     )
@@ -369,6 +388,32 @@ def _compile_condition(condition: dict, context: Context) -> Q:
             order__placed_at__gte=context.as_of - timedelta(days=condition["within_days"])
         )
     return Q(Exists(lines))
+
+
+def _points_balance(op: str, value, context: Context) -> Q:
+    """The balance as `loyalty.services.balance` reads it: the account's remaining points less
+    its debt, less the lots still pending and those expired but not yet written off."""
+    from django.db.models import F, IntegerField, Subquery, Sum
+    from django.db.models.functions import Coalesce
+
+    from ..loyalty.models import PointsAccount, PointsLot
+
+    now = context.as_of
+
+    def lots(condition: Q):
+        rows = PointsLot.objects.filter(condition, account=OuterRef("pk"), remaining__gt=0)
+        total = rows.order_by().values("account").annotate(total=Sum("remaining")).values("total")
+        return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+    pending = Q(available_at__isnull=True) | Q(available_at__gt=now)
+    expired = Q(available_at__lte=now, expires_at__isnull=False, expires_at__lte=now)
+    accounts = PointsAccount.objects.filter(profile=context.profile()).annotate(
+        crm_balance=F("remaining") - F("debt") - lots(pending) - lots(expired)
+    )
+    result = Q(Exists(accounts.filter(_compare("crm_balance", op, value))))
+    if _holds_for_zero(op, value):
+        result |= ~Q(Exists(PointsAccount.objects.filter(profile=context.profile())))
+    return result
 
 
 def row_currency(rule: dict) -> str | None:

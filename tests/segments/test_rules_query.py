@@ -148,7 +148,7 @@ CASES = [
     ({"field": "account", "op": "eq", "value": "inactive"}, ["bob"]),
     ({"field": "account", "op": "eq", "value": "registered"}, ["ann", "bob"]),
     ({"field": "rank", "op": "in", "value": ["GOLD"]}, []),
-    ({"field": "points_balance", "op": "gte", "value": 0}, []),
+    ({"field": "points_balance", "op": "gte", "value": 0}, ["ann", "bob", "gus"]),  # all at 0
     ({"field": "active_subscription", "op": "eq", "value": True}, []),
     ({"field": "active_subscription", "op": "eq", "value": False}, ["ann", "bob", "gus"]),
 ]
