@@ -405,10 +405,13 @@ def _points_balance(op: str, value, context: Context) -> Q:
         total = rows.order_by().values("account").annotate(total=Sum("remaining")).values("total")
         return Coalesce(Subquery(total, output_field=IntegerField()), 0)
 
-    pending = Q(available_at__isnull=True) | Q(available_at__gt=now)
-    expired = Q(available_at__lte=now, expires_at__isnull=False, expires_at__lte=now)
+    # Three index range reads per account (held, not yet available, expired), as in
+    # `loyalty.services.balances`; an OR of them would read every lot of the account.
+    held = lots(Q(available_at__isnull=True))
+    later = lots(Q(available_at__gt=now))
+    expired = lots(Q(expires_at__isnull=False, expires_at__lte=now, available_at__lte=now))
     accounts = PointsAccount.objects.filter(profile=context.profile()).annotate(
-        crm_balance=F("remaining") - F("debt") - lots(pending) - lots(expired)
+        crm_balance=F("remaining") - F("debt") - held - later - expired
     )
     result = Q(Exists(accounts.filter(_compare("crm_balance", op, value))))
     if _holds_for_zero(op, value):
