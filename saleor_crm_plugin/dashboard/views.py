@@ -25,7 +25,11 @@ from .text import TEXT, language
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PAGES = ("overview", "subscriptions")  # the pages under Customers > CRM (navigation entries)
+PAGES = (
+    "overview",
+    "segments",
+    "subscriptions",
+)  # the pages under Customers > CRM (navigation entries)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
@@ -51,6 +55,9 @@ SUBSCRIPTIONS_PAGE_QUERY = """query($filter: CRMSubscriptionFilterInput) {
     id status interval nextDeliveryOn customerId customerEmail
     lines { productName variantId quantity }
     failedRenewal { sequence deliveryOn attempts lastError retryAt } } } } }"""
+SEGMENTS_PAGE_QUERY = (
+    "{ crmSegments { id name builtIn customers evaluatedAt } crmRanks { code name } }"
+)
 RANKS_QUERY = "{ crmRanks { code name } }"
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
@@ -106,10 +113,12 @@ def _page(request, host, name: str) -> HttpResponse:
                 {
                     "page": name,
                     "graphql": f"{base}/graphql/",
+                    "export": f"{base}/export/customers.csv",
                     "lang": lang,
                     "text": words,
                     "query": {
                         "overview": OVERVIEW_QUERY,
+                        "segments": SEGMENTS_PAGE_QUERY,
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
                     }[name],
                 }

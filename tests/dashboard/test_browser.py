@@ -263,3 +263,41 @@ def test_staff_work_the_failed_renewals_queue(browser, live_server, db):
     assert SandboxOrder.objects.filter(order_id__startswith="crm-subscription-").count() == 1
     _shot(page, "subscriptions-retried")
     page.close()
+
+
+def test_staff_build_preview_save_and_export_a_segment(browser, live_server, store):
+    from saleor_crm_plugin.segments.models import RuleSegment
+
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/segments?theme=light"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-rule .condition").wait_for(timeout=15_000)
+
+    # the store has ten customers with 1..10 orders: "at least 6 orders" matches five
+    frame.locator("#crm-rule select[name=op]").select_option("gte")
+    frame.locator("#crm-rule input[name=value]").fill("6")
+    frame.locator("#crm-preview.ok").filter(has_text="5").wait_for(timeout=15_000)
+    # a bad value answers the rule's own message, naming the path
+    frame.locator("#crm-rule input[name=value]").fill("many")
+    frame.locator("#crm-preview.denied").wait_for(timeout=15_000)
+    assert (
+        "rule.all[0].value: 'many' is not a whole number"
+        in frame.locator("#crm-preview").inner_text()
+    )
+    frame.locator("#crm-rule input[name=value]").fill("6")
+    frame.locator("#crm-preview.ok").filter(has_text="5").wait_for(timeout=15_000)
+    _shot(page, "segments-preview")
+
+    frame.locator("#crm-segment-name").fill("Six or more")
+    frame.locator("#crm-save-segment").click()
+    frame.locator("button[data-export='Six or more']").wait_for(timeout=15_000)
+    saved = RuleSegment.objects.get(name="Six or more")
+    assert saved.rule == {"all": [{"field": "order_count", "op": "gte", "value": 6}]}
+
+    with page.expect_download(timeout=15_000) as download:
+        frame.locator("button[data-export='Six or more']").click()
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    assert len(lines) == 1 + 5  # the header and the five customers
+    page.close()

@@ -171,6 +171,137 @@
       el("table", { id: "crm-subscriptions" }, [head].concat(connection.edges.map(function (e) { return subscriptionRow(e.node); }))));
   }
 
+  // --- Segments: the saved ones (CSV export), and a rule builder with a live count ---
+  var RULE_FIELDS = {
+    order_count: { type: "number" },
+    total_spent: { type: "money" },
+    days_since_last_order: { type: "number" },
+    points_balance: { type: "number" },
+    rank: { type: "list", ops: ["in"] },
+    segment: { type: "list", ops: ["in"], group: true },
+    country: { type: "list", ops: ["in"] },
+    active_subscription: { type: "bool", ops: ["eq"] },
+  };
+  var NUMBER_OPS = ["gte", "lte", "gt", "lt", "eq"];
+  var previewTimer = null;
+
+  function conditionRow() {
+    var field = el("select", { name: "field", "aria-label": t.field }, Object.keys(RULE_FIELDS).map(function (f) {
+      return el("option", { value: f }, [t["field_" + f] || f]);
+    }));
+    var op = el("select", { name: "op", "aria-label": t.operator }, []);
+    var value = el("input", { name: "value", "aria-label": t.value });
+    var currency = el("input", { name: "currency", value: "JPY", size: "4", "aria-label": t.currency });
+    var negate = el("input", { type: "checkbox", name: "not" });
+    var remove = el("button", { type: "button", class: "secondary" }, ["×"]);
+    var row = el("div", { class: "condition" }, [el("label", {}, [negate, " " + t.not]), field, op, value, currency, remove]);
+    function ops() {
+      var spec = RULE_FIELDS[field.value];
+      op.replaceChildren.apply(op, (spec.ops || NUMBER_OPS).map(function (o) { return el("option", { value: o }, [t["op_" + o] || o]); }));
+      currency.style.display = spec.type === "money" || spec.group ? "" : "none";
+      value.placeholder = spec.type === "list" ? t.comma_separated : spec.type === "bool" ? "true / false" : "";
+    }
+    field.onchange = function () { ops(); schedulePreview(); };
+    [op, value, currency, negate].forEach(function (input) { input.oninput = schedulePreview; input.onchange = schedulePreview; });
+    remove.onclick = function () { row.remove(); schedulePreview(); };
+    ops();
+    return row;
+  }
+
+  function ruleFromForm() {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#crm-rule .condition"));
+    var conditions = rows.map(function (row) {
+      var get = function (name) { return row.querySelector("[name=" + name + "]"); };
+      var name = get("field").value, spec = RULE_FIELDS[name], raw = get("value").value.trim();
+      var node = { field: name, op: get("op").value };
+      // what is not a number goes as typed, so the answer quotes it
+      if (spec.type === "number") { node.value = raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw); }
+      else if (spec.type === "money") { node.value = raw; node.currency = get("currency").value.trim(); }
+      else if (spec.type === "list") { node.value = raw ? raw.split(",").map(function (v) { return v.trim(); }) : []; }
+      else { node.value = raw === "true" ? true : raw === "false" ? false : raw; }
+      if (spec.group) { node.group = get("currency").value.trim(); }
+      return get("not").checked ? { not: node } : node;
+    });
+    var combine = document.getElementById("crm-combine").value;
+    var rule = {};
+    rule[combine] = conditions;
+    return rule;
+  }
+
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(preview, 300);
+  }
+
+  function preview() {
+    var count = document.getElementById("crm-preview");
+    graphql("query($rule: JSONString!) { crmSegmentPreview(rule: $rule, first: 1) { customers } }",
+      { rule: ruleFromForm() }).then(function (answer) {
+      if (answer.errors) {
+        count.textContent = answer.errors[0].message;
+        count.className = "denied";
+      } else {
+        count.textContent = t.matching + ": " + number(answer.data.crmSegmentPreview.customers);
+        count.className = "ok";
+      }
+    });
+  }
+
+  function save() {
+    var name = document.getElementById("crm-segment-name").value.trim();
+    graphql("mutation($input: CRMSegmentInput!) { crmSegmentCreate(input: $input) { segment { id } errors { field message } } }",
+      { input: { name: name, rule: ruleFromForm() } }).then(function (answer) {
+      var result = answer.data && answer.data.crmSegmentCreate;
+      var errors = (result && result.errors) || answer.errors || [];
+      notice(errors.length ? (errors[0].field ? errors[0].field + ": " : "") + errors[0].message : t.saved, errors.length > 0);
+      if (!errors.length) { load(); }
+    });
+  }
+
+  function exportCsv(segment) {
+    fetch(config.export, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ segment: segment.name }),
+    }).then(function (response) {
+      if (!response.ok) { notice(t.no_access, true); return null; }
+      return response.blob();
+    }).then(function (blob) {
+      if (!blob) { return; }
+      var link = el("a", { href: URL.createObjectURL(blob), download: segment.name + ".csv" }, []);
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
+  }
+
+  function segments(data) {
+    var rows = data.crmSegments.map(function (s) {
+      var button = el("button", { type: "button", class: "secondary", "data-export": s.name }, [t.export_csv]);
+      button.onclick = function () { exportCsv(s); };
+      return [s.name + (s.builtIn ? "" : " *"), number(s.customers), button];
+    });
+    var combine = el("select", { id: "crm-combine", "aria-label": t.combine }, [
+      el("option", { value: "all" }, [t.all_hold]), el("option", { value: "any" }, [t.any_holds])]);
+    combine.onchange = schedulePreview;
+    var add = el("button", { type: "button", class: "secondary", id: "crm-add-condition" }, [t.add_condition]);
+    var builder = el("div", { id: "crm-rule" }, [conditionRow()]);
+    add.onclick = function () { builder.appendChild(conditionRow()); schedulePreview(); };
+    var saveButton = el("button", { type: "button", id: "crm-save-segment" }, [t.save]);
+    saveButton.onclick = save;
+    content.replaceChildren(
+      el("p", { id: "crm-notice", role: "status" }, []),
+      el("div", { class: "cards" }, [
+        card(t.segments, [table([t.segment, t.customers_count, ""], rows, [false, true, false])]),
+        card(t.new_segment, [
+          el("p", {}, [combine]), builder, el("p", {}, [add]),
+          el("p", { id: "crm-preview", role: "status", class: "muted" }, [""]),
+          el("p", {}, [el("input", { id: "crm-segment-name", placeholder: t.segment_name, "aria-label": t.segment_name }), " ", saveButton]),
+        ]),
+      ]));
+    schedulePreview();
+  }
+
   function load() {
     var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} } : {};
     var keep = document.getElementById("crm-notice");
@@ -183,7 +314,7 @@
         return;
       }
       status.textContent = "";
-      (config.page === "subscriptions" ? subscriptions : overview)(answer.data);
+      ({ subscriptions: subscriptions, segments: segments }[config.page] || overview)(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
     }, function () { status.textContent = t.no_access; });
   }
