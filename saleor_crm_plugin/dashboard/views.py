@@ -25,11 +25,8 @@ from .text import TEXT, language
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PAGES = (
-    "overview",
-    "segments",
-    "subscriptions",
-)  # the pages under Customers > CRM (navigation entries)
+# The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
+PAGES = ("overview", "customers", "segments", "subscriptions")
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
@@ -55,6 +52,12 @@ SUBSCRIPTIONS_PAGE_QUERY = """query($filter: CRMSubscriptionFilterInput) {
     id status interval nextDeliveryOn customerId customerEmail
     lines { productName variantId quantity }
     failedRenewal { sequence deliveryOn attempts lastError retryAt } } } } }"""
+CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCustomerSortingInput) {
+  crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount edges { node {
+    id userId email name isGuest orderCount lastOrderAt country countryArea rank
+    spends { currency totalSpent { amount currency } }
+    scores { group segment } } } }
+  crmSegments { name } }"""
 SEGMENTS_PAGE_QUERY = (
     "{ crmSegments { id name builtIn customers evaluatedAt } crmRanks { code name } }"
 )
@@ -118,6 +121,7 @@ def _page(request, host, name: str) -> HttpResponse:
                     "text": words,
                     "query": {
                         "overview": OVERVIEW_QUERY,
+                        "customers": CUSTOMERS_PAGE_QUERY,
                         "segments": SEGMENTS_PAGE_QUERY,
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
                     }[name],

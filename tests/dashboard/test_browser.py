@@ -301,3 +301,32 @@ def test_staff_build_preview_save_and_export_a_segment(browser, live_server, sto
     lines = Path(download.value.path()).read_text().strip().splitlines()
     assert len(lines) == 1 + 5  # the header and the five customers
     page.close()
+
+
+def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, store):
+    ann = make_user("ann@example.com")
+    CustomerProfile.objects.create(user_id=str(ann.pk), order_count=7, last_order_at=T0)
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    page.set_content(
+        HOST_PAGE.replace(
+            "window.handshakes = (window.handshakes || 0) + 1;",
+            "window.handshakes = (window.handshakes || 0) + 1; } else if (event.data && "
+            "event.data.type === 'redirect') { window.redirected = event.data.payload.to;",
+        )
+        % {"token": _js(staff.api_token), "url": _js(f"{live_server.url}{BASE}/customers")}
+    )
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-customers tr").nth(1).wait_for(timeout=15_000)
+    assert "11" in frame.locator("#crm-total").inner_text()  # ten guests and ann
+
+    frame.locator("#crm-min-orders").fill("7")
+    frame.locator("#crm-search-go").click()
+    frame.locator("#crm-total").filter(has_text=": 5").wait_for(timeout=15_000)  # 7..10, ann
+    _shot(page, "customers-search")
+
+    user_id = base64.b64encode(f"User:{ann.pk}".encode()).decode()  # as Dashboard's URLs have it
+    frame.locator(f"a[data-user='{user_id}']").click()
+    page.wait_for_function("window.redirected !== undefined", timeout=15_000)
+    assert page.evaluate("window.redirected") == f"/customers/{user_id}"
+    page.close()

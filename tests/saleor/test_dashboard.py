@@ -38,6 +38,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
     rows = {e.identifier: (e.mount, e.target, e.url, e.settings) for e in again.extensions.all()}
     assert rows == {
         "crm-overview": ("navigation_customers", "app_page", "/overview", {}),
+        "crm-customers": ("navigation_customers", "app_page", "/customers", {}),
         "crm-segments": ("navigation_customers", "app_page", "/segments", {}),
         "crm-subscriptions": ("navigation_customers", "app_page", "/subscriptions", {}),
         "crm-customer-widget": (

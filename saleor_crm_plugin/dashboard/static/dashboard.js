@@ -302,8 +302,71 @@
     schedulePreview();
   }
 
+  // --- Customers: the search with the list columns, linking to Saleor's customer page ---
+  var search = { text: "", segment: "", minOrders: "", sort: "LAST_ORDER_AT" };
+
+  function openCustomer(userId) {
+    // Dashboard's app bridge navigates its own window to the customer's page
+    window.parent.postMessage({ type: "redirect", payload: { to: "/customers/" + userId, newContext: false, actionId: "crm-" + Date.now() } }, "*");
+  }
+
+  function customers(data) {
+    var text = el("input", { id: "crm-search", value: search.text, placeholder: t.search, "aria-label": t.search });
+    var segment = el("select", { id: "crm-segment-filter", "aria-label": t.segment }, [el("option", { value: "" }, [t.all])].concat(
+      data.crmSegments.map(function (s) {
+        var option = el("option", { value: s.name }, [s.name]);
+        if (s.name === search.segment) { option.setAttribute("selected", "selected"); }
+        return option;
+      })));
+    var minOrders = el("input", { id: "crm-min-orders", value: search.minOrders, size: "4", inputmode: "numeric", "aria-label": t.min_orders });
+    var sort = el("select", { id: "crm-sort", "aria-label": t.sort }, ["LAST_ORDER_AT", "ORDER_COUNT", "NAME"].map(function (f) {
+      var option = el("option", { value: f }, [t["sort_" + f.toLowerCase()]]);
+      if (f === search.sort) { option.setAttribute("selected", "selected"); }
+      return option;
+    }));
+    var go = el("button", { type: "button", id: "crm-search-go" }, [t.search]);
+    go.onclick = function () {
+      search = { text: text.value.trim(), segment: segment.value, minOrders: minOrders.value.trim(), sort: sort.value };
+      load();
+    };
+    var connection = data.crmCustomers;
+    var head = el("tr", {}, [t.customer, t.name, t.orders, t.last_order, t.lifetime_spend, t.segment, t.rank, t.place].map(function (h) { return el("th", {}, [h]); }));
+    var rows = connection.edges.map(function (edge) {
+      var c = edge.node;
+      var who = c.email || "—";
+      var cell = el("td", {}, [who]);
+      if (c.userId) {
+        var link = el("a", { href: "#", "data-user": c.userId }, [who]);
+        link.onclick = function (event) { event.preventDefault(); openCustomer(c.userId); };
+        cell = el("td", {}, [link]);
+      }
+      return el("tr", {}, [cell,
+        el("td", {}, [c.name || ""]),
+        el("td", { class: "num" }, [number(c.orderCount)]),
+        el("td", {}, [c.lastOrderAt ? c.lastOrderAt.slice(0, 10) : "—"]),
+        el("td", { class: "num" }, [c.spends.map(function (s) { return number(s.totalSpent.amount) + " " + s.currency; }).join(", ")]),
+        el("td", {}, [c.scores.map(function (s) { return s.segment; }).join(", ")]),
+        el("td", {}, [c.rank || ""]),
+        el("td", {}, [[c.countryArea, c.country].filter(Boolean).join(", ")]),
+      ]);
+    });
+    content.replaceChildren(
+      el("p", { class: "condition" }, [text, segment, el("label", {}, [t.min_orders + " ", minOrders]), el("label", {}, [t.sort + " ", sort]), go]),
+      el("p", { class: "muted", id: "crm-total" }, [t.matching + ": " + number(connection.totalCount)]),
+      el("table", { id: "crm-customers" }, [head].concat(rows)));
+  }
+
+  function customerVariables() {
+    var filter = {};
+    if (search.text) { filter.search = search.text; }
+    if (search.segment) { filter.segment = search.segment; }
+    if (search.minOrders) { filter.numberOfOrders = { gte: Number(search.minOrders) }; }
+    return { filter: filter, sort: { field: search.sort, direction: search.sort === "NAME" ? "ASC" : "DESC" } };
+  }
+
   function load() {
-    var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} } : {};
+    var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} }
+      : config.page === "customers" ? customerVariables() : {};
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
     graphql(QUERY, variables).then(function (answer) {
@@ -314,7 +377,7 @@
         return;
       }
       status.textContent = "";
-      ({ subscriptions: subscriptions, segments: segments }[config.page] || overview)(answer.data);
+      ({ subscriptions: subscriptions, segments: segments, customers: customers }[config.page] || overview)(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
     }, function () { status.textContent = t.no_access; });
   }
