@@ -1,4 +1,4 @@
-"""Snapshot builders shared by the tests (plain data; no database)."""
+"""Snapshot builders shared by the tests (plain data), and one scored store (`ten_scored_customers`)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -79,3 +79,28 @@ def scored():
     from saleor_crm_plugin.customers.models import CustomerSpend
 
     return CustomerSpend.objects.filter(segment__isnull=False)
+
+
+def ten_scored_customers():
+    """Ten JPY guests with 1..10 orders of 1,000 JPY (days apart), in the sandbox store and the
+    ledger, scored as of 200 days after T0; returns the recompute's report."""
+    from zoneinfo import ZoneInfo
+
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from saleor_crm_plugin.sandbox.models import SandboxOrder
+    from saleor_crm_plugin.segments.services import recompute_rfm
+
+    snapshots = [
+        order(
+            f"j{i}-{n}",
+            email=f"c{i}@example.com",
+            total="1000",
+            placed_at=T0 + timedelta(days=10 * i + n),
+        )
+        for i in range(10)
+        for n in range(i + 1)
+    ]
+    for snapshot in snapshots:
+        SandboxOrder.store(snapshot)
+    ingest_orders(snapshots)
+    return recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=200))

@@ -15,12 +15,10 @@ import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-from saleor_crm_plugin.customers.ingest import ingest_orders  # noqa: E402
 from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
 from saleor_crm_plugin.loyalty.services import adjust  # noqa: E402
 from saleor_crm_plugin.sandbox.models import SandboxOrder  # noqa: E402
-from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
-from tests.factories import T0, order  # noqa: E402
+from tests.factories import T0, order, ten_scored_customers  # noqa: E402
 from tests.graphql.conftest import make_user  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -86,20 +84,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def store(db):
-    snapshots = [
-        order(
-            f"j{i}-{n}",
-            email=f"c{i}@example.com",
-            total=str(1000 + 100 * i),
-            placed_at=T0 + timedelta(days=10 * i + n),
-        )
-        for i in range(10)
-        for n in range(i + 1)
-    ]
-    for snapshot in snapshots:
-        SandboxOrder.store(snapshot)
-    ingest_orders(snapshots)
-    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=200))
+    return ten_scored_customers()
 
 
 def _shot(page, name):

@@ -3,10 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from saleor_crm_plugin.customers.ingest import ingest_orders
-from saleor_crm_plugin.sandbox.models import SandboxOrder
 from saleor_crm_plugin.segments.services import recompute_rfm
-from tests.factories import T0, order
+from tests.factories import T0, ten_scored_customers
 from tests.graphql.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,20 +24,7 @@ query Search($filter: CRMCustomerFilterInput) {
 @pytest.fixture
 def scored(db):
     """Ten JPY customers with 1..10 orders, scored."""
-    snapshots = [
-        order(
-            f"j{i}-{n}",
-            email=f"c{i}@example.com",
-            total="1000",
-            placed_at=T0 + timedelta(days=10 * i + n),
-        )
-        for i in range(10)
-        for n in range(i + 1)
-    ]
-    for snapshot in snapshots:
-        SandboxOrder.store(snapshot)
-    ingest_orders(snapshots)
-    return recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=200))
+    return ten_scored_customers()
 
 
 def test_staff_sees_segments_and_grid(post, staff_user, scored):
