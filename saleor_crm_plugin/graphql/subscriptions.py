@@ -191,7 +191,9 @@ class CRMSubscription(graphene.ObjectType):
 
     @staticmethod
     def resolve_customer_email(root, info):
-        return info.context.host.customer_emails([root.profile]).get(root.profile_id)
+        if not hasattr(root, "crm_email"):
+            attach_emails([root], info.context.host)
+        return root.crm_email
 
     @staticmethod
     def resolve_interval(root, _info):
@@ -216,6 +218,13 @@ class CRMSubscription(graphene.ObjectType):
             CRMSubscriptionCycle(sequence=c.sequence, date=c.date, state=c.state.value)
             for c in schedule.upcoming(plan_from_json(root.plan), today, first)
         ]
+
+
+def attach_emails(subscriptions, host) -> None:
+    """Each subscription's customer email, read from the store once for a whole page."""
+    emails = host.customer_emails([subscription.profile for subscription in subscriptions])
+    for subscription in subscriptions:
+        subscription.crm_email = emails.get(subscription.profile_id)
 
 
 def _rules(info, subscription: Subscription, extra=()):
@@ -389,7 +398,7 @@ class CRMSubscriptionFigures(graphene.ObjectType):
 
 
 def search_subscriptions(filters: dict):
-    queryset = Subscription.objects.order_by("next_delivery_on", "pk")
+    queryset = Subscription.objects.select_related("profile").order_by("next_delivery_on", "pk")
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("customer_id"):
@@ -447,8 +456,12 @@ class SubscriptionQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_subscriptions(_root, info, filter=None, **args):
         require_permission(info)
+        host = info.context.host
         return connection_from_queryset(
-            search_subscriptions(filter or {}), args, CRMSubscriptionCountableConnection
+            search_subscriptions(filter or {}),
+            args,
+            CRMSubscriptionCountableConnection,
+            prepare_page=lambda page: attach_emails(page, host),
         )
 
     @staticmethod

@@ -431,3 +431,36 @@ def test_paying_renewals_with_points_needs_the_stores_setting(post, ann, setting
         "subscription": {"usePoints": True, "timeSlot": ""},
         "errors": [],
     }
+
+
+def test_a_page_of_subscriptions_reads_the_customers_emails_once(post, ann, staff_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    query = "{ crmSubscriptions(first: 20) { edges { node { customerEmail } } } }"
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            answer = post(query, token=staff_user.api_token)
+        assert "errors" not in answer
+        return len(captured.captured_queries), answer
+
+    one, _ = queries()
+    for number in range(4):
+        user = make_user(f"buyer{number}@example.com")
+        create_subscription(
+            CustomerProfile.objects.create(user_id=str(user.pk)),
+            channel="channel-jpy",
+            currency="JPY",
+            lines=[("variant-coffee", 1)],
+            interval=Interval(30, Unit.DAY),
+            first_delivery=timezone.localdate() + timedelta(days=9),
+            actor="staff:1",
+            now=timezone.now(),
+            rules=Rules(),
+            zone=timezone.get_current_timezone(),
+        )
+    five, answer = queries()
+    emails = {edge["node"]["customerEmail"] for edge in answer["data"]["crmSubscriptions"]["edges"]}
+    assert emails == {"ann@example.com", *(f"buyer{n}@example.com" for n in range(4))}
+    assert five == one
