@@ -29,14 +29,18 @@ _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 PAGES = ("overview", "customers", "segments", "subscriptions")
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
-WIDGET_QUERY = """query($id: ID!) { crmCustomer(id: $id) {
-  orderCount lastOrderAt
+# The widget's one request: the customer, their subscriptions, the ranks to pin.
+WIDGET_QUERY = """query($id: ID!) {
+  crmCustomer(id: $id) { orderCount lastOrderAt
   spends { currency totalSpent { amount currency } }
   scores { group r f m segment }
   membership { rank { name } nextRank { name }
     remainingToNextRank { orders amount { amount currency } } }
-  points { available pending expiringSoon(days: 30) { points at } }
-} }"""
+  points { available pending expiringSoon(days: 30) { points at } } }
+  crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
+    id status interval nextDeliveryOn lines { productName variantId quantity } } } }
+  crmRanks { code name }
+}"""
 # The Overview page's one request (stored aggregates only: scores, sizes, counts).
 OVERVIEW_QUERY = """{
   crmRfm { group customers segments { name customers share revenue { amount currency } }
@@ -61,16 +65,12 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
 SEGMENTS_PAGE_QUERY = (
     "{ crmSegments { id name builtIn customers evaluatedAt } crmRanks { code name } }"
 )
-RANKS_QUERY = "{ crmRanks { code name } }"
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
     points { available } errors { field message } } }"""
 PIN = """mutation($id: ID!, $code: String, $reason: String!) {
   crmRankPin(customerId: $id, code: $code, reason: $reason) {
     membership { rank { name } } errors { field message } } }"""
-SUBSCRIPTIONS_QUERY = """query($id: ID!) {
-  crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
-    id status interval nextDeliveryOn lines { productName variantId quantity } } } } }"""
 
 
 def _base(request) -> str:
@@ -132,13 +132,13 @@ def _page(request, host, name: str) -> HttpResponse:
     return HttpResponse(html)
 
 
-def _execute(host, requester, request, query: str, variables: dict) -> dict | None:
-    """Our GraphQL in process as the token's requester; None when it answers an error (an
-    unknown customer)."""
+def _execute(host, requester, request, query: str, variables: dict) -> dict:
+    """Our GraphQL in process as the token's requester: its data, with null where a field
+    answered an error (an unknown customer, a refused mutation)."""
     from ..graphql.schema import schema
 
     result = schema.execute(query, variables=variables, context=Context(request, host, requester))
-    return None if result.errors else result.data
+    return result.data or {}
 
 
 def _widget(request, host) -> HttpResponse:
@@ -166,14 +166,10 @@ def _widget(request, host) -> HttpResponse:
     customer_id = request.POST.get("customerId", "")
     notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
-    data = found["crmCustomer"] if found else None
-    subscriptions = []
-    if data is not None:
-        found = _execute(host, requester, request, SUBSCRIPTIONS_QUERY, {"id": customer_id})
-        subscriptions = [
-            edge["node"] for edge in (found or {}).get("crmSubscriptions", {}).get("edges", [])
-        ]
-    ranks = (_execute(host, requester, request, RANKS_QUERY, {}) or {}).get("crmRanks", [])
+    data = found.get("crmCustomer")
+    edges = (found.get("crmSubscriptions") or {}).get("edges", []) if data else []
+    subscriptions = [edge["node"] for edge in edges]
+    ranks = found.get("crmRanks") or []
     html = render_to_string(
         "saleor_crm/dashboard/widget.html",
         {
@@ -207,13 +203,11 @@ def _action(host, requester, request, customer_id: str, words: dict) -> dict | N
             "reason": reason,
             "request": request.POST.get("requestId", ""),
         }
-        answer = _execute(host, requester, request, ADJUST, variables)
-        result = (answer or {}).get("crmPointsAdjust") or {}
+        result = _execute(host, requester, request, ADJUST, variables).get("crmPointsAdjust")
     else:
         code = request.POST.get("code") or None
         variables = {"id": customer_id, "code": code, "reason": reason}
-        answer = _execute(host, requester, request, PIN, variables)
-        result = (answer or {}).get("crmRankPin") or {}
+        result = _execute(host, requester, request, PIN, variables).get("crmRankPin")
     errors = result.get("errors") if result else [{"field": None, "message": words["failed"]}]
     if errors:
         first = errors[0]
