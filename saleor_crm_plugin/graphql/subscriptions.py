@@ -498,11 +498,15 @@ def _address(kwargs):
     return {"address": {_camel(key): value for key, value in address.items() if value}}
 
 
+def _variant_quantity(kwargs):
+    return {"variant": kwargs["variant_id"], "quantity": kwargs["quantity"]}
+
+
 CRMSubscriptionSetQuantity = _mutation(
     "CRMSubscriptionSetQuantity",
     "set_quantity",
     {"variant_id": graphene.String(required=True), "quantity": graphene.Int(required=True)},
-    lambda kwargs: {"variant": kwargs["variant_id"], "quantity": kwargs["quantity"]},
+    _variant_quantity,
     "Change a line's quantity from the next changeable delivery on.",
 )
 CRMSubscriptionSwap = _mutation(
@@ -516,7 +520,7 @@ CRMSubscriptionAddOnce = _mutation(
     "CRMSubscriptionAddOnce",
     "add_once",
     {"variant_id": graphene.String(required=True), "quantity": graphene.Int(required=True)},
-    lambda kwargs: {"variant": kwargs["variant_id"], "quantity": kwargs["quantity"]},
+    _variant_quantity,
     "Add an item to the next changeable delivery only.",
 )
 CRMSubscriptionSetPreferences = _mutation(
