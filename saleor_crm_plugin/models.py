@@ -1,6 +1,7 @@
 """Import every domain model so Django registers them under the `saleor_crm` label."""
 
 from .analytics.models import StoredFigures
+from .audit.models import AuditEvent
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -13,6 +14,7 @@ from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 
 __all__ = [
+    "AuditEvent",
     "BackfillCheckpoint",
     "CustomerProfile",
     "CustomerSpend",

@@ -9,7 +9,6 @@ import functools
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpResponseNotFound
 from django.utils import timezone
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
@@ -17,6 +16,7 @@ from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from . import conf
 from .conf import ConfigError, parse_config
 from .host.saleor import PLUGIN_ID
+from .task_options import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +35,6 @@ def _never_raises(hook):
         return previous_value
 
     return wrapper
-
-
-def _send(task, args) -> None:
-    try:
-        task.delay(*args)
-    except Exception:
-        logger.exception("CRM: could not enqueue %s%r; the event was not recorded", task.name, args)
-
-
-def _enqueue(task, *args) -> None:
-    """Send the task once Saleor's transaction commits (at once outside one); never raise."""
-    transaction.on_commit(functools.partial(_send, task, args))
 
 
 class CRMPlugin(BasePlugin):
@@ -92,7 +80,7 @@ class CRMPlugin(BasePlugin):
     def _order_changed(self, order):
         from .tasks import ingest_orders_task
 
-        _enqueue(ingest_orders_task, [str(order.pk)])
+        enqueue(ingest_orders_task, [str(order.pk)])
 
     @_never_raises
     def order_created(self, order, previous_value, **kwargs):
@@ -138,19 +126,19 @@ class CRMPlugin(BasePlugin):
     def order_bulk_created(self, orders, previous_value, **kwargs):
         from .tasks import ingest_orders_task
 
-        _enqueue(ingest_orders_task, [str(order.pk) for order in orders])
+        enqueue(ingest_orders_task, [str(order.pk) for order in orders])
 
     # --- customers ------------------------------------------------------------------------
 
     def _customer_changed(self, customer):
         from .tasks import ingest_customer_task
 
-        _enqueue(ingest_customer_task, str(customer.pk))
+        enqueue(ingest_customer_task, str(customer.pk))
 
     def _customer_deleted(self, customer):
         from .tasks import erase_customer_task
 
-        _enqueue(erase_customer_task, str(customer.pk), timezone.now().isoformat())
+        enqueue(erase_customer_task, str(customer.pk), timezone.now().isoformat())
 
     @_never_raises
     def customer_created(self, customer, previous_value, **kwargs):

@@ -1,6 +1,11 @@
 """Celery options every task of the plugin shares."""
 
-from django.db import OperationalError
+import functools
+import logging
+
+from django.db import OperationalError, transaction
+
+logger = logging.getLogger(__name__)
 
 # Retry only what can clear up by itself (a lost connection, a lock timeout), with backoff.
 RETRY = {
@@ -8,3 +13,16 @@ RETRY = {
     "retry_backoff": 30,
     "retry_kwargs": {"max_retries": 5},
 }
+
+
+def _send(task, args) -> None:
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.exception("CRM: could not enqueue %s%r", task.name, args)
+
+
+def enqueue(task, *args) -> None:
+    """Send the task once the current transaction commits (at once outside one); never raise:
+    a broker that is down is logged, and the work it would have done waits for the next run."""
+    transaction.on_commit(functools.partial(_send, task, args))

@@ -1,7 +1,7 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
 from .customers.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
-from .loyalty.tasks import expire_points_task, review_ranks_task
+from .loyalty.tasks import apply_rank_settings_task, expire_points_task, review_ranks_task
 from .segments.tasks import (
     evaluate_segments_task,
     recompute_rfm_chunk_task,
@@ -10,6 +10,7 @@ from .segments.tasks import (
 from .subscriptions.tasks import renew_subscriptions_task
 
 __all__ = [
+    "apply_rank_settings_task",
     "erase_customer_task",
     "evaluate_segments_task",
     "expire_points_task",

@@ -6,24 +6,30 @@ import graphene
 from django.utils import timezone
 from graphene import relay
 
-from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError, parse_config
+from ..audit.models import AuditEvent
+from ..audit.services import trail
+from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError
 from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
+from ..host import MANAGE_PLUGINS
 from ..loyalty.config import format_window
 from ..loyalty.membership import (
     RankInputError,
+    draft_settings,
     membership,
     pin_rank,
     preview_ladder,
     rank_counts,
+    save_rank_settings,
 )
 from ..loyalty.models import PointsEntry, RankChange
 from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
 from .errors import InputError, decode_id, require_customer, require_permission
 from .money import Money, money
-from .pagination import connection_from_queryset
+from .pagination import attach_emails, connection_from_queryset
+from .scalars import JSONString
 
 # --- types ------------------------------------------------------------------------------------
 
@@ -289,6 +295,96 @@ class CRMRankMove(graphene.ObjectType):
     moving_down = graphene.Int(required=True, description="Of the draft's, those from above.")
 
 
+class CRMRankSettings(graphene.ObjectType):
+    """The rank settings as saved (root: the plugin's configuration)."""
+
+    ranks = graphene.String(required=True, description="The ranks setting, one rank a line.")
+    window = graphene.String(required=True, description="What counts toward a rank.")
+    inactive_months = graphene.Int(required=True, description="0: ranks never drop for that.")
+    version = graphene.String(required=True, description="The table's digest; changes on save.")
+
+    @staticmethod
+    def resolve_ranks(root, _info):
+        return root.loyalty.ladder_text
+
+    @staticmethod
+    def resolve_window(root, _info):
+        return format_window(root.loyalty.ladder.window)
+
+    @staticmethod
+    def resolve_inactive_months(root, _info):
+        return root.loyalty.ladder.inactive_months or 0
+
+    @staticmethod
+    def resolve_version(root, _info):
+        return root.loyalty.ladder_version
+
+
+class CRMAuditAction(graphene.Enum):
+    POINTS_ADJUSTED = AuditEvent.POINTS_ADJUSTED
+    RANK_PINNED = AuditEvent.RANK_PINNED
+    RANK_UNPINNED = AuditEvent.RANK_UNPINNED
+    RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
+
+
+class CRMAuditEvent(graphene.ObjectType):
+    """One change staff made by hand."""
+
+    at = graphene.DateTime(required=True)
+    actor = graphene.String(
+        required=True, description="Who made it: `staff:<user id>`, or `…:app` for an app."
+    )
+    actor_id = graphene.ID(description="The staff user's Saleor User ID (null: an app).")
+    action = graphene.Field(CRMAuditAction, required=True)
+    customer_id = graphene.ID(description="Saleor's User ID; null for a store-wide change.")
+    customer_email = graphene.String()
+    points = graphene.Int(description="An adjustment's points (signed).")
+    rank = graphene.String(description="The rank's code, for a pin.")
+    reason = graphene.String(required=True)
+    detail = JSONString(
+        required=True,
+        description="For a rank table: the settings `before` and `after`, and `version`.",
+    )
+
+    @staticmethod
+    def resolve_action(root, _info):
+        return root.action
+
+    @staticmethod
+    def resolve_actor_id(root, info):
+        kind, _, user_id = root.actor.partition(":")
+        if kind != "staff" or not user_id.isdigit():
+            return None
+        return info.context.host.user_global_id(user_id)
+
+    @staticmethod
+    def resolve_customer_id(root, info):
+        if root.profile_id is None or root.profile.user_id is None:
+            return None
+        return info.context.host.user_global_id(root.profile.user_id)
+
+    @staticmethod
+    def resolve_customer_email(root, info):
+        if not hasattr(root, "crm_email"):
+            attach_emails([root], info.context.host)
+        return root.crm_email
+
+    @staticmethod
+    def resolve_rank(root, _info):
+        return root.code or None
+
+
+class CRMAuditEventConnection(relay.Connection):
+    total_count = graphene.Int()
+
+    class Meta:
+        node = CRMAuditEvent
+
+
+# The rank settings' names as arguments of crmRankPreview and crmRankSettingsSave.
+_SETTING_ARGUMENTS = {RANKS: "ranks", RANK_WINDOW: "window", RANK_INACTIVE_MONTHS: "inactiveMonths"}
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 
@@ -296,6 +392,7 @@ class CRMLoyaltyErrorCode(graphene.Enum):
     INVALID = "invalid"
     INSUFFICIENT_POINTS = "insufficient_points"
     NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
 
 
 class CRMLoyaltyError(graphene.ObjectType):
@@ -493,6 +590,40 @@ class LoyaltyQueries(graphene.ObjectType):
         "without saving it (MANAGE_USERS).",
     )
 
+    crm_rank_settings = graphene.Field(
+        CRMRankSettings,
+        required=True,
+        description="The rank table as saved, to edit and preview (MANAGE_USERS).",
+    )
+    crm_audit_trail = relay.ConnectionField(
+        CRMAuditEventConnection,
+        customer_id=graphene.ID(description="Only this customer's (CRMCustomer or User ID)."),
+        actions=graphene.List(graphene.NonNull(CRMAuditAction)),
+        description="What staff changed by hand, newest first (MANAGE_USERS).",
+    )
+
+    @staticmethod
+    def resolve_crm_rank_settings(_root, info):
+        require_permission(info)
+        return info.context.host.config()
+
+    @staticmethod
+    def resolve_crm_audit_trail(_root, info, customer_id=None, actions=None, **args):
+        require_permission(info)
+        profile_id = None
+        if customer_id is not None:
+            try:
+                profile_id = customer_by_id(customer_id).pk
+            except PointsError as error:
+                raise InputError("customerId", error.message) from error
+        events = trail(profile_id=profile_id, actions=actions).select_related("profile")
+        return connection_from_queryset(
+            events,
+            args,
+            CRMAuditEventConnection,
+            prepare_page=lambda page: attach_emails(page, info.context.host),
+        )
+
     @staticmethod
     def resolve_crm_ranks(_root, info):
         return list(info.context.host.config().loyalty.ladder.ranks)
@@ -521,23 +652,11 @@ class LoyaltyQueries(graphene.ObjectType):
     @staticmethod
     def resolve_crm_rank_preview(_root, info, ranks, window=None, inactive_months=None):
         require_permission(info)
-        host = info.context.host
-        config = host.config()
-        draft = {RANKS: ranks}
-        if window is not None:
-            draft[RANK_WINDOW] = window
-        else:
-            draft[RANK_WINDOW] = format_window(config.loyalty.ladder.window)
-        draft[RANK_INACTIVE_MONTHS] = (
-            inactive_months
-            if inactive_months is not None
-            else config.loyalty.ladder.inactive_months or 0
-        )
+        config = info.context.host.config()
         try:
-            ladder = parse_config(draft).loyalty.ladder
+            _, ladder = draft_settings(config, ranks, window, inactive_months)
         except ConfigError as error:
-            argument = {RANKS: "ranks", RANK_WINDOW: "window"}.get(error.field, "inactiveMonths")
-            raise InputError(argument, error.message) from error
+            raise InputError(_SETTING_ARGUMENTS[error.field], error.message) from error
         return [
             CRMRankMove(
                 code=move.code,
@@ -551,7 +670,57 @@ class LoyaltyQueries(graphene.ObjectType):
         ]
 
 
+class CRMRankSettingsSave(graphene.Mutation):
+    """Save the rank table (the plugin's rank settings) after previewing it with crmRankPreview;
+    every customer's rank is then reviewed under it in the background (MANAGE_PLUGINS, as
+    Saleor's plugin settings; audited)."""
+
+    rank_settings = graphene.Field(CRMRankSettings)
+    errors = graphene.List(graphene.NonNull(CRMLoyaltyError), required=True)
+
+    class Arguments:
+        ranks = graphene.String(required=True, description="The ranks setting, one rank a line.")
+        window = graphene.String(description="The window setting (default: keep it).")
+        inactive_months = graphene.Int(description="The rank-down setting (default: keep it).")
+        version = graphene.String(
+            required=True,
+            description="crmRankSettings.version when the draft was previewed: a table saved "
+            "by someone else since is not overwritten (CONFLICT).",
+        )
+
+    @staticmethod
+    def mutate(_root, info, ranks, version, window=None, inactive_months=None):
+        requester = require_permission(info, MANAGE_PLUGINS)
+        host = info.context.host
+        try:
+            config = save_rank_settings(
+                host,
+                ranks=ranks,
+                window=window,
+                inactive_months=inactive_months,
+                version=version,
+                actor=requester.actor,
+                now=timezone.now(),
+            )
+        except ConfigError as error:
+            return CRMRankSettingsSave(
+                rank_settings=None,
+                errors=[
+                    CRMLoyaltyError(
+                        field=_SETTING_ARGUMENTS[error.field], message=error.message, code="invalid"
+                    )
+                ],
+            )
+        except RankInputError as error:
+            return CRMRankSettingsSave(
+                rank_settings=None,
+                errors=[CRMLoyaltyError(field=error.field, message=error.message, code="conflict")],
+            )
+        return CRMRankSettingsSave(rank_settings=config, errors=[])
+
+
 class LoyaltyMutations(graphene.ObjectType):
     crm_points_redeem = CRMPointsRedeem.Field()
     crm_points_adjust = CRMPointsAdjust.Field()
     crm_rank_pin = CRMRankPin.Field()
+    crm_rank_settings_save = CRMRankSettingsSave.Field()

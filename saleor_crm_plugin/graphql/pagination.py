@@ -49,3 +49,11 @@ def connection_from_queryset(queryset, args: dict, connection_type, prepare_page
     )
     connection.total_count = total
     return connection
+
+
+def attach_emails(rows, host) -> None:
+    """Each row's customer email (`row.profile`, a subscription or an audit event), read from
+    the store once for a whole page; None for a row without a customer."""
+    emails = host.customer_emails([row.profile for row in rows if row.profile_id is not None])
+    for row in rows:
+        row.crm_email = emails.get(row.profile_id)

@@ -35,7 +35,7 @@ from .errors import (
 )
 from .loyalty import customer_by_id
 from .money import Money, money
-from .pagination import connection_from_queryset
+from .pagination import attach_emails, connection_from_queryset
 from .scalars import JSONString
 
 _CODES = (
@@ -218,13 +218,6 @@ class CRMSubscription(graphene.ObjectType):
             CRMSubscriptionCycle(sequence=c.sequence, date=c.date, state=c.state.value)
             for c in schedule.upcoming(plan_from_json(root.plan), today, first)
         ]
-
-
-def attach_emails(subscriptions, host) -> None:
-    """Each subscription's customer email, read from the store once for a whole page."""
-    emails = host.customer_emails([subscription.profile for subscription in subscriptions])
-    for subscription in subscriptions:
-        subscription.crm_email = emails.get(subscription.profile_id)
 
 
 def _rules(info, subscription: Subscription, extra=()):

@@ -1,6 +1,6 @@
 """What the engines need from a store. The Saleor adapter and the sandbox both implement it."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -8,11 +8,13 @@ from typing import Protocol, runtime_checkable
 from ..conf import CRMConfig
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
 
-__all__ = ["MANAGE_USERS", "Batch", "Host", "Requester"]
+__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester"]
 
 # Saleor's permission codes (`AccountPermissions.MANAGE_USERS.codename` upper-cased), as in
 # its GraphQL `PermissionEnum`.
 MANAGE_USERS = "MANAGE_USERS"
+# Writing the plugin's settings (Saleor guards its plugin settings form with it).
+MANAGE_PLUGINS = "MANAGE_PLUGINS"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Host(Protocol):
 
     def config(self) -> CRMConfig:
         """Return the plugin's current configuration."""
+
+    def update_settings(self, change: Callable[[CRMConfig], Mapping[str, str]]) -> CRMConfig:
+        """Write some of the plugin's settings, as its settings form would, and return the new
+        configuration. In one transaction, with the stored settings locked: `change(current)`
+        returns the values to write (or raises, and nothing is written); the whole result is
+        validated (`ConfigError` names the first wrong field). Other settings are kept."""
 
     def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
         """Return the order's current state, or None when the store has no such order."""

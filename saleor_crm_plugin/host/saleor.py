@@ -275,6 +275,25 @@ class SaleorHost:
         )
         return parse_config(configuration or None)
 
+    def update_settings(self, change) -> CRMConfig:
+        with allow_writer(), transaction.atomic():
+            stored = (
+                PluginConfiguration.objects.select_for_update()
+                .filter(identifier=PLUGIN_ID, channel=None)
+                .first()
+            )
+            saved = (stored.configuration if stored else None) or []
+            values = dict(change(parse_config(saved or None)))
+            # Checked first so the error names the field (Saleor's would be a bare message).
+            config = parse_config({**{item["name"]: item.get("value") for item in saved}, **values})
+            # Saleor's own path for its settings form: merge, validate, pre-save hooks, save.
+            get_plugins_manager(allow_replica=False).save_plugin_configuration(
+                PLUGIN_ID,
+                None,
+                {"configuration": [{"name": name, "value": v} for name, v in values.items()]},
+            )
+        return config
+
     def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
         order = _orders().filter(pk=order_id).first()
         return None if order is None else order_to_snapshot(order)

@@ -28,7 +28,23 @@ class SandboxHost:
     """The embedded default store: orders and users live in `SandboxOrder` / `SandboxUser`."""
 
     def config(self) -> CRMConfig:
-        return parse_config(getattr(settings, "CRM_CONFIG", {}))
+        from ..sandbox.models import SandboxSettings
+
+        stored = SandboxSettings.objects.filter(pk=1).values_list("values", flat=True).first() or {}
+        return parse_config({**getattr(settings, "CRM_CONFIG", {}), **stored})
+
+    def update_settings(self, change) -> CRMConfig:
+        from ..sandbox.models import SandboxSettings
+
+        SandboxSettings.objects.get_or_create(pk=1)  # one row; a racing creator gets it too
+        with transaction.atomic():
+            row = SandboxSettings.objects.select_for_update().get(pk=1)
+            start = {**getattr(settings, "CRM_CONFIG", {}), **row.values}
+            values = {**row.values, **change(parse_config(start))}
+            config = parse_config({**getattr(settings, "CRM_CONFIG", {}), **values})
+            row.values = values
+            row.save()
+        return config
 
     def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
         from ..sandbox.models import SandboxOrder

@@ -13,17 +13,20 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 
-from ..conf import CRMConfig
+from ..audit import services as audit
+from ..audit.models import AuditEvent
+from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, CRMConfig, parse_config
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import NOT_PLACED
 from ..customers.snapshots import paid_in_full as snapshot_paid_in_full
 from ..dates import add_months
 from ..errors import FieldError
 from ..money import quantize_amount
-from .config import LoyaltyConfig
+from ..task_options import enqueue
+from .config import LoyaltyConfig, format_window
 from .lots import Kind
 from .models import MemberRank, PointsEntry, RankChange
-from .ranks import Figures, Pin, decide, qualifying_rank
+from .ranks import Figures, Pin, RankLadder, decide, qualifying_rank
 
 __all__ = [
     "Membership",
@@ -211,23 +214,105 @@ def _review(config: CRMConfig, profile_ids: list[int], now: datetime, period_end
             report.profile_ids.append(profile.pk)
 
 
-def review_ranks(config: CRMConfig, now: datetime, batch: int = 1_000) -> ReviewReport:
-    """The periodic rank review: ranks whose period ended are evaluated with downgrades.
+def _in_batches(queryset, column: str, batch: int):
+    """The values of `column` (a unique key) in batches, by keyset: rows the work changed are
+    not read twice, and rows it leaves as they were do not loop."""
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(**{f"{column}__gt": last})
+        ids = list(page.order_by(column).values_list(column, flat=True)[:batch])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def review_ranks(
+    config: CRMConfig, now: datetime, batch: int = 1_000, *, everyone: bool = False
+) -> ReviewReport:
+    """The periodic rank review: ranks whose period ended are evaluated with downgrades
+    (`everyone`: every rank, as after the rank table changed).
 
     Registered customers with orders but no rank yet (orders from a backfill) get their first.
     """
     report = ReviewReport()
     if not config.loyalty.enabled:
         return report
-    due = MemberRank.objects.filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
-    while ids := list(due.order_by("profile_id").values_list("profile_id", flat=True)[:batch]):
+    due = MemberRank.objects.all()
+    if not everyone:
+        due = due.filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
+    for ids in _in_batches(due, "profile_id", batch):
         _review(config, ids, now, True, report)
     unranked = CustomerProfile.objects.filter(
         user_id__isnull=False, anonymized_at__isnull=True, order_count__gt=0, member_rank=None
     )
-    while ids := list(unranked.order_by("pk").values_list("pk", flat=True)[:batch]):
+    for ids in _in_batches(unranked, "pk", batch):
         _review(config, ids, now, False, report)
     return report
+
+
+def draft_settings(
+    config: CRMConfig, ranks: str, window: str | None, inactive_months: int | None
+) -> tuple[dict[str, str], RankLadder]:
+    """A draft of the rank settings (None: keep the current value), as the settings to write
+    and the ladder they make. Raises `ConfigError` naming the wrong setting."""
+    ladder = config.loyalty.ladder
+    values = {
+        RANKS: ranks,
+        RANK_WINDOW: format_window(ladder.window) if window is None else window,
+        RANK_INACTIVE_MONTHS: str(
+            (ladder.inactive_months or 0) if inactive_months is None else inactive_months
+        ),
+    }
+    return values, parse_config(values).loyalty.ladder
+
+
+def save_rank_settings(
+    host,
+    *,
+    ranks: str,
+    window: str | None,
+    inactive_months: int | None,
+    version: str,
+    actor: str,
+    now: datetime,
+) -> CRMConfig:
+    """Save a rank table staff previewed (`version`: the table's digest they previewed against),
+    audited; every customer's rank is then reviewed under it (`apply_rank_settings_task`).
+
+    Raises `RankInputError("version")` when the table changed since (someone else saved: preview
+    again), `ConfigError` naming the wrong setting; nothing is saved then.
+    """
+    before: dict[str, str] = {}
+
+    def change(current: CRMConfig) -> dict[str, str]:
+        if current.loyalty.ladder_version != version:
+            raise RankInputError(
+                "version",
+                "the rank table changed since this preview (someone saved it); "
+                "preview the draft again",
+            )
+        values, _ = draft_settings(current, ranks, window, inactive_months)
+        before.update(draft_settings(current, current.loyalty.ladder_text, None, None)[0])
+        return values
+
+    with transaction.atomic():
+        config = host.update_settings(change)
+        after, _ = draft_settings(config, config.loyalty.ladder_text, None, None)
+        audit.record(
+            AuditEvent.RANK_TABLE_SAVED,
+            actor,
+            now,
+            detail={
+                "before": before,
+                "after": after,
+                "version": config.loyalty.ladder_version,
+            },
+        )
+        from .tasks import apply_rank_settings_task  # the task module imports this one
+
+        enqueue(apply_rank_settings_task, config.loyalty.ladder_version)
+    return config
 
 
 def pin_rank(
@@ -264,6 +349,15 @@ def pin_rank(
             member.pin_expires_at, member.pinned_by = expires_at, actor
             member.save()
             evaluate_rank(config, profile, now, actor=actor)
+            audit.record(
+                AuditEvent.RANK_PINNED,
+                actor,
+                now,
+                profile_id=profile.pk,
+                code=code,
+                reason=reason,
+                detail={"expires_at": expires_at.isoformat() if expires_at else None},
+            )
         else:
             member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
             member.pinned_by = ""
@@ -277,6 +371,7 @@ def pin_rank(
                 rule_version=config.loyalty.ladder_version,
                 actor=actor,
             )
+            audit.record(AuditEvent.RANK_UNPINNED, actor, now, profile_id=profile.pk, reason=reason)
             evaluate_rank(config, profile, now, actor=actor)
         return MemberRank.objects.get(profile=profile)
 

@@ -17,6 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
+from ..audit import services as audit
+from ..audit.models import AuditEvent
 from ..dates import add_months
 from ..errors import FieldError
 from .config import ExpiryKind
@@ -347,6 +349,15 @@ def adjust(
                 key, Kind.ADJUST, points, as_of, expires_at=expires_at if points > 0 else None
             )
             _write(account, [Written(entry, reason, actor)], allow_negative)
+            audit.record(
+                AuditEvent.POINTS_ADJUSTED,
+                actor,
+                as_of,
+                profile_id=profile_id,
+                points=points,
+                reason=reason,
+                detail={"request": key},
+            )
         return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
 
 

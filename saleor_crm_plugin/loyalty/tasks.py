@@ -46,3 +46,17 @@ def review_ranks_task() -> dict:
         report = review_ranks(host.config(), timezone.now())
         written = sync_many_customer_metadata(host, report.profile_ids)
     return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}
+
+
+@shared_task(name="saleor_crm.apply_rank_settings", **RETRY)
+def apply_rank_settings_task(version: str) -> dict:
+    """Review every customer's rank under the rank table just saved (`version`, its digest), as
+    its what-if preview showed. A table saved again since is left to its own run."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        if config.loyalty.ladder_version != version:
+            return {"skipped": f"the rank table is now {config.loyalty.ladder_version}"}
+        report = review_ranks(config, timezone.now(), everyone=True)
+        written = sync_many_customer_metadata(host, report.profile_ids)
+    return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}

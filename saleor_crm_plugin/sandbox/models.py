@@ -114,3 +114,16 @@ class SandboxVoucher(models.Model):
 
     class Meta:
         app_label = "saleor_crm_sandbox"
+
+
+class SandboxSettings(models.Model):
+    """What Saleor's `PluginConfiguration` is to the plugin: the settings saved from its pages.
+
+    One row; its values override `settings.CRM_CONFIG` (the sandbox's start-up settings).
+    """
+
+    values = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "saleor_crm_sandbox"

@@ -2,10 +2,12 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from saleor_crm_plugin.host import MANAGE_USERS, reset_host
-from saleor_crm_plugin.sandbox.models import SandboxUser
-from tests.factories import T0
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
+from saleor_crm_plugin.tasks import ingest_orders_task
+from tests.factories import T0, order
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +53,20 @@ def post(client):
         return response.json()
 
     return send
+
+
+@pytest.fixture
+def ann(db):
+    """A customer with one paid, unfulfilled order of 12,000 JPY placed yesterday."""
+    user = make_user("ann@example.com")
+    SandboxOrder.store(
+        order(
+            "a1",
+            user_id=str(user.pk),
+            email=user.email,
+            total="12000",
+            placed_at=timezone.now() - timedelta(days=1),
+        )
+    )
+    ingest_orders_task.delay(["a1"]).get()
+    return user

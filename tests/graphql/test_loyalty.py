@@ -55,23 +55,6 @@ PREVIEW = """query W($ranks: String!, $window: String) {
 }"""
 
 
-@pytest.fixture
-def ann(db):
-    """A customer with one paid, unfulfilled order of 12,000 JPY placed yesterday."""
-    user = make_user("ann@example.com")
-    SandboxOrder.store(
-        order(
-            "a1",
-            user_id=str(user.pk),
-            email=user.email,
-            total="12000",
-            placed_at=timezone.now() - timedelta(days=1),
-        )
-    )
-    ingest_orders_task.delay(["a1"]).get()
-    return user
-
-
 def _user_id(user):
     import base64
 

@@ -1,0 +1,36 @@
+"""The audit trail's one table. Rows are only ever added (`audit.services.record`)."""
+
+from django.db import models
+
+from ..customers.models import CustomerProfile
+
+
+class AuditEvent(models.Model):
+    """One change staff made by hand: who, when, what, to whom, and why."""
+
+    POINTS_ADJUSTED = "points_adjusted"
+    RANK_PINNED = "rank_pinned"
+    RANK_UNPINNED = "rank_unpinned"
+    RANK_TABLE_SAVED = "rank_table_saved"
+    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED)
+
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=255)
+    action = models.CharField(max_length=32)
+    # The customer it was done to (None: a store-wide change, such as the rank table).
+    profile = models.ForeignKey(
+        CustomerProfile, null=True, blank=True, related_name="+", on_delete=models.CASCADE
+    )
+    points = models.IntegerField(null=True, blank=True)
+    code = models.CharField(max_length=64, blank=True, default="")  # a rank's code
+    reason = models.CharField(max_length=255, blank=True, default="")
+    # What else the change needs to be read later: a setting's text before and after.
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("-at", "-pk")
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_event_at"),
+            models.Index(fields=["profile", "-at"], name="audit_event_profile_at"),
+        ]

@@ -1,0 +1,43 @@
+"""Write and read the audit trail. Writers call `record` inside the change's own transaction,
+so an event is there exactly when its change is."""
+
+from datetime import datetime
+
+from .models import AuditEvent
+
+
+def record(
+    action: str,
+    actor: str,
+    at: datetime,
+    *,
+    profile_id: int | None = None,
+    points: int | None = None,
+    code: str = "",
+    reason: str = "",
+    detail: dict | None = None,
+) -> AuditEvent:
+    if action not in AuditEvent.ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if not actor:
+        raise ValueError("an audit event needs its actor")
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        at=at,
+        profile_id=profile_id,
+        points=points,
+        code=code,
+        reason=reason[:255],
+        detail=detail or {},
+    )
+
+
+def trail(*, profile_id: int | None = None, actions=None):
+    """The events, newest first (a queryset to paginate), optionally of one customer/action."""
+    events = AuditEvent.objects.all()
+    if profile_id is not None:
+        events = events.filter(profile_id=profile_id)
+    if actions:
+        events = events.filter(action__in=list(actions))
+    return events.order_by("-at", "-pk")
