@@ -8,7 +8,7 @@ whose `app_url` is our dashboard path, with `AppExtension` rows (Dashboard wants
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from ..host import MANAGE_USERS
+from ..host import MANAGE_PLUGINS, MANAGE_USERS
 from .views import PAGES
 
 APP_IDENTIFIER = "saleor.crm.dashboard"
@@ -44,6 +44,8 @@ def extensions(url: str) -> list[Extension]:
             "navigation_customers",
             "app_page",
             f"/{page}",
+            # saving the rank table writes the plugin's settings, as Saleor's form does
+            (MANAGE_USERS, MANAGE_PLUGINS) if page == "loyalty" else (MANAGE_USERS,),
         )
         for page in PAGES
     ]

@@ -26,7 +26,7 @@ from .text import TEXT, language
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
-PAGES = ("overview", "customers", "segments", "subscriptions")
+PAGES = ("overview", "customers", "segments", "loyalty", "subscriptions")
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
@@ -65,6 +65,11 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
 SEGMENTS_PAGE_QUERY = (
     "{ crmSegments { id name builtIn customers evaluatedAt } crmRanks { code name } }"
 )
+LOYALTY_PAGE_QUERY = """{
+  crmRankSettings { ranks window inactiveMonths version }
+  crmRankDistribution { code name customers }
+  crmAuditTrail(first: 50) { totalCount edges { node {
+    at action actor actorId customerId customerEmail points rank reason } } } }"""
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
     points { available } errors { field message } } }"""
@@ -123,6 +128,7 @@ def _page(request, host, name: str) -> HttpResponse:
                         "overview": OVERVIEW_QUERY,
                         "customers": CUSTOMERS_PAGE_QUERY,
                         "segments": SEGMENTS_PAGE_QUERY,
+                        "loyalty": LOYALTY_PAGE_QUERY,
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
                     }[name],
                 }

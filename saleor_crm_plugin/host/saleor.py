@@ -26,7 +26,7 @@ from saleor.order import OrderEvents, OrderStatus
 from saleor.order.models import Order
 from saleor.payment import ChargeStatus, TransactionEventType, TransactionKind
 from saleor.payment.models import TransactionEvent
-from saleor.permission.enums import AccountPermissions
+from saleor.permission.enums import AccountPermissions, PluginsPermissions
 from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
@@ -34,7 +34,7 @@ from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from . import attributes
-from .protocol import MANAGE_USERS, Batch, Requester
+from .protocol import MANAGE_PLUGINS, MANAGE_USERS, Batch, Requester
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,10 @@ PLUGIN_ID = "saleor.crm"
 # The checkout (and checkout line) metadata key a storefront sets to start a subscription.
 SUBSCRIPTION_KEY = "crm.subscription_interval"
 # Our permission codes -> Saleor's permission enums (checked with `user.has_perm`).
-PERMISSIONS = {MANAGE_USERS: AccountPermissions.MANAGE_USERS}
+PERMISSIONS = {
+    MANAGE_USERS: AccountPermissions.MANAGE_USERS,
+    MANAGE_PLUGINS: PluginsPermissions.MANAGE_PLUGINS,
+}
 _PAID_EVENTS = (
     OrderEvents.ORDER_FULLY_PAID,
     OrderEvents.ORDER_MARKED_AS_PAID,

@@ -315,3 +315,84 @@ def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, sto
     page.wait_for_function("window.redirected !== undefined", timeout=15_000)
     assert page.evaluate("window.redirected") == f"/customers/{user_id}"
     page.close()
+
+
+def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, live_server, db):
+    from django.utils import timezone
+
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from saleor_crm_plugin.host import MANAGE_PLUGINS, MANAGE_USERS
+
+    ann = make_user("ann@example.com")
+    snapshot = order(  # yesterday: inside the default window (the last 12 months)
+        "a1",
+        user_id=str(ann.pk),
+        email=ann.email,
+        total="12000",
+        placed_at=timezone.now() - timedelta(days=1),
+    )
+    SandboxOrder.store(snapshot)
+    ingest_orders([snapshot])
+    admin = make_user("admin@example.com", staff=True, permissions=[MANAGE_USERS, MANAGE_PLUGINS])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/loyalty"
+    page.set_content(HOST_PAGE % {"token": _js(admin.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    assert frame.locator("#crm-ranks").input_value().startswith("Regular (REGULAR)")
+    assert frame.locator("#crm-rank-save").is_disabled()  # nothing previewed yet
+
+    # a wrong draft: the answer names the rank and the field, and Save stays off
+    frame.locator("#crm-ranks").fill("Regular (R)\nGold (G): orders 5\nSilver (S): orders 3")
+    frame.locator("#crm-rank-preview-go").click()
+    frame.locator("#crm-notice.denied").wait_for(timeout=15_000)
+    assert "Silver.min_orders: 3 is below Gold's 5" in frame.locator("#crm-notice").inner_text()
+    assert frame.locator("#crm-rank-save").is_disabled()
+
+    draft = "Regular (REGULAR)\nSilver (SILVER): spend 10000 JPY\nGold (GOLD): spend 100000 JPY"
+    frame.locator("#crm-ranks").fill(draft)
+    frame.locator("#crm-rank-preview-go").click()
+    frame.locator("#crm-rank-moves tr").nth(3).wait_for(timeout=15_000)
+    silver = frame.locator("#crm-rank-moves tr").nth(2).locator("td")
+    assert [silver.nth(i).inner_text() for i in range(5)] == [
+        "Silver (SILVER)",
+        "0",
+        "1",
+        "+1",
+        "0",
+    ]
+    _shot(page, "loyalty-what-if")
+    frame.locator("#crm-rank-save").click()
+    frame.locator("#crm-audit td", has_text="Rank table saved").wait_for(timeout=15_000)
+
+    profile = CustomerProfile.objects.get(user_id=str(ann.pk))
+    assert profile.member_rank.code == "SILVER"  # as the preview said
+    assert frame.locator("#crm-ranks").input_value() == draft
+    assert frame.locator("#crm-rank-save").is_disabled()
+
+    frame.locator("#crm-adjust-email").fill("ann@example.com")
+    frame.locator("#crm-adjust-points").fill("30")
+    frame.locator("#crm-adjust-reason").fill("late parcel")
+    frame.locator("#crm-adjust-go").click()
+    frame.locator("#crm-audit td", has_text="Points adjusted").wait_for(timeout=15_000)
+    row = frame.locator("#crm-audit tr", has_text="Points adjusted").locator("td")
+    assert row.nth(3).inner_text() == "ann@example.com"
+    assert (row.nth(4).inner_text(), row.nth(6).inner_text()) == ("+30", "late parcel")
+    assert "Available points now" in frame.locator("#crm-notice").inner_text()
+    _shot(page, "loyalty-saved")
+    page.close()
+
+    # staff who may not change the plugin's settings preview, and their save is refused
+    clerk = make_user("clerk@example.com", staff=True, permissions=[MANAGE_USERS])
+    page = browser.new_page()
+    page.set_content(HOST_PAGE % {"token": _js(clerk.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    frame.locator("#crm-ranks").fill("Regular (REGULAR)\nVIP (VIP): orders 50")
+    frame.locator("#crm-rank-preview-go").click()
+    frame.locator("#crm-rank-moves tr").nth(2).wait_for(timeout=15_000)
+    frame.locator("#crm-rank-save").click()
+    frame.locator("#crm-notice.denied").wait_for(timeout=15_000)
+    assert "MANAGE_PLUGINS" in frame.locator("#crm-notice").inner_text()
+    assert CustomerProfile.objects.get(pk=profile.pk).member_rank.code == "SILVER"
+    page.close()

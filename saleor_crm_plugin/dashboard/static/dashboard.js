@@ -29,8 +29,8 @@
     }).then(function (response) { return response.json(); });
   }
 
-  function card(title, body) {
-    return el("section", { class: "card" }, [el("h2", {}, [title])].concat(body));
+  function card(title, body, wide) {
+    return el("section", { class: wide ? "card wide" : "card" }, [el("h2", {}, [title])].concat(body));
   }
 
   function table(headers, rows, numeric) {
@@ -302,12 +302,159 @@
     schedulePreview();
   }
 
+  // --- Loyalty: the rank table (what-if preview, then save), points adjustments, the audit trail ---
+  var RANK_PREVIEW = "query($ranks: String!, $window: String, $months: Int) {" +
+    " crmRankPreview(ranks: $ranks, window: $window, inactiveMonths: $months) {" +
+    " code name customersNow customersDraft movingUp movingDown } }";
+  var RANK_SAVE = "mutation($ranks: String!, $window: String, $months: Int, $version: String!) {" +
+    " crmRankSettingsSave(ranks: $ranks, window: $window, inactiveMonths: $months, version: $version) {" +
+    " rankSettings { version } errors { field message code } } }";
+  var FIND_CUSTOMER = "query($search: String!) { crmCustomers(first: 5, filter: { search: $search }) {" +
+    " edges { node { id email } } } }";
+  var POINTS_ADJUST = "mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {" +
+    " crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {" +
+    " points { available } errors { field message } } }";
+  var rankVersion = null, previewed = null, adjustRequest = null;
+
+  function firstError(answer, key) {
+    var result = answer.data && answer.data[key];
+    var errors = (result && result.errors) || answer.errors || [];
+    return errors.length ? (errors[0].field ? errors[0].field + ": " : "") + errors[0].message : null;
+  }
+
+  function rankDraft() {
+    var months = document.getElementById("crm-inactive").value.trim();
+    return {
+      ranks: document.getElementById("crm-ranks").value,
+      window: document.getElementById("crm-window").value.trim(),
+      // what is not a whole number goes as typed, so the answer names it
+      months: months === "" ? null : Number(months),
+    };
+  }
+
+  function rankPreview() {
+    var draft = rankDraft(), moves = document.getElementById("crm-rank-moves");
+    if (draft.months !== null && !Number.isInteger(draft.months)) {
+      notice("inactiveMonths: " + t.not_whole, true);
+      return;
+    }
+    graphql(RANK_PREVIEW, draft).then(function (answer) {
+      if (answer.errors) {
+        var error = answer.errors[0], field = error.extensions && error.extensions.exception && error.extensions.exception.field;
+        notice((field && error.message.indexOf(field) !== 0 ? field + ": " : "") + error.message, true);
+        moves.replaceChildren();
+        return;
+      }
+      previewed = JSON.stringify(draft);
+      document.getElementById("crm-rank-save").disabled = false;
+      notice("", false);
+      moves.replaceChildren(table([t.rank, t.customers_now, t.customers_after, t.moving_up, t.moving_down],
+        answer.data.crmRankPreview.map(function (m) {
+          return [m.name + " (" + m.code + ")", number(m.customersNow), number(m.customersDraft),
+            m.movingUp ? "+" + number(m.movingUp) : "0", m.movingDown ? "−" + number(m.movingDown) : "0"];
+        }), [false, true, true, true, true]));
+    });
+  }
+
+  function rankSave() {
+    var draft = rankDraft();
+    if (previewed !== JSON.stringify(draft)) { notice(t.preview_first, true); return; }
+    graphql(RANK_SAVE, Object.assign({ version: rankVersion }, draft)).then(function (answer) {
+      var error = firstError(answer, "crmRankSettingsSave");
+      notice(error || t.saved, !!error);
+      if (!error) { previewed = null; load(); }
+    });
+  }
+
+  function adjustPoints() {
+    var email = document.getElementById("crm-adjust-email").value.trim();
+    var raw = document.getElementById("crm-adjust-points").value.trim();
+    var reason = document.getElementById("crm-adjust-reason").value;
+    var points = Number(raw);
+    if (!raw || !Number.isInteger(points)) { notice("points: " + t.not_whole, true); return; }
+    // one request id per filled form: a retry after a lost answer adjusts once
+    adjustRequest = adjustRequest || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+    graphql(FIND_CUSTOMER, { search: email }).then(function (answer) {
+      var found = ((answer.data && answer.data.crmCustomers && answer.data.crmCustomers.edges) || [])
+        .map(function (e) { return e.node; })
+        .filter(function (c) { return (c.email || "").toLowerCase() === email.toLowerCase(); });
+      if (!found.length) { notice(t.no_such_customer, true); return null; }
+      return graphql(POINTS_ADJUST, { id: found[0].id, points: points, reason: reason, request: adjustRequest });
+    }).then(function (answer) {
+      if (!answer) { return; }
+      var error = firstError(answer, "crmPointsAdjust");
+      if (error) { notice(error, true); return; }
+      adjustRequest = null;
+      notice(t.saved + " · " + t.balance_now + ": " + number(answer.data.crmPointsAdjust.points.available), false);
+      load();
+    });
+  }
+
+  function redirectTo(path) {
+    window.parent.postMessage({ type: "redirect", payload: { to: path, newContext: false, actionId: "crm-" + Date.now() } }, "*");
+  }
+
+  function linkTo(label, path) {
+    var link = el("a", { href: "#" }, [label]);
+    link.onclick = function (event) { event.preventDefault(); redirectTo(path); };
+    return link;
+  }
+
+  function loyalty(data) {
+    var settings = data.crmRankSettings;
+    rankVersion = settings.version;
+    var ranks = el("textarea", { id: "crm-ranks", rows: "8", spellcheck: "false", "aria-label": t.rank_table }, []);
+    ranks.value = settings.ranks;
+    var window_ = el("input", { id: "crm-window", size: "32", value: settings.window, "aria-label": t.window });
+    var months = el("input", { id: "crm-inactive", size: "4", inputmode: "numeric", value: String(settings.inactiveMonths), "aria-label": t.inactive_months });
+    var previewButton = el("button", { type: "button", id: "crm-rank-preview-go", class: "secondary" }, [t.preview]);
+    previewButton.onclick = rankPreview;
+    var saveButton = el("button", { type: "button", id: "crm-rank-save" }, [t.save_rank_table]);
+    saveButton.disabled = true;
+    saveButton.onclick = rankSave;
+    [ranks, window_, months].forEach(function (input) {
+      input.oninput = function () { saveButton.disabled = previewed !== JSON.stringify(rankDraft()); };
+    });
+    var total = 0;
+    data.crmRankDistribution.forEach(function (r) { total += r.customers; });
+    var adjust = el("button", { type: "button", id: "crm-adjust-go" }, [t.adjust]);
+    adjust.onclick = adjustPoints;
+    var trail = data.crmAuditTrail.edges.map(function (edge) {
+      var e = edge.node;
+      var who = e.actorId ? linkTo(e.actor, "/staff/" + e.actorId) : e.actor;
+      var whom = e.customerId ? linkTo(e.customerEmail || e.customerId, "/customers/" + e.customerId) : (e.customerEmail || t.store_wide);
+      return [new Date(e.at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US"), who,
+        t["action_" + e.action] || e.action, whom,
+        e.points === null ? "" : (e.points > 0 ? "+" : "") + number(e.points), e.rank || "", e.reason];
+    });
+    content.replaceChildren(
+      el("p", { id: "crm-notice", role: "status" }, []),
+      el("div", { class: "cards" }, [
+        card(t.rank_table, [
+          el("p", { class: "muted" }, [t.rank_table_help]), ranks,
+          el("p", { class: "condition" }, [el("label", {}, [t.window + " ", window_]), el("label", {}, [t.inactive_months + " ", months])]),
+          el("p", {}, [previewButton, " ", saveButton]),
+          el("div", { id: "crm-rank-moves" }, []),
+        ], true),
+        card(t.rank_distribution, [table([t.rank, t.customers_count, t.share],
+          data.crmRankDistribution.map(function (r) {
+            return [r.name, number(r.customers), (total ? 100 * r.customers / total : 0).toFixed(1) + "%"];
+          }), [false, true, true])]),
+        card(t.adjust_points, [el("p", { class: "condition" }, [
+          el("input", { id: "crm-adjust-email", type: "email", placeholder: t.customer_email, "aria-label": t.customer_email }),
+          el("input", { id: "crm-adjust-points", size: "16", inputmode: "numeric", placeholder: t.points_change, "aria-label": t.points_change }),
+          el("input", { id: "crm-adjust-reason", placeholder: t.reason, "aria-label": t.reason }),
+          adjust])]),
+      ]),
+      card(t.audit_trail + " (" + number(data.crmAuditTrail.totalCount) + ")", [el("div", { id: "crm-audit" }, [
+        table([t.when, t.who, t.action, t.customer, t.points, t.rank, t.reason], trail, [false, false, false, false, true, false, false])])]));
+  }
+
   // --- Customers: the search with the list columns, linking to Saleor's customer page ---
   var search = { text: "", segment: "", minOrders: "", sort: "LAST_ORDER_AT" };
 
   function openCustomer(userId) {
-    // Dashboard's app bridge navigates its own window to the customer's page
-    window.parent.postMessage({ type: "redirect", payload: { to: "/customers/" + userId, newContext: false, actionId: "crm-" + Date.now() } }, "*");
+    redirectTo("/customers/" + userId);  // Dashboard's app bridge navigates its own window
   }
 
   function customers(data) {
@@ -377,7 +524,7 @@
         return;
       }
       status.textContent = "";
-      ({ subscriptions: subscriptions, segments: segments, customers: customers }[config.page] || overview)(answer.data);
+      ({ subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty }[config.page] || overview)(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
     }, function () { status.textContent = t.no_access; });
   }
