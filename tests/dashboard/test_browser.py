@@ -43,9 +43,20 @@ HOST_PAGE = """<!doctype html><html><body style="margin:0">
   });
   document.getElementById("app").src = %(url)s;
 </script></body></html>"""
-# Dashboard's POST widget: a form targeting the widget's frame.
+# Dashboard's POST widget: a form targeting the widget's frame, 200 px high until the widget
+# reports its height (`widgetResize`), as Dashboard 3.23's IframePost does.
 WIDGET_PAGE = """<!doctype html><html><body style="margin:0">
-<iframe name="widget" style="width:420px;height:640px;border:0"></iframe>
+<iframe name="widget" style="width:420px;height:200px;border:0"></iframe>
+<script>
+  window.heights = [];
+  window.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (data.type === "widgetResize" && typeof data.payload.actionId === "string") {
+      document.querySelector("iframe[name=widget]").style.height = data.payload.height + "px";
+      window.heights.push(data.payload.height);
+    }
+  });
+</script>
 <form id="f" method="POST" target="widget" action=%(url)s>
   <input type="hidden" name="accessToken" value=%(token)s>
   <input type="hidden" name="customerId" value=%(customer)s>
@@ -153,6 +164,12 @@ def test_the_customer_widget_is_posted_like_dashboard_does(browser, live_server,
 
     assert widget.locator("#crm-points-available").inner_text() == "320"
     assert widget.locator("#crm-rank").inner_text() == "Regular"
+    # the widget asked for its whole height, and for more when a form opens
+    page.wait_for_function("window.heights.length > 0", timeout=15_000)
+    first = page.evaluate("window.heights[window.heights.length - 1]")
+    assert first > 400
+    widget.locator("#crm-adjust").locator("..").locator("summary").click()
+    page.wait_for_function(f"window.heights[window.heights.length - 1] > {first}", timeout=5_000)
     _shot(page, "widget-customer")
     page.close()
 
