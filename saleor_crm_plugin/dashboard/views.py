@@ -33,7 +33,7 @@ PAGES = ("overview", "customers", "segments", "loyalty", "subscriptions")
 WIDGET_QUERY = """query($id: ID!) {
   crmCustomer(id: $id) { orderCount lastOrderAt
   spends { currency totalSpent { amount currency } }
-  scores { group r f m segment }
+  scores { group r f m segment reason }
   membership { rank { name } nextRank { name }
     remainingToNextRank { orders amount { amount currency } } }
   points { available pending expiringSoon(days: 30) { points at } } }

@@ -9,6 +9,7 @@ from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import age_on
 from ..loyalty.models import MemberRank
+from ..segments.segment_map import segment_reason
 from .loyalty import (
     CRMMembership,
     CRMPoints,
@@ -52,6 +53,13 @@ class CRMScore(graphene.ObjectType):
     f = graphene.Int(required=True, description="Frequency score.")
     m = graphene.Int(required=True, description="Monetary score.")
     segment = graphene.String(required=True)
+    reason = graphene.String(
+        required=True, description="Why: the scores and the segment's cells in the map."
+    )
+
+    @staticmethod
+    def resolve_reason(root, info):
+        return segment_reason(root.segment, root.r, root.f, info.context.host.config().segment_map)
 
 
 def _details(root, info):

@@ -14,6 +14,7 @@ __all__ = [
     "parse_segment_map",
     "segment_cells",
     "segment_of",
+    "segment_reason",
 ]
 
 SegmentMap = Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]
@@ -95,6 +96,18 @@ def segment_of(r: int, f: int, segments: SegmentMap | None = None) -> str:
 
 def _scores(scores: tuple[int, ...]) -> str:
     return str(scores[0]) if len(scores) == 1 else f"{scores[0]}-{scores[-1]}"
+
+
+def segment_reason(name: str, r: int, f: int, segments: SegmentMap | None = None) -> str:
+    """Why R and F make the segment, in the map's own words: `R 5, F 4: Champions is R 5; F 4-5`.
+
+    A segment the map no longer has (renamed since the customer was scored) says so.
+    """
+    segments = segments or DEFAULT_SEGMENTS
+    if name not in segments:
+        return f"R {r}, F {f}: {name} (a segment of an earlier map, until the next scoring)"
+    r_scores, f_scores = segments[name]
+    return f"R {r}, F {f}: {name} is R {_scores(r_scores)}; F {_scores(f_scores)}"
 
 
 def format_segment_map(segments: SegmentMap) -> str:

@@ -17,7 +17,7 @@ query { crmRfm(group: "jpy") { group customers computedAt
 SEARCH = """
 query Search($filter: CRMCustomerFilterInput) {
   crmCustomers(first: 20, filter: $filter, sortBy: {field: ORDER_COUNT, direction: DESC}) {
-    totalCount edges { node { orderCount scores { group r f m segment } } } } }
+    totalCount edges { node { orderCount scores { group r f m segment reason } } } } }
 """
 
 
@@ -68,7 +68,16 @@ def test_search_by_segment_and_scores(post, staff_user, scored):
     # then
     nodes = [edge["node"] for edge in response["data"]["crmCustomers"]["edges"]]
     assert [n["orderCount"] for n in nodes] == [10, 9, 8, 7]
-    assert nodes[0]["scores"] == [{"group": "JPY", "r": 5, "f": 5, "m": 5, "segment": "Champions"}]
+    assert nodes[0]["scores"] == [
+        {
+            "group": "JPY",
+            "r": 5,
+            "f": 5,
+            "m": 5,
+            "segment": "Champions",
+            "reason": "R 5, F 5: Champions is R 5; F 4-5",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

@@ -273,3 +273,12 @@ def test_one_customer_scored_row_by_row_agrees_with_the_vectorized_scoring():
     ]
     assert sorted(by_row) == sorted(expected)
     assert len(by_row) == 150
+
+
+def test_a_segment_says_why_in_the_maps_own_words():
+    from saleor_crm_plugin.segments.segment_map import segment_reason
+
+    assert segment_reason("Champions", 5, 4) == "R 5, F 4: Champions is R 5; F 4-5"
+    custom = parse_segment_map("Best: R 4-5; F 3-5\nRest: R 1-3; F 1-5\nNew: R 4-5; F 1-2")
+    assert segment_reason("Rest", 2, 5, custom) == "R 2, F 5: Rest is R 1-3; F 1-5"
+    assert "earlier map" in segment_reason("Champions", 5, 5, custom)
