@@ -62,9 +62,8 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
     spends { currency totalSpent { amount currency } }
     scores { group segment } } } }
   crmSegments { name } }"""
-SEGMENTS_PAGE_QUERY = (
-    "{ crmSegments { id name builtIn customers evaluatedAt } crmRanks { code name } }"
-)
+SEGMENTS_PAGE_QUERY = """{ crmSegments { id name builtIn customers evaluatedAt }
+  crmSegmentRuleFields { name kind operators needs withinDays choices } }"""
 LOYALTY_PAGE_QUERY = """{
   crmRankSettings { ranks window inactiveMonths version }
   crmRankDistribution { code name customers }
@@ -123,6 +122,7 @@ def _page(request, host, name: str) -> HttpResponse:
                     "graphql": f"{base}/graphql/",
                     "export": f"{base}/export/customers.csv",
                     "lang": lang,
+                    "zone": host.config().store_time_zone,
                     "text": words,
                     "query": {
                         "overview": OVERVIEW_QUERY,

@@ -16,7 +16,7 @@ from ..segments.rule_services import (
     select_members,
     size_history,
 )
-from ..segments.rules import RuleError
+from ..segments.rules import ACCOUNT_STATES, FIELDS, RuleError
 from .errors import InputError, decode_id, require_permission
 from .types import CRMCustomer, JSONString
 
@@ -171,7 +171,55 @@ class CRMSegmentDelete(graphene.Mutation):
         return CRMSegmentDelete(deleted_id=id, errors=[])
 
 
+class CRMRuleField(graphene.ObjectType):
+    """A field a rule condition can test, for building rules (`segments.rules.FIELDS`)."""
+
+    name = graphene.String(required=True, description="The condition's `field`.")
+    kind = graphene.String(
+        required=True,
+        description="What its value is: int, days, score, points (whole numbers), money (an "
+        "amount), datetime (ISO 8601 with a zone), segment, rank, place (lists of names), "
+        "status (one of choices), flag, consent, subscription (true or false), bought (an ID).",
+    )
+    operators = graphene.List(graphene.NonNull(graphene.String), required=True)
+    needs = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Keys the condition must also give: currency (money), group (RFM scores).",
+    )
+    within_days = graphene.Boolean(required=True, description="Takes `within_days` (optional).")
+    choices = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="The values it takes, where they are a fixed set (segments, ranks, states).",
+    )
+
+
+def rule_fields(config) -> list[CRMRuleField]:
+    choices = {
+        "segment": list(config.segment_names),
+        "rank": [rank.code for rank in config.loyalty.ladder.ranks],
+        "status": list(ACCOUNT_STATES),
+    }
+    return [
+        CRMRuleField(
+            name=name,
+            kind=spec.kind,
+            operators=list(spec.ops),
+            needs=list(spec.needs),
+            within_days=spec.kind == "bought",
+            choices=choices.get(spec.kind, []),
+        )
+        for name, spec in FIELDS.items()
+    ]
+
+
 class SegmentQueries(graphene.ObjectType):
+    crm_segment_rule_fields = graphene.List(
+        graphene.NonNull(CRMRuleField),
+        required=True,
+        description="The fields a rule can test, with their operators and values (MANAGE_USERS).",
+    )
     crm_segments = graphene.List(
         graphene.NonNull(CRMSegment),
         required=True,
@@ -183,6 +231,11 @@ class SegmentQueries(graphene.ObjectType):
         first=graphene.Int(default_value=10, description="Sample size, at most 100."),
         description="Count and sample the customers a rule selects, before saving it (MANAGE_USERS).",
     )
+
+    @staticmethod
+    def resolve_crm_segment_rule_fields(_root, info):
+        require_permission(info)
+        return rule_fields(info.context.host.config())
 
     @staticmethod
     def resolve_crm_segments(_root, info):

@@ -33,7 +33,7 @@ from ..errors import FieldError
 from ..money import validate_currency
 from .segment_map import SEGMENT_NAMES
 
-__all__ = ["FIELDS", "RuleError", "compile_rule", "row_currency", "validate_rule"]
+__all__ = ["ACCOUNT_STATES", "FIELDS", "RuleError", "compile_rule", "row_currency", "validate_rule"]
 
 MAX_DEPTH = 12
 COMPARISONS = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}

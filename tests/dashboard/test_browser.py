@@ -305,6 +305,63 @@ def test_staff_build_preview_save_and_export_a_segment(browser, live_server, sto
     page.close()
 
 
+def test_the_rule_builder_offers_every_field_with_its_own_kind_of_value(
+    browser, live_server, store
+):
+    from saleor_crm_plugin.segments.rules import FIELDS
+
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/segments"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-rule .condition").wait_for(timeout=15_000)
+    first = frame.locator("#crm-rule .condition").nth(0)
+    assert first.locator("select[name=field] option").count() == len(FIELDS)
+
+    # 3 to 8 orders: six of the ten customers
+    first.locator("select[name=op]").select_option("between")
+    first.locator("input[name=value]").fill("3")
+    first.locator("input[name=value2]").fill("8")
+    frame.locator("#crm-preview.ok").filter(has_text=": 6").wait_for(timeout=15_000)
+    # ...whose last order was before a day (store time): customer i last ordered on day 11 i
+    frame.locator("#crm-add-condition").click()
+    second = frame.locator("#crm-rule .condition").nth(1)
+    second.locator("select[name=field]").select_option("last_order_at")
+    second.locator("select[name=op]").select_option("before")
+    day = (T0 + timedelta(days=50)).astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    second.locator("input[name=value]").fill(day)
+    frame.locator("#crm-preview.ok").filter(has_text=": 3").wait_for(timeout=15_000)
+    _shot(page, "segments-between-and-date")
+
+    # a segment condition: the segment names to pick from, and its RFM group in its own box
+    second.locator("select[name=field]").select_option("segment")
+    assert second.locator("input[name=currency]").count() == 0
+    assert second.locator("input[name=group]").input_value() == "JPY"
+    names = second.locator("select[name=value] option").all_inner_texts()
+    assert "Champions" in names
+    second.locator("select[name=value]").select_option(["Champions", "Loyal"])
+    frame.locator("#crm-preview.ok").wait_for(timeout=15_000)
+    second.locator("input[name=group]").fill("XXX")
+    frame.locator("#crm-preview.denied").wait_for(timeout=15_000)
+    assert "rule.all[1].group" in frame.locator("#crm-preview").inner_text()
+    second.locator("input[name=group]").fill("JPY")
+    frame.locator("#crm-preview.ok").wait_for(timeout=15_000)
+
+    frame.locator("#crm-segment-name").fill("Mid, loyal")
+    frame.locator("#crm-save-segment").click()
+    frame.locator("button[data-export='Mid, loyal']").wait_for(timeout=15_000)
+    from saleor_crm_plugin.segments.models import RuleSegment
+
+    assert RuleSegment.objects.get(name="Mid, loyal").rule == {
+        "all": [
+            {"field": "order_count", "op": "between", "value": [3, 8]},
+            {"field": "segment", "op": "in", "value": ["Champions", "Loyal"], "group": "JPY"},
+        ]
+    }
+    page.close()
+
+
 def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, store):
     ann = make_user("ann@example.com")
     CustomerProfile.objects.create(user_id=str(ann.pk), order_count=7, last_order_at=T0)

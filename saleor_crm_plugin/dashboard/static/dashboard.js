@@ -172,54 +172,91 @@
   }
 
   // --- Segments: the saved ones (CSV export), and a rule builder with a live count ---
-  var RULE_FIELDS = {
-    order_count: { type: "number" },
-    total_spent: { type: "money" },
-    days_since_last_order: { type: "number" },
-    points_balance: { type: "number" },
-    rank: { type: "list", ops: ["in"] },
-    segment: { type: "list", ops: ["in"], group: true },
-    country: { type: "list", ops: ["in"] },
-    active_subscription: { type: "bool", ops: ["eq"] },
-  };
-  var NUMBER_OPS = ["gte", "lte", "gt", "lt", "eq"];
+  // The fields, operators and choices come from the API (crmSegmentRuleFields): one list.
+  var ruleFields = {};
+  var NUMERIC = ["int", "days", "score", "points", "money"];
   var previewTimer = null;
 
+  function zoneOffset(day) {
+    // the store's UTC offset on that day ("+09:00"), so a date means midnight in store time
+    var parts = new Intl.DateTimeFormat("en-US", { timeZone: config.zone, timeZoneName: "longOffset" })
+      .formatToParts(new Date(day + "T12:00:00Z"));
+    var name = parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value.replace("GMT", "");
+    return name || "+00:00";
+  }
+
+  function valueInputs(spec, op) {
+    var inputs = [];
+    function one(name) {
+      if (spec.kind === "datetime") { return el("input", { type: "date", name: name, "aria-label": t.value }); }
+      if (NUMERIC.indexOf(spec.kind) >= 0) { return el("input", { name: name, inputmode: "decimal", size: "8", "aria-label": t.value }); }
+      if (["segment", "rank"].indexOf(spec.kind) >= 0) {
+        return el("select", { name: name, multiple: "multiple", size: String(Math.min(4, spec.choices.length)), "aria-label": t.value },
+          spec.choices.map(function (c) { return el("option", { value: c }, [c]); }));
+      }
+      if (spec.kind === "status") {
+        return el("select", { name: name, "aria-label": t.value }, spec.choices.map(function (c) { return el("option", { value: c }, [c]); }));
+      }
+      if (["flag", "consent", "subscription"].indexOf(spec.kind) >= 0) {
+        return el("select", { name: name, "aria-label": t.value }, [el("option", { value: "true" }, [t.yes]), el("option", { value: "false" }, [t.no])]);
+      }
+      return el("input", { name: name, "aria-label": t.value, placeholder: spec.kind === "place" ? t.comma_separated : "" });
+    }
+    inputs.push(one("value"));
+    if (op === "between") { inputs.push(document.createTextNode("–"), one("value2")); }
+    if (spec.needs.indexOf("currency") >= 0) { inputs.push(el("input", { name: "currency", value: "JPY", size: "4", "aria-label": t.currency, title: t.currency })); }
+    if (spec.needs.indexOf("group") >= 0) { inputs.push(el("input", { name: "group", value: "JPY", size: "4", "aria-label": t.group, title: t.group })); }
+    if (spec.withinDays) { inputs.push(el("input", { name: "within_days", size: "4", inputmode: "numeric", placeholder: t.within_days, "aria-label": t.within_days })); }
+    return inputs;
+  }
+
   function conditionRow() {
-    var field = el("select", { name: "field", "aria-label": t.field }, Object.keys(RULE_FIELDS).map(function (f) {
+    var field = el("select", { name: "field", "aria-label": t.field }, Object.keys(ruleFields).map(function (f) {
       return el("option", { value: f }, [t["field_" + f] || f]);
     }));
     var op = el("select", { name: "op", "aria-label": t.operator }, []);
-    var value = el("input", { name: "value", "aria-label": t.value });
-    var currency = el("input", { name: "currency", value: "JPY", size: "4", "aria-label": t.currency });
+    var values = el("span", { class: "values" }, []);
     var negate = el("input", { type: "checkbox", name: "not" });
     var remove = el("button", { type: "button", class: "secondary" }, ["×"]);
-    var row = el("div", { class: "condition" }, [el("label", {}, [negate, " " + t.not]), field, op, value, currency, remove]);
+    var row = el("div", { class: "condition" }, [el("label", {}, [negate, " " + t.not]), field, op, values, remove]);
+    function watch() {
+      values.querySelectorAll("input, select").forEach(function (input) { input.oninput = schedulePreview; input.onchange = schedulePreview; });
+    }
+    function redraw() { values.replaceChildren.apply(values, valueInputs(ruleFields[field.value], op.value)); watch(); }
     function ops() {
-      var spec = RULE_FIELDS[field.value];
-      op.replaceChildren.apply(op, (spec.ops || NUMBER_OPS).map(function (o) { return el("option", { value: o }, [t["op_" + o] || o]); }));
-      currency.style.display = spec.type === "money" || spec.group ? "" : "none";
-      value.placeholder = spec.type === "list" ? t.comma_separated : spec.type === "bool" ? "true / false" : "";
+      op.replaceChildren.apply(op, ruleFields[field.value].operators.map(function (o) { return el("option", { value: o }, [t["op_" + o] || o]); }));
+      redraw();
     }
     field.onchange = function () { ops(); schedulePreview(); };
-    [op, value, currency, negate].forEach(function (input) { input.oninput = schedulePreview; input.onchange = schedulePreview; });
+    op.onchange = function () { redraw(); schedulePreview(); };
+    negate.onchange = schedulePreview;
     remove.onclick = function () { row.remove(); schedulePreview(); };
     ops();
     return row;
+  }
+
+  function conditionValue(spec, input) {
+    if (input.multiple) { return Array.prototype.map.call(input.selectedOptions, function (o) { return o.value; }); }
+    var raw = input.value.trim();
+    // what does not parse goes as typed, so the answer quotes it
+    if (spec.kind === "datetime") { return raw ? raw + "T00:00:00" + zoneOffset(raw) : raw; }
+    if (spec.kind === "money") { return raw; }
+    if (NUMERIC.indexOf(spec.kind) >= 0) { return raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw); }
+    if (["flag", "consent", "subscription"].indexOf(spec.kind) >= 0) { return raw === "true"; }
+    if (spec.kind === "place") { return raw ? raw.split(",").map(function (v) { return v.trim(); }) : []; }
+    return raw;
   }
 
   function ruleFromForm() {
     var rows = Array.prototype.slice.call(document.querySelectorAll("#crm-rule .condition"));
     var conditions = rows.map(function (row) {
       var get = function (name) { return row.querySelector("[name=" + name + "]"); };
-      var name = get("field").value, spec = RULE_FIELDS[name], raw = get("value").value.trim();
-      var node = { field: name, op: get("op").value };
-      // what is not a number goes as typed, so the answer quotes it
-      if (spec.type === "number") { node.value = raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw); }
-      else if (spec.type === "money") { node.value = raw; node.currency = get("currency").value.trim(); }
-      else if (spec.type === "list") { node.value = raw ? raw.split(",").map(function (v) { return v.trim(); }) : []; }
-      else { node.value = raw === "true" ? true : raw === "false" ? false : raw; }
-      if (spec.group) { node.group = get("currency").value.trim(); }
+      var name = get("field").value, spec = ruleFields[name];
+      var node = { field: name, op: get("op").value, value: conditionValue(spec, get("value")) };
+      if (node.op === "between") { node.value = [node.value, conditionValue(spec, get("value2"))]; }
+      ["currency", "group"].forEach(function (key) { if (get(key)) { node[key] = get(key).value.trim(); } });
+      var within = get("within_days");
+      if (within && within.value.trim()) { node.within_days = isNaN(Number(within.value)) ? within.value : Number(within.value); }
       return get("not").checked ? { not: node } : node;
     });
     var combine = document.getElementById("crm-combine").value;
@@ -276,6 +313,8 @@
   }
 
   function segments(data) {
+    ruleFields = {};
+    data.crmSegmentRuleFields.forEach(function (f) { ruleFields[f.name] = f; });
     var rows = data.crmSegments.map(function (s) {
       var button = el("button", { type: "button", class: "secondary", "data-export": s.name }, [t.export_csv]);
       button.onclick = function () { exportCsv(s); };
