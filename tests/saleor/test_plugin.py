@@ -35,6 +35,26 @@ def test_entry_point_adds_the_app_and_the_plugin(settings):
     assert "saleor_crm_plugin.plugin.CRMPlugin" in saleor_settings.EXTERNAL_PLUGINS
 
 
+def test_the_periodic_tasks_survive_saleors_scheduler_migration():
+    """Saleor's schedulers.0001 empties django-celery-beat's tasks; ours are registered after."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django_celery_beat.models import PeriodicTask
+
+    plan = MigrationLoader(connection).graph.forwards_plan(("saleor_crm", "0026_schedule_again"))
+    assert ("schedulers", "0001_initial") in plan
+    names = set(
+        PeriodicTask.objects.filter(name__startswith="saleor-crm:").values_list("task", flat=True)
+    )
+    assert names == {
+        "saleor_crm.recompute_rfm",
+        "saleor_crm.evaluate_segments",
+        "saleor_crm.expire_points",
+        "saleor_crm.review_ranks",
+        "saleor_crm.renew_subscriptions",
+    }
+
+
 def test_manager_loads_the_plugin_globally(crm_plugin):
     # when
     plugin = crm_plugin.get_plugin("saleor.crm")

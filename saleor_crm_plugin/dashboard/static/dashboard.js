@@ -99,7 +99,7 @@
         return [s.channel, number(s.active), number(s.paused), number(s.attention),
           number(s.cancelledInPeriod), (100 * s.churnRate).toFixed(1) + "%",
           number(s.recurringRevenue.amount) + " " + s.recurringRevenue.currency];
-      }), [false, true, true, true, true, true, true])]));
+      }), [false, true, true, true, true, true, true])], true));
     var at = data.crmOverviewFigures.subscriptionsComputedAt;
     content.replaceChildren(el("div", { class: "cards" }, cards),
       el("p", { class: "muted" }, [t.computed_at + " " + new Date(at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
@@ -270,10 +270,22 @@
     previewTimer = setTimeout(preview, 300);
   }
 
+  function unfinished(node) {
+    // a condition still being filled in: no count yet, rather than an error
+    if (node.not) { return unfinished(node.not); }
+    var value = node.value, parts = Array.isArray(value) && node.op === "between" ? value : [value];
+    return parts.some(function (v) { return v === null || v === "" || (Array.isArray(v) && !v.length); });
+  }
+
   function preview() {
-    var count = document.getElementById("crm-preview");
+    var count = document.getElementById("crm-preview"), rule = ruleFromForm();
+    if (rule[Object.keys(rule)[0]].some(unfinished)) {
+      count.textContent = t.matching + ": —";
+      count.className = "muted";
+      return;
+    }
     graphql("query($rule: JSONString!) { crmSegmentPreview(rule: $rule, first: 1) { customers } }",
-      { rule: ruleFromForm() }).then(function (answer) {
+      { rule: rule }).then(function (answer) {
       if (answer.errors) {
         count.textContent = answer.errors[0].message;
         count.className = "denied";
