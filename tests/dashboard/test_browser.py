@@ -128,17 +128,27 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
     page.close()
 
 
-def test_a_customer_token_gets_no_overview_data(browser, live_server, store):
-    customer = make_user("ann@example.com")
+@pytest.mark.parametrize("who", ["customer", "staff without MANAGE_USERS"])
+def test_a_customer_or_staff_without_permission_get_no_data_on_any_page(
+    browser, live_server, store, who
+):
+    from saleor_crm_plugin.dashboard.views import PAGES
+
+    if who == "customer":
+        user = make_user("ann@example.com")
+    else:
+        user = make_user("clerk@example.com", staff=True, permissions=["MANAGE_ORDERS"])
     page = browser.new_page()
-    url = f"{live_server.url}{BASE}/overview"
-    page.set_content(HOST_PAGE % {"token": _js(customer.api_token), "url": _js(url)})
-    frame = page.frame_locator("#app")
+    for name in PAGES:
+        url = f"{live_server.url}{BASE}/{name}"
+        page.set_content(HOST_PAGE % {"token": _js(user.api_token), "url": _js(url)})
+        frame = page.frame_locator("#app")
 
-    frame.locator("#crm-status.denied").wait_for(timeout=15_000)
+        frame.locator("#crm-status.denied").wait_for(timeout=15_000)
 
-    assert frame.locator(".card").count() == 0
-    _shot(page, "overview-denied")
+        assert frame.locator("#crm-content").inner_text() == "", name
+        if name == "overview":
+            _shot(page, f"overview-denied-{who.split()[0]}")
     page.close()
 
 

@@ -568,7 +568,10 @@
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
     graphql(QUERY, variables).then(function (answer) {
-      if (answer.errors && !answer.data) {
+      var denied = (answer.errors || []).some(function (e) {
+        return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
+      });
+      if (answer.errors && (!answer.data || denied)) {
         status.textContent = t.no_access;
         status.className = "denied";
         content.replaceChildren();
