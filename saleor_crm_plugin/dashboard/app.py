@@ -12,7 +12,9 @@ from ..host import MANAGE_PLUGINS, MANAGE_USERS
 from .views import PAGES
 
 APP_IDENTIFIER = "saleor.crm.dashboard"
-APP_NAME = "CRM"
+# Not "CRM": Dashboard lists the App beside the plugin (whose settings are "CRM") under
+# Extensions > Installed, and two entries of one name leave admins guessing which is which.
+APP_NAME = "CRM pages"
 DASHBOARD_PATH = "/plugins/global/saleor.crm/dashboard"
 
 

@@ -36,6 +36,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
     assert "updated" in said_again
     assert app.pk == again.pk
     assert (again.type, again.is_active) == ("thirdparty", True)
+    assert again.name == "CRM pages"  # beside the plugin "CRM" under Extensions > Installed
     assert again.app_url == "https://shop.example.com/plugins/global/saleor.crm/dashboard"
     rows = {e.identifier: (e.mount, e.target, e.url, e.settings) for e in again.extensions.all()}
     assert rows == {
