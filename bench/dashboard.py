@@ -1,7 +1,7 @@
-"""The Dashboard's Overview page at scale: its one GraphQL request with 1M customer profiles.
+"""The Dashboard's pages at scale: each page's one GraphQL request with 1M customer profiles.
 
     bash scripts/bench.sh bench/dashboard.py [--customers 1000000] [--orders 10000000]
-        [--samples 50] [--no-fill]
+        [--samples 50] [--apply-sample 2000] [--no-fill]
 
 Fills the ledger (bench/fill.py) unless `--no-fill`, scores everyone once when no segment sizes
 are stored yet, and gives every customer without one a rank (by order count, by SQL). Then it
@@ -9,6 +9,10 @@ times the hourly refresh of the stored figures (`analytics.figures`) and, throug
 plugin's GraphQL path), the Overview request (`dashboard.views.OVERVIEW_QUERY`: segment sizes
 and their history, the R-by-F grid, customers per rank, outstanding points, subscription
 figures) and the page shell: median and p95 of `--samples`, and the time of each part alone.
+Then the other pages' requests (Customers, Segments, Loyalty, Subscriptions), the Loyalty page's
+what-if preview of a rank table over everyone, and what saving a table costs afterwards: the
+review of every rank (`apply_rank_settings_task`), timed on `--apply-sample` members inside a
+transaction that is rolled back, and scaled to all of them.
 """
 
 import json
@@ -16,6 +20,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,7 +37,13 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
-from saleor_crm_plugin.dashboard.views import OVERVIEW_QUERY  # noqa: E402
+from saleor_crm_plugin.dashboard.views import (  # noqa: E402
+    CUSTOMERS_PAGE_QUERY,
+    LOYALTY_PAGE_QUERY,
+    OVERVIEW_QUERY,
+    SEGMENTS_PAGE_QUERY,
+    SUBSCRIPTIONS_PAGE_QUERY,
+)
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
 
 RANKS = """
@@ -66,6 +77,7 @@ def _stats(samples) -> str:
 def main() -> None:
     parser = ledger_arguments(__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--apply-sample", type=int, default=2_000)
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     prepare_ledger(args)
@@ -99,11 +111,11 @@ def main() -> None:
     token = staff.issue_token()
     client = Client()
 
-    def post(query):
+    def post(query, variables=None):
         started = time.perf_counter()
         response = client.post(
             "/plugins/global/saleor.crm/graphql/",
-            data=json.dumps({"query": query}),
+            data=json.dumps({"query": query, "variables": variables or {}}),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )
@@ -129,6 +141,70 @@ def main() -> None:
         client.get("/plugins/global/saleor.crm/dashboard/overview?theme=dark")
         shell.append(time.perf_counter() - started)
     print(f"page shell: {_stats(shell)}", flush=True)
+    pages = {
+        "Customers page (newest orders first)": (
+            CUSTOMERS_PAGE_QUERY,
+            {"filter": {}, "sort": {"field": "LAST_ORDER_AT", "direction": "DESC"}},
+        ),
+        "Customers page (5+ orders, by count)": (
+            CUSTOMERS_PAGE_QUERY,
+            {
+                "filter": {"numberOfOrders": {"gte": 5}},
+                "sort": {"field": "ORDER_COUNT", "direction": "DESC"},
+            },
+        ),
+        "Segments page (built-ins counted now)": (SEGMENTS_PAGE_QUERY, {}),
+        "Loyalty page": (LOYALTY_PAGE_QUERY, {}),
+        "Subscriptions page (needs attention)": (
+            SUBSCRIPTIONS_PAGE_QUERY,
+            {"filter": {"status": "attention"}},
+        ),
+    }
+    for name, (query, variables) in pages.items():
+        post(query, variables)
+        print(
+            f"{name}: {_stats([post(query, variables) for _ in range(max(5, args.samples // 5))])}",
+            flush=True,
+        )
+    _rank_table(post, args.apply_sample)
+
+
+def _rank_table(post, sample: int) -> None:
+    from django.db import transaction
+
+    from saleor_crm_plugin.host import get_host
+    from saleor_crm_plugin.loyalty import membership
+    from saleor_crm_plugin.loyalty.models import MemberRank
+
+    config = get_host().config()
+    draft = config.loyalty.ladder_text.replace("orders 3 or", "orders 2 or")
+    preview = "query($r: String!) { crmRankPreview(ranks: $r) { code customersDraft movingUp } }"
+    print(
+        f"rank what-if preview over everyone: {_stats([post(preview, {'r': draft}) for _ in range(3)])}",
+        flush=True,
+    )
+    _, ladder = membership.draft_settings(config, draft, None, None)
+    new = replace(config, loyalty=replace(config.loyalty, ladder=ladder, ladder_text=draft))
+    members = MemberRank.objects.count()
+    ids = list(
+        MemberRank.objects.order_by("profile_id").values_list("profile_id", flat=True)[:sample]
+    )
+    report = membership.ReviewReport()
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            membership._review(new, ids, timezone.now(), True, report)
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    elapsed = time.perf_counter() - started
+    each = elapsed / max(len(ids), 1)
+    print(
+        f"saving a rank table, then reviewing every rank: {1000 * each:.2f} ms a member "
+        f"({report.changed:,} of {report.reviewed:,} sampled changed), "
+        f"{each * members / 60:.0f} min for {members:,} members in one worker",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
