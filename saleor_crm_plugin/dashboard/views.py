@@ -87,9 +87,9 @@ def _theme(value) -> str:
     return "dark" if str(value or "").lower() == "dark" else "light"
 
 
-def _words(request, host) -> tuple[str, dict]:
+def _words(request, config) -> tuple[str, dict]:
     lang = language(
-        request.GET.get("locale") or request.POST.get("locale"), host.config().dashboard_language
+        request.GET.get("locale") or request.POST.get("locale"), config.dashboard_language
     )
     return lang, TEXT[lang]
 
@@ -104,7 +104,8 @@ def _static(name: str) -> HttpResponse:
 
 
 def _page(request, host, name: str) -> HttpResponse:
-    lang, words = _words(request, host)
+    config = host.config()  # read once: the language and the store time zone
+    lang, words = _words(request, config)
     base = _base(request)
     html = render_to_string(
         "saleor_crm/dashboard/page.html",
@@ -122,7 +123,7 @@ def _page(request, host, name: str) -> HttpResponse:
                     "graphql": f"{base}/graphql/",
                     "export": f"{base}/export/customers.csv",
                     "lang": lang,
-                    "zone": host.config().store_time_zone,
+                    "zone": config.store_time_zone,
                     "text": words,
                     "query": {
                         "overview": OVERVIEW_QUERY,
@@ -150,7 +151,7 @@ def _execute(host, requester, request, query: str, variables: dict) -> dict:
 def _widget(request, host) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse("Dashboard posts this widget's form.", status=405)
-    lang, words = _words(request, host)
+    lang, words = _words(request, host.config())
     theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
     requester = host.requester_from_token(request.POST.get("accessToken", ""))
     context = {

@@ -28,7 +28,7 @@ from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
 from .errors import InputError, decode_id, require_customer, require_permission
 from .money import Money, money
-from .pagination import attach_emails, connection_from_queryset
+from .pagination import attach_emails, connection_from_queryset, email_of
 from .scalars import JSONString
 
 # --- types ------------------------------------------------------------------------------------
@@ -365,9 +365,7 @@ class CRMAuditEvent(graphene.ObjectType):
 
     @staticmethod
     def resolve_customer_email(root, info):
-        if not hasattr(root, "crm_email"):
-            attach_emails([root], info.context.host)
-        return root.crm_email
+        return email_of(root, info.context.host)
 
     @staticmethod
     def resolve_rank(root, _info):

@@ -57,3 +57,10 @@ def attach_emails(rows, host) -> None:
     emails = host.customer_emails([row.profile for row in rows if row.profile_id is not None])
     for row in rows:
         row.crm_email = emails.get(row.profile_id)
+
+
+def email_of(row, host) -> str | None:
+    """One row's customer email: the page's batch (`attach_emails`), else this row's lookup."""
+    if not hasattr(row, "crm_email"):
+        attach_emails([row], host)
+    return row.crm_email

@@ -35,7 +35,7 @@ from .errors import (
 )
 from .loyalty import customer_by_id
 from .money import Money, money
-from .pagination import attach_emails, connection_from_queryset
+from .pagination import attach_emails, connection_from_queryset, email_of
 from .scalars import JSONString
 
 _CODES = (
@@ -191,9 +191,7 @@ class CRMSubscription(graphene.ObjectType):
 
     @staticmethod
     def resolve_customer_email(root, info):
-        if not hasattr(root, "crm_email"):
-            attach_emails([root], info.context.host)
-        return root.crm_email
+        return email_of(root, info.context.host)
 
     @staticmethod
     def resolve_interval(root, _info):
