@@ -3,6 +3,7 @@
 import functools
 import logging
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 
 logger = logging.getLogger(__name__)
@@ -13,6 +14,15 @@ RETRY = {
     "retry_backoff": 30,
     "retry_kwargs": {"max_retries": 5},
 }
+
+# Profile ids per chunk task of a run over every customer (the RFM recompute, the rank
+# reviews), so that every worker takes a part: Django setting CRM_RECOMPUTE_CHUNK_SIZE.
+DEFAULT_CHUNK_SIZE = 100_000
+
+
+def chunk_size() -> int:
+    """The profile ids one chunk task covers."""
+    return int(getattr(settings, "CRM_RECOMPUTE_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
 
 
 def _send(task, args) -> None:

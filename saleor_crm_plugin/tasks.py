@@ -1,7 +1,12 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
 from .customers.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
-from .loyalty.tasks import apply_rank_settings_task, expire_points_task, review_ranks_task
+from .loyalty.tasks import (
+    apply_rank_settings_task,
+    expire_points_task,
+    review_ranks_chunk_task,
+    review_ranks_task,
+)
 from .segments.tasks import (
     evaluate_segments_task,
     recompute_rfm_chunk_task,
@@ -19,5 +24,6 @@ __all__ = [
     "recompute_rfm_chunk_task",
     "recompute_rfm_task",
     "renew_subscriptions_task",
+    "review_ranks_chunk_task",
     "review_ranks_task",
 ]

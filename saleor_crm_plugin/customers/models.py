@@ -5,7 +5,8 @@ guest orders together, a keyed digest of the normalized email; never names, emai
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Max, Min, Q
+from django.db.models.functions import Coalesce
 
 from ..money import DECIMAL_PLACES, MAX_DIGITS
 
@@ -216,6 +217,23 @@ class OrderRecord(models.Model):
                 name="order_guest_email",
                 condition=Q(user_id__isnull=True),
             ),
+            # Rank figures: a customer's counted orders since a window's start (paid since, or
+            # placed since while unpaid), their paid state and spend, by index alone
+            # (`loyalty.membership.counted_orders`, `in_window`).
+            models.Index(
+                F("profile"),
+                Coalesce("paid_at", "placed_at"),
+                include=[
+                    "currency",
+                    "net_spend_amount",
+                    "total_gross_amount",
+                    "paid_amount",
+                    "refunded_amount",
+                    "status",
+                ],
+                condition=Q(counts=True),
+                name="order_rank_window",
+            ),
         ]
 
     def __str__(self):
@@ -258,3 +276,14 @@ class BackfillCheckpoint(models.Model):
 
     class Meta:
         app_label = "saleor_crm"
+
+
+def profile_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
+    """Split the profile ids into ranges of about `chunk_size` ids each (for chunk tasks)."""
+    bounds = CustomerProfile.objects.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return []
+    return [
+        (start, min(start + chunk_size - 1, bounds["high"]))
+        for start in range(bounds["low"], bounds["high"] + 1, chunk_size)
+    ]

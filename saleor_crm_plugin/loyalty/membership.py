@@ -9,14 +9,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.lookups import GreaterThanOrEqual
+from django.utils import timezone
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
 from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, CRMConfig, parse_config
-from ..customers.models import CustomerProfile, OrderRecord
+from ..customers.models import CustomerProfile, OrderRecord, profile_id_ranges
 from ..customers.snapshots import NOT_PLACED
 from ..customers.snapshots import paid_in_full as snapshot_paid_in_full
 from ..dates import add_months
@@ -26,7 +30,7 @@ from ..task_options import enqueue
 from .config import LoyaltyConfig, format_window
 from .lots import Kind
 from .models import MemberRank, PointsEntry, RankChange
-from .ranks import Figures, Pin, RankLadder, decide, qualifying_rank
+from .ranks import Decision, Figures, Pin, RankLadder, decide
 
 __all__ = [
     "Membership",
@@ -34,14 +38,18 @@ __all__ = [
     "RankInputError",
     "RankMove",
     "apply_rank_effects",
-    "evaluate_rank",
+    "counted_orders",
+    "evaluate_ranks",
     "held_code",
+    "in_window",
     "is_paid",
     "membership",
     "pin_rank",
     "preview_ladder",
     "rank_type_slug",
+    "review_due",
     "review_ranks",
+    "window_figures",
 ]
 
 _UNPLACED = {status.value for status in NOT_PLACED}
@@ -69,40 +77,82 @@ def paid_in_full() -> Q:
     )
 
 
-def _in_window(start: datetime | None) -> Q:
+def in_window(start: datetime | None):
+    """A filter on `OrderRecord`: the orders inside a window starting at `start` (None: all),
+    paid since then, or placed since then while unpaid. Its expression is the one index
+    `order_rank_window` holds."""
     if start is None:
         return Q()
-    return Q(paid_at__gte=start) | Q(paid_at__isnull=True, placed_at__gte=start)
+    return GreaterThanOrEqual(Coalesce("paid_at", "placed_at"), start)
 
 
-def _rank_figures(
-    config: CRMConfig, profile_id: int | None, now: datetime
-) -> tuple[Figures, list[str]]:
-    """The customer's counted, paid orders, spend and order points in the window (by SQL)."""
-    if profile_id is None:
-        return Figures(), []
-    start = config.loyalty.ladder.window.period_start(now, config.zone)
-    counted = OrderRecord.objects.filter(
-        paid_in_full(), _in_window(start), profile_id=profile_id, counts=True
-    )
-    orders, spend = 0, {}
-    for currency, count, amount in (
-        counted.values("currency")
+def counted_orders():
+    """The orders rank figures count: counted and paid in full."""
+    return OrderRecord.objects.filter(paid_in_full(), counts=True)
+
+
+def window_figures(
+    ladder: RankLadder, zone: ZoneInfo, now: datetime, profile_ids
+) -> dict[int, Figures]:
+    """What each customer did within the ladder's window at `now`: counted, paid orders, spend
+    per currency and points earned by orders (read only when a rank has a points threshold).
+
+    Two queries for any number of customers, each read from an index alone.
+    """
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return {}
+    start = ladder.window.period_start(now, zone)
+    orders: dict[int, int] = defaultdict(int)
+    spend: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for profile_id, currency, count, amount in (
+        counted_orders()
+        .filter(in_window(start), profile_id__in=ids)
+        .values("profile_id", "currency")
         .annotate(count=Count("pk"), amount=Sum("net_spend_amount"))
-        .values_list("currency", "count", "amount")
+        .values_list("profile_id", "currency", "count", "amount")
     ):
-        orders += count
-        spend[currency] = quantize_amount(amount, currency)
-    earned = PointsEntry.objects.filter(
-        account__profile_id=profile_id, kind__in=[Kind.EARN.value, Kind.REVERSE.value]
-    ).exclude(order_id="")
-    if start is not None:
-        earned = earned.filter(at__gte=start)
-    points = earned.aggregate(total=Sum("points"))["total"] or 0
-    deciding = list(
-        counted.order_by("-placed_at").values_list("order_id", flat=True)[:_DECIDING_ORDERS]
+        orders[profile_id] += count
+        spend[profile_id][currency] = quantize_amount(amount, currency)
+    points: dict[int, int] = {}
+    if any(rank.min_points is not None for rank in ladder.ranks):
+        earned = PointsEntry.objects.filter(
+            account__profile_id__in=ids, kind__in=[Kind.EARN.value, Kind.REVERSE.value]
+        ).exclude(order_id="")
+        if start is not None:
+            earned = earned.filter(at__gte=start)
+        points = dict(
+            earned.values("account__profile_id")
+            .annotate(total=Sum("points"))
+            .values_list("account__profile_id", "total")
+        )
+    return {
+        profile_id: Figures(
+            orders=orders.get(profile_id, 0),
+            spend=spend.get(profile_id, {}),
+            points=points.get(profile_id) or 0,
+        )
+        for profile_id in ids
+    }
+
+
+def _deciding_orders(start: datetime | None, profile_ids: list[int]) -> dict[int, list[str]]:
+    """The newest counted orders (up to `_DECIDING_ORDERS`) of each customer, in one query."""
+    if not profile_ids:
+        return {}
+    newest = Window(RowNumber(), partition_by=F("profile_id"), order_by=F("placed_at").desc())
+    rows = (
+        counted_orders()
+        .filter(in_window(start), profile_id__in=profile_ids)
+        .annotate(place=newest)
+        .filter(place__lte=_DECIDING_ORDERS)
+        .order_by("profile_id", "place")
+        .values_list("profile_id", "order_id")
     )
-    return Figures(orders=orders, spend=spend, points=points), deciding
+    deciding: dict[int, list[str]] = defaultdict(list)
+    for profile_id, order_id in rows:
+        deciding[profile_id].append(order_id)
+    return deciding
 
 
 def _review_at(loyalty: LoyaltyConfig, config: CRMConfig, now: datetime) -> datetime:
@@ -135,65 +185,152 @@ def _state(member: MemberRank) -> tuple:
     )
 
 
-def evaluate_rank(
-    config: CRMConfig,
-    profile: CustomerProfile,
+def _decision(
+    ladder: RankLadder,
+    zone: ZoneInfo,
     now: datetime,
+    code: str | None,
+    pin: Pin | None,
+    figures: Figures,
+    last_order_at: datetime | None,
     *,
-    period_end: bool = False,
-    actor: str = "",
-) -> bool:
-    """Evaluate one customer's rank; record the change. True when the rank changed.
-
-    Without `period_end` a rank only goes up (a paid order crossed a threshold); with it (the
-    review at the period end) it may go down, and the next review is set.
-    """
-    loyalty = config.loyalty
-    member = MemberRank.objects.select_for_update().filter(profile=profile).first()
-    saved = _state(member) if member is not None else None
-    pin = None
-    if member is not None and member.pin_code:
-        pin = Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
-    held = held_code(loyalty, member)
-    top = loyalty.ladder.ranks[-1].code
-    if held == top and pin is None and not period_end:
-        figures, deciding = Figures(), []  # nothing above to reach, nothing can go down now
-    else:
-        figures, deciding = _rank_figures(config, profile.pk, now)
-    decision = decide(
-        loyalty.ladder,
-        held,
+    period_end: bool,
+) -> Decision:
+    """The rank of a customer holding `code` (None: none yet) under `ladder`: the one rule an
+    order event, a review and the what-if preview apply. A rank or a pin the ladder does not
+    have counts as none (the customer starts again from the lowest rank)."""
+    codes = {rank.code for rank in ladder.ranks}
+    if pin is not None and pin.code not in codes:
+        pin = None
+    return decide(
+        ladder,
+        code if code in codes else None,
         figures,
         now,
         period_end=period_end,
         pin=pin,
-        last_order_at=profile.last_order_at,
-        zone=config.zone,
+        last_order_at=last_order_at,
+        zone=zone,
     )
-    version = loyalty.ladder_version
-    changed = member is None or held is None or decision.code != member.code
-    if member is None:
-        member = MemberRank(profile=profile, code=decision.code, since=now)
-    if changed:
-        RankChange.objects.create(
-            profile=profile,
-            from_code="" if held is None and member.pk is None else member.code,
-            to_code=decision.code,
-            reason=decision.reason if decision.changed else "the starting rank",
-            at=now,
-            rule_version=version,
-            order_ids=deciding,
-            actor=actor,
+
+
+def _pin(member: MemberRank | None) -> Pin | None:
+    if member is None or not member.pin_code:
+        return None
+    return Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
+
+
+_MEMBER_FIELDS = [
+    "code",
+    "since",
+    "rule_version",
+    "review_at",
+    "pin_code",
+    "pin_reason",
+    "pin_expires_at",
+    "pinned_by",
+    "updated_at",
+]
+
+
+def evaluate_ranks(
+    config: CRMConfig, profile_ids, now: datetime, *, period_end: bool = False, actor: str = ""
+) -> list[int]:
+    """Evaluate these customers' ranks under row locks and record each change; return the ids
+    whose rank changed.
+
+    Without `period_end` a rank only goes up (a paid order crossed a threshold); with it (the
+    review at the period end) it may go down, and the next review is set. A customer without a
+    rank gets their first. A few queries for any number of customers; rows are written only
+    where something changed.
+    """
+    ids = sorted({int(profile_id) for profile_id in profile_ids})
+    if not ids:
+        return []
+    try:
+        with transaction.atomic():
+            return _evaluate(config, ids, now, period_end, actor)
+    except IntegrityError:
+        # Another evaluation gave one of them a first rank meanwhile; its row is locked now.
+        with transaction.atomic():
+            return _evaluate(config, ids, now, period_end, actor)
+
+
+def _evaluate(
+    config: CRMConfig, ids: list[int], now: datetime, period_end: bool, actor: str
+) -> list[int]:
+    loyalty, zone = config.loyalty, config.zone
+    ladder = loyalty.ladder
+    members = {
+        member.profile_id: member
+        for member in MemberRank.objects.select_for_update()
+        .filter(profile_id__in=ids)
+        .order_by("profile_id")
+    }
+    last_orders = dict(
+        CustomerProfile.objects.filter(pk__in=ids).values_list("pk", "last_order_at")
+    )
+    top = ladder.ranks[-1].code
+
+    def settled(profile_id: int) -> bool:  # nothing above to reach, nothing can go down now
+        member = members.get(profile_id)
+        return not period_end and _pin(member) is None and held_code(loyalty, member) == top
+
+    figures = window_figures(
+        ladder, zone, now, [profile_id for profile_id in last_orders if not settled(profile_id)]
+    )
+    version, review_at = loyalty.ladder_version, _review_at(loyalty, config, now)
+    codes = {rank.code for rank in ladder.ranks}
+    created, updated, changes, changed = [], [], [], []
+    for profile_id in sorted(last_orders):
+        member = members.get(profile_id)
+        saved = _state(member) if member is not None else None
+        held, pin = held_code(loyalty, member), _pin(member)
+        decision = _decision(
+            ladder,
+            zone,
+            now,
+            held,
+            pin,
+            figures.get(profile_id, Figures()),
+            last_orders[profile_id],
+            period_end=period_end,
         )
-        member.code, member.since = decision.code, now
-    if pin is not None and pin.expires_at is not None and now >= pin.expires_at:
-        member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
-        member.pinned_by = ""
-    member.rule_version = version
-    if period_end or member.review_at is None:
-        member.review_at = _review_at(loyalty, config, now)
-    if member.pk is None or _state(member) != saved:
-        member.save()  # most order events change nothing: no write then
+        if member is None:
+            member = MemberRank(profile_id=profile_id, code=decision.code, since=now)
+        if saved is None or held is None or decision.code != member.code:
+            changes.append(
+                RankChange(
+                    profile_id=profile_id,
+                    from_code="" if saved is None else member.code,
+                    to_code=decision.code,
+                    reason=decision.reason if decision.changed else "the starting rank",
+                    at=now,
+                    rule_version=version,
+                    actor=actor,
+                )
+            )
+            member.code, member.since = decision.code, now
+            changed.append(profile_id)
+        if pin is not None and (
+            pin.code not in codes or (pin.expires_at is not None and now >= pin.expires_at)
+        ):
+            member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
+            member.pinned_by = ""
+        member.rule_version = version
+        if period_end or member.review_at is None:
+            member.review_at = review_at
+        if saved is None:
+            created.append(member)
+        elif _state(member) != saved:  # most order events change nothing: no write then
+            member.updated_at = timezone.now()
+            updated.append(member)
+    deciding = _deciding_orders(ladder.window.period_start(now, zone), changed)
+    for change in changes:
+        change.order_ids = deciding.get(change.profile_id, [])
+    MemberRank.objects.bulk_create(created)
+    MemberRank.objects.bulk_update(updated, _MEMBER_FIELDS)
+    RankChange.objects.bulk_create(changes)
     return changed
 
 
@@ -202,16 +339,6 @@ class ReviewReport:
     reviewed: int = 0
     changed: int = 0
     profile_ids: list[int] = field(default_factory=list)
-
-
-def _review(config: CRMConfig, profile_ids: list[int], now: datetime, period_end: bool, report):
-    for profile in CustomerProfile.objects.filter(pk__in=profile_ids).order_by("pk"):
-        with transaction.atomic():
-            changed = evaluate_rank(config, profile, now, period_end=period_end)
-        report.reviewed += 1
-        if changed:
-            report.changed += 1
-            report.profile_ids.append(profile.pk)
 
 
 def _in_batches(queryset, column: str, batch: int):
@@ -227,28 +354,65 @@ def _in_batches(queryset, column: str, batch: int):
         last = ids[-1]
 
 
-def review_ranks(
-    config: CRMConfig, now: datetime, batch: int = 1_000, *, everyone: bool = False
-) -> ReviewReport:
-    """The periodic rank review: ranks whose period ended are evaluated with downgrades
-    (`everyone`: every rank, as after the rank table changed).
+def _ranked(low: int | None, high: int | None):
+    """The ranks held by profile ids `low` to `high` (None: no bound)."""
+    ranks = MemberRank.objects.all()
+    if low is not None:
+        ranks = ranks.filter(profile_id__gte=low)
+    if high is not None:
+        ranks = ranks.filter(profile_id__lte=high)
+    return ranks
 
-    Registered customers with orders but no rank yet (orders from a backfill) get their first.
+
+def _unranked(low: int | None, high: int | None):
+    """Registered customers with orders but no rank yet (orders from a backfill), by id."""
+    profiles = CustomerProfile.objects.filter(
+        user_id__isnull=False, anonymized_at__isnull=True, order_count__gt=0, member_rank=None
+    )
+    if low is not None:
+        profiles = profiles.filter(pk__gte=low)
+    if high is not None:
+        profiles = profiles.filter(pk__lte=high)
+    return profiles
+
+
+def review_ranks(
+    config: CRMConfig,
+    now: datetime,
+    batch: int = 1_000,
+    *,
+    everyone: bool = False,
+    low: int | None = None,
+    high: int | None = None,
+) -> ReviewReport:
+    """The periodic rank review of profile ids `low` to `high` (None: all): ranks whose period
+    ended are evaluated with downgrades (`everyone`: every rank, as after the rank table
+    changed), and registered customers with orders but no rank yet get their first.
     """
     report = ReviewReport()
     if not config.loyalty.enabled:
         return report
-    due = MemberRank.objects.all()
+    due = _ranked(low, high)
     if not everyone:
         due = due.filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
-    for ids in _in_batches(due, "profile_id", batch):
-        _review(config, ids, now, True, report)
-    unranked = CustomerProfile.objects.filter(
-        user_id__isnull=False, anonymized_at__isnull=True, order_count__gt=0, member_rank=None
-    )
-    for ids in _in_batches(unranked, "pk", batch):
-        _review(config, ids, now, False, report)
+    for queryset, column, period_end in (
+        (due, "profile_id", True),
+        (_unranked(low, high), "pk", False),
+    ):
+        for ids in _in_batches(queryset, column, batch):
+            changed = evaluate_ranks(config, ids, now, period_end=period_end)
+            report.reviewed += len(ids)
+            report.changed += len(changed)
+            report.profile_ids.extend(changed)
     return report
+
+
+def review_due(config: CRMConfig, now: datetime) -> bool:
+    """Whether the periodic review has anything to do now."""
+    if not config.loyalty.enabled:
+        return False
+    due = _ranked(None, None).filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
+    return due.exists() or _unranked(None, None).exists()
 
 
 def draft_settings(
@@ -342,13 +506,13 @@ def pin_rank(
     with transaction.atomic():
         member = MemberRank.objects.select_for_update().filter(profile=profile).first()
         if member is None:
-            evaluate_rank(config, profile, now)
+            evaluate_ranks(config, [profile.pk], now)
             member = MemberRank.objects.select_for_update().get(profile=profile)
         if code:
             member.pin_code, member.pin_reason = code, reason
             member.pin_expires_at, member.pinned_by = expires_at, actor
             member.save()
-            evaluate_rank(config, profile, now, actor=actor)
+            evaluate_ranks(config, [profile.pk], now, actor=actor)
             audit.record(
                 AuditEvent.RANK_PINNED,
                 actor,
@@ -372,7 +536,7 @@ def pin_rank(
                 actor=actor,
             )
             audit.record(AuditEvent.RANK_UNPINNED, actor, now, profile_id=profile.pk, reason=reason)
-            evaluate_rank(config, profile, now, actor=actor)
+            evaluate_ranks(config, [profile.pk], now, actor=actor)
         return MemberRank.objects.get(profile=profile)
 
 
@@ -410,7 +574,9 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
     next_rank = ladder.ranks[position + 1] if position + 1 < len(ladder.ranks) else None
     progress = None
     if next_rank is not None:
-        figures, _ = _rank_figures(config, profile.pk if profile else None, now)
+        figures = Figures()
+        if profile is not None:
+            figures = window_figures(ladder, config.zone, now, [profile.pk])[profile.pk]
         progress = Progress(
             orders=None
             if next_rank.min_orders is None
@@ -451,75 +617,65 @@ class RankMove:
     down: int = 0  # of `draft`, those coming from a higher rank
 
 
-def preview_ladder(config: CRMConfig, draft, now: datetime) -> list[RankMove]:
+def preview_ladder(
+    config: CRMConfig, draft: RankLadder, now: datetime, batch: int = 20_000
+) -> list[RankMove]:
     """What a draft ladder would do to today's members, rank by rank, without saving anything.
 
-    Every registered customer with a rank or a counted order is evaluated under the draft (its
-    own window) as a period-end review would: pinned ranks stay. Up and down compare the
-    customer's current rank with the draft's by their places on the draft ladder (a rank the
-    draft drops counts at its place on the current ladder).
+    Every customer the review after a save reviews (`review_ranks` with `everyone`) is decided
+    under the draft as that review will decide them (`_decision`, at a period end: pins,
+    inactivity and the draft's own window included). Up and down compare the customer's
+    current rank with the draft's by their places on the draft ladder (a rank the draft drops
+    counts at its place on the current ladder).
     """
     current = config.loyalty.ladder
-    start = draft.window.period_start(now, config.zone)
-    orders = OrderRecord.objects.filter(
-        paid_in_full(),
-        _in_window(start),
-        counts=True,
-        profile__user_id__isnull=False,
-        profile__anonymized_at__isnull=True,
-    )
-    figures: dict[int, dict] = defaultdict(lambda: {"orders": 0, "spend": {}, "points": 0})
-    for profile_id, currency, count, spend in (
-        orders.values("profile_id", "currency")
-        .annotate(count=Count("pk"), spend=Sum("net_spend_amount"))
-        .values_list("profile_id", "currency", "count", "spend")
-        .iterator(chunk_size=10_000)
-    ):
-        figures[profile_id]["orders"] += count
-        figures[profile_id]["spend"][currency] = quantize_amount(spend, currency)
-    if any(rank.min_points is not None for rank in draft.ranks):
-        points = PointsEntry.objects.filter(kind__in=[Kind.EARN.value, Kind.REVERSE.value]).exclude(
-            order_id=""
-        )
-        if start is not None:
-            points = points.filter(at__gte=start)
-        for profile_id, total in (
-            points.values("account__profile_id")
-            .annotate(total=Sum("points"))
-            .values_list("account__profile_id", "total")
-            .iterator(chunk_size=10_000)
-        ):
-            figures[profile_id]["points"] = total
-    held = {
-        profile_id: (code, pin)
-        for profile_id, code, pin in MemberRank.objects.values_list(
-            "profile_id", "code", "pin_code"
-        ).iterator(chunk_size=10_000)
-    }
     moves = {rank.code: RankMove(rank.code, rank.name) for rank in draft.ranks}
     draft_codes = [rank.code for rank in draft.ranks]
     current_codes = [rank.code for rank in current.ranks]
-
-    def place(code: str) -> float:
-        if code in draft_codes:
-            return draft_codes.index(code)
+    places = {code: position for position, code in enumerate(draft_codes)}
+    scale = (len(draft_codes) - 1) / max(len(current_codes) - 1, 1)
+    for position, code in enumerate(current_codes):
         # a rank the draft drops: where it stood among the current ranks, scaled
-        return current_codes.index(code) * (len(draft_codes) - 1) / max(len(current_codes) - 1, 1)
-
-    for profile_id in set(figures) | set(held):
-        code, pin = held.get(profile_id, (current.ranks[0].code, ""))
-        if code not in current_codes:
-            code = current.ranks[0].code
-        if code in moves:
-            moves[code].now += 1
-        values = figures.get(profile_id) or {"orders": 0, "spend": {}, "points": 0}
-        reached = pin if pin in moves else qualifying_rank(draft, Figures(**values)).code
-        move = moves[reached]
-        move.draft += 1
-        if place(reached) > place(code):
-            move.up += 1
-        elif place(reached) < place(code):
-            move.down += 1
+        places.setdefault(code, position * scale)
+    lowest = current_codes[0]
+    for low, high in profile_id_ranges(batch):
+        held = {
+            profile_id: (code, Pin(pin_code, pin_reason, pin_expires_at) if pin_code else None)
+            for profile_id, code, pin_code, pin_reason, pin_expires_at in _ranked(
+                low, high
+            ).values_list("profile_id", "code", "pin_code", "pin_reason", "pin_expires_at")
+        }
+        ids = sorted([*held, *_unranked(low, high).values_list("pk", flat=True)])
+        if not ids:
+            continue
+        last_orders = dict(
+            CustomerProfile.objects.filter(pk__gte=low, pk__lte=high).values_list(
+                "pk", "last_order_at"
+            )
+        )
+        figures = window_figures(draft, config.zone, now, ids)
+        for profile_id in ids:
+            code, pin = held.get(profile_id, (lowest, None))
+            if code not in places:
+                code = lowest
+            if code in moves:
+                moves[code].now += 1
+            reached = _decision(
+                draft,
+                config.zone,
+                now,
+                code,
+                pin,
+                figures[profile_id],
+                last_orders.get(profile_id),
+                period_end=True,
+            ).code
+            move = moves[reached]
+            move.draft += 1
+            if places[reached] > places[code]:
+                move.up += 1
+            elif places[reached] < places[code]:
+                move.down += 1
     return [moves[code] for code in draft_codes]
 
 

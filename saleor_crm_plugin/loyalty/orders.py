@@ -21,7 +21,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
 
 from ..conf import CRMConfig
 from ..customers.metadata import sync_customer_metadata
@@ -30,7 +29,7 @@ from ..customers.snapshots import OrderStatus
 from ..dates import add_months
 from .config import ExpiryKind
 from .lots import Entry, Kind
-from .membership import evaluate_rank, held_code, is_paid, paid_in_full
+from .membership import evaluate_ranks, held_code, in_window, is_paid, paid_in_full
 from .models import MemberRank, PointsEntry
 from .points import OrderAmounts, earn_points, points_to_take_back
 from .services import Written, record_many
@@ -234,7 +233,7 @@ def settle_loyalty(
                 items.append(Written(bonus, reason=f"linked account ({link_key})"))
             written = record_many(profile.pk, items, allow_negative=loyalty.allow_negative)
             result.entries += len(written)
-            if evaluate_rank(config, profile, now):
+            if evaluate_ranks(config, [profile.pk], now):
                 result.rank_changes += 1
     return result
 
@@ -250,7 +249,7 @@ def award_points(
         OrderRecord.objects.filter(
             profile__user_id__isnull=False, profile__anonymized_at__isnull=True
         )
-        .filter(Q(paid_at__gte=since) | Q(paid_at__isnull=True, placed_at__gte=since))
+        .filter(in_window(since))
         .values_list("profile_id", flat=True)
         .distinct()
     )

@@ -1,4 +1,5 @@
-"""Celery tasks of loyalty: the hourly expiry and rank review. Thin wrappers over the services."""
+"""Celery tasks of loyalty: the hourly expiry and rank review, the review after a rank table
+changed. Thin wrappers over the services."""
 
 from datetime import timedelta
 
@@ -7,10 +8,11 @@ from django.utils import timezone
 
 from ..analytics.figures import refresh
 from ..customers.metadata import sync_many_customer_metadata
+from ..customers.models import profile_id_ranges
 from ..host import get_host
-from ..task_options import RETRY
+from ..task_options import RETRY, chunk_size
 from .expiry import expire_points
-from .membership import review_ranks
+from .membership import review_due, review_ranks
 from .models import PointsLot
 
 # Lots that became available within this long before a run get their customers' crm.points
@@ -38,25 +40,51 @@ def expire_points_task() -> dict:
     }
 
 
+def _review_in_chunks(everyone: bool, version: str | None) -> int:
+    """Enqueue one `review_ranks_chunk_task` per range of profile ids; return how many."""
+    ranges = profile_id_ranges(chunk_size())
+    for low, high in ranges:
+        review_ranks_chunk_task.delay(low, high, everyone, version)
+    return len(ranges)
+
+
 @shared_task(name="saleor_crm.review_ranks", **RETRY)
 def review_ranks_task() -> dict:
-    """Evaluate the ranks whose period ended (downgrades happen here) and unranked customers."""
+    """Review the ranks whose period ended (downgrades happen here) and give unranked
+    customers their first, split into chunk tasks that any number of workers take."""
     host = get_host()
     with host.database_access():
-        report = review_ranks(host.config(), timezone.now())
-        written = sync_many_customer_metadata(host, report.profile_ids)
-    return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}
+        due = review_due(host.config(), timezone.now())
+        chunks = _review_in_chunks(False, None) if due else 0
+    return {"chunks": chunks}
 
 
 @shared_task(name="saleor_crm.apply_rank_settings", **RETRY)
 def apply_rank_settings_task(version: str) -> dict:
     """Review every customer's rank under the rank table just saved (`version`, its digest), as
-    its what-if preview showed. A table saved again since is left to its own run."""
+    its what-if preview showed, in chunk tasks. A table saved again since is left to its own
+    run."""
+    host = get_host()
+    with host.database_access():
+        current = host.config().loyalty.ladder_version
+        if current != version:
+            return {"skipped": f"the rank table is now {current}"}
+        chunks = _review_in_chunks(True, version)
+    return {"chunks": chunks}
+
+
+@shared_task(name="saleor_crm.review_ranks_chunk", **RETRY)
+def review_ranks_chunk_task(
+    low: int, high: int, everyone: bool = False, version: str | None = None
+) -> dict:
+    """Review the ranks of profile ids `low` to `high` (every one with `everyone`, else those
+    due), then rewrite the changed customers' metadata. Idempotent: a second run finds
+    nothing to change. With `version`, a rank table saved since makes it skip."""
     host = get_host()
     with host.database_access():
         config = host.config()
-        if config.loyalty.ladder_version != version:
+        if version is not None and config.loyalty.ladder_version != version:
             return {"skipped": f"the rank table is now {config.loyalty.ladder_version}"}
-        report = review_ranks(config, timezone.now(), everyone=True)
+        report = review_ranks(config, timezone.now(), everyone=everyone, low=low, high=high)
         written = sync_many_customer_metadata(host, report.profile_ids)
     return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from ..customers.models import UNSCORED, CustomerProfile, CustomerSpend
+from ..customers.models import UNSCORED, CustomerSpend, profile_id_ranges
 from ..money import quantize_amount
 from .models import RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
 from .rfm import METRICS, CutPoints, fit_groups, score_rows, score_with
@@ -37,7 +37,6 @@ from .segment_map import SegmentMap
 __all__ = [
     "ChunkReport",
     "RecomputeReport",
-    "profile_id_ranges",
     "recompute_rfm",
     "record_segment_sizes",
     "rescore_profiles",
@@ -444,17 +443,6 @@ def score_recompute_chunk(chunk_id: int, zone: ZoneInfo, segments: SegmentMap | 
             run.save(update_fields=["finished_at"])
             report = replace(report, finished_run=not report.superseded)
     return report
-
-
-def profile_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
-    """Split the profile ids into ranges of about `chunk_size` ids each (for chunk tasks)."""
-    bounds = CustomerProfile.objects.aggregate(low=Min("id"), high=Max("id"))
-    if bounds["low"] is None:
-        return []
-    return [
-        (start, min(start + chunk_size - 1, bounds["high"]))
-        for start in range(bounds["low"], bounds["high"] + 1, chunk_size)
-    ]
 
 
 def rescore_profiles(

@@ -1,20 +1,12 @@
 """Celery tasks of the segments: thin wrappers around the services."""
 
 from celery import shared_task
-from django.conf import settings
 
 from ..customers.metadata import sync_many_customer_metadata
 from ..host import get_host
-from ..task_options import RETRY
+from ..task_options import RETRY, chunk_size
 from .rule_services import evaluate_all
 from .services import score_recompute_chunk, start_recompute
-
-# Profile ids per chunk task of a recompute (Django setting CRM_RECOMPUTE_CHUNK_SIZE).
-DEFAULT_CHUNK_SIZE = 100_000
-
-
-def _chunk_size() -> int:
-    return int(getattr(settings, "CRM_RECOMPUTE_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
 
 
 @shared_task(name="saleor_crm.recompute_rfm", **RETRY)
@@ -25,7 +17,7 @@ def recompute_rfm_task() -> dict:
     """
     host = get_host()
     with host.database_access():
-        run = start_recompute(host.config().zone, _chunk_size())
+        run = start_recompute(host.config().zone, chunk_size())
         chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
     for chunk_id in chunk_ids:
         recompute_rfm_chunk_task.delay(chunk_id)
