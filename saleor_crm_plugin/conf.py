@@ -110,7 +110,8 @@ FIELDS = {
     ),
     RANK_INACTIVE_MONTHS: (
         "Rank down after months without an order",
-        "A customer with no order for this many months drops one rank at the period end. 0: never.",
+        "A customer with no order for this many months drops one rank at the period end, "
+        "another after as many months more, and so on (an order ends it). 0: never.",
         "int",
     ),
     EARN_RATES: (

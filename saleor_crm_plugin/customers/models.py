@@ -223,7 +223,11 @@ class OrderRecord(models.Model):
             models.Index(
                 F("profile"),
                 Coalesce("paid_at", "placed_at"),
+                # paid_at and placed_at too: PostgreSQL reads a row from an index alone only
+                # when the columns inside its expression are in it as they are.
                 include=[
+                    "paid_at",
+                    "placed_at",
                     "currency",
                     "net_spend_amount",
                     "total_gross_amount",

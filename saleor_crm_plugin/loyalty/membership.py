@@ -197,8 +197,11 @@ def _decision(
     period_end: bool,
 ) -> Decision:
     """The rank of a customer holding `code` (None: none yet) under `ladder`: the one rule an
-    order event, a review and the what-if preview apply. A rank or a pin the ladder does not
-    have counts as none (the customer starts again from the lowest rank)."""
+    order event, a review and the what-if preview apply.
+
+    A rank or a pin the ladder does not have counts as none (the customer starts again from
+    the lowest rank).
+    """
     codes = {rank.code for rank in ladder.ranks}
     if pin is not None and pin.code not in codes:
         pin = None
@@ -640,10 +643,10 @@ def preview_ladder(
     lowest = current_codes[0]
     for low, high in profile_id_ranges(batch):
         held = {
-            profile_id: (code, Pin(pin_code, pin_reason, pin_expires_at) if pin_code else None)
-            for profile_id, code, pin_code, pin_reason, pin_expires_at in _ranked(
-                low, high
-            ).values_list("profile_id", "code", "pin_code", "pin_reason", "pin_expires_at")
+            profile_id: (code, Pin(pin_code, reason, expires_at) if pin_code else None)
+            for profile_id, code, pin_code, reason, expires_at in _ranked(low, high).values_list(
+                "profile_id", "code", "pin_code", "pin_reason", "pin_expires_at"
+            )
         }
         ids = sorted([*held, *_unranked(low, high).values_list("pk", flat=True)])
         if not ids:

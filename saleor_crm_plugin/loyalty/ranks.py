@@ -9,7 +9,8 @@ qualifies for the highest rank whose thresholds they meet.
 Changes follow DESIGN section 4: a customer who qualifies for a higher rank moves up at once;
 one who qualifies for a lower rank keeps theirs until the end of the evaluation period (and a
 refund is no exception); a rank pinned by staff holds until its expiry; with
-`inactive_months`, a customer with no order for that long drops one rank at the period end.
+`inactive_months`, a customer gets one rank less than their figures reach for every
+`inactive_months` without an order, taking effect at the period end.
 """
 
 from dataclasses import dataclass, field
@@ -286,20 +287,40 @@ def decide(
         return Decision(pin.code, pin.code != held, f"pinned by staff: {pin.reason}")
     reached = qualifying_rank(ladder, figures)
     position, target = ladder.index(held), ladder.index(reached.code)
+    quiet = _quiet_periods(ladder, as_of, zone, last_order_at, target)
+    if quiet:
+        target -= quiet
+        reached = ladder.ranks[target]
     if target > position:
         return Decision(reached.code, True, f"upgrade: {_why(reached, figures)}")
     if not period_end:
         return Decision(held, False, "kept until the period ends")
-    if ladder.inactive_months is not None and last_order_at is not None:
-        quiet_since = _midnight(
-            add_months(as_of.astimezone(zone).date(), -ladder.inactive_months), zone
-        )
-        if last_order_at < quiet_since and position > 0:
-            down = ladder.ranks[min(target, position - 1)]
-            return Decision(down.code, True, f"inactive {ladder.inactive_months} months")
     if target < position:
+        if quiet:
+            return Decision(reached.code, True, f"inactive {quiet * ladder.inactive_months} months")
         return Decision(reached.code, True, f"period end: {_why(reached, figures)}")
     return Decision(held, False, "thresholds still met")
+
+
+def _quiet_periods(
+    ladder: RankLadder,
+    as_of: datetime,
+    zone: ZoneInfo,
+    last_order_at: datetime | None,
+    most: int,
+) -> int:
+    """How many whole `inactive_months` periods passed since the last order (at most `most`):
+    the ranks inactivity costs. A function of the time alone, so evaluating again in the
+    same period (a saved rank table, a retried review) costs no second rank."""
+    if ladder.inactive_months is None or last_order_at is None:
+        return 0
+    today = as_of.astimezone(zone).date()
+    quiet = 0
+    while quiet < most and last_order_at < _midnight(
+        add_months(today, -(quiet + 1) * ladder.inactive_months), zone
+    ):
+        quiet += 1
+    return quiet
 
 
 def _why(rank: Rank, figures: Figures) -> str:

@@ -41,6 +41,8 @@ class Migration(migrations.Migration):
                 Coalesce("paid_at", "placed_at"),
                 condition=models.Q(("counts", True)),
                 include=(
+                    "paid_at",
+                    "placed_at",
                     "currency",
                     "net_spend_amount",
                     "total_gross_amount",

@@ -96,6 +96,35 @@ def test_inactive_customers_drop_one_rank_at_the_period_end():
     assert (recent.code, recent.changed) == ("GOLD", False)
 
 
+def test_inactivity_costs_a_rank_for_each_period_once():
+    # given: Gold by the figures, no order for 200 days (one 6-month period), then 400 (two)
+    ladder = RankLadder([REGULAR, SILVER, GOLD, PLATINUM], inactive_months=6)
+    figures = Figures(orders=6, spend={"JPY": D(60000)})
+    quiet = NOW - timedelta(days=200)
+
+    # when: the review runs again in the same period, and later
+    again = decide(ladder, "SILVER", figures, NOW, period_end=True, last_order_at=quiet)
+    later = decide(
+        ladder, "SILVER", figures, NOW + timedelta(days=200), period_end=True, last_order_at=quiet
+    )
+    order_event = decide(ladder, "SILVER", figures, NOW, period_end=False, last_order_at=quiet)
+    first_rank = decide(ladder, None, figures, NOW, period_end=False, last_order_at=quiet)
+    floor = decide(
+        ladder, "SILVER", figures, NOW + timedelta(days=2000), period_end=True, last_order_at=quiet
+    )
+
+    # then: a second review in the period costs nothing more; the old figures never lift an
+    # inactive customer back; the next period costs the next rank, down to the lowest
+    assert (again.code, again.changed) == ("SILVER", False)
+    assert (later.code, later.reason) == ("REGULAR", "inactive 12 months")
+    assert (order_event.code, order_event.changed) == ("SILVER", False)
+    assert (first_rank.code, first_rank.reason) == (
+        "SILVER",
+        "upgrade: Silver (any: orders 6 / 3, spend 60000 / 30000 JPY)",
+    )
+    assert floor.code == "REGULAR"
+
+
 def test_a_new_customer_starts_at_the_lowest_rank():
     assert decide(LADDER, None, Figures(orders=1), NOW, period_end=False).code == "REGULAR"
 
