@@ -1,7 +1,7 @@
 """The Dashboard's pages at scale: each page's one GraphQL request with 1M customer profiles.
 
     bash scripts/bench.sh bench/dashboard.py [--customers 1000000] [--orders 10000000]
-        [--samples 50] [--apply-sample 2000] [--no-fill]
+        [--samples 50] [--workers 2] [--no-fill]
 
 Fills the ledger (bench/fill.py) unless `--no-fill`, scores everyone once when no segment sizes
 are stored yet, and gives every customer without one a rank (by order count, by SQL). Then it
@@ -11,8 +11,9 @@ and their history, the R-by-F grid, customers per rank, outstanding points, subs
 figures) and the page shell: median and p95 of `--samples`, and the time of each part alone.
 Then the other pages' requests (Customers, Segments, Loyalty, Subscriptions), the Loyalty page's
 what-if preview of a rank table over everyone, and what saving a table costs afterwards: the
-review of every rank (`apply_rank_settings_task`), timed on `--apply-sample` members inside a
-transaction that is rolled back, and scaled to all of them.
+review of every rank that `apply_rank_settings_task` starts, its chunk tasks run by `--workers`
+processes as Celery workers would, once with the changes and once again (nothing changes);
+then the original table is saved and applied the same way, so the ledger ends as it began.
 """
 
 import json
@@ -20,7 +21,6 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -77,7 +77,7 @@ def _stats(samples) -> str:
 def main() -> None:
     parser = ledger_arguments(__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=50)
-    parser.add_argument("--apply-sample", type=int, default=2_000)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
     prepare_ledger(args)
@@ -166,45 +166,89 @@ def main() -> None:
             f"{name}: {_stats([post(query, variables) for _ in range(max(5, args.samples // 5))])}",
             flush=True,
         )
-    _rank_table(post, args.apply_sample)
+    _rank_table(post, args.workers)
 
 
-def _rank_table(post, sample: int) -> None:
-    from django.db import transaction
+def _apply_worker(queue, results) -> None:
+    """A Celery worker's share of the review after a save: take id ranges until none is left."""
+    import resource
 
+    from django.db import connections
+
+    from saleor_crm_plugin.tasks import review_ranks_chunk_task
+
+    connections.close_all()  # never share the parent's connection
+    changed = 0
+    while (task := queue.get()) is not None:
+        changed += review_ranks_chunk_task(*task).get("changed", 0)
+    connections.close_all()
+    results.put((changed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def _apply(version: str, workers: int) -> tuple[float, int, int]:
+    """The review `apply_rank_settings_task` starts, its chunk tasks run by `workers`
+    processes: wall time, ranks changed, the largest worker's peak memory (KB)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from saleor_crm_plugin.customers.models import profile_id_ranges
+    from saleor_crm_plugin.task_options import chunk_size
+
+    started = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    queue, results = context.Queue(), context.Queue()
+    for low, high in profile_id_ranges(chunk_size()):
+        queue.put((low, high, True, version))
+    for _ in range(workers):
+        queue.put(None)
+    connections.close_all()
+    processes = [
+        context.Process(target=_apply_worker, args=(queue, results)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    outcome = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return time.perf_counter() - started, sum(c for c, _ in outcome), max(p for _, p in outcome)
+
+
+def _rank_table(post, workers: int) -> None:
     from saleor_crm_plugin.host import get_host
     from saleor_crm_plugin.loyalty import membership
     from saleor_crm_plugin.loyalty.models import MemberRank
 
-    config = get_host().config()
-    draft = config.loyalty.ladder_text.replace("orders 3 or", "orders 2 or")
+    host = get_host()
+    config = host.config()
+    original = config.loyalty.ladder_text
+    draft = original.replace("orders 3 or", "orders 2 or")
     preview = "query($r: String!) { crmRankPreview(ranks: $r) { code customersDraft movingUp } }"
     print(
         f"rank what-if preview over everyone: {_stats([post(preview, {'r': draft}) for _ in range(3)])}",
         flush=True,
     )
-    _, ladder = membership.draft_settings(config, draft, None, None)
-    new = replace(config, loyalty=replace(config.loyalty, ladder=ladder, ladder_text=draft))
     members = MemberRank.objects.count()
-    ids = list(
-        MemberRank.objects.order_by("profile_id").values_list("profile_id", flat=True)[:sample]
-    )
-    report = membership.ReviewReport()
-    started = time.perf_counter()
-    try:
-        with transaction.atomic():
-            membership._review(new, ids, timezone.now(), True, report)
-            raise RuntimeError("roll back")
-    except RuntimeError:
-        pass
-    elapsed = time.perf_counter() - started
-    each = elapsed / max(len(ids), 1)
-    print(
-        f"saving a rank table, then reviewing every rank: {1000 * each:.2f} ms a member "
-        f"({report.changed:,} of {report.reviewed:,} sampled changed), "
-        f"{each * members / 60:.0f} min for {members:,} members in one worker",
-        flush=True,
-    )
+    for label, text in (("the draft", draft), ("the original table again", original)):
+        saved = membership.save_rank_settings(
+            host,
+            ranks=text,
+            window=None,
+            inactive_months=None,
+            version=host.config().loyalty.ladder_version,
+            actor="bench",
+            now=timezone.now(),
+        )  # its own apply_rank_settings task goes to the in-memory broker: nobody runs it
+        version = saved.loyalty.ladder_version
+        for run in ("", ", again"):
+            elapsed, changed, peak = _apply(version, workers)
+            print(
+                f"saving {label}, then reviewing every rank{run}: {elapsed:.0f} s with "
+                f"{workers} workers ({changed:,} of {members:,} ranks changed, "
+                f"{1000 * elapsed * workers / max(members, 1):.2f} ms a member a worker, "
+                f"peak {peak / 1024:.0f} MB a worker)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

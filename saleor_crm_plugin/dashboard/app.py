@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from ..host import MANAGE_PLUGINS, MANAGE_USERS
-from .views import PAGES
+from .views import PAGES, POPUPS
 
 APP_IDENTIFIER = "saleor.crm.dashboard"
 # Not "CRM": Dashboard lists the App beside the plugin (whose settings are "CRM") under
@@ -38,7 +38,8 @@ def app_url(base_url: str) -> str:
 
 
 def extensions(url: str) -> list[Extension]:
-    """The navigation pages under Customers and the widget on every customer's page."""
+    """The navigation pages under Customers, the widget on every customer's page, and the
+    popup in a customer's "more actions" menu."""
     found = [
         Extension(
             f"crm-{page}",
@@ -60,5 +61,15 @@ def extensions(url: str) -> list[Extension]:
             f"{url}/widget/customer",
             settings={"widgetTarget": {"method": "POST"}},
         )
+    )
+    found.extend(
+        Extension(
+            f"crm-customer-{popup}",
+            "CRM: adjust points or pin a rank",
+            "customer_details_more_actions",
+            "popup",
+            f"/{popup}",
+        )
+        for popup in POPUPS
     )
     return found

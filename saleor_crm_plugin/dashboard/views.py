@@ -27,6 +27,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
 PAGES = ("overview", "customers", "segments", "loyalty", "subscriptions")
+# The popup from a customer's page (Dashboard's "more actions" menu): adjust points, pin a rank.
+POPUPS = ("actions",)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
@@ -64,6 +66,11 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
   crmSegments { name } }"""
 SEGMENTS_PAGE_QUERY = """{ crmSegments { id name builtIn customers evaluatedAt }
   crmSegmentRuleFields { name kind operators needs withinDays choices } }"""
+ACTIONS_POPUP_QUERY = """query($id: ID!) {
+  crmCustomer(id: $id) { email name membership { rank { code name } pinned }
+    points { available pending } }
+  crmRanks { code name }
+}"""
 LOYALTY_PAGE_QUERY = """{
   crmRankSettings { ranks window inactiveMonths version }
   crmRankDistribution { code name customers }
@@ -125,12 +132,16 @@ def _page(request, host, name: str) -> HttpResponse:
                     "lang": lang,
                     "zone": config.store_time_zone,
                     "text": words,
+                    # the popup's customer, as Dashboard names it in the frame's URL
+                    "customerId": request.GET.get("customerId", ""),
+                    "mutations": {"adjust": ADJUST, "pin": PIN},
                     "query": {
                         "overview": OVERVIEW_QUERY,
                         "customers": CUSTOMERS_PAGE_QUERY,
                         "segments": SEGMENTS_PAGE_QUERY,
                         "loyalty": LOYALTY_PAGE_QUERY,
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
+                        "actions": ACTIONS_POPUP_QUERY,
                     }[name],
                 }
             ).replace("<", "\\u003c"),
@@ -224,7 +235,7 @@ def _action(host, requester, request, customer_id: str, words: dict) -> dict | N
 
 
 def dashboard_view(request, route: str) -> HttpResponse:
-    """Route `dashboard/<route>`: a page, the customer widget, or a static file."""
+    """Route `dashboard/<route>`: a page, the popup, the customer widget, or a static file."""
     route = route.strip("/")
     if route.startswith("static/"):
         return _static(route.removeprefix("static/"))
@@ -233,6 +244,6 @@ def dashboard_view(request, route: str) -> HttpResponse:
         if route == "widget/customer":
             return _widget(request, host)
         name = route or "overview"
-        if name in PAGES and request.method == "GET":
+        if name in (*PAGES, *POPUPS) and request.method == "GET":
             return _page(request, host, name)
     return HttpResponseNotFound(f"The CRM has no dashboard page '{route}'.")

@@ -132,15 +132,17 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
 def test_a_customer_or_staff_without_permission_get_no_data_on_any_page(
     browser, live_server, store, who
 ):
-    from saleor_crm_plugin.dashboard.views import PAGES
+    from saleor_crm_plugin.dashboard.views import PAGES, POPUPS
 
     if who == "customer":
         user = make_user("ann@example.com")
     else:
         user = make_user("clerk@example.com", staff=True, permissions=["MANAGE_ORDERS"])
+    ann = make_user("ann-customer@example.com")
+    customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     page = browser.new_page()
-    for name in PAGES:
-        url = f"{live_server.url}{BASE}/{name}"
+    for name in (*PAGES, *POPUPS):
+        url = f"{live_server.url}{BASE}/{name}?customerId={customer}"
         page.set_content(HOST_PAGE % {"token": _js(user.api_token), "url": _js(url)})
         frame = page.frame_locator("#app")
 
@@ -220,6 +222,50 @@ def test_staff_adjust_points_from_the_widget_and_the_storefront_sees_it(browser,
     )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (the live server)
         assert json.load(answer)["data"]["me"]["crmPoints"]["available"] == 140
+    page.close()
+
+
+def test_staff_adjust_points_and_pin_a_rank_in_the_customer_popup(browser, live_server, db):
+    # given: Dashboard opens the popup from the customer's "more actions" menu, naming the
+    # customer in the frame's URL and handing the token over by the handshake
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
+    url = f"{live_server.url}{BASE}/actions?customerId={customer}&theme=light"
+    page = browser.new_page()
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    popup = page.frame_locator("#app")
+    popup.locator("#crm-points-available").wait_for(timeout=15_000)
+    assert popup.locator("#crm-points-available").inner_text() == "100"
+    assert popup.locator("#crm-rank").inner_text() == "Regular"
+
+    # when: a pin without a reason, then with one; then points
+    popup.locator("#crm-pin-code").select_option("GOLD")
+    popup.locator("#crm-pin-save").click()
+    popup.locator("#crm-notice.denied").wait_for(timeout=15_000)
+    refused = popup.locator("#crm-notice").inner_text()
+    popup.locator("#crm-pin-code").select_option("GOLD")
+    popup.locator("#crm-pin-reason").fill("founding member")
+    popup.locator("#crm-pin-save").click()
+    popup.locator("#crm-rank", has_text="Gold").wait_for(timeout=15_000)
+    popup.locator("#crm-adjust-points").fill("-30")
+    popup.locator("#crm-adjust-reason").fill("typo in the welcome bonus")
+    popup.locator("#crm-adjust-save").click()
+    popup.locator("#crm-points-available", has_text="70").wait_for(timeout=15_000)
+
+    # then: the refusal named the field; the pin and the points are stored
+    assert refused.startswith("reason: ")
+    assert popup.locator("#crm-rank").inner_text() == "Gold (pinned by staff)"
+    assert popup.locator("#crm-notice").inner_text() == "Saved. · Available points now: 70"
+    member = CustomerProfile.objects.get(pk=profile.pk).member_rank
+    assert (member.code, member.pin_reason, member.pinned_by) == (
+        "GOLD",
+        "founding member",
+        f"staff:{staff.pk}",
+    )
+    _shot(page, "customer-popup")
     page.close()
 
 

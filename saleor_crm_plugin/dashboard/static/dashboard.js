@@ -362,9 +362,8 @@
     " rankSettings { version } errors { field message code } } }";
   var FIND_CUSTOMER = "query($search: String!) { crmCustomers(first: 5, filter: { search: $search }) {" +
     " edges { node { id email } } } }";
-  var POINTS_ADJUST = "mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {" +
-    " crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {" +
-    " points { available } errors { field message } } }";
+  var POINTS_ADJUST = config.mutations.adjust;  // views.ADJUST, as the widget's form sends it
+  var RANK_PIN = config.mutations.pin;  // views.PIN
   var rankVersion = null, previewed = null, adjustRequest = null;
 
   function firstError(answer, key) {
@@ -417,6 +416,10 @@
     });
   }
 
+  function newRequest() {
+    return window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  }
+
   function adjustPoints() {
     var email = document.getElementById("crm-adjust-email").value.trim();
     var raw = document.getElementById("crm-adjust-points").value.trim();
@@ -424,7 +427,7 @@
     var points = Number(raw);
     if (!raw || !Number.isInteger(points)) { notice("points: " + t.not_whole, true); return; }
     // one request id per filled form: a retry after a lost answer adjusts once
-    adjustRequest = adjustRequest || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+    adjustRequest = adjustRequest || newRequest();
     graphql(FIND_CUSTOMER, { search: email }).then(function (answer) {
       var found = ((answer.data && answer.data.crmCustomers && answer.data.crmCustomers.edges) || [])
         .map(function (e) { return e.node; })
@@ -501,6 +504,53 @@
         table([t.when, t.who, t.action, t.customer, t.points, t.rank, t.reason], trail, [false, false, false, false, true, false, false])])]));
   }
 
+  // --- Actions: the popup from a customer's page (adjust points, pin a rank) ---
+  function actions(data) {
+    var c = data.crmCustomer;
+    if (!c) { content.replaceChildren(el("p", { class: "muted" }, [t.not_known])); return; }
+    var points = el("input", { id: "crm-adjust-points", size: "16", inputmode: "numeric", "aria-label": t.points_change, placeholder: t.points_change });
+    var reason = el("input", { id: "crm-adjust-reason", maxlength: "255", "aria-label": t.reason, placeholder: t.reason });
+    var give = el("button", { type: "button", id: "crm-adjust-save" }, [t.save]);
+    give.onclick = function () {
+      var raw = points.value.trim();
+      if (!/^[+-]?\d{1,9}$/.test(raw)) { notice("points: '" + raw + "' " + t.not_whole, true); return; }
+      // one request id per filled form: a retry after a lost answer adjusts once
+      adjustRequest = adjustRequest || newRequest();
+      graphql(POINTS_ADJUST, { id: config.customerId, points: Number(raw), reason: reason.value, request: adjustRequest }).then(function (answer) {
+        var error = firstError(answer, "crmPointsAdjust");
+        if (error) { notice(error, true); return; }
+        adjustRequest = null;
+        notice(t.saved + " · " + t.balance_now + ": " + number(answer.data.crmPointsAdjust.points.available), false);
+        load();
+      });
+    };
+    var code = el("select", { id: "crm-pin-code", "aria-label": t.rank }, [el("option", { value: "" }, [t.unpin])].concat(
+      data.crmRanks.map(function (r) {
+        var held = c.membership.pinned && r.code === c.membership.rank.code;
+        return el("option", held ? { value: r.code, selected: "selected" } : { value: r.code }, [r.name]);
+      })));
+    var why = el("input", { id: "crm-pin-reason", maxlength: "255", "aria-label": t.reason, placeholder: t.reason });
+    var pin = el("button", { type: "button", id: "crm-pin-save" }, [t.save]);
+    pin.onclick = function () {
+      graphql(RANK_PIN, { id: config.customerId, code: code.value || null, reason: why.value }).then(function (answer) {
+        var error = firstError(answer, "crmRankPin");
+        notice(error || t.saved, !!error);
+        if (!error) { load(); }
+      });
+    };
+    var rank = c.membership.rank.name + (c.membership.pinned ? " (" + t.pinned + ")" : "");
+    content.replaceChildren(
+      el("p", { id: "crm-notice", role: "status" }, []),
+      el("dl", {}, [
+        el("dt", {}, [t.customer]), el("dd", {}, [[c.name, c.email].filter(Boolean).join(" · ") || "—"]),
+        el("dt", {}, [t.rank]), el("dd", { id: "crm-rank" }, [rank]),
+        el("dt", {}, [t.available]), el("dd", { id: "crm-points-available" }, [number(c.points.available)]),
+        el("dt", {}, [t.pending]), el("dd", {}, [number(c.points.pending)]),
+      ]),
+      card(t.adjust_points, [el("p", { class: "condition" }, [points, reason, give])], true),
+      card(t.pin_rank, [el("p", { class: "condition" }, [code, why, pin])], true));
+  }
+
   // --- Customers: the search with the list columns, linking to Saleor's customer page ---
   var search = { text: "", segment: "", minOrders: "", sort: "LAST_ORDER_AT" };
 
@@ -564,7 +614,8 @@
 
   function load() {
     var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} }
-      : config.page === "customers" ? customerVariables() : {};
+      : config.page === "customers" ? customerVariables()
+      : config.page === "actions" ? { id: config.customerId } : {};
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
     graphql(QUERY, variables).then(function (answer) {
@@ -578,7 +629,7 @@
         return;
       }
       status.textContent = "";
-      ({ subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty }[config.page] || overview)(answer.data);
+      ({ subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview)(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
     }, function () { status.textContent = t.no_access; });
   }
