@@ -54,7 +54,8 @@ SELECT p.id, CASE WHEN p.order_count >= 20 THEN 'PLATINUM' WHEN p.order_count >=
                   WHEN p.order_count >= 5 THEN 'SILVER' ELSE 'REGULAR' END,
        now(), 'bench', '', '', '', '', '', now()
 FROM saleor_crm_customerprofile p
-WHERE NOT EXISTS (SELECT 1 FROM saleor_crm_memberrank m WHERE m.profile_id = p.id);
+-- NOT IN (a hashed set, read once): NOT EXISTS re-reads the table it fills, row by row
+WHERE p.id NOT IN (SELECT profile_id FROM saleor_crm_memberrank);
 """
 PARTS = {
     "segments + grid + history": "{ crmRfm { group customers segments { name customers share "

@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
@@ -55,6 +55,7 @@ __all__ = [
 _UNPLACED = {status.value for status in NOT_PLACED}
 # Orders a rank decision names (the newest first), enough to answer "why is this customer Gold?".
 _DECIDING_ORDERS = 100
+NO_FIGURES = Figures()  # nothing in the window
 
 
 class RankInputError(FieldError):
@@ -96,24 +97,31 @@ def window_figures(
 ) -> dict[int, Figures]:
     """What each customer did within the ladder's window at `now`: counted, paid orders, spend
     per currency and points earned by orders (read only when a rank has a points threshold).
+    A customer who did nothing there is left out (`Figures()`).
 
-    Two queries for any number of customers, each read from an index alone.
+    Two queries for any number of customers, each read from an index alone (count(*): the
+    order's id is not in it).
     """
     ids = sorted(set(profile_ids))
     if not ids:
         return {}
     start = ladder.window.period_start(now, zone)
-    orders: dict[int, int] = defaultdict(int)
-    spend: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    rows = counted_orders().filter(in_window(start))
+    if ids[-1] - ids[0] < 2 * len(ids):  # dense: one stretch of the index, read in order
+        rows = rows.filter(profile_id__gte=ids[0], profile_id__lte=ids[-1])
+    else:
+        rows = rows.filter(profile_id__in=ids)
+    found: dict[int, list] = {}  # profile id -> [orders, {currency: spend}]
     for profile_id, currency, count, amount in (
-        counted_orders()
-        .filter(in_window(start), profile_id__in=ids)
-        .values("profile_id", "currency")
-        .annotate(count=Count("pk"), amount=Sum("net_spend_amount"))
+        rows.values("profile_id", "currency")
+        .annotate(count=Count("*"), amount=Sum("net_spend_amount"))
         .values_list("profile_id", "currency", "count", "amount")
     ):
-        orders[profile_id] += count
-        spend[profile_id][currency] = quantize_amount(amount, currency)
+        entry = found.get(profile_id)
+        if entry is None:
+            found[profile_id] = entry = [0, {}]
+        entry[0] += count
+        entry[1][currency] = quantize_amount(amount, currency)
     points: dict[int, int] = {}
     if any(rank.min_points is not None for rank in ladder.ranks):
         earned = PointsEntry.objects.filter(
@@ -126,14 +134,14 @@ def window_figures(
             .annotate(total=Sum("points"))
             .values_list("account__profile_id", "total")
         )
-    return {
-        profile_id: Figures(
-            orders=orders.get(profile_id, 0),
-            spend=spend.get(profile_id, {}),
-            points=points.get(profile_id) or 0,
-        )
-        for profile_id in ids
+    wanted = set(ids)
+    figures = {
+        profile_id: Figures(orders=orders, spend=spend, points=points.pop(profile_id, 0) or 0)
+        for profile_id, (orders, spend) in found.items()
+        if profile_id in wanted
     }
+    figures.update((profile_id, Figures(points=total or 0)) for profile_id, total in points.items())
+    return figures
 
 
 def _deciding_orders(start: datetime | None, profile_ids: list[int]) -> dict[int, list[str]]:
@@ -168,8 +176,7 @@ def held_code(loyalty: LoyaltyConfig, member: MemberRank | None) -> str | None:
     """The code the customer holds, if it is still on the ladder (else: start again lowest)."""
     if member is None:
         return None
-    codes = {rank.code for rank in loyalty.ladder.ranks}
-    return member.code if member.code in codes else None
+    return member.code if member.code in loyalty.ladder.codes else None
 
 
 def _state(member: MemberRank) -> tuple:
@@ -202,12 +209,11 @@ def _decision(
     A rank or a pin the ladder does not have counts as none (the customer starts again from
     the lowest rank).
     """
-    codes = {rank.code for rank in ladder.ranks}
-    if pin is not None and pin.code not in codes:
+    if pin is not None and pin.code not in ladder.codes:
         pin = None
     return decide(
         ladder,
-        code if code in codes else None,
+        code if code in ladder.codes else None,
         figures,
         now,
         period_end=period_end,
@@ -283,7 +289,6 @@ def _evaluate(
         ladder, zone, now, [profile_id for profile_id in last_orders if not settled(profile_id)]
     )
     version, review_at = loyalty.ladder_version, _review_at(loyalty, config, now)
-    codes = {rank.code for rank in ladder.ranks}
     created, updated, changes, changed = [], [], [], []
     for profile_id in sorted(last_orders):
         member = members.get(profile_id)
@@ -295,7 +300,7 @@ def _evaluate(
             now,
             held,
             pin,
-            figures.get(profile_id, Figures()),
+            figures.get(profile_id, NO_FIGURES),
             last_orders[profile_id],
             period_end=period_end,
         )
@@ -316,7 +321,7 @@ def _evaluate(
             member.code, member.since = decision.code, now
             changed.append(profile_id)
         if pin is not None and (
-            pin.code not in codes or (pin.expires_at is not None and now >= pin.expires_at)
+            pin.code not in ladder.codes or (pin.expires_at is not None and now >= pin.expires_at)
         ):
             member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
             member.pinned_by = ""
@@ -369,8 +374,9 @@ def _ranked(low: int | None, high: int | None):
 
 def _unranked(low: int | None, high: int | None):
     """Registered customers with orders but no rank yet (orders from a backfill), by id."""
+    ranks = _ranked(low, high).filter(profile_id=OuterRef("pk"))
     profiles = CustomerProfile.objects.filter(
-        user_id__isnull=False, anonymized_at__isnull=True, order_count__gt=0, member_rank=None
+        ~Exists(ranks), user_id__isnull=False, anonymized_at__isnull=True, order_count__gt=0
     )
     if low is not None:
         profiles = profiles.filter(pk__gte=low)
@@ -577,9 +583,11 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
     next_rank = ladder.ranks[position + 1] if position + 1 < len(ladder.ranks) else None
     progress = None
     if next_rank is not None:
-        figures = Figures()
+        figures = NO_FIGURES
         if profile is not None:
-            figures = window_figures(ladder, config.zone, now, [profile.pk])[profile.pk]
+            figures = window_figures(ladder, config.zone, now, [profile.pk]).get(
+                profile.pk, NO_FIGURES
+            )
         progress = Progress(
             orders=None
             if next_rank.min_orders is None
@@ -651,11 +659,13 @@ def preview_ladder(
         ids = sorted([*held, *_unranked(low, high).values_list("pk", flat=True)])
         if not ids:
             continue
-        last_orders = dict(
-            CustomerProfile.objects.filter(pk__gte=low, pk__lte=high).values_list(
-                "pk", "last_order_at"
+        last_orders = {}
+        if draft.inactive_months is not None:  # only inactivity reads the last order's time
+            last_orders = dict(
+                CustomerProfile.objects.filter(pk__gte=low, pk__lte=high).values_list(
+                    "pk", "last_order_at"
+                )
             )
-        )
         figures = window_figures(draft, config.zone, now, ids)
         for profile_id in ids:
             code, pin = held.get(profile_id, (lowest, None))
@@ -669,7 +679,7 @@ def preview_ladder(
                 now,
                 code,
                 pin,
-                figures[profile_id],
+                figures.get(profile_id, NO_FIGURES),
                 last_orders.get(profile_id),
                 period_end=True,
             ).code

@@ -126,6 +126,8 @@ class RankLadder:
         self.window = window or Window()
         self.inactive_months = inactive_months
         self._validate()
+        self.codes = frozenset(rank.code for rank in self.ranks)
+        self._positions = {rank.code: position for position, rank in enumerate(self.ranks)}
 
     def _validate(self) -> None:
         if not self.ranks:
@@ -163,10 +165,7 @@ class RankLadder:
     __hash__ = None  # ranks hold dicts
 
     def index(self, code: str) -> int:
-        for position, rank in enumerate(self.ranks):
-            if rank.code == code:
-                return position
-        raise KeyError(code)
+        return self._positions[code]
 
     def by_code(self, code: str) -> Rank:
         return self.ranks[self.index(code)]
@@ -227,24 +226,31 @@ def _check_above(below: Rank, rank: Rank) -> None:
         )
 
 
+_ZERO = Decimal(0)
+
+
 def _meets(rank: Rank, figures: Figures) -> bool:
-    tests = []
-    if rank.min_orders is not None:
-        tests.append(figures.orders >= rank.min_orders)
+    if rank.combine == "all":
+        if rank.min_orders is not None and figures.orders < rank.min_orders:
+            return False
+        for currency, amount in rank.min_spend.items():
+            if figures.spend.get(currency, _ZERO) < amount:
+                return False
+        return rank.min_points is None or figures.points >= rank.min_points
+    if rank.min_orders is not None and figures.orders >= rank.min_orders:
+        return True
     for currency, amount in rank.min_spend.items():
-        tests.append(figures.spend.get(currency, Decimal(0)) >= amount)
-    if rank.min_points is not None:
-        tests.append(figures.points >= rank.min_points)
-    return all(tests) if rank.combine == "all" else any(tests)
+        if figures.spend.get(currency, _ZERO) >= amount:
+            return True
+    return rank.min_points is not None and figures.points >= rank.min_points
 
 
 def qualifying_rank(ladder: RankLadder, figures: Figures) -> Rank:
     """The highest rank whose thresholds the figures meet (the lowest rank at least)."""
-    reached = ladder.ranks[0]
-    for rank in ladder.ranks[1:]:
+    for rank in reversed(ladder.ranks[1:]):
         if _meets(rank, figures):
-            reached = rank
-    return reached
+            return rank
+    return ladder.ranks[0]
 
 
 @dataclass(frozen=True)
