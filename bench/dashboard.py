@@ -35,7 +35,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from fill import ledger_arguments, prepare_ledger  # noqa: E402
+from fill import ACCOUNTS, ledger_arguments, prepare_ledger  # noqa: E402
 
 from saleor_crm_plugin.dashboard.views import (  # noqa: E402
     CUSTOMERS_PAGE_QUERY,
@@ -92,6 +92,10 @@ def main() -> None:
 
         recompute_rfm(ZoneInfo("UTC"))
     with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM saleor_crm_sandbox_sandboxuser")
+        if cursor.fetchone()[0] < 1_000:  # the store accounts ranks' vouchers and metadata need
+            cursor.execute(ACCOUNTS)
+            cursor.execute("VACUUM ANALYZE saleor_crm_sandbox_sandboxuser")
         cursor.execute(RANKS)
         cursor.execute("VACUUM ANALYZE saleor_crm_memberrank")
         cursor.execute("SELECT count(*) FROM saleor_crm_customerprofile")
@@ -220,6 +224,9 @@ def _rank_table(post, workers: int) -> None:
     from saleor_crm_plugin.loyalty import membership
     from saleor_crm_plugin.loyalty.models import MemberRank
 
+    from saleor_crm_plugin.sandbox.models import SandboxSettings
+
+    SandboxSettings.objects.all().delete()  # an interrupted run may have left its draft saved
     host = get_host()
     config = host.config()
     original = config.loyalty.ladder_text

@@ -60,6 +60,21 @@ FROM bench_figures f ORDER BY f.p;
 DROP TABLE bench_orders, bench_figures;
 """
 
+# A store account for each registered customer (user id = profile id), a prefecture each.
+ACCOUNTS = """
+TRUNCATE saleor_crm_sandbox_sandboxuser RESTART IDENTITY CASCADE;
+INSERT INTO saleor_crm_sandbox_sandboxuser
+    (id, email, first_name, last_name, is_staff, is_active, permissions, metadata,
+     private_metadata, country, country_area, city, customer_type, date_joined, updated_at)
+SELECT id, 'c' || id || '@example.com', 'First' || (id % 97), 'Last' || (id % 89), false, true,
+       '[]', '{}', '{}', 'JP',
+       (ARRAY['東京都','大阪府','神奈川県','愛知県','福岡県','北海道','京都府'])[1 + id % 7],
+       'City', '', now(), now()
+FROM saleor_crm_customerprofile WHERE user_id IS NOT NULL;
+SELECT setval(pg_get_serial_sequence('saleor_crm_sandbox_sandboxuser', 'id'),
+              (SELECT max(id) FROM saleor_crm_sandbox_sandboxuser));
+"""
+
 
 def fill_ledger(customers: int, orders: int) -> None:
     """Fill the ledger (every CRM table emptied first) and ANALYZE it."""

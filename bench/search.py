@@ -38,24 +38,10 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from fill import ledger_arguments, prepare_ledger  # noqa: E402
+from fill import ACCOUNTS, ledger_arguments, prepare_ledger  # noqa: E402
 
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
 from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
-
-ACCOUNTS = """
-TRUNCATE saleor_crm_sandbox_sandboxuser RESTART IDENTITY CASCADE;
-INSERT INTO saleor_crm_sandbox_sandboxuser
-    (id, email, first_name, last_name, is_staff, is_active, permissions, metadata,
-     private_metadata, country, country_area, city, date_joined, updated_at)
-SELECT id, 'c' || id || '@example.com', 'First' || (id % 97), 'Last' || (id % 89), false, true,
-       '[]', '{}', '{}', 'JP',
-       (ARRAY['東京都','大阪府','神奈川県','愛知県','福岡県','北海道','京都府'])[1 + id % 7],
-       'City', now(), now()
-FROM saleor_crm_customerprofile WHERE user_id IS NOT NULL;
-SELECT setval(pg_get_serial_sequence('saleor_crm_sandbox_sandboxuser', 'id'),
-              (SELECT max(id) FROM saleor_crm_sandbox_sandboxuser));
-"""
 
 PREVIEW = """query($rule: JSONString!) {
   crmSegmentPreview(rule: $rule, first: 20) { customers sample { email orderCount } } }"""
