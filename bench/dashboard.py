@@ -223,7 +223,6 @@ def _rank_table(post, workers: int) -> None:
     from saleor_crm_plugin.host import get_host
     from saleor_crm_plugin.loyalty import membership
     from saleor_crm_plugin.loyalty.models import MemberRank
-
     from saleor_crm_plugin.sandbox.models import SandboxSettings
 
     SandboxSettings.objects.all().delete()  # an interrupted run may have left its draft saved

@@ -336,8 +336,12 @@ def _evaluate(
     deciding = _deciding_orders(ladder.window.period_start(now, zone), changed)
     for change in changes:
         change.order_ids = deciding.get(change.profile_id, [])
-    MemberRank.objects.bulk_create(created)
-    MemberRank.objects.bulk_update(updated, _MEMBER_FIELDS)
+    MemberRank.objects.bulk_create(created)  # a rank created meanwhile: IntegrityError, retried
+    # One INSERT … ON CONFLICT DO UPDATE: bulk_update's CASE per row grows with the square of
+    # the batch (it took most of a review's time at 1,000 a batch).
+    MemberRank.objects.bulk_create(
+        updated, update_conflicts=True, unique_fields=["profile"], update_fields=_MEMBER_FIELDS
+    )
     RankChange.objects.bulk_create(changes)
     return changed
 
