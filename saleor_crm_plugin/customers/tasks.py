@@ -70,7 +70,7 @@ def ingest_customer_task(user_id: str) -> dict:
     with host.database_access():
         snapshot = host.customer_snapshot(str(user_id))
         if snapshot is None:
-            logger.info("CRM: user %s is not in the store any more; not recorded", user_id)
+            logger.info("CRM: user %s is not a customer (gone, or staff); not recorded", user_id)
             return _summary(IngestResult(), 0)
         result = ingest_customers([snapshot])
         # Guest orders the customer adopted by registering earn now.

@@ -2,7 +2,8 @@
 
 The host creates them (`Host.ensure_dashboard_app`): inside Saleor an App of type THIRDPARTY
 whose `app_url` is our dashboard path, with `AppExtension` rows (Dashboard wants `mount` and
-`target` in lower case). A page's URL is relative to `app_url`; a widget's is absolute.
+`target` in lower case). A page's URL is relative to `app_url`; a widget's and a popup's are
+absolute.
 """
 
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ class Extension:
     label: str
     mount: str
     target: str
-    url: str  # relative to the app's URL for pages, absolute for widgets
+    url: str  # relative to the app's URL for pages, absolute for widgets and popups
     permissions: tuple[str, ...] = (MANAGE_USERS,)
     settings: dict = field(default_factory=dict)
 
@@ -68,7 +69,10 @@ def extensions(url: str) -> list[Extension]:
             "CRM: adjust points or pin a rank",
             "customer_details_more_actions",
             "popup",
-            f"/{popup}",
+            # absolute, as the widget's: Saleor joins a popup's relative URL to the App's path
+            # with urljoin, which drops its last segment (`/actions` became
+            # `…/saleor.crm/actions`, found in Dashboard 3.23.27)
+            f"{url}/{popup}",
         )
         for popup in POPUPS
     )

@@ -172,9 +172,10 @@ def _widget(request, host) -> HttpResponse:
         "static": f"{_base(request)}/dashboard/static",
     }
     if requester is None:
-        html = render_to_string(
-            "saleor_crm/dashboard/denied.html", {**context, "message": words["sign_in"]}
-        )
+        # Dashboard posts an empty token for a user without the widget's permissions
+        posted = request.POST.get("accessToken", "x").strip() in ("", "null", "undefined")
+        message = words["no_access"] if posted else words["sign_in"]
+        html = render_to_string("saleor_crm/dashboard/denied.html", {**context, "message": message})
         return HttpResponse(html, status=401)
     if not requester.has_permission(MANAGE_USERS):
         html = render_to_string(

@@ -64,7 +64,8 @@ class Host(Protocol):
         """Return the order's current state, or None when the store has no such order."""
 
     def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
-        """Return the customer's current state, or None when the store has no such user."""
+        """Return the customer's current state, or None when the store has no such user or the
+        user is staff (a staff account is not a customer; its own orders still count)."""
 
     def order_count(self) -> int:
         """Return how many orders a full backfill reads (for its progress bar)."""

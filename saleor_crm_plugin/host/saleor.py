@@ -302,7 +302,7 @@ class SaleorHost:
         return None if order is None else order_to_snapshot(order)
 
     def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
-        user = User.objects.filter(pk=user_id).first()
+        user = User.objects.filter(pk=user_id, is_staff=False).first()
         return None if user is None else user_to_snapshot(user)
 
     def order_count(self) -> int:

@@ -55,7 +55,7 @@ class SandboxHost:
     def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
         from ..sandbox.models import SandboxUser
 
-        user = SandboxUser.objects.filter(pk=user_id).first()
+        user = SandboxUser.objects.filter(pk=user_id, is_staff=False).first()
         return None if user is None else _user_snapshot(user)
 
     def order_count(self) -> int:

@@ -294,6 +294,11 @@ def _evaluate(
         member = members.get(profile_id)
         saved = _state(member) if member is not None else None
         held, pin = held_code(loyalty, member), _pin(member)
+        # A pin that ended (expired, or to a rank the table dropped) leaves the rank to the
+        # figures at once, as unpinning does: not the pinned rank until the period end.
+        ended = pin is not None and (
+            pin.code not in ladder.codes or (pin.expires_at is not None and now >= pin.expires_at)
+        )
         decision = _decision(
             ladder,
             zone,
@@ -302,7 +307,7 @@ def _evaluate(
             pin,
             figures.get(profile_id, NO_FIGURES),
             last_orders[profile_id],
-            period_end=period_end,
+            period_end=period_end or ended,
         )
         if member is None:
             member = MemberRank(profile_id=profile_id, code=decision.code, since=now)
@@ -320,13 +325,11 @@ def _evaluate(
             )
             member.code, member.since = decision.code, now
             changed.append(profile_id)
-        if pin is not None and (
-            pin.code not in ladder.codes or (pin.expires_at is not None and now >= pin.expires_at)
-        ):
+        if ended:
             member.pin_code, member.pin_reason, member.pin_expires_at = "", "", None
             member.pinned_by = ""
         member.rule_version = version
-        if period_end or member.review_at is None:
+        if period_end or ended or member.review_at is None:
             member.review_at = review_at
         if saved is None:
             created.append(member)
@@ -549,7 +552,8 @@ def pin_rank(
                 actor=actor,
             )
             audit.record(AuditEvent.RANK_UNPINNED, actor, now, profile_id=profile.pk, reason=reason)
-            evaluate_ranks(config, [profile.pk], now, actor=actor)
+            # the rank by the rules: what the figures reach now, up or down
+            evaluate_ranks(config, [profile.pk], now, period_end=True, actor=actor)
         return MemberRank.objects.get(profile=profile)
 
 

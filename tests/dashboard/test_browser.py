@@ -103,6 +103,22 @@ def _shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def test_a_page_dashboard_gives_no_token_says_no_access(browser, live_server, db):
+    # given: Dashboard's handshake without a token (a user lacking the extension's permissions)
+    url = f"{live_server.url}{BASE}/actions?customerId=VXNlcjox"
+    page = browser.new_page()
+
+    # when
+    page.set_content(HOST_PAGE % {"token": "null", "url": _js(url)})
+    popup = page.frame_locator("#app")
+
+    # then: not "Waiting for Saleor Dashboard…" forever
+    popup.locator("#crm-status.denied").wait_for(timeout=15_000)
+    assert popup.locator("#crm-status").inner_text() == "You do not have access to this page."
+    assert popup.locator("#crm-content").inner_text() == ""
+    page.close()
+
+
 @pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "ja")])
 def test_the_overview_loads_after_the_handshake(browser, live_server, store, theme, locale):
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])

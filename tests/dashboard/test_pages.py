@@ -110,6 +110,16 @@ def test_no_token_a_bad_one_a_customer_or_staff_without_permission_see_nothing(
     assert client.get(f"{BASE}/widget/customer").status_code == 405
 
 
+def test_dashboard_posting_no_token_says_no_access_rather_than_sign_in(client, ann):
+    # Dashboard 3.23 posts the widget with an empty token for a user without its permissions
+    withheld = _widget(client, "", ann).content.decode()
+    no_field = _widget(client, None, ann).content.decode()
+
+    assert "You do not have access to this page." in withheld
+    assert "Open this page from Saleor Dashboard." in no_field
+    assert "crm-points-available" not in withheld
+
+
 def test_a_customer_the_crm_does_not_know_gets_a_message(client, staff_user):
     stranger = make_user("new@example.com")
     answer = _widget(client, staff_user.api_token, stranger, locale="ja")

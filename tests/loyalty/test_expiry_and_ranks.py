@@ -178,10 +178,28 @@ def test_staff_pin_a_rank_with_a_reason_until_it_expires():
     change = RankChange.objects.order_by("at", "pk").last()
     assert (change.to_code, change.actor) == ("GOLD", "staff:7")
     assert change.reason == "pinned by staff: VIP from the launch event"
-    # after the pin expires, the period-end review puts the rules back
-    review_ranks(config, T0 + 60 * DAY)
+    # after the pin expires, the next review puts the rules back at once, period end or not
+    review_ranks(config, T0 + 41 * DAY)
     member = MemberRank.objects.get(profile=profile)
     assert (member.code, member.pin_code) == ("REGULAR", "")
+    change = RankChange.objects.order_by("at", "pk").last()
+    assert (change.from_code, change.to_code) == ("GOLD", "REGULAR")
+
+
+def test_unpinning_gives_the_rank_by_the_rules_at_once():
+    # given: one order (Regular by the rules), pinned Gold by staff
+    config = _config()
+    user, _uid = _customer()
+    profile = _buy(config, user, "o1", T0)
+    pin_rank(config, profile, "GOLD", "launch event", T0 + DAY, actor="staff:7")
+
+    # when: staff unpin in the middle of the period
+    member = pin_rank(config, profile, None, "event over", T0 + 2 * DAY, actor="staff:7")
+
+    # then: the rank the figures reach, not the pinned one until the period ends
+    assert (member.code, member.pin_code, member.pinned_by) == ("REGULAR", "", "")
+    last = RankChange.objects.order_by("at", "pk").last()
+    assert (last.from_code, last.to_code, last.actor) == ("GOLD", "REGULAR", "staff:7")
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,12 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
             "https://shop.example.com/plugins/global/saleor.crm/dashboard/widget/customer",
             {"widgetTarget": {"method": "POST"}},
         ),
-        "crm-customer-actions": ("customer_details_more_actions", "popup", "/actions", {}),
+        "crm-customer-actions": (
+            "customer_details_more_actions",
+            "popup",
+            "https://shop.example.com/plugins/global/saleor.crm/dashboard/actions",
+            {},
+        ),
     }
     assert sorted(p.codename for p in again.permissions.all()) == ["manage_plugins", "manage_users"]
     loyalty = again.extensions.get(identifier="crm-loyalty")

@@ -194,6 +194,17 @@ def test_a_failing_hook_body_returns_the_previous_value(
     assert "the order_updated hook failed" in caplog.text
 
 
+def test_a_staff_account_updated_in_dashboard_is_not_recorded_as_a_customer(
+    crm_plugin, staff_user, django_capture_on_commit_callbacks
+):
+    # when: Dashboard writes a staff user's metadata, and Saleor calls customer_updated
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_plugin.customer_updated(staff_user)
+
+    # then
+    assert not CustomerProfile.objects.filter(user_id=str(staff_user.pk)).exists()
+
+
 def test_customer_deleted_removes_personal_data(
     crm_plugin, customer_user, order_with_lines, django_capture_on_commit_callbacks
 ):

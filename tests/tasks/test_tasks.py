@@ -97,3 +97,17 @@ def test_customer_task_adopts_guest_orders_and_erase_task_anonymizes():
     assert profile.user_id == str(user.pk)
     assert profile.email_digest is None
     assert profile.order_count == 1
+
+
+def test_a_staff_account_is_not_recorded_as_a_customer():
+    # given: a staff user whose account changed (Dashboard writes its metadata)
+    staff = SandboxUser.objects.create(
+        email="clerk@example.com", is_staff=True, date_joined=T0, updated_at=T0
+    )
+
+    # when
+    result = ingest_customer_task.delay(str(staff.pk)).get()
+
+    # then
+    assert result == {"created": 0, "updated": 0, "unchanged": 0, "metadata_written": 0}
+    assert not CustomerProfile.objects.exists()

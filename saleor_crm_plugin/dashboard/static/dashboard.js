@@ -640,6 +640,8 @@
       var first = token === null;
       token = message.payload && message.payload.token;
       if (token && first) { load(); }
+      // Dashboard hands over no token to a user without the extension's permissions
+      if (!token) { status.textContent = t.no_access; status.className = "denied"; content.replaceChildren(); }
     } else if (message.type === "theme" && message.payload) {
       document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
     }
