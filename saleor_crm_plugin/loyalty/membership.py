@@ -209,7 +209,7 @@ def _decision(
     A rank or a pin the ladder does not have counts as none (the customer starts again from
     the lowest rank).
     """
-    if pin is not None and pin.code not in ladder.codes:
+    if pin is not None and _pin_ended(ladder, pin, now):
         pin = None
     return decide(
         ladder,
@@ -227,6 +227,11 @@ def _pin(member: MemberRank | None) -> Pin | None:
     if member is None or not member.pin_code:
         return None
     return Pin(member.pin_code, member.pin_reason, member.pin_expires_at)
+
+
+def _pin_ended(ladder: RankLadder, pin: Pin, now: datetime) -> bool:
+    """Whether a pin no longer holds: it expired, or its rank is not on the ladder."""
+    return pin.code not in ladder.codes or (pin.expires_at is not None and now >= pin.expires_at)
 
 
 _MEMBER_FIELDS = [
@@ -296,9 +301,7 @@ def _evaluate(
         held, pin = held_code(loyalty, member), _pin(member)
         # A pin that ended (expired, or to a rank the table dropped) leaves the rank to the
         # figures at once, as unpinning does: not the pinned rank until the period end.
-        ended = pin is not None and (
-            pin.code not in ladder.codes or (pin.expires_at is not None and now >= pin.expires_at)
-        )
+        ended = pin is not None and _pin_ended(ladder, pin, now)
         decision = _decision(
             ladder,
             zone,
@@ -379,6 +382,11 @@ def _ranked(low: int | None, high: int | None):
     return ranks
 
 
+def _due(now: datetime, low: int | None, high: int | None):
+    """The ranks of profile ids `low` to `high` whose review is due (their period ended)."""
+    return _ranked(low, high).filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
+
+
 def _unranked(low: int | None, high: int | None):
     """Registered customers with orders but no rank yet (orders from a backfill), by id."""
     ranks = _ranked(low, high).filter(profile_id=OuterRef("pk"))
@@ -408,9 +416,7 @@ def review_ranks(
     report = ReviewReport()
     if not config.loyalty.enabled:
         return report
-    due = _ranked(low, high)
-    if not everyone:
-        due = due.filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
+    due = _ranked(low, high) if everyone else _due(now, low, high)
     for queryset, column, period_end in (
         (due, "profile_id", True),
         (_unranked(low, high), "pk", False),
@@ -427,8 +433,7 @@ def review_due(config: CRMConfig, now: datetime) -> bool:
     """Whether the periodic review has anything to do now."""
     if not config.loyalty.enabled:
         return False
-    due = _ranked(None, None).filter(Q(review_at__lte=now) | Q(review_at__isnull=True))
-    return due.exists() or _unranked(None, None).exists()
+    return _due(now, None, None).exists() or _unranked(None, None).exists()
 
 
 def draft_settings(

@@ -426,16 +426,20 @@
     var reason = document.getElementById("crm-adjust-reason").value;
     var points = Number(raw);
     if (!raw || !Number.isInteger(points)) { notice("points: " + t.not_whole, true); return; }
-    // one request id per filled form: a retry after a lost answer adjusts once
-    adjustRequest = adjustRequest || newRequest();
     graphql(FIND_CUSTOMER, { search: email }).then(function (answer) {
       var found = ((answer.data && answer.data.crmCustomers && answer.data.crmCustomers.edges) || [])
         .map(function (e) { return e.node; })
         .filter(function (c) { return (c.email || "").toLowerCase() === email.toLowerCase(); });
-      if (!found.length) { notice(t.no_such_customer, true); return null; }
-      return graphql(POINTS_ADJUST, { id: found[0].id, points: points, reason: reason, request: adjustRequest });
-    }).then(function (answer) {
-      if (!answer) { return; }
+      if (!found.length) { notice(t.no_such_customer, true); return; }
+      sendAdjust(found[0].id, points, reason);
+    });
+  }
+
+  // The adjustment itself (the Loyalty page's and the popup's): one request id per filled
+  // form, so a retry after a lost answer adjusts once; the new balance, or the refusal.
+  function sendAdjust(customerId, points, reason) {
+    adjustRequest = adjustRequest || newRequest();
+    return graphql(POINTS_ADJUST, { id: customerId, points: points, reason: reason, request: adjustRequest }).then(function (answer) {
       var error = firstError(answer, "crmPointsAdjust");
       if (error) { notice(error, true); return; }
       adjustRequest = null;
@@ -514,15 +518,7 @@
     give.onclick = function () {
       var raw = points.value.trim();
       if (!/^[+-]?\d{1,9}$/.test(raw)) { notice("points: '" + raw + "' " + t.not_whole, true); return; }
-      // one request id per filled form: a retry after a lost answer adjusts once
-      adjustRequest = adjustRequest || newRequest();
-      graphql(POINTS_ADJUST, { id: config.customerId, points: Number(raw), reason: reason.value, request: adjustRequest }).then(function (answer) {
-        var error = firstError(answer, "crmPointsAdjust");
-        if (error) { notice(error, true); return; }
-        adjustRequest = null;
-        notice(t.saved + " · " + t.balance_now + ": " + number(answer.data.crmPointsAdjust.points.available), false);
-        load();
-      });
+      sendAdjust(config.customerId, Number(raw), reason.value);
     };
     var code = el("select", { id: "crm-pin-code", "aria-label": t.rank }, [el("option", { value: "" }, [t.unpin])].concat(
       data.crmRanks.map(function (r) {
