@@ -43,7 +43,8 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from fill import ledger_arguments, prepare_ledger  # noqa: E402
 
-import saleor_crm_plugin.customers.tasks as order_tasks  # noqa: E402
+import saleor_crm_plugin.intake.pipeline as pipeline  # noqa: E402
+import saleor_crm_plugin.intake.tasks as order_tasks  # noqa: E402
 from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
 from saleor_crm_plugin.customers.snapshots import OrderSnapshot, OrderStatus  # noqa: E402
 from saleor_crm_plugin.host import get_host  # noqa: E402
@@ -117,7 +118,7 @@ def _fill_points(customers: int, entries: int) -> None:
 def _order_task(samples: int) -> None:
     """One new paid order of a random registered customer per task, like a hook event."""
     loyalty_times = []
-    settle = order_tasks.settle_loyalty
+    settle = pipeline.settle_loyalty
 
     def timed_settle(*args, **kwargs):
         started = time.perf_counter()
@@ -126,7 +127,7 @@ def _order_task(samples: int) -> None:
         finally:
             loyalty_times.append(time.perf_counter() - started)
 
-    order_tasks.settle_loyalty = timed_settle
+    pipeline.settle_loyalty = timed_settle
     registered = list(
         CustomerProfile.objects.filter(user_id__isnull=False, order_count__gt=0).values_list(
             "user_id", flat=True
@@ -156,7 +157,7 @@ def _order_task(samples: int) -> None:
             order_tasks.ingest_orders_task.apply(args=[[snapshot.order_id]]).get()
             task_times.append(time.perf_counter() - started)
     finally:
-        order_tasks.settle_loyalty = settle
+        pipeline.settle_loyalty = settle
     print(f"order task with loyalty ({samples:,} paid orders): {_ms(task_times)}")
     print(f"  of which settle_loyalty (earn + rank): {_ms(loyalty_times)}", flush=True)
 

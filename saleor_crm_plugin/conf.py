@@ -52,6 +52,8 @@ SUBSCRIPTION_REMINDER = "subscription-reminder-days"
 SUBSCRIPTION_SEND_WINDOW = "subscription-send-window"
 SUBSCRIPTION_STAFF_EMAILS = "subscription-staff-emails"
 DASHBOARD_LANGUAGE = "dashboard-language"
+DRAIN_SECONDS = "event-drain-seconds"
+SWEEP_MINUTES = "catch-up-sweep-minutes"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -228,6 +230,19 @@ FIELDS = {
         "en or ja: the language of the CRM pages in Dashboard when Dashboard does not say.",
         "string",
     ),
+    DRAIN_SECONDS: (
+        "Record events every (seconds)",
+        "Order and customer events wait in the CRM's own table until the next run of the "
+        "Celery beat task saleor_crm.drain_changes, which records them: this many seconds "
+        "apart (1-60). Celery beat must run (Saleor's own periodic tasks need it too).",
+        "int",
+    ),
+    SWEEP_MINUTES: (
+        "Catch-up sweep every (minutes)",
+        "How often (1-1440) the CRM compares the orders and customers Saleor changed since "
+        "the last sweep with its ledger and records what no event reported.",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -304,6 +319,8 @@ DEFAULTS = {
     SUBSCRIPTION_SEND_WINDOW: "09:00-20:00",
     SUBSCRIPTION_STAFF_EMAILS: "",
     DASHBOARD_LANGUAGE: "en",
+    DRAIN_SECONDS: 3,
+    SWEEP_MINUTES: 15,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -340,6 +357,9 @@ class CRMConfig:
     subscription_send_window: tuple[int, int] = (9 * 60, 20 * 60)  # minutes of the local day
     subscription_staff_emails: tuple[str, ...] = ()
     dashboard_language: str = "en"
+    # The intake: how often the outbox is drained and Saleor's changes swept (intake/).
+    drain_seconds: int = 3
+    sweep_minutes: int = 15
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -585,6 +605,10 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
             SUBSCRIPTION_STAFF_EMAILS, values[SUBSCRIPTION_STAFF_EMAILS]
         ),
         dashboard_language=_parse_language(DASHBOARD_LANGUAGE, values[DASHBOARD_LANGUAGE]),
+        drain_seconds=_parse_whole(DRAIN_SECONDS, values[DRAIN_SECONDS], 60, low=1, unit="seconds"),
+        sweep_minutes=_parse_whole(
+            SWEEP_MINUTES, values[SWEEP_MINUTES], 1440, low=1, unit="minutes"
+        ),
     )
 
 

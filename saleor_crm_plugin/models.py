@@ -9,6 +9,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from .intake.models import PendingChange
 from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
@@ -22,6 +23,7 @@ __all__ = [
     "MemberRank",
     "OrderLineRecord",
     "OrderRecord",
+    "PendingChange",
     "PointsAccount",
     "PointsEntry",
     "PointsLot",

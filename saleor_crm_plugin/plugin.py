@@ -1,8 +1,10 @@
-"""CRMPlugin: Saleor's door to the CRM. Hooks only enqueue Celery work; they never raise.
+"""CRMPlugin: Saleor's door to the CRM. Hooks only record what changed; they never raise.
 
-Saleor calls these hooks after its own commit, in the shopper's request: an exception here
-would fail a request whose order is already saved and paid, and skip later hooks and the
-confirmation email. So every hook is wrapped: it logs and returns `previous_value`.
+Saleor calls these hooks in the shopper's request. Each writes one row to our outbox on the
+request's own database connection (no broker, no network) and returns; the drain task on beat
+does the work (`intake/`). An exception here would fail a request whose order is already saved
+and paid, and skip later hooks and the confirmation email, so every hook is wrapped: it logs
+and returns `previous_value`, and the catch-up sweep records the change later.
 """
 
 import functools
@@ -11,11 +13,14 @@ import logging
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotFound
 from django.utils import timezone
+from saleor.core.db.connection import allow_writer
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 
 from . import conf
 from .conf import ConfigError, parse_config
 from .host.saleor import PLUGIN_ID
+from .intake.models import PendingChange
+from .intake.outbox import record_changes
 from .task_options import enqueue
 
 logger = logging.getLogger(__name__)
@@ -31,7 +36,10 @@ def _never_raises(hook):
             if self.active and self.crm_config is not None and self.crm_config.ingestion_enabled:
                 hook(self, *args, **kwargs)
         except Exception:
-            logger.exception("CRM: the %s hook failed; the event was not recorded", hook.__name__)
+            logger.exception(
+                "CRM: the %s hook failed; the catch-up sweep will record the change",
+                hook.__name__,
+            )
         return previous_value
 
     return wrapper
@@ -75,86 +83,89 @@ class CRMPlugin(BasePlugin):
             # Dashboard shows only the bare message in a pop-up: it names the field.
             raise ValidationError({error.field: ValidationError(str(error), code="invalid")})
 
-    # --- orders ---------------------------------------------------------------------------
+    @classmethod
+    def pre_save_plugin_configuration(cls, plugin_configuration):
+        """Re-time the intake's periodic tasks to the settings being saved; on activation,
+        score everyone once (so segments show now, not after the hourly recompute)."""
+        from .intake.schedule import apply_schedule
+        from .tasks import recompute_rfm_task
 
-    def _order_changed(self, order):
-        from .tasks import ingest_orders_task
+        config = parse_config(plugin_configuration.configuration)
+        apply_schedule(config)
+        was_active = (
+            type(plugin_configuration)
+            .objects.filter(pk=plugin_configuration.pk)
+            .values_list("active", flat=True)
+            .first()
+        )
+        if plugin_configuration.active and not was_active:
+            enqueue(recompute_rfm_task)
 
-        enqueue(ingest_orders_task, [str(order.pk)])
+    # --- orders and customers: one outbox row each, on the request's own connection -------
+
+    def _changed(self, kind, ids, noticed_at=None):
+        with allow_writer():
+            record_changes(kind, ids, noticed_at)
 
     @_never_raises
     def order_created(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_confirmed(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_paid(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_fully_paid(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_updated(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_cancelled(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_expired(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_refunded(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_fully_refunded(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_fulfilled(self, order, previous_value, **kwargs):
-        self._order_changed(order)
+        self._changed(PendingChange.ORDER, [order.pk])
 
     @_never_raises
     def order_bulk_created(self, orders, previous_value, **kwargs):
-        from .tasks import ingest_orders_task
-
-        enqueue(ingest_orders_task, [str(order.pk) for order in orders])
-
-    # --- customers ------------------------------------------------------------------------
-
-    def _customer_changed(self, customer):
-        from .tasks import ingest_customer_task
-
-        enqueue(ingest_customer_task, str(customer.pk))
-
-    def _customer_deleted(self, customer):
-        from .tasks import erase_customer_task
-
-        enqueue(erase_customer_task, str(customer.pk), timezone.now().isoformat())
+        self._changed(PendingChange.ORDER, [order.pk for order in orders])
 
     @_never_raises
     def customer_created(self, customer, previous_value, **kwargs):
-        self._customer_changed(customer)
+        self._changed(PendingChange.CUSTOMER, [customer.pk])
 
     @_never_raises
     def customer_updated(self, customer, previous_value, **kwargs):
-        self._customer_changed(customer)
+        self._changed(PendingChange.CUSTOMER, [customer.pk])
 
     @_never_raises
     def customer_deleted(self, customer, previous_value, **kwargs):
-        self._customer_deleted(customer)
+        self._changed(PendingChange.CUSTOMER_DELETED, [customer.pk], timezone.now())
 
     @_never_raises
     def account_deleted(self, user, previous_value, **kwargs):
-        self._customer_deleted(user)
+        self._changed(PendingChange.CUSTOMER_DELETED, [user.pk], timezone.now())
 
     # --- HTTP -----------------------------------------------------------------------------
 

@@ -1,6 +1,12 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
-from .customers.tasks import erase_customer_task, ingest_customer_task, ingest_orders_task
+from .intake.tasks import (
+    drain_changes_task,
+    erase_customer_task,
+    ingest_customer_task,
+    ingest_orders_task,
+    sweep_changes_task,
+)
 from .loyalty.tasks import (
     apply_rank_settings_task,
     expire_points_task,
@@ -16,6 +22,7 @@ from .subscriptions.tasks import renew_subscriptions_task
 
 __all__ = [
     "apply_rank_settings_task",
+    "drain_changes_task",
     "erase_customer_task",
     "evaluate_segments_task",
     "expire_points_task",
@@ -26,4 +33,5 @@ __all__ = [
     "renew_subscriptions_task",
     "review_ranks_chunk_task",
     "review_ranks_task",
+    "sweep_changes_task",
 ]

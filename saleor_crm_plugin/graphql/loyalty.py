@@ -9,7 +9,6 @@ from graphene import relay
 from ..audit.models import AuditEvent
 from ..audit.services import trail
 from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError
-from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
 from ..host import MANAGE_PLUGINS
@@ -26,6 +25,7 @@ from ..loyalty.membership import (
 from ..loyalty.models import PointsEntry, RankChange
 from ..loyalty.redemption import redeem_for_gift_card
 from ..loyalty.services import PointsError, adjust, balance, expiring, liability
+from ..metadata import sync_customer_metadata
 from .errors import InputError, decode_id, require_customer, require_permission
 from .money import Money, money
 from .pagination import attach_emails, connection_from_queryset, email_of

@@ -3,12 +3,13 @@
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..conf import CRMConfig
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
 
-__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester"]
+__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester", "changed_page"]
 
 # Saleor's permission codes (`AccountPermissions.MANAGE_USERS.codename` upper-cased), as in
 # its GraphQL `PermissionEnum`.
@@ -60,12 +61,22 @@ class Host(Protocol):
         returns the values to write (or raises, and nothing is written); the whole result is
         validated (`ConfigError` names the first wrong field). Other settings are kept."""
 
-    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
-        """Return the order's current state, or None when the store has no such order."""
+    def order_snapshots(self, order_ids: Iterable[str]) -> dict[str, OrderSnapshot]:
+        """Return the current state of these orders, by id, read in bulk (one query set for
+        any number). Orders the store does not have, or cannot read as snapshots (logged),
+        are left out."""
 
-    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
-        """Return the customer's current state, or None when the store has no such user or the
-        user is staff (a staff account is not a customer; its own orders still count)."""
+    def customer_snapshots(self, user_ids: Iterable[str]) -> dict[str, CustomerSnapshot]:
+        """Return the current state of these customers, by user id, read in bulk. Users the
+        store does not have, and staff (a staff account is not a customer; its own orders
+        still count), are left out."""
+
+    def changed_since(
+        self, kind: str, since: datetime, after: str | None, limit: int
+    ) -> list[tuple[datetime, str]]:
+        """Return (updated_at, id) of the orders (`kind` "order") or customers ("customer")
+        changed at or after `since`, in (updated_at, id) order, at most `limit`; with `after`,
+        only those past (since, after) (the previous page's last row). One indexed query."""
 
     def order_count(self) -> int:
         """Return how many orders a full backfill reads (for its progress bar)."""
@@ -170,6 +181,17 @@ class Host(Protocol):
         tests, a logged warning in production); every CRM entry point (task, view, command)
         runs inside this context.
         """
+
+
+def changed_page(rows, id_field: str, since: datetime, after: str | None, limit: int) -> list:
+    """`Host.changed_since` on a queryset of rows with `updated_at` (both hosts use it)."""
+    from django.db.models import Q
+
+    rows = rows.filter(updated_at__gte=since)
+    if after is not None:
+        rows = rows.filter(Q(updated_at__gt=since) | Q(**{f"{id_field}__gt": after}))
+    page = rows.order_by("updated_at", id_field).values_list("updated_at", id_field)[:limit]
+    return [(at, str(object_id)) for at, object_id in page]
 
 
 _host = None

@@ -5,6 +5,7 @@ rule lives in the engines. Tested against a real Saleor in tests/saleor/.
 """
 
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
@@ -34,7 +35,7 @@ from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from . import attributes
-from .protocol import MANAGE_PLUGINS, MANAGE_USERS, Batch, Requester
+from .protocol import MANAGE_PLUGINS, MANAGE_USERS, Batch, Requester, changed_page
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,14 @@ def _version(order: Order, events) -> object:
     return max(times)
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def order_to_snapshot(order: Order) -> OrderSnapshot:
     """Read one Saleor order (with its lines, payments and events) as a snapshot."""
     refunded, refunded_at = _refunded(order)
@@ -297,13 +306,25 @@ class SaleorHost:
             )
         return config
 
-    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
-        order = _orders().filter(pk=order_id).first()
-        return None if order is None else order_to_snapshot(order)
+    def order_snapshots(self, order_ids: Iterable[str]) -> dict[str, OrderSnapshot]:
+        ids = [str(i) for i in order_ids if _is_uuid(str(i))]
+        snapshots = {}
+        for order in _orders().filter(pk__in=ids):
+            try:
+                snapshots[str(order.pk)] = order_to_snapshot(order)
+            except SnapshotError as error:
+                logger.warning("CRM: order %s cannot be recorded: %s", order.pk, error)
+        return snapshots
 
-    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
-        user = User.objects.filter(pk=user_id, is_staff=False).first()
-        return None if user is None else user_to_snapshot(user)
+    def customer_snapshots(self, user_ids: Iterable[str]) -> dict[str, CustomerSnapshot]:
+        pks = [int(i) for i in map(str, user_ids) if i.isdigit()]
+        users = User.objects.filter(pk__in=pks, is_staff=False)
+        return {str(user.pk): user_to_snapshot(user) for user in users}
+
+    def changed_since(self, kind: str, since, after: str | None, limit: int) -> list:
+        if kind == "order":
+            return changed_page(Order.objects.non_draft(), "pk", since, after, limit)
+        return changed_page(User.objects.filter(is_staff=False), "pk", since, after, limit)
 
     def order_count(self) -> int:
         return Order.objects.non_draft().count()

@@ -12,7 +12,7 @@ from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
 from . import attributes
-from .protocol import Batch, Requester
+from .protocol import Batch, Requester, changed_page
 
 
 def _user_snapshot(user) -> CustomerSnapshot:
@@ -46,17 +46,28 @@ class SandboxHost:
             row.save()
         return config
 
-    def order_snapshot(self, order_id: str) -> OrderSnapshot | None:
+    def order_snapshots(self, order_ids: Iterable[str]) -> dict[str, OrderSnapshot]:
         from ..sandbox.models import SandboxOrder
 
-        order = SandboxOrder.objects.filter(order_id=order_id).first()
-        return None if order is None else order_from_dict(order.data)
+        rows = SandboxOrder.objects.filter(order_id__in=[str(i) for i in order_ids])
+        return {
+            order_id: order_from_dict(data)
+            for order_id, data in rows.values_list("order_id", "data")
+        }
 
-    def customer_snapshot(self, user_id: str) -> CustomerSnapshot | None:
+    def customer_snapshots(self, user_ids: Iterable[str]) -> dict[str, CustomerSnapshot]:
         from ..sandbox.models import SandboxUser
 
-        user = SandboxUser.objects.filter(pk=user_id, is_staff=False).first()
-        return None if user is None else _user_snapshot(user)
+        pks = [int(i) for i in map(str, user_ids) if i.isdigit()]
+        users = SandboxUser.objects.filter(pk__in=pks, is_staff=False)
+        return {str(user.pk): _user_snapshot(user) for user in users}
+
+    def changed_since(self, kind: str, since, after: str | None, limit: int) -> list:
+        from ..sandbox.models import SandboxOrder, SandboxUser
+
+        if kind == "order":
+            return changed_page(SandboxOrder.objects.all(), "order_id", since, after, limit)
+        return changed_page(SandboxUser.objects.filter(is_staff=False), "pk", since, after, limit)
 
     def order_count(self) -> int:
         from ..sandbox.models import SandboxOrder

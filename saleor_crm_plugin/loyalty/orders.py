@@ -16,14 +16,13 @@ customer's rank is evaluated: up at once, never down (that is the period-end rev
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 
 from ..conf import CRMConfig
-from ..customers.metadata import sync_customer_metadata
 from ..customers.models import CustomerProfile, OrderRecord
 from ..customers.snapshots import OrderStatus
 from ..dates import add_months
@@ -41,6 +40,8 @@ __all__ = ["LoyaltyResult", "award_points", "settle_loyalty"]
 class LoyaltyResult:
     entries: int = 0
     rank_changes: int = 0
+    # The customers settled (their `crm.*` metadata is the caller's to rewrite).
+    profile_ids: list[int] = field(default_factory=list)
 
 
 def _birth_month(text: str | None) -> int | None:
@@ -242,7 +243,8 @@ def award_points(
     config: CRMConfig, host, since: datetime, now: datetime, batch: int = 500
 ) -> LoyaltyResult:
     """Give the points of every order paid since `since` that has none yet (the launch of a
-    program on a store with a history). Idempotent: a second run writes nothing.
+    program on a store with a history). Idempotent: a second run writes nothing. The caller
+    rewrites the `crm.*` metadata of `profile_ids`.
     """
     result = LoyaltyResult()
     paid = (
@@ -257,7 +259,7 @@ def award_points(
     for start in range(0, len(ids), batch):
         part_ids = ids[start : start + batch]
         part = settle_loyalty(config, host, part_ids, now, since=since)
-        sync_customer_metadata(host, part_ids)
+        result.profile_ids += part_ids
         result.entries += part.entries
         result.rank_changes += part.rank_changes
     return result

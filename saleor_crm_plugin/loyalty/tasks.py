@@ -7,9 +7,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from ..analytics.figures import refresh
-from ..customers.metadata import sync_many_customer_metadata
 from ..customers.models import profile_id_ranges
 from ..host import get_host
+from ..metadata import sync_many_customer_metadata
 from ..task_options import RETRY, chunk_size
 from .expiry import expire_points
 from .membership import review_due, review_ranks

@@ -31,8 +31,8 @@ def _progress():
 
 
 def _backfill(restart: bool = False, batch_size: int = 500):
-    from ..customers.backfill import run_backfill
     from ..host.sandbox import SandboxHost
+    from ..intake.backfill import run_backfill
 
     progress = _progress()
     try:
@@ -172,12 +172,14 @@ def loyalty_lines(days: int = 30) -> list[str]:
     from ..loyalty.membership import rank_counts, review_ranks
     from ..loyalty.orders import award_points
     from ..loyalty.services import liability
+    from ..metadata import sync_many_customer_metadata
 
     host = SandboxHost()
     config = host.config()
     now = timezone.now()
     ranked = review_ranks(config, now)
     awarded = award_points(config, host, now - timedelta(days=days), now)
+    sync_many_customer_metadata(host, awarded.profile_ids)
     window = format_window(config.loyalty.ladder.window)
     lines = [
         f"Ranks ({window}; {ranked.reviewed:,} customers evaluated):",
@@ -267,7 +269,7 @@ def subscription_lines(count: int = 300) -> list[str]:
         .exclude(order_id__in=OrderRecord.objects.values("order_id"))
         .values_list("order_id", flat=True)
     )
-    ingest_orders([host.order_snapshot(order_id) for order_id in renewed])
+    ingest_orders(host.order_snapshots(renewed).values())
     # The reminders the hourly task sends (at the first hour of the store's send window).
     start = config.subscription_send_window[0]
     local = now.astimezone(config.zone)
@@ -402,6 +404,7 @@ def backfill(args) -> int:
     print(
         f"Backfilled {report.orders.total:,} orders ({report.orders.created:,} new, "
         f"{report.orders.updated:,} updated, {report.orders.unchanged:,} unchanged); "
+        f"{report.scored:,} customers scored (RFM); "
         f"metadata written for {report.metadata_written:,} customers"
     )
     return 0

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from ..customers.metadata import profile_summaries
 from ..customers.models import CustomerProfile
 from ..customers.search import attach_list_columns
 from ..host.attributes import UserDetails, age_on
+from ..metadata import profile_summaries
 
 __all__ = ["CHUNK", "COLUMNS", "csv_rows"]
 

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from ..customers.metadata import sync_many_customer_metadata
 from ..host import get_host
+from ..metadata import sync_many_customer_metadata
 from ..task_options import RETRY, chunk_size
 from .rule_services import evaluate_all
 from .services import score_recompute_chunk, start_recompute

@@ -232,7 +232,7 @@ def renew(
 
 def _record_prices(host, subscription: Subscription, order_id: str) -> None:
     """Lines never ordered before (a swap, a one-time item) take the order's unit prices."""
-    snapshot = host.order_snapshot(order_id)
+    snapshot = host.order_snapshots([order_id]).get(order_id)
     if snapshot is None:
         return
     prices = {line.variant_id: line.unit_price_gross for line in snapshot.lines}

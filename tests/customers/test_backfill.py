@@ -4,10 +4,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from saleor_crm_plugin.customers.backfill import run_backfill
 from saleor_crm_plugin.customers.models import BackfillCheckpoint, CustomerProfile, OrderRecord
 from saleor_crm_plugin.host import reset_host
 from saleor_crm_plugin.host.sandbox import SandboxHost
+from saleor_crm_plugin.intake.backfill import run_backfill
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from tests.factories import T0, order
 
@@ -41,7 +41,8 @@ def test_backfill_loads_every_order_and_reports_counts(store):
     assert CustomerProfile.objects.count() == 5  # ann + 4 guests
     assert out.getvalue().strip() == (
         "Backfilled: 7 orders (7 new, 0 updated, 0 unchanged); "
-        "1 customers (1 new, 0 updated, 0 unchanged); private metadata written for 1 customers"
+        "1 customers (1 new, 0 updated, 0 unchanged); 5 customers scored (RFM); "
+        "private metadata written for 1 customers"
     )
     store.refresh_from_db()
     assert store.private_metadata["crm.order_count"] == "3"  # orders o1, o3, o5

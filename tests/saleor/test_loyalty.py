@@ -328,9 +328,9 @@ def test_a_rank_discount_is_a_personal_voucher_code_saleor_checkout_accepts(
     # given: staff pin the customer to Gold (the default ladder: discount 3%)
     from saleor.discount.models import VoucherCode
 
-    from saleor_crm_plugin.customers.metadata import sync_customer_metadata
     from saleor_crm_plugin.loyalty.membership import pin_rank
     from saleor_crm_plugin.loyalty.models import MemberRank
+    from saleor_crm_plugin.metadata import sync_customer_metadata
 
     host = SaleorHost()
     profile = CustomerProfile.objects.create(user_id=str(customer_user.pk))

@@ -17,6 +17,9 @@ def _sandbox_host():
     reset_host()
 
 
+NOTHING = {"created": 0, "updated": 0, "unchanged": 0}
+
+
 def _store(snapshot):
     SandboxOrder.store(snapshot)
 
@@ -31,15 +34,15 @@ def test_order_task_records_the_current_state_twice_without_change():
 
     # then
     assert first == {
-        "created": 1,
-        "updated": 0,
-        "unchanged": 0,
+        "orders": {"created": 1, "updated": 0, "unchanged": 0},
+        "customers": NOTHING,
+        "missing": 0,
         "metadata_written": 0,
         "points_entries": 0,  # a guest's order earns nothing
         "rank_changes": 0,
         "subscriptions_started": 0,
     }
-    assert second == {**first, "created": 0, "unchanged": 1}
+    assert second == {**first, "orders": {"created": 0, "updated": 0, "unchanged": 1}}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
 
 
@@ -49,9 +52,9 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
 
     # then
     assert result == {
-        "created": 0,
-        "updated": 0,
-        "unchanged": 0,
+        "orders": NOTHING,
+        "customers": NOTHING,
+        "missing": 1,
         "metadata_written": 0,
         "points_entries": 0,
         "rank_changes": 0,
@@ -109,5 +112,6 @@ def test_a_staff_account_is_not_recorded_as_a_customer():
     result = ingest_customer_task.delay(str(staff.pk)).get()
 
     # then
-    assert result == {"created": 0, "updated": 0, "unchanged": 0, "metadata_written": 0}
+    assert result["customers"] == NOTHING
+    assert result["missing"] == 1
     assert not CustomerProfile.objects.exists()

@@ -5,8 +5,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...customers.backfill import run_backfill
 from ...host import get_host
+from ...intake.backfill import run_backfill
 
 
 class ProgressLine:
@@ -76,7 +76,8 @@ class Command(BaseCommand):
             f"{orders.total:,} orders ({orders.created:,} new, {orders.updated:,} updated, "
             f"{orders.unchanged:,} unchanged); {customers.total:,} customers "
             f"({customers.created:,} new, {customers.updated:,} updated, "
-            f"{customers.unchanged:,} unchanged); private metadata written for "
+            f"{customers.unchanged:,} unchanged); {report.scored:,} customers scored (RFM); "
+            f"private metadata written for "
             f"{report.metadata_written:,} customers"
         )
         if report.skipped:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ...host import get_host
 from ...loyalty.orders import award_points
+from ...metadata import sync_many_customer_metadata
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             config = host.config()
             start = datetime.combine(day, time.min, tzinfo=config.zone)
             result = award_points(config, host, start, timezone.now())
+            sync_many_customer_metadata(host, result.profile_ids)
         self.stdout.write(
             f"{result.entries:,} points entries written, {result.rank_changes:,} rank changes"
         )

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
 
-from ..host import Host
-from ..loyalty.membership import apply_rank_effects
-from ..loyalty.models import MemberRank
-from ..loyalty.services import balances
-from .models import CustomerProfile, CustomerSpend
-from .summary import summary_metadata
+from .customers.models import CustomerProfile, CustomerSpend
+from .customers.summary import summary_metadata
+from .host import Host
+from .loyalty.membership import apply_rank_effects
+from .loyalty.models import MemberRank
+from .loyalty.services import balances
 
 __all__ = [
     "profile_summaries",

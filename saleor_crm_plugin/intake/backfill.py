@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from ..customers.ingest import IngestResult, ingest_customers, ingest_orders
+from ..customers.models import BackfillCheckpoint
 from ..host import Host
-from .ingest import IngestResult, ingest_customers, ingest_orders
-from .metadata import sync_all_customer_metadata
-from .models import BackfillCheckpoint
+from ..metadata import sync_all_customer_metadata
+from ..segments.services import recompute_rfm
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class BackfillReport:
     # (kind, store id, reason) of records that could not be read as snapshots.
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     resumed: bool = False
+    # Customers scored by the RFM recompute that follows the load.
+    scored: int = 0
     # Customers whose `crm.*` private metadata in the store was (re)written.
     metadata_written: int = 0
 
@@ -68,7 +71,9 @@ def _run(name, batches, ingest, report, restart, progress, total) -> bool:
 def run_backfill(
     host: Host, batch_size: int = 500, restart: bool = False, progress: Progress | None = None
 ) -> BackfillReport:
-    """Ingest every registered customer, then every order; then write the `crm.*` metadata."""
+    """Ingest every registered customer, then every order; score everyone (RFM), so that a
+    store's segments show at once rather than after the next hourly recompute; then write the
+    `crm.*` metadata."""
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
     report = BackfillReport()
@@ -91,5 +96,7 @@ def run_backfill(
         host.order_count(),
     )
     report.resumed = resumed_customers or resumed_orders
+    config = host.config()
+    report.scored = recompute_rfm(config.zone, segments=config.segment_map).scored
     report.metadata_written = sync_all_customer_metadata(host, batch_size)
     return report
