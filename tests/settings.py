@@ -17,3 +17,6 @@ CELERY_TASK_ALWAYS_EAGER = "CRM_TEST_CELERY_BROKER_URL" not in os.environ
 CRM_CONFIG = {"store-time-zone": "Asia/Tokyo"}
 # Small chunks, so a recompute in the worker test spreads over several chunk tasks.
 CRM_RECOMPUTE_CHUNK_SIZE = int(os.environ.get("CRM_TEST_RECOMPUTE_CHUNK_SIZE", "100000"))
+# The drain's batches and lease, small in the fault tests (a killed worker's rows come back).
+CRM_DRAIN_BATCH_SIZE = int(os.environ.get("CRM_TEST_DRAIN_BATCH_SIZE", "100"))
+CRM_DRAIN_LEASE_SECONDS = int(os.environ.get("CRM_TEST_DRAIN_LEASE_SECONDS", "120"))
