@@ -55,7 +55,7 @@ def test_a_claim_takes_waiting_rows_once_and_skips_held_ones():
     # when
     first_token, first = outbox.claim(2, LEASE, now)
     second_token, second = outbox.claim(2, LEASE, now)
-    third_token, third = outbox.claim(2, LEASE, now)
+    _, third = outbox.claim(2, LEASE, now)
 
     # then
     assert [row.object_id for row in first] == ["o1", "o2"]

@@ -67,3 +67,20 @@ def crm_plugin(settings):
         },
     )
     return get_plugins_manager(allow_replica=False)
+
+
+@pytest.fixture
+def recorded(django_capture_on_commit_callbacks):
+    """A block whose hooks' changes are recorded when it ends: its on-commit callbacks run,
+    then the drain (what beat starts every few seconds in a store)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def record():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        from saleor_crm_plugin.tasks import drain_changes_task
+
+        drain_changes_task.apply().get()
+
+    return record

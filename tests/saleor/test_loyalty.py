@@ -122,7 +122,7 @@ def _pay_and_complete(
     recalculate_transaction_amounts(transaction)
     checkout.price_expiration = timezone.now()
     checkout.save()
-    with capture(execute=True):
+    with capture():
         response = user_api_client.post_graphql(
             CHECKOUT_COMPLETE, {"id": graphene.Node.to_global_id("Checkout", checkout.pk)}
         )
@@ -143,7 +143,7 @@ def test_a_paid_checkout_earns_pending_points_fulfilment_releases_them_a_refund_
     permission_manage_payments,
     transaction_item_generator,
     transaction_events_generator,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     # given: the customer completes a checkout paid in full
     order, transaction = _pay_and_complete(
@@ -153,7 +153,7 @@ def test_a_paid_checkout_earns_pending_points_fulfilment_releases_them_a_refund_
         app_api_client.app,
         transaction_item_generator,
         transaction_events_generator,
-        django_capture_on_commit_callbacks,
+        recorded,
     )
     profile = CustomerProfile.objects.get(user_id=str(customer_user.pk))
     total = order.total_gross_amount
@@ -186,7 +186,7 @@ def test_a_paid_checkout_earns_pending_points_fulfilment_releases_them_a_refund_
         }
         for line in order.lines.all()
     ]
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         response = staff_api_client.post_graphql(
             ORDER_FULFILL,
             {
@@ -202,7 +202,7 @@ def test_a_paid_checkout_earns_pending_points_fulfilment_releases_them_a_refund_
 
     # when: the payment app reports a refund of half the order
     half = (total / 2).quantize(Decimal("0.01"))
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         response = app_api_client.post_graphql(
             EVENT_REPORT,
             {
@@ -296,7 +296,7 @@ def test_a_bad_rank_table_typed_into_dashboard_is_refused_and_the_old_one_stays(
 
 
 def test_with_the_option_on_the_users_customer_type_follows_the_rank(
-    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
+    crm_plugin, order_with_lines, recorded
 ):
     # given
     manager = get_plugins_manager(allow_replica=False)
@@ -308,7 +308,7 @@ def test_with_the_option_on_the_users_customer_type_follows_the_rank(
     plugin = get_plugins_manager(allow_replica=False).get_plugin("saleor.crm")
 
     # when: an order event
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         plugin.order_created(order_with_lines, None)
 
     # then: Saleor's own Customer Type (staff filter the customer list by it)

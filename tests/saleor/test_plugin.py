@@ -52,7 +52,47 @@ def test_the_periodic_tasks_survive_saleors_scheduler_migration():
         "saleor_crm.expire_points",
         "saleor_crm.review_ranks",
         "saleor_crm.renew_subscriptions",
+        "saleor_crm.drain_changes",
+        "saleor_crm.sweep_changes",
     }
+    drain = PeriodicTask.objects.get(task="saleor_crm.drain_changes")
+    assert (drain.interval.every, drain.interval.period, drain.expire_seconds) == (3, "seconds", 3)
+
+
+def test_saving_the_settings_retimes_the_drain_and_activation_scores_everyone(
+    settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given
+    from django_celery_beat.models import PeriodicTask
+    from saleor.plugins.manager import get_plugins_manager
+
+    from saleor_crm_plugin import tasks
+
+    started = []
+    monkeypatch.setattr(tasks.recompute_rfm_task, "delay", lambda: started.append(1))
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
+    manager = get_plugins_manager(allow_replica=False)
+
+    # when: activated with a drain every 10 seconds, then saved again
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.save_plugin_configuration(
+            "saleor.crm",
+            None,
+            {"active": True, "configuration": [{"name": "event-drain-seconds", "value": "10"}]},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        get_plugins_manager(allow_replica=False).save_plugin_configuration(
+            "saleor.crm",
+            None,
+            {"active": True, "configuration": [{"name": "catch-up-sweep-minutes", "value": "5"}]},
+        )
+
+    # then: one first scoring (on activation only), the tasks re-timed for beat
+    assert started == [1]
+    drain = PeriodicTask.objects.get(task="saleor_crm.drain_changes")
+    sweep = PeriodicTask.objects.get(task="saleor_crm.sweep_changes")
+    assert (drain.interval.every, drain.interval.period) == (10, "seconds")
+    assert (sweep.interval.every, sweep.interval.period) == (5, "minutes")
 
 
 def test_manager_loads_the_plugin_globally(crm_plugin):
@@ -66,14 +106,12 @@ def test_manager_loads_the_plugin_globally(crm_plugin):
     assert plugin.CONFIGURATION_PER_CHANNEL is False
 
 
-def test_order_created_records_the_order(
-    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_order_created_records_the_order(crm_plugin, order_with_lines, recorded):
     # given
     order = order_with_lines
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order)
 
     # then
@@ -87,18 +125,16 @@ def test_order_created_records_the_order(
     assert profile.order_count == 1
 
 
-def test_cancelled_order_stops_counting(
-    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_cancelled_order_stops_counting(crm_plugin, order_with_lines, recorded):
     # given
     order = order_with_lines
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order)
 
     # when
     order.status = OrderStatus.CANCELED
     order.save(update_fields=["status", "updated_at"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_cancelled(order)
 
     # then
@@ -109,13 +145,13 @@ def test_cancelled_order_stops_counting(
 
 
 def test_refund_through_a_payment_reduces_spend(
-    crm_plugin, order_with_lines, payment_dummy, django_capture_on_commit_callbacks
+    crm_plugin, order_with_lines, payment_dummy, recorded
 ):
     # given: the order was recorded, then refunded without the order row itself changing
     order = order_with_lines
     payment_dummy.order = order
     payment_dummy.save()
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order)
     payment_dummy.transactions.create(
         amount=Decimal(5),
@@ -126,7 +162,7 @@ def test_refund_through_a_payment_reduces_spend(
     )
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_refunded(order)
 
     # then
@@ -148,57 +184,65 @@ def test_refund_through_a_transaction_is_read(order_with_lines, transaction_item
     # when
     host = SaleorHost()
     with host.database_access():
-        snapshot = host.order_snapshot(str(order.pk))
+        snapshot = host.order_snapshots([str(order.pk)])[str(order.pk)]
 
     # then
     assert snapshot.refunded_amount == Decimal(3)
 
 
-def test_a_broker_failure_does_not_break_the_request(
-    crm_plugin, order_with_lines, monkeypatch, caplog, django_capture_on_commit_callbacks
+def test_the_hooks_of_a_paid_checkout_write_one_outbox_row_and_reach_no_broker(
+    crm_plugin, order_with_lines, monkeypatch, recorded
 ):
-    # given
-    from saleor_crm_plugin.customers import tasks
+    # given: the broker is down (any publish raises)
+    from celery.app.task import Task
+
+    from saleor_crm_plugin.intake.models import PendingChange
 
     def broken(*args, **kwargs):
         raise RuntimeError("broker down")
 
-    monkeypatch.setattr(tasks.ingest_orders_task, "delay", broken)
+    monkeypatch.setattr(Task, "apply_async", broken)
+    order = order_with_lines
 
-    # when
-    with django_capture_on_commit_callbacks(execute=True):
-        result = crm_plugin.order_fully_paid(order_with_lines)
+    # when: the hooks a paid checkout fires, in the shopper's request
+    for hook in ("order_created", "order_paid", "order_fully_paid", "order_updated"):
+        assert getattr(crm_plugin, hook)(order) is None
+    crm_plugin.order_confirmed(order)
 
-    # then
-    assert result is None
-    assert "could not enqueue saleor_crm.ingest_orders" in caplog.text
+    # then: one row waits for the drain; nothing was recorded in the request
+    rows = list(PendingChange.objects.values_list("kind", "object_id", "version"))
+    assert rows == [("order", str(order.pk), 0)]
     assert not OrderRecord.objects.exists()
+    monkeypatch.undo()
+    with recorded():
+        pass
+    assert OrderRecord.objects.get().order_id == str(order.pk)
+    assert not PendingChange.objects.exists()
 
 
-def test_a_failing_hook_body_returns_the_previous_value(
-    crm_plugin, order_with_lines, monkeypatch, caplog
-):
-    # given
-    plugin = crm_plugin.get_plugin("saleor.crm")
+def test_the_sweep_records_an_order_whose_hook_never_ran(crm_plugin, order_with_lines):
+    # given: an order Saleor saved with no hook reported to the CRM
+    from django.utils import timezone
 
-    def broken(order):
-        raise RuntimeError("bug")
+    from saleor_crm_plugin.tasks import drain_changes_task, sweep_changes_task
 
-    monkeypatch.setattr(plugin, "_order_changed", broken)
+    order_with_lines.save(update_fields=["updated_at"])
 
     # when
-    result = plugin.order_updated(order_with_lines, previous_value="kept")
+    swept = sweep_changes_task.apply().get()
+    drain_changes_task.apply().get()
 
     # then
-    assert result == "kept"
-    assert "the order_updated hook failed" in caplog.text
+    assert swept["orders_queued"] == 1
+    assert swept["since"] < timezone.now().isoformat()
+    assert OrderRecord.objects.filter(order_id=str(order_with_lines.pk)).exists()
 
 
 def test_a_staff_account_updated_in_dashboard_is_not_recorded_as_a_customer(
-    crm_plugin, staff_user, django_capture_on_commit_callbacks
+    crm_plugin, staff_user, recorded
 ):
     # when: Dashboard writes a staff user's metadata, and Saleor calls customer_updated
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.customer_updated(staff_user)
 
     # then
@@ -206,16 +250,16 @@ def test_a_staff_account_updated_in_dashboard_is_not_recorded_as_a_customer(
 
 
 def test_customer_deleted_removes_personal_data(
-    crm_plugin, customer_user, order_with_lines, django_capture_on_commit_callbacks
+    crm_plugin, customer_user, order_with_lines, recorded
 ):
     # given
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
         crm_plugin.customer_updated(customer_user)
     assert CustomerProfile.objects.get(user_id=str(customer_user.pk)).email_digest
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.customer_deleted(customer_user)
 
     # then
@@ -271,11 +315,11 @@ def test_staff_with_manage_users_lists_customers(
     staff_user,
     permission_manage_users,
     order_with_lines,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     # given
     staff_user.user_permissions.add(permission_manage_users)
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
 
     # when
@@ -301,11 +345,9 @@ def test_staff_without_permission_and_anonymous_are_refused(crm_plugin, client, 
         assert response["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
 
 
-def test_customer_reads_own_profile(
-    crm_plugin, client, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_customer_reads_own_profile(crm_plugin, client, order_with_lines, recorded):
     # given
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
 
     # when
@@ -349,11 +391,9 @@ def test_private_metadata_is_merged_without_touching_the_user(customer_user):
     assert customer_user.updated_at == updated_at
 
 
-def test_order_event_writes_the_customer_summary(
-    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_order_event_writes_the_customer_summary(crm_plugin, order_with_lines, recorded):
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
 
     # then
@@ -364,14 +404,12 @@ def test_order_event_writes_the_customer_summary(
     assert user.get_value_from_private_metadata("crm.total_spent") == total
 
 
-def test_bulk_created_orders_are_recorded(
-    crm_plugin, order_list, django_capture_on_commit_callbacks
-):
+def test_bulk_created_orders_are_recorded(crm_plugin, order_list, recorded):
     # given: Saleor's fixture orders have no currency; the adapter falls back to the channel's
     orders = list(order_list)
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_bulk_created(orders)
 
     # then
@@ -382,20 +420,20 @@ def test_bulk_created_orders_are_recorded(
 
 
 def test_registration_adopts_the_guest_profile(
-    crm_plugin, order_with_lines, customer_user, django_capture_on_commit_callbacks
+    crm_plugin, order_with_lines, customer_user, recorded
 ):
     # given: a guest order placed with the email the customer registers with
     order = order_with_lines
     order.user = None
     order.user_email = customer_user.email.upper()
     order.save(update_fields=["user", "user_email", "updated_at"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order)
     guest = CustomerProfile.objects.get()
     assert guest.user_id is None
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.customer_created(customer_user)
 
     # then
@@ -405,19 +443,17 @@ def test_registration_adopts_the_guest_profile(
     assert profile.order_count == 1
 
 
-def test_self_deleted_account_is_anonymized(
-    crm_plugin, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_self_deleted_account_is_anonymized(crm_plugin, order_with_lines, recorded):
     # given
     user = order_with_lines.user
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
 
     # when: Saleor calls account_deleted after the row is gone
     user_id = user.pk
     user.delete()
     user.pk = user_id
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.account_deleted(user)
 
     # then
@@ -427,9 +463,7 @@ def test_self_deleted_account_is_anonymized(
     assert profile.order_count == 1
 
 
-def test_disabled_ingestion_records_nothing(
-    settings, order_with_lines, django_capture_on_commit_callbacks
-):
+def test_disabled_ingestion_records_nothing(settings, order_with_lines, recorded):
     # given
     from saleor.plugins.manager import get_plugins_manager
 
@@ -443,7 +477,7 @@ def test_disabled_ingestion_records_nothing(
     manager = get_plugins_manager(allow_replica=False)
 
     # when
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         manager.order_created(order_with_lines)
 
     # then
@@ -456,11 +490,11 @@ def test_staff_exports_a_segment_as_csv(
     staff_user,
     permission_manage_users,
     order_with_lines,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     # given
     staff_user.user_permissions.add(permission_manage_users)
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
 
     # when
@@ -485,11 +519,11 @@ def test_staff_searches_customers_by_name_and_email(
     staff_user,
     permission_manage_users,
     order_with_lines,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     # given
     staff_user.user_permissions.add(permission_manage_users)
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
     user = order_with_lines.user
     query = "query($s: String) { crmCustomers(first: 5, filter: {search: $s}) { totalCount } }"
@@ -517,7 +551,7 @@ def test_rules_and_list_columns_read_what_saleor_keeps(
     staff_user,
     permission_manage_users,
     order_with_lines,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     # given: the customer's address is Saleor's fixture address (Wrocław, PL)
     staff_user.user_permissions.add(permission_manage_users)
@@ -525,7 +559,7 @@ def test_rules_and_list_columns_read_what_saleor_keeps(
     user.store_value_in_metadata({"marketing_consent": "yes", "gender": "female"})
     user.store_value_in_private_metadata({"birth_date": "1990-05-01"})
     user.save(update_fields=["metadata", "private_metadata"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         crm_plugin.order_created(order_with_lines)
     first_line = order_with_lines.lines.first()
     product = first_line.variant.product

@@ -65,7 +65,7 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     app_api_client,
     transaction_item_generator,
     transaction_events_generator,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     from saleor.plugins.manager import get_plugins_manager
 
@@ -91,7 +91,7 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
         app_api_client.app,
         transaction_item_generator,
         transaction_events_generator,
-        django_capture_on_commit_callbacks,
+        recorded,
     )
 
     # then: the subscription exists; the order is its first delivery
@@ -117,7 +117,7 @@ def test_a_paid_checkout_with_the_key_starts_a_subscription_and_the_clock_renews
     config = host.config()
     rules = Rules(lead_days=config.subscription_lead_days)
     at = second.renewal_due_at + timedelta(minutes=1)
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         first = run_renewals(host, at, rules, config.zone)
     again = run_renewals(host, at, rules, config.zone)
 
@@ -162,7 +162,7 @@ def test_a_renewal_saleor_refuses_is_failed_with_saleors_reason_and_staff_retry_
     product,
     channel_USD,
     shipping_zone,
-    django_capture_on_commit_callbacks,
+    recorded,
 ):
     from django.core import mail
 
@@ -190,7 +190,7 @@ def test_a_renewal_saleor_refuses_is_failed_with_saleors_reason_and_staff_retry_
     )
 
     # when: the renewal run
-    with django_capture_on_commit_callbacks(execute=True):
+    with recorded():
         report = run_renewals(host, now, rules, config.zone)
 
     # then: failed with Saleor's own message, the customer told, staff to act
