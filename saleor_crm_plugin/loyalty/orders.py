@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, OrderRecord
@@ -51,17 +51,21 @@ def _birth_month(text: str | None) -> int | None:
         return None
 
 
-def _first_paid(profile: CustomerProfile) -> str | None:
-    """The customer's earliest placed order that is paid in full (whatever became of it since).
+def _first_paid(profile_ids: list[int]) -> dict[int, str | None]:
+    """Each customer's earliest placed order that is paid in full (whatever became of it since).
 
-    Read in placed order from the (profile, placed_at) index, so it stops at the first match
-    even for a customer with thousands of orders.
+    One query; each profile's is read in placed order from the (profile, placed_at) index, so
+    it stops at the first match even for a customer with thousands of orders.
     """
-    return (
-        OrderRecord.objects.filter(paid_in_full(), profile=profile)
+    first = (
+        OrderRecord.objects.filter(paid_in_full(), profile=OuterRef("pk"))
         .order_by("placed_at", "order_id")
-        .values_list("order_id", flat=True)
-        .first()
+        .values("order_id")[:1]
+    )
+    return dict(
+        CustomerProfile.objects.filter(pk__in=profile_ids)
+        .annotate(first=Subquery(first))
+        .values_list("pk", "first")
     )
 
 
@@ -201,41 +205,47 @@ def settle_loyalty(
     if loyalty.bonuses.link_key:
         keys.append(loyalty.bonuses.link_key)
     metadata = host.private_metadata([profile.user_id for profile in profiles], keys)
+    ids = [profile.pk for profile in profiles]
+    orders = OrderRecord.objects.filter(profile_id__in=ids)
+    if order_ids is not None:
+        orders = orders.filter(order_id__in=list(order_ids))
+    orders_of: dict[int, list[OrderRecord]] = defaultdict(list)
+    for order in orders:
+        orders_of[order.profile_id].append(order)
+    existing: dict[str, list[PointsEntry]] = defaultdict(list)
+    for entry in PointsEntry.objects.filter(
+        account__profile_id__in=ids,
+        order_id__in=[order.order_id for group in orders_of.values() for order in group],
+    ):
+        existing[entry.order_id].append(entry)
+    members = {
+        member.profile_id: member for member in MemberRank.objects.filter(profile_id__in=ids)
+    }
+    first_paid = _first_paid([pk for pk in ids if orders_of[pk]])
+    link_key = loyalty.bonuses.link_key
     for profile in profiles:
         values = metadata.get(profile.user_id, {})
-        with transaction.atomic():
-            orders = OrderRecord.objects.filter(profile=profile)
-            if order_ids is not None:
-                orders = orders.filter(order_id__in=list(order_ids))
-            orders = list(orders)
-            existing: dict[str, list[PointsEntry]] = defaultdict(list)
-            for entry in PointsEntry.objects.filter(
-                account__profile=profile, order_id__in=[order.order_id for order in orders]
-            ):
-                existing[entry.order_id].append(entry)
-            member = MemberRank.objects.filter(profile=profile).first()
-            code = held_code(loyalty, member) or loyalty.ladder.ranks[0].code
-            multiplier = loyalty.ladder.by_code(code).points_multiplier
-            items = _order_items(
-                config,
-                multiplier,
-                orders,
-                _first_paid(profile) if orders else None,
-                existing,
-                _birth_month(values.get(config.birth_date_key)),
-                now,
-                earn_from,
+        code = held_code(loyalty, members.get(profile.pk)) or loyalty.ladder.ranks[0].code
+        items = _order_items(
+            config,
+            loyalty.ladder.by_code(code).points_multiplier,
+            orders_of[profile.pk],
+            first_paid.get(profile.pk),
+            existing,
+            _birth_month(values.get(config.birth_date_key)),
+            now,
+            earn_from,
+        )
+        if link_key and loyalty.bonuses.link_points and values.get(link_key):
+            bonus = Entry(
+                f"bonus:link:{profile.user_id}", Kind.EARN, loyalty.bonuses.link_points, now
             )
-            link_key = loyalty.bonuses.link_key
-            if link_key and loyalty.bonuses.link_points and values.get(link_key):
-                bonus = Entry(
-                    f"bonus:link:{profile.user_id}", Kind.EARN, loyalty.bonuses.link_points, now
-                )
-                items.append(Written(bonus, reason=f"linked account ({link_key})"))
+            items.append(Written(bonus, reason=f"linked account ({link_key})"))
+        if items:  # the entries are keyed: one written before is not written again
             written = record_many(profile.pk, items, allow_negative=loyalty.allow_negative)
             result.entries += len(written)
-            if evaluate_ranks(config, [profile.pk], now):
-                result.rank_changes += 1
+    # Ranks go up at once when the earnings cross a threshold (one evaluation for them all).
+    result.rank_changes = len(evaluate_ranks(config, ids, now))
     return result
 
 
