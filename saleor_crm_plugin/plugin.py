@@ -87,11 +87,11 @@ class CRMPlugin(BasePlugin):
     def pre_save_plugin_configuration(cls, plugin_configuration):
         """Re-time the intake's periodic tasks to the settings being saved; on activation,
         score everyone once (so segments show now, not after the hourly recompute)."""
-        from .intake.schedule import apply_schedule
+        from .intake.schedule import register_periodic_tasks
         from .tasks import recompute_rfm_task
 
         config = parse_config(plugin_configuration.configuration)
-        apply_schedule(config)
+        register_periodic_tasks(config)
         was_active = (
             type(plugin_configuration)
             .objects.filter(pk=plugin_configuration.pk)

@@ -1,10 +1,28 @@
-"""The intake's periodic tasks in django-celery-beat: the drain and the sweep, at the
-intervals the plugin's settings give (written when the settings are saved)."""
+"""The plugin's periodic tasks, as rows of the beat scheduler the store runs.
+
+Saleor runs beat with its own `saleor.schedulers.schedulers.DatabaseScheduler`, which reads
+only `CustomPeriodicTask` rows (a child table of django-celery-beat's `PeriodicTask`): plain
+`PeriodicTask` rows, which django-celery-beat's own scheduler reads, are invisible to it. So
+inside Saleor every task is a `CustomPeriodicTask` (both schedulers then see it), and in the
+sandbox a `PeriodicTask`. A plain row an earlier version left is replaced, keeping its
+schedule and whether it is enabled.
+
+The hourly tasks keep whatever schedule staff gave them; the intake's drain and sweep follow
+the plugin's settings (re-timed when the settings are saved).
+"""
 
 from ..conf import CRMConfig
 
 DRAIN_TASK = "saleor-crm: record events"
 SWEEP_TASK = "saleor-crm: catch-up sweep"
+HOURLY = {
+    "saleor-crm: recompute RFM scores": "saleor_crm.recompute_rfm",
+    "saleor-crm: re-evaluate rule segments": "saleor_crm.evaluate_segments",
+    "saleor-crm: expire points": "saleor_crm.expire_points",
+    "saleor-crm: review ranks": "saleor_crm.review_ranks",
+    "saleor-crm: renew subscriptions": "saleor_crm.renew_subscriptions",
+}
+_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
 def intake_schedule(config: CRMConfig) -> dict[str, tuple[str, int, str]]:
@@ -15,26 +33,44 @@ def intake_schedule(config: CRMConfig) -> dict[str, tuple[str, int, str]]:
     }
 
 
-def apply_schedule(config: CRMConfig, interval_model=None, task_model=None) -> int:
-    """Register (or re-time) the intake's periodic tasks; return how many rows changed.
+def _models(apps):
+    if apps is None:
+        from django.apps import apps
+    plain = apps.get_model("django_celery_beat", "PeriodicTask")
+    try:  # inside Saleor: the rows its scheduler reads
+        task_model = apps.get_model("schedulers", "CustomPeriodicTask")
+    except LookupError:
+        task_model = plain
+    return apps.get_model("django_celery_beat", "IntervalSchedule"), task_model, plain
 
-    A message older than its interval expires unread: a worker that was busy does not then
-    run a queue of drains one after another. A task staff disabled stays disabled.
+
+def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
+    """Create, convert or re-time the plugin's periodic tasks; return how many rows changed.
+
+    `apps`: a migration's app registry (None: the running one). A message older than its
+    interval expires unread, so a worker that was busy does not then run a queue of drains.
     """
-    if interval_model is None:
-        from django_celery_beat.models import IntervalSchedule as interval_model
-        from django_celery_beat.models import PeriodicTask as task_model
-    changed = 0
+    interval_model, task_model, plain_model = _models(apps)
+    wanted = {name: (task, 1, "hours", False) for name, task in HOURLY.items()}
     for name, (task, every, period) in intake_schedule(config).items():
+        wanted[name] = (task, every, period, True)
+    changed = 0
+    for name, (task, every, period, follows_settings) in wanted.items():
         interval, _ = interval_model.objects.get_or_create(every=every, period=period)
-        expires = every * {"seconds": 1, "minutes": 60}[period]
-        row, created = task_model.objects.get_or_create(
-            name=name,
-            defaults={"task": task, "interval": interval, "expire_seconds": expires},
-        )
-        if created:
+        expires = every * _SECONDS[period] if follows_settings else None
+        row = task_model.objects.filter(name=name).first()
+        if row is None:
+            old = plain_model.objects.filter(name=name).first()
+            fields = {"task": task, "interval": interval, "expire_seconds": expires}
+            if old is not None:  # from an earlier version: keep its timing and state
+                fields["enabled"] = old.enabled
+                if not follows_settings:
+                    fields["interval_id"] = old.interval_id
+                    fields.pop("interval")
+                old.delete()
+            task_model.objects.create(name=name, **fields)
             changed += 1
-        elif row.interval_id != interval.pk or row.expire_seconds != expires:
+        elif follows_settings and (row.interval_id, row.expire_seconds) != (interval.pk, expires):
             row.interval, row.expire_seconds = interval, expires
             row.save()  # save(), not update(): beat notices the change
             changed += 1

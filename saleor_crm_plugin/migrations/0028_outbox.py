@@ -1,19 +1,6 @@
-"""The intake's outbox (`PendingChange`) and its periodic tasks: the drain every 3 seconds,
-the catch-up sweep every 15 minutes (the settings' defaults; saving the settings re-times
-them)."""
+"""The intake's outbox (`PendingChange`)."""
 
 from django.db import migrations, models
-
-from saleor_crm_plugin.conf import parse_config
-from saleor_crm_plugin.intake.schedule import apply_schedule
-
-
-def register(apps, schema_editor):
-    apply_schedule(
-        parse_config(None),
-        apps.get_model("django_celery_beat", "IntervalSchedule"),
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-    )
 
 
 class Migration(migrations.Migration):
@@ -40,5 +27,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(register, migrations.RunPython.noop),
     ]

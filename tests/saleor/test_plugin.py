@@ -35,18 +35,20 @@ def test_entry_point_adds_the_app_and_the_plugin(settings):
     assert "saleor_crm_plugin.plugin.CRMPlugin" in saleor_settings.EXTERNAL_PLUGINS
 
 
-def test_the_periodic_tasks_survive_saleors_scheduler_migration():
-    """Saleor's schedulers.0001 empties django-celery-beat's tasks; ours are registered after."""
+def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
+    """Saleor's beat (saleor.schedulers.schedulers.DatabaseScheduler) reads CustomPeriodicTask
+    rows only; its schedulers.0001 empties the table, and ours are registered after it."""
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
-    from django_celery_beat.models import PeriodicTask
+    from saleor.schedulers.models import CustomPeriodicTask
+    from saleor.schedulers.schedulers import DatabaseScheduler
 
-    plan = MigrationLoader(connection).graph.forwards_plan(("saleor_crm", "0026_schedule_again"))
-    assert ("schedulers", "0001_initial") in plan
-    names = set(
-        PeriodicTask.objects.filter(name__startswith="saleor-crm:").values_list("task", flat=True)
+    plan = MigrationLoader(connection).graph.forwards_plan(
+        ("saleor_crm", "0029_periodic_tasks_saleor_reads")
     )
-    assert names == {
+    assert ("schedulers", "0001_initial") in plan
+    ours = CustomPeriodicTask.objects.filter(name__startswith="saleor-crm:")
+    assert set(ours.values_list("task", flat=True)) == {
         "saleor_crm.recompute_rfm",
         "saleor_crm.evaluate_segments",
         "saleor_crm.expire_points",
@@ -55,16 +57,43 @@ def test_the_periodic_tasks_survive_saleors_scheduler_migration():
         "saleor_crm.drain_changes",
         "saleor_crm.sweep_changes",
     }
-    drain = PeriodicTask.objects.get(task="saleor_crm.drain_changes")
+    assert DatabaseScheduler.Model is CustomPeriodicTask
+    drain = ours.get(task="saleor_crm.drain_changes")
     assert (drain.interval.every, drain.interval.period, drain.expire_seconds) == (3, "seconds", 3)
+
+
+def test_a_plain_row_of_an_earlier_version_becomes_one_saleors_scheduler_reads():
+    # given: what 0026 wrote, re-timed and disabled by staff
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from saleor.schedulers.models import CustomPeriodicTask
+
+    from saleor_crm_plugin.conf import parse_config
+    from saleor_crm_plugin.intake.schedule import register_periodic_tasks
+
+    name = "saleor-crm: expire points"
+    CustomPeriodicTask.objects.filter(name=name).delete()
+    every_day, _ = IntervalSchedule.objects.get_or_create(every=1, period="days")
+    PeriodicTask.objects.create(
+        name=name, task="saleor_crm.expire_points", interval=every_day, enabled=False
+    )
+
+    # when
+    changed = register_periodic_tasks(parse_config(None))
+    again = register_periodic_tasks(parse_config(None))
+
+    # then
+    row = CustomPeriodicTask.objects.get(name=name)
+    assert (changed, again) == (1, 0)
+    assert (row.interval_id, row.enabled) == (every_day.pk, False)
+    assert PeriodicTask.objects.filter(name=name).count() == 1
 
 
 def test_saving_the_settings_retimes_the_drain_and_activation_scores_everyone(
     settings, django_capture_on_commit_callbacks, monkeypatch
 ):
     # given
-    from django_celery_beat.models import PeriodicTask
     from saleor.plugins.manager import get_plugins_manager
+    from saleor.schedulers.models import CustomPeriodicTask
 
     from saleor_crm_plugin import tasks
 
@@ -89,8 +118,8 @@ def test_saving_the_settings_retimes_the_drain_and_activation_scores_everyone(
 
     # then: one first scoring (on activation only), the tasks re-timed for beat
     assert started == [1]
-    drain = PeriodicTask.objects.get(task="saleor_crm.drain_changes")
-    sweep = PeriodicTask.objects.get(task="saleor_crm.sweep_changes")
+    drain = CustomPeriodicTask.objects.get(task="saleor_crm.drain_changes")
+    sweep = CustomPeriodicTask.objects.get(task="saleor_crm.sweep_changes")
     assert (drain.interval.every, drain.interval.period) == (10, "seconds")
     assert (sweep.interval.every, sweep.interval.period) == (5, "minutes")
 

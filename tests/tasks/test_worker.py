@@ -19,7 +19,7 @@ from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import OrderRecord
 from saleor_crm_plugin.intake.models import PendingChange
 from saleor_crm_plugin.intake.outbox import record_changes
-from saleor_crm_plugin.intake.schedule import apply_schedule
+from saleor_crm_plugin.intake.schedule import register_periodic_tasks
 from saleor_crm_plugin.loyalty.models import PointsEntry
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from saleor_crm_plugin.segments.models import RecomputeChunk, RecomputeRun
@@ -253,7 +253,7 @@ def _every_order_once(order_ids: list[str]) -> None:
 def test_orders_recorded_while_redis_is_down_reach_the_ledger_once_it_is_back(own_redis):
     # given: beat and a worker drain the outbox through Redis
     broker, start_redis = own_redis
-    apply_schedule(parse_config({"event-drain-seconds": 1}))
+    register_periodic_tasks(parse_config({"event-drain-seconds": 1}))
     redis = start_redis()
     processes = [_start_beat(broker), _start_worker("crm-intake", broker)]
     try:
@@ -289,7 +289,7 @@ def test_a_worker_killed_mid_drain_leaves_no_order_lost_or_paid_twice(own_redis)
     # given: 400 orders waiting, drained 10 at a time, rows held for 3 s by a claim
     broker, start_redis = own_redis
     start_redis()
-    apply_schedule(parse_config({"event-drain-seconds": 1}))
+    register_periodic_tasks(parse_config({"event-drain-seconds": 1}))
     order_ids = _paid_orders_waiting(400, 40)
     small = {"CRM_TEST_DRAIN_BATCH_SIZE": "10", "CRM_TEST_DRAIN_LEASE_SECONDS": "3"}
     beat = _start_beat(broker)
