@@ -55,6 +55,9 @@ class Host(Protocol):
     def config(self) -> CRMConfig:
         """Return the plugin's current configuration."""
 
+    def plugin_active(self) -> bool:
+        """Whether the store has the plugin switched on (the sandbox always has)."""
+
     def update_settings(self, change: Callable[[CRMConfig], Mapping[str, str]]) -> CRMConfig:
         """Write some of the plugin's settings, as its settings form would, and return the new
         configuration. In one transaction, with the stored settings locked: `change(current)`

@@ -287,6 +287,9 @@ class SaleorHost:
         )
         return parse_config(configuration or None)
 
+    def plugin_active(self) -> bool:
+        return PluginConfiguration.objects.filter(identifier=PLUGIN_ID, active=True).exists()
+
     def update_settings(self, change) -> CRMConfig:
         with allow_writer(), transaction.atomic():
             stored = (

@@ -33,6 +33,9 @@ class SandboxHost:
         stored = SandboxSettings.objects.filter(pk=1).values_list("values", flat=True).first() or {}
         return parse_config({**getattr(settings, "CRM_CONFIG", {}), **stored})
 
+    def plugin_active(self) -> bool:
+        return True
+
     def update_settings(self, change) -> CRMConfig:
         from ..sandbox.models import SandboxSettings
 

@@ -26,8 +26,8 @@ def drain_changes_task() -> dict:
     host = get_host()
     with host.database_access():
         config = host.config()
-        if not config.ingestion_enabled:
-            return {"skipped": "recording is off"}
+        if not _recording(host, config):
+            return {"skipped": "the plugin is off, or recording is"}
         return drain(host, config).as_dict()
 
 
@@ -36,9 +36,15 @@ def sweep_changes_task() -> dict:
     """Queue the orders and customers the store changed that no hook reported."""
     host = get_host()
     with host.database_access():
-        if not host.config().ingestion_enabled:
-            return {"skipped": "recording is off"}
+        if not _recording(host, host.config()):
+            # The watermark stays: switched on again, the sweep catches up what it missed.
+            return {"skipped": "the plugin is off, or recording is"}
         return sweep(host, timezone.now()).as_dict()
+
+
+def _recording(host, config) -> bool:
+    """Events are recorded while the plugin is on and its 'Record orders and customers' is."""
+    return config.ingestion_enabled and host.plugin_active()
 
 
 def _apply(changes: Changes) -> dict:

@@ -249,6 +249,30 @@ def test_the_hooks_of_a_paid_checkout_write_one_outbox_row_and_reach_no_broker(
     assert not PendingChange.objects.exists()
 
 
+def test_while_the_plugin_is_off_the_drain_and_the_sweep_wait(settings, order_with_lines):
+    # given: a change waits; the plugin is switched off in Dashboard
+    from saleor.plugins.manager import get_plugins_manager
+
+    from saleor_crm_plugin.intake.models import PendingChange
+    from saleor_crm_plugin.intake.outbox import record_changes
+    from saleor_crm_plugin.tasks import drain_changes_task, sweep_changes_task
+
+    settings.PLUGINS = ["saleor_crm_plugin.plugin.CRMPlugin"]
+    get_plugins_manager(allow_replica=False).save_plugin_configuration(
+        "saleor.crm", None, {"active": False}
+    )
+    record_changes(PendingChange.ORDER, [order_with_lines.pk])
+
+    # when
+    drained = drain_changes_task.apply().get()
+    swept = sweep_changes_task.apply().get()
+
+    # then
+    assert drained == swept == {"skipped": "the plugin is off, or recording is"}
+    assert PendingChange.objects.count() == 1
+    assert not OrderRecord.objects.exists()
+
+
 def test_the_sweep_records_an_order_whose_hook_never_ran(crm_plugin, order_with_lines):
     # given: an order Saleor saved with no hook reported to the CRM
     from django.utils import timezone
