@@ -21,6 +21,7 @@ from ..subscriptions.schedule import ScheduleError, parse_interval, plan_from_js
 from ..subscriptions.services import (
     NewLine,
     act,
+    clean_address,
     create_subscription,
     offers,
     rules_for,
@@ -484,9 +485,13 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _address_fields(address) -> dict:
+    """The filled fields of a `CRMAddressInput`, named as Saleor's AddressInput names them."""
+    return {_camel(key): value for key, value in address.items() if value}
+
+
 def _address(kwargs):
-    address = kwargs["address"]
-    return {"address": {_camel(key): value for key, value in address.items() if value}}
+    return {"address": _address_fields(kwargs["address"])}
 
 
 def _variant_quantity(kwargs):
@@ -615,7 +620,9 @@ def _create_arguments(info, data: dict) -> dict:
         raise ScheduleError(
             "firstDelivery", "in_past", f"{data['first_delivery']} is not after today ({today})"
         )
-    address = _address(data)["address"] if data.get("shipping_address") else None
+    address = None
+    if data.get("shipping_address"):
+        address = clean_address(_address_fields(data["shipping_address"]), "shippingAddress")
     return {
         "profile": profile,
         "channel": channel,

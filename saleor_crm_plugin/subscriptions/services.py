@@ -21,6 +21,7 @@ __all__ = [
     "NewLine",
     "Rules",
     "act",
+    "clean_address",
     "create_subscription",
     "failed_cycle",
     "offers",
@@ -330,15 +331,23 @@ def _preferences(subscription, rules, sequence, params) -> dict:
     return changed
 
 
-def _address(subscription, rules, sequence, params) -> dict:
-    address = params.get("address")
+def clean_address(address, field: str = "address") -> dict:
+    """Return a shipping address (Saleor's AddressInput keys) as a subscription keeps it.
+
+    Its filled fields as strings; raises `ScheduleError` naming `field` when one of the fields
+    Saleor needs is missing.
+    """
     required = ("firstName", "lastName", "streetAddress1", "city", "country")
     if not isinstance(address, dict):
-        raise ScheduleError("address", "required", "give the shipping address")
+        raise ScheduleError(field, "required", "give the shipping address")
     missing = [name for name in required if not str(address.get(name) or "").strip()]
     if missing:
-        raise ScheduleError("address", "required", f"needs {', '.join(missing)}")
-    subscription.shipping_address = {key: str(value) for key, value in address.items() if value}
+        raise ScheduleError(field, "required", f"needs {', '.join(missing)}")
+    return {key: str(value) for key, value in address.items() if value}
+
+
+def _address(subscription, rules, sequence, params) -> dict:
+    subscription.shipping_address = clean_address(params.get("address"))
     return {"address": "changed"}
 
 

@@ -258,6 +258,39 @@ def test_staff_start_a_subscription_for_a_customer(post, ann, staff_user):
     assert len(mine) == 2
 
 
+def test_staff_start_one_with_a_shipping_address_as_the_readme_shows(post, ann, staff_user):
+    # given: the README's call, every documented input given
+    data = _create_input(
+        ann,
+        shippingAddress={
+            "firstName": "Ann",
+            "lastName": "Sato",
+            "streetAddress1": "1-2-3 Jingumae",
+            "city": "Shibuya-ku",
+            "postalCode": "150-0001",
+            "country": "JP",
+            "countryArea": "Tokyo",
+        },
+    )
+
+    # when
+    made = post(CREATE, {"input": data}, token=staff_user.api_token)
+
+    # then
+    assert "errors" not in made
+    assert made["data"]["crmSubscriptionCreate"]["errors"] == []
+    created = Subscription.objects.exclude(pk=ann.subscription.pk).get()
+    assert created.shipping_address == {
+        "firstName": "Ann",
+        "lastName": "Sato",
+        "streetAddress1": "1-2-3 Jingumae",
+        "city": "Shibuya-ku",
+        "postalCode": "150-0001",
+        "country": "JP",
+        "countryArea": "Tokyo",
+    }
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "code"),
     [
@@ -272,6 +305,19 @@ def test_staff_start_a_subscription_for_a_customer(post, ann, staff_user):
         ({"currency": "YEN"}, "currency", "INVALID"),
         ({"firstDelivery": "2020-01-01"}, "firstDelivery", "IN_PAST"),
         ({"customerId": "VXNlcjo5OTk5"}, "customerId", "NOT_FOUND"),
+        (
+            {
+                "shippingAddress": {
+                    "firstName": "Ann",
+                    "lastName": "Sato",
+                    "streetAddress1": "1-2-3",
+                    "city": " ",
+                    "country": "JP",
+                }
+            },
+            "shippingAddress",
+            "REQUIRED",
+        ),
     ],
 )
 def test_a_bad_staff_subscription_is_refused_naming_the_input(
