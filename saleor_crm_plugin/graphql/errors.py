@@ -1,6 +1,7 @@
 """Errors of our GraphQL API, shaped like Saleor's (`extensions.exception.code`)."""
 
 import graphene
+from django.conf import settings
 from graphql import GraphQLError
 
 from ..errors import FieldError
@@ -48,19 +49,46 @@ def require_customer(info):
     return requester
 
 
+# Saleor's answer to an error it did not intend (`saleor.graphql.utils.format_error`).
+INTERNAL_ERROR_MESSAGE = "Internal Server Error"
+# The errors whose messages are written for the client: GraphQL's own (syntax, validation,
+# variables), a missing permission, and ours naming a wrong input. Any other exception's text
+# may hold internals (SQL, keys, paths) and is logged, not sent, unless DEBUG is on.
+INTENDED_ERRORS = (GraphQLError, PermissionDenied, FieldError)
+
+
+def original_error(error: Exception) -> Exception:
+    """Return the exception behind an execution error (the error itself when none is)."""
+    while isinstance(error, GraphQLError) and getattr(error, "original_error", None) is not None:
+        error = error.original_error
+    return error
+
+
+def is_intended(error: Exception) -> bool:
+    """Tell whether an execution error's message was written for the client."""
+    return isinstance(original_error(error), INTENDED_ERRORS)
+
+
 def format_error(error: GraphQLError) -> dict:
-    """Format an execution error as Saleor does, naming the exception's code."""
-    original = getattr(error, "original_error", None)
-    if original is None and not isinstance(error, GraphQLError):
-        original = error  # graphql-core 2 passes some exceptions through unwrapped
-    formatted = {"message": str(original) if original is not None else error.message}
+    """Format an execution error as Saleor does, naming the exception's code.
+
+    An error we did not intend answers Saleor's generic message and the exception's class
+    name; its own text shows only with DEBUG on.
+    """
+    original = original_error(error)
+    if is_intended(original):
+        message = original.message if isinstance(original, GraphQLError) else str(original)
+        code = getattr(original, "code", None) or "GraphQLError"
+    else:
+        message = str(original) if settings.DEBUG else INTERNAL_ERROR_MESSAGE
+        code = type(original).__name__
+    formatted = {"message": message}
     if getattr(error, "locations", None):
         formatted["locations"] = [
             {"line": loc.line, "column": loc.column} for loc in error.locations
         ]
     if getattr(error, "path", None):
         formatted["path"] = error.path
-    code = getattr(original, "code", None) or "GraphQLError"
     exception = {"code": code}
     if isinstance(original, InputError):
         exception["field"] = original.field

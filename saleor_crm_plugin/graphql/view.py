@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..host import Host, Requester, get_host
-from .errors import format_error
+from .errors import format_error, is_intended, original_error
 from .schema import schema
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,11 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
     payload = {"data": result.data}
     if result.errors:
         for error in result.errors:
-            original = getattr(error, "original_error", None)
-            if original is not None and not hasattr(original, "code"):
-                logger.error("CRM GraphQL: unexpected error", exc_info=original)
+            if not is_intended(error):  # the client gets a generic message: the log has it all
+                logger.error(
+                    "CRM GraphQL: unexpected error at %s",
+                    getattr(error, "path", None),
+                    exc_info=original_error(error),
+                )
         payload["errors"] = [format_error(error) for error in result.errors]
     return JsonResponse(payload, headers=CORS_HEADERS)
