@@ -134,22 +134,35 @@ def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
     """Return the profile of each user id, creating missing ones.
 
     `wanted` maps user id -> an email digest seen with it; a new user profile takes over the
-    guest profile of that email (keeping its id) when there is one.
+    guest profile of that email (keeping its id) when there is one. A few queries for any
+    number of users (a takeover, rare, is one UPDATE each).
     """
     profiles = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(wanted))}
-    for user_id in sorted(set(wanted) - set(profiles)):
+    missing = sorted(set(wanted) - set(profiles))
+    if not missing:
+        return profiles
+    guests = {
+        guest.email_digest: guest
+        for guest in CustomerProfile.objects.filter(
+            user_id__isnull=True,
+            anonymized_at__isnull=True,
+            email_digest__in={wanted[user_id] for user_id in missing} - {None},
+        )
+    }
+    new = []
+    for user_id in missing:
         digest = wanted[user_id]
-        guest = None
-        if digest is not None:
-            guest = CustomerProfile.objects.filter(
-                user_id__isnull=True, anonymized_at__isnull=True, email_digest=digest
-            ).first()
+        guest = guests.pop(digest, None)  # one user takes it; the next one of the email is new
         if guest is not None:
             guest.user_id = user_id
             guest.save(update_fields=["user_id", "updated_at"])
             profiles[user_id] = guest
         else:
-            profiles[user_id] = CustomerProfile.objects.create(user_id=user_id, email_digest=digest)
+            new.append(CustomerProfile(user_id=user_id, email_digest=digest))
+    if new:
+        CustomerProfile.objects.bulk_create(new, batch_size=1000)
+        created = CustomerProfile.objects.filter(user_id__in=[p.user_id for p in new])
+        profiles.update((profile.user_id, profile) for profile in created)
     return profiles
 
 
