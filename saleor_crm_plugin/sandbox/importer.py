@@ -2,12 +2,14 @@
 
 One row per order line. The whole file is checked first; a file with any bad row is refused
 with every problem's line number and reason, and nothing is written. A good file is written in
-one transaction, and importing it again changes nothing.
+batches of `BATCH_SIZE` orders, each in one transaction; importing it again changes nothing (and
+completes an import that was interrupted).
 """
 
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,6 +56,9 @@ ORDER_COLUMNS = (
     "updated_at",
 )
 MAX_LISTED = 20
+# Orders written (to the store and the ledger) per transaction: the ledger's locks of a batch
+# (its orders, users and emails) must fit PostgreSQL's lock table, as the backfill's do.
+BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -281,45 +286,88 @@ def import_orders_csv(source, store_zone: ZoneInfo) -> ImportReport:
     return _write(orders, lines)
 
 
-@transaction.atomic
 def _write(orders: dict[str, dict], lines: dict[str, list[LineSnapshot]]) -> ImportReport:
-    users = {}
-    for values in orders.values():
-        if values["customer_id"] is None or values["email"] in users:
-            continue
-        joined = min(v["date"] for v in orders.values() if v["email"] == values["email"])
-        users[values["email"]], _ = SandboxUser.objects.get_or_create(
-            email=values["email"], defaults={"date_joined": joined, "updated_at": joined}
-        )
-    snapshots = []
-    for order_id, values in orders.items():
-        user = users.get(values["email"]) if values["customer_id"] else None
-        snapshot = OrderSnapshot(
-            order_id=order_id,
-            number=order_id,
-            channel=values["channel"],
-            currency=values["currency"],
-            status=values["status"],
-            user_id=str(user.pk) if user else None,
-            email=values["email"],
-            placed_at=values["date"],
-            updated_at=values.get("updated_at") or values["date"],
-            total_gross=values["total"],
-            paid_amount=values["total"],
-            paid_at=values["date"],
-            refunded_amount=values["refunded"],
-            refunded_at=(values.get("updated_at") or values["date"])
-            if values["refunded"]
-            else None,
-            cancelled_at=values["date"] if values["status"] == OrderStatus.CANCELED else None,
-            lines=tuple(lines.get(order_id, ())),
-        )
-        SandboxOrder.store(snapshot, user)
-        snapshots.append(snapshot)
-    result = ingest_orders(snapshots)
+    """Write the checked orders to the store and the ledger.
+
+    The users first, then `BATCH_SIZE` orders per transaction (the store's rows and the
+    ledger's together): an interrupted import is completed by importing the file again.
+    """
+    with transaction.atomic():
+        users = _users(orders)
+    result, profile_ids = IngestResult(), set()
+    for batch in _batches(orders):
+        with transaction.atomic():
+            stored = []
+            for order_id in batch:
+                values = orders[order_id]
+                user = users.get(values["email"]) if values["customer_id"] else None
+                stored.append((_snapshot(order_id, values, lines, user), user))
+            SandboxOrder.store_many(stored)
+            done = ingest_orders([snapshot for snapshot, _ in stored])
+        result += done
+        profile_ids.update(done.profile_ids)
+    result.profile_ids = sorted(profile_ids)
     return ImportReport(
-        orders=len(snapshots),
+        orders=len(orders),
         lines=sum(len(v) for v in lines.values()),
         customers=len(users),
         result=result,
     )
+
+
+def _batches(orders: dict[str, dict]) -> Iterator[list[str]]:
+    """Yield the order ids `BATCH_SIZE` at a time, each email's orders next to each other.
+
+    So a customer's figures are recomputed with one batch (two at a batch's edge), not with
+    every batch their orders would be spread over.
+    """
+    by_email: dict[str, list[str]] = defaultdict(list)
+    for order_id, values in orders.items():
+        by_email[values["email"]].append(order_id)
+    ordered = [order_id for order_ids in by_email.values() for order_id in order_ids]
+    for start in range(0, len(ordered), BATCH_SIZE):
+        yield ordered[start : start + BATCH_SIZE]
+
+
+def _snapshot(order_id: str, values: dict, lines: dict, user) -> OrderSnapshot:
+    return OrderSnapshot(
+        order_id=order_id,
+        number=order_id,
+        channel=values["channel"],
+        currency=values["currency"],
+        status=values["status"],
+        user_id=str(user.pk) if user else None,
+        email=values["email"],
+        placed_at=values["date"],
+        updated_at=values.get("updated_at") or values["date"],
+        total_gross=values["total"],
+        paid_amount=values["total"],
+        paid_at=values["date"],
+        refunded_amount=values["refunded"],
+        refunded_at=(values.get("updated_at") or values["date"]) if values["refunded"] else None,
+        cancelled_at=values["date"] if values["status"] == OrderStatus.CANCELED else None,
+        lines=tuple(lines.get(order_id, ())),
+    )
+
+
+def _users(orders: dict[str, dict]) -> dict[str, SandboxUser]:
+    """Return the store's user of each email that has a customer id, creating missing ones.
+
+    A new user joined on the email's first order, its guest orders included.
+    """
+    first: dict[str, datetime] = {}
+    emails: dict[str, None] = {}  # in the order of the file, so new users' ids follow it
+    for values in orders.values():
+        email = values["email"]
+        if email not in first or values["date"] < first[email]:
+            first[email] = values["date"]
+        if values["customer_id"] is not None:
+            emails[email] = None
+    users = {user.email: user for user in SandboxUser.objects.filter(email__in=list(emails))}
+    missing = [email for email in emails if email not in users]
+    SandboxUser.objects.bulk_create(
+        [SandboxUser(email=e, date_joined=first[e], updated_at=first[e]) for e in missing],
+        batch_size=1000,
+    )
+    users.update((user.email, user) for user in SandboxUser.objects.filter(email__in=missing))
+    return users

@@ -59,6 +59,29 @@ def test_import_of_a_bad_file_exits_1_and_names_the_line(tmp_path, capsys):
     assert not OrderRecord.objects.exists()
 
 
+def test_import_of_a_file_that_is_not_utf8_exits_1_and_names_the_lines(tmp_path, capsys):
+    # given: Latin-1 bytes (é, ü) on lines 3 and 4
+    path = tmp_path / "orders.csv"
+    path.write_bytes(
+        b"order_id,email,date,total,currency,product_name\n"
+        b"1,a@example.com,2025-01-01,1200,JPY,Tea\n"
+        b"2,b@example.com,2025-01-01,1200,JPY,Caf\xe9\n"
+        b"3,c@example.com,2025-01-01,1200,JPY,M\xfcsli\n"
+    )
+
+    # when
+    code = main(["import", str(path)])
+
+    # then
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"{path}: 2 problem(s); nothing was imported:\n"
+        "line 3: byte 0xE9 is not UTF-8; save the file as UTF-8\n"
+        "line 4: byte 0xFC is not UTF-8; save the file as UTF-8\n"
+    )
+    assert not OrderRecord.objects.exists()
+
+
 def test_import_of_a_missing_file_exits_2(tmp_path, capsys):
     # when
     code = main(["import", str(tmp_path / "nope.csv")])

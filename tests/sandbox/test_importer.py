@@ -11,6 +11,7 @@ from saleor_crm_plugin.customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from saleor_crm_plugin.sandbox import importer
 from saleor_crm_plugin.sandbox.importer import ImportFailed, import_orders_csv
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 
@@ -86,6 +87,30 @@ def test_importing_the_same_file_again_changes_nothing(tmp_path):
     assert (report.result.created, report.result.updated, report.result.unchanged) == (0, 0, 3)
     assert list(OrderRecord.objects.order_by("order_id").values()) == before
     assert SandboxUser.objects.count() == 1
+
+
+def test_written_one_order_per_batch_the_ledger_is_the_same(tmp_path, monkeypatch):
+    # given: ann's guest order comes before her orders as a customer, in other batches
+    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
+    path = _write(tmp_path, GOOD + "0999,,ann@example.com,2025-02-01 09:00,1000,JPY,,,,,\n")
+
+    # when
+    report = import_orders_csv(path, TOKYO)
+
+    # then
+    assert (report.orders, report.lines, report.customers) == (4, 3, 1)
+    assert (report.result.created, report.result.updated, report.result.unchanged) == (4, 0, 0)
+    user = SandboxUser.objects.get()
+    assert user.date_joined == datetime(2025, 2, 1, 0, 0, tzinfo=UTC)  # her first order, as a guest
+    ann = CustomerProfile.objects.get(user_id=str(user.pk))
+    assert (ann.order_count, ann.first_order_at) == (2, datetime(2025, 2, 1, 0, 0, tzinfo=UTC))
+    assert CustomerSpend.objects.get(profile=ann).total_spent_amount == Decimal(4000)
+    assert set(OrderRecord.objects.filter(profile=ann).values_list("order_id", flat=True)) == {
+        "0999",
+        "1001",
+        "1003",
+    }
+    assert CustomerProfile.objects.count() == 2  # ann and the USD guest
 
 
 @pytest.mark.parametrize(
