@@ -205,13 +205,32 @@ class _Reader:
         )
 
 
+def _text(source) -> str:
+    """Return the file's text; a file that is not UTF-8 is refused naming each line at fault."""
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.read()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    problems = []
+    for number, line in enumerate(data.split(b"\n"), start=1):  # no UTF-8 sequence holds \n
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(
+                Problem(
+                    number,
+                    "",
+                    f"byte 0x{line[error.start]:02X} is not UTF-8; save the file as UTF-8",
+                )
+            )
+    raise ImportFailed(problems)
+
+
 def _rows(source) -> tuple[list[str], list[tuple[int, dict]]]:
-    if isinstance(source, (str, Path)):
-        text = Path(source).read_text(encoding="utf-8-sig")
-    else:
-        text = source.read()
-        text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(_text(source)))
     try:
         header = next(reader)
     except StopIteration:
