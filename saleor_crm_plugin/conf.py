@@ -97,10 +97,12 @@ FIELDS = {
     RANKS: (
         "Membership ranks",
         "One rank a line, lowest first: 'Name (CODE): thresholds; benefits'. Thresholds on "
-        "orders, spend per currency and points earned in the window, joined by 'or' (one is "
-        "enough) or 'and' (all). Benefits: 'points x2' (multiplier), 'discount 3%' (a personal "
-        "voucher), 'perks free text' (last). The lowest rank has no thresholds. Example: "
-        "'Gold (GOLD): orders 5 or spend 50000 JPY; points x2; discount 3%'.",
+        "orders, spend per currency (in each currency the store sells in: never added across "
+        "currencies) and points earned in the window, joined by 'or' (one is enough) or 'and' "
+        "(all). Benefits: 'points x2' (multiplier), 'discount 3%' (a personal voucher), "
+        "'perks free text' (last). The lowest rank has no thresholds. The default counts "
+        "orders only. Example: 'Gold (GOLD): orders 5 or spend 300 USD or spend 1200 PLN; "
+        "points x2; discount 3%'.",
         "multiline",
     ),
     RANK_WINDOW: (

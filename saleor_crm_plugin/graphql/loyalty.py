@@ -86,11 +86,18 @@ class CRMRankCount(graphene.ObjectType):
 
 
 class CRMRankProgress(graphene.ObjectType):
+    """What the customer still needs for the next rank, in the currencies they buy in."""
+
     orders = graphene.Int(description="Orders still to place (null: not a threshold).")
     amount = graphene.Field(
-        Money, description="Spend still needed, in the first currency of the thresholds."
+        Money, description="Spend still needed, in the first currency of `amounts`."
     )
-    amounts = graphene.List(graphene.NonNull(Money), required=True, description="Per currency.")
+    amounts = graphene.List(
+        graphene.NonNull(Money),
+        required=True,
+        description="Spend still needed per currency, only in the currencies the customer has "
+        "bought in (a customer yet to buy: the rank's, where spend is needed).",
+    )
     points = graphene.Int(description="Points still to earn (null: not a threshold).")
     combine = graphene.String(required=True, description="any: one is enough; all: every one.")
 
@@ -109,7 +116,11 @@ class CRMMembership(graphene.ObjectType):
     rank = graphene.Field(CRMRank, required=True)
     since = graphene.DateTime(description="When the customer got the rank.")
     next_rank = graphene.Field(CRMRank)
-    remaining_to_next_rank = graphene.Field(CRMRankProgress)
+    remaining_to_next_rank = graphene.Field(
+        CRMRankProgress,
+        description="Null at the highest rank, or when the next rank needs spend in a currency "
+        "the customer has never bought in.",
+    )
     expires_at = graphene.DateTime(
         description="When the rank can next go down: the period's end, or a pin's expiry."
     )

@@ -8,7 +8,6 @@ the rules.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -30,7 +29,7 @@ from ..task_options import enqueue
 from .config import LoyaltyConfig, format_window
 from .lots import Kind
 from .models import MemberRank, PointsEntry, RankChange
-from .ranks import Decision, Figures, Pin, RankLadder, decide
+from .ranks import Decision, Figures, Pin, Progress, RankLadder, decide, progress
 
 __all__ = [
     "Membership",
@@ -563,20 +562,12 @@ def pin_rank(
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What the customer still needs for the next rank (None: that threshold is not used)."""
-
-    orders: int | None
-    amounts: dict[str, Decimal]  # per currency of the next rank's spend thresholds
-    points: int | None
-    combine: str  # "any": one of them is enough; "all": every one
-
-
-@dataclass(frozen=True)
 class Membership:
     rank: object  # ranks.Rank
     since: datetime | None
     next_rank: object | None
+    # None: no rank above, or the next one needs spend in a currency the customer never bought
+    # in (`ranks.progress`)
     progress: Progress | None
     expires_at: datetime | None  # when the rank can next go down (None: not before a review)
     pinned: bool
@@ -594,26 +585,15 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
     position = ladder.index(code)
     rank = ladder.ranks[position]
     next_rank = ladder.ranks[position + 1] if position + 1 < len(ladder.ranks) else None
-    progress = None
+    remaining = None
     if next_rank is not None:
-        figures = NO_FIGURES
+        figures, currencies = NO_FIGURES, []
         if profile is not None:
             figures = window_figures(ladder, config.zone, now, [profile.pk]).get(
                 profile.pk, NO_FIGURES
             )
-        progress = Progress(
-            orders=None
-            if next_rank.min_orders is None
-            else max(0, next_rank.min_orders - figures.orders),
-            amounts={
-                currency: max(Decimal(0), amount - figures.spend.get(currency, Decimal(0)))
-                for currency, amount in sorted(next_rank.min_spend.items())
-            },
-            points=None
-            if next_rank.min_points is None
-            else max(0, next_rank.min_points - figures.points),
-            combine=next_rank.combine,
-        )
+            currencies = [spend.currency for spend in profile.spends.all()]
+        remaining = progress(next_rank, figures, currencies)
     pinned = bool(member and member.pin_code)
     expires_at = None
     if pinned:
@@ -624,7 +604,7 @@ def membership(config: CRMConfig, profile: CustomerProfile | None, now: datetime
         rank=rank,
         since=member.since if member else None,
         next_rank=next_rank,
-        progress=progress,
+        progress=remaining,
         expires_at=expires_at,
         pinned=pinned,
         voucher_code=(member.voucher_code or None) if member is not None else None,

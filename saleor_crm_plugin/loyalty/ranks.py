@@ -13,6 +13,7 @@ refund is no exception); a rank pinned by staff holds until its expiry; with
 `inactive_months` without an order, taking effect at the period end.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -28,6 +29,7 @@ __all__ = [
     "Decision",
     "Figures",
     "Pin",
+    "Progress",
     "Rank",
     "RankError",
     "RankLadder",
@@ -35,6 +37,7 @@ __all__ = [
     "WindowKind",
     "decide",
     "parse_ladder",
+    "progress",
     "qualifying_rank",
 ]
 
@@ -254,6 +257,64 @@ def qualifying_rank(ladder: RankLadder, figures: Figures) -> Rank:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """What a customer still needs for a rank, by the ways open to them.
+
+    `orders` / `points` None: not a threshold of the rank. `amounts`: per currency, the spend
+    still needed, only in the currencies quoted to the customer (see `progress`).
+    """
+
+    orders: int | None
+    amounts: dict[str, Decimal]
+    points: int | None
+    combine: str  # "any": one of them is enough; "all": every one
+
+
+def progress(rank: Rank, figures: Figures, currencies: Iterable[str]) -> Progress | None:
+    """What the figures still need to reach `rank`, told in the customer's own currencies.
+
+    Parameters
+    ----------
+    rank
+        The rank to reach (the next one up).
+    figures
+        The customer's figures in the evaluation window.
+    currencies
+        The currencies the customer has counted orders in (ever, not only in the window);
+        empty for a customer who has not bought yet.
+
+    Returns
+    -------
+    Progress or None
+        A spend threshold in a currency the customer never bought in is not quoted. With
+        `any` it is one way among others: it is left out while another way is open (orders,
+        points, or spend in one of their currencies). With `all` it cannot be left out, and
+        a rank that needs spend in such a currency (or, with `any`, only offers such spend)
+        cannot be reached by buying as the customer does: None. A customer who has not bought
+        yet has no currency of their own: they are quoted the rank's spend thresholds where
+        those are needed (with `all`, or with `any` when the rank has no other threshold).
+    """
+    own = set(currencies)
+    needed = {
+        currency: max(Decimal(0), amount - figures.spend.get(currency, _ZERO))
+        for currency, amount in sorted(rank.min_spend.items())
+    }
+    quoted = {currency: amount for currency, amount in needed.items() if currency in own}
+    foreign = set(needed) - own
+    counts = rank.min_orders is not None or rank.min_points is not None
+    if foreign and own and (rank.combine == "all" or not (counts or quoted)):
+        return None  # only by buying in a currency the customer never bought in
+    if not own and (rank.combine == "all" or not counts):
+        quoted = needed  # a customer yet to buy, and the spend is needed: as the rank has it
+    return Progress(
+        orders=None if rank.min_orders is None else max(0, rank.min_orders - figures.orders),
+        amounts=quoted,
+        points=None if rank.min_points is None else max(0, rank.min_points - figures.points),
+        combine=rank.combine,
+    )
+
+
+@dataclass(frozen=True)
 class Pin:
     """A rank staff set by hand, until `expires_at` (None: until unpinned)."""
 
@@ -348,10 +409,12 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 
 # --- the ladder as merchants write it in Dashboard ------------------------------------------
 
+# Order counts only: they fit a store in any currency. Spend thresholds name a currency, so
+# staff add them in their store's own ('orders 5 or spend 300 USD or spend 1200 PLN').
 DEFAULT_LADDER_TEXT = """Regular (REGULAR)
-Silver (SILVER): orders 3 or spend 30000 JPY; points x1.5
-Gold (GOLD): orders 5 or spend 50000 JPY; points x2; discount 3%
-Platinum (PLATINUM): orders 10 and spend 100000 JPY; points x3; discount 5%; perks Free shipping"""
+Silver (SILVER): orders 3; points x1.5
+Gold (GOLD): orders 5; points x2; discount 3%
+Platinum (PLATINUM): orders 10; points x3; discount 5%; perks Free shipping"""
 
 
 def parse_ladder(text: str, window: Window | None = None, inactive_months=None) -> RankLadder:

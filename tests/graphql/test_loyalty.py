@@ -1,5 +1,6 @@
 """Ranks and points through our GraphQL endpoint: the customer's own, and staff's tools."""
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -69,10 +70,10 @@ def test_the_customer_sees_their_rank_progress_and_pending_points(post, ann):
     membership = me["crmMembership"]
     assert membership["rank"] == {"code": "REGULAR", "name": "Regular"}
     assert membership["nextRank"] == {"code": "SILVER"}
-    assert membership["remainingToNextRank"] == {
+    assert membership["remainingToNextRank"] == {  # the default ranks count orders only
         "orders": 2,
-        "amount": {"amount": 18000.0, "currency": "JPY"},
-        "amounts": [{"amount": 18000.0, "currency": "JPY"}],
+        "amount": None,
+        "amounts": [],
         "combine": "any",
     }
     assert membership["since"] is not None
@@ -97,6 +98,47 @@ def test_the_customer_sees_their_rank_progress_and_pending_points(post, ann):
         "currency": "JPY",
         "actor": None,
     }
+
+
+# The default rank table of earlier versions: thresholds in JPY for every store.
+YEN_RANKS = """Regular (REGULAR)
+Silver (SILVER): orders 3 or spend 30000 JPY; points x1.5
+Gold (GOLD): orders 5 or spend 50000 JPY; points x2; discount 3%
+Platinum (PLATINUM): orders 10 and spend 100000 JPY; points x3; discount 5%"""
+
+
+@pytest.mark.parametrize("ranks", [None, YEN_RANKS], ids=["default-ranks", "yen-ranks"])
+def test_a_usd_customer_is_never_quoted_yen_for_the_next_rank(post, settings, ranks):
+    # given: a customer of a store selling in USD and PLN, with one USD order
+    if ranks is not None:
+        settings.CRM_CONFIG = {**settings.CRM_CONFIG, "ranks": ranks}
+    user = make_user("uma@example.com")
+    SandboxOrder.store(
+        order(
+            "u1",
+            user_id=str(user.pk),
+            email=user.email,
+            total="19.75",
+            currency="USD",
+            placed_at=timezone.now() - timedelta(days=1),
+        )
+    )
+    ingest_orders_task.delay(["u1"]).get()
+
+    # when
+    response = post(ME, token=user.api_token)
+
+    # then
+    assert "errors" not in response, response
+    membership = response["data"]["me"]["crmMembership"]
+    assert (membership["rank"]["code"], membership["nextRank"]) == ("REGULAR", {"code": "SILVER"})
+    assert membership["remainingToNextRank"] == {
+        "orders": 2,
+        "amount": None,
+        "amounts": [],
+        "combine": "any",
+    }
+    assert "JPY" not in json.dumps(membership)
 
 
 def test_fulfilment_then_the_return_window_make_the_points_available(post, ann):

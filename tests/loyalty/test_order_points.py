@@ -231,13 +231,18 @@ def test_every_rank_change_is_recorded_with_its_reason_rules_and_orders():
     assert RankChange.objects.count() == 1
 
 
-def test_the_rank_and_points_are_written_to_the_users_private_metadata():
-    # given
+def test_the_rank_and_points_are_written_to_the_users_private_metadata(settings):
+    # given: the default settings but a rank reached by spend
     from django.utils import timezone
 
     from saleor_crm_plugin.sandbox.models import SandboxOrder
     from saleor_crm_plugin.tasks import ingest_orders_task
 
+    settings.CRM_CONFIG = {
+        **settings.CRM_CONFIG,
+        "ranks": "Regular (REGULAR)\nGold (GOLD): orders 5 or spend 50000 JPY; points x2",
+    }
+    reset_host()
     user = _user()
     yesterday = timezone.now() - DAY  # within the default rolling 12 months
     SandboxOrder.store(
@@ -247,7 +252,7 @@ def test_the_rank_and_points_are_written_to_the_users_private_metadata():
     # when
     result = ingest_orders_task.delay(["o1"]).get()
 
-    # then: the default settings: 600 points + 100 first order, pending; Gold (spend 50000 JPY)
+    # then: 600 points + 100 first order, pending; Gold (spend 50000 JPY)
     user.refresh_from_db()
     assert result["points_entries"] == 1
     assert result["rank_changes"] == 1
@@ -296,7 +301,11 @@ def test_with_the_option_on_the_customer_type_follows_the_rank(settings):
     from saleor_crm_plugin.sandbox.models import SandboxOrder
     from saleor_crm_plugin.tasks import ingest_orders_task
 
-    settings.CRM_CONFIG = {**settings.CRM_CONFIG, "rank-customer-types": "on"}
+    settings.CRM_CONFIG = {
+        **settings.CRM_CONFIG,
+        "rank-customer-types": "on",
+        "ranks": "Regular (REGULAR)\nGold (GOLD): orders 5 or spend 50000 JPY",
+    }
     reset_host()
     user = _user()
     other = SandboxUser.objects.create(email="bob@example.com", date_joined=T0, updated_at=T0)
@@ -322,15 +331,17 @@ def test_a_rank_with_a_discount_gives_the_customer_a_voucher_code_revoked_when_i
     from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxVoucher
     from saleor_crm_plugin.tasks import ingest_orders_task
 
-    # given: the default ladder (Gold: discount 3%, Platinum 5%, Regular none)
+    # given: the default ladder (Gold: 5 orders, discount 3%; Platinum 5%; Regular none)
     user = _user()
     yesterday = timezone.now() - DAY
-    SandboxOrder.store(
-        order("o1", user_id=str(user.pk), email=user.email, total="60000", placed_at=yesterday)
-    )
+    order_ids = [f"o{number}" for number in range(1, 6)]
+    for order_id in order_ids:
+        SandboxOrder.store(
+            order(order_id, user_id=str(user.pk), email=user.email, placed_at=yesterday)
+        )
 
-    # when: the order makes the customer Gold
-    ingest_orders_task.delay(["o1"]).get()
+    # when: the fifth order makes the customer Gold
+    ingest_orders_task.delay(order_ids).get()
 
     # then: one active 3% code, kept on their rank
     member = MemberRank.objects.get()

@@ -13,6 +13,13 @@ from saleor_crm_plugin.loyalty.ranks import WindowKind
 def test_defaults_give_a_four_rank_ladder_and_working_rates():
     config = parse_config({}).loyalty
     assert [rank.code for rank in config.ladder.ranks] == ["REGULAR", "SILVER", "GOLD", "PLATINUM"]
+    # by order counts alone: no currency a store may not sell in
+    assert [(rank.min_orders, rank.min_spend) for rank in config.ladder.ranks] == [
+        (None, {}),
+        (3, {}),
+        (5, {}),
+        (10, {}),
+    ]
     assert config.enabled
     assert config.allow_negative
     assert not config.points_on_renewals

@@ -8,6 +8,7 @@ from saleor_crm_plugin.loyalty.ranks import (
     DEFAULT_LADDER_TEXT,
     Figures,
     Pin,
+    Progress,
     Rank,
     RankError,
     RankLadder,
@@ -15,6 +16,7 @@ from saleor_crm_plugin.loyalty.ranks import (
     WindowKind,
     decide,
     parse_ladder,
+    progress,
     qualifying_rank,
 )
 
@@ -224,11 +226,91 @@ def test_the_default_ladder_text():
 
     regular, silver, gold, platinum = ladder.ranks
     assert (regular.code, regular.has_thresholds) == ("REGULAR", False)
-    assert (silver.min_orders, silver.min_spend, silver.combine) == (3, {"JPY": D(30000)}, "any")
+    # order counts only: no currency, so it fits a store selling in any
+    assert [(rank.min_orders, rank.min_spend, rank.min_points) for rank in ladder.ranks[1:]] == [
+        (3, {}, None),
+        (5, {}, None),
+        (10, {}, None),
+    ]
     assert (silver.points_multiplier, silver.discount_percent) == (D("1.5"), D(0))
     assert (gold.points_multiplier, gold.discount_percent) == (D(2), D(3))
-    assert (platinum.combine, platinum.perks) == ("all", "Free shipping")
-    assert qualifying_rank(ladder, Figures(orders=10, spend={"JPY": D(99999)})).code == "GOLD"
+    assert (platinum.points_multiplier, platinum.discount_percent, platinum.perks) == (
+        D(3),
+        D(5),
+        "Free shipping",
+    )
+    assert qualifying_rank(ladder, Figures(orders=9, spend={"USD": D(99999)})).code == "GOLD"
+
+
+ORDERS_OR_YEN = Rank("Silver", "SILVER", min_orders=3, min_spend={"JPY": D(30000)})
+ORDERS_OR_SPEND = Rank(
+    "Silver", "SILVER", min_orders=3, min_spend={"JPY": D(30000), "PLN": D(1200), "USD": D(300)}
+)
+YEN_ONLY = Rank("Silver", "SILVER", min_spend={"JPY": D(30000)})
+ORDERS_AND_YEN = Rank(
+    "Platinum", "PLATINUM", min_orders=10, min_spend={"JPY": D(100000)}, combine="all"
+)
+
+
+@pytest.mark.parametrize(
+    ("rank", "figures", "currencies", "expected"),
+    [
+        (
+            ORDERS_OR_YEN,
+            Figures(orders=1, spend={"USD": D("19.75")}),
+            ["USD"],
+            Progress(orders=2, amounts={}, points=None, combine="any"),
+        ),
+        (
+            ORDERS_OR_SPEND,
+            Figures(orders=1, spend={"USD": D("19.75")}),
+            ["PLN", "USD"],  # PLN bought before the window: still theirs
+            Progress(
+                orders=2, amounts={"PLN": D(1200), "USD": D("280.25")}, points=None, combine="any"
+            ),
+        ),
+        (YEN_ONLY, Figures(orders=1, spend={"USD": D("19.75")}), ["USD"], None),
+        (ORDERS_AND_YEN, Figures(orders=4, spend={"USD": D(500)}), ["USD"], None),
+        (
+            ORDERS_AND_YEN,
+            Figures(orders=4, spend={"JPY": D(42000)}),
+            ["JPY", "USD"],
+            Progress(orders=6, amounts={"JPY": D(58000)}, points=None, combine="all"),
+        ),
+        (
+            ORDERS_OR_YEN,
+            Figures(),
+            [],
+            Progress(orders=3, amounts={}, points=None, combine="any"),
+        ),
+        (
+            YEN_ONLY,
+            Figures(),
+            [],
+            Progress(orders=None, amounts={"JPY": D(30000)}, points=None, combine="any"),
+        ),
+        (
+            ORDERS_AND_YEN,
+            Figures(),
+            [],
+            Progress(orders=10, amounts={"JPY": D(100000)}, points=None, combine="all"),
+        ),
+    ],
+    ids=[
+        "any-other-currency-left-out",
+        "any-own-currencies-quoted",
+        "any-only-other-currency",
+        "all-needs-other-currency",
+        "all-own-currency",
+        "yet-to-buy-any-orders-enough",
+        "yet-to-buy-any-spend-only",
+        "yet-to-buy-all",
+    ],
+)
+def test_progress_quotes_only_the_currencies_the_customer_buys_in(
+    rank, figures, currencies, expected
+):
+    assert progress(rank, figures, currencies) == expected
 
 
 def test_perks_may_hold_any_text_and_comments_are_skipped():
