@@ -1,11 +1,15 @@
 """Errors of our GraphQL API, shaped like Saleor's (`extensions.exception.code`)."""
 
+import logging
+
 import graphene
 from django.conf import settings
 from graphql import GraphQLError
 
 from ..errors import FieldError
 from ..host import MANAGE_USERS
+
+logger = logging.getLogger(__name__)
 
 
 class PermissionDenied(Exception):
@@ -67,6 +71,21 @@ def original_error(error: Exception) -> Exception:
 def is_intended(error: Exception) -> bool:
     """Tell whether an execution error's message was written for the client."""
     return isinstance(original_error(error), INTENDED_ERRORS)
+
+
+def log_unexpected(errors) -> None:
+    """Log each execution error we did not intend, with its traceback.
+
+    The client gets a generic message (`format_error`); Saleor's settings silence
+    graphql-core's own logging of resolver errors, so this is where they are seen.
+    """
+    for error in errors or ():
+        if not is_intended(error):
+            logger.error(
+                "CRM GraphQL: unexpected error at %s",
+                getattr(error, "path", None),
+                exc_info=original_error(error),
+            )
 
 
 def format_error(error: GraphQLError) -> dict:

@@ -1,16 +1,13 @@
 """The HTTP view of our GraphQL API (not Saleor's GraphQLView, which checks Saleor's schema)."""
 
 import json
-import logging
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..host import Host, Requester, get_host
-from .errors import format_error, is_intended, original_error
+from .errors import format_error, log_unexpected
 from .schema import schema
-
-logger = logging.getLogger(__name__)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -55,12 +52,6 @@ def graphql_view(request: HttpRequest) -> HttpResponse:
         )
     payload = {"data": result.data}
     if result.errors:
-        for error in result.errors:
-            if not is_intended(error):  # the client gets a generic message: the log has it all
-                logger.error(
-                    "CRM GraphQL: unexpected error at %s",
-                    getattr(error, "path", None),
-                    exc_info=original_error(error),
-                )
+        log_unexpected(result.errors)
         payload["errors"] = [format_error(error) for error in result.errors]
     return JsonResponse(payload, headers=CORS_HEADERS)

@@ -89,6 +89,30 @@ def test_the_customer_widget_shows_the_customer_to_staff(client, ann, staff_user
     assert html.count(staff_user.api_token) == html.count('name="accessToken"')
 
 
+def test_an_unexpected_error_in_the_widget_is_logged_and_its_text_not_shown(
+    client, ann, staff_user, monkeypatch, caplog
+):
+    # given
+    from saleor_crm_plugin.graphql import loyalty
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret-dsn postgres://crm:hunter2@10.0.0.5/crm")
+
+    monkeypatch.setattr(loyalty, "membership", broken)
+
+    # when
+    with caplog.at_level(logging.ERROR, logger="saleor_crm_plugin.graphql.errors"):
+        answer = _widget(client, staff_user.api_token, ann)
+
+    # then
+    assert answer.status_code == 200
+    assert "hunter2" not in answer.content.decode()
+    logged = [r for r in caplog.records if r.name == "saleor_crm_plugin.graphql.errors"]
+    assert [(r.getMessage(), r.exc_info[0]) for r in logged] == [
+        ("CRM GraphQL: unexpected error at ['crmCustomer', 'membership']", RuntimeError)
+    ]
+
+
 def test_no_token_a_bad_one_a_customer_or_staff_without_permission_see_nothing(
     client, ann, staff_without_permission, caplog
 ):

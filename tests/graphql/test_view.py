@@ -10,11 +10,11 @@ from saleor_crm_plugin.graphql import schema as schema_module
 pytestmark = pytest.mark.django_db
 
 SECRET = "connection to postgres://crm:hunter2@10.0.0.5/crm failed"
-VIEW_LOGGER = "saleor_crm_plugin.graphql.view"
+ERRORS_LOGGER = "saleor_crm_plugin.graphql.errors"
 
 
-def _view_records(caplog):
-    return [record for record in caplog.records if record.name == VIEW_LOGGER]
+def _logged(caplog):
+    return [record for record in caplog.records if record.name == ERRORS_LOGGER]
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_an_unexpected_error_answers_a_generic_message_and_is_logged(
     post, staff_user, broken_rfm, caplog
 ):
     # when
-    with caplog.at_level(logging.ERROR, logger=VIEW_LOGGER):
+    with caplog.at_level(logging.ERROR, logger=ERRORS_LOGGER):
         answer = post("{ crmRfm { group } }", token=staff_user.api_token)
 
     # then
@@ -45,7 +45,7 @@ def test_an_unexpected_error_answers_a_generic_message_and_is_logged(
         ],
     }
     assert "hunter2" not in json.dumps(answer)
-    records = _view_records(caplog)
+    records = _logged(caplog)
     assert len(records) == 1
     record = records[0]
     assert (record.levelname, record.getMessage()) == (
@@ -71,7 +71,7 @@ def test_with_debug_on_the_unexpected_error_shows_its_text(post, staff_user, bro
 
 def test_intended_errors_keep_their_messages_and_are_not_logged(post, staff_user, caplog):
     # when
-    with caplog.at_level(logging.ERROR, logger=VIEW_LOGGER):
+    with caplog.at_level(logging.ERROR, logger=ERRORS_LOGGER):
         denied = post("{ crmRfm { group } }")
         wrong = post("{ crmCustomers(first: 500) { totalCount } }", token=staff_user.api_token)
         invalid = post("{ crmRfm { noSuchField } }", token=staff_user.api_token)
@@ -88,4 +88,4 @@ def test_intended_errors_keep_their_messages_and_are_not_logged(post, staff_user
     assert invalid["errors"][0]["message"] == (
         'Cannot query field "noSuchField" on type "CRMRfmGroup".'
     )
-    assert _view_records(caplog) == []
+    assert _logged(caplog) == []
