@@ -1,9 +1,11 @@
-"""Ingestion throughput into PostgreSQL, and what a Saleor hook adds to a request.
+"""Ingestion throughput into PostgreSQL, and a hook's outbox write in a warm process.
 
 Run with `make bench` (starts its own PostgreSQL and Redis), or by hand with DATABASE_URL
-(PostgreSQL) and CELERY_BROKER_URL (Redis) set:
+(PostgreSQL) set:
 
-    python bench/ingest.py [--orders 50000] [--customers 10000] [--batch 500]
+    python bench/ingest.py [--orders 50000] [--customers 10000] [--batch 500] [--hooks 2000]
+
+What a hook costs the shopper is measured end to end by bench/checkout_saleor.py.
 
 Prints one line per measurement; the figures of the last run are in bench/README.md.
 """
@@ -127,23 +129,19 @@ def bench_ingest(snapshots, batch):
     )
 
 
-def bench_enqueue(count):
-    """What a hook adds to the shopper's request: building the call and publishing it."""
-    from django.conf import settings
+def bench_record(count):
+    """What a hook does in the shopper's request: one outbox row on the request's connection."""
+    from saleor_crm_plugin.intake.models import PendingChange
+    from saleor_crm_plugin.intake.outbox import record_changes
 
-    from saleor_crm_plugin.tasks import ingest_orders_task
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        print("enqueue: skipped (set CELERY_BROKER_URL to a Redis URL to measure it)")
-        return
-    ingest_orders_task.delay(["warm-up"])
     timings = []
     for index in range(count):
         started = time.perf_counter()
-        ingest_orders_task.delay([f"order-{index}"])
+        record_changes(PendingChange.ORDER, [f"bench-hook-{index}"])
         timings.append(time.perf_counter() - started)
+    PendingChange.objects.filter(object_id__startswith="bench-hook-").delete()
     print(
-        f"hook enqueue onto Redis, {count} calls: median {statistics.median(timings) * 1e6:.0f} µs, "
+        f"hook (one outbox row), {count} calls: median {statistics.median(timings) * 1e6:.0f} µs, "
         f"p95 {statistics.quantiles(timings, n=20)[-1] * 1e6:.0f} µs"
     )
 
@@ -153,14 +151,14 @@ def main():
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--enqueue", type=int, default=2_000)
+    parser.add_argument("--hooks", type=int, default=2_000)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("DATABASE_URL must name a PostgreSQL database (make bench starts one)")
     call_command("migrate", verbosity=0)
     snapshots = synthetic_orders(args.orders, args.customers)
     bench_ingest(snapshots, args.batch)
-    bench_enqueue(args.enqueue)
+    bench_record(args.hooks)
 
 
 if __name__ == "__main__":
