@@ -19,10 +19,10 @@ from .sweep import sweep
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="saleor_crm.drain_changes", **RETRY)
+@shared_task(name="saleor_crm.drain_changes")
 def drain_changes_task() -> dict:
     """Record the changes waiting in the outbox, batch by batch (beat runs it every few
-    seconds; several at once share the work)."""
+    seconds; several at once share the work). Not retried: the next run is seconds away."""
     host = get_host()
     with host.database_access():
         config = host.config()
