@@ -22,9 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,10 +34,9 @@ import django
 django.setup()
 
 from django.utils import timezone  # noqa: E402
-from fill import ACCOUNTS, ledger_arguments, prepare_ledger  # noqa: E402
+from fill import ACCOUNTS, ledger_arguments, paid_order, prepare_ledger  # noqa: E402
 
 from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord  # noqa: E402
-from saleor_crm_plugin.customers.snapshots import OrderSnapshot, OrderStatus  # noqa: E402
 from saleor_crm_plugin.host import get_host  # noqa: E402
 from saleor_crm_plugin.intake.drain import DrainSettings, drain  # noqa: E402
 from saleor_crm_plugin.intake.models import PendingChange  # noqa: E402
@@ -60,23 +57,10 @@ def _ms(samples):
 def _new_orders(prefix: str, count: int, registered: list[str], rng) -> list[str]:
     """Paid orders of random registered customers, in the store and waiting in the outbox."""
     now = timezone.now()
-    snapshots = []
-    for number in range(count):
-        user_id = rng.choice(registered)
-        snapshot = OrderSnapshot(
-            order_id=f"{prefix}-{number}",
-            number=f"{prefix}-{number}",
-            channel="channel-jpy",
-            currency="JPY",
-            status=OrderStatus.UNFULFILLED,
-            placed_at=now,
-            updated_at=now,
-            total_gross=Decimal(rng.randint(1000, 30000)),
-            user_id=user_id,
-            email=f"c{user_id}@example.com",
-            paid_at=now,
-        )
-        snapshots.append(replace(snapshot, paid_amount=snapshot.total_gross))
+    snapshots = [
+        paid_order(f"{prefix}-{number}", rng.choice(registered), rng, now)
+        for number in range(count)
+    ]
     SandboxOrder.objects.bulk_create([SandboxOrder.from_snapshot(s) for s in snapshots])
     for snapshot in snapshots:  # one call per order, as each hook makes it
         record_changes(PendingChange.ORDER, [snapshot.order_id])

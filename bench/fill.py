@@ -76,6 +76,30 @@ SELECT setval(pg_get_serial_sequence('saleor_crm_sandbox_sandboxuser', 'id'),
 """
 
 
+def paid_order(order_id: str, user_id: str, rng, at):
+    """A new JPY order of a registered customer (its store account `c<id>@example.com`), paid
+    in full at `at`, of a random total: what the order benchmarks feed in."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from saleor_crm_plugin.customers.snapshots import OrderSnapshot, OrderStatus
+
+    snapshot = OrderSnapshot(
+        order_id=order_id,
+        number=order_id,
+        channel="channel-jpy",
+        currency="JPY",
+        status=OrderStatus.UNFULFILLED,
+        placed_at=at,
+        updated_at=at,
+        total_gross=Decimal(rng.randint(1000, 30000)),
+        user_id=user_id,
+        email=f"c{user_id}@example.com",
+        paid_at=at,
+    )
+    return replace(snapshot, paid_amount=snapshot.total_gross)
+
+
 def fill_ledger(customers: int, orders: int) -> None:
     """Fill the ledger (every CRM table emptied first) and ANALYZE it."""
     with connection.cursor() as cursor:

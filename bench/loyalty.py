@@ -25,8 +25,6 @@ import resource
 import statistics
 import sys
 import time
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,12 +39,11 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from fill import ledger_arguments, prepare_ledger  # noqa: E402
+from fill import ledger_arguments, paid_order, prepare_ledger  # noqa: E402
 
 import saleor_crm_plugin.intake.pipeline as pipeline  # noqa: E402
 import saleor_crm_plugin.intake.tasks as order_tasks  # noqa: E402
 from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
-from saleor_crm_plugin.customers.snapshots import OrderSnapshot, OrderStatus  # noqa: E402
 from saleor_crm_plugin.host import get_host  # noqa: E402
 from saleor_crm_plugin.loyalty.expiry import expire_points  # noqa: E402
 from saleor_crm_plugin.loyalty.services import balance  # noqa: E402
@@ -138,20 +135,7 @@ def _order_task(samples: int) -> None:
     task_times = []
     try:
         for number in range(samples):
-            user_id = rng.choice(registered)
-            snapshot = OrderSnapshot(
-                order_id=f"bench-loyalty-{number}",
-                channel="channel-jpy",
-                currency="JPY",
-                status=OrderStatus.UNFULFILLED,
-                placed_at=now,
-                updated_at=now,
-                total_gross=Decimal(rng.randint(1000, 30000)),
-                user_id=user_id,
-                email=f"customer{user_id}@example.com",
-                paid_at=now,
-            )
-            snapshot = replace(snapshot, paid_amount=snapshot.total_gross)
+            snapshot = paid_order(f"bench-loyalty-{number}", rng.choice(registered), rng, now)
             SandboxOrder.store(snapshot)
             started = time.perf_counter()
             order_tasks.ingest_orders_task.apply(args=[[snapshot.order_id]]).get()
