@@ -217,13 +217,19 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
     digests = {d for d in digests if d}
     if not digests:
         return
+    # Two plain lookups instead of a join with the profiles: on tables a backfill has just
+    # filled, stale statistics made PostgreSQL join them in a nested loop (170 ms a batch).
     rows = list(
-        OrderRecord.objects.filter(
-            user_id__isnull=True,
-            email_digest__in=digests,
-            profile__anonymized_at__isnull=True,
-        ).values_list("pk", "email_digest", "profile_id")
+        OrderRecord.objects.filter(user_id__isnull=True, email_digest__in=digests)
+        .order_by()
+        .values_list("pk", "email_digest", "profile_id")
     )
+    anonymized = set(
+        CustomerProfile.objects.filter(
+            pk__in={profile_id for _, _, profile_id in rows}, anonymized_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    rows = [row for row in rows if row[2] not in anonymized]
     if not rows:
         return
     own_orders = OrderRecord.objects.filter(profile=OuterRef("pk"), user_id=OuterRef("user_id"))
