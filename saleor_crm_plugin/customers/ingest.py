@@ -21,12 +21,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Self
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ..money import quantize_amount
 from .models import (
@@ -378,39 +380,140 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
             touched.add(profile_id)
             affected_digests.add(digest)
             records.append(_order_record(snapshot, profile_id, digest))
-        _write_orders(records, fresh)
+        _write_orders(
+            records, fresh, replaced={s.order_id for s in fresh if s.order_id in existing}
+        )
         result.profile_ids = _settle(touched, {d for d in affected_digests if d})
     return result
 
 
-def _write_orders(records: list[OrderRecord], snapshots: list[OrderSnapshot]) -> None:
-    OrderRecord.objects.bulk_create(
-        records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
-    )
-    ids = dict(
-        OrderRecord.objects.filter(order_id__in=[r.order_id for r in records]).values_list(
-            "order_id", "pk"
+def _write_orders(
+    records: list[OrderRecord], snapshots: list[OrderSnapshot], replaced: set[str]
+) -> None:
+    """Upsert the order rows and write their lines; `replaced` names the orders stored before.
+
+    The orders are locked (`_lock`), so only those already stored can have lines to replace.
+    """
+    if connection.vendor == "postgresql":
+        ids = _upsert_order_rows(records)
+    else:
+        OrderRecord.objects.bulk_create(
+            records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
         )
-    )
-    OrderLineRecord.objects.filter(order_id__in=ids.values()).delete()
-    OrderLineRecord.objects.bulk_create(
-        [
-            OrderLineRecord(
-                order_id=ids[snapshot.order_id],
-                line_id=line.line_id,
-                sku=line.sku,
-                variant_id=line.variant_id,
-                product_id=line.product_id,
-                category_id=line.category_id,
-                product_name=line.product_name,
-                quantity=line.quantity,
-                unit_price_gross_amount=line.unit_price_gross,
-                currency=snapshot.currency,
+        ids = dict(
+            OrderRecord.objects.filter(order_id__in=[r.order_id for r in records]).values_list(
+                "order_id", "pk"
             )
-            for snapshot in snapshots
-            for line in snapshot.lines
-        ]
+        )
+    if replaced:
+        OrderLineRecord.objects.filter(
+            order_id__in=[ids[order_id] for order_id in replaced]
+        ).delete()
+    lines = [
+        OrderLineRecord(
+            order_id=ids[snapshot.order_id],
+            line_id=line.line_id,
+            sku=line.sku,
+            variant_id=line.variant_id,
+            product_id=line.product_id,
+            category_id=line.category_id,
+            product_name=line.product_name,
+            quantity=line.quantity,
+            unit_price_gross_amount=line.unit_price_gross,
+            currency=snapshot.currency,
+        )
+        for snapshot in snapshots
+        for line in snapshot.lines
+    ]
+    if connection.vendor == "postgresql":
+        _insert_rows(OrderLineRecord, _LINE_FIELDS, lines)
+    else:
+        OrderLineRecord.objects.bulk_create(lines)
+
+
+_LINE_FIELDS = [
+    "order",
+    "line_id",
+    "sku",
+    "variant_id",
+    "product_id",
+    "category_id",
+    "product_name",
+    "quantity",
+    "unit_price_gross_amount",
+    "currency",
+]
+
+
+def _upsert_order_rows(records: list[OrderRecord]) -> dict[str, int]:
+    """Insert or update the order rows in plain SQL; return the id of each order id.
+
+    PostgreSQL only: what `bulk_create(update_conflicts=True)` does, without compiling each
+    value through the model fields (most of the time of a batch of new orders). As there,
+    `created_at` is set on insert and neither timestamp changes on update.
+    """
+    now = timezone.now()
+    for record in records:
+        record.created_at = record.updated_at = now
+    quote = connection.ops.quote_name
+    update = ", ".join(
+        f"{quote(column)} = EXCLUDED.{quote(column)}"
+        for column in _columns(OrderRecord, _ORDER_FIELDS)
     )
+    returned = _insert_rows(
+        OrderRecord,
+        ["order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
+        records,
+        f"ON CONFLICT ({quote('order_id')}) DO UPDATE SET {update} "
+        f"RETURNING {quote('order_id')}, {quote('id')}",
+    )
+    return dict(returned)
+
+
+# The Python type of each kind of column, as an array parameter must hold one type only.
+_COLUMN_TYPES = (
+    (models.CharField, str),
+    (models.DecimalField, Decimal),
+    (models.IntegerField, int),
+)
+
+
+def _column(field, instances: list) -> list:
+    """Return one field's values, of one type: a value of another type (a line's price given as
+    an int) goes through the field's own conversion, as in `bulk_create`."""
+    values = [getattr(instance, field.attname) for instance in instances]
+    for kind, python_type in _COLUMN_TYPES:
+        if isinstance(field, kind):
+            return [
+                value if value is None or type(value) is python_type else field.to_python(value)
+                for value in values
+            ]
+    return values
+
+
+def _columns(model, field_names: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in field_names]
+
+
+def _insert_rows(model, field_names: list[str], instances: list, suffix: str = "") -> list:
+    """INSERT these instances' fields in one statement; return what it returns.
+
+    PostgreSQL only: one array a column, unnested (as Django's `bulk_create` does), so the
+    statement has as many parameters as columns, whatever the number of rows.
+    """
+    if not instances:
+        return []
+    fields = [model._meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"SELECT * FROM unnest({arrays}) {suffix}",
+            [_column(field, instances) for field in fields],
+        )
+        return cursor.fetchall() if cursor.description is not None else []
 
 
 # --- customers ----------------------------------------------------------------------------
