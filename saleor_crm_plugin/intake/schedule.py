@@ -61,12 +61,11 @@ def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
         row = task_model.objects.filter(name=name).first()
         if row is None:
             old = plain_model.objects.filter(name=name).first()
-            fields = {"task": task, "interval": interval, "expire_seconds": expires}
-            if old is not None:  # from an earlier version: keep its timing and state
-                fields["enabled"] = old.enabled
+            fields = {"task": task, "interval_id": interval.pk, "expire_seconds": expires}
+            if old is not None:  # from an earlier version: keep its state, and its timing
+                fields["enabled"] = old.enabled  # unless the settings give it
                 if not follows_settings:
                     fields["interval_id"] = old.interval_id
-                    fields.pop("interval")
                 old.delete()
             task_model.objects.create(name=name, **fields)
             changed += 1

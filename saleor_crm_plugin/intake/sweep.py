@@ -65,10 +65,18 @@ def _unseen_customers(page: list[tuple[datetime, str]]) -> list[str]:
     return unseen
 
 
-_KINDS = {
-    PendingChange.ORDER: ("orders", _unseen_orders),
-    PendingChange.CUSTOMER: ("customers", _unseen_customers),
-}
+def _queue(host: Host, kind: str, unseen, since: datetime) -> tuple[int, int]:
+    """Queue the unseen objects of one kind changed since `since`: (read, queued)."""
+    read = queued = 0
+    after = None
+    while True:
+        page = host.changed_since(kind, since, after, PAGE)
+        unseen_ids = unseen(page)
+        record_changes(kind, unseen_ids)
+        read, queued = read + len(page), queued + len(unseen_ids)
+        if len(page) < PAGE:
+            return read, queued
+        since, after = page[-1]
 
 
 def sweep(host: Host, now: datetime) -> SweepReport:
@@ -76,17 +84,12 @@ def sweep(host: Host, now: datetime) -> SweepReport:
     checkpoint, _ = BackfillCheckpoint.objects.get_or_create(name=CHECKPOINT)
     mark = datetime.fromisoformat(checkpoint.cursor) if checkpoint.cursor else now
     report = SweepReport(since=mark - overlap())
-    for kind, (name, unseen) in _KINDS.items():
-        since, after = report.since, None
-        while True:
-            page = host.changed_since(kind, since, after, PAGE)
-            queued = unseen(page)
-            record_changes(kind, queued)
-            setattr(report, f"{name}_read", getattr(report, f"{name}_read") + len(page))
-            setattr(report, f"{name}_queued", getattr(report, f"{name}_queued") + len(queued))
-            if len(page) < PAGE:
-                break
-            since, after = page[-1]
+    report.orders_read, report.orders_queued = _queue(
+        host, PendingChange.ORDER, _unseen_orders, report.since
+    )
+    report.customers_read, report.customers_queued = _queue(
+        host, PendingChange.CUSTOMER, _unseen_customers, report.since
+    )
     checkpoint.cursor = now.isoformat()
     checkpoint.processed += report.orders_queued + report.customers_queued
     checkpoint.finished_at = now
