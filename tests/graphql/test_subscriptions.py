@@ -258,19 +258,22 @@ def test_staff_start_a_subscription_for_a_customer(post, ann, staff_user):
     assert len(mine) == 2
 
 
+README_ADDRESS = {
+    "firstName": "Ann",
+    "lastName": "Sato",
+    "streetAddress1": "1-2-3 Jingumae",
+    "city": "Shibuya-ku",
+    "postalCode": "150-0001",
+    "country": "JP",
+    "countryArea": "Tokyo",
+}
+
+
 def test_staff_start_one_with_a_shipping_address_as_the_readme_shows(post, ann, staff_user):
     # given: the README's call, every documented input given
     data = _create_input(
         ann,
-        shippingAddress={
-            "firstName": "Ann",
-            "lastName": "Sato",
-            "streetAddress1": "1-2-3 Jingumae",
-            "city": "Shibuya-ku",
-            "postalCode": "150-0001",
-            "country": "JP",
-            "countryArea": "Tokyo",
-        },
+        shippingAddress=README_ADDRESS,
     )
 
     # when
@@ -280,15 +283,7 @@ def test_staff_start_one_with_a_shipping_address_as_the_readme_shows(post, ann, 
     assert "errors" not in made
     assert made["data"]["crmSubscriptionCreate"]["errors"] == []
     created = Subscription.objects.exclude(pk=ann.subscription.pk).get()
-    assert created.shipping_address == {
-        "firstName": "Ann",
-        "lastName": "Sato",
-        "streetAddress1": "1-2-3 Jingumae",
-        "city": "Shibuya-ku",
-        "postalCode": "150-0001",
-        "country": "JP",
-        "countryArea": "Tokyo",
-    }
+    assert created.shipping_address == README_ADDRESS
 
 
 @pytest.mark.parametrize(
