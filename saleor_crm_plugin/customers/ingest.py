@@ -42,9 +42,16 @@ from .snapshots import CustomerSnapshot, OrderSnapshot, email_digest
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IngestResult", "digest_for", "ingest_customers", "ingest_orders", "recompute_profiles"]
+__all__ = [
+    "IngestResult",
+    "digest_for",
+    "ingest_customers",
+    "ingest_orders",
+    "recompute_profiles",
+    "settle_profiles",
+]
 
-_ORDER_FIELDS = [
+_ORDER_FIELDS = [  # the order row's fields after `order_id`, as `_order_values` gives them
     "number",
     "profile",
     "user_id",
@@ -275,42 +282,97 @@ def _settle(touched: set[int], digests: set[str]) -> list[int]:
     )
 
 
+def settle_profiles(after: int, limit: int) -> list[int]:
+    """Settle the next `limit` profiles by id after `after`, in one transaction: the ownership
+    rule around them, then their figures. Return their ids (none when none is left).
+
+    What a backfill runs over every profile once its orders are written unsettled
+    (`ingest_orders(..., settle=False)`): settling each profile once is the same as settling
+    after each batch, as the rule derives everything from the stored rows.
+    """
+    with transaction.atomic():
+        ids = list(
+            CustomerProfile.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return ids
+        digests = set(
+            CustomerProfile.objects.filter(pk__in=ids, email_digest__isnull=False).values_list(
+                "email_digest", flat=True
+            )
+        )
+        digests |= set(
+            OrderRecord.objects.filter(
+                profile_id__in=ids, user_id__isnull=True, email_digest__isnull=False
+            )
+            .order_by()
+            .values_list("email_digest", flat=True)
+            .distinct()
+        )
+        _settle(set(ids), digests)
+    return ids
+
+
 # --- orders -------------------------------------------------------------------------------
 
 
-def _order_record(snapshot: OrderSnapshot, profile_id: int, digest: str | None) -> OrderRecord:
-    return OrderRecord(
-        order_id=snapshot.order_id,
-        number=snapshot.number or "",
-        profile_id=profile_id,
-        user_id=snapshot.user_id,
-        email_digest=digest,
-        channel=snapshot.channel,
-        currency=snapshot.currency,
-        status=snapshot.status.value,
-        counts=snapshot.counts,
-        placed_at=snapshot.placed_at,
-        paid_at=snapshot.paid_at,
-        refunded_at=snapshot.refunded_at,
-        cancelled_at=snapshot.cancelled_at,
-        fulfilled_at=snapshot.fulfilled_at,
-        total_gross_amount=snapshot.total_gross,
-        total_net_amount=snapshot.total_net,
-        shipping_gross_amount=snapshot.shipping_gross,
-        shipping_net_amount=snapshot.shipping_net,
-        paid_amount=snapshot.paid_amount,
-        refunded_amount=snapshot.refunded_amount,
-        net_spend_amount=snapshot.net_spend,
-        source_updated_at=snapshot.updated_at,
-        source_fingerprint=snapshot.fingerprint(),
+def _order_values(snapshot: OrderSnapshot, profile_id: int, digest: str | None) -> tuple:
+    """Return the order row's values, in `_ORDER_FIELDS` order after the order id."""
+    return (
+        snapshot.order_id,
+        snapshot.number or "",
+        profile_id,
+        snapshot.user_id,
+        digest,
+        snapshot.channel,
+        snapshot.currency,
+        snapshot.status.value,
+        snapshot.counts,
+        snapshot.placed_at,
+        snapshot.paid_at,
+        snapshot.refunded_at,
+        snapshot.cancelled_at,
+        snapshot.fulfilled_at,
+        snapshot.shipping_gross,
+        snapshot.shipping_net,
+        snapshot.total_gross,
+        snapshot.total_net,
+        snapshot.paid_amount,
+        snapshot.refunded_amount,
+        snapshot.net_spend,
+        snapshot.updated_at,
+        snapshot.fingerprint(),
     )
 
 
-def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
+def _line_values(snapshot: OrderSnapshot) -> list[tuple]:
+    """Return the order's line rows' values, in `_LINE_FIELDS` order after the order."""
+    return [
+        (
+            line.line_id,
+            line.sku,
+            line.variant_id,
+            line.product_id,
+            line.category_id,
+            line.product_name,
+            line.quantity,
+            line.unit_price_gross,
+            snapshot.currency,
+        )
+        for line in snapshot.lines
+    ]
+
+
+def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> IngestResult:
     """Reconcile the ledger with these order snapshots, in one transaction.
 
     Orders whose stored version is the same or newer are left alone; the profiles around the
-    others are settled and their figures recomputed from their orders.
+    others are settled and their figures recomputed from their orders. With `settle=False`
+    (a backfill, which settles every profile once at the end with `settle_profiles`) the
+    orders are written to the profile of their user or guest email and `profile_ids` lists
+    the profiles left unsettled.
     """
     winners = _newest(snapshots, lambda s: s.order_id)
     result = IngestResult()
@@ -360,7 +422,7 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
         )
         touched: set[int] = set()
         affected_digests: set[str] = set()
-        records = []
+        rows = []
         for snapshot in fresh:
             row = existing.get(snapshot.order_id)
             digest = digests[snapshot.order_id]
@@ -378,60 +440,50 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot]) -> IngestResult:
                 affected_digests.add(row["email_digest"])
             touched.add(profile_id)
             affected_digests.add(digest)
-            records.append(_order_record(snapshot, profile_id, digest))
-        _write_orders(
-            records, fresh, replaced={s.order_id for s in fresh if s.order_id in existing}
-        )
-        result.profile_ids = _settle(touched, {d for d in affected_digests if d})
+            rows.append(_order_values(snapshot, profile_id, digest))
+        _write_orders(rows, fresh, stored={s.order_id for s in fresh if s.order_id in existing})
+        if settle:
+            result.profile_ids = _settle(touched, {d for d in affected_digests if d})
+        else:
+            result.profile_ids = sorted(touched)
     return result
 
 
-def _write_orders(
-    records: list[OrderRecord], snapshots: list[OrderSnapshot], replaced: set[str]
-) -> None:
-    """Upsert the order rows and write their lines; `replaced` names the orders stored before.
+def _write_orders(rows: list[tuple], snapshots: list[OrderSnapshot], stored: set[str]) -> None:
+    """Write the order rows (`_order_values`) and their lines; `stored` names the orders
+    already in the ledger, whose rows are updated and whose lines are replaced.
 
-    The orders are locked (`_lock`), so only those already stored can have lines to replace.
+    The orders are locked (`_lock`), so no other writer adds or changes them meanwhile.
     """
-    if connection.vendor == "postgresql":
-        ids = _upsert_order_rows(records)
-    else:
+    lines = {snapshot.order_id: _line_values(snapshot) for snapshot in snapshots}
+    if connection.vendor != "postgresql":
+        records = [OrderRecord(**dict(zip(_ORDER_ATTNAMES, row, strict=True))) for row in rows]
         OrderRecord.objects.bulk_create(
             records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
         )
         ids = dict(
-            OrderRecord.objects.filter(order_id__in=[r.order_id for r in records]).values_list(
-                "order_id", "pk"
-            )
+            OrderRecord.objects.filter(order_id__in=list(lines)).values_list("order_id", "pk")
         )
-    if replaced:
-        OrderLineRecord.objects.filter(
-            order_id__in=[ids[order_id] for order_id in replaced]
-        ).delete()
-    lines = [
-        OrderLineRecord(
-            order_id=ids[snapshot.order_id],
-            line_id=line.line_id,
-            sku=line.sku,
-            variant_id=line.variant_id,
-            product_id=line.product_id,
-            category_id=line.category_id,
-            product_name=line.product_name,
-            quantity=line.quantity,
-            unit_price_gross_amount=line.unit_price_gross,
-            currency=snapshot.currency,
+        OrderLineRecord.objects.filter(order_id__in=[ids[i] for i in stored]).delete()
+        OrderLineRecord.objects.bulk_create(
+            OrderLineRecord(order_id=ids[order_id], **dict(zip(_LINE_ATTNAMES, line, strict=True)))
+            for order_id, values in lines.items()
+            for line in values
         )
-        for snapshot in snapshots
-        for line in snapshot.lines
-    ]
-    if connection.vendor == "postgresql":
-        _insert_rows(OrderLineRecord, _LINE_FIELDS, lines)
-    else:
-        OrderLineRecord.objects.bulk_create(lines)
+        return
+    new = [row for row in rows if row[0] not in stored]
+    ids = _copy_new_orders(new)
+    if len(new) < len(rows):
+        ids.update(_update_order_rows([row for row in rows if row[0] in stored]))
+        OrderLineRecord.objects.filter(order_id__in=[ids[i] for i in stored]).delete()
+    _copy_rows(
+        OrderLineRecord,
+        ["order", *_LINE_FIELDS],
+        [(ids[order_id], *line) for order_id, values in lines.items() for line in values],
+    )
 
 
-_LINE_FIELDS = [
-    "order",
+_LINE_FIELDS = [  # the line row's fields after `order`, as `_line_values` gives them
     "line_id",
     "sku",
     "variant_id",
@@ -442,31 +494,66 @@ _LINE_FIELDS = [
     "unit_price_gross_amount",
     "currency",
 ]
+_LINE_ATTNAMES = [OrderLineRecord._meta.get_field(name).attname for name in _LINE_FIELDS]
+_ORDER_ATTNAMES = [
+    OrderRecord._meta.get_field(name).attname for name in ["order_id", *_ORDER_FIELDS]
+]
 
 
-def _upsert_order_rows(records: list[OrderRecord]) -> dict[str, int]:
-    """Insert or update the order rows in plain SQL; return the id of each order id.
-
-    PostgreSQL only: what `bulk_create(update_conflicts=True)` does, without compiling each
-    value through the model fields (most of the time of a batch of new orders). As there,
-    `created_at` is set on insert and neither timestamp changes on update.
-    """
-    now = timezone.now()
-    for record in records:
-        record.created_at = record.updated_at = now
+def _copy_rows(model, field_names: list[str], rows: list[tuple]) -> None:
+    """Add these rows (values in `field_names` order) with one COPY (PostgreSQL only)."""
+    if not rows:
+        return
     quote = connection.ops.quote_name
-    update = ", ".join(
-        f"{quote(column)} = EXCLUDED.{quote(column)}"
-        for column in _columns(OrderRecord, _ORDER_FIELDS)
-    )
-    returned = _insert_rows(
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _copy_new_orders(rows: list[tuple]) -> dict[str, int]:
+    """Add these new order rows with their ids taken up front and one COPY; return the id of
+    each order id. `created_at` and `updated_at` are the time of the write."""
+    if not rows:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [OrderRecord._meta.db_table, len(rows)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    now = timezone.now()
+    _copy_rows(
         OrderRecord,
-        ["order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
-        records,
-        f"ON CONFLICT ({quote('order_id')}) DO UPDATE SET {update} "
-        f"RETURNING {quote('order_id')}, {quote('id')}",
+        ["id", "order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
+        [(pk, *row, now, now) for pk, row in zip(ids, rows, strict=True)],
     )
-    return dict(returned)
+    return {row[0]: pk for pk, row in zip(ids, rows, strict=True)}
+
+
+def _update_order_rows(rows: list[tuple]) -> dict[str, int]:
+    """Write these stored orders' rows (by order id, in plain SQL); return the id of each.
+
+    `updated_at` becomes the time of the write; `created_at` stays.
+    """
+    fields = [OrderRecord._meta.get_field(name) for name in ["order_id", *_ORDER_FIELDS]]
+    quote = connection.ops.quote_name
+    table = quote(OrderRecord._meta.db_table)
+    columns = [quote(field.column) for field in fields]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    assignments = ", ".join(f"{column} = given.{column}" for column in columns[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments}, {quote('updated_at')} = %s "
+            f"FROM unnest({arrays}) AS given({', '.join(columns)}) "
+            f"WHERE {table}.{columns[0]} = given.{columns[0]} "
+            f"RETURNING {table}.{columns[0]}, {table}.{quote('id')}",
+            [timezone.now(), *(list(column) for column in zip(*rows, strict=True))],
+        )
+        return dict(cursor.fetchall())
 
 
 # The Python type of each kind of column, as an array parameter must hold one type only.
@@ -488,31 +575,6 @@ def _column(field, instances: list) -> list:
                 for value in values
             ]
     return values
-
-
-def _columns(model, field_names: list[str]) -> list[str]:
-    return [model._meta.get_field(name).column for name in field_names]
-
-
-def _insert_rows(model, field_names: list[str], instances: list, suffix: str = "") -> list:
-    """INSERT these instances' fields in one statement; return what it returns.
-
-    PostgreSQL only: one array a column, unnested (as Django's `bulk_create` does), so the
-    statement has as many parameters as columns, whatever the number of rows.
-    """
-    if not instances:
-        return []
-    fields = [model._meta.get_field(name) for name in field_names]
-    quote = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} "
-            f"({', '.join(quote(field.column) for field in fields)}) "
-            f"SELECT * FROM unnest({arrays}) {suffix}",
-            [_column(field, instances) for field in fields],
-        )
-        return cursor.fetchall() if cursor.description is not None else []
 
 
 # --- customers ----------------------------------------------------------------------------

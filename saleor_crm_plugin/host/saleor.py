@@ -6,12 +6,14 @@ rule lives in the engines. Tested against a real Saleor in tests/saleor/.
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from saleor.account.models import CustomerType, User
 from saleor.channel.models import Channel
@@ -24,9 +26,9 @@ from saleor.discount.models import Voucher, VoucherChannelListing, VoucherCode
 from saleor.giftcard import events as gift_card_events
 from saleor.giftcard.models import GiftCard
 from saleor.order import OrderEvents, OrderStatus
-from saleor.order.models import Order
+from saleor.order.models import Order, OrderEvent, OrderLine
 from saleor.payment import ChargeStatus, TransactionEventType, TransactionKind
-from saleor.payment.models import TransactionEvent
+from saleor.payment.models import Payment, Transaction, TransactionEvent, TransactionItem
 from saleor.permission.enums import AccountPermissions, PluginsPermissions
 from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
@@ -126,51 +128,6 @@ def _address_input(address) -> dict:
     return {key: value for key, value in fields.items() if value}
 
 
-def _refunded(order: Order) -> tuple[Decimal, object]:
-    """Return what was refunded and when, the way Saleor's `Order.totalRefunded` counts it."""
-    payments = sorted(order.payments.all(), key=lambda p: p.pk)
-    last_payment = payments[-1] if payments else None
-    if last_payment is not None and (
-        last_payment.is_active or last_payment.charge_status == ChargeStatus.FULLY_REFUNDED
-    ):
-        refunds = [
-            t
-            for t in last_payment.transactions.all()
-            if t.kind == TransactionKind.REFUND and t.is_success
-        ]
-        amount = sum((t.amount for t in refunds), Decimal(0))
-        when = max((t.created_at for t in refunds), default=None)
-        return amount, when
-    transactions = list(order.payment_transactions.all())
-    amount = sum((t.refunded_value for t in transactions), Decimal(0))
-    when = None
-    if amount:
-        when = (
-            TransactionEvent.objects.filter(
-                transaction__in=transactions, type=TransactionEventType.REFUND_SUCCESS
-            )
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-    return amount, when
-
-
-def _version(order: Order, events) -> object:
-    """When the order's state last changed, counting the rows around it.
-
-    A refund or capture may change payments, transactions and events without saving the order
-    itself; the newest of all these times orders the snapshots of one order.
-    """
-    times = [order.updated_at]
-    times += [event.date for event in events]
-    for payment in order.payments.all():
-        times.append(payment.modified_at)
-        times += [t.created_at for t in payment.transactions.all()]
-    times += [t.modified_at for t in order.payment_transactions.all()]
-    return max(times)
-
-
 def _is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)
@@ -179,69 +136,203 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-def order_to_snapshot(order: Order) -> OrderSnapshot:
-    """Read one Saleor order (with its lines, payments and events) as a snapshot."""
-    refunded, refunded_at = _refunded(order)
-    events = list(order.events.all())
-    paid_at = min((e.date for e in events if e.type in _PAID_EVENTS), default=None)
-    cancelled_at = max((e.date for e in events if e.type == OrderEvents.CANCELED), default=None)
-    fulfilled_at = None
-    if order.status in _FULFILLED:  # the last fulfilment completed it
-        fulfilled_at = max(
-            (e.date for e in events if e.type == OrderEvents.FULFILLMENT_FULFILLED_ITEMS),
-            default=None,
+_ORDER_COLUMNS = (
+    "pk",
+    "number",
+    "channel__slug",
+    "currency",
+    "channel__currency_code",
+    "status",
+    "user_id",
+    "user_email",
+    "user__email",
+    "created_at",
+    "updated_at",
+    "total_gross_amount",
+    "total_net_amount",
+    "total_charged_amount",
+    "shipping_price_gross_amount",
+    "shipping_price_net_amount",
+    "subscription",
+)
+_LINE_COLUMNS = (
+    "order_id",
+    "pk",
+    "quantity",
+    "unit_price_gross_amount",
+    "product_name",
+    "product_sku",
+    "subscription",
+    "product_variant_id",
+    "variant_id",
+    "variant__product_id",
+    "variant__product__category_id",
+)
+
+
+def _global_id(type_name: str, pk) -> str | None:
+    return None if pk is None else graphene.Node.to_global_id(type_name, pk)
+
+
+def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
+    """Read these Saleor orders (a queryset, in its order) as snapshots, in bulk.
+
+    A fixed handful of queries whatever the number of orders (their rows, lines, event times,
+    and the payments and transactions of the few that have any): plain values, no model
+    instances. Returns the snapshots and the (order id, reason) of orders that cannot be read.
+    """
+    rows = list(
+        orders.annotate(subscription=KeyTransform(SUBSCRIPTION_KEY, "metadata")).values_list(
+            *_ORDER_COLUMNS
         )
-    return OrderSnapshot(
-        order_id=str(order.pk),
-        number=str(order.number),
-        channel=order.channel.slug,
-        currency=order.currency or order.channel.currency_code,
-        status=order.status,
-        user_id=str(order.user_id) if order.user_id else None,
-        email=order.user_email or (order.user.email if order.user_id else None),
-        placed_at=order.created_at,
-        updated_at=_version(order, events),
-        total_gross=order.total_gross_amount,
-        total_net=order.total_net_amount,
-        paid_amount=order.total_charged_amount,
-        paid_at=paid_at,
-        refunded_amount=min(refunded, order.total_gross_amount),
-        refunded_at=refunded_at,
-        cancelled_at=cancelled_at if order.status == OrderStatus.CANCELED else None,
-        fulfilled_at=fulfilled_at,
-        shipping_gross=order.shipping_price_gross_amount,
-        shipping_net=order.shipping_price_net_amount,
-        subscription=(order.metadata or {}).get(SUBSCRIPTION_KEY),
-        lines=tuple(
-            LineSnapshot(
-                line_id=str(line.pk),
-                quantity=line.quantity,
-                unit_price_gross=line.unit_price_gross_amount,
-                product_name=line.product_name,
-                sku=line.product_sku,
-                subscription=(line.metadata or {}).get(SUBSCRIPTION_KEY),
-                variant_id=line.product_variant_id
-                or (str(line.variant_id) if line.variant_id else None),
-                **_product_ids(line),
-            )
-            for line in order.lines.all()
-        ),
     )
-
-
-def _product_ids(line) -> dict:
-    """The product's and category's GraphQL IDs (as staff see them), while the variant exists."""
-    product = line.variant.product if line.variant_id and line.variant else None
-    if product is None:
-        return {}
-    return {
-        "product_id": graphene.Node.to_global_id("Product", product.pk),
-        "category_id": (
-            graphene.Node.to_global_id("Category", product.category_id)
-            if product.category_id
-            else None
-        ),
+    if not rows:
+        return [], []
+    ids = [row[0] for row in rows]
+    lines = defaultdict(list)
+    line_rows = (
+        OrderLine.objects.filter(order_id__in=ids)
+        .annotate(subscription=KeyTransform(SUBSCRIPTION_KEY, "metadata"))
+        .order_by("order_id", "created_at", "pk")
+        .values_list(*_LINE_COLUMNS)
+    )
+    for (
+        order_id,
+        pk,
+        quantity,
+        price,
+        name,
+        sku,
+        chosen,
+        variant,
+        old_variant,
+        product,
+        category,
+    ) in line_rows:
+        lines[order_id].append(
+            LineSnapshot(
+                line_id=str(pk),
+                quantity=quantity,
+                unit_price_gross=price,
+                product_name=name,
+                sku=sku,
+                subscription=chosen,
+                variant_id=variant or (str(old_variant) if old_variant else None),
+                product_id=_global_id("Product", product),
+                category_id=_global_id("Category", category) if product else None,
+            )
+        )
+    events = {
+        row[0]: row[1:]
+        for row in OrderEvent.objects.filter(order_id__in=ids)
+        .values("order_id")
+        .annotate(
+            latest=Max("date"),
+            paid=Min("date", filter=Q(type__in=_PAID_EVENTS)),
+            cancelled=Max("date", filter=Q(type=OrderEvents.CANCELED)),
+            fulfilled=Max("date", filter=Q(type=OrderEvents.FULFILLMENT_FULFILLED_ITEMS)),
+        )
+        .order_by()
+        .values_list("order_id", "latest", "paid", "cancelled", "fulfilled")
     }
+    refunds, changed = _refunds(ids)
+    snapshots, skipped = [], []
+    for row in rows:
+        (pk, number, channel, currency, channel_currency, status, user_id, user_email) = row[:8]
+        (account_email, placed, updated, gross, net, charged, shipping, shipping_net) = row[8:16]
+        latest, paid_at, cancelled_at, fulfilled_at = events.get(pk, (None, None, None, None))
+        refunded, refunded_at = refunds.get(pk, (Decimal(0), None))
+        try:
+            snapshots.append(
+                OrderSnapshot(
+                    order_id=str(pk),
+                    number=str(number),
+                    channel=channel,
+                    currency=currency or channel_currency,
+                    status=status,
+                    user_id=str(user_id) if user_id else None,
+                    email=user_email or (account_email if user_id else None),
+                    placed_at=placed,
+                    # The newest time of the order and the rows around it: a refund or capture
+                    # may change payments, transactions and events without saving the order.
+                    updated_at=max(t for t in (updated, latest, changed.get(pk)) if t),
+                    total_gross=gross,
+                    total_net=net,
+                    paid_amount=charged,
+                    paid_at=paid_at,
+                    refunded_amount=min(refunded, gross),
+                    refunded_at=refunded_at,
+                    cancelled_at=cancelled_at if status == OrderStatus.CANCELED else None,
+                    # The last fulfilment completed the order.
+                    fulfilled_at=fulfilled_at if status in _FULFILLED else None,
+                    shipping_gross=shipping,
+                    shipping_net=shipping_net,
+                    subscription=row[16],
+                    lines=tuple(lines.get(pk, ())),
+                )
+            )
+        except SnapshotError as error:
+            skipped.append((str(pk), str(error)))
+    return snapshots, skipped
+
+
+def _refunds(order_ids: list) -> tuple[dict, dict]:
+    """Return what was refunded and when, per order, the way Saleor's `Order.totalRefunded`
+    counts it, and the newest change time of each order's payments and transactions.
+
+    Orders with a payment count the successful refunds of their last payment while it is
+    active or fully refunded; the others the refunded value of their transaction items.
+    """
+    refunds: dict = {}
+    changed: dict = {}
+
+    def seen(order_id, when) -> None:
+        if when is not None and (changed.get(order_id) is None or when > changed[order_id]):
+            changed[order_id] = when
+
+    last_payment = {}
+    for pk, order_id, active, charge_status, modified in (
+        Payment.objects.filter(order_id__in=order_ids)
+        .order_by("order_id", "pk")
+        .values_list("pk", "order_id", "is_active", "charge_status", "modified_at")
+    ):
+        seen(order_id, modified)
+        last_payment[order_id] = (pk, active or charge_status == ChargeStatus.FULLY_REFUNDED)
+    if last_payment:
+        counted = {pk: order_id for order_id, (pk, counts) in last_payment.items() if counts}
+        for payment_id, order_id, kind, success, amount, created in Transaction.objects.filter(
+            payment__order_id__in=list(last_payment)
+        ).values_list(
+            "payment_id", "payment__order_id", "kind", "is_success", "amount", "created_at"
+        ):
+            seen(order_id, created)
+            if counted.get(payment_id) == order_id and kind == TransactionKind.REFUND and success:
+                amount_so_far, when = refunds.get(order_id, (Decimal(0), None))
+                refunds[order_id] = (amount_so_far + amount, max(filter(None, (when, created))))
+        for order_id in counted.values():
+            refunds.setdefault(order_id, (Decimal(0), None))
+    with_items = defaultdict(Decimal)
+    for order_id, refunded, modified in TransactionItem.objects.filter(
+        order_id__in=order_ids
+    ).values_list("order_id", "refunded_value", "modified_at"):
+        seen(order_id, modified)
+        if order_id not in refunds:  # no payment counts: the transactions do
+            with_items[order_id] += refunded
+    refunded_items = {order_id: amount for order_id, amount in with_items.items() if amount}
+    if refunded_items:
+        latest = dict(
+            TransactionEvent.objects.filter(
+                transaction__order_id__in=list(refunded_items),
+                type=TransactionEventType.REFUND_SUCCESS,
+            )
+            .values("transaction__order_id")
+            .annotate(latest=Max("created_at"))
+            .order_by()
+            .values_list("transaction__order_id", "latest")
+        )
+        for order_id, amount in refunded_items.items():
+            refunds[order_id] = (amount, latest.get(order_id))
+    return refunds, changed
 
 
 def user_to_snapshot(user: User) -> CustomerSnapshot:
@@ -250,16 +341,6 @@ def user_to_snapshot(user: User) -> CustomerSnapshot:
         email=user.email,
         joined_at=user.date_joined,
         updated_at=user.updated_at,
-    )
-
-
-def _orders():
-    return (
-        Order.objects.non_draft()
-        .select_related("channel", "user")
-        .prefetch_related(
-            "lines__variant__product", "events", "payments__transactions", "payment_transactions"
-        )
     )
 
 
@@ -311,13 +392,10 @@ class SaleorHost:
 
     def order_snapshots(self, order_ids: Iterable[str]) -> dict[str, OrderSnapshot]:
         ids = [str(i) for i in order_ids if _is_uuid(str(i))]
-        snapshots = {}
-        for order in _orders().filter(pk__in=ids):
-            try:
-                snapshots[str(order.pk)] = order_to_snapshot(order)
-            except SnapshotError as error:
-                logger.warning("CRM: order %s cannot be recorded: %s", order.pk, error)
-        return snapshots
+        snapshots, skipped = read_orders(Order.objects.non_draft().filter(pk__in=ids))
+        for order_id, reason in skipped:
+            logger.warning("CRM: order %s cannot be recorded: %s", order_id, reason)
+        return {snapshot.order_id: snapshot for snapshot in snapshots}
 
     def customer_snapshots(self, user_ids: Iterable[str]) -> dict[str, CustomerSnapshot]:
         pks = [int(i) for i in map(str, user_ids) if i.isdigit()]
@@ -335,16 +413,20 @@ class SaleorHost:
     def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         last = int(cursor or 0)
         while True:
-            orders = list(_orders().filter(number__gt=last).order_by("number")[:batch_size])
-            if not orders:
+            numbers = list(
+                Order.objects.non_draft()
+                .filter(number__gt=last)
+                .order_by("number")
+                .values_list("number", flat=True)[:batch_size]
+            )
+            if not numbers:
                 return
-            last = orders[-1].number
-            snapshots, skipped = [], []
-            for order in orders:
-                try:
-                    snapshots.append(order_to_snapshot(order))
-                except SnapshotError as error:
-                    skipped.append((str(order.pk), str(error)))
+            snapshots, skipped = read_orders(
+                Order.objects.non_draft()
+                .filter(number__gte=numbers[0], number__lte=numbers[-1])
+                .order_by("number")
+            )
+            last = numbers[-1]
             yield Batch(snapshots, str(last), skipped)
 
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
@@ -665,4 +747,4 @@ class SaleorHost:
         return allow_writer()
 
 
-__all__ = ["PLUGIN_ID", "SaleorHost", "order_to_snapshot", "user_to_snapshot"]
+__all__ = ["PLUGIN_ID", "SaleorHost", "read_orders", "user_to_snapshot"]

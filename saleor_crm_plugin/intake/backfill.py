@@ -1,8 +1,15 @@
 """Backfill: load a store's existing customers and orders into the ledger.
 
-Batched and resumable: each batch is ingested and its cursor saved in one transaction, so an
-interrupted run resumes after the last saved batch. A finished run starts over next time and,
-through idempotent ingestion, changes nothing that is already current.
+Three stages, each batched and checkpointed: the customers, the orders (written to the profile
+of their user or guest email, unsettled), then every profile settled once (the ownership rule
+and the figures, `settle_profiles`). Settling once at the end is the same as settling after
+each batch (the rule derives everything from the stored rows) and saves reading each busy
+profile's orders once per batch that touches it.
+
+Resumable: each batch is written and its cursor saved in one transaction, so an interrupted
+run resumes after the last saved batch of the stage it was in, skipping the stages it
+finished. A finished run starts over next time and, through idempotent ingestion, changes
+nothing that is already current.
 """
 
 import logging
@@ -12,8 +19,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from ..customers.ingest import IngestResult, ingest_customers, ingest_orders
-from ..customers.models import BackfillCheckpoint
+from ..customers.ingest import IngestResult, ingest_customers, ingest_orders, settle_profiles
+from ..customers.models import BackfillCheckpoint, CustomerProfile
 from ..host import Host
 from ..metadata import sync_all_customer_metadata
 from ..segments.services import recompute_rfm
@@ -38,64 +45,91 @@ class BackfillReport:
     metadata_written: int = 0
 
 
-def _checkpoint(name: str, restart: bool) -> tuple[BackfillCheckpoint, bool]:
-    checkpoint, _ = BackfillCheckpoint.objects.get_or_create(name=name)
-    resumed = bool(checkpoint.cursor) and checkpoint.finished_at is None and not restart
+STAGES = ("customers", "orders", "profiles")
+# Profiles settled per transaction in the last stage.
+SETTLE_BATCH = 2000
+
+
+def _checkpoints(restart: bool) -> tuple[dict[str, BackfillCheckpoint], bool]:
+    """Return each stage's checkpoint and whether an interrupted run is resumed.
+
+    A run is resumed when it started (a stage has a cursor or finished) and its last stage did
+    not finish; otherwise every checkpoint starts over.
+    """
+    checkpoints = {name: BackfillCheckpoint.objects.get_or_create(name=name)[0] for name in STAGES}
+    started = any(c.cursor or c.finished_at for c in checkpoints.values())
+    resumed = started and checkpoints[STAGES[-1]].finished_at is None and not restart
     if not resumed:
-        checkpoint.cursor = ""
-        checkpoint.processed = 0
-        checkpoint.finished_at = None
-        checkpoint.save()
-    return checkpoint, resumed
+        for checkpoint in checkpoints.values():
+            checkpoint.cursor = ""
+            checkpoint.processed = 0
+            checkpoint.finished_at = None
+            checkpoint.save()
+    return checkpoints, resumed
 
 
-def _run(name, batches, ingest, report, restart, progress, total) -> bool:
-    result = getattr(report, name)
-    checkpoint, resumed = _checkpoint(name, restart)
+def _run(checkpoint, batches, ingest, result, report, progress, total) -> None:
+    if checkpoint.finished_at is not None:
+        return
     for batch in batches(checkpoint.cursor):
         for store_id, reason in batch.skipped:
-            logger.warning("CRM backfill: %s %s skipped: %s", name, store_id, reason)
-            report.skipped.append((name, store_id, reason))
+            logger.warning("CRM backfill: %s %s skipped: %s", checkpoint.name, store_id, reason)
+            report.skipped.append((checkpoint.name, store_id, reason))
         with transaction.atomic():
             result += ingest(batch.snapshots)
             checkpoint.cursor = batch.cursor
             checkpoint.processed += len(batch.snapshots) + len(batch.skipped)
             checkpoint.save(update_fields=["cursor", "processed", "updated_at"])
         if progress:
-            progress(name, checkpoint.processed, total)
+            progress(checkpoint.name, checkpoint.processed, total)
     checkpoint.finished_at = timezone.now()
     checkpoint.save(update_fields=["finished_at", "updated_at"])
-    return resumed
+
+
+def _settle_all(checkpoint, progress) -> None:
+    if checkpoint.finished_at is not None:
+        return
+    total = CustomerProfile.objects.count()
+    while settled := settle_profiles(int(checkpoint.cursor or 0), SETTLE_BATCH):
+        # Saved after its batch committed: a crash in between settles that batch again.
+        checkpoint.cursor = str(settled[-1])
+        checkpoint.processed += len(settled)
+        checkpoint.save(update_fields=["cursor", "processed", "updated_at"])
+        if progress:
+            progress(checkpoint.name, checkpoint.processed, total)
+    checkpoint.finished_at = timezone.now()
+    checkpoint.save(update_fields=["finished_at", "updated_at"])
 
 
 def run_backfill(
     host: Host, batch_size: int = 500, restart: bool = False, progress: Progress | None = None
 ) -> BackfillReport:
-    """Ingest every registered customer, then every order; score everyone (RFM), so that a
-    store's segments show at once rather than after the next hourly recompute; then write the
-    `crm.*` metadata."""
+    """Ingest every registered customer, then every order, then settle every profile; score
+    everyone (RFM), so that a store's segments show at once rather than after the next hourly
+    recompute; then write the `crm.*` metadata."""
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
     report = BackfillReport()
-    resumed_customers = _run(
-        "customers",
+    checkpoints, report.resumed = _checkpoints(restart)
+    _run(
+        checkpoints["customers"],
         lambda cursor: host.customer_batches(cursor, batch_size),
         ingest_customers,
+        report.customers,
         report,
-        restart,
         progress,
         None,
     )
-    resumed_orders = _run(
-        "orders",
+    _run(
+        checkpoints["orders"],
         lambda cursor: host.order_batches(cursor, batch_size),
-        ingest_orders,
+        lambda snapshots: ingest_orders(snapshots, settle=False),
+        report.orders,
         report,
-        restart,
         progress,
         host.order_count(),
     )
-    report.resumed = resumed_customers or resumed_orders
+    _settle_all(checkpoints["profiles"], progress)
     config = host.config()
     report.scored = recompute_rfm(config.zone, segments=config.segment_map).scored
     report.metadata_written = sync_all_customer_metadata(host, batch_size)

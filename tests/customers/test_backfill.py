@@ -4,9 +4,17 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from saleor_crm_plugin.customers.models import BackfillCheckpoint, CustomerProfile, OrderRecord
+from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders, settle_profiles
+from saleor_crm_plugin.customers.models import (
+    BackfillCheckpoint,
+    CustomerProfile,
+    CustomerSpend,
+    OrderLineRecord,
+    OrderRecord,
+)
 from saleor_crm_plugin.host import reset_host
 from saleor_crm_plugin.host.sandbox import SandboxHost
+from saleor_crm_plugin.intake import backfill
 from saleor_crm_plugin.intake.backfill import run_backfill
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from tests.factories import T0, order
@@ -95,3 +103,82 @@ def test_batch_size_must_be_positive():
     # when
     with pytest.raises(Exception, match="--batch-size must be at least 1, not 0"):
         call_command("crm_backfill", "--batch-size", "0", stdout=StringIO(), stderr=StringIO())
+
+
+def _ledger() -> tuple[list, list, list]:
+    """The ledger's profiles, order owners and spend rows, without database ids."""
+    profiles = sorted(
+        CustomerProfile.objects.values_list(
+            "user_id", "email_digest", "order_count", "first_order_at", "last_order_at", "lapse_at"
+        ),
+        key=str,
+    )
+    owners = sorted(
+        OrderRecord.objects.values_list("order_id", "profile__user_id", "profile__email_digest")
+    )
+    spend = sorted(
+        CustomerSpend.objects.values_list(
+            "profile__user_id",
+            "profile__email_digest",
+            "currency",
+            "order_count",
+            "total_spent_amount",
+        ),
+        key=str,
+    )
+    return profiles, owners, spend
+
+
+def test_settling_once_at_the_end_leaves_what_settling_each_batch_leaves(store):
+    # given: guest orders of the registered customer's email, and a repeat guest
+    SandboxOrder.store(order("g1", email="ANN@example.com", placed_at=T0 + timedelta(days=9)))
+    SandboxOrder.store(order("g2", email="guest2@example.com", placed_at=T0 + timedelta(days=10)))
+    host = SandboxHost()
+    for batch in host.customer_batches("", 2):
+        ingest_customers(batch.snapshots)
+    for batch in host.order_batches("", 2):
+        ingest_orders(batch.snapshots)
+    settled_each_batch = _ledger()
+    OrderLineRecord.objects.all().delete()
+    OrderRecord.objects.all().delete()
+    CustomerSpend.objects.all().delete()
+    CustomerProfile.objects.all().delete()
+
+    # when
+    report = run_backfill(host, batch_size=2)
+
+    # then
+    assert report.orders.created == 9
+    assert _ledger() == settled_each_batch
+    ann = CustomerProfile.objects.get(user_id=str(store.pk))
+    assert ann.order_count == 4  # o1, o3, o5 and her guest order g1
+    assert OrderRecord.objects.get(order_id="g1").profile_id == ann.pk
+
+
+def test_an_interrupted_settle_resumes_without_reading_the_orders_again(monkeypatch):
+    # given: the run stops after settling the first profiles
+    calls = []
+
+    def settle_then_stop(after, limit):
+        calls.append(after)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return settle_profiles(after, limit)
+
+    monkeypatch.setattr(backfill, "SETTLE_BATCH", 2)
+    monkeypatch.setattr(backfill, "settle_profiles", settle_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_backfill(SandboxHost(), batch_size=3)
+    monkeypatch.setattr(backfill, "settle_profiles", settle_profiles)
+
+    class NoRereading(SandboxHost):
+        def order_batches(self, cursor, batch_size):
+            raise AssertionError("the finished orders stage was read again")
+
+    # when
+    report = run_backfill(NoRereading(), batch_size=3)
+
+    # then
+    assert report.resumed is True
+    assert BackfillCheckpoint.objects.get(name="profiles").processed == 5
+    assert sorted(CustomerProfile.objects.values_list("order_count", flat=True)) == [1, 1, 1, 1, 3]
