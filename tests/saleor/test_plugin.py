@@ -11,6 +11,8 @@ pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `sa
 
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from saleor.core.jwt import create_access_token
 from saleor.order import OrderStatus
 from saleor.payment import TransactionKind
@@ -217,6 +219,40 @@ def test_refund_through_a_transaction_is_read(order_with_lines, transaction_item
 
     # then
     assert snapshot.refunded_amount == Decimal(3)
+
+
+def test_orders_are_read_with_their_lines_in_a_fixed_number_of_queries(
+    order_list, order_with_lines
+):
+    # given
+    host = SaleorHost()
+    ids = [str(order.pk) for order in [*order_list, order_with_lines]]
+
+    # when
+    with host.database_access():
+        with CaptureQueriesContext(connection) as one:
+            host.order_snapshots(ids[-1:])
+        with CaptureQueriesContext(connection) as all_of_them:
+            snapshots = host.order_snapshots(ids)
+
+    # then
+    assert len(all_of_them.captured_queries) == len(one.captured_queries)
+    assert sorted(snapshots) == sorted(ids)
+    order = order_with_lines
+    snapshot = snapshots[str(order.pk)]
+    assert snapshot.number == str(order.number)
+    assert snapshot.channel == order.channel.slug
+    assert snapshot.email == order.user_email
+    assert snapshot.total_gross == order.total_gross_amount
+    lines = list(order.lines.all())
+    assert [line.line_id for line in snapshot.lines] == [str(line.pk) for line in lines]
+    assert [line.quantity for line in snapshot.lines] == [line.quantity for line in lines]
+    assert [line.product_id for line in snapshot.lines] == [
+        graphene.Node.to_global_id("Product", line.variant.product_id) for line in lines
+    ]
+    assert [line.category_id for line in snapshot.lines] == [
+        graphene.Node.to_global_id("Category", line.variant.product.category_id) for line in lines
+    ]
 
 
 def test_the_hooks_of_a_paid_checkout_write_one_outbox_row_and_reach_no_broker(
