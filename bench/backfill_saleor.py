@@ -143,6 +143,16 @@ def fill(args) -> None:
         print(f"store: {counts[0]:,} orders, {counts[1]:,} lines, {counts[2]:,} users")
 
 
+def clear_ledger(args) -> None:
+    """Empty the CRM's tables, as on a store that has just installed the plugin."""
+    with psycopg.connect(_url(os.environ["DATABASE_URL"], args.database)) as connection:
+        connection.execute(
+            "TRUNCATE saleor_crm_customerprofile, saleor_crm_orderrecord,"
+            " saleor_crm_orderlinerecord, saleor_crm_backfillcheckpoint CASCADE"
+        )
+        connection.execute("DELETE FROM saleor_crm_pendingchange")
+
+
 def backfill(args, restart: bool, stop_after: float | None = None) -> dict:
     environment = {**os.environ, "DATABASE_URL": _url(os.environ["DATABASE_URL"], args.database)}
     command = [sys.executable, "manage.py", "crm_backfill", "--batch-size", str(args.batch_size)]
@@ -194,6 +204,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.no_fill:
         fill(args)
+    clear_ledger(args)
     run = backfill(args, restart=True)
     print(
         f"backfill: {run['wall']:.1f} s wall, order phase {run['orders_per_second']} orders/s, "
@@ -203,6 +214,7 @@ def main() -> None:
     print(f"ledger: {counts[0]:,} order rows ({counts[1]:,} distinct) of {counts[2]:,} in the "
           f"store, {counts[3]:,} lines, {counts[4]:,} profiles")
     if args.interrupt_after:
+        clear_ledger(args)
         stopped = backfill(args, restart=True, stop_after=args.interrupt_after)
         resumed = backfill(args, restart=False)
         again = ledger_counts(args)

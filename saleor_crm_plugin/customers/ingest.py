@@ -580,12 +580,13 @@ def _column(field, instances: list) -> list:
 # --- customers ----------------------------------------------------------------------------
 
 
-def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
+def ingest_customers(snapshots: Iterable[CustomerSnapshot], settle: bool = True) -> IngestResult:
     """Reconcile profiles with these customer snapshots, in one transaction.
 
     A registered customer's profile takes their email, and with it their guest orders; a
     deleted customer's profile loses its email digest (and its orders theirs) while its
-    aggregates stay. A deletion is final: nothing older or newer undoes it.
+    aggregates stay. A deletion is final: nothing older or newer undoes it. With
+    `settle=False` (a backfill) the profiles are written and left to `settle_profiles`.
     """
     winners = _newest(snapshots, lambda s: s.user_id, rank=lambda s: (s.deleted, s.version_key()))
     result = IngestResult()
@@ -619,6 +620,8 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
         profiles = _user_profiles({s.user_id: digests[s.user_id] for s in fresh})
         touched: set[int] = set()
         affected_digests: set[str] = set()
+        now = timezone.now()
+        registered = []
         for snapshot in fresh:
             profile = profiles[snapshot.user_id]
             affected_digests.update((profile.email_digest, digests[snapshot.user_id]))
@@ -629,17 +632,18 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot]) -> IngestResult:
                 profile.joined_at = snapshot.joined_at
                 profile.source_updated_at = snapshot.updated_at
                 profile.source_fingerprint = snapshot.fingerprint()
-                profile.save(
-                    update_fields=[
-                        "email_digest",
-                        "joined_at",
-                        "source_updated_at",
-                        "source_fingerprint",
-                        "updated_at",
-                    ]
-                )
+                profile.updated_at = now
+                registered.append(profile)
             touched.add(profile.pk)
-        result.profile_ids = _settle(touched, {d for d in affected_digests if d})
+        _update_rows(
+            CustomerProfile,
+            ["email_digest", "joined_at", "source_updated_at", "source_fingerprint", "updated_at"],
+            registered,
+        )
+        if settle:
+            result.profile_ids = _settle(touched, {d for d in affected_digests if d})
+        else:
+            result.profile_ids = sorted(touched)
     return result
 
 

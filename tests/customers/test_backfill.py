@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -47,10 +48,16 @@ def test_backfill_loads_every_order_and_reports_counts(store):
     # then
     assert OrderRecord.objects.count() == 7
     assert CustomerProfile.objects.count() == 5  # ann + 4 guests
-    assert out.getvalue().strip() == (
+    summary, took = out.getvalue().strip().splitlines()
+    assert summary == (
         "Backfilled: 7 orders (7 new, 0 updated, 0 unchanged); "
         "1 customers (1 new, 0 updated, 0 unchanged); 5 customers scored (RFM); "
         "private metadata written for 1 customers"
+    )
+    assert re.fullmatch(
+        r"Took customers [\d.]+ s, orders [\d.]+ s, profiles [\d.]+ s, "
+        r"scoring [\d.]+ s, metadata [\d.]+ s",
+        took,
     )
     store.refresh_from_db()
     assert store.private_metadata["crm.order_count"] == "3"  # orders o1, o3, o5

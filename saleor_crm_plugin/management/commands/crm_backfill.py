@@ -80,6 +80,10 @@ class Command(BaseCommand):
             f"private metadata written for "
             f"{report.metadata_written:,} customers"
         )
+        self.stdout.write(
+            "Took "
+            + ", ".join(f"{stage} {seconds:,.1f} s" for stage, seconds in report.seconds.items())
+        )
         if report.skipped:
             self.stdout.write(f"Skipped {len(report.skipped):,} records the store holds:")
             for kind, store_id, reason in report.skipped[:20]:
