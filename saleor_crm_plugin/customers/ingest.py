@@ -282,20 +282,20 @@ def _settle(touched: set[int], digests: set[str]) -> list[int]:
     )
 
 
-def settle_profiles(after: int, limit: int) -> list[int]:
-    """Settle the next `limit` profiles by id after `after`, in one transaction: the ownership
-    rule around them, then their figures. Return their ids (none when none is left).
+def settle_profiles(after: int, limit: int, until: int | None = None) -> list[int]:
+    """Settle the next `limit` profiles by id after `after` (up to `until`), in one
+    transaction: the ownership rule around them, then their figures. Return their ids (none
+    when none is left).
 
     What a backfill runs over every profile once its orders are written unsettled
     (`ingest_orders(..., settle=False)`): settling each profile once is the same as settling
     after each batch, as the rule derives everything from the stored rows.
     """
     with transaction.atomic():
-        ids = list(
-            CustomerProfile.objects.filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
+        profiles = CustomerProfile.objects.filter(pk__gt=after)
+        if until is not None:
+            profiles = profiles.filter(pk__lte=until)
+        ids = list(profiles.order_by("pk").values_list("pk", flat=True)[:limit])
         if not ids:
             return ids
         digests = set(
@@ -378,7 +378,8 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
     result = IngestResult()
     if not winners:
         return result
-    digests = {order_id: digest_for(s.email) for order_id, s in winners.items()}
+    key = _digest_key()
+    digests = {order_id: email_digest(s.email, key) for order_id, s in winners.items()}
     lock_keys = [f"order:{order_id}" for order_id in winners]
     lock_keys += [f"user:{s.user_id}" for s in winners.values() if s.user_id]
     lock_keys += [f"email:{d}" for d in digests.values() if d]
@@ -592,7 +593,8 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot], settle: bool = True)
     result = IngestResult()
     if not winners:
         return result
-    digests = {user_id: digest_for(s.email) for user_id, s in winners.items()}
+    key = _digest_key()
+    digests = {user_id: email_digest(s.email, key) for user_id, s in winners.items()}
     lock_keys = [f"user:{user_id}" for user_id in winners]
     lock_keys += [f"email:{d}" for d in digests.values() if d]
     with transaction.atomic():

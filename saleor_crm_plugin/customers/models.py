@@ -274,6 +274,8 @@ class BackfillCheckpoint(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     cursor = models.TextField(blank=True, default="")
+    # Where a part of a stage run by several processes ends (its last cursor); "" = the end.
+    until = models.TextField(blank=True, default="")
     processed = models.PositiveBigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -84,8 +84,13 @@ class Host(Protocol):
     def order_count(self) -> int:
         """Return how many orders a full backfill reads (for its progress bar)."""
 
-    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
-        """Yield the store's orders after `cursor` ("" = from the start) in a stable order."""
+    def order_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
+        """Yield the store's orders after `cursor` ("" = from the start) in a stable order, up
+        to and including the cursor `until` ("" = to the last)."""
+
+    def order_parts(self, parts: int) -> list[tuple[str, str]]:
+        """Split the orders into at most `parts` parts of about the same size, for backfill
+        processes: (cursor, until) of each, as `order_batches` takes them, in order."""
 
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         """Yield the store's registered customers after `cursor` in a stable order."""
@@ -195,6 +200,18 @@ def changed_page(rows, id_field: str, since: datetime, after: str | None, limit:
         rows = rows.filter(Q(updated_at__gt=since) | Q(**{f"{id_field}__gt": after}))
     page = rows.order_by("updated_at", id_field).values_list("updated_at", id_field)[:limit]
     return [(at, str(object_id)) for at, object_id in page]
+
+
+def split_keys(low: int | None, high: int | None, parts: int) -> list[tuple[str, str]]:
+    """`Host.order_parts` for integer keys from `low` to `high`: even spans of keys, as
+    (cursor after which a part starts, its last key); the first part starts at the start."""
+    if low is None or high is None:
+        return []
+    parts = max(1, min(parts, high - low + 1))
+    step = (high - low + 1) / parts
+    ends = [low - 1 + round(step * (index + 1)) for index in range(parts)]
+    starts = ["", *(str(end) for end in ends[:-1])]
+    return list(zip(starts, (str(end) for end in ends), strict=True))
 
 
 _host = None

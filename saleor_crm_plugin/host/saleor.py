@@ -37,7 +37,14 @@ from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from . import attributes
-from .protocol import MANAGE_PLUGINS, MANAGE_USERS, Batch, Requester, changed_page
+from .protocol import (
+    MANAGE_PLUGINS,
+    MANAGE_USERS,
+    Batch,
+    Requester,
+    changed_page,
+    split_keys,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +195,9 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
     )
     if not rows:
         return [], []
-    ids = [row[0] for row in rows]
+    # The rows around the orders are selected by the orders' own condition (a subquery), not
+    # by a list of their ids: a list of thousands of parameters costs more than the rows.
+    ids = orders.order_by().values("pk")
     lines = defaultdict(list)
     line_rows = (
         OrderLine.objects.filter(order_id__in=ids)
@@ -276,7 +285,7 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
     return snapshots, skipped
 
 
-def _refunds(order_ids: list) -> tuple[dict, dict]:
+def _refunds(order_ids) -> tuple[dict, dict]:
     """Return what was refunded and when, per order, the way Saleor's `Order.totalRefunded`
     counts it, and the newest change time of each order's payments and transactions.
 
@@ -410,12 +419,14 @@ class SaleorHost:
     def order_count(self) -> int:
         return Order.objects.non_draft().count()
 
-    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+    def order_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
         last = int(cursor or 0)
+        orders = Order.objects.non_draft()
+        if until:
+            orders = orders.filter(number__lte=int(until))
         while True:
             numbers = list(
-                Order.objects.non_draft()
-                .filter(number__gt=last)
+                orders.filter(number__gt=last)
                 .order_by("number")
                 .values_list("number", flat=True)[:batch_size]
             )
@@ -428,6 +439,10 @@ class SaleorHost:
             )
             last = numbers[-1]
             yield Batch(snapshots, str(last), skipped)
+
+    def order_parts(self, parts: int) -> list[tuple[str, str]]:
+        bounds = Order.objects.non_draft().aggregate(low=Min("number"), high=Max("number"))
+        return split_keys(bounds["low"], bounds["high"], parts)
 
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         last = int(cursor or 0)

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max, Min
 
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
 from . import attributes
-from .protocol import Batch, Requester, changed_page
+from .protocol import Batch, Requester, changed_page, split_keys
 
 
 def _user_snapshot(user) -> CustomerSnapshot:
@@ -77,20 +78,25 @@ class SandboxHost:
 
         return SandboxOrder.objects.count()
 
-    def order_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+    def order_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
         from ..sandbox.models import SandboxOrder
 
         last = int(cursor or 0)
+        orders = SandboxOrder.objects.filter(pk__lte=int(until)) if until else SandboxOrder.objects
         while True:
             rows = list(
-                SandboxOrder.objects.filter(pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", "data")[:batch_size]
+                orders.filter(pk__gt=last).order_by("pk").values_list("pk", "data")[:batch_size]
             )
             if not rows:
                 return
             last = rows[-1][0]
             yield Batch([order_from_dict(data) for _, data in rows], str(last))
+
+    def order_parts(self, parts: int) -> list[tuple[str, str]]:
+        from ..sandbox.models import SandboxOrder
+
+        bounds = SandboxOrder.objects.aggregate(low=Min("pk"), high=Max("pk"))
+        return split_keys(bounds["low"], bounds["high"], parts)
 
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         from ..sandbox.models import SandboxUser

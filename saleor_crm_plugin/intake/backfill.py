@@ -13,16 +13,20 @@ nothing that is already current.
 """
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from ..customers.ingest import IngestResult, ingest_customers, ingest_orders, settle_profiles
 from ..customers.models import BackfillCheckpoint, CustomerProfile
 from ..host import Host
+from ..host.protocol import split_keys
 from ..metadata import sync_all_customer_metadata
 from ..segments.services import recompute_rfm
 
@@ -52,18 +56,22 @@ class BackfillReport:
 STAGES = ("customers", "orders", "profiles")
 # Profiles settled per transaction in the last stage.
 SETTLE_BATCH = 2000
+# How often the parent of worker processes reports their progress, in seconds.
+PROGRESS_INTERVAL = 2.0
 
 
 def _checkpoints(restart: bool) -> tuple[dict[str, BackfillCheckpoint], bool]:
     """Return each stage's checkpoint and whether an interrupted run is resumed.
 
     A run is resumed when it started (a stage has a cursor or finished) and its last stage did
-    not finish; otherwise every checkpoint starts over.
+    not finish; otherwise every checkpoint starts over and the parts of an earlier run go.
     """
     checkpoints = {name: BackfillCheckpoint.objects.get_or_create(name=name)[0] for name in STAGES}
-    started = any(c.cursor or c.finished_at for c in checkpoints.values())
+    parts = BackfillCheckpoint.objects.filter(name__regex=rf"^({'|'.join(STAGES)})\.")
+    started = parts.exists() or any(c.cursor or c.finished_at for c in checkpoints.values())
     resumed = started and checkpoints[STAGES[-1]].finished_at is None and not restart
     if not resumed:
+        parts.delete()
         for checkpoint in checkpoints.values():
             checkpoint.cursor = ""
             checkpoint.processed = 0
@@ -90,11 +98,11 @@ def _run(checkpoint, batches, ingest, result, report, progress, total) -> None:
     checkpoint.save(update_fields=["finished_at", "updated_at"])
 
 
-def _settle_all(checkpoint, progress) -> None:
+def _settle(checkpoint, progress, total) -> None:
     if checkpoint.finished_at is not None:
         return
-    total = CustomerProfile.objects.count()
-    while settled := settle_profiles(int(checkpoint.cursor or 0), SETTLE_BATCH):
+    until = int(checkpoint.until) if checkpoint.until else None
+    while settled := settle_profiles(int(checkpoint.cursor or 0), SETTLE_BATCH, until):
         # Saved after its batch committed: a crash in between settles that batch again.
         checkpoint.cursor = str(settled[-1])
         checkpoint.processed += len(settled)
@@ -105,14 +113,97 @@ def _settle_all(checkpoint, progress) -> None:
     checkpoint.save(update_fields=["finished_at", "updated_at"])
 
 
+# The host of the run, for its worker processes (forked: they find it in their copy of memory).
+_host: Host | None = None
+
+
+def _orders_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
+    """Backfill one part of the orders (in a worker process); return its counts and skips."""
+    host = _host
+    report = BackfillReport()
+    checkpoint = BackfillCheckpoint.objects.get(name=name)
+    with host.database_access():
+        _run(
+            checkpoint,
+            lambda cursor: host.order_batches(cursor, batch_size, checkpoint.until),
+            lambda snapshots: ingest_orders(snapshots, settle=False),
+            report.orders,
+            report,
+            None,
+            None,
+        )
+    return report.orders, report.skipped
+
+
+def _profiles_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
+    """Settle one part of the profiles (in a worker process)."""
+    with _host.database_access():
+        _settle(BackfillCheckpoint.objects.get(name=name), None, None)
+    return IngestResult(), []
+
+
+def _parts(stage: str, bounds: Callable[[], list[tuple[str, str]]]) -> list[BackfillCheckpoint]:
+    """Return the stage's unfinished parts, made from `bounds` the first time."""
+    parts = BackfillCheckpoint.objects.filter(name__startswith=f"{stage}.").order_by("name")
+    if not parts.exists():
+        BackfillCheckpoint.objects.bulk_create(
+            BackfillCheckpoint(name=f"{stage}.{index:03d}", cursor=start, until=end)
+            for index, (start, end) in enumerate(bounds(), start=1)
+        )
+    return list(parts.filter(finished_at__isnull=True))
+
+
+def _in_processes(host, stage, bounds, work, workers, batch_size, report, progress, total):
+    """Run a stage as parts in `workers` processes; report their progress; sum their counts."""
+    global _host
+    _host = host
+    checkpoint = BackfillCheckpoint.objects.get(name=stage)
+    if checkpoint.finished_at is not None:
+        return
+    names = [part.name for part in _parts(stage, bounds)]
+    result = getattr(report, stage, IngestResult())
+    all_parts = BackfillCheckpoint.objects.filter(name__startswith=f"{stage}.")
+    # The children open their own connections: none may be shared across the fork.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(work, name, batch_size) for name in names}
+        while pending:
+            done, pending = wait(pending, timeout=PROGRESS_INTERVAL)
+            for future in done:
+                counts, skipped = future.result()
+                result += counts
+                report.skipped += skipped
+            if progress:
+                progress(stage, sum(all_parts.values_list("processed", flat=True)), total)
+    checkpoint.processed = sum(all_parts.values_list("processed", flat=True))
+    checkpoint.finished_at = timezone.now()
+    checkpoint.save(update_fields=["processed", "finished_at", "updated_at"])
+
+
+def _profile_bounds(parts: int) -> list[tuple[str, str]]:
+    bounds = CustomerProfile.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    return split_keys(bounds["low"], bounds["high"], parts)
+
+
 def run_backfill(
-    host: Host, batch_size: int = 500, restart: bool = False, progress: Progress | None = None
+    host: Host,
+    batch_size: int = 500,
+    restart: bool = False,
+    progress: Progress | None = None,
+    workers: int = 1,
 ) -> BackfillReport:
     """Ingest every registered customer, then every order, then settle every profile; score
     everyone (RFM), so that a store's segments show at once rather than after the next hourly
-    recompute; then write the `crm.*` metadata."""
+    recompute; then write the `crm.*` metadata.
+
+    With `workers` above 1 the orders and the settling run in that many processes (forked from
+    this one), each over its own part of the keys with its own checkpoint.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
+    if workers < 1:
+        raise ValueError(f"workers: must be at least 1, not {workers}")
     report = BackfillReport()
     checkpoints, report.resumed = _checkpoints(restart)
     started = time.monotonic()
@@ -133,17 +224,43 @@ def run_backfill(
         None,
     )
     timed("customers")
-    _run(
-        checkpoints["orders"],
-        lambda cursor: host.order_batches(cursor, batch_size),
-        lambda snapshots: ingest_orders(snapshots, settle=False),
-        report.orders,
-        report,
-        progress,
-        host.order_count(),
-    )
+    if workers == 1:
+        _run(
+            checkpoints["orders"],
+            lambda cursor: host.order_batches(cursor, batch_size),
+            lambda snapshots: ingest_orders(snapshots, settle=False),
+            report.orders,
+            report,
+            progress,
+            host.order_count(),
+        )
+    else:
+        _in_processes(
+            host,
+            "orders",
+            lambda: host.order_parts(workers),
+            _orders_part,
+            workers,
+            batch_size,
+            report,
+            progress,
+            host.order_count(),
+        )
     timed("orders")
-    _settle_all(checkpoints["profiles"], progress)
+    if workers == 1:
+        _settle(checkpoints["profiles"], progress, CustomerProfile.objects.count())
+    else:
+        _in_processes(
+            host,
+            "profiles",
+            lambda: _profile_bounds(workers),
+            _profiles_part,
+            workers,
+            SETTLE_BATCH,
+            report,
+            progress,
+            CustomerProfile.objects.count(),
+        )
     timed("profiles")
     config = host.config()
     report.scored = recompute_rfm(config.zone, segments=config.segment_map).scored

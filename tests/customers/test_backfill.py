@@ -166,11 +166,11 @@ def test_an_interrupted_settle_resumes_without_reading_the_orders_again(monkeypa
     # given: the run stops after settling the first profiles
     calls = []
 
-    def settle_then_stop(after, limit):
+    def settle_then_stop(after, limit, until):
         calls.append(after)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return settle_profiles(after, limit)
+        return settle_profiles(after, limit, until)
 
     monkeypatch.setattr(backfill, "SETTLE_BATCH", 2)
     monkeypatch.setattr(backfill, "settle_profiles", settle_then_stop)
@@ -189,3 +189,62 @@ def test_an_interrupted_settle_resumes_without_reading_the_orders_again(monkeypa
     assert report.resumed is True
     assert BackfillCheckpoint.objects.get(name="profiles").processed == 5
     assert sorted(CustomerProfile.objects.values_list("order_count", flat=True)) == [1, 1, 1, 1, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_leave_what_one_leaves(store):
+    # given
+    SandboxOrder.store(order("g1", email="ANN@example.com", placed_at=T0 + timedelta(days=9)))
+    SandboxOrder.store(order("g2", email="guest2@example.com", placed_at=T0 + timedelta(days=10)))
+    run_backfill(SandboxHost(), batch_size=2)
+    one_process = _ledger()
+    OrderLineRecord.objects.all().delete()
+    OrderRecord.objects.all().delete()
+    CustomerSpend.objects.all().delete()
+    CustomerProfile.objects.all().delete()
+
+    # when
+    report = run_backfill(SandboxHost(), batch_size=2, workers=2)
+
+    # then
+    assert report.orders.created == 9
+    assert _ledger() == one_process
+    parts = BackfillCheckpoint.objects.filter(name__contains=".").order_by("name")
+    assert [(p.name, p.finished_at is not None) for p in parts] == [
+        ("orders.001", True),
+        ("orders.002", True),
+        ("profiles.001", True),
+        ("profiles.002", True),
+    ]
+    assert sum(p.processed for p in parts if p.name.startswith("orders")) == 9
+    assert BackfillCheckpoint.objects.get(name="orders").processed == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_part_stopped_in_a_worker_process_resumes_where_it_stopped():
+    # given: each part stops after its first batch
+    class StopsAfterABatch(SandboxHost):
+        def order_batches(self, cursor, batch_size, until=""):
+            for number, batch in enumerate(super().order_batches(cursor, batch_size, until)):
+                if number == 1:
+                    raise KeyboardInterrupt
+                yield batch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_backfill(StopsAfterABatch(), batch_size=2, workers=2)
+    assert OrderRecord.objects.count() == 4
+
+    # when
+    report = run_backfill(SandboxHost(), batch_size=2, workers=2)
+
+    # then
+    assert report.resumed is True
+    assert report.orders.created == 3
+    assert OrderRecord.objects.count() == 7
+    assert sorted(CustomerProfile.objects.values_list("order_count", flat=True)) == [1, 1, 1, 1, 3]
+
+
+def test_workers_must_be_positive():
+    # when
+    with pytest.raises(Exception, match="--workers must be at least 1, not 0"):
+        call_command("crm_backfill", "--workers", "0", stdout=StringIO(), stderr=StringIO())

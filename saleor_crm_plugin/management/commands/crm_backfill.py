@@ -55,18 +55,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Processes reading and writing the orders, and settling the customers, at once.",
+        )
+        parser.add_argument(
             "--restart", action="store_true", help="Start over instead of resuming."
         )
 
-    def handle(self, *args, batch_size, restart, **options):
+    def handle(self, *args, batch_size, restart, workers, **options):
         if batch_size < 1:
             raise CommandError(f"--batch-size must be at least 1, not {batch_size}")
+        if workers < 1:
+            raise CommandError(f"--workers must be at least 1, not {workers}")
         progress = ProgressLine(self.stderr._out)
         host = get_host()
         try:
             with host.database_access():
                 report = run_backfill(
-                    host, batch_size=batch_size, restart=restart, progress=progress
+                    host, batch_size=batch_size, restart=restart, progress=progress, workers=workers
                 )
         finally:
             progress.close()
