@@ -4,6 +4,7 @@ Thin by design: it reads Saleor's models into snapshots and answers who is calli
 rule lives in the engines. Tested against a real Saleor in tests/saleor/.
 """
 
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -746,17 +747,30 @@ class SaleorHost:
         return graphene.Node.to_global_id("User", user_id)
 
     def write_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
-        pks = [int(user_id) for user_id in items if user_id.isdigit()]
-        with transaction.atomic():
-            changed = []
-            for user in User.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
-                wanted = items[str(user.pk)]
-                current = user.private_metadata or {}
-                if any(current.get(key) != value for key, value in wanted.items()):
-                    user.store_value_in_private_metadata(wanted)
-                    changed.append(user)
-            User.objects.bulk_update(changed, ["private_metadata"])
-        return len(changed)
+        """Merge these keys into the users' private metadata; return how many users changed.
+
+        One UPDATE a call, in SQL: the keys are merged (`||`) into what the user holds, only
+        where a value differs, without loading the users or touching their `updated_at` (as
+        `store_value_in_private_metadata` and `bulk_update` of the one field would not).
+        """
+        given = [
+            (int(user_id), json.dumps(wanted))
+            for user_id, wanted in items.items()
+            if user_id.isdigit() and wanted
+        ]
+        if not given:
+            return 0
+        table = connection.ops.quote_name(User._meta.db_table)
+        column = connection.ops.quote_name(User._meta.get_field("private_metadata").column)
+        held = f"coalesce(u.{column}, '{{}}'::jsonb)"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS u SET {column} = {held} || given.patch "
+                "FROM unnest(%s::int[], %s::jsonb[]) AS given(id, patch) "
+                f"WHERE u.id = given.id AND NOT {held} @> given.patch",
+                [[pk for pk, _ in given], [patch for _, patch in given]],
+            )
+            return cursor.rowcount
 
     def database_access(self):
         return allow_writer()
