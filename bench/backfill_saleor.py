@@ -126,8 +126,12 @@ def fill(args) -> None:
     with psycopg.connect(_url(os.environ["DATABASE_URL"], args.database)) as connection:
         first_number = connection.execute("SELECT max(number) FROM order_order").fetchone()[0]
         values = {**vars(args), "first_number": first_number}
-        for name, sql in (("users", USERS), ("orders", ORDERS), ("lines", LINES),
-                          ("events", EVENTS)):
+        for name, sql in (
+            ("users", USERS),
+            ("orders", ORDERS),
+            ("lines", LINES),
+            ("events", EVENTS),
+        ):
             started = time.monotonic()
             with connection.cursor() as cursor:
                 for statement in filter(str.strip, sql.split(";\n")):
@@ -155,28 +159,44 @@ def clear_ledger(args) -> None:
 
 def backfill(args, restart: bool, stop_after: float | None = None) -> dict:
     environment = {**os.environ, "DATABASE_URL": _url(os.environ["DATABASE_URL"], args.database)}
-    command = [sys.executable, "manage.py", "crm_backfill", "--batch-size", str(args.batch_size)]
+    command = [
+        sys.executable,
+        "manage.py",
+        "crm_backfill",
+        "--batch-size",
+        str(args.batch_size),
+        "--workers",
+        str(args.workers),
+    ]
     if restart:
         command.append("--restart")
     started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=os.environ["SALEOR_SRC"], env=environment, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        command,
+        cwd=os.environ["SALEOR_SRC"],
+        env=environment,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     if stop_after is not None:
         try:
             process.wait(stop_after)
         except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
+            # As a terminal's Ctrl-C or a service stop: the command and its worker processes.
+            os.killpg(process.pid, signal.SIGTERM)
     out, err = process.communicate()
     wall = time.monotonic() - started
     rates = re.findall(r"orders [\d,]+/[\d,]+ \(\d+%\) ([\d,]+)/s", err)
+    took = [line for line in out.splitlines() if line.startswith("Took ")]
     return {
         "wall": wall,
         "code": process.returncode,
         "out": out.strip(),
         "err": err.strip().splitlines()[-3:],
         "orders_per_second": int(rates[-1].replace(",", "")) if rates else None,
+        "took": took[0] if took else "",
         "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
@@ -199,6 +219,7 @@ def main() -> None:
     parser.add_argument("--template", default="saleor")
     parser.add_argument("--database", default="saleor_backfill_bench")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-fill", action="store_true")
     parser.add_argument("--interrupt-after", type=float)
     args = parser.parse_args()
@@ -211,8 +232,10 @@ def main() -> None:
         f"peak RSS {run['peak_mb']:.0f} MB, exit {run['code']}\n  {run['out']}\n  {run['err']}"
     )
     counts = ledger_counts(args)
-    print(f"ledger: {counts[0]:,} order rows ({counts[1]:,} distinct) of {counts[2]:,} in the "
-          f"store, {counts[3]:,} lines, {counts[4]:,} profiles")
+    print(
+        f"ledger: {counts[0]:,} order rows ({counts[1]:,} distinct) of {counts[2]:,} in the "
+        f"store, {counts[3]:,} lines, {counts[4]:,} profiles"
+    )
     if args.interrupt_after:
         clear_ledger(args)
         stopped = backfill(args, restart=True, stop_after=args.interrupt_after)
