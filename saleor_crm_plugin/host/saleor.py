@@ -345,13 +345,14 @@ def _refunds(order_ids) -> tuple[dict, dict]:
     return refunds, changed
 
 
-def user_to_snapshot(user: User) -> CustomerSnapshot:
-    return CustomerSnapshot(
-        user_id=str(user.pk),
-        email=user.email,
-        joined_at=user.date_joined,
-        updated_at=user.updated_at,
-    )
+def read_customers(users) -> list[CustomerSnapshot]:
+    """Read these Saleor users (a queryset, in its order) as snapshots: one query of values."""
+    return [
+        CustomerSnapshot(user_id=str(pk), email=email, joined_at=joined, updated_at=updated)
+        for pk, email, joined, updated in users.values_list(
+            "pk", "email", "date_joined", "updated_at"
+        )
+    ]
 
 
 _USER_COLUMNS = attributes.UserColumns(
@@ -409,8 +410,8 @@ class SaleorHost:
 
     def customer_snapshots(self, user_ids: Iterable[str]) -> dict[str, CustomerSnapshot]:
         pks = [int(i) for i in map(str, user_ids) if i.isdigit()]
-        users = User.objects.filter(pk__in=pks, is_staff=False)
-        return {str(user.pk): user_to_snapshot(user) for user in users}
+        snapshots = read_customers(User.objects.filter(pk__in=pks, is_staff=False))
+        return {snapshot.user_id: snapshot for snapshot in snapshots}
 
     def changed_since(self, kind: str, since, after: str | None, limit: int) -> list:
         if kind == "order":
@@ -448,13 +449,13 @@ class SaleorHost:
     def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
         last = int(cursor or 0)
         while True:
-            users = list(
+            snapshots = read_customers(
                 User.objects.filter(pk__gt=last, is_staff=False).order_by("pk")[:batch_size]
             )
-            if not users:
+            if not snapshots:
                 return
-            last = users[-1].pk
-            yield Batch([user_to_snapshot(user) for user in users], str(last))
+            last = snapshots[-1].user_id
+            yield Batch(snapshots, last)
 
     def requester(self, request) -> Requester | None:
         return self.requester_from_token(get_token_from_request(request) or "")
@@ -776,4 +777,4 @@ class SaleorHost:
         return allow_writer()
 
 
-__all__ = ["PLUGIN_ID", "SaleorHost", "read_orders", "user_to_snapshot"]
+__all__ = ["PLUGIN_ID", "SaleorHost", "read_customers", "read_orders"]
