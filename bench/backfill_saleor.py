@@ -148,13 +148,21 @@ def fill(args) -> None:
 
 
 def clear_ledger(args) -> None:
-    """Empty the CRM's tables, as on a store that has just installed the plugin."""
+    """Empty the CRM's tables and its keys in Saleor's users' private metadata, as on a store
+    that has just installed the plugin."""
     with psycopg.connect(_url(os.environ["DATABASE_URL"], args.database)) as connection:
         connection.execute(
             "TRUNCATE saleor_crm_customerprofile, saleor_crm_orderrecord,"
             " saleor_crm_orderlinerecord, saleor_crm_backfillcheckpoint CASCADE"
         )
         connection.execute("DELETE FROM saleor_crm_pendingchange")
+        # The summaries a backfill writes to Saleor's users, so that it writes them all again.
+        connection.execute(
+            "UPDATE account_user SET private_metadata = ("
+            " SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)"
+            " FROM jsonb_each(private_metadata) WHERE key NOT LIKE 'crm.%%')"
+            " WHERE private_metadata::text LIKE '%%\"crm.%%'"
+        )
 
 
 def backfill(args, restart: bool, stop_after: float | None = None) -> dict:
@@ -221,10 +229,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-fill", action="store_true")
+    parser.add_argument("--fill-only", action="store_true")
     parser.add_argument("--interrupt-after", type=float)
     args = parser.parse_args()
     if not args.no_fill:
         fill(args)
+    if args.fill_only:
+        return
     clear_ledger(args)
     run = backfill(args, restart=True)
     print(

@@ -29,6 +29,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from ..expressions import AnyOf
 from ..money import quantize_amount
 from .models import (
     PROFILE_COPIES,
@@ -138,6 +139,11 @@ def _newest(snapshots: Iterable, key_of, rank=lambda s: s.version_key()) -> dict
 # --- profiles -----------------------------------------------------------------------------
 
 
+# What ingestion reads of the profiles it writes orders and customers to (no other field of
+# them is read: a deferred field would cost a query a profile).
+_PROFILE_KEYS = ("pk", "user_id", "email_digest", "anonymized_at")
+
+
 def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
     """Return the profile of each user id, creating missing ones.
 
@@ -145,7 +151,10 @@ def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
     guest profile of that email (keeping its id) when there is one. A few queries for any
     number of users (a takeover, rare, is one UPDATE each).
     """
-    profiles = {p.user_id: p for p in CustomerProfile.objects.filter(user_id__in=list(wanted))}
+    profiles = {
+        p.user_id: p
+        for p in CustomerProfile.objects.filter(AnyOf("user_id", wanted)).only(*_PROFILE_KEYS)
+    }
     missing = sorted(set(wanted) - set(profiles))
     if not missing:
         return profiles
@@ -155,7 +164,7 @@ def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
             user_id__isnull=True,
             anonymized_at__isnull=True,
             email_digest__in={wanted[user_id] for user_id in missing} - {None},
-        )
+        ).only(*_PROFILE_KEYS)
     }
     new = []
     for user_id in missing:
@@ -169,7 +178,8 @@ def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
             new.append(CustomerProfile(user_id=user_id, email_digest=digest))
     if new:
         CustomerProfile.objects.bulk_create(new, batch_size=1000)
-        created = CustomerProfile.objects.filter(user_id__in=[p.user_id for p in new])
+        created = CustomerProfile.objects.filter(AnyOf("user_id", [p.user_id for p in new]))
+        created = created.only(*_PROFILE_KEYS)
         profiles.update((profile.user_id, profile) for profile in created)
     return profiles
 
@@ -180,7 +190,7 @@ def _guest_profiles(digests: Iterable[str]) -> dict[str, int]:
     if not digests:
         return {}
     guests = CustomerProfile.objects.filter(
-        user_id__isnull=True, anonymized_at__isnull=True, email_digest__in=digests
+        AnyOf("email_digest", digests), user_id__isnull=True, anonymized_at__isnull=True
     )
     found = dict(guests.values_list("email_digest", "pk"))
     missing = [d for d in digests if d not in found]
@@ -228,7 +238,7 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
     # Two plain lookups instead of a join with the profiles: on tables a backfill has just
     # filled, stale statistics made PostgreSQL join them in a nested loop (170 ms a batch).
     rows = list(
-        OrderRecord.objects.filter(user_id__isnull=True, email_digest__in=digests)
+        OrderRecord.objects.filter(AnyOf("email_digest", digests), user_id__isnull=True)
         .order_by()
         .values_list("pk", "email_digest", "profile_id")
     )
@@ -387,7 +397,7 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
         _lock(lock_keys)
         existing = {
             row["order_id"]: row
-            for row in OrderRecord.objects.filter(order_id__in=list(winners)).values(
+            for row in OrderRecord.objects.filter(AnyOf("order_id", winners)).values(
                 "order_id",
                 "profile_id",
                 "email_digest",
@@ -688,7 +698,7 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
     if not ids:
         return
     spends = list(
-        OrderRecord.objects.filter(profile_id__in=ids, counts=True)
+        OrderRecord.objects.filter(AnyOf("profile_id", ids), counts=True)
         .values("profile_id", "currency")
         .annotate(
             n=Count("pk"),
@@ -708,7 +718,7 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
         )
     profiles = {
         profile.pk: profile
-        for profile in CustomerProfile.objects.filter(pk__in=ids).only(
+        for profile in CustomerProfile.objects.filter(AnyOf("pk", ids)).only(
             "pk", *PROFILE_COPIES, "anonymized_at"
         )
     }

@@ -181,7 +181,10 @@ class OrderRecord(models.Model):
 
     order_id = models.CharField(max_length=64, unique=True)
     number = models.CharField(max_length=64, blank=True, default="")
-    profile = models.ForeignKey(CustomerProfile, related_name="orders", on_delete=models.PROTECT)
+    # No index of its own: the (profile, placed_at) index serves every lookup by profile.
+    profile = models.ForeignKey(
+        CustomerProfile, related_name="orders", on_delete=models.PROTECT, db_index=False
+    )
     user_id = models.CharField(max_length=64, null=True, blank=True)
     email_digest = models.CharField(max_length=64, null=True, blank=True)
     channel = models.CharField(max_length=255)
@@ -245,7 +248,10 @@ class OrderRecord(models.Model):
 
 
 class OrderLineRecord(models.Model):
-    order = models.ForeignKey(OrderRecord, related_name="lines", on_delete=models.CASCADE)
+    # No index of its own: `unique_order_line` (order, line_id) serves every lookup by order.
+    order = models.ForeignKey(
+        OrderRecord, related_name="lines", on_delete=models.CASCADE, db_index=False
+    )
     line_id = models.CharField(max_length=64)
     sku = models.CharField(max_length=255, null=True, blank=True)
     variant_id = models.CharField(max_length=64, null=True, blank=True)
