@@ -65,10 +65,12 @@ def minor_unit(currency: str) -> int:
     return 2
 
 
+_EXPONENTS = {0: Decimal(1), 2: Decimal("0.01"), 3: Decimal("0.001")}
+
+
 def quantize_amount(amount: Decimal, currency: str) -> Decimal:
     """Round an amount half-up to the currency's minor unit."""
-    exponent = Decimal(1).scaleb(-minor_unit(currency))
-    return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
+    return Decimal(amount).quantize(_EXPONENTS[minor_unit(currency)], rounding=ROUND_HALF_UP)
 
 
 def parse_amount(text: str | Decimal | int, currency: str) -> Decimal:

@@ -96,10 +96,13 @@ def _aware(field_name: str, value: datetime | None, required: bool = True) -> da
 
 
 def _amount(field_name: str, value, currency: str) -> Decimal:
-    try:
-        amount = Decimal(value)
-    except Exception:
-        raise SnapshotError(field_name, f"'{value}' is not a number") from None
+    if type(value) is Decimal:
+        amount = value
+    else:
+        try:
+            amount = Decimal(value)
+        except Exception:
+            raise SnapshotError(field_name, f"'{value}' is not a number") from None
     if not amount.is_finite():
         raise SnapshotError(field_name, f"'{value}' is not a finite number")
     if amount < 0:

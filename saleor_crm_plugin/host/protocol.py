@@ -92,8 +92,12 @@ class Host(Protocol):
         """Split the orders into at most `parts` parts of about the same size, for backfill
         processes: (cursor, until) of each, as `order_batches` takes them, in order."""
 
-    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
-        """Yield the store's registered customers after `cursor` in a stable order."""
+    def customer_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
+        """Yield the store's registered customers after `cursor` in a stable order, up to and
+        including the cursor `until` ("" = to the last)."""
+
+    def customer_parts(self, parts: int) -> list[tuple[str, str]]:
+        """`order_parts` for the registered customers."""
 
     def requester(self, request) -> Requester | None:
         """Authenticate an HTTP request; None when it carries no valid credentials."""

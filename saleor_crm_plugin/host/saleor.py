@@ -14,7 +14,7 @@ from decimal import Decimal
 import graphene
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
-from django.db.models.fields.json import KeyTransform
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from saleor.account.models import CustomerType, User
 from saleor.channel.models import Channel
@@ -178,6 +178,10 @@ _LINE_COLUMNS = (
 )
 
 
+_NO_EVENTS = (None, None, None, None)
+_NO_REFUND = (Decimal(0), None)
+
+
 def _global_id(type_name: str, pk) -> str | None:
     return None if pk is None else graphene.Node.to_global_id(type_name, pk)
 
@@ -190,7 +194,7 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
     instances. Returns the snapshots and the (order id, reason) of orders that cannot be read.
     """
     rows = list(
-        orders.annotate(subscription=KeyTransform(SUBSCRIPTION_KEY, "metadata")).values_list(
+        orders.annotate(subscription=KeyTextTransform(SUBSCRIPTION_KEY, "metadata")).values_list(
             *_ORDER_COLUMNS
         )
     )
@@ -202,7 +206,7 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
     lines = defaultdict(list)
     line_rows = (
         OrderLine.objects.filter(order_id__in=ids)
-        .annotate(subscription=KeyTransform(SUBSCRIPTION_KEY, "metadata"))
+        .annotate(subscription=KeyTextTransform(SUBSCRIPTION_KEY, "metadata"))
         .order_by("order_id", "created_at", "pk")
         .values_list(*_LINE_COLUMNS)
     )
@@ -250,8 +254,9 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
     for row in rows:
         (pk, number, channel, currency, channel_currency, status, user_id, user_email) = row[:8]
         (account_email, placed, updated, gross, net, charged, shipping, shipping_net) = row[8:16]
-        latest, paid_at, cancelled_at, fulfilled_at = events.get(pk, (None, None, None, None))
-        refunded, refunded_at = refunds.get(pk, (Decimal(0), None))
+        latest, paid_at, cancelled_at, fulfilled_at = events.get(pk, _NO_EVENTS)
+        # (Most orders have no payment rows: no lookup for them.)
+        refunded, refunded_at = refunds.get(pk, _NO_REFUND) if refunds else _NO_REFUND
         try:
             snapshots.append(
                 OrderSnapshot(
@@ -265,7 +270,7 @@ def read_orders(orders) -> tuple[list[OrderSnapshot], list[tuple[str, str]]]:
                     placed_at=placed,
                     # The newest time of the order and the rows around it: a refund or capture
                     # may change payments, transactions and events without saving the order.
-                    updated_at=max(t for t in (updated, latest, changed.get(pk)) if t),
+                    updated_at=max(t for t in (updated, latest, changed and changed.get(pk)) if t),
                     total_gross=gross,
                     total_net=net,
                     paid_amount=charged,
@@ -442,16 +447,21 @@ class SaleorHost:
             last = numbers[-1]
             yield Batch(snapshots, str(last), skipped)
 
+    def customer_parts(self, parts: int) -> list[tuple[str, str]]:
+        bounds = User.objects.filter(is_staff=False).aggregate(low=Min("pk"), high=Max("pk"))
+        return split_keys(bounds["low"], bounds["high"], parts)
+
     def order_parts(self, parts: int) -> list[tuple[str, str]]:
         bounds = Order.objects.non_draft().aggregate(low=Min("number"), high=Max("number"))
         return split_keys(bounds["low"], bounds["high"], parts)
 
-    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+    def customer_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
         last = int(cursor or 0)
+        users = User.objects.filter(is_staff=False)
+        if until:
+            users = users.filter(pk__lte=int(until))
         while True:
-            snapshots = read_customers(
-                User.objects.filter(pk__gt=last, is_staff=False).order_by("pk")[:batch_size]
-            )
+            snapshots = read_customers(users.filter(pk__gt=last).order_by("pk")[:batch_size])
             if not snapshots:
                 return
             last = snapshots[-1].user_id

@@ -92,24 +92,32 @@ class SandboxHost:
             last = rows[-1][0]
             yield Batch([order_from_dict(data) for _, data in rows], str(last))
 
+    def customer_parts(self, parts: int) -> list[tuple[str, str]]:
+        from ..sandbox.models import SandboxUser
+
+        users = SandboxUser.objects.filter(is_staff=False)
+        bounds = users.aggregate(low=Min("pk"), high=Max("pk"))
+        return split_keys(bounds["low"], bounds["high"], parts)
+
     def order_parts(self, parts: int) -> list[tuple[str, str]]:
         from ..sandbox.models import SandboxOrder
 
         bounds = SandboxOrder.objects.aggregate(low=Min("pk"), high=Max("pk"))
         return split_keys(bounds["low"], bounds["high"], parts)
 
-    def customer_batches(self, cursor: str, batch_size: int) -> Iterator[Batch]:
+    def customer_batches(self, cursor: str, batch_size: int, until: str = "") -> Iterator[Batch]:
         from ..sandbox.models import SandboxUser
 
         last = int(cursor or 0)
+        users = SandboxUser.objects.filter(is_staff=False)
+        if until:
+            users = users.filter(pk__lte=int(until))
         while True:
-            users = list(
-                SandboxUser.objects.filter(pk__gt=last, is_staff=False).order_by("pk")[:batch_size]
-            )
-            if not users:
+            users_page = list(users.filter(pk__gt=last).order_by("pk")[:batch_size])
+            if not users_page:
                 return
-            last = users[-1].pk
-            yield Batch([_user_snapshot(user) for user in users], str(last))
+            last = users_page[-1].pk
+            yield Batch([_user_snapshot(user) for user in users_page], str(last))
 
     def requester(self, request) -> Requester | None:
         header = request.headers.get("Authorization", "")

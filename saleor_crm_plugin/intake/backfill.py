@@ -117,22 +117,26 @@ def _settle(checkpoint, progress, total) -> None:
 _host: Host | None = None
 
 
-def _orders_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
-    """Backfill one part of the orders (in a worker process); return its counts and skips."""
+def _ingest_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
+    """Backfill one part of the customers or orders (in a worker process); return its counts
+    and skips."""
     host = _host
     report = BackfillReport()
     checkpoint = BackfillCheckpoint.objects.get(name=name)
+    stage = name.partition(".")[0]
+    batches = host.customer_batches if stage == "customers" else host.order_batches
+    ingest = ingest_customers if stage == "customers" else ingest_orders
     with host.database_access():
         _run(
             checkpoint,
-            lambda cursor: host.order_batches(cursor, batch_size, checkpoint.until),
-            lambda snapshots: ingest_orders(snapshots, settle=False),
-            report.orders,
+            lambda cursor: batches(cursor, batch_size, checkpoint.until),
+            lambda snapshots: ingest(snapshots, settle=False),
+            getattr(report, stage),
             report,
             None,
             None,
         )
-    return report.orders, report.skipped
+    return getattr(report, stage), report.skipped
 
 
 def _profiles_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
@@ -197,8 +201,8 @@ def run_backfill(
     everyone (RFM), so that a store's segments show at once rather than after the next hourly
     recompute; then write the `crm.*` metadata.
 
-    With `workers` above 1 the orders and the settling run in that many processes (forked from
-    this one), each over its own part of the keys with its own checkpoint.
+    With `workers` above 1 each stage runs in that many processes (forked from this one), each
+    over its own part of the keys with its own checkpoint.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
@@ -214,15 +218,28 @@ def run_backfill(
         report.seconds[stage] = now - started
         started = now
 
-    _run(
-        checkpoints["customers"],
-        lambda cursor: host.customer_batches(cursor, batch_size),
-        lambda snapshots: ingest_customers(snapshots, settle=False),
-        report.customers,
-        report,
-        progress,
-        None,
-    )
+    if workers == 1:
+        _run(
+            checkpoints["customers"],
+            lambda cursor: host.customer_batches(cursor, batch_size),
+            lambda snapshots: ingest_customers(snapshots, settle=False),
+            report.customers,
+            report,
+            progress,
+            None,
+        )
+    else:
+        _in_processes(
+            host,
+            "customers",
+            lambda: host.customer_parts(workers),
+            _ingest_part,
+            workers,
+            batch_size,
+            report,
+            progress,
+            None,
+        )
     timed("customers")
     if workers == 1:
         _run(
@@ -239,7 +256,7 @@ def run_backfill(
             host,
             "orders",
             lambda: host.order_parts(workers),
-            _orders_part,
+            _ingest_part,
             workers,
             batch_size,
             report,

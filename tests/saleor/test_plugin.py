@@ -18,6 +18,7 @@ from saleor.order import OrderStatus
 from saleor.payment import TransactionKind
 
 from saleor_crm_plugin.customers.models import (
+    BackfillCheckpoint,
     CustomerProfile,
     OrderLineRecord,
     OrderRecord,
@@ -371,6 +372,23 @@ def test_backfill_loads_existing_orders_once(crm_plugin, order_list):
         f"{len(order_list)} orders (0 new, 0 updated, {len(order_list)} unchanged)"
         in second.getvalue()
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backfill_in_two_processes_loads_every_order_once(crm_plugin, order_list):
+    # when
+    out = StringIO()
+    call_command(
+        "crm_backfill", "--workers", "2", "--batch-size", "1", stdout=out, stderr=StringIO()
+    )
+
+    # then
+    ids = sorted(str(order.pk) for order in order_list)
+    assert sorted(OrderRecord.objects.values_list("order_id", flat=True)) == ids
+    assert f"{len(ids)} orders ({len(ids)} new, 0 updated, 0 unchanged)" in out.getvalue()
+    parts = BackfillCheckpoint.objects.filter(name__startswith="orders.")
+    assert parts.count() == 2
+    assert all(part.finished_at is not None for part in parts)
 
 
 def test_invalid_time_zone_is_refused_with_the_field_name(crm_plugin):
