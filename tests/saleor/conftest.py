@@ -48,6 +48,18 @@ if prepare_test_db_connections is not None:
     prepare_test_db_connections()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def periodic_tasks_made_again(django_db_setup, django_db_blocker):
+    """After the session, make the periodic tasks the migrations made again: a test on committed
+    data empties the (reused) test database when it ends."""
+    yield
+    from saleor_crm_plugin.conf import parse_config
+    from saleor_crm_plugin.intake.schedule import register_periodic_tasks
+
+    with django_db_blocker.unblock():
+        register_periodic_tasks(parse_config(None))
+
+
 @pytest.fixture
 def crm_plugin(settings):
     """Install and activate the CRM plugin in Saleor's plugin manager."""

@@ -374,6 +374,8 @@ def test_backfill_loads_existing_orders_once(crm_plugin, order_list):
     )
 
 
+# Committed: the worker processes read what the command wrote (the database is emptied after;
+# `conftest.periodic_tasks_made_again` makes the migrations' rows again for the next run).
 @pytest.mark.django_db(transaction=True)
 def test_backfill_in_two_processes_loads_every_order_once(crm_plugin, order_list):
     # when
