@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 __all__ = [
     "ISO_4217",
+    "THREE_DECIMAL",
+    "ZERO_DECIMAL",
     "Money",
     "minor_unit",
     "parse_amount",
@@ -17,10 +19,10 @@ __all__ = [
 ]
 
 # ISO 4217 currencies whose minor unit is not 2 digits. Everything else has 2.
-_ZERO_DECIMAL = frozenset(
+ZERO_DECIMAL = frozenset(
     "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
 )
-_THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # ISO 4217 codes in use (2025), without XTS (testing) and XXX (no currency).
 ISO_4217 = frozenset(
@@ -58,9 +60,9 @@ def validate_currency(currency: str) -> str:
 
 def minor_unit(currency: str) -> int:
     """Return how many decimal digits the currency's minor unit has (JPY 0, USD 2, KWD 3)."""
-    if currency in _ZERO_DECIMAL:
+    if currency in ZERO_DECIMAL:
         return 0
-    if currency in _THREE_DECIMAL:
+    if currency in THREE_DECIMAL:
         return 3
     return 2
 

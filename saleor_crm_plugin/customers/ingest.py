@@ -30,7 +30,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from ..expressions import AnyOf
-from ..money import quantize_amount
+from ..money import THREE_DECIMAL, ZERO_DECIMAL, quantize_amount
 from .models import (
     PROFILE_COPIES,
     UNSCORED,
@@ -681,6 +681,86 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
 # --- aggregates ---------------------------------------------------------------------------
 
 
+# `recompute_profiles` on PostgreSQL, for the profile ids `%(ids)s`. The figures are those of
+# the Python path: spend and average rounded half-up to the currency's minor unit
+# (`money.quantize_amount`; `round` rounds half away from zero, the same for amounts, which are
+# never negative), and `_lapse_at` in whole microseconds rounded half to even, as Python
+# divides a timedelta.
+_RECOMPUTE_SQL = """
+WITH ids AS (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
+orders AS (
+    SELECT o.profile_id, o.currency, count(*) AS n, sum(o.net_spend_amount) AS spent,
+           min(o.placed_at) AS first, max(o.placed_at) AS last
+    FROM saleor_crm_orderrecord o JOIN ids ON ids.id = o.profile_id
+    WHERE o.counts
+    GROUP BY o.profile_id, o.currency
+),
+totals AS (
+    SELECT ids.id AS profile_id, coalesce(sum(orders.n), 0)::integer AS n,
+           min(orders.first) AS first, max(orders.last) AS last,
+           (extract(epoch FROM max(orders.last)) - extract(epoch FROM min(orders.first)))
+               * 1000000 AS span
+    FROM ids LEFT JOIN orders ON orders.profile_id = ids.id
+    GROUP BY ids.id
+),
+figures AS (
+    SELECT t.profile_id, t.n, t.first, t.last,
+           CASE WHEN t.n > 1 THEN t.last + (
+               div(t.span, t.n - 1)
+               + CASE WHEN 2 * mod(t.span, t.n - 1) > t.n - 1
+                        OR (2 * mod(t.span, t.n - 1) = t.n - 1
+                            AND mod(div(t.span, t.n - 1), 2) = 1)
+                      THEN 1 ELSE 0 END
+           ) * interval '1 microsecond' END AS lapse
+    FROM totals t
+),
+profiles AS (
+    UPDATE saleor_crm_customerprofile p
+    SET order_count = f.n, first_order_at = f.first, last_order_at = f.last, lapse_at = f.lapse
+    FROM figures f
+    WHERE p.id = f.profile_id
+      AND (p.order_count, p.first_order_at, p.last_order_at, p.lapse_at)
+          IS DISTINCT FROM (f.n, f.first, f.last, f.lapse)
+),
+gone AS (
+    DELETE FROM saleor_crm_customerspend s USING ids
+    WHERE s.profile_id = ids.id AND NOT EXISTS (
+        SELECT 1 FROM orders o WHERE o.profile_id = s.profile_id AND o.currency = s.currency)
+)
+INSERT INTO saleor_crm_customerspend AS s (
+    profile_id, currency, order_count, total_spent_amount, average_order_amount,
+    first_order_at, last_order_at, profile_order_count, profile_first_order_at,
+    profile_last_order_at, profile_lapse_at, profile_active)
+SELECT o.profile_id, o.currency, o.n, round(o.spent, u.scale), round(o.spent / o.n, u.scale),
+       o.first, o.last, f.n, f.first, f.last, f.lapse, p.anonymized_at IS NULL
+FROM orders o
+JOIN figures f ON f.profile_id = o.profile_id
+JOIN saleor_crm_customerprofile p ON p.id = o.profile_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.currency = ANY(%(zero)s) THEN 0
+                WHEN o.currency = ANY(%(three)s) THEN 3 ELSE 2 END AS scale) u
+ORDER BY o.profile_id, o.currency
+ON CONFLICT (profile_id, currency) DO UPDATE SET
+    order_count = EXCLUDED.order_count,
+    total_spent_amount = EXCLUDED.total_spent_amount,
+    average_order_amount = EXCLUDED.average_order_amount,
+    first_order_at = EXCLUDED.first_order_at,
+    last_order_at = EXCLUDED.last_order_at,
+    profile_order_count = EXCLUDED.profile_order_count,
+    profile_first_order_at = EXCLUDED.profile_first_order_at,
+    profile_last_order_at = EXCLUDED.profile_last_order_at,
+    profile_lapse_at = EXCLUDED.profile_lapse_at,
+    profile_active = EXCLUDED.profile_active
+WHERE (s.order_count, s.total_spent_amount, s.average_order_amount, s.first_order_at,
+       s.last_order_at, s.profile_order_count, s.profile_first_order_at,
+       s.profile_last_order_at, s.profile_lapse_at, s.profile_active)
+    IS DISTINCT FROM (EXCLUDED.order_count, EXCLUDED.total_spent_amount,
+       EXCLUDED.average_order_amount, EXCLUDED.first_order_at, EXCLUDED.last_order_at,
+       EXCLUDED.profile_order_count, EXCLUDED.profile_first_order_at,
+       EXCLUDED.profile_last_order_at, EXCLUDED.profile_lapse_at, EXCLUDED.profile_active)
+"""
+
+
 def _lapse_at(order_count: int, first_order_at, last_order_at):
     """Return the last order plus the customer's average gap between orders (None under two)."""
     if order_count < 2:
@@ -692,11 +772,25 @@ def recompute_profiles(profile_ids: Iterable[int]) -> None:
     """Recompute order count, first/last order and per-currency spend from the orders.
 
     One aggregate over the profiles' counted orders gives both: a profile's figures are those
-    of its currencies together. Only the profiles whose figures change are written.
+    of its currencies together. Only the profiles and spend rows whose figures change are
+    written. On PostgreSQL all of it is one statement (`_RECOMPUTE_SQL`); elsewhere the same
+    figures are computed here.
     """
     ids = sorted(set(profile_ids))
     if not ids:
         return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RECOMPUTE_SQL,
+                {"ids": ids, "zero": sorted(ZERO_DECIMAL), "three": sorted(THREE_DECIMAL)},
+            )
+        return
+    _recompute_in_python(ids)
+
+
+def _recompute_in_python(ids: list[int]) -> None:
+    """`recompute_profiles` on any database: the figures computed here from one aggregate."""
     spends = list(
         OrderRecord.objects.filter(AnyOf("profile_id", ids), counts=True)
         .values("profile_id", "currency")
