@@ -104,14 +104,12 @@ def sync_many_customer_metadata(
     )
 
 
-def _batches(batch_size: int) -> Iterator[list[int]]:
-    last = 0
+def _batches(batch_size: int, after: int = 0, until: int | None = None) -> Iterator[list[int]]:
+    last = after
+    registered = _registered() if until is None else _registered().filter(pk__lte=until)
     while True:
         ids = list(
-            _registered()
-            .filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
+            registered.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             return
@@ -119,6 +117,9 @@ def _batches(batch_size: int) -> Iterator[list[int]]:
         yield ids
 
 
-def sync_all_customer_metadata(host: Host, batch_size: int = 500) -> int:
-    """Write every registered customer's summary, batch by batch; return how many changed."""
-    return sum(sync_customer_metadata(host, ids) for ids in _batches(batch_size))
+def sync_all_customer_metadata(
+    host: Host, batch_size: int = 500, after: int = 0, until: int | None = None
+) -> int:
+    """Write every registered customer's summary (with profile ids after `after`, up to
+    `until`), batch by batch; return how many changed."""
+    return sum(sync_customer_metadata(host, ids) for ids in _batches(batch_size, after, until))

@@ -167,7 +167,8 @@ def _in_processes(host, stage, bounds, work, workers, batch_size, report, progre
     names = [part.name for part in _parts(stage, bounds)]
     result = getattr(report, stage, IngestResult())
     all_parts = BackfillCheckpoint.objects.filter(name__startswith=f"{stage}.")
-    # The children open their own connections: none may be shared across the fork.
+    # The children open their own connections: none may be shared across the fork (a query
+    # after this line would open one again in this process, for them to inherit).
     connections.close_all()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -183,6 +184,27 @@ def _in_processes(host, stage, bounds, work, workers, batch_size, report, progre
     checkpoint.processed = sum(all_parts.values_list("processed", flat=True))
     checkpoint.finished_at = timezone.now()
     checkpoint.save(update_fields=["processed", "finished_at", "updated_at"])
+
+
+def _metadata_part(bounds: tuple[str, str], batch_size: int) -> int:
+    """Write the summaries of one part of the customers (in a worker process)."""
+    after, until = bounds
+    with _host.database_access():
+        return sync_all_customer_metadata(_host, batch_size, int(after or 0), int(until))
+
+
+def _metadata_in_processes(host, workers: int, batch_size: int) -> int:
+    """Write every registered customer's summary in `workers` processes, a part of the ids each
+    (no checkpoint: a rerun writes only what differs)."""
+    global _host
+    _host = host
+    parts = _profile_bounds(workers)
+    # The children open their own connections: none may be shared across the fork (a query
+    # after this line would open one again in this process, for them to inherit).
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return sum(pool.map(_metadata_part, parts, [batch_size] * len(parts)))
 
 
 def _profile_bounds(parts: int) -> list[tuple[str, str]]:
@@ -282,6 +304,9 @@ def run_backfill(
     config = host.config()
     report.scored = recompute_rfm(config.zone, segments=config.segment_map).scored
     timed("scoring")
-    report.metadata_written = sync_all_customer_metadata(host, batch_size)
+    if workers == 1:
+        report.metadata_written = sync_all_customer_metadata(host, batch_size)
+    else:
+        report.metadata_written = _metadata_in_processes(host, workers, batch_size)
     timed("metadata")
     return report

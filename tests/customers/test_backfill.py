@@ -203,12 +203,18 @@ def test_two_processes_leave_what_one_leaves(store):
     CustomerSpend.objects.all().delete()
     CustomerProfile.objects.all().delete()
 
+    store.private_metadata = {}
+    store.save()
+
     # when
     report = run_backfill(SandboxHost(), batch_size=2, workers=2)
 
     # then
     assert report.orders.created == 9
     assert _ledger() == one_process
+    assert report.metadata_written == 1
+    store.refresh_from_db()
+    assert store.private_metadata["crm.order_count"] == "4"  # o1, o3, o5 and g1
     parts = BackfillCheckpoint.objects.filter(name__contains=".").order_by("name")
     assert [(p.name, p.finished_at is not None) for p in parts] == [
         ("customers.001", True),  # one customer: one part
