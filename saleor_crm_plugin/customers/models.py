@@ -281,7 +281,9 @@ class BackfillCheckpoint(models.Model):
     name = models.CharField(max_length=64, unique=True)
     cursor = models.TextField(blank=True, default="")
     # Where a part of a stage run by several processes ends (its last cursor); "" = the end.
-    until = models.TextField(blank=True, default="")
+    # (With a database default too: an older version still running while this one migrates
+    # inserts checkpoints without it.)
+    until = models.TextField(blank=True, default="", db_default="")
     processed = models.PositiveBigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,8 @@
-"""A backfill stage run by several processes: each part's checkpoint keeps where it ends."""
+"""A backfill stage run by several processes: each part's checkpoint keeps where it ends.
+
+The column has a database default: the version before this one, still running while a store
+migrates, inserts checkpoints without naming it.
+"""
 
 from django.db import migrations, models
 
@@ -10,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="backfillcheckpoint",
             name="until",
-            field=models.TextField(blank=True, default=""),
+            field=models.TextField(blank=True, default="", db_default=""),
         ),
     ]
