@@ -467,27 +467,12 @@ def _write_orders(rows: list[tuple], snapshots: list[OrderSnapshot], stored: set
     The orders are locked (`_lock`), so no other writer adds or changes them meanwhile.
     """
     lines = {snapshot.order_id: _line_values(snapshot) for snapshot in snapshots}
-    if connection.vendor != "postgresql":
-        records = [OrderRecord(**dict(zip(_ORDER_ATTNAMES, row, strict=True))) for row in rows]
-        OrderRecord.objects.bulk_create(
-            records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
-        )
-        ids = dict(
-            OrderRecord.objects.filter(order_id__in=list(lines)).values_list("order_id", "pk")
-        )
-        OrderLineRecord.objects.filter(order_id__in=[ids[i] for i in stored]).delete()
-        OrderLineRecord.objects.bulk_create(
-            OrderLineRecord(order_id=ids[order_id], **dict(zip(_LINE_ATTNAMES, line, strict=True)))
-            for order_id, values in lines.items()
-            for line in values
-        )
-        return
     new = [row for row in rows if row[0] not in stored]
-    ids = _copy_new_orders(new)
+    ids = _add_new_orders(new)
     if len(new) < len(rows):
         ids.update(_update_order_rows([row for row in rows if row[0] in stored]))
         OrderLineRecord.objects.filter(order_id__in=[ids[i] for i in stored]).delete()
-    _copy_rows(
+    _add_rows(
         OrderLineRecord,
         ["order", *_LINE_FIELDS],
         [(ids[order_id], *line) for order_id, values in lines.items() for line in values],
@@ -505,39 +490,68 @@ _LINE_FIELDS = [  # the line row's fields after `order`, as `_line_values` gives
     "unit_price_gross_amount",
     "currency",
 ]
-_LINE_ATTNAMES = [OrderLineRecord._meta.get_field(name).attname for name in _LINE_FIELDS]
 _ORDER_ATTNAMES = [
     OrderRecord._meta.get_field(name).attname for name in ["order_id", *_ORDER_FIELDS]
 ]
 
 
-def _copy_rows(model, field_names: list[str], rows: list[tuple]) -> None:
-    """Add these rows (values in `field_names` order) with one COPY (PostgreSQL only)."""
+def _add_rows(model, field_names: list[str], rows: list[tuple]) -> None:
+    """Add these rows (values in `field_names` order): one COPY on PostgreSQL, elsewhere one
+    INSERT run by the driver for every row (`executemany`) with the values prepared by their
+    fields, as `bulk_create` does without compiling each of them into one statement."""
     if not rows:
         return
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    fields = [model._meta.get_field(name) for name in field_names]
+    columns = ", ".join(quote(field.column) for field in fields)
+    table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        prepare = [field.get_db_prep_save for field in fields]
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
+            [
+                [to_db(value, connection) for to_db, value in zip(prepare, row, strict=True)]
+                for row in rows
+            ],
+        )
 
 
-def _copy_new_orders(rows: list[tuple]) -> dict[str, int]:
-    """Add these new order rows with their ids taken up front and one COPY; return the id of
-    each order id. `created_at` and `updated_at` are the time of the write."""
+def _new_ids(model, count: int) -> list[int]:
+    """Take `count` ids for new rows of `model`, before writing them.
+
+    PostgreSQL: from the id sequence. SQLite (which serializes writers; the caller writes in a
+    transaction): after the largest id ever given (`sqlite_sequence`, as AUTOINCREMENT does).
+    """
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        cursor.execute(
+            "SELECT max(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = %s"
+            f" UNION ALL SELECT max(id) FROM {connection.ops.quote_name(table)})",
+            [table],
+        )
+        last = cursor.fetchone()[0] or 0
+        return list(range(last + 1, last + 1 + count))
+
+
+def _add_new_orders(rows: list[tuple]) -> dict[str, int]:
+    """Add these new order rows with their ids taken up front; return the id of each order id.
+    `created_at` and `updated_at` are the time of the write."""
     if not rows:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [OrderRecord._meta.db_table, len(rows)],
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
+    ids = _new_ids(OrderRecord, len(rows))
     now = timezone.now()
-    _copy_rows(
+    _add_rows(
         OrderRecord,
         ["id", "order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
         [(pk, *row, now, now) for pk, row in zip(ids, rows, strict=True)],
@@ -546,10 +560,21 @@ def _copy_new_orders(rows: list[tuple]) -> dict[str, int]:
 
 
 def _update_order_rows(rows: list[tuple]) -> dict[str, int]:
-    """Write these stored orders' rows (by order id, in plain SQL); return the id of each.
+    """Write these stored orders' rows (by order id, in plain SQL on PostgreSQL); return the id
+    of each.
 
     `updated_at` becomes the time of the write; `created_at` stays.
     """
+    if connection.vendor != "postgresql":
+        records = [OrderRecord(**dict(zip(_ORDER_ATTNAMES, row, strict=True))) for row in rows]
+        OrderRecord.objects.bulk_create(
+            records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
+        )
+        return dict(
+            OrderRecord.objects.filter(order_id__in=[row[0] for row in rows]).values_list(
+                "order_id", "pk"
+            )
+        )
     fields = [OrderRecord._meta.get_field(name) for name in ["order_id", *_ORDER_FIELDS]]
     quote = connection.ops.quote_name
     table = quote(OrderRecord._meta.db_table)
