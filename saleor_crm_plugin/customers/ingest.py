@@ -497,8 +497,8 @@ _ORDER_ATTNAMES = [
 
 def _add_rows(model, field_names: list[str], rows: list[tuple]) -> None:
     """Add these rows (values in `field_names` order): one COPY on PostgreSQL, elsewhere one
-    INSERT run by the driver for every row (`executemany`) with the values prepared by their
-    fields, as `bulk_create` does without compiling each of them into one statement."""
+    INSERT run by the driver for every row (`executemany`), without compiling each value into
+    one statement as `bulk_create` does."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -511,13 +511,20 @@ def _add_rows(model, field_names: list[str], rows: list[tuple]) -> None:
                 for row in rows:
                     copy.write_row(row)
             return
-        prepare = [field.get_db_prep_save for field in fields]
+        # The values are those of snapshots (str, int, bool, Decimal: the driver's own), but
+        # for the times, which go as Django writes them: naive, in the connection's zone.
+        zone = connection.timezone
+        times = [i for i, field in enumerate(fields) if isinstance(field, models.DateTimeField)]
+        prepared = []
+        for row in rows:
+            row = list(row)
+            for i in times:
+                if row[i] is not None:
+                    row[i] = str(row[i].astimezone(zone).replace(tzinfo=None))
+            prepared.append(row)
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
-            [
-                [to_db(value, connection) for to_db, value in zip(prepare, row, strict=True)]
-                for row in rows
-            ],
+            prepared,
         )
 
 

@@ -57,6 +57,9 @@ def test_an_import_into_sqlite_writes_the_ledger_once(tmp_path):
         orders = connection.execute(
             "SELECT order_id, counts FROM saleor_crm_orderrecord ORDER BY order_id"
         ).fetchall()
+        placed = connection.execute(
+            "SELECT placed_at FROM saleor_crm_orderrecord WHERE order_id = '1003'"
+        ).fetchone()
         lines = connection.execute(
             "SELECT o.order_id, l.sku, l.quantity FROM saleor_crm_orderlinerecord l"
             " JOIN saleor_crm_orderrecord o ON o.id = l.order_id ORDER BY o.order_id, l.sku"
@@ -68,6 +71,7 @@ def test_an_import_into_sqlite_writes_the_ledger_once(tmp_path):
         ).fetchall()
     assert [order_id for order_id, _ in orders] == ["1001", "1002", "1003", "1004"]
     assert [counts for _, counts in orders] == [1, 1, 1, 0]
+    assert placed == ("2025-03-02 09:30:00",)  # as Django writes times to SQLite: naive UTC
     assert lines == [
         ("1001", "CUP-1", 1),
         ("1001", "TEA-1", 2),
