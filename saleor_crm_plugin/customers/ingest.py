@@ -21,16 +21,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Self
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from ..expressions import AnyOf
 from ..money import THREE_DECIMAL, ZERO_DECIMAL, quantize_amount
+from ..rows import add_rows, new_ids, update_rows
 from .models import (
     PROFILE_COPIES,
     UNSCORED,
@@ -472,7 +472,7 @@ def _write_orders(rows: list[tuple], snapshots: list[OrderSnapshot], stored: set
     if len(new) < len(rows):
         ids.update(_update_order_rows([row for row in rows if row[0] in stored]))
         OrderLineRecord.objects.filter(order_id__in=[ids[i] for i in stored]).delete()
-    _add_rows(
+    add_rows(
         OrderLineRecord,
         ["order", *_LINE_FIELDS],
         [(ids[order_id], *line) for order_id, values in lines.items() for line in values],
@@ -495,70 +495,14 @@ _ORDER_ATTNAMES = [
 ]
 
 
-def _add_rows(model, field_names: list[str], rows: list[tuple]) -> None:
-    """Add these rows (values in `field_names` order): one COPY on PostgreSQL, elsewhere one
-    INSERT run by the driver for every row (`executemany`), without compiling each value into
-    one statement as `bulk_create` does."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in field_names]
-    columns = ", ".join(quote(field.column) for field in fields)
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        # The values are those of snapshots (str, int, bool, Decimal: the driver's own), but
-        # for the times, which go as Django writes them: naive, in the connection's zone.
-        zone = connection.timezone
-        times = [i for i, field in enumerate(fields) if isinstance(field, models.DateTimeField)]
-        prepared = []
-        for row in rows:
-            row = list(row)
-            for i in times:
-                if row[i] is not None:
-                    row[i] = str(row[i].astimezone(zone).replace(tzinfo=None))
-            prepared.append(row)
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
-            prepared,
-        )
-
-
-def _new_ids(model, count: int) -> list[int]:
-    """Take `count` ids for new rows of `model`, before writing them.
-
-    PostgreSQL: from the id sequence. SQLite (which serializes writers; the caller writes in a
-    transaction): after the largest id ever given (`sqlite_sequence`, as AUTOINCREMENT does).
-    """
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
-            )
-            return [pk for (pk,) in cursor.fetchall()]
-        cursor.execute(
-            "SELECT max(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = %s"
-            f" UNION ALL SELECT max(id) FROM {connection.ops.quote_name(table)})",
-            [table],
-        )
-        last = cursor.fetchone()[0] or 0
-        return list(range(last + 1, last + 1 + count))
-
-
 def _add_new_orders(rows: list[tuple]) -> dict[str, int]:
     """Add these new order rows with their ids taken up front; return the id of each order id.
     `created_at` and `updated_at` are the time of the write."""
     if not rows:
         return {}
-    ids = _new_ids(OrderRecord, len(rows))
+    ids = new_ids(OrderRecord, len(rows))
     now = timezone.now()
-    _add_rows(
+    add_rows(
         OrderRecord,
         ["id", "order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
         [(pk, *row, now, now) for pk, row in zip(ids, rows, strict=True)],
@@ -597,27 +541,6 @@ def _update_order_rows(rows: list[tuple]) -> dict[str, int]:
             [timezone.now(), *(list(column) for column in zip(*rows, strict=True))],
         )
         return dict(cursor.fetchall())
-
-
-# The Python type of each kind of column, as an array parameter must hold one type only.
-_COLUMN_TYPES = (
-    (models.CharField, str),
-    (models.DecimalField, Decimal),
-    (models.IntegerField, int),
-)
-
-
-def _column(field, instances: list) -> list:
-    """Return one field's values, of one type: a value of another type (a line's price given as
-    an int) goes through the field's own conversion, as in `bulk_create`."""
-    values = [getattr(instance, field.attname) for instance in instances]
-    for kind, python_type in _COLUMN_TYPES:
-        if isinstance(field, kind):
-            return [
-                value if value is None or type(value) is python_type else field.to_python(value)
-                for value in values
-            ]
-    return values
 
 
 # --- customers ----------------------------------------------------------------------------
@@ -679,7 +602,7 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot], settle: bool = True)
                 profile.updated_at = now
                 registered.append(profile)
             touched.add(profile.pk)
-        _update_rows(
+        update_rows(
             CustomerProfile,
             ["email_digest", "joined_at", "source_updated_at", "source_fingerprint", "updated_at"],
             registered,
@@ -861,7 +784,7 @@ def _recompute_in_python(ids: list[int]) -> None:
             for name, value in figures.items():
                 setattr(profile, name, value)
             changed.append(profile)
-    _update_rows(CustomerProfile, list(PROFILE_COPIES), changed)
+    update_rows(CustomerProfile, list(PROFILE_COPIES), changed)
     rows = [
         CustomerSpend(
             profile_id=row["profile_id"],
@@ -886,79 +809,17 @@ def _recompute_in_python(ids: list[int]) -> None:
         if (profile_id, currency) not in wanted
     ]
     CustomerSpend.objects.filter(pk__in=gone).delete()
-    _upsert_rows(
+    fields = [f.name for f in CustomerSpend._meta.concrete_fields if not f.primary_key]
+    add_rows(
         CustomerSpend,
-        rows,
-        unique_fields=["profile", "currency"],
-        update_fields=[*SPEND_FIGURES, *PROFILE_COPIES.values(), "profile_active"],
+        fields,
+        [
+            tuple(getattr(row, CustomerSpend._meta.get_field(f).attname) for f in fields)
+            for row in rows
+        ],
+        unique=["profile", "currency"],
+        update=[*SPEND_FIGURES, *PROFILE_COPIES.values(), "profile_active"],
     )
-
-
-def _upsert_rows(model, instances: list, unique_fields: list[str], update_fields: list[str]):
-    """`bulk_create(update_conflicts=True)` of these instances, on PostgreSQL in one INSERT
-    from one array a column (Django compiling each value of a large batch costs more than
-    PostgreSQL writing it)."""
-    if not instances:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(
-            instances,
-            update_conflicts=True,
-            unique_fields=unique_fields,
-            update_fields=update_fields,
-        )
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    column = {name: quote(model._meta.get_field(name).column) for name in update_fields}
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    unique = ", ".join(quote(model._meta.get_field(name).column) for name in unique_fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} "
-            f"({', '.join(quote(field.column) for field in fields)}) "
-            f"SELECT * FROM unnest({arrays}) ON CONFLICT ({unique}) DO UPDATE SET "
-            + ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update_fields),
-            [_column(field, instances) for field in fields],
-        )
-
-
-def _update_rows(model, field_names: list[str], instances: list) -> None:
-    """Write these fields of these instances by primary key.
-
-    Not `bulk_update`: it writes a CASE over every row for each field, which takes Python
-    (and PostgreSQL) far longer than the rows themselves. PostgreSQL gets one UPDATE from one
-    array a column; other databases one UPDATE a row, run by the driver (`executemany`).
-    """
-    if not instances:
-        return
-    fields = [model._meta.get_field(name) for name in field_names]
-    key = model._meta.pk
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = [quote(field.column) for field in [key, *fields]]
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in [key, *fields])
-            assignments = ", ".join(f"{column} = given.{column}" for column in columns[1:])
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} "
-                f"FROM unnest({arrays}) AS given({', '.join(columns)}) "
-                f"WHERE {table}.{columns[0]} = given.{columns[0]}",
-                [_column(field, instances) for field in [key, *fields]],
-            )
-        else:
-            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments} WHERE {quote(key.column)} = %s",
-                [
-                    [
-                        field.get_db_prep_save(getattr(instance, field.attname), connection)
-                        for field in [*fields, key]
-                    ]
-                    for instance in instances
-                ],
-            )
 
 
 SPEND_FIGURES = [

@@ -83,10 +83,12 @@ class SandboxOrder(models.Model):
 
     @classmethod
     def store_many(cls, snapshots_and_users) -> None:
-        """Store each (snapshot, user) pair as `store` does, in a few INSERT ... ON CONFLICT.
+        """Store each (snapshot, user) pair as `store` does, with one INSERT ... ON CONFLICT.
 
         An order the store already holds as it is is not written again.
         """
+        from ..rows import add_rows
+
         rows = [cls.from_snapshot(snapshot, user) for snapshot, user in snapshots_and_users]
         columns = ("email", "user_id", "data", "placed_at", "updated_at")
         held = {
@@ -95,16 +97,16 @@ class SandboxOrder(models.Model):
                 order_id__in=[row.order_id for row in rows]
             ).values_list("order_id", *columns)
         }
-        cls.objects.bulk_create(
+        add_rows(
+            cls,
+            ["order_id", *cls.STORED_FIELDS],
             [
-                row
+                (row.order_id, *(getattr(row, c) for c in columns))
                 for row in rows
                 if held.get(row.order_id) != tuple(getattr(row, c) for c in columns)
             ],
-            update_conflicts=True,
-            unique_fields=["order_id"],
-            update_fields=list(cls.STORED_FIELDS),
-            batch_size=1000,
+            unique=["order_id"],
+            update=list(cls.STORED_FIELDS),
         )
 
 
