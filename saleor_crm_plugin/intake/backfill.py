@@ -28,7 +28,8 @@ from ..customers.models import BackfillCheckpoint, CustomerProfile
 from ..host import Host
 from ..host.protocol import split_keys
 from ..metadata import sync_all_customer_metadata
-from ..segments.services import recompute_rfm
+from ..segments.services import score_recompute_chunk, start_recompute
+from ..task_options import chunk_size
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,35 @@ def _metadata_in_processes(host, workers: int, batch_size: int) -> int:
         return sum(pool.map(_metadata_part, parts, [batch_size] * len(parts)))
 
 
+def _score_chunk(chunk_id: int) -> int:
+    """Score one chunk of the recompute (in a worker process)."""
+    with _host.database_access():
+        config = _host.config()
+        return score_recompute_chunk(chunk_id, config.zone, config.segment_map).scored
+
+
+def _score_everyone(host, workers: int) -> int:
+    """Score every customer (RFM) as the hourly recompute's Celery tasks do: fit once, then
+    score chunks of profile ids, here or in `workers` processes; return how many were scored.
+
+    Chunked, so no process holds every customer's scores at once (about 1 GB at 1M customers
+    in one `recompute_rfm`). The backfill writes the metadata itself afterwards.
+    """
+    global _host
+    _host = host
+    run = start_recompute(host.config().zone, chunk_size())
+    chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
+    if workers == 1:
+        for chunk_id in chunk_ids:
+            _score_chunk(chunk_id)
+        return run.scored
+    connections.close_all()  # no query after this line: the children would inherit it
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        list(pool.map(_score_chunk, chunk_ids))
+    return run.scored
+
+
 def _profile_bounds(parts: int) -> list[tuple[str, str]]:
     bounds = CustomerProfile.objects.aggregate(low=Min("pk"), high=Max("pk"))
     return split_keys(bounds["low"], bounds["high"], parts)
@@ -301,8 +331,7 @@ def run_backfill(
             CustomerProfile.objects.count(),
         )
     timed("profiles")
-    config = host.config()
-    report.scored = recompute_rfm(config.zone, segments=config.segment_map).scored
+    report.scored = _score_everyone(host, workers)
     timed("scoring")
     if workers == 1:
         report.metadata_written = sync_all_customer_metadata(host, batch_size)
