@@ -255,3 +255,17 @@ def test_workers_must_be_positive():
     # when
     with pytest.raises(Exception, match="--workers must be at least 1, not 0"):
         call_command("crm_backfill", "--workers", "0", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_run_in_processes_starts_over_next_time():
+    # given
+    run_backfill(SandboxHost(), batch_size=2, workers=2)
+
+    # when
+    report = run_backfill(SandboxHost(), batch_size=2, workers=2)
+
+    # then
+    assert report.resumed is False
+    assert (report.orders.created, report.orders.unchanged) == (0, 7)
+    assert BackfillCheckpoint.objects.get(name="orders").processed == 7
