@@ -118,26 +118,31 @@ def _settle(checkpoint, progress, total) -> None:
 _host: Host | None = None
 
 
+def _ingest(checkpoint, batch_size: int, report, progress, total) -> None:
+    """Run the customers or orders stage (or one part of it: up to its `until`)."""
+    stage = checkpoint.name.partition(".")[0]
+    if stage == "customers":
+        batches, ingest = _host.customer_batches, ingest_customers
+    else:
+        batches, ingest = _host.order_batches, ingest_orders
+    _run(
+        checkpoint,
+        lambda cursor: batches(cursor, batch_size, checkpoint.until),
+        lambda snapshots: ingest(snapshots, settle=False),
+        getattr(report, stage),
+        report,
+        progress,
+        total,
+    )
+
+
 def _ingest_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
     """Backfill one part of the customers or orders (in a worker process); return its counts
     and skips."""
-    host = _host
     report = BackfillReport()
-    checkpoint = BackfillCheckpoint.objects.get(name=name)
-    stage = name.partition(".")[0]
-    batches = host.customer_batches if stage == "customers" else host.order_batches
-    ingest = ingest_customers if stage == "customers" else ingest_orders
-    with host.database_access():
-        _run(
-            checkpoint,
-            lambda cursor: batches(cursor, batch_size, checkpoint.until),
-            lambda snapshots: ingest(snapshots, settle=False),
-            getattr(report, stage),
-            report,
-            None,
-            None,
-        )
-    return getattr(report, stage), report.skipped
+    with _host.database_access():
+        _ingest(BackfillCheckpoint.objects.get(name=name), batch_size, report, None, None)
+    return getattr(report, name.partition(".")[0]), report.skipped
 
 
 def _profiles_part(name: str, batch_size: int) -> tuple[IngestResult, list]:
@@ -158,21 +163,26 @@ def _parts(stage: str, bounds: Callable[[], list[tuple[str, str]]]) -> list[Back
     return list(parts.filter(finished_at__isnull=True))
 
 
-def _in_processes(host, stage, bounds, work, workers, batch_size, report, progress, total):
+def _forked(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from this one (they find `_host` in memory).
+
+    The children open their own connections: none may be shared across the fork, so every
+    connection is closed here, and the caller runs no query between this and its first
+    submit (the query would open one again, for the children to inherit).
+    """
+    connections.close_all()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def _in_processes(stage, bounds, work, workers, batch_size, report, progress, total):
     """Run a stage as parts in `workers` processes; report their progress; sum their counts."""
-    global _host
-    _host = host
     checkpoint = BackfillCheckpoint.objects.get(name=stage)
     if checkpoint.finished_at is not None:
         return
     names = [part.name for part in _parts(stage, bounds)]
     result = getattr(report, stage, IngestResult())
     all_parts = BackfillCheckpoint.objects.filter(name__startswith=f"{stage}.")
-    # The children open their own connections: none may be shared across the fork (a query
-    # after this line would open one again in this process, for them to inherit).
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _forked(workers) as pool:
         pending = {pool.submit(work, name, batch_size) for name in names}
         while pending:
             done, pending = wait(pending, timeout=PROGRESS_INTERVAL)
@@ -194,17 +204,11 @@ def _metadata_part(bounds: tuple[str, str], batch_size: int) -> int:
         return sync_all_customer_metadata(_host, batch_size, int(after or 0), int(until))
 
 
-def _metadata_in_processes(host, workers: int, batch_size: int) -> int:
+def _metadata_in_processes(workers: int, batch_size: int) -> int:
     """Write every registered customer's summary in `workers` processes, a part of the ids each
     (no checkpoint: a rerun writes only what differs)."""
-    global _host
-    _host = host
     parts = _profile_bounds(workers)
-    # The children open their own connections: none may be shared across the fork (a query
-    # after this line would open one again in this process, for them to inherit).
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _forked(workers) as pool:
         return sum(pool.map(_metadata_part, parts, [batch_size] * len(parts)))
 
 
@@ -215,24 +219,20 @@ def _score_chunk(chunk_id: int) -> int:
         return score_recompute_chunk(chunk_id, config.zone, config.segment_map).scored
 
 
-def _score_everyone(host, workers: int) -> int:
+def _score_everyone(workers: int) -> int:
     """Score every customer (RFM) as the hourly recompute's Celery tasks do: fit once, then
     score chunks of profile ids, here or in `workers` processes; return how many were scored.
 
     Chunked, so no process holds every customer's scores at once (about 1 GB at 1M customers
     in one `recompute_rfm`). The backfill writes the metadata itself afterwards.
     """
-    global _host
-    _host = host
-    run = start_recompute(host.config().zone, chunk_size())
+    run = start_recompute(_host.config().zone, chunk_size())
     chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
     if workers == 1:
         for chunk_id in chunk_ids:
             _score_chunk(chunk_id)
         return run.scored
-    connections.close_all()  # no query after this line: the children would inherit it
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _forked(workers) as pool:
         list(pool.map(_score_chunk, chunk_ids))
     return run.scored
 
@@ -260,6 +260,8 @@ def run_backfill(
         raise ValueError(f"batch_size: must be at least 1, not {batch_size}")
     if workers < 1:
         raise ValueError(f"workers: must be at least 1, not {workers}")
+    global _host
+    _host = host
     report = BackfillReport()
     checkpoints, report.resumed = _checkpoints(restart)
     started = time.monotonic()
@@ -270,57 +272,29 @@ def run_backfill(
         report.seconds[stage] = now - started
         started = now
 
+    for stage, parts, total in (
+        ("customers", host.customer_parts, None),
+        ("orders", host.order_parts, host.order_count()),
+    ):
+        if workers == 1:
+            _ingest(checkpoints[stage], batch_size, report, progress, total)
+        else:
+            _in_processes(
+                stage,
+                lambda parts=parts: parts(workers),
+                _ingest_part,
+                workers,
+                batch_size,
+                report,
+                progress,
+                total,
+            )
+        timed(stage)
+    total = CustomerProfile.objects.count()
     if workers == 1:
-        _run(
-            checkpoints["customers"],
-            lambda cursor: host.customer_batches(cursor, batch_size),
-            lambda snapshots: ingest_customers(snapshots, settle=False),
-            report.customers,
-            report,
-            progress,
-            None,
-        )
+        _settle(checkpoints["profiles"], progress, total)
     else:
         _in_processes(
-            host,
-            "customers",
-            lambda: host.customer_parts(workers),
-            _ingest_part,
-            workers,
-            batch_size,
-            report,
-            progress,
-            None,
-        )
-    timed("customers")
-    if workers == 1:
-        _run(
-            checkpoints["orders"],
-            lambda cursor: host.order_batches(cursor, batch_size),
-            lambda snapshots: ingest_orders(snapshots, settle=False),
-            report.orders,
-            report,
-            progress,
-            host.order_count(),
-        )
-    else:
-        _in_processes(
-            host,
-            "orders",
-            lambda: host.order_parts(workers),
-            _ingest_part,
-            workers,
-            batch_size,
-            report,
-            progress,
-            host.order_count(),
-        )
-    timed("orders")
-    if workers == 1:
-        _settle(checkpoints["profiles"], progress, CustomerProfile.objects.count())
-    else:
-        _in_processes(
-            host,
             "profiles",
             lambda: _profile_bounds(workers),
             _profiles_part,
@@ -328,14 +302,14 @@ def run_backfill(
             SETTLE_BATCH,
             report,
             progress,
-            CustomerProfile.objects.count(),
+            total,
         )
     timed("profiles")
-    report.scored = _score_everyone(host, workers)
+    report.scored = _score_everyone(workers)
     timed("scoring")
     if workers == 1:
         report.metadata_written = sync_all_customer_metadata(host, batch_size)
     else:
-        report.metadata_written = _metadata_in_processes(host, workers, batch_size)
+        report.metadata_written = _metadata_in_processes(workers, batch_size)
     timed("metadata")
     return report

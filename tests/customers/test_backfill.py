@@ -83,8 +83,8 @@ def test_second_run_changes_nothing():
 class FailingHost(SandboxHost):
     """Breaks after the first batch of orders, as a killed process would."""
 
-    def order_batches(self, cursor, batch_size):
-        for number, batch in enumerate(super().order_batches(cursor, batch_size)):
+    def order_batches(self, cursor, batch_size, until=""):
+        for number, batch in enumerate(super().order_batches(cursor, batch_size, until)):
             if number == 1:
                 raise KeyboardInterrupt
             yield batch
@@ -179,7 +179,7 @@ def test_an_interrupted_settle_resumes_without_reading_the_orders_again(monkeypa
     monkeypatch.setattr(backfill, "settle_profiles", settle_profiles)
 
     class NoRereading(SandboxHost):
-        def order_batches(self, cursor, batch_size):
+        def order_batches(self, cursor, batch_size, until=""):
             raise AssertionError("the finished orders stage was read again")
 
     # when
