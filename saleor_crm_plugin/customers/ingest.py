@@ -490,9 +490,6 @@ _LINE_FIELDS = [  # the line row's fields after `order`, as `_line_values` gives
     "unit_price_gross_amount",
     "currency",
 ]
-_ORDER_ATTNAMES = [
-    OrderRecord._meta.get_field(name).attname for name in ["order_id", *_ORDER_FIELDS]
-]
 
 
 def _add_new_orders(rows: list[tuple]) -> dict[str, int]:
@@ -511,36 +508,23 @@ def _add_new_orders(rows: list[tuple]) -> dict[str, int]:
 
 
 def _update_order_rows(rows: list[tuple]) -> dict[str, int]:
-    """Write these stored orders' rows (by order id, in plain SQL on PostgreSQL); return the id
-    of each.
+    """Write these stored orders' rows (by order id); return the id of each.
 
     `updated_at` becomes the time of the write; `created_at` stays.
     """
-    if connection.vendor != "postgresql":
-        records = [OrderRecord(**dict(zip(_ORDER_ATTNAMES, row, strict=True))) for row in rows]
-        OrderRecord.objects.bulk_create(
-            records, update_conflicts=True, unique_fields=["order_id"], update_fields=_ORDER_FIELDS
+    now = timezone.now()
+    add_rows(
+        OrderRecord,
+        ["order_id", *_ORDER_FIELDS, "created_at", "updated_at"],
+        [(*row, now, now) for row in rows],
+        unique=["order_id"],
+        update=[*_ORDER_FIELDS, "updated_at"],
+    )
+    return dict(
+        OrderRecord.objects.filter(AnyOf("order_id", [row[0] for row in rows])).values_list(
+            "order_id", "pk"
         )
-        return dict(
-            OrderRecord.objects.filter(order_id__in=[row[0] for row in rows]).values_list(
-                "order_id", "pk"
-            )
-        )
-    fields = [OrderRecord._meta.get_field(name) for name in ["order_id", *_ORDER_FIELDS]]
-    quote = connection.ops.quote_name
-    table = quote(OrderRecord._meta.db_table)
-    columns = [quote(field.column) for field in fields]
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    assignments = ", ".join(f"{column} = given.{column}" for column in columns[1:])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments}, {quote('updated_at')} = %s "
-            f"FROM unnest({arrays}) AS given({', '.join(columns)}) "
-            f"WHERE {table}.{columns[0]} = given.{columns[0]} "
-            f"RETURNING {table}.{columns[0]}, {table}.{quote('id')}",
-            [timezone.now(), *(list(column) for column in zip(*rows, strict=True))],
-        )
-        return dict(cursor.fetchall())
+    )
 
 
 # --- customers ----------------------------------------------------------------------------
