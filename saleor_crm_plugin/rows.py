@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import connection, models
 
-__all__ = ["add_rows", "new_ids", "update_rows"]
+__all__ = ["add_objects", "add_rows", "new_ids", "update_rows"]
 
 # The Python type of each kind of column, as an array parameter must hold one type only.
 _COLUMN_TYPES = (
@@ -34,10 +34,14 @@ def _converter(field, arrays: bool):
         return lambda value: connection.ops.adapt_json_value(value, field.encoder)
     if connection.vendor != "postgresql":
         if isinstance(field, models.DateTimeField):
-            zone = connection.timezone
-            return lambda value: (
-                None if value is None else str(value.astimezone(zone).replace(tzinfo=None))
-            )
+            zone, written = connection.timezone, {None: None}
+
+            def naive(value):  # the rows of a batch share most of their times
+                if value not in written:
+                    written[value] = str(value.astimezone(zone).replace(tzinfo=None))
+                return written[value]
+
+            return naive
         return None
     if not arrays:
         return None
@@ -73,7 +77,8 @@ def add_rows(
 
     With `unique` (field names) and `update`, a row whose unique fields a stored row has
     updates that row's `update` fields instead (ON CONFLICT ... DO UPDATE), as
-    `bulk_create(update_conflicts=True)` does. PostgreSQL: one COPY, or with `unique` one
+    `bulk_create(update_conflicts=True)` does, except that a stored row already holding these
+    values is not written again. PostgreSQL: one COPY, or with `unique` one
     INSERT from one array a column; elsewhere one INSERT a row run by the driver.
     """
     if not rows:
@@ -85,12 +90,12 @@ def add_rows(
     conflict = ""
     if unique:
         targets = ", ".join(quote(field.column) for field in _fields(model, unique))
-        assignments = ", ".join(
-            f"{quote(field.column)} = EXCLUDED.{quote(field.column)}"
-            for field in _fields(model, update or [])
-        )
+        updated = [quote(field.column) for field in _fields(model, update or [])]
+        assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in updated)
+        differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        changed = " OR ".join(f"{table}.{c} {differs} EXCLUDED.{c}" for c in updated)
         conflict = f" ON CONFLICT ({targets}) DO " + (
-            f"UPDATE SET {assignments}" if assignments else "NOTHING"
+            f"UPDATE SET {assignments} WHERE {changed}" if assignments else "NOTHING"
         )
     arrays = connection.vendor == "postgresql" and bool(unique)
     values = _prepared(fields, rows, arrays)
@@ -111,6 +116,20 @@ def add_rows(
                 f"VALUES ({', '.join(['%s'] * len(fields))}){conflict}",
                 values,
             )
+
+
+def add_objects(model, objs: list) -> None:
+    """Insert these unsaved instances, every field but the id (`auto_now` ones set as `save`
+    sets them), with `add_rows`: `bulk_create` without the ids given back (read the rows again
+    by a unique field where they are needed)."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    rows = []
+    for obj in objs:
+        for field in fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                field.pre_save(obj, add=True)
+        rows.append(tuple(getattr(obj, field.attname) for field in fields))
+    add_rows(model, [field.name for field in fields], rows)
 
 
 def update_rows(model, field_names: list[str], instances: list) -> None:

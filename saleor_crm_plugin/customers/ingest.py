@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from ..expressions import AnyOf
 from ..money import THREE_DECIMAL, ZERO_DECIMAL, quantize_amount
-from ..rows import add_rows, new_ids, update_rows
+from ..rows import add_objects, add_rows, new_ids, update_rows
 from .models import (
     PROFILE_COPIES,
     UNSCORED,
@@ -177,7 +177,7 @@ def _user_profiles(wanted: dict[str, str | None]) -> dict[str, CustomerProfile]:
         else:
             new.append(CustomerProfile(user_id=user_id, email_digest=digest))
     if new:
-        CustomerProfile.objects.bulk_create(new, batch_size=1000)
+        add_objects(CustomerProfile, new)
         created = CustomerProfile.objects.filter(AnyOf("user_id", [p.user_id for p in new]))
         created = created.only(*_PROFILE_KEYS)
         profiles.update((profile.user_id, profile) for profile in created)

@@ -2,7 +2,7 @@
 
 One row per order line. The whole file is checked first; a file with any bad row is refused
 with every problem's line number and reason, and nothing is written. A good file is written in
-batches of `BATCH_SIZE` orders, each in one transaction; importing it again changes nothing (and
+batches (`_batch_size`) of orders, each in one transaction; importing it again changes nothing (and
 completes an import that was interrupted).
 """
 
@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..customers.ingest import IngestResult, ingest_orders
 from ..customers.snapshots import (
@@ -26,6 +26,7 @@ from ..customers.snapshots import (
     SnapshotError,
 )
 from ..money import parse_amount, validate_currency
+from ..rows import add_objects
 from .generator import CHANNELS
 from .models import SandboxOrder, SandboxUser
 
@@ -56,9 +57,13 @@ ORDER_COLUMNS = (
     "updated_at",
 )
 MAX_LISTED = 20
-# Orders written (to the store and the ledger) per transaction: the ledger's locks of a batch
-# (its orders, users and emails) must fit PostgreSQL's lock table, as the backfill's do.
-BATCH_SIZE = 500
+
+
+# Orders written (to the store and the ledger) per transaction. On PostgreSQL the ledger's locks
+# of a batch (its orders, users and emails) must fit the lock table, as the backfill's do;
+# SQLite takes no such locks, and each of its commits costs a write of the journal.
+def _batch_size() -> int:
+    return 500 if connection.vendor == "postgresql" else 5000
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,22 @@ class _Reader:
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
         self.problems: list[Problem] = []
+        # Each amount text parsed once per currency (a file repeats its prices): the amount,
+        # or why it is refused.
+        self._amounts: dict[tuple[str, str], Decimal | str] = {}
+
+    def amount(self, text: str, currency: str) -> Decimal:
+        """`parse_amount`, remembered."""
+        key = (text, currency)
+        if key not in self._amounts:
+            try:
+                self._amounts[key] = parse_amount(text, currency)
+            except ValueError as error:
+                self._amounts[key] = str(error)
+        value = self._amounts[key]
+        if isinstance(value, str):
+            raise ValueError(value)
+        return value
 
     def fail(self, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(line, column, message))
@@ -145,7 +166,7 @@ class _Reader:
                 self.fail(line, column, "is empty")
                 continue
             try:
-                values[column] = parse_amount(text, currency)
+                values[column] = self.amount(text, currency)
             except ValueError as error:
                 self.fail(line, column, str(error))
         if "total" in values and "refunded" in values and values["refunded"] > values["total"]:
@@ -191,7 +212,7 @@ class _Reader:
             self.fail(line, "unit_price", "is empty while the row has line columns")
         else:
             try:
-                price = parse_amount(price_text, currency)
+                price = self.amount(price_text, currency)
             except ValueError as error:
                 self.fail(line, "unit_price", str(error))
         if len(self.problems) != before:
@@ -270,12 +291,20 @@ def import_orders_csv(source, store_zone: ZoneInfo) -> ImportReport:
     orders: dict[str, dict] = {}
     lines: dict[str, list[LineSnapshot]] = defaultdict(list)
     first_line: dict[str, int] = {}
+    order_cells: dict[str, tuple] = {}  # the order columns' text on the order's first line
     for number, row in rows:
-        values = reader.order_values(number, row)
+        order_id = row["order_id"].strip()
+        cells = tuple(row.get(column) for column in ORDER_COLUMNS)
+        if order_id in orders and order_cells[order_id] == cells:  # a further line, as the first
+            values = orders[order_id]
+        else:
+            values = reader.order_values(number, row)
         if values is None:
             continue
-        order_id = values["order_id"]
-        if order_id in orders:
+        if order_id not in orders:
+            orders[order_id], first_line[order_id] = values, number
+            order_cells[order_id] = cells
+        elif values is not orders[order_id]:
             for column in ORDER_COLUMNS:
                 if values.get(column) != orders[order_id].get(column):
                     reader.fail(
@@ -283,8 +312,6 @@ def import_orders_csv(source, store_zone: ZoneInfo) -> ImportReport:
                         column,
                         f"differs from line {first_line[order_id]} of the same order {order_id}",
                     )
-        else:
-            orders[order_id], first_line[order_id] = values, number
         line = reader.line_values(number, row, values["currency"])
         if line is not None:
             lines[order_id].append(line)
@@ -308,7 +335,7 @@ def import_orders_csv(source, store_zone: ZoneInfo) -> ImportReport:
 def _write(orders: dict[str, dict], lines: dict[str, list[LineSnapshot]]) -> ImportReport:
     """Write the checked orders to the store and the ledger.
 
-    The users first, then `BATCH_SIZE` orders per transaction (the store's rows and the
+    The users first, then a batch of orders (`_batch_size`) per transaction (the store's rows and the
     ledger's together): an interrupted import is completed by importing the file again.
     """
     with transaction.atomic():
@@ -335,7 +362,7 @@ def _write(orders: dict[str, dict], lines: dict[str, list[LineSnapshot]]) -> Imp
 
 
 def _batches(orders: dict[str, dict]) -> Iterator[list[str]]:
-    """Yield the order ids `BATCH_SIZE` at a time, each email's orders next to each other.
+    """Yield the order ids a batch at a time, each email's orders next to each other.
 
     So a customer's figures are recomputed with one batch (two at a batch's edge), not with
     every batch their orders would be spread over.
@@ -344,8 +371,9 @@ def _batches(orders: dict[str, dict]) -> Iterator[list[str]]:
     for order_id, values in orders.items():
         by_email[values["email"]].append(order_id)
     ordered = [order_id for order_ids in by_email.values() for order_id in order_ids]
-    for start in range(0, len(ordered), BATCH_SIZE):
-        yield ordered[start : start + BATCH_SIZE]
+    size = _batch_size()
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _snapshot(order_id: str, values: dict, lines: dict, user) -> OrderSnapshot:
@@ -384,9 +412,9 @@ def _users(orders: dict[str, dict]) -> dict[str, SandboxUser]:
             emails[email] = None
     users = {user.email: user for user in SandboxUser.objects.filter(email__in=list(emails))}
     missing = [email for email in emails if email not in users]
-    SandboxUser.objects.bulk_create(
+    add_objects(
+        SandboxUser,
         [SandboxUser(email=e, date_joined=first[e], updated_at=first[e]) for e in missing],
-        batch_size=1000,
     )
     users.update((user.email, user) for user in SandboxUser.objects.filter(email__in=missing))
     return users

@@ -87,23 +87,22 @@ class SandboxOrder(models.Model):
 
         An order the store already holds as it is is not written again.
         """
+        from ..customers.snapshots import order_to_dict
         from ..rows import add_rows
 
-        rows = [cls.from_snapshot(snapshot, user) for snapshot, user in snapshots_and_users]
-        columns = ("email", "user_id", "data", "placed_at", "updated_at")
-        held = {
-            order_id: tuple(values)
-            for order_id, *values in cls.objects.filter(
-                order_id__in=[row.order_id for row in rows]
-            ).values_list("order_id", *columns)
-        }
         add_rows(
             cls,
             ["order_id", *cls.STORED_FIELDS],
             [
-                (row.order_id, *(getattr(row, c) for c in columns))
-                for row in rows
-                if held.get(row.order_id) != tuple(getattr(row, c) for c in columns)
+                (
+                    snapshot.order_id,
+                    snapshot.email,
+                    user.pk if user else None,
+                    order_to_dict(snapshot),
+                    snapshot.placed_at,
+                    snapshot.updated_at,
+                )
+                for snapshot, user in snapshots_and_users
             ],
             unique=["order_id"],
             update=list(cls.STORED_FIELDS),

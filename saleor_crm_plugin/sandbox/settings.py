@@ -39,7 +39,9 @@ def _default_database() -> dict:
         # Write-ahead log: the demo's server reads while a command writes, and a commit costs
         # no sync of the whole file (NORMAL: a power cut may lose the last commits, never
         # corrupt; every write of ours can be repeated).
-        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+        },
     }
 
 

@@ -91,7 +91,7 @@ def test_importing_the_same_file_again_changes_nothing(tmp_path):
 
 def test_written_one_order_per_batch_the_ledger_is_the_same(tmp_path, monkeypatch):
     # given: ann's guest order comes before her orders as a customer, in other batches
-    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
+    monkeypatch.setattr(importer, "_batch_size", lambda: 1)
     path = _write(tmp_path, GOOD + "0999,,ann@example.com,2025-02-01 09:00,1000,JPY,,,,,\n")
 
     # when
