@@ -54,6 +54,8 @@ SUBSCRIPTION_STAFF_EMAILS = "subscription-staff-emails"
 DASHBOARD_LANGUAGE = "dashboard-language"
 DRAIN_SECONDS = "event-drain-seconds"
 SWEEP_MINUTES = "catch-up-sweep-minutes"
+PREDICTION_MODEL = "prediction-model"
+PREDICTION_HOLDOUT = "prediction-holdout-weeks"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -245,6 +247,19 @@ FIELDS = {
         "the last sweep with its ledger and records what no event reported.",
         "int",
     ),
+    PREDICTION_MODEL: (
+        "Prediction model",
+        "How customers' future orders are predicted: 'bgnbd' (BG/NBD, the default: customers "
+        "may leave after each order) or 'pareto_nbd' (Pareto/NBD: customers may leave at any "
+        "time). Spend is predicted with Gamma-Gamma either way.",
+        "string",
+    ),
+    PREDICTION_HOLDOUT: (
+        "Prediction back-test (weeks)",
+        "The nightly back-test (1-104) fits the model to all but the last this many weeks of "
+        "orders and compares its predictions for those weeks with what customers did.",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -323,6 +338,8 @@ DEFAULTS = {
     DASHBOARD_LANGUAGE: "en",
     DRAIN_SECONDS: 3,
     SWEEP_MINUTES: 15,
+    PREDICTION_MODEL: "bgnbd",
+    PREDICTION_HOLDOUT: 13,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -362,6 +379,9 @@ class CRMConfig:
     # The intake: how often the outbox is drained and Saleor's changes swept (intake/).
     drain_seconds: int = 3
     sweep_minutes: int = 15
+    # Predictions (analytics/): the frequency model and the back-test's holdout.
+    prediction_model: str = "bgnbd"
+    prediction_holdout_weeks: int = 13
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -510,6 +530,13 @@ def _parse_language(field: str, value) -> str:
     return text
 
 
+def _parse_choice(field: str, value, choices: tuple[str, ...]) -> str:
+    text = str(value or "").strip().lower()
+    if text not in choices:
+        raise ConfigError(field, f"'{value}' is not one of {', '.join(choices)}")
+    return text
+
+
 def _parse_rounding(field: str, value) -> str:
     text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
     if text not in ("floor", "half_up", "ceiling"):
@@ -610,6 +637,12 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         drain_seconds=_parse_whole(DRAIN_SECONDS, values[DRAIN_SECONDS], 60, low=1, unit="seconds"),
         sweep_minutes=_parse_whole(
             SWEEP_MINUTES, values[SWEEP_MINUTES], 1440, low=1, unit="minutes"
+        ),
+        prediction_model=_parse_choice(
+            PREDICTION_MODEL, values[PREDICTION_MODEL], ("bgnbd", "pareto_nbd")
+        ),
+        prediction_holdout_weeks=_parse_whole(
+            PREDICTION_HOLDOUT, values[PREDICTION_HOLDOUT], 104, low=1, unit="weeks"
         ),
     )
 

@@ -1,6 +1,6 @@
 """Import every domain model so Django registers them under the `saleor_crm` label."""
 
-from .analytics.models import StoredFigures
+from .analytics.models import CustomerPrediction, PredictionFit, StoredFigures
 from .audit.models import AuditEvent
 from .customers.models import (
     BackfillCheckpoint,
@@ -17,6 +17,7 @@ from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, Subscr
 __all__ = [
     "AuditEvent",
     "BackfillCheckpoint",
+    "CustomerPrediction",
     "CustomerProfile",
     "CustomerSpend",
     "Cycle",
@@ -27,6 +28,7 @@ __all__ = [
     "PointsAccount",
     "PointsEntry",
     "PointsLot",
+    "PredictionFit",
     "RankChange",
     "RuleSegment",
     "ScoreCutPoints",

@@ -1,5 +1,6 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
+from .analytics.tasks import refit_predictions_task
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -30,6 +31,7 @@ __all__ = [
     "ingest_orders_task",
     "recompute_rfm_chunk_task",
     "recompute_rfm_task",
+    "refit_predictions_task",
     "renew_subscriptions_task",
     "review_ranks_chunk_task",
     "review_ranks_task",

@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 FREQUENCY_MODELS = ("bgnbd", "pareto_nbd")
+# The largest gradient of the mean log-likelihood (over the parameters' logs) taken as flat.
+FLAT_GRADIENT = 1e-5
 _PARAMETERS = {
     "bgnbd": ("r", "alpha", "a", "b"),
     "pareto_nbd": ("r", "alpha", "s", "beta"),
@@ -117,7 +119,10 @@ def _maximise(model, objective, start, customers, extra=None) -> Fit:
             bounds=[(-20.0, 20.0)] * len(start),
             options={"maxiter": 2000, "gtol": 1e-8, "ftol": 1e-14},
         )
-    if not result.success or not np.isfinite(result.fun):
+    # L-BFGS-B may end "abnormally" in its line search when it cannot improve any further at
+    # the maximum: a gradient that is flat there is a maximum all the same.
+    flat = np.all(np.isfinite(result.jac)) and np.max(np.abs(result.jac)) < FLAT_GRADIENT
+    if not (result.success or flat) or not np.isfinite(result.fun):
         raise FitFailed(f"{model}: the optimiser stopped without a maximum ({result.message})")
     params = dict(zip(names, (float(v) for v in np.exp(result.x)), strict=True))
     return Fit(

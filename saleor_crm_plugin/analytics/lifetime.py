@@ -136,6 +136,7 @@ class Model:
     spend: clv.Fit | None
     customers: int
     repeat_customers: int
+    spend_error: str = ""  # why there is no spend fit
 
     @property
     def warning(self) -> str | None:
@@ -157,20 +158,26 @@ def fit_model(summary: pd.DataFrame, frequency_model: str = "bgnbd") -> Model:
     """Fit the frequency model to every customer and Gamma-Gamma to the repeat customers.
 
     Raises `clv.FitFailed` when the frequency fit does not converge (the caller keeps the
-    previous fit); a spend fit that fails, or has no repeat customer to learn from, leaves
-    `spend` None (no value predictions).
+    previous fit); a spend fit that fails (when customers spend too much alike the likelihood
+    has no maximum), or has no repeat customer to learn from, leaves `spend` None (no value
+    predictions) and says why in `spend_error`.
     """
     if summary.empty:
         raise ValueError("no customers with orders to learn from")
+    if not (summary.x > 0).any():
+        raise ValueError(
+            "no customer has ordered on two different days yet: nothing to learn how often "
+            "customers come back from"
+        )
     frequency = clv.fit_frequency(frequency_model, summary.x, summary.t_x, summary["T"])
     repeat = summary[(summary.x > 0) & (summary.m > 0)]
-    spend = None
+    spend, spend_error = None, "no customer with a paid repeat order to learn spend from"
     if len(repeat):
         try:
-            spend = clv.fit_gamma_gamma(repeat.x, repeat.m)
-        except clv.FitFailed:
-            spend = None
-    return Model(frequency, spend, len(summary), int((summary.x > 0).sum()))
+            spend, spend_error = clv.fit_gamma_gamma(repeat.x, repeat.m), ""
+        except clv.FitFailed as error:
+            spend_error = str(error)
+    return Model(frequency, spend, len(summary), int((summary.x > 0).sum()), spend_error)
 
 
 def predict(model: Model, summary: pd.DataFrame, as_of: datetime) -> pd.DataFrame:

@@ -12,3 +12,75 @@ class StoredFigures(models.Model):
 
     class Meta:
         app_label = "saleor_crm"
+
+
+class PredictionFit(models.Model):
+    """One fit of the lifetime models to one currency's orders (`analytics.predictions`).
+
+    A fit that failed is kept with its error and is never in force: the previous fit's
+    predictions stay. `backtest` holds the holdout comparison (or why there is none).
+    """
+
+    OK = "ok"
+    FAILED = "failed"
+
+    currency = models.CharField(max_length=3)
+    model = models.CharField(max_length=16)
+    as_of = models.DateTimeField()
+    status = models.CharField(max_length=8)
+    error = models.TextField(blank=True, default="")
+    params = models.JSONField(default=dict)
+    log_likelihood = models.FloatField(null=True, blank=True)
+    spend_params = models.JSONField(null=True, blank=True)
+    spend_log_likelihood = models.FloatField(null=True, blank=True)
+    spend_error = models.TextField(blank=True, default="")  # why there is no spend fit
+    customers = models.PositiveIntegerField(default=0)
+    repeat_customers = models.PositiveIntegerField(default=0)
+    warning = models.TextField(blank=True, default="")
+    backtest = models.JSONField(default=dict)
+    in_force = models.BooleanField(default=False)
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [models.Index(fields=["currency", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=models.Q(in_force=True),
+                name="saleor_crm_one_fit_in_force_per_currency",
+            )
+        ]
+
+
+class CustomerPrediction(models.Model):
+    """A customer's predictions in one currency, from the fit in force."""
+
+    profile = models.ForeignKey(
+        "saleor_crm.CustomerProfile", related_name="predictions", on_delete=models.CASCADE
+    )
+    currency = models.CharField(max_length=3)
+    fit = models.ForeignKey(PredictionFit, related_name="predictions", on_delete=models.PROTECT)
+    p_alive = models.FloatField()
+    expected_30 = models.FloatField()
+    expected_90 = models.FloatField()
+    expected_365 = models.FloatField()
+    next_order_at = models.DateTimeField(null=True, blank=True)
+    # In the currency's minor unit; null without a spend fit.
+    expected_value = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    clv = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    # Churn signs: the customer's own average days between orders, and days since the last
+    # order over it (null under two orders).
+    typical_gap_days = models.FloatField(null=True, blank=True)
+    overdue = models.FloatField(null=True, blank=True)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "currency"], name="saleor_crm_one_prediction_per_currency"
+            )
+        ]
+        indexes = [models.Index(fields=["currency", "p_alive"])]

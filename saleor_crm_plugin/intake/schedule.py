@@ -7,7 +7,7 @@ inside Saleor every task is a `CustomPeriodicTask` (both schedulers then see it)
 sandbox a `PeriodicTask`. A plain row an earlier version left is replaced, keeping its
 schedule and whether it is enabled.
 
-The hourly tasks keep whatever schedule staff gave them; the intake's drain and sweep follow
+The hourly and daily tasks keep whatever schedule staff gave them; the intake's drain and sweep follow
 the plugin's settings (re-timed when the settings are saved).
 """
 
@@ -22,6 +22,7 @@ HOURLY = {
     "saleor-crm: review ranks": "saleor_crm.review_ranks",
     "saleor-crm: renew subscriptions": "saleor_crm.renew_subscriptions",
 }
+DAILY = {"saleor-crm: refit predictions": "saleor_crm.refit_predictions"}
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
@@ -52,6 +53,7 @@ def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
     """
     interval_model, task_model, plain_model = _models(apps)
     wanted = {name: (task, 1, "hours", False) for name, task in HOURLY.items()}
+    wanted.update((name, (task, 24, "hours", False)) for name, task in DAILY.items())
     for name, (task, every, period) in intake_schedule(config).items():
         wanted[name] = (task, every, period, True)
     changed = 0

@@ -203,6 +203,51 @@ def loyalty_lines(days: int = 30) -> list[str]:
     return lines
 
 
+def prediction_lines() -> list[str]:
+    """Fit the lifetime models to the ledger now (what the nightly task does) and show each
+    currency's model card: the fit, what it learnt from, and the back-test per frequency bucket."""
+    from django.utils import timezone
+
+    from ..analytics.predictions import refit
+    from ..host.sandbox import SandboxHost
+
+    config = SandboxHost().config()
+    lines = ["Predictions (the nightly refit, run now):"]
+    for fit in refit(timezone.now(), config.prediction_model, config.prediction_holdout_weeks):
+        if fit.status != fit.OK:
+            lines.append(f"  {fit.currency}: the fit failed: {fit.error}")
+            continue
+        params = ", ".join(f"{name} {value:.4g}" for name, value in fit.params.items())
+        lines.append(
+            f"  {fit.currency}: {fit.model} from {fit.customers:,} customers "
+            f"({fit.repeat_customers:,} with a repeat order): {params}; "
+            f"log-likelihood {fit.log_likelihood:,.1f} ({fit.seconds:.1f} s)"
+        )
+        if fit.spend_params:
+            spend = ", ".join(f"{name} {value:.4g}" for name, value in fit.spend_params.items())
+            lines.append(f"    spend (Gamma-Gamma): {spend}")
+        elif fit.spend_error:
+            lines.append(f"    no spend fit: {fit.spend_error}")
+        if fit.warning:
+            lines.append(f"    warning: {fit.warning}")
+        test = fit.backtest
+        if "error" in test:
+            lines.append(f"    back-test: none ({test['error']})")
+            continue
+        lines.append(
+            f"    back-test, last {test['holdout_weeks']} weeks held out: "
+            f"{test['predicted_total']:,.0f} repeat orders predicted, {test['actual_total']:,} "
+            f"made; mean absolute error {test['mean_absolute_error']:.2f} a customer"
+        )
+        lines.append("      repeat orders before   customers   predicted   actual (a customer)")
+        for row in test["buckets"]:
+            lines.append(
+                f"      {row['bucket']:>20}   {row['customers']:>9,}   {row['predicted']:>9.2f}"
+                f"   {row['actual']:>6.2f}"
+            )
+    return lines
+
+
 def subscription_lines(count: int = 300) -> list[str]:
     """Put `count` repeat buyers on a subscription of what they buy most, then run renewals."""
     import random
@@ -327,6 +372,9 @@ def demo(args) -> int:
         print(line)
     print()
     for line in subscription_lines():
+        print(line)
+    print()
+    for line in prediction_lines():
         print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()

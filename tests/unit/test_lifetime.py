@@ -120,11 +120,14 @@ def test_a_small_store_gets_its_fit_with_a_plain_warning():
 
 
 def test_without_repeat_spend_there_is_no_value_prediction():
-    orders = _orders([(f"c{n}", D0 + timedelta(days=n), 10) for n in range(30)])
+    first = [(f"c{n}", D0 + timedelta(days=n), 10) for n in range(30)]
+    free = [(f"c{n}", D0 + timedelta(days=n + 20), 0) for n in range(0, 30, 3)]  # 0-priced
+    orders = _orders(first + free)
     summary = lifetime.summarise(orders, AS_OF)
     model = lifetime.fit_model(summary)
     out = lifetime.predict(model, summary, AS_OF)
     assert model.spend is None
+    assert model.spend_error == "no customer with a paid repeat order to learn spend from"
     assert out.clv.isna().all()
     assert out.expected_value.isna().all()
 
@@ -152,3 +155,10 @@ def test_a_backtest_needs_a_holdout_and_calibration_customers(store):
         lifetime.backtest(store, AS_OF, holdout_days=0)
     with pytest.raises(ValueError, match="no customer ordered before the calibration end"):
         lifetime.backtest(store, AS_OF, holdout_days=5000)
+
+
+def test_without_any_repeat_day_there_is_no_fit():
+    orders = _orders([(f"c{n}", D0, 10) for n in range(5)] + [("c0", D0 + timedelta(hours=2), 5)])
+    summary = lifetime.summarise(orders, AS_OF)
+    with pytest.raises(ValueError, match="no customer has ordered on two different days yet"):
+        lifetime.fit_model(summary)

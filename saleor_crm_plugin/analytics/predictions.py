@@ -1,0 +1,176 @@
+"""The nightly refit: fit the lifetime models to each currency's orders in the ledger, back-test
+them, and store every customer's predictions (`CustomerPrediction`) with the fit
+(`PredictionFit`). Pages and GraphQL read what is stored; nothing here runs in a request.
+
+A currency's customers are its profiles with counted orders; a deleted customer's orders help
+the fit but get no prediction row. A fit that fails to converge is stored with its error and
+the previous fit's predictions stay in force.
+"""
+
+import logging
+import time
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+
+from ..customers.models import CustomerProfile, OrderRecord
+from ..money import quantize_amount
+from ..rows import add_rows
+from . import clv, lifetime
+from .models import CustomerPrediction, PredictionFit
+
+__all__ = ["currencies", "ledger_orders", "refit", "refit_currency"]
+
+logger = logging.getLogger(__name__)
+
+_PREDICTION_FIELDS = [
+    "profile",
+    "currency",
+    "fit",
+    "p_alive",
+    "expected_30",
+    "expected_90",
+    "expected_365",
+    "next_order_at",
+    "expected_value",
+    "clv",
+    "typical_gap_days",
+    "overdue",
+    "scored_at",
+]
+
+
+def currencies(as_of: datetime) -> list[str]:
+    """The currencies with counted orders placed before `as_of`."""
+    return sorted(
+        OrderRecord.objects.filter(counts=True, placed_at__lt=as_of)
+        .order_by()
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+
+
+def ledger_orders(currency: str, as_of: datetime) -> pd.DataFrame:
+    """The counted orders in `currency` placed before `as_of`: profile_id, placed_at, amount
+    (what the customer spent on it)."""
+    rows = OrderRecord.objects.filter(
+        counts=True, currency=currency, placed_at__lt=as_of
+    ).values_list("profile_id", "placed_at", "net_spend_amount")
+    return pd.DataFrame(
+        list(rows.iterator(chunk_size=20_000)), columns=["profile_id", "placed_at", "amount"]
+    )
+
+
+def refit(as_of: datetime, frequency_model: str, holdout_weeks: int) -> list[PredictionFit]:
+    """Refit every currency (`refit_currency`); return the fits, failed ones included."""
+    return [
+        refit_currency(currency, as_of, frequency_model, holdout_weeks)
+        for currency in currencies(as_of)
+    ]
+
+
+def refit_currency(
+    currency: str, as_of: datetime, frequency_model: str, holdout_weeks: int
+) -> PredictionFit:
+    """Fit, back-test and score one currency; store the fit, and when it converged, put it in
+    force with its customers' predictions (in one transaction)."""
+    started = time.monotonic()
+    orders = ledger_orders(currency, as_of)
+    summary = lifetime.summarise(orders, as_of, customer="profile_id")
+    fit = PredictionFit(
+        currency=currency,
+        model=frequency_model,
+        as_of=as_of,
+        customers=len(summary),
+        repeat_customers=int((summary.x > 0).sum()),
+    )
+    try:
+        model = lifetime.fit_model(summary, frequency_model)
+    except (clv.FitFailed, ValueError) as error:
+        fit.status, fit.error = PredictionFit.FAILED, str(error)
+        fit.seconds = time.monotonic() - started
+        fit.save()
+        logger.warning("saleor-crm: the %s prediction fit failed: %s", currency, error)
+        return fit
+    fit.status = PredictionFit.OK
+    fit.params = model.frequency.params
+    fit.log_likelihood = model.frequency.log_likelihood
+    if model.spend is not None:
+        fit.spend_params = model.spend.params
+        fit.spend_log_likelihood = model.spend.log_likelihood
+    fit.spend_error = model.spend_error
+    fit.warning = model.warning or ""
+    fit.backtest = _backtest(orders, as_of, holdout_weeks, frequency_model)
+    predictions = lifetime.predict(model, summary, as_of)
+    with transaction.atomic():
+        PredictionFit.objects.filter(currency=currency, in_force=True).update(in_force=False)
+        fit.in_force = True
+        fit.seconds = time.monotonic() - started
+        fit.save()
+        _store(fit, summary, predictions, as_of)
+    fit.seconds = time.monotonic() - started
+    PredictionFit.objects.filter(pk=fit.pk).update(seconds=fit.seconds)
+    return fit
+
+
+def _backtest(orders: pd.DataFrame, as_of: datetime, weeks: int, frequency_model: str) -> dict:
+    """The back-test as stored: its table and figures, or why there is none."""
+    try:
+        result = lifetime.backtest(orders, as_of, weeks * 7, frequency_model, customer="profile_id")
+    except (clv.FitFailed, ValueError) as error:
+        return {"holdout_weeks": weeks, "error": str(error)}
+    return {
+        "holdout_weeks": weeks,
+        "calibration_end": result.calibration_end.isoformat(),
+        "customers": result.customers,
+        "buckets": result.buckets.to_dict(orient="records"),
+        "predicted_total": result.predicted_total,
+        "actual_total": result.actual_total,
+        "mean_absolute_error": result.mean_absolute_error,
+        "params": result.fit.params,
+    }
+
+
+def _money(value: float, currency: str) -> Decimal | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return quantize_amount(Decimal(repr(float(value))), currency)
+
+
+def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: datetime) -> None:
+    """Replace the currency's prediction rows with these (active profiles only)."""
+    active = set(
+        CustomerProfile.objects.filter(
+            pk__in=[int(pk) for pk in summary.index], anonymized_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    gap = np.where(summary.x > 0, summary.t_x / summary.x.where(summary.x > 0, 1), np.nan)
+    overdue = (summary["T"] - summary.t_x) / gap
+    rows = []
+    for index, (profile_id, row) in enumerate(out.iterrows()):
+        if int(profile_id) not in active:
+            continue
+        rows.append(
+            (
+                int(profile_id),
+                fit.currency,
+                fit.pk,
+                float(row.p_alive),
+                float(row.expected_30),
+                float(row.expected_90),
+                float(row.expected_365),
+                None
+                if pd.isna(row.next_order_at)
+                else pd.Timestamp(row.next_order_at).to_pydatetime(),
+                _money(row.expected_value, fit.currency),
+                _money(row.clv, fit.currency),
+                None if np.isnan(gap[index]) else float(gap[index]),
+                None if np.isnan(overdue.iloc[index]) else float(overdue.iloc[index]),
+                as_of,
+            )
+        )
+    CustomerPrediction.objects.filter(currency=fit.currency).delete()
+    add_rows(CustomerPrediction, _PREDICTION_FIELDS, rows)

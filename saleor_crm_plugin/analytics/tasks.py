@@ -1,0 +1,26 @@
+"""Celery tasks of the analytics: the nightly refit of the predictions."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from ..host import get_host
+from ..task_options import RETRY
+from .predictions import refit
+
+
+@shared_task(name="saleor_crm.refit_predictions", **RETRY)
+def refit_predictions_task() -> dict:
+    """Fit, back-test and score every currency (daily, through beat)."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        fits = refit(timezone.now(), config.prediction_model, config.prediction_holdout_weeks)
+    return {
+        fit.currency: {
+            "status": fit.status,
+            "customers": fit.customers,
+            "seconds": round(fit.seconds, 2),
+            **({"error": fit.error} if fit.error else {}),
+        }
+        for fit in fits
+    }

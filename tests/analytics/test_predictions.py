@@ -1,0 +1,175 @@
+"""The stored predictions: the nightly refit on the ledger (PostgreSQL)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from saleor_crm_plugin.analytics import clv, lifetime
+from saleor_crm_plugin.analytics.models import CustomerPrediction, PredictionFit
+from saleor_crm_plugin.analytics.predictions import ledger_orders, refit
+from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
+from tests.factories import T0, customer, order
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = T0 + timedelta(days=400)
+
+
+def _history(customers=120, currency="USD", seed=5, prefix="u", total=None):
+    """Repeat buyers drawn from BG/NBD-like behaviour, as snapshots of paid orders."""
+    rng = np.random.default_rng(seed)
+    snapshots = []
+    for n in range(customers):
+        at = T0 + timedelta(days=float(rng.uniform(0, 200)))
+        gap, drop, value = rng.gamma(2.0, 20.0), rng.beta(1.0, 4.0), rng.gamma(3.0, 15.0)
+        k = 0
+        while at < AS_OF:
+            snapshots.append(
+                order(
+                    f"{prefix}{n}-{k}",
+                    user_id=f"{prefix}{n}",
+                    email=f"{prefix}{n}@example.com",
+                    total=total or str(int(rng.gamma(5.0, value / 5.0)) + 1),
+                    currency=currency,
+                    placed_at=at,
+                )
+            )
+            k += 1
+            if rng.random() < drop:
+                break
+            at += timedelta(days=float(rng.exponential(gap)) + 1)
+    ingest_orders(snapshots)
+    return snapshots
+
+
+def test_a_refit_stores_the_fit_and_each_customers_predictions():
+    _history()
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=8)
+
+    assert fit.status == PredictionFit.OK
+    assert fit.in_force
+    assert set(fit.params) == {"r", "alpha", "a", "b"}
+    assert set(fit.spend_params) == {
+        "p",
+        "q",
+        "gamma",
+    }
+    assert fit.customers == 120
+    assert fit.warning.startswith("Learnt from 120 customers")
+    assert next(row["bucket"] for row in fit.backtest["buckets"]) == "0"
+    assert fit.backtest["holdout_weeks"] == 8
+    # the stored rows are the pure predictions, rounded to the currency
+    summary = lifetime.summarise(ledger_orders("USD", AS_OF), AS_OF, customer="profile_id")
+    model = lifetime.fit_model(summary, "bgnbd")
+    expected = lifetime.predict(model, summary, AS_OF)
+    stored = {p.profile_id: p for p in CustomerPrediction.objects.all()}
+    assert set(stored) == set(summary.index)
+    some = stored[summary.index[0]]
+    assert some.p_alive == pytest.approx(expected.loc[summary.index[0], "p_alive"])
+    assert some.clv == Decimal(repr(float(expected.loc[summary.index[0], "clv"]))).quantize(
+        Decimal("0.01")
+    )
+    assert some.fit_id == fit.pk
+    assert some.currency == "USD"
+    assert some.scored_at == AS_OF
+
+
+def test_churn_signs_are_the_customers_own_gap_and_how_overdue_they_are():
+    ingest_orders(
+        [
+            order(
+                "a1",
+                user_id="a",
+                email="a@example.com",
+                currency="USD",
+                placed_at=AS_OF - timedelta(days=100),
+            ),
+            order(
+                "a2",
+                user_id="a",
+                email="a@example.com",
+                currency="USD",
+                placed_at=AS_OF - timedelta(days=80),
+            ),
+            order(
+                "a3",
+                user_id="a",
+                email="a@example.com",
+                currency="USD",
+                placed_at=AS_OF - timedelta(days=60),
+            ),
+            order(
+                "b1",
+                user_id="b",
+                email="b@example.com",
+                currency="USD",
+                placed_at=AS_OF - timedelta(days=10),
+            ),
+        ]
+    )
+    _history(customers=30)
+    refit(AS_OF, "bgnbd", holdout_weeks=4)
+    a = CustomerPrediction.objects.get(profile__user_id="a")
+    b = CustomerPrediction.objects.get(profile__user_id="b")
+    assert a.typical_gap_days == pytest.approx(20.0)
+    assert a.overdue == pytest.approx(3.0)
+    assert b.typical_gap_days is None
+    assert b.overdue is None
+
+
+def test_currencies_are_fitted_apart():
+    _history(customers=40, currency="USD")
+    _history(customers=30, currency="JPY", prefix="j")
+    fits = refit(AS_OF, "pareto_nbd", holdout_weeks=4)
+
+    assert [(f.currency, f.customers, f.model) for f in fits] == [
+        ("JPY", 30, "pareto_nbd"),
+        ("USD", 40, "pareto_nbd"),
+    ]
+    assert CustomerPrediction.objects.filter(currency="JPY").count() == 30
+    assert all(
+        p.clv == p.clv.quantize(Decimal(1))
+        for p in CustomerPrediction.objects.filter(currency="JPY")
+    )
+
+
+def test_a_failed_fit_is_kept_with_its_error_and_the_previous_one_stays_in_force(monkeypatch):
+    _history(customers=40)
+    (first,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+    before = sorted(CustomerPrediction.objects.values_list("profile_id", "p_alive", "fit_id"))
+
+    def fail(*_columns):
+        raise clv.FitFailed("bgnbd: the optimiser stopped without a maximum (ABNORMAL)")
+
+    monkeypatch.setattr(clv, "fit_bgnbd", fail)
+    (second,) = refit(AS_OF + timedelta(days=1), "bgnbd", holdout_weeks=4)
+
+    assert second.status == PredictionFit.FAILED
+    assert not second.in_force
+    assert second.error == "bgnbd: the optimiser stopped without a maximum (ABNORMAL)"
+    first.refresh_from_db()
+    assert first.in_force
+    assert (
+        sorted(CustomerPrediction.objects.values_list("profile_id", "p_alive", "fit_id")) == before
+    )
+
+
+def test_a_deleted_customer_helps_the_fit_but_gets_no_prediction():
+    _history(customers=40)
+    ingest_customers([customer("u3", email="u3@example.com", updated_at=AS_OF, deleted=True)])
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+    assert fit.customers == 40
+    assert CustomerPrediction.objects.count() == 39
+    assert not CustomerPrediction.objects.filter(profile__user_id="u3").exists()
+
+
+def test_customers_who_all_spend_alike_are_predicted_to_spend_that():
+    """Gamma-Gamma's spend heterogeneity then tends to none (q and gamma grow together)."""
+    _history(customers=60, total="40")
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+
+    assert fit.spend_error == ""
+    values = set(CustomerPrediction.objects.values_list("expected_value", flat=True))
+    assert values == {Decimal("40.00")}
