@@ -58,6 +58,7 @@ def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
         "saleor_crm.review_ranks",
         "saleor_crm.renew_subscriptions",
         "saleor_crm.drain_changes",
+        "saleor_crm.refit_predictions",
         "saleor_crm.sweep_changes",
     }
     assert DatabaseScheduler.Model is CustomPeriodicTask
