@@ -523,25 +523,23 @@ def _parse_emails(field: str, value) -> tuple[str, ...]:
     return tuple(emails)
 
 
-def _parse_language(field: str, value) -> str:
-    text = str(value or "").strip().lower()
-    if text not in ("en", "ja"):
-        raise ConfigError(field, f"'{value}' is not en or ja")
-    return text
-
-
-def _parse_choice(field: str, value, choices: tuple[str, ...]) -> str:
-    text = str(value or "").strip().lower()
+def _parse_choice(field: str, value, choices: tuple[str, ...], text: str | None = None) -> str:
+    """One of `choices`: `text` (the value as read, lower case by default) or an error that
+    lists them ("'x' is not a, b or c")."""
+    text = str(value or "").strip().lower() if text is None else text
     if text not in choices:
-        raise ConfigError(field, f"'{value}' is not one of {', '.join(choices)}")
+        listed = " or ".join([", ".join(choices[:-1]), choices[-1]])
+        raise ConfigError(field, f"'{value}' is not {listed}")
     return text
+
+
+def _parse_language(field: str, value) -> str:
+    return _parse_choice(field, value, ("en", "ja"))
 
 
 def _parse_rounding(field: str, value) -> str:
     text = str(value or "").strip().lower().replace("-", "_").replace(" ", "_")
-    if text not in ("floor", "half_up", "ceiling"):
-        raise ConfigError(field, f"'{value}' is not floor, half_up or ceiling")
-    return text
+    return _parse_choice(field, value, ("floor", "half_up", "ceiling"), text)
 
 
 def _parse_date(field: str, value):

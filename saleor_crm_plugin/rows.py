@@ -118,10 +118,12 @@ def add_rows(
             )
 
 
-def add_objects(model, objs: list) -> None:
+def add_objects(
+    model, objs: list, unique: list[str] | None = None, update: list[str] | None = None
+) -> None:
     """Insert these unsaved instances, every field but the id (`auto_now` ones set as `save`
-    sets them), with `add_rows`: `bulk_create` without the ids given back (read the rows again
-    by a unique field where they are needed)."""
+    sets them), with `add_rows` (`unique` and `update` as there): `bulk_create` without the ids
+    given back (read the rows again by a unique field where they are needed)."""
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     rows = []
     for obj in objs:
@@ -129,7 +131,7 @@ def add_objects(model, objs: list) -> None:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
                 field.pre_save(obj, add=True)
         rows.append(tuple(getattr(obj, field.attname) for field in fields))
-    add_rows(model, [field.name for field in fields], rows)
+    add_rows(model, [field.name for field in fields], rows, unique=unique, update=update)
 
 
 def update_rows(model, field_names: list[str], instances: list) -> None:

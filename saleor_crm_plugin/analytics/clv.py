@@ -100,6 +100,15 @@ def _check_summary(x, t_x, T) -> None:
         raise ValueError("T (time since the first purchase) must be above 0")
 
 
+def _distinct_summaries(x, t_x, T) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """The checked summaries, each distinct one once, with how many customers it stands for,
+    and the number of customers."""
+    x, t_x, T = _arrays(x, t_x, T)
+    _check_summary(x, t_x, T)
+    columns, weights = _unique(x, t_x, T)
+    return columns, weights, weights.sum()
+
+
 def _unique(*columns) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct rows of these columns, and how many customers each stands for."""
     stacked = np.column_stack(columns)
@@ -185,10 +194,7 @@ def fit_bgnbd(x, t_x, T) -> Fit:
     FitFailed
         when the optimiser does not converge.
     """
-    x, t_x, T = _arrays(x, t_x, T)
-    _check_summary(x, t_x, T)
-    (x, t_x, T), weights = _unique(x, t_x, T)
-    total = weights.sum()
+    (x, t_x, T), weights, total = _distinct_summaries(x, t_x, T)
 
     def objective(theta):
         r, alpha, a, b = np.exp(theta)
@@ -242,12 +248,11 @@ def bgnbd_p_alive(params, x, t_x, T) -> np.ndarray:
 
 
 def bgnbd_expected_purchases(params, t, x, t_x, T) -> np.ndarray:
-    """Expected purchases in the next `t` after T, BG/NBD (eq. 10 of the paper)."""
+    """Expected purchases in the next `t` after T, BG/NBD (eq. 10 of the paper); `t` is one
+    horizon or one a customer (none below 0)."""
     x, t_x, T = _arrays(x, t_x, T)
     r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
-    t = float(t)
-    if t <= 0:
-        return np.zeros_like(x)
+    t = np.maximum(np.asarray(t, dtype=float), 0.0)  # the formula gives 0 at 0
     z = t / (alpha + T + t)
     hyper = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
     share = 1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyper
@@ -307,10 +312,7 @@ def _pareto_ll(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
 
 def fit_pareto_nbd(x, t_x, T) -> Fit:
     """Fit Pareto/NBD by maximum likelihood (numerical gradient)."""
-    x, t_x, T = _arrays(x, t_x, T)
-    _check_summary(x, t_x, T)
-    (x, t_x, T), weights = _unique(x, t_x, T)
-    total = weights.sum()
+    (x, t_x, T), weights, total = _distinct_summaries(x, t_x, T)
 
     def value(theta):
         r, alpha, s, beta = np.exp(theta)
@@ -350,12 +352,10 @@ def pareto_nbd_p_alive(params, x, t_x, T) -> np.ndarray:
 
 
 def pareto_nbd_expected_purchases(params, t, x, t_x, T) -> np.ndarray:
-    """Expected purchases in the next `t` after T, Pareto/NBD."""
+    """Expected purchases in the next `t` after T, Pareto/NBD; `t` as for BG/NBD."""
     x, t_x, T = _arrays(x, t_x, T)
     r, alpha, s, beta = (params[k] for k in ("r", "alpha", "s", "beta"))
-    t = float(t)
-    if t <= 0:
-        return np.zeros_like(x)
+    t = np.maximum(np.asarray(t, dtype=float), 0.0)  # the formula gives 0 at 0
     alive = pareto_nbd_p_alive(params, x, t_x, T)
     if abs(s - 1.0) < 1e-9:  # the limit s -> 1
         share = (r + x) / (alpha + T) * (beta + T) * np.log((beta + T + t) / (beta + T))
@@ -389,7 +389,7 @@ def p_alive(fit: Fit, x, t_x, T) -> np.ndarray:
 
 
 def expected_purchases(fit: Fit, t, x, t_x, T) -> np.ndarray:
-    """Expected purchases in the next `t` under the fit's model."""
+    """Expected purchases in the next `t` (one horizon, or one a customer) under the fit's model."""
     if fit.model == "bgnbd":
         return bgnbd_expected_purchases(fit.params, t, x, t_x, T)
     return pareto_nbd_expected_purchases(fit.params, t, x, t_x, T)

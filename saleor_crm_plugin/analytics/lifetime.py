@@ -222,20 +222,11 @@ def _days_to_one_order(fit: clv.Fit, x, t_x, T) -> np.ndarray:
     high = np.full(len(unique), float(NEXT_ORDER_LIMIT))
     for _ in range(40):  # to well under a minute
         middle = (low + high) / 2
-        enough = _expected_at(fit, middle, ux, ut, uT) >= 1.0
+        enough = clv.expected_purchases(fit, middle, ux, ut, uT) >= 1.0
         high = np.where(enough, middle, high)
         low = np.where(enough, low, middle)
     days = np.where(reach, high, np.nan)
     return days[inverse.reshape(-1)]
-
-
-def _expected_at(fit: clv.Fit, horizons: np.ndarray, x, t_x, T) -> np.ndarray:
-    """Expected orders within each row's own horizon."""
-    values = np.empty(len(x))
-    for horizon in np.unique(horizons):
-        rows = horizons == horizon
-        values[rows] = clv.expected_purchases(fit, horizon, x[rows], t_x[rows], T[rows])
-    return values
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pandas as pd
 from django.db import transaction
 
 from ..customers.models import CustomerProfile, OrderRecord
+from ..expressions import AnyOf
 from ..money import quantize_amount
 from ..rows import add_rows
 from . import clv, lifetime
@@ -108,9 +109,8 @@ def refit_currency(
     with transaction.atomic():
         PredictionFit.objects.filter(currency=currency, in_force=True).update(in_force=False)
         fit.in_force = True
-        fit.seconds = time.monotonic() - started
         fit.save()
-        _store(fit, summary, predictions, as_of)
+        _store(fit, summary, predictions, as_of)  # the rows need the fit's id
     fit.seconds = time.monotonic() - started
     PredictionFit.objects.filter(pk=fit.pk).update(seconds=fit.seconds)
     return fit
@@ -144,7 +144,7 @@ def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: 
     """Replace the currency's prediction rows with these (active profiles only)."""
     active = set(
         CustomerProfile.objects.filter(
-            pk__in=[int(pk) for pk in summary.index], anonymized_at__isnull=True
+            AnyOf("pk", [int(pk) for pk in summary.index]), anonymized_at__isnull=True
         ).values_list("pk", flat=True)
     )
     gap = np.where(summary.x > 0, summary.t_x / summary.x.where(summary.x > 0, 1), np.nan)

@@ -793,14 +793,9 @@ def _recompute_in_python(ids: list[int]) -> None:
         if (profile_id, currency) not in wanted
     ]
     CustomerSpend.objects.filter(pk__in=gone).delete()
-    fields = [f.name for f in CustomerSpend._meta.concrete_fields if not f.primary_key]
-    add_rows(
+    add_objects(
         CustomerSpend,
-        fields,
-        [
-            tuple(getattr(row, CustomerSpend._meta.get_field(f).attname) for f in fields)
-            for row in rows
-        ],
+        rows,
         unique=["profile", "currency"],
         update=[*SPEND_FIGURES, *PROFILE_COPIES.values(), "profile_active"],
     )
