@@ -16,6 +16,12 @@ Fields the store keeps (address of the default shipping address, marketing conse
 the account is active) are matched through the host's user table inside that same query; the
 CRM copies none of them (STYLE 13). Guests have no address, consent or account.
 
+Predictions (`analytics.predictions`, the fit in force in a currency) name a currency too:
+`p_alive` (0 to 1), `expected_orders_30` / `_90` / `_365`, `predicted_clv` and
+`expected_order_value` (amounts), `typical_gap_days` (the customer's own average days between
+purchases) and `overdue` (days since their last purchase over that gap). A customer without a
+prediction in the currency (no orders in it, or none scored yet) meets no such condition.
+
 `rank` is the rank the customer holds now; `points_balance` their points now (available
 less what they owe; a customer with no points account has 0), the same figure
 `loyalty.services.balance` gives; `active_subscription` whether they have a subscription in
@@ -74,12 +80,19 @@ class Context:
 
 @dataclass(frozen=True)
 class FieldSpec:
-    # int, money, datetime, days, score, segment, status, flag, bought, place, consent, rank,
-    # points, subscription
+    # int, number, money, datetime, days, score, segment, status, flag, bought, place,
+    # consent, rank, points, subscription
     kind: str
     ops: tuple[str, ...]
     needs: tuple[str, ...] = ()  # extra keys: currency, group
     column: str = ""
+    # "prediction": the column is the customer's `CustomerPrediction` in the currency's.
+    source: str = ""
+    maximum: int | None = None  # the largest value that makes sense (a probability: 1)
+
+
+def _predicted(kind: str, column: str, maximum: int | None = None) -> FieldSpec:
+    return FieldSpec(kind, _NUMBER_OPS, ("currency",), column, "prediction", maximum)
 
 
 _NUMBER_OPS = ("eq", "gt", "gte", "lt", "lte", "between")
@@ -108,6 +121,14 @@ FIELDS: dict[str, FieldSpec] = {
     "rank": FieldSpec("rank", ("in",)),
     "points_balance": FieldSpec("points", _NUMBER_OPS),
     "active_subscription": FieldSpec("subscription", ("eq",)),
+    "p_alive": _predicted("number", "p_alive", maximum=1),
+    "expected_orders_30": _predicted("number", "expected_30"),
+    "expected_orders_90": _predicted("number", "expected_90"),
+    "expected_orders_365": _predicted("number", "expected_365"),
+    "predicted_clv": _predicted("money", "clv"),
+    "expected_order_value": _predicted("money", "expected_value"),
+    "typical_gap_days": _predicted("number", "typical_gap_days"),
+    "overdue": _predicted("number", "overdue"),
 }
 ACCOUNT_STATES = ("registered", "guest", "active", "inactive")
 _CONDITION_KEYS = {"field", "op", "value", "currency", "group", "within_days"}
@@ -116,7 +137,7 @@ _CONDITION_KEYS = {"field", "op", "value", "currency", "group", "within_days"}
 # --- validation ---------------------------------------------------------------------------
 
 
-def _number(path: str, value, kind: str):
+def _number(path: str, value, kind: str, maximum: int | None = None):
     if isinstance(value, bool):
         raise RuleError(path, f"{value!r} is not a number")
     if kind in ("int", "days", "score"):
@@ -127,12 +148,15 @@ def _number(path: str, value, kind: str):
         if kind == "score" and not 1 <= value <= 5:
             raise RuleError(path, f"scores are 1 to 5, not {value}")
         return value
+    what = "an amount" if kind == "money" else "a number"
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise RuleError(path, f"{value!r} is not an amount") from None
+        raise RuleError(path, f"{value!r} is not {what}") from None
     if not amount.is_finite() or amount < 0:
-        raise RuleError(path, f"{value!r} is not an amount of 0 or more")
+        raise RuleError(path, f"{value!r} is not {what} of 0 or more")
+    if maximum is not None and amount > maximum:
+        raise RuleError(path, f"{value!r} is above {maximum}, the largest it can be")
     return amount
 
 
@@ -203,8 +227,8 @@ def _condition(node: dict, path: str, segment_names: tuple[str, ...]) -> dict:
     if "value" not in node:
         raise RuleError(f"{path}.value", "is required")
     value, value_path = node["value"], f"{path}.value"
-    if spec.kind in ("int", "days", "score", "money", "points"):
-        parse = lambda p, v: _number(p, v, spec.kind)  # noqa: E731
+    if spec.kind in ("int", "number", "days", "score", "money", "points"):
+        parse = lambda p, v: _number(p, v, spec.kind, spec.maximum)  # noqa: E731
         clean["value"] = (
             _pair(value_path, value, parse) if op == "between" else parse(value_path, value)
         )
@@ -333,6 +357,13 @@ def _compile_condition(condition: dict, context: Context) -> Q:
     spec = FIELDS[condition["field"]]
     op, value = condition["op"], condition["value"]
     user_id = context.column("user_id")
+    if spec.source == "prediction":
+        from ..analytics.models import CustomerPrediction
+
+        predictions = CustomerPrediction.objects.filter(
+            profile=context.profile(), currency=condition["currency"]
+        )
+        return Q(Exists(predictions.filter(_compare(spec.column, op, value))))
     if spec.kind in ("int", "datetime"):
         return _compare(context.column(spec.column), op, value)
     if spec.kind == "days":
@@ -435,6 +466,8 @@ def row_currency(rule: dict) -> str | None:
     if "not" in rule:
         return None
     spec = FIELDS[rule["field"]]
+    if spec.source == "prediction":  # predicted from the customer's orders in the currency
+        return rule["currency"]
     if spec.kind in ("score", "segment"):
         return rule["group"]
     if spec.kind == "money":

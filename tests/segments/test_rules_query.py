@@ -356,3 +356,81 @@ def test_segments_are_recounted_and_their_sizes_recorded_by_the_task(store):
     built_in = RuleSegment(name="First-time buyers")
     assert [p.customers for p in size_history(built_in)] == [2, 3]
     assert RuleSegmentSize.objects.filter(name="Broken").count() == 0
+
+
+def _predict(fit, name, **figures):
+    from saleor_crm_plugin.analytics.models import CustomerPrediction
+
+    profile = CustomerProfile.objects.get(email_digest=digest_for(f"{name}@example.com"))
+    values = {"p_alive": 0.5, "expected_30": 0.1, "expected_90": 0.3, "expected_365": 1.0}
+    values.update(figures)
+    CustomerPrediction.objects.create(
+        profile=profile, currency=fit.currency, fit=fit, scored_at=AS_OF, **values
+    )
+
+
+def test_prediction_conditions_select_by_the_customers_prediction_in_the_currency(store):
+    from decimal import Decimal
+
+    from saleor_crm_plugin.analytics.models import PredictionFit
+
+    # given: JPY predictions for ann (slipping away, worth a lot) and gus, USD ones for bob
+    jpy, usd = (
+        PredictionFit.objects.create(
+            currency=currency, model="bgnbd", as_of=AS_OF, status="ok", in_force=True
+        )
+        for currency in ("JPY", "USD")
+    )
+    _predict(jpy, "ann", p_alive=0.2, clv=Decimal(25000), overdue=3.5, typical_gap_days=30)
+    _predict(jpy, "gus", p_alive=0.9, clv=Decimal(500), expected_365=2.5)
+    _predict(usd, "bob", p_alive=0.1, clv=Decimal("31.50"))
+    win_back = {
+        "all": [
+            {"field": "p_alive", "op": "lt", "value": 0.3, "currency": "JPY"},
+            {"field": "predicted_clv", "op": "gt", "value": 20000, "currency": "JPY"},
+        ]
+    }
+
+    # when / then
+    assert _who(win_back) == ["ann"]
+    assert _who({"field": "p_alive", "op": "lt", "value": 0.3, "currency": "USD"}) == ["bob"]
+    assert _who({"field": "expected_orders_365", "op": "gte", "value": 2, "currency": "JPY"}) == [
+        "gus"
+    ]
+    assert _who({"field": "overdue", "op": "gt", "value": 2, "currency": "JPY"}) == ["ann"]
+    assert _who({"field": "typical_gap_days", "op": "lte", "value": 30, "currency": "JPY"}) == [
+        "ann"
+    ]
+    # bob has no JPY prediction: no JPY condition holds for him, so its negation does
+    assert _who({"not": {"field": "p_alive", "op": "gte", "value": 0.5, "currency": "JPY"}}) == [
+        "ann",
+        "bob",
+    ]
+    # counted over the JPY spend rows (the rule needs one), the same customers
+    assert row_currency(validate_rule(win_back)) == "JPY"
+    assert _who_by_rows(win_back) == ["ann"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "path", "message"),
+    [
+        ({"value": 1.5}, "$.value", "1.5 is above 1, the largest it can be"),
+        ({"value": -0.1}, "$.value", "-0.1 is not a number of 0 or more"),
+        ({"value": "often"}, "$.value", "'often' is not a number"),
+        ({"currency": None}, "$.currency", None),
+    ],
+    ids=["above-one", "negative", "not-a-number", "no-currency"],
+)
+def test_a_wrong_prediction_condition_names_its_value(condition, path, message):
+    from saleor_crm_plugin.segments.rules import RuleError
+
+    rule = {"field": "p_alive", "op": "lt", "value": 0.3, "currency": "JPY", **condition}
+    if rule["currency"] is None:
+        del rule["currency"]
+    with pytest.raises(RuleError) as raised:
+        validate_rule(rule)
+    assert raised.value.field == path
+    if message:
+        assert raised.value.message == message
+    else:
+        assert raised.value.message == "is required for p_alive"

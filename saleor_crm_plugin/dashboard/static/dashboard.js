@@ -174,7 +174,7 @@
   // --- Segments: the saved ones (CSV export), and a rule builder with a live count ---
   // The fields, operators and choices come from the API (crmSegmentRuleFields): one list.
   var ruleFields = {};
-  var NUMERIC = ["int", "days", "score", "points", "money"];
+  var NUMERIC = ["int", "number", "days", "score", "points", "money"];
   var previewTimer = null;
 
   function zoneOffset(day) {
