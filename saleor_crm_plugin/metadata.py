@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
 
+from .analytics.models import CustomerPrediction
 from .customers.models import CustomerProfile, CustomerSpend
 from .customers.summary import summary_metadata
 from .host import Host
@@ -57,6 +58,11 @@ def profile_summaries(profiles: Iterable[CustomerProfile]) -> dict[int, dict[str
     points = {
         pk: (state.balance, state.pending) for pk, state in balances(ids, timezone.now()).items()
     }
+    predictions = defaultdict(list)
+    for pk, *row in CustomerPrediction.objects.filter(profile_id__in=ids).values_list(
+        "profile_id", "currency", "p_alive", "clv", "next_order_at", "overdue"
+    ):
+        predictions[pk].append(tuple(row))
     return {
         profile.pk: summary_metadata(
             profile.order_count,
@@ -66,6 +72,7 @@ def profile_summaries(profiles: Iterable[CustomerProfile]) -> dict[int, dict[str
             sorted(scores[profile.pk]),
             rank=ranks.get(profile.pk),
             points=points.get(profile.pk),
+            predictions=predictions[profile.pk],
         )
         for profile in profiles
     }

@@ -23,7 +23,7 @@ from ..rows import add_rows
 from . import clv, lifetime
 from .models import CustomerPrediction, PredictionFit
 
-__all__ = ["currencies", "ledger_orders", "refit", "refit_currency"]
+__all__ = ["currencies", "ledger_orders", "refit", "refit_currency", "score_profiles"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,13 +140,18 @@ def _money(value: float, currency: str) -> Decimal | None:
     return quantize_amount(Decimal(repr(float(value))), currency)
 
 
-def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: datetime) -> None:
-    """Replace the currency's prediction rows with these (active profiles only)."""
-    active = set(
+def _active(profile_ids) -> set[int]:
+    return set(
         CustomerProfile.objects.filter(
-            AnyOf("pk", [int(pk) for pk in summary.index]), anonymized_at__isnull=True
+            AnyOf("pk", [int(pk) for pk in profile_ids]), anonymized_at__isnull=True
         ).values_list("pk", flat=True)
     )
+
+
+def _rows(
+    fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: datetime, active: set
+) -> list[tuple]:
+    """The prediction rows (`_PREDICTION_FIELDS` order) of the active profiles."""
     gap = np.where(summary.x > 0, summary.t_x / summary.x.where(summary.x > 0, 1), np.nan)
     overdue = (summary["T"] - summary.t_x) / gap
     rows = []
@@ -172,5 +177,72 @@ def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: 
                 as_of,
             )
         )
+    return rows
+
+
+def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: datetime) -> None:
+    """Replace the currency's prediction rows with these (active profiles only)."""
+    rows = _rows(fit, summary, out, as_of, _active(summary.index))
     CustomerPrediction.objects.filter(currency=fit.currency).delete()
     add_rows(CustomerPrediction, _PREDICTION_FIELDS, rows)
+
+
+def _model(fit: PredictionFit) -> lifetime.Model:
+    """The models of a stored fit, as `lifetime.predict` takes them."""
+    spend = None
+    if fit.spend_params:
+        spend = clv.Fit("gamma_gamma", fit.spend_params, fit.spend_log_likelihood, 0)
+    return lifetime.Model(
+        clv.Fit(fit.model, fit.params, fit.log_likelihood, fit.customers),
+        spend,
+        fit.customers,
+        fit.repeat_customers,
+        fit.spend_error,
+    )
+
+
+def score_profiles(profile_ids, as_of: datetime) -> int:
+    """Score these customers again with the fits in force, at once (after their orders
+    changed): the stored fit's parameters, their orders placed before `as_of`. A customer left
+    with no counted order in a currency loses its prediction there. Returns the rows written.
+    """
+    ids = sorted({int(pk) for pk in profile_ids})
+    fits = {fit.currency: fit for fit in PredictionFit.objects.filter(in_force=True)}
+    if not ids or not fits:
+        return 0
+    orders = pd.DataFrame(
+        list(
+            OrderRecord.objects.filter(
+                AnyOf("profile_id", ids),
+                counts=True,
+                currency__in=list(fits),
+                placed_at__lt=as_of,
+            ).values_list("profile_id", "currency", "placed_at", "net_spend_amount")
+        ),
+        columns=["profile_id", "currency", "placed_at", "amount"],
+    )
+    active = _active(ids)
+    rows, keep = [], set()
+    for currency, placed in orders.groupby("currency"):
+        fit = fits[currency]
+        summary = lifetime.summarise(placed, as_of, customer="profile_id")
+        rows += _rows(fit, summary, lifetime.predict(_model(fit), summary, as_of), as_of, active)
+        keep |= {(int(pk), currency) for pk in summary.index}
+    with transaction.atomic():
+        stale = [
+            pk
+            for pk, profile_id, currency in CustomerPrediction.objects.filter(
+                AnyOf("profile_id", ids)
+            ).values_list("pk", "profile_id", "currency")
+            if (profile_id, currency) not in keep or profile_id not in active
+        ]
+        if stale:
+            CustomerPrediction.objects.filter(pk__in=stale).delete()
+        add_rows(
+            CustomerPrediction,
+            _PREDICTION_FIELDS,
+            rows,
+            unique=["profile", "currency"],
+            update=[f for f in _PREDICTION_FIELDS if f not in ("profile", "currency")],
+        )
+    return len(rows)

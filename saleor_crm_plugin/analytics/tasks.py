@@ -4,23 +4,31 @@ from celery import shared_task
 from django.utils import timezone
 
 from ..host import get_host
+from ..metadata import sync_all_customer_metadata
 from ..task_options import RETRY
 from .predictions import refit
 
 
 @shared_task(name="saleor_crm.refit_predictions", **RETRY)
 def refit_predictions_task() -> dict:
-    """Fit, back-test and score every currency (daily, through beat)."""
+    """Fit, back-test and score every currency (daily, through beat), then bring the
+    customers' `crm.*` prediction keys up to date (only those that changed are written)."""
     host = get_host()
     with host.database_access():
         config = host.config()
         fits = refit(timezone.now(), config.prediction_model, config.prediction_holdout_weeks)
+        metadata_written = (
+            sync_all_customer_metadata(host) if any(fit.in_force for fit in fits) else 0
+        )
     return {
-        fit.currency: {
-            "status": fit.status,
-            "customers": fit.customers,
-            "seconds": round(fit.seconds, 2),
-            **({"error": fit.error} if fit.error else {}),
-        }
-        for fit in fits
+        "metadata_written": metadata_written,
+        "fits": {
+            fit.currency: {
+                "status": fit.status,
+                "customers": fit.customers,
+                "seconds": round(fit.seconds, 2),
+                **({"error": fit.error} if fit.error else {}),
+            }
+            for fit in fits
+        },
     }

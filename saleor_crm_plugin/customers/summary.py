@@ -5,7 +5,7 @@ metadata requires; money keeps its currency and is never added across currencies
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from ..money import quantize_amount
@@ -33,6 +33,7 @@ def summary_metadata(
     scores: Iterable[tuple[str, int, int, int, str]] = (),
     rank: tuple[str, datetime] | None = None,
     points: tuple[int, int] | None = None,
+    predictions: Iterable[tuple[str, float, Decimal | None, datetime | None, float | None]] = (),
 ) -> dict[str, str]:
     """Return the `crm.*` metadata of one customer.
 
@@ -48,6 +49,9 @@ def summary_metadata(
         (rank code, since when), when the customer has a rank.
     points
         (balance, pending), when the customer has a points account.
+    predictions
+        (currency, P(alive), predicted 12-month CLV or None, expected next order or None,
+        overdue or None) per currency the customer has a prediction in.
 
     Returns
     -------
@@ -56,7 +60,11 @@ def summary_metadata(
         when there is none), `crm.total_spent` and `crm.average_order` ("JPY 12000; USD 19.75"),
         `crm.segment` ("JPY Champions") and `crm.rfm` ("JPY R5 F4 M5"), empty when unscored;
         with a rank `crm.rank` (its code, "GOLD") and `crm.rank_since`; with points
-        `crm.points` (what can be spent now, negative when owed) and `crm.points_pending`.
+        `crm.points` (what can be spent now, negative when owed) and `crm.points_pending`;
+        with predictions `crm.p_alive` ("JPY 0.42", two decimals), `crm.predicted_clv`
+        ("JPY 23400"), `crm.next_order_on` ("JPY 2027-01-15", the UTC date) and `crm.overdue`
+        ("JPY 1.8": days since the last order over the customer's usual gap), each currency
+        without the figure left out.
     """
     spends = sorted(spends)
     scores = sorted(scores)
@@ -67,6 +75,20 @@ def summary_metadata(
     if points is not None:
         extra[f"{METADATA_PREFIX}points"] = str(points[0])
         extra[f"{METADATA_PREFIX}points_pending"] = str(points[1])
+    predictions = sorted(predictions, key=lambda row: row[0])
+    if predictions:
+        extra[f"{METADATA_PREFIX}p_alive"] = "; ".join(f"{c} {p:.2f}" for c, p, *_ in predictions)
+        extra[f"{METADATA_PREFIX}predicted_clv"] = _money(
+            (c, value) for c, _, value, *_ in predictions if value is not None
+        )
+        extra[f"{METADATA_PREFIX}next_order_on"] = "; ".join(
+            f"{c} {at.astimezone(UTC).date().isoformat()}"
+            for c, _, _, at, _ in predictions
+            if at is not None
+        )
+        extra[f"{METADATA_PREFIX}overdue"] = "; ".join(
+            f"{c} {overdue:.1f}" for c, *_, overdue in predictions if overdue is not None
+        )
     return {
         f"{METADATA_PREFIX}order_count": str(order_count),
         f"{METADATA_PREFIX}first_order_at": _time(first_order_at),

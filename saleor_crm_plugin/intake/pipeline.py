@@ -1,7 +1,7 @@
 """What follows a change to orders or customers: the one place that says it, in this order.
 
 1. the ledger (customers first, so an order finds its customer's profile; then orders),
-2. RFM scores of the customers touched,
+2. RFM scores and predictions (with the fit in force) of the customers touched,
 3. points and ranks,
 4. subscriptions the orders start,
 5. the `crm.*` metadata (and the rank's effects) in the store.
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..analytics.predictions import score_profiles
 from ..conf import CRMConfig
 from ..customers.ingest import IngestResult, ingest_customers, ingest_orders
 from ..customers.models import CustomerProfile, OrderRecord
@@ -50,6 +51,7 @@ class PipelineReport:
     rank_changes: int = 0
     subscriptions_started: int = 0
     metadata_written: int = 0
+    predictions: int = 0  # prediction rows written with the fits in force
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class PipelineReport:
             "rank_changes": self.rank_changes,
             "subscriptions_started": self.subscriptions_started,
             "metadata_written": self.metadata_written,
+            "predictions": self.predictions,
         }
 
 
@@ -101,6 +104,7 @@ def apply(host: Host, config: CRMConfig, changes: Changes, now: datetime) -> Pip
     order_profiles = _profiles_of_orders(orders) | set(report.orders.profile_ids)
     touched = customer_profiles | order_profiles
     rescore_profiles(touched, config.zone, as_of=now, segments=config.segment_map)
+    report.predictions = score_profiles(touched, now)
     # A customer who registers adopts their guest orders, which earn now: all their orders.
     adopted = settle_loyalty(config, host, customer_profiles, now)
     loyalty = settle_loyalty(

@@ -10,6 +10,7 @@ from saleor_crm_plugin.analytics import clv, lifetime
 from saleor_crm_plugin.analytics.models import CustomerPrediction, PredictionFit
 from saleor_crm_plugin.analytics.predictions import ledger_orders, refit
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
+from saleor_crm_plugin.customers.models import CustomerProfile
 from tests.factories import T0, customer, order
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +174,103 @@ def test_customers_who_all_spend_alike_are_predicted_to_spend_that():
     assert fit.spend_error == ""
     values = set(CustomerPrediction.objects.values_list("expected_value", flat=True))
     assert values == {Decimal("40.00")}
+
+
+def test_a_new_order_rescores_its_customer_with_the_fit_in_force_at_once():
+    from saleor_crm_plugin.analytics.predictions import score_profiles
+
+    # given: a fit in force, and a customer's prediction from it
+    _history(customers=60)
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+    before = CustomerPrediction.objects.get(profile__user_id="u1")
+    later = AS_OF + timedelta(days=3)
+
+    # when: u1 orders again and a new customer orders for the first time
+    ingest_orders(
+        [
+            order(
+                "u1-new",
+                user_id="u1",
+                email="u1@example.com",
+                total="80",
+                currency="USD",
+                placed_at=later - timedelta(hours=1),
+            ),
+            order(
+                "n1",
+                user_id="n",
+                email="n@example.com",
+                total="30",
+                currency="USD",
+                placed_at=later - timedelta(hours=2),
+            ),
+        ]
+    )
+    ids = list(CustomerProfile.objects.filter(user_id__in=["u1", "n"]).values_list("pk", flat=True))
+    written = score_profiles(ids, later)
+
+    # then: their rows are the pure predictions from the stored parameters, no refit
+    assert written == 2
+    assert PredictionFit.objects.count() == 1
+    orders = ledger_orders("USD", later)
+    summary = lifetime.summarise(orders[orders.profile_id.isin(ids)], later, customer="profile_id")
+    model = lifetime.Model(
+        clv.Fit("bgnbd", fit.params, fit.log_likelihood, fit.customers),
+        clv.Fit("gamma_gamma", fit.spend_params, fit.spend_log_likelihood, 0),
+        fit.customers,
+        fit.repeat_customers,
+    )
+    expected = lifetime.predict(model, summary, later)
+    for user_id in ("u1", "n"):
+        row = CustomerPrediction.objects.get(profile__user_id=user_id)
+        assert row.p_alive == pytest.approx(expected.loc[row.profile_id, "p_alive"])
+        assert row.expected_90 == pytest.approx(expected.loc[row.profile_id, "expected_90"])
+        assert row.fit_id == fit.pk
+        assert row.scored_at == later
+    after = CustomerPrediction.objects.get(profile__user_id="u1")
+    assert after.pk == before.pk
+    assert after.expected_90 != before.expected_90  # the new order is in it
+    # the others keep their nightly rows
+    assert CustomerPrediction.objects.filter(scored_at=AS_OF).count() == 59
+
+
+def test_rescoring_without_a_fit_in_force_writes_nothing():
+    from saleor_crm_plugin.analytics.predictions import score_profiles
+
+    _history(customers=5)
+    ids = list(CustomerProfile.objects.values_list("pk", flat=True))
+    assert score_profiles(ids, AS_OF) == 0
+    assert not CustomerPrediction.objects.exists()
+
+
+def test_the_nightly_task_refits_and_writes_the_prediction_keys(monkeypatch):
+    from saleor_crm_plugin.analytics import tasks
+    from saleor_crm_plugin.sandbox.models import SandboxUser
+
+    # given: a registered customer of the store among the history
+    _history(customers=40)
+    SandboxUser.objects.create(pk=77, email="reg@example.com", date_joined=T0, updated_at=T0)
+    ingest_orders(
+        [
+            order(
+                f"r{day}",
+                user_id="77",
+                email="reg@example.com",
+                currency="USD",
+                placed_at=T0 + timedelta(days=day),
+            )
+            for day in (10, 40, 90)
+        ]
+    )
+    monkeypatch.setattr(tasks.timezone, "now", lambda: AS_OF)
+
+    # when
+    result = tasks.refit_predictions_task.delay().get()
+
+    # then
+    assert result["fits"]["USD"]["status"] == "ok"
+    assert result["fits"]["USD"]["customers"] == 41
+    assert result["metadata_written"] >= 1
+    prediction = CustomerPrediction.objects.get(profile__user_id="77")
+    metadata = SandboxUser.objects.get(pk=77).private_metadata
+    assert metadata["crm.p_alive"] == f"USD {prediction.p_alive:.2f}"

@@ -41,6 +41,7 @@ def test_order_task_records_the_current_state_twice_without_change():
         "points_entries": 0,  # a guest's order earns nothing
         "rank_changes": 0,
         "subscriptions_started": 0,
+        "predictions": 0,  # no fit in force yet
     }
     assert second == {**first, "orders": {"created": 0, "updated": 0, "unchanged": 1}}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
@@ -59,6 +60,7 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
         "points_entries": 0,
         "rank_changes": 0,
         "subscriptions_started": 0,
+        "predictions": 0,  # no fit in force yet
     }
     assert not OrderRecord.objects.exists()
 

@@ -55,3 +55,38 @@ def test_age_counts_whole_years():
     assert age_on(date(2000, 2, 29), date(2025, 2, 28)) == 24
     assert age_on(date(2030, 1, 1), date(2026, 1, 1)) is None
     assert age_on(None, date(2026, 1, 1)) is None
+
+
+def test_predictions_are_written_per_currency_leaving_out_what_a_currency_lacks():
+    from decimal import Decimal
+
+    # when: a JPY prediction with every figure, a USD one without spend fit or next order
+    metadata = summary_metadata(
+        4,
+        datetime(2025, 1, 2, tzinfo=UTC),
+        datetime(2025, 6, 1, tzinfo=UTC),
+        [],
+        predictions=[
+            ("USD", 0.104, None, None, None),
+            ("JPY", 0.4249, Decimal("23400.000"), datetime(2027, 1, 15, 20, tzinfo=UTC), 1.84),
+        ],
+    )
+
+    # then
+    assert {key: value for key, value in metadata.items() if key not in BASE} == {
+        "crm.p_alive": "JPY 0.42; USD 0.10",
+        "crm.predicted_clv": "JPY 23400",
+        "crm.next_order_on": "JPY 2027-01-15",
+        "crm.overdue": "JPY 1.8",
+    }
+
+
+BASE = {
+    "crm.order_count",
+    "crm.first_order_at",
+    "crm.last_order_at",
+    "crm.total_spent",
+    "crm.average_order",
+    "crm.segment",
+    "crm.rfm",
+}
