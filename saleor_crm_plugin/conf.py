@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import FieldError
 from .loyalty import config as loyalty_conf
 from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
+from .segments.bins import DEFAULT_FIXED_BINS_TEXT, FixedBins, parse_fixed_bins
 from .segments.segment_map import DEFAULT_SEGMENT_MAP_TEXT, DEFAULT_SEGMENTS, parse_segment_map
 from .subscriptions.schedule import DEFAULT_PLANS_TEXT, Interval, parse_plans
 
@@ -56,6 +57,9 @@ DRAIN_SECONDS = "event-drain-seconds"
 SWEEP_MINUTES = "catch-up-sweep-minutes"
 PREDICTION_MODEL = "prediction-model"
 PREDICTION_HOLDOUT = "prediction-holdout-weeks"
+ANALYTICS_HOUR = "analytics-hour"
+RFM_SCORING = "rfm-scoring"
+RFM_BINS = "rfm-fixed-bins"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -76,6 +80,23 @@ FIELDS = {
         "One named segment a line, as 'Name: R 4-5; F 1-2' (R and F scores 1-5). Every one of "
         "the 25 R/F cells needs exactly one segment. Example: 'Champions: R 5; F 4-5'. The "
         "default is the common published map (Champions ... Lost).",
+        "multiline",
+    ),
+    RFM_SCORING: (
+        "RFM scoring",
+        "'quintiles' (the default): each score ranks a customer against the others in the "
+        "currency, a fifth of them a score. 'fixed': by the store's own bins below, so a "
+        "score means the same whatever the other customers do (better for a small or "
+        "skewed store).",
+        "string",
+    ),
+    RFM_BINS: (
+        "RFM fixed bins",
+        "Used with RFM scoring 'fixed'. One metric a line with four rising boundaries, each "
+        "the least value of the next score up: 'R 30 60 90 180' (R 5 within 30 days of the "
+        "last order ... R 1 after 180), 'F 2 3 5 10' (orders for F 2 to F 5), and per "
+        "currency 'M JPY 5000 10000 30000 100000' (spend for M 2 to M 5). A currency "
+        "without an M line is scored by quintiles.",
         "multiline",
     ),
     CONSENT_KEY: (
@@ -260,6 +281,12 @@ FIELDS = {
         "orders and compares its predictions for those weeks with what customers did.",
         "int",
     ),
+    ANALYTICS_HOUR: (
+        "Nightly analytics hour",
+        "The hour (0-23, in the store time zone) at which the predictions are refitted and "
+        "the analytics reports computed, every day (Celery beat).",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -340,6 +367,9 @@ DEFAULTS = {
     SWEEP_MINUTES: 15,
     PREDICTION_MODEL: "bgnbd",
     PREDICTION_HOLDOUT: 13,
+    ANALYTICS_HOUR: 3,
+    RFM_SCORING: "quintiles",
+    RFM_BINS: DEFAULT_FIXED_BINS_TEXT,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -382,6 +412,9 @@ class CRMConfig:
     # Predictions (analytics/): the frequency model and the back-test's holdout.
     prediction_model: str = "bgnbd"
     prediction_holdout_weeks: int = 13
+    analytics_hour: int = 3  # local hour of the nightly analytics tasks
+    # RFM: None scores by quintiles; the store's fixed bins otherwise (segments/rfm.py).
+    rfm_bins: FixedBins | None = None
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -642,7 +675,16 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         prediction_holdout_weeks=_parse_whole(
             PREDICTION_HOLDOUT, values[PREDICTION_HOLDOUT], 104, low=1, unit="weeks"
         ),
+        analytics_hour=_parse_whole(ANALYTICS_HOUR, values[ANALYTICS_HOUR], 23),
+        rfm_bins=_parse_rfm_bins(values),
     )
+
+
+def _parse_rfm_bins(values: Mapping) -> FixedBins | None:
+    """The fixed bins when scoring by them (they are checked either way)."""
+    scoring = _parse_choice(RFM_SCORING, values[RFM_SCORING], ("quintiles", "fixed"))
+    bins = _setting(RFM_BINS, parse_fixed_bins, values[RFM_BINS])
+    return bins if scoring == "fixed" else None
 
 
 _DEFAULT_LOYALTY = _parse_loyalty(DEFAULTS)

@@ -226,7 +226,8 @@ def _score_everyone(workers: int) -> int:
     Chunked, so no process holds every customer's scores at once (about 1 GB at 1M customers
     in one `recompute_rfm`). The backfill writes the metadata itself afterwards.
     """
-    run = start_recompute(_host.config().zone, chunk_size())
+    config = _host.config()
+    run = start_recompute(config.zone, chunk_size(), bins=config.rfm_bins)
     chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
     if workers == 1:
         for chunk_id in chunk_ids:

@@ -7,8 +7,9 @@ inside Saleor every task is a `CustomPeriodicTask` (both schedulers then see it)
 sandbox a `PeriodicTask`. A plain row an earlier version left is replaced, keeping its
 schedule and whether it is enabled.
 
-The hourly and daily tasks keep whatever schedule staff gave them; the intake's drain and sweep follow
-the plugin's settings (re-timed when the settings are saved).
+The hourly tasks keep whatever schedule staff gave them; the intake's drain and sweep, and the
+daily analytics (at the `analytics-hour` of the store's zone, a crontab), follow the plugin's
+settings (re-timed when the settings are saved).
 """
 
 from ..conf import CRMConfig
@@ -42,7 +43,26 @@ def _models(apps):
         task_model = apps.get_model("schedulers", "CustomPeriodicTask")
     except LookupError:
         task_model = plain
-    return apps.get_model("django_celery_beat", "IntervalSchedule"), task_model, plain
+    beat = "django_celery_beat"
+    return (
+        apps.get_model(beat, "IntervalSchedule"),
+        apps.get_model(beat, "CrontabSchedule"),
+        task_model,
+        plain,
+    )
+
+
+def _daily(crontab_model, config: CRMConfig):
+    """The crontab of the daily tasks: minute 0 of the analytics hour in the store's zone."""
+    crontab, _ = crontab_model.objects.get_or_create(
+        minute="0",
+        hour=str(config.analytics_hour),
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone=config.store_time_zone,
+    )
+    return crontab
 
 
 def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
@@ -51,28 +71,38 @@ def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
     `apps`: a migration's app registry (None: the running one). A message older than its
     interval expires unread, so a worker that was busy does not then run a queue of drains.
     """
-    interval_model, task_model, plain_model = _models(apps)
-    wanted = {name: (task, 1, "hours", False) for name, task in HOURLY.items()}
-    wanted.update((name, (task, 24, "hours", False)) for name, task in DAILY.items())
+    interval_model, crontab_model, task_model, plain_model = _models(apps)
+    # name -> (task, schedule fields, expires, whether it follows the settings)
+    wanted = {}
+    for name, task in HOURLY.items():
+        interval, _ = interval_model.objects.get_or_create(every=1, period="hours")
+        wanted[name] = (task, {"interval_id": interval.pk, "crontab_id": None}, None, False)
+    daily = _daily(crontab_model, config)
+    for name, task in DAILY.items():
+        wanted[name] = (task, {"interval_id": None, "crontab_id": daily.pk}, None, True)
     for name, (task, every, period) in intake_schedule(config).items():
-        wanted[name] = (task, every, period, True)
-    changed = 0
-    for name, (task, every, period, follows_settings) in wanted.items():
         interval, _ = interval_model.objects.get_or_create(every=every, period=period)
-        expires = every * _SECONDS[period] if follows_settings else None
+        schedule = {"interval_id": interval.pk, "crontab_id": None}
+        wanted[name] = (task, schedule, every * _SECONDS[period], True)
+    changed = 0
+    for name, (task, schedule, expires, follows_settings) in wanted.items():
         row = task_model.objects.filter(name=name).first()
         if row is None:
             old = plain_model.objects.filter(name=name).first()
-            fields = {"task": task, "interval_id": interval.pk, "expire_seconds": expires}
+            fields = {"task": task, **schedule, "expire_seconds": expires}
             if old is not None:  # from an earlier version: keep its state, and its timing
                 fields["enabled"] = old.enabled  # unless the settings give it
                 if not follows_settings:
-                    fields["interval_id"] = old.interval_id
+                    fields.update(interval_id=old.interval_id, crontab_id=old.crontab_id)
                 old.delete()
             task_model.objects.create(name=name, **fields)
             changed += 1
-        elif follows_settings and (row.interval_id, row.expire_seconds) != (interval.pk, expires):
-            row.interval, row.expire_seconds = interval, expires
+        elif follows_settings and (
+            (row.interval_id, row.crontab_id, row.expire_seconds)
+            != (schedule["interval_id"], schedule["crontab_id"], expires)
+        ):
+            row.interval_id, row.crontab_id = schedule["interval_id"], schedule["crontab_id"]
+            row.expire_seconds = expires
             row.save()  # save(), not update(): beat notices the change
             changed += 1
     return changed

@@ -138,7 +138,7 @@ def segment_lines() -> list[str]:
     from ..segments.services import recompute_rfm
 
     config = SandboxHost().config()
-    report = recompute_rfm(config.zone, segments=config.segment_map)
+    report = recompute_rfm(config.zone, segments=config.segment_map, bins=config.rfm_bins)
     sizes = SegmentSize.objects.filter(computed_at=report.computed_at)
     lines = [
         f"RFM segments ({report.scored:,} customers scored, {report.written:,} scores changed):"

@@ -17,6 +17,8 @@ class ScoreCutPoints(models.Model):
     monetary = models.JSONField()
     customers = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
+    # "quintiles" (fitted to the group's customers) or "fixed" (the store's bins).
+    method = models.CharField(max_length=16, default="quintiles")
 
     class Meta:
         app_label = "saleor_crm"

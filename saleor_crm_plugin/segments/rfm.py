@@ -22,6 +22,13 @@ less or more spend). Customers with the same value are left out of their own com
 `fit_cut_points` keeps the boundaries of a full recompute so that one customer can be rescored
 at once after an order: `score_values` gives every value seen in the recompute exactly the
 score the recompute gave it, and a new value the score of its place among those boundaries.
+
+Quintiles only rank customers against each other: in a small store where most customers
+ordered today, a customer whose last order was 16 days ago is R 1. A store can instead score
+against fixed bins it chooses (`FixedBins`, the `rfm-scoring` setting), as Japanese CRM tools
+configure RFM: R by days since the last order, F by order count, M by spend in each currency.
+Fixed bins score any number of customers (no `MIN_GROUP`); a currency without M bins is
+scored by quintiles. Each group's `CutPoints.method` says which is in force.
 """
 
 from collections.abc import Mapping
@@ -32,6 +39,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from .bins import FIXED, QUINTILES, FixedBins, parse_fixed_bins
 from .segment_map import (
     DEFAULT_SEGMENTS,
     SEGMENT_NAMES,
@@ -42,12 +50,17 @@ from .segment_map import (
 
 __all__ = [
     "DEFAULT_SEGMENTS",
+    "FIXED",
     "MIN_GROUP",
+    "QUINTILES",
     "SEGMENT_NAMES",
     "CutPoints",
+    "FixedBins",
     "days_since",
     "fit_cut_points",
     "fit_groups",
+    "fixed_cut_points",
+    "parse_fixed_bins",
     "parse_segment_map",
     "score_rfm",
     "score_rows",
@@ -66,11 +79,31 @@ class CutPoints:
     """The four boundaries of one metric in one group: a value scores 1 + how many it exceeds.
 
     Values are "goodness" (higher is better): recency is minus days. A boundary of None means
-    no value scores below that score (every value exceeds it).
+    no value scores below that score (every value exceeds it). `method`: how they were set,
+    `QUINTILES` (fitted to the customers) or `FIXED` (the store's bins).
     """
 
     bounds: tuple[float | None, float | None, float | None, float | None]
     customers: int
+    method: str = QUINTILES
+
+
+def fixed_cut_points(bins: FixedBins, group: str, customers: int) -> dict | None:
+    """The cut points of `bins` for one group (None when it has no M bins), in the form
+    `fit_groups` gives: a value scores 1 + how many boundaries it exceeds."""
+    if group not in bins.monetary:
+        return None
+
+    def cut(bounds) -> CutPoints:
+        return CutPoints(tuple(bounds), customers, FIXED)
+
+    # Days are whole and counts whole: half a unit below each boundary makes "at least".
+    # Spend has at most three decimals: half a thousandth below.
+    return {
+        "recency": cut(-(days + 0.5) for days in reversed(bins.recency)),
+        "frequency": cut(count - 0.5 for count in bins.frequency),
+        "monetary": cut(float(amount) - 0.0005 for amount in bins.monetary[group]),
+    }
 
 
 def _scores_of_distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +172,9 @@ def _goodness(frame: pd.DataFrame, recency_days: np.ndarray) -> dict[str, np.nda
     }
 
 
-def fit_groups(customers: pd.DataFrame, as_of: datetime, zone: ZoneInfo) -> dict:
+def fit_groups(
+    customers: pd.DataFrame, as_of: datetime, zone: ZoneInfo, bins: FixedBins | None = None
+) -> dict:
     """Fit the cut points of every group large enough to be scored.
 
     Parameters
@@ -148,12 +183,15 @@ def fit_groups(customers: pd.DataFrame, as_of: datetime, zone: ZoneInfo) -> dict
         The columns of `score_rfm`.
     as_of, zone
         The scoring time and the store's time zone (recency in local days).
+    bins
+        The store's fixed bins, when it scores by them: a group with M bins takes them
+        (whatever its size); the others are fitted as quintiles.
 
     Returns
     -------
     dict
-        `{group: {"recency": CutPoints, "frequency": ..., "monetary": ...}}`; groups with
-        fewer than `MIN_GROUP` customers are left out.
+        `{group: {"recency": CutPoints, "frequency": ..., "monetary": ...}}`; groups fitted
+        as quintiles with fewer than `MIN_GROUP` customers are left out.
     """
     _require_aware(as_of)
     if customers.empty:
@@ -162,7 +200,9 @@ def fit_groups(customers: pd.DataFrame, as_of: datetime, zone: ZoneInfo) -> dict
     goodness = _goodness(customers, days)
     cut_points = {}
     for group, rows in sorted(customers.groupby("group").indices.items()):
-        fitted = {metric: fit_cut_points(goodness[metric][rows]) for metric in METRICS}
+        fitted = None if bins is None else fixed_cut_points(bins, group, len(rows))
+        if fitted is None:
+            fitted = {metric: fit_cut_points(goodness[metric][rows]) for metric in METRICS}
         if fitted["recency"] is not None:
             cut_points[group] = fitted
     return cut_points
@@ -264,6 +304,7 @@ def score_rfm(
     as_of: datetime,
     zone: ZoneInfo,
     segments: Mapping | None = None,
+    bins: FixedBins | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Score every customer within their group.
 
@@ -277,6 +318,8 @@ def score_rfm(
         Aware time of the scoring; recency is counted in days in `zone`.
     segments
         Segment map (see `DEFAULT_SEGMENTS` and `parse_segment_map`).
+    bins
+        The store's fixed bins instead of quintiles (see `fit_groups`).
 
     Returns
     -------
@@ -291,7 +334,7 @@ def score_rfm(
     for column in ("r", "f", "m"):
         frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["segment"] = None
-    cut_points = fit_groups(frame, as_of, zone)
+    cut_points = fit_groups(frame, as_of, zone, bins)
     scored = score_with(frame, cut_points, as_of, zone, segments)
     # Both frames are sorted by (group, customer id): the scored rows line up with the mask.
     mask = frame["group"].isin(list(cut_points)).to_numpy()

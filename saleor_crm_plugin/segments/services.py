@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from ..customers.models import UNSCORED, CustomerSpend, profile_id_ranges
 from ..money import quantize_amount
+from .bins import FixedBins
 from .models import RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
 from .rfm import METRICS, CutPoints, fit_groups, score_rows, score_with
 from .segment_map import SegmentMap
@@ -288,6 +289,7 @@ def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
                 "monetary": list(fitted["monetary"].bounds),
                 "customers": fitted["recency"].customers,
                 "computed_at": as_of,
+                "method": fitted["recency"].method,
             },
         )
     ScoreCutPoints.objects.exclude(group__in=list(cut_points)).delete()
@@ -296,7 +298,8 @@ def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
 def _stored_cut_points() -> dict:
     return {
         row.group: {
-            metric: CutPoints(tuple(getattr(row, metric)), row.customers) for metric in METRICS
+            metric: CutPoints(tuple(getattr(row, metric)), row.customers, row.method)
+            for metric in METRICS
         }
         for row in ScoreCutPoints.objects.all()
     }
@@ -327,9 +330,12 @@ def record_segment_sizes(as_of: datetime) -> int:
 # --- the recompute ------------------------------------------------------------------------
 
 
-def _fit_and_store(customers: pd.DataFrame, zone: ZoneInfo, as_of: datetime) -> dict:
-    """Fit every group's cut points, store them, and drop the scores of unscored groups."""
-    cut_points = fit_groups(customers, as_of, zone)
+def _fit_and_store(
+    customers: pd.DataFrame, zone: ZoneInfo, as_of: datetime, bins: FixedBins | None
+) -> dict:
+    """Fit every group's cut points (or take the store's fixed bins), store them, and drop
+    the scores of unscored groups."""
+    cut_points = fit_groups(customers, as_of, zone, bins)
     _store_cut_points(cut_points, as_of)
     CustomerSpend.objects.exclude(currency__in=list(cut_points)).filter(
         segment__isnull=False
@@ -342,17 +348,21 @@ def _unscored(customers: pd.DataFrame, cut_points: dict) -> tuple[str, ...]:
 
 
 def recompute_rfm(
-    zone: ZoneInfo, as_of: datetime | None = None, segments: SegmentMap | None = None
+    zone: ZoneInfo,
+    as_of: datetime | None = None,
+    segments: SegmentMap | None = None,
+    bins: FixedBins | None = None,
 ) -> RecomputeReport:
     """Score every customer per currency in one process; write only the scores that changed.
 
     Also stores each group's cut points (to rescore one customer later) and records the size
-    and revenue of every segment at this recompute. `segments` is the store's segment map.
+    and revenue of every segment at this recompute. `segments` is the store's segment map,
+    `bins` its fixed RFM bins when it scores by them (`CRMConfig.rfm_bins`).
     """
     as_of = as_of or timezone.now()
     customers = _spend_rows(Scope())
     with transaction.atomic():
-        cut_points = _fit_and_store(customers, zone, as_of)
+        cut_points = _fit_and_store(customers, zone, as_of, bins)
         scored = score_with(customers, cut_points, as_of, zone, segments)
         written, removed = _write_scores(scored, Scope(), as_of)
         record_segment_sizes(as_of)
@@ -366,7 +376,12 @@ def recompute_rfm(
     )
 
 
-def start_recompute(zone: ZoneInfo, chunk_size: int, as_of: datetime | None = None):
+def start_recompute(
+    zone: ZoneInfo,
+    chunk_size: int,
+    as_of: datetime | None = None,
+    bins: FixedBins | None = None,
+):
     """Begin a recompute split over workers: fit and store the cut points, plan the chunks.
 
     Returns the `RecomputeRun`; score each of its chunks with `score_recompute_chunk` (in any
@@ -377,7 +392,7 @@ def start_recompute(zone: ZoneInfo, chunk_size: int, as_of: datetime | None = No
     as_of = as_of or timezone.now()
     customers = _spend_rows(Scope(), stored=False)  # the fit needs no stored scores
     with transaction.atomic():
-        cut_points = _fit_and_store(customers, zone, as_of)
+        cut_points = _fit_and_store(customers, zone, as_of, bins)
         ranges = profile_id_ranges(chunk_size)
         run = RecomputeRun.objects.create(
             computed_at=as_of,

@@ -349,3 +349,41 @@ def test_tasks_name_segments_by_the_plugin_setting(store, settings):
     # then
     assert set(scored().values_list("segment", flat=True)) <= set(RENAMED)
     assert scored().get(profile__order_count=10).segment == "VIP"
+
+
+def test_fixed_bins_score_even_two_customers_and_rescoring_keeps_to_them(store):
+    from saleor_crm_plugin.customers.ingest import digest_for
+    from saleor_crm_plugin.segments.bins import parse_fixed_bins
+
+    # given: the store scores USD by its own bins (JPY has no M line: quintiles)
+    bins = parse_fixed_bins("R 30 60 90 180\nF 2 3 5 10\nM USD 5 20 50 100")
+
+    # when
+    report = recompute_rfm(TOKYO, as_of=AS_OF, bins=bins)
+
+    # then: the two USD customers (too few for quintiles) are scored by the bins
+    methods = dict(ScoreCutPoints.objects.values_list("group", "method"))
+    assert methods == {"JPY": "quintiles", "USD": "fixed"}
+    assert report.unscored_groups == ()
+    usd = {key: value for key, value in _scores().items() if key[1] == "USD"}
+    # one order each of 10.00, placed at T0, 200 days before: R 1, F 1, M 2
+    assert set(usd.values()) == {(1, 1, 2, "Lost")}
+
+    # when: one of them orders twice more today; rescoring at once uses the same bins
+    ingest_orders(
+        [
+            order(
+                f"u0-{n}",
+                email="u0@example.com",
+                currency="USD",
+                total="30.00",
+                placed_at=AS_OF - timedelta(hours=1),
+            )
+            for n in range(2)
+        ]
+    )
+    profile = CustomerProfile.objects.get(email_digest=digest_for("u0@example.com"))
+    rescore_profiles([profile.pk], TOKYO, as_of=AS_OF)
+
+    # then: 3 orders (F 3), 70.00 (M 4), today (R 5)
+    assert _scores()[(profile.email_digest, "USD")][:3] == (5, 3, 4)

@@ -282,3 +282,107 @@ def test_a_segment_says_why_in_the_maps_own_words():
     custom = parse_segment_map("Best: R 4-5; F 3-5\nRest: R 1-3; F 1-5\nNew: R 4-5; F 1-2")
     assert segment_reason("Rest", 2, 5, custom) == "R 2, F 5: Rest is R 1-3; F 1-5"
     assert "earlier map" in segment_reason("Champions", 5, 5, custom)
+
+
+BINS_TEXT = """
+# the store's own bins
+R 30 60 90 180
+F 2 3 5 10
+M USD 50 100 300 1000
+"""
+
+
+def test_fixed_bins_score_a_customer_by_the_stores_own_scale_not_against_the_others():
+    """The issue's store: 20 USD customers, most of them ordering today, and one with 12
+    orders whose last order was 16 days ago. Quintiles make that customer R 1 ("Can't Lose
+    Them"); the store's bins make them R 5, F 5: a Champion."""
+    from saleor_crm_plugin.segments.rfm import parse_fixed_bins
+
+    rows = [(i, 0, 1, "20") for i in range(1, 20)] + [(20, 16, 12, "1500")]
+    customers = _customers(rows, group="USD")
+
+    quintiles, _ = score_rfm(customers, AS_OF, TOKYO)
+    fixed, cut_points = score_rfm(customers, AS_OF, TOKYO, bins=parse_fixed_bins(BINS_TEXT))
+
+    loyal = quintiles.set_index("customer_id").loc[20]
+    assert (loyal.r, loyal.f, loyal.m, loyal.segment) == (1, 5, 5, "Can't Lose Them")
+    loyal = fixed.set_index("customer_id").loc[20]
+    assert (loyal.r, loyal.f, loyal.m, loyal.segment) == (5, 5, 5, "Champions")
+    assert _scores(fixed)[1] == _scores(fixed)[19] == (5, 1, 1)
+    assert {metric: cut.method for metric, cut in cut_points["USD"].items()} == {
+        "recency": "fixed",
+        "frequency": "fixed",
+        "monetary": "fixed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("days", "orders", "spent", "expected"),
+    [
+        (30, 1, "49.99", (5, 1, 1)),
+        (31, 2, "50", (4, 2, 2)),
+        (60, 4, "299.999", (4, 3, 3)),
+        (61, 5, "300", (3, 4, 4)),
+        (180, 9, "999", (2, 4, 4)),
+        (181, 10, "1000", (1, 5, 5)),
+        (4000, 400, "100000", (1, 5, 5)),
+    ],
+    ids=["edge-30", "edge-31", "below-300", "at-300", "edge-180", "past-180", "far"],
+)
+def test_each_fixed_boundary_is_the_least_value_of_the_next_score(days, orders, spent, expected):
+    from saleor_crm_plugin.segments.rfm import parse_fixed_bins
+
+    # one customer alone is scored too: fixed bins need no others to compare with
+    customers = _customers([(1, days, orders, spent)], group="USD")
+    scored, _ = score_rfm(customers, AS_OF, TOKYO, bins=parse_fixed_bins(BINS_TEXT))
+    assert _scores(scored) == {1: expected}
+
+
+def test_a_currency_without_m_bins_is_scored_by_quintiles():
+    from saleor_crm_plugin.segments.rfm import parse_fixed_bins
+
+    customers = _customers([(i, i, i, str(i)) for i in range(1, 11)], group="JPY")
+    fixed, cut_points = score_rfm(customers, AS_OF, TOKYO, bins=parse_fixed_bins(BINS_TEXT))
+    quintiles, _ = score_rfm(customers, AS_OF, TOKYO)
+
+    assert _scores(fixed) == _scores(quintiles)
+    assert cut_points["JPY"]["recency"].method == "quintiles"
+
+
+def test_fixed_bins_read_back_from_their_text():
+    from saleor_crm_plugin.segments.rfm import parse_fixed_bins
+
+    bins = parse_fixed_bins("r 30, 60, 90, 180\nF 2 3 5 10\nM jpy 5000 10000 30000 100000")
+    assert bins.recency == (30, 60, 90, 180)
+    assert bins.monetary == {
+        "JPY": (Decimal(5000), Decimal(10000), Decimal(30000), Decimal(100000))
+    }
+    assert parse_fixed_bins(bins.as_text()) == bins
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("F 2 3 5 10", "R bins are missing"),
+        ("R 30 60 90 180", "F bins are missing"),
+        ("R 30 60 90\nF 2 3 5 10", "'R 30 60 90': give four boundaries (scores 2 to 5), not 3"),
+        (
+            "R 30 60 60 180\nF 2 3 5 10",
+            "'R 30 60 60 180': the boundaries must rise, each above the one before",
+        ),
+        ("R 30 60 90 180\nF 2 3 five 10", "'F 2 3 five 10': 'five' is not a number"),
+        (
+            "R 30 60 90 180\nF 2 3 5 10\nM 50 100 300 1000",
+            "'M 50 100 300 1000': '50' is not an ISO 4217 currency code (three letters)",
+        ),
+        ("R 30 60 90 180\nF 2 3 5 10\nX 1 2 3 4", "'X 1 2 3 4': a line starts with R, F or M"),
+        ("R 30 60 90 180\nR 30 60 90 180\nF 2 3 5 10", "'R 30 60 90 180': R is given twice"),
+    ],
+    ids=["no-r", "no-f", "three", "not-rising", "not-a-number", "no-currency", "unknown", "twice"],
+)
+def test_wrong_fixed_bins_name_the_line(text, message):
+    from saleor_crm_plugin.segments.rfm import parse_fixed_bins
+
+    with pytest.raises(ValueError, match=r"\w") as raised:
+        parse_fixed_bins(text)
+    assert str(raised.value) == message
