@@ -153,7 +153,7 @@ def _page(request, host, name: str) -> HttpResponse:
 def _execute(host, requester, request, query: str, variables: dict) -> dict:
     """Our GraphQL in process as the token's requester: its data, with null where a field
     answered an error (an unknown customer, a refused mutation)."""
-    from ..graphql.errors import log_unexpected
+    from ..graphql.core.errors import log_unexpected
     from ..graphql.schema import schema
 
     result = schema.execute(query, variables=variables, context=Context(request, host, requester))

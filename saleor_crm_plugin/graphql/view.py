@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..host import Host, Requester, get_host
-from .errors import format_error, log_unexpected
+from .core.errors import format_error, log_unexpected
 from .schema import schema
 
 CORS_HEADERS = {

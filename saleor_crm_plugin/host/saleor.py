@@ -628,7 +628,7 @@ class SaleorHost:
     def subscription_offers(self, variant_ids) -> dict:
         from saleor.product.models import ProductVariant
 
-        from ..graphql.errors import decode_id
+        from ..graphql.core.errors import decode_id
         from ..subscriptions.schedule import OFFER_KEY, ScheduleError, parse_offer
 
         wanted = {}  # key given -> variant pk or SKU

@@ -93,21 +93,21 @@ def test_an_unexpected_error_in_the_widget_is_logged_and_its_text_not_shown(
     client, ann, staff_user, monkeypatch, caplog
 ):
     # given
-    from saleor_crm_plugin.graphql import loyalty
+    from saleor_crm_plugin.graphql.loyalty import resolvers
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret-dsn postgres://crm:hunter2@10.0.0.5/crm")
 
-    monkeypatch.setattr(loyalty, "membership", broken)
+    monkeypatch.setattr(resolvers, "membership", broken)
 
     # when
-    with caplog.at_level(logging.ERROR, logger="saleor_crm_plugin.graphql.errors"):
+    with caplog.at_level(logging.ERROR, logger="saleor_crm_plugin.graphql.core.errors"):
         answer = _widget(client, staff_user.api_token, ann)
 
     # then
     assert answer.status_code == 200
     assert "hunter2" not in answer.content.decode()
-    logged = [r for r in caplog.records if r.name == "saleor_crm_plugin.graphql.errors"]
+    logged = [r for r in caplog.records if r.name == "saleor_crm_plugin.graphql.core.errors"]
     assert [(r.getMessage(), r.exc_info[0]) for r in logged] == [
         ("CRM GraphQL: unexpected error at ['crmCustomer', 'membership']", RuntimeError)
     ]

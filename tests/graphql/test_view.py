@@ -5,12 +5,12 @@ import logging
 
 import pytest
 
-from saleor_crm_plugin.graphql import schema as schema_module
+from saleor_crm_plugin.graphql.segments import schema as segments_schema
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "connection to postgres://crm:hunter2@10.0.0.5/crm failed"
-ERRORS_LOGGER = "saleor_crm_plugin.graphql.errors"
+ERRORS_LOGGER = "saleor_crm_plugin.graphql.core.errors"
 
 
 def _logged(caplog):
@@ -22,7 +22,7 @@ def broken_rfm(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError(SECRET)
 
-    monkeypatch.setattr(schema_module, "rfm_groups", broken)
+    monkeypatch.setattr(segments_schema, "rfm_groups", broken)
 
 
 def test_an_unexpected_error_answers_a_generic_message_and_is_logged(

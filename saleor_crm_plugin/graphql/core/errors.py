@@ -6,8 +6,8 @@ import graphene
 from django.conf import settings
 from graphql import GraphQLError
 
-from ..errors import FieldError
-from ..host import MANAGE_USERS
+from ...errors import FieldError
+from ...host import MANAGE_USERS
 
 logger = logging.getLogger(__name__)
 

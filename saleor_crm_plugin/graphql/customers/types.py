@@ -5,25 +5,19 @@ from datetime import datetime
 import graphene
 from graphene import relay
 
-from ..customers.models import CustomerProfile
-from ..customers.search import attach_list_columns
-from ..host.attributes import age_on
-from ..loyalty.models import MemberRank
-from ..segments.segment_map import segment_reason
-from .loyalty import (
-    CRMMembership,
-    CRMPoints,
-    CRMRankChange,
-    membership_of,
-    own_profile,
-    points_of,
-    rank_history,
-)
-from .money import Money, money
-from .scalars import JSONString
-from .subscriptions import CRMSubscription, own_subscriptions
+from ...customers.models import CustomerProfile
+from ...customers.search import attach_list_columns
+from ...host.attributes import age_on
+from ...loyalty.models import MemberRank
+from ...segments.segment_map import segment_reason
+from ..core.customers import own_profile
+from ..core.types import Money, money
+from ..loyalty.resolvers import membership_of, points_of, rank_history
+from ..loyalty.types import CRMMembership, CRMPoints, CRMRankChange
+from ..subscriptions.resolvers import own_subscriptions
+from ..subscriptions.types import CRMSubscription
 
-__all__ = ["CRMCustomer", "CRMMe", "CRMScore", "CRMSpend", "JSONString", "Money"]
+__all__ = ["CRMCustomer", "CRMCustomerCountableConnection", "CRMMe", "CRMScore", "CRMSpend"]
 
 
 class CRMSpend(graphene.ObjectType):

@@ -1,0 +1,180 @@
+"""GraphQL types of analytics: the figures the hourly and nightly tasks store."""
+
+from datetime import datetime
+
+import graphene
+
+from ...analytics.models import PredictionFit
+from ..loyalty.types import CRMPointsLiability
+from ..subscriptions.types import CRMSubscriptionFigures
+
+
+class CRMOverviewFigures(graphene.ObjectType):
+    points_liability = graphene.List(graphene.NonNull(CRMPointsLiability), required=True)
+    points_computed_at = graphene.DateTime(required=True)
+    subscriptions = graphene.List(
+        graphene.NonNull(CRMSubscriptionFigures),
+        required=True,
+        description="Per channel; cancellations of the last 30 days.",
+    )
+    subscriptions_computed_at = graphene.DateTime(required=True)
+
+
+# --- the lifetime models' fits (`analytics.predictions`, stored by the nightly refit) ---------
+
+
+class CRMModelParameter(graphene.ObjectType):
+    """One fitted parameter of a model (BG/NBD: r, alpha, a, b; Gamma-Gamma: p, q, gamma)."""
+
+    name = graphene.String(required=True)
+    value = graphene.Float(required=True)
+
+
+def parameters(params: dict | None) -> list[CRMModelParameter]:
+    """A stored parameter dict as name/value pairs, by name (the store keeps no order)."""
+    return [
+        CRMModelParameter(name=name, value=value) for name, value in sorted((params or {}).items())
+    ]
+
+
+class CRMSpendFit(graphene.ObjectType):
+    """The Gamma-Gamma model of spend per order, learnt from the repeat customers."""
+
+    params = graphene.List(
+        graphene.NonNull(CRMModelParameter),
+        required=True,
+        description="p, q and gamma, by name; empty without a spend fit.",
+    )
+    log_likelihood = graphene.Float(description="At the parameters; null without a spend fit.")
+    error = graphene.String(
+        description="Why there is no spend fit (null: there is one); without it no expected "
+        "order value or CLV is predicted."
+    )
+
+
+class CRMBacktestBucket(graphene.ObjectType):
+    """The calibration customers with the same number of repeat orders."""
+
+    bucket = graphene.String(
+        required=True, description="Repeat orders in the calibration period: 0 to 6, or 7+."
+    )
+    customers = graphene.Int(required=True)
+    predicted = graphene.Float(
+        required=True, description="Predicted repeat orders per customer in the holdout."
+    )
+    actual = graphene.Float(
+        required=True, description="Repeat orders per customer in the holdout (one a day)."
+    )
+
+
+class CRMBacktest(graphene.ObjectType):
+    """The fit checked as the papers do: calibrated on all but the last weeks, it predicts
+    each customer's repeat orders in those weeks, compared with what they did."""
+
+    holdout_weeks = graphene.Int(required=True)
+    calibration_end = graphene.DateTime(description="The calibration's end: the holdout's start.")
+    customers = graphene.Int(description="Customers with an order before the calibration end.")
+    buckets = graphene.List(
+        graphene.NonNull(CRMBacktestBucket),
+        required=True,
+        description="Predicted and actual repeat orders per frequency bucket; empty when "
+        "there is no back-test.",
+    )
+    predicted_total = graphene.Float(description="Repeat orders predicted in the holdout.")
+    actual_total = graphene.Int(description="Repeat orders made in the holdout.")
+    mean_absolute_error = graphene.Float(description="Per customer, in repeat orders.")
+    params = graphene.List(
+        graphene.NonNull(CRMModelParameter),
+        required=True,
+        description="The calibration fit's parameters, by name.",
+    )
+    error = graphene.String(description="Why there is no back-test (null: there is one).")
+
+
+def backtest_of(data: dict) -> CRMBacktest | None:
+    """The stored back-test (`PredictionFit.backtest`); None for a fit that has none."""
+    if not data:
+        return None
+    end = data.get("calibration_end")
+    return CRMBacktest(
+        holdout_weeks=data["holdout_weeks"],
+        calibration_end=datetime.fromisoformat(end) if end else None,
+        customers=data.get("customers"),
+        buckets=[CRMBacktestBucket(**bucket) for bucket in data.get("buckets", [])],
+        predicted_total=data.get("predicted_total"),
+        actual_total=data.get("actual_total"),
+        mean_absolute_error=data.get("mean_absolute_error"),
+        params=parameters(data.get("params")),
+        error=data.get("error"),
+    )
+
+
+class CRMPredictionFit(graphene.ObjectType):
+    """One fit of the lifetime models to one currency's orders, as the nightly refit stored it."""
+
+    model = graphene.String(
+        required=True, description="The frequency model: bgnbd (BG/NBD) or pareto_nbd."
+    )
+    as_of = graphene.DateTime(required=True, description="It learnt from the orders before.")
+    status = graphene.String(
+        required=True, description="ok, or failed: never in force, the previous fit stays."
+    )
+    error = graphene.String(description="Why the fit failed.")
+    in_force = graphene.Boolean(
+        required=True, description="The customers' predictions come from this fit."
+    )
+    params = graphene.List(
+        graphene.NonNull(CRMModelParameter),
+        required=True,
+        description="The frequency model's parameters, by name; empty when the fit failed.",
+    )
+    log_likelihood = graphene.Float(description="At the parameters; null when the fit failed.")
+    customers = graphene.Int(required=True, description="Customers it learnt from.")
+    repeat_customers = graphene.Int(
+        required=True, description="Of them, those with a repeat order (on another day)."
+    )
+    warning = graphene.String(description="Why the predictions are rough (thin data).")
+    spend = graphene.Field(CRMSpendFit, description="Null when the fit failed.")
+    backtest = graphene.Field(CRMBacktest, description="Null when the fit failed.")
+    seconds = graphene.Float(required=True, description="Fit, back-test and scoring.")
+
+    @staticmethod
+    def resolve_error(root, _info):
+        return root.error or None
+
+    @staticmethod
+    def resolve_params(root, _info):
+        return parameters(root.params)
+
+    @staticmethod
+    def resolve_warning(root, _info):
+        return root.warning or None
+
+    @staticmethod
+    def resolve_spend(root, _info):
+        if root.status != PredictionFit.OK:
+            return None
+        return CRMSpendFit(
+            params=parameters(root.spend_params),
+            log_likelihood=root.spend_log_likelihood,
+            error=root.spend_error or None,
+        )
+
+    @staticmethod
+    def resolve_backtest(root, _info):
+        return backtest_of(root.backtest)
+
+
+class CRMPredictionFits(graphene.ObjectType):
+    """The fits of one currency: the one in force and the latest attempt."""
+
+    currency = graphene.String(required=True)
+    in_force = graphene.Field(
+        CRMPredictionFit,
+        description="The fit the customers' predictions come from; null until one converged.",
+    )
+    latest = graphene.Field(
+        CRMPredictionFit,
+        required=True,
+        description="The latest attempt: the fit in force, or a later one that failed.",
+    )

@@ -1,0 +1,45 @@
+"""Resolvers of the customer queries."""
+
+from ...customers.search import (
+    SearchError,
+    attach_list_columns,
+    customer_filter_from,
+    search_profiles,
+)
+from ...errors import FieldError
+from ..core.customers import customer_by_id
+from ..core.errors import InputError
+from ..core.pagination import connection_from_queryset
+from .types import CRMCustomerCountableConnection
+
+
+def _graphql_field(field: str) -> str:
+    return field if field.startswith("sortBy") else f"filter.{field}"
+
+
+def resolve_customer(id: str):
+    try:
+        return customer_by_id(id)
+    except FieldError as error:
+        raise InputError("id", error.message) from error
+
+
+def resolve_customers(info, args: dict):
+    sort_by = args.get("sort_by") or {}
+    try:
+        queryset = search_profiles(
+            customer_filter_from(args.get("filter")),
+            sort_field=sort_by.get("field", "CREATED_AT"),
+            descending=sort_by.get("direction") == "DESC",
+            sort_currency=sort_by.get("currency"),
+            host=info.context.host,
+        )
+    except SearchError as error:
+        raise InputError(_graphql_field(error.field), error.message) from error
+    host = info.context.host
+    return connection_from_queryset(
+        queryset,
+        args,
+        CRMCustomerCountableConnection,
+        prepare_page=lambda page: attach_list_columns(page, host),
+    )

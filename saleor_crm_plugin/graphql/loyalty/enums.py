@@ -1,0 +1,28 @@
+"""Enums of ranks, points and the audit trail."""
+
+import graphene
+
+from ...audit.models import AuditEvent
+
+
+class CRMPointsKind(graphene.Enum):
+    EARN = "earn"
+    ADJUST = "adjust"
+    REDEEM = "redeem"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    RELEASE = "release"
+
+
+class CRMAuditAction(graphene.Enum):
+    POINTS_ADJUSTED = AuditEvent.POINTS_ADJUSTED
+    RANK_PINNED = AuditEvent.RANK_PINNED
+    RANK_UNPINNED = AuditEvent.RANK_UNPINNED
+    RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
+
+
+class CRMLoyaltyErrorCode(graphene.Enum):
+    INVALID = "invalid"
+    INSUFFICIENT_POINTS = "insufficient_points"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"

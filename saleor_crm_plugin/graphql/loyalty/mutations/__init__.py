@@ -1,0 +1,6 @@
+from .points_adjust import CRMPointsAdjust
+from .points_redeem import CRMPointsRedeem
+from .rank_pin import CRMRankPin
+from .rank_settings_save import CRMRankSettingsSave
+
+__all__ = ["CRMPointsAdjust", "CRMPointsRedeem", "CRMRankPin", "CRMRankSettingsSave"]

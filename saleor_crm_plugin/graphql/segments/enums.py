@@ -1,0 +1,9 @@
+"""Enums of segments."""
+
+import graphene
+
+
+class CRMSegmentErrorCode(graphene.Enum):
+    INVALID = "invalid"
+    REQUIRED = "required"
+    UNIQUE = "unique"
