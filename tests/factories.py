@@ -104,3 +104,43 @@ def ten_scored_customers():
         SandboxOrder.store(snapshot)
     ingest_orders(snapshots)
     return recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=T0 + timedelta(days=200))
+
+
+def repeat_buyers(
+    customers: int,
+    until: datetime,
+    currency: str = "USD",
+    seed: int = 5,
+    prefix: str = "u",
+    total: str | None = None,
+) -> list:
+    """Record the paid orders of repeat buyers drawn from BG/NBD-like behaviour (each starts
+    in T0's first 200 days, orders at their own pace until `until` or until they drop out);
+    user ids and emails `{prefix}{n}`. Returns the snapshots."""
+    import numpy as np
+
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+
+    rng = np.random.default_rng(seed)
+    snapshots = []
+    for n in range(customers):
+        at = T0 + timedelta(days=float(rng.uniform(0, 200)))
+        gap, drop, value = rng.gamma(2.0, 20.0), rng.beta(1.0, 4.0), rng.gamma(3.0, 15.0)
+        k = 0
+        while at < until:
+            snapshots.append(
+                order(
+                    f"{prefix}{n}-{k}",
+                    user_id=f"{prefix}{n}",
+                    email=f"{prefix}{n}@example.com",
+                    total=total or str(int(rng.gamma(5.0, value / 5.0)) + 1),
+                    currency=currency,
+                    placed_at=at,
+                )
+            )
+            k += 1
+            if rng.random() < drop:
+                break
+            at += timedelta(days=float(rng.exponential(gap)) + 1)
+    ingest_orders(snapshots)
+    return snapshots

@@ -34,6 +34,9 @@ SORT_FIELDS = {
     "TOTAL_SPENT": "spent_in_currency",
     "AVERAGE_ORDER": "average_in_currency",
     "SEGMENT": "segment_in_currency",
+    # From the customer's prediction in the currency; customers without one sort last.
+    "P_ALIVE": "p_alive_in_currency",
+    "PREDICTED_CLV": "clv_in_currency",
     # Kept by the store (through the host); guests sort last.
     "NAME": "user_name",
     "COUNTRY": "user_country",
@@ -42,8 +45,11 @@ SORT_FIELDS = {
     "AGE": "user_birth_date",
     "GENDER": "user_gender",
 }
+# What a list row shows beside the profile, read a page at a time.
+LIST_PREFETCH = ("spends", "predictions__fit")
 # Sorting that needs a currency (spend is kept per currency, scores per currency group).
-_PER_CURRENCY = {"TOTAL_SPENT", "AVERAGE_ORDER", "SEGMENT"}
+_PER_CURRENCY = {"TOTAL_SPENT", "AVERAGE_ORDER", "SEGMENT", "P_ALIVE", "PREDICTED_CLV"}
+_PREDICTED = {"P_ALIVE": "p_alive", "PREDICTED_CLV": "clv"}
 _FROM_STORE = {
     "NAME": "name",
     "COUNTRY": "country",
@@ -132,6 +138,13 @@ def _with_spend(
     )
 
 
+def _with_prediction(queryset: QuerySet, currency: str, field: str, name: str) -> QuerySet:
+    from ..analytics.models import CustomerPrediction
+
+    prediction = CustomerPrediction.objects.filter(profile=OuterRef("pk"), currency=currency)
+    return queryset.annotate(**{name: Subquery(prediction.values(field)[:1])})
+
+
 def _with_segment(queryset: QuerySet, currency: str, name: str) -> QuerySet:
     segment = CustomerSpend.objects.filter(profile=OuterRef("pk"), currency=currency)
     return queryset.annotate(**{name: Subquery(segment.values("segment")[:1])})
@@ -197,6 +210,8 @@ def search_profiles(
         currency = _currency("sortBy.currency", sort_currency)
         if sort_field == "SEGMENT":
             queryset = _with_segment(queryset, currency, column)
+        elif sort_field in _PREDICTED:
+            queryset = _with_prediction(queryset, currency, _PREDICTED[sort_field], column)
         else:
             amount = "total_spent_amount" if sort_field == "TOTAL_SPENT" else "average_order_amount"
             return SpendOrdered(queryset, currency, amount, descending)
@@ -206,7 +221,7 @@ def search_profiles(
     if sort_field == "AGE":  # the youngest have the latest birth dates
         descending = not descending
     order = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return queryset.prefetch_related("spends").order_by(order, tie)
+    return queryset.prefetch_related(*LIST_PREFETCH).order_by(order, tie)
 
 
 class SpendOrdered:
@@ -242,10 +257,10 @@ class SpendOrdered:
 
     def __getitem__(self, window: slice) -> list[CustomerProfile]:
         start, stop = window.start or 0, window.stop
-        page = list(self.with_spend.prefetch_related("spends")[start:stop])
+        page = list(self.with_spend.prefetch_related(*LIST_PREFETCH)[start:stop])
         if len(page) < stop - start:
             skip = max(0, start - self._first_part_size())
-            rest = self.without_spend.prefetch_related("spends")
+            rest = self.without_spend.prefetch_related(*LIST_PREFETCH)
             page += list(rest[skip : skip + (stop - start - len(page))])
         return page
 

@@ -1,7 +1,7 @@
 """The HTTP view of our GraphQL API (not Saleor's GraphQLView, which checks Saleor's schema)."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -21,6 +21,8 @@ class Context:
     request: HttpRequest
     host: Host
     requester: Requester | None
+    # What resolvers read once a request (e.g. each group's RFM scoring), by name.
+    memo: dict = field(default_factory=dict)
 
 
 def _error(message: str, status: int) -> JsonResponse:

@@ -33,6 +33,10 @@ COLUMNS = (
     "average_order",
     "segment",
     "rfm",
+    "p_alive",
+    "predicted_clv",
+    "next_order_on",
+    "overdue",
 )
 
 
@@ -87,6 +91,7 @@ def csv_rows(profiles: QuerySet, host) -> Iterable[str]:
                     summary["crm.average_order"],
                     summary["crm.segment"],
                     summary["crm.rfm"],
+                    *(summary.get(f"crm.{key}", "") for key in COLUMNS[-4:]),
                 )
             )
         yield flush()

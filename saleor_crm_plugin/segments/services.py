@@ -305,6 +305,11 @@ def _stored_cut_points() -> dict:
     }
 
 
+def scoring_methods() -> dict[str, str]:
+    """How each group's scores in force were set (`rfm.QUINTILES` or `rfm.FIXED`), by group."""
+    return dict(ScoreCutPoints.objects.values_list("group", "method"))
+
+
 def record_segment_sizes(as_of: datetime) -> int:
     """Record how many customers each segment of each group has now, and their spend."""
     rows = (

@@ -3,7 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import numpy as np
 import pytest
 
 from saleor_crm_plugin.analytics import clv, lifetime
@@ -11,7 +10,7 @@ from saleor_crm_plugin.analytics.models import CustomerPrediction, PredictionFit
 from saleor_crm_plugin.analytics.predictions import ledger_orders, refit
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
-from tests.factories import T0, customer, order
+from tests.factories import T0, customer, order, repeat_buyers
 
 pytestmark = pytest.mark.django_db
 
@@ -19,30 +18,7 @@ AS_OF = T0 + timedelta(days=400)
 
 
 def _history(customers=120, currency="USD", seed=5, prefix="u", total=None):
-    """Repeat buyers drawn from BG/NBD-like behaviour, as snapshots of paid orders."""
-    rng = np.random.default_rng(seed)
-    snapshots = []
-    for n in range(customers):
-        at = T0 + timedelta(days=float(rng.uniform(0, 200)))
-        gap, drop, value = rng.gamma(2.0, 20.0), rng.beta(1.0, 4.0), rng.gamma(3.0, 15.0)
-        k = 0
-        while at < AS_OF:
-            snapshots.append(
-                order(
-                    f"{prefix}{n}-{k}",
-                    user_id=f"{prefix}{n}",
-                    email=f"{prefix}{n}@example.com",
-                    total=total or str(int(rng.gamma(5.0, value / 5.0)) + 1),
-                    currency=currency,
-                    placed_at=at,
-                )
-            )
-            k += 1
-            if rng.random() < drop:
-                break
-            at += timedelta(days=float(rng.exponential(gap)) + 1)
-    ingest_orders(snapshots)
-    return snapshots
+    return repeat_buyers(customers, AS_OF, currency, seed, prefix, total)
 
 
 def test_a_refit_stores_the_fit_and_each_customers_predictions():

@@ -1,15 +1,14 @@
 """`crmPredictionFits`: the lifetime models' fits as the nightly refit stored them (staff)."""
 
+import json
 from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from saleor_crm_plugin.analytics import clv
 from saleor_crm_plugin.analytics.models import PredictionFit
 from saleor_crm_plugin.analytics.predictions import refit
-from saleor_crm_plugin.customers.ingest import ingest_orders
-from tests.factories import T0, order
+from tests.factories import T0, repeat_buyers
 from tests.graphql.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -25,29 +24,7 @@ QUERY = f"""query Fits($currency: String) {{ crmPredictionFits(currency: $curren
 
 
 def _history(customers: int, seed: int = 5) -> None:
-    """Repeat buyers in USD, drawn from BG/NBD-like behaviour, ingested as paid orders."""
-    rng = np.random.default_rng(seed)
-    snapshots = []
-    for n in range(customers):
-        at = T0 + timedelta(days=float(rng.uniform(0, 200)))
-        gap, drop = rng.gamma(2.0, 20.0), rng.beta(1.0, 4.0)
-        k = 0
-        while at < AS_OF:
-            snapshots.append(
-                order(
-                    f"u{n}-{k}",
-                    user_id=f"u{n}",
-                    email=f"u{n}@example.com",
-                    total=str(int(rng.gamma(5.0, 9.0)) + 1),
-                    currency="USD",
-                    placed_at=at,
-                )
-            )
-            k += 1
-            if rng.random() < drop:
-                break
-            at += timedelta(days=float(rng.exponential(gap)) + 1)
-    ingest_orders(snapshots)
+    repeat_buyers(customers, AS_OF, seed=seed)
 
 
 def _pairs(params: dict) -> list[dict]:
@@ -219,3 +196,76 @@ def test_only_staff_with_manage_users_read_the_fits(post, staff_without_permissi
         assert answer["data"] is None
         assert len(answer["errors"]) == 1
         assert answer["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+CUSTOMER_PREDICTIONS = """query($id: ID!) { crmCustomer(id: $id) { predictions {
+  currency pAlive expectedOrders30 expectedOrders90 expectedOrders365 nextOrderAt
+  expectedOrderValue { amount currency } predictedClv { amount currency }
+  typicalGapDays overdue model scoredAt } } }"""
+
+
+def test_staff_read_a_customers_predictions_and_sort_and_filter_by_them(post, staff_user):
+    from graphql_relay import to_global_id
+
+    from saleor_crm_plugin.analytics.models import CustomerPrediction
+
+    # given: a nightly fit in force
+    _history(60)
+    refit(AS_OF, "bgnbd", holdout_weeks=4)
+    stored = CustomerPrediction.objects.select_related("profile").get(profile__user_id="u3")
+
+    # when: one customer's predictions, by our customer ID
+    listing = post(
+        """{ crmCustomers(first: 3, sortBy: {field: P_ALIVE, direction: ASC, currency: "USD"})
+        { edges { node { id predictions { currency pAlive } } } } }""",
+        token=staff_user.api_token,
+    )
+    node_ids = [edge["node"]["id"] for edge in listing["data"]["crmCustomers"]["edges"]]
+    lowest = sorted(CustomerPrediction.objects.values_list("p_alive", flat=True))[:3]
+
+    # then: the list is in P(alive) order, lowest first
+    assert [
+        edge["node"]["predictions"][0]["pAlive"]
+        for edge in listing["data"]["crmCustomers"]["edges"]
+    ] == pytest.approx(lowest)
+    assert len(node_ids) == 3
+
+    # when: the one customer
+    answer = post(
+        CUSTOMER_PREDICTIONS,
+        {"id": to_global_id("CRMCustomer", stored.profile_id)},
+        token=staff_user.api_token,
+    )
+
+    # then: their stored row, money in USD
+    (prediction,) = answer["data"]["crmCustomer"]["predictions"]
+    assert prediction["currency"] == "USD"
+    assert prediction["pAlive"] == pytest.approx(stored.p_alive)
+    assert prediction["expectedOrders90"] == pytest.approx(stored.expected_90)
+    assert prediction["predictedClv"] == {"amount": float(stored.clv), "currency": "USD"}
+    assert prediction["model"] == "bgnbd"
+
+    # when: the win-back rule as a filter
+    rule = {
+        "all": [
+            {"field": "p_alive", "op": "lt", "value": 0.5, "currency": "USD"},
+            {"field": "predicted_clv", "op": "gte", "value": 0, "currency": "USD"},
+        ]
+    }
+    found = post(
+        "query($rule: JSONString) { crmCustomers(first: 100, filter: {rule: $rule}) { totalCount } }",
+        {"rule": json.dumps(rule)},
+        token=staff_user.api_token,
+    )
+
+    # then
+    expected = CustomerPrediction.objects.filter(p_alive__lt=0.5, clv__gte=0).count()
+    assert found["data"]["crmCustomers"]["totalCount"] == expected
+
+
+def test_sorting_by_p_alive_needs_a_currency(post, staff_user):
+    answer = post(
+        "{ crmCustomers(first: 3, sortBy: {field: P_ALIVE, direction: ASC}) { totalCount } }",
+        token=staff_user.api_token,
+    )
+    assert answer["errors"][0]["message"] == "sortBy.currency: is required to sort by p alive"

@@ -71,6 +71,10 @@ def test_a_built_in_segment_is_exported_in_chunks(client, staff_user, buyers, mo
         "average_order": "JPY 1000",
         "segment": "",
         "rfm": "",
+        "p_alive": "",
+        "predicted_clv": "",
+        "next_order_on": "",
+        "overdue": "",
     }
 
 

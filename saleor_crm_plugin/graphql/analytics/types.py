@@ -5,6 +5,7 @@ from datetime import datetime
 import graphene
 
 from ...analytics.models import PredictionFit
+from ..core.types import Money, money
 from ..loyalty.types import CRMPointsLiability
 from ..subscriptions.types import CRMSubscriptionFigures
 
@@ -178,3 +179,57 @@ class CRMPredictionFits(graphene.ObjectType):
         required=True,
         description="The latest attempt: the fit in force, or a later one that failed.",
     )
+
+
+class CRMPrediction(graphene.ObjectType):
+    """A customer's predictions in one currency, from the fit in force (the nightly refit, and
+    again at once after each of their paid orders)."""
+
+    currency = graphene.String(required=True)
+    p_alive = graphene.Float(
+        required=True, description="The probability that the customer still buys (0 to 1)."
+    )
+    expected_orders_30 = graphene.Float(required=True, description="In the next 30 days.")
+    expected_orders_90 = graphene.Float(required=True, description="In the next 90 days.")
+    expected_orders_365 = graphene.Float(required=True, description="In the next 365 days.")
+    next_order_at = graphene.DateTime(
+        description="When the expected orders reach one; null when that is over 3 years away."
+    )
+    expected_order_value = graphene.Field(
+        Money, description="Expected average order value (null without a spend fit)."
+    )
+    predicted_clv = graphene.Field(
+        Money, description="Predicted spend in the next 12 months (null without a spend fit)."
+    )
+    typical_gap_days = graphene.Float(
+        description="The customer's own average days between purchases (null under two)."
+    )
+    overdue = graphene.Float(
+        description="Days since the last purchase over the typical gap (over 1: later than usual)."
+    )
+    model = graphene.String(required=True, description="The frequency model: bgnbd or pareto_nbd.")
+    scored_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_expected_orders_30(root, _info):
+        return root.expected_30
+
+    @staticmethod
+    def resolve_expected_orders_90(root, _info):
+        return root.expected_90
+
+    @staticmethod
+    def resolve_expected_orders_365(root, _info):
+        return root.expected_365
+
+    @staticmethod
+    def resolve_expected_order_value(root, _info):
+        return None if root.expected_value is None else money(root.expected_value, root.currency)
+
+    @staticmethod
+    def resolve_predicted_clv(root, _info):
+        return None if root.clv is None else money(root.clv, root.currency)
+
+    @staticmethod
+    def resolve_model(root, _info):
+        return root.fit.model

@@ -20,11 +20,14 @@ class CRMCustomerSortField(graphene.Enum):
     CITY = "CITY"
     AGE = "AGE"
     GENDER = "GENDER"
+    P_ALIVE = "P_ALIVE"
+    PREDICTED_CLV = "PREDICTED_CLV"
 
 
 class CRMCustomerSortingInput(graphene.InputObjectType):
     field = graphene.Field(CRMCustomerSortField, required=True)
     direction = graphene.Field(OrderDirection, required=True)
     currency = graphene.String(
-        description="Required when sorting by TOTAL_SPENT, AVERAGE_ORDER or SEGMENT."
+        description="Required when sorting by TOTAL_SPENT, AVERAGE_ORDER, SEGMENT, P_ALIVE or "
+        "PREDICTED_CLV."
     )

@@ -6,11 +6,15 @@ import graphene
 from graphene import relay
 
 from ...customers.models import CustomerProfile
-from ...customers.search import attach_list_columns
+from ...customers.search import LIST_PREFETCH, attach_list_columns
 from ...host.attributes import age_on
 from ...loyalty.models import MemberRank
+from ...segments.bins import QUINTILES
 from ...segments.segment_map import segment_reason
+from ...segments.services import scoring_methods
+from ..analytics.types import CRMPrediction
 from ..core.customers import own_profile
+from ..core.errors import require_permission
 from ..core.types import Money, money
 from ..loyalty.resolvers import membership_of, points_of, rank_history
 from ..loyalty.types import CRMMembership, CRMPoints, CRMRankChange
@@ -50,6 +54,19 @@ class CRMScore(graphene.ObjectType):
     reason = graphene.String(
         required=True, description="Why: the scores and the segment's cells in the map."
     )
+    scoring = graphene.String(
+        required=True,
+        description="How the scores were set: quintiles (against the other customers) or fixed "
+        "(the store's bins).",
+    )
+
+    @staticmethod
+    def resolve_scoring(root, info):
+        # one read a request, whatever the number of customers on the page
+        memo = info.context.memo
+        if "scoring" not in memo:
+            memo["scoring"] = scoring_methods()
+        return memo["scoring"].get(root.currency, QUINTILES)
 
     @staticmethod
     def resolve_reason(root, info):
@@ -107,6 +124,12 @@ class CRMCustomer(graphene.ObjectType):
         graphene.NonNull(CRMScore),
         required=True,
         description="RFM scores per currency (none until the first recompute).",
+    )
+    predictions = graphene.List(
+        graphene.NonNull(CRMPrediction),
+        required=True,
+        description="Predicted orders, CLV and churn signs per currency (none before the first "
+        "nightly fit of that currency). MANAGE_USERS.",
     )
 
     class Meta:
@@ -190,6 +213,11 @@ class CRMCustomer(graphene.ObjectType):
     def resolve_scores(root, _info):
         return [spend for spend in root.spends.all() if spend.scored]
 
+    @staticmethod
+    def resolve_predictions(root, info):
+        require_permission(info)
+        return sorted(root.predictions.all(), key=lambda prediction: prediction.currency)
+
 
 class CRMCustomerCountableConnection(relay.Connection):
     total_count = graphene.Int(description="How many customers match.")
@@ -232,7 +260,7 @@ class CRMMe(graphene.ObjectType):
     @staticmethod
     def resolve_crm_profile(root, _info):
         return (
-            CustomerProfile.objects.prefetch_related("spends")
+            CustomerProfile.objects.prefetch_related(*LIST_PREFETCH)
             .filter(user_id=root.user_id, anonymized_at__isnull=True)
             .first()
         )

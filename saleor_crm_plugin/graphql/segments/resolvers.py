@@ -5,9 +5,11 @@ from django.utils import timezone
 
 from ...customers.models import CustomerSpend
 from ...customers.search import attach_list_columns
+from ...segments.bins import QUINTILES
 from ...segments.models import RuleSegment, SegmentSize
 from ...segments.rule_services import builtin_segments, count_members, select_members
 from ...segments.rules import ACCOUNT_STATES, FIELDS, RuleError
+from ...segments.services import scoring_methods
 from ..core.errors import InputError
 from .types import CRMGridRow, CRMRfmGroup, CRMRuleField, CRMSegmentPreview, rfm_point
 from .utils import rule_field
@@ -68,6 +70,7 @@ def rfm_groups(names: tuple[str, ...], group: str | None = None) -> list[CRMRfmG
     if group is not None:
         latest = latest.filter(group=group.upper())
     result = []
+    scoring = scoring_methods()
     for row in latest.order_by("group"):
         point = rfm_point(row["group"], row["at"], names)
         counts = {
@@ -84,6 +87,7 @@ def rfm_groups(names: tuple[str, ...], group: str | None = None) -> list[CRMRfmG
                 group=row["group"],
                 computed_at=row["at"],
                 customers=point.customers,
+                scoring=scoring.get(row["group"], QUINTILES),
                 segments=point.segments,
                 grid=[
                     CRMGridRow(r=r, customers_by_f=[counts.get((r, f), 0) for f in range(1, 6)])

@@ -66,15 +66,16 @@ class CRMRuleField(graphene.ObjectType):
     name = graphene.String(required=True, description="The condition's `field`.")
     kind = graphene.String(
         required=True,
-        description="What its value is: int, days, score, points (whole numbers), money (an "
-        "amount), datetime (ISO 8601 with a zone), segment, rank, place (lists of names), "
+        description="What its value is: int, days, score, points (whole numbers), number (a "
+        "decimal, e.g. a probability), money (an amount), datetime (ISO 8601 with a zone), segment, rank, place (lists of names), "
         "status (one of choices), flag, consent, subscription (true or false), bought (an ID).",
     )
     operators = graphene.List(graphene.NonNull(graphene.String), required=True)
     needs = graphene.List(
         graphene.NonNull(graphene.String),
         required=True,
-        description="Keys the condition must also give: currency (money), group (RFM scores).",
+        description="Keys the condition must also give: currency (money, predictions), group "
+        "(RFM scores).",
     )
     within_days = graphene.Boolean(required=True, description="Takes `within_days` (optional).")
     choices = graphene.List(
@@ -116,6 +117,11 @@ class CRMRfmGroup(graphene.ObjectType):
     group = graphene.String(required=True)
     computed_at = graphene.DateTime(required=True)
     customers = graphene.Int(required=True)
+    scoring = graphene.String(
+        required=True,
+        description="How the scores in force were set: quintiles (against the other customers) "
+        "or fixed (the store's bins, the rfm-scoring setting).",
+    )
     segments = graphene.List(graphene.NonNull(CRMSegmentSize), required=True)
     grid = graphene.List(
         graphene.NonNull(CRMGridRow), required=True, description="Rows R 5..1 (current scores)."
