@@ -160,6 +160,11 @@ class Host(Protocol):
         `crm.subscription_intervals` metadata of the variant, else of its product; variants
         without it are left out."""
 
+    def available_products(self, product_ids: Iterable[str], channel: str) -> dict[str, str]:
+        """Of these products (IDs as the ledger's lines hold them), those a shopper of the
+        channel can buy now (published, available for purchase, a variant priced in the
+        channel), with their names: all a storefront may be offered."""
+
     def order_addresses(self, order_id: str) -> tuple[dict, dict]:
         """The order's shipping and billing addresses as Saleor's AddressInput fields ({}:
         none)."""

@@ -230,6 +230,17 @@ class SandboxHost:
     def subscription_offers(self, variant_ids) -> dict:
         return {}  # the sandbox store has no catalog: the setting alone offers intervals
 
+    def available_products(self, product_ids, channel: str) -> dict[str, str]:
+        from ..sandbox.models import SandboxProduct
+
+        return {
+            product_id: name
+            for product_id, name, channels in SandboxProduct.objects.filter(
+                product_id__in=list(product_ids)
+            ).values_list("product_id", "name", "channels")
+            if channel in channels
+        }
+
     def order_addresses(self, order_id: str) -> tuple[dict, dict]:
         return {}, {}  # the sandbox store keeps no addresses (its renewals need none)
 

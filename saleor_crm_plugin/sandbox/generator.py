@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..customers.snapshots import LineSnapshot, OrderSnapshot, OrderStatus
 from ..money import quantize_amount
-from .models import SandboxOrder, SandboxUser
+from .models import SandboxOrder, SandboxProduct, SandboxUser
 
 __all__ = ["CHANNELS", "GenerationSummary", "generate_store"]
 
@@ -86,6 +86,28 @@ _PRODUCTS = [
 ]
 
 
+# What a tea is often bought with, and how often.
+_COMPANIONS = {
+    "Matcha": ("Teaware", 0.35),
+    "Gyokuro": ("Teaware", 0.25),
+    "Sencha": ("Wagashi", 0.3),
+    "Hojicha": ("Wagashi", 0.2),
+}
+
+
+def catalogue() -> list[tuple[str, str, tuple[str, ...]]]:
+    """The sandbox store's products: (product ID, name, channels it is published and
+    available in). Gift boxes are sold in the JPY channel only."""
+    return [
+        (
+            f"product-{sku}",
+            name,
+            tuple(CHANNELS.values()) if "Gift box" not in name else (CHANNELS["JPY"],),
+        )
+        for name, sku, _jpy, _usd in _PRODUCTS
+    ]
+
+
 @dataclass(frozen=True)
 class GenerationSummary:
     customers: int
@@ -149,11 +171,24 @@ def _status(rng: random.Random, placed_at: datetime, as_of: datetime, total: Dec
     return OrderStatus.FULFILLED, total, Decimal(0), None, None, placed_at + timedelta(days=2)
 
 
-def _lines(rng: random.Random, order_number: int, currency: str) -> tuple[LineSnapshot, ...]:
+def _basket(rng: random.Random, favourite: int) -> list[tuple]:
+    """The products of one order: the customer's favourite more often than not (so products
+    are bought again), a companion some teas go with (so pairs are bought together), and
+    random others."""
+    count = rng.choices((1, 2, 3, 4), (50, 30, 15, 5))[0]
+    chosen = [_PRODUCTS[favourite] if rng.random() < 0.6 else rng.choice(_PRODUCTS)]
+    companion = _COMPANIONS.get(chosen[0][0].split()[0])
+    if companion and rng.random() < companion[1]:
+        chosen.append(rng.choice([p for p in _PRODUCTS if p[0].startswith(companion[0])]))
+    others = [product for product in _PRODUCTS if product not in chosen]
+    return chosen + rng.sample(others, max(0, count - len(chosen)))
+
+
+def _lines(
+    rng: random.Random, order_number: int, currency: str, favourite: int
+) -> tuple[LineSnapshot, ...]:
     lines = []
-    for index, (name, sku, jpy, usd) in enumerate(
-        rng.sample(_PRODUCTS, rng.choices((1, 2, 3, 4), (50, 30, 15, 5))[0])
-    ):
+    for index, (name, sku, jpy, usd) in enumerate(_basket(rng, favourite)):
         price = Decimal(jpy) if currency == "JPY" else quantize_amount(usd, "USD")
         lines.append(
             LineSnapshot(
@@ -187,6 +222,7 @@ def generate_store(
         currency = "JPY" if rng.random() < 0.7 else "USD"
         registered = rng.random() < 0.7
         times = _purchase_times(rng, _order_count(rng), start, as_of)
+        favourite = rng.randrange(len(_PRODUCTS))
         # Some registered customers bought once as a guest before creating their account.
         guest_first = registered and len(times) > 1 and rng.random() < 0.2
         if registered:
@@ -205,19 +241,25 @@ def generate_store(
                     **_attributes(attributes_rng, currency, as_of),
                 )
             )
-        plans.append((email, currency, registered, guest_first, times))
+        plans.append((email, currency, registered, guest_first, times, favourite))
     created = {user.email: user for user in SandboxUser.objects.bulk_create(users, batch_size=1000)}
     purchases = sorted(
         (
-            (placed_at, email, currency, registered and not (guest_first and position == 0))
-            for email, currency, registered, guest_first, times in plans
+            (
+                placed_at,
+                email,
+                currency,
+                registered and not (guest_first and position == 0),
+                favourite,
+            )
+            for email, currency, registered, guest_first, times, favourite in plans
             for position, placed_at in enumerate(times)
         ),
         key=lambda item: (item[0], item[1]),
     )
     orders = []
-    for number, (placed_at, email, currency, as_user) in enumerate(purchases, start=1):
-        lines = _lines(rng, number, currency)
+    for number, (placed_at, email, currency, as_user, favourite) in enumerate(purchases, start=1):
+        lines = _lines(rng, number, currency, favourite)
         total = sum((line.unit_price_gross * line.quantity for line in lines), Decimal(0))
         status, paid, refunded, refunded_at, cancelled_at, updated_at = _status(
             rng, placed_at, as_of, total, currency
@@ -248,6 +290,13 @@ def generate_store(
         )
         orders.append(SandboxOrder.from_snapshot(snapshot, user))
     SandboxOrder.objects.bulk_create(orders, batch_size=1000)
+    SandboxProduct.objects.bulk_create(
+        (
+            SandboxProduct(product_id=product_id, name=name, channels=list(channels))
+            for product_id, name, channels in catalogue()
+        ),
+        ignore_conflicts=True,
+    )
     return GenerationSummary(
         customers=customers,
         registered=len(users),

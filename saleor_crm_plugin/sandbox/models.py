@@ -41,6 +41,23 @@ class SandboxUser(models.Model):
         return self.api_token
 
 
+class SandboxProduct(models.Model):
+    """A product of the sandbox store's catalogue: what Saleor's `Product` with its channel
+    listings is to the plugin (recommendations offer only what a channel sells)."""
+
+    product_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=256)
+    # The channels it is published and available for purchase in.
+    channels = models.JSONField(default=list)
+
+    class Meta:
+        app_label = "saleor_crm_sandbox"
+        ordering = ("product_id",)
+
+    def __str__(self):
+        return self.name
+
+
 class SandboxOrder(models.Model):
     """An order of the sandbox store, kept as the snapshot's plain data."""
 

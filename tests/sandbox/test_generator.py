@@ -76,3 +76,29 @@ def test_some_customers_bought_as_guests_before_registering():
 def test_customers_must_be_positive():
     with pytest.raises(ValueError, match="customers: must be at least 1, not 0"):
         generate_store(customers=0)
+
+
+def test_the_store_has_a_catalogue_and_baskets_with_companions():
+    from saleor_crm_plugin.host.sandbox import SandboxHost
+
+    generate_store(customers=300, seed=7, as_of=AS_OF)
+    snapshots = [
+        order_from_dict(data) for data in SandboxOrder.objects.values_list("data", flat=True)
+    ]
+
+    # gift boxes are sold in the JPY channel only; every product a line names is catalogued
+    host = SandboxHost()
+    bought = {line.product_id for s in snapshots for line in s.lines}
+    assert set(host.available_products(bought, "channel-jpy")) == bought
+    usd = host.available_products(bought, "default-channel")
+    assert set(usd) == {pid for pid in bought if "-GI-" not in pid}
+    assert all("Gift box" not in name for name in usd.values())
+    assert host.available_products(bought, "no-such-channel") == {}
+    # Matcha goes with Teaware more often than any tea goes with it by chance
+    kinds = Counter()
+    for snapshot in snapshots:
+        names = {line.product_name.split()[0] for line in snapshot.lines}
+        if "Matcha" in names:
+            kinds["matcha"] += 1
+            kinds["matcha+teaware"] += "Teaware" in names
+    assert kinds["matcha+teaware"] / kinds["matcha"] > 0.3
