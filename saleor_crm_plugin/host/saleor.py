@@ -664,6 +664,35 @@ class SaleorHost:
                 found[key] = intervals
         return found
 
+    def available_products(self, product_ids, channel: str) -> dict[str, str]:
+        """Saleor's own rule for a shopper (`Product.objects.published_with_variants`: an
+        active channel, a published listing, a variant priced there), and available for
+        purchase now."""
+        from saleor.channel.models import Channel
+        from saleor.product.models import Product
+
+        from ..graphql.core.errors import decode_id
+
+        pks = {}
+        for product_id in product_ids:
+            kind, pk = decode_id(product_id)
+            if kind == "Product" and pk.isdigit():
+                pks[int(pk)] = product_id
+        shop_channel = Channel.objects.filter(slug=channel).first()
+        if not pks or shop_channel is None:
+            return {}
+        now = timezone.now()
+        products = (
+            Product.objects.published_with_variants(shop_channel)
+            .filter(
+                pk__in=list(pks),
+                channel_listings__channel=shop_channel,
+                channel_listings__available_for_purchase_at__lte=now,
+            )
+            .values_list("pk", "name")
+        )
+        return {pks[pk]: name for pk, name in products}
+
     def order_addresses(self, order_id: str) -> tuple[dict, dict]:
         order = (
             Order.objects.filter(pk=order_id)
