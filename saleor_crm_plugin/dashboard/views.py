@@ -102,8 +102,9 @@ def _words(request, config) -> tuple[str, dict]:
 
 
 def _static(name: str) -> HttpResponse:
+    """A file of `static/` (the pages' scripts and styles, `vendor/` libraries); nothing else."""
     path = (STATIC / name).resolve()
-    if path.parent != STATIC or not path.is_file() or path.suffix not in _TYPES:
+    if not path.is_relative_to(STATIC) or not path.is_file() or path.suffix not in _TYPES:
         return HttpResponseNotFound("No such file.")
     response = FileResponse(path.open("rb"), content_type=_TYPES[path.suffix])
     response["Cache-Control"] = "public, max-age=3600"

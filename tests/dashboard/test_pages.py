@@ -57,8 +57,22 @@ def test_static_files_are_served_and_nothing_else(client):
     assert script["Content-Type"].startswith("text/javascript")
     assert b"handshake" in b"".join(script.streaming_content)
     assert client.get(f"{BASE}/static/../views.py").status_code == 404
+    assert client.get(f"{BASE}/static/vendor/../../views.py").status_code == 404
+    assert client.get(f"{BASE}/static/vendor/chart.js-LICENSE.md").status_code == 404
     assert client.get(f"{BASE}/static/__init__.py").status_code == 404
     assert client.get(f"{BASE}/nowhere").status_code == 404
+
+
+def test_the_vendored_chart_library_is_served(client):
+    # given: Chart.js 4's UMD build, shipped in the package (static/vendor/README.md)
+    answer = client.get(f"{BASE}/static/vendor/chart.umd.js")
+
+    # then
+    body = b"".join(answer.streaming_content)
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "text/javascript; charset=utf-8"
+    assert body.startswith(b"/*!\n * Chart.js v4.6.2\n")
+    assert len(body) == 212_615
 
 
 @pytest.fixture
