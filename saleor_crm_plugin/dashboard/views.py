@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 
 from ..graphql.view import Context
 from ..host import MANAGE_USERS, get_host
-from .text import TEXT, language
+from .text import language, words
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -98,7 +98,7 @@ def _words(request, config) -> tuple[str, dict]:
     lang = language(
         request.GET.get("locale") or request.POST.get("locale"), config.dashboard_language
     )
-    return lang, TEXT[lang]
+    return lang, words(lang)
 
 
 def _static(name: str) -> HttpResponse:
