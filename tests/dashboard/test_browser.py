@@ -7,7 +7,10 @@ form into a frame, as Dashboard does. Screenshots of each page land in `.artifac
 
 import base64
 import shutil
+import threading
+import uuid
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -98,6 +101,36 @@ def store(db):
     return ten_scored_customers()
 
 
+@pytest.fixture
+def dashboard_origin():
+    """Serve Dashboard's side at an origin of its own (127.0.0.1, while the live server is
+    localhost), so our frames are third-party as in a store: a browser keeps no storage for
+    frames under `set_content`'s blank page. A real server, not a routed page: Chromium
+    refuses frames to a local address from a page it cannot place on the local network."""
+    html = {"body": b""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def open_page(page, body):
+        html["body"] = body.encode()
+        page.goto(f"http://127.0.0.1:{server.server_port}/dashboard/?{uuid.uuid4().hex}")
+
+    yield open_page
+    server.shutdown()
+    server.server_close()
+
+
 def _shot(page, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -141,6 +174,109 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
     assert frame.locator("html").get_attribute("data-theme") == theme
     assert page.evaluate("window.handshakes") == 1
     _shot(page, f"overview-{theme}-{locale}")
+    page.close()
+
+
+def test_the_page_follows_dashboards_language_without_a_reload(browser, live_server, store):
+    # given: Dashboard 3.23.27 puts no locale in the address; after the handshake it sends
+    # {type: "localeChanged", payload: {locale}} (app-sdk's LocaleChangedEvent), again on a switch
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/overview"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator(".card").first.wait_for(timeout=15_000)
+    assert "Customers by segment" in frame.locator("main").inner_text()
+    app = page.frame(url=url)
+    app.evaluate("window.loadedOnce = true")
+
+    def tell(locale):
+        page.evaluate(
+            "locale => document.getElementById('app').contentWindow.postMessage("
+            "{type: 'localeChanged', payload: {locale: locale}}, '*')",
+            locale,
+        )
+
+    # when: staff switch Dashboard to Japanese
+    tell("ja")
+
+    # then: the words switch in place
+    frame.locator("h2", has_text="セグメント別の顧客").first.wait_for(timeout=15_000)
+    text = frame.locator("main").inner_text()
+    assert "CRM · 概要" in text
+    assert "未使用ポイント" in text
+    assert "Customers by segment" not in text
+    assert frame.locator("html").get_attribute("lang") == "ja"
+    assert frame.locator("table.grid td").count() == 25
+    assert app.evaluate("window.loadedOnce") is True  # no reload
+    _shot(page, "overview-switched-ja")
+
+    # when: and back to English
+    tell("en")
+
+    # then
+    frame.locator("h2", has_text="Customers by segment").first.wait_for(timeout=15_000)
+    assert "CRM · Overview" in frame.locator("main").inner_text()
+    assert frame.locator("html").get_attribute("lang") == "en"
+    assert app.evaluate("window.loadedOnce") is True
+
+    # a language the pages do not speak: the store's (the sandbox's is English)
+    tell("ja")
+    frame.locator("h2", has_text="セグメント別の顧客").first.wait_for(timeout=15_000)
+    tell("pt-BR")
+    frame.locator("h2", has_text="Customers by segment").first.wait_for(timeout=15_000)
+    page.close()
+
+
+def test_the_widget_takes_the_language_dashboard_told_the_pages(
+    browser, live_server, db, dashboard_origin
+):
+    # given: Dashboard posts the widget without a language and sends it no localeChanged; the
+    # popup beside it (or any CRM page) was told Japanese
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/actions?customerId={customer}"
+    # Dashboard at its own origin: our frames are third-party, as in a store
+    dashboard_origin(page, HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    popup = page.frame_locator("#app")
+    popup.locator("#crm-points-available").wait_for(timeout=15_000)
+    page.evaluate(
+        "document.getElementById('app').contentWindow.postMessage("
+        "{type: 'localeChanged', payload: {locale: 'ja'}}, '*')"
+    )
+    popup.locator("h2", has_text="ポイント調整").wait_for(timeout=15_000)
+
+    # when
+    dashboard_origin(
+        page,
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer"),
+            "token": _js(staff.api_token),
+            "customer": _js(customer),
+            "theme": "light",
+        },
+    )
+    widget = page.frame_locator("iframe[name=widget]")
+
+    # then: the popup's cookie (partitioned: this Chromium blocks other third-party cookies and
+    # storage) gives the widget Dashboard's language
+    widget.locator("summary", has_text="ポイント調整").wait_for(timeout=15_000)
+    assert widget.locator("html").get_attribute("lang") == "ja"
+    assert "ランク: Regular" in widget.locator("main").inner_text()
+    assert widget.locator("#crm-adjust input[name=locale]").input_value() == "ja"
+    # and its own form posts the language back: the answer is rendered in Japanese
+    widget.locator("#crm-adjust").locator("..").locator("summary").click()
+    widget.locator("#crm-adjust input[name=points]").fill("+5")
+    widget.locator("#crm-adjust input[name=reason]").fill("おわび")
+    widget.locator("#crm-adjust button").click()
+    widget.locator("#crm-notice", has_text="保存しました。").wait_for(timeout=15_000)
+    assert widget.locator("#crm-points-available").inner_text() == "325"
+    _shot(page, "widget-ja")
     page.close()
 
 

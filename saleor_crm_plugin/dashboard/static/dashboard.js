@@ -3,10 +3,54 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("crm-config").textContent);
-  var t = config.text;
+  var t = config.text;  // the words of config.lang (views.py renders them; switchLanguage swaps)
   var token = null;
   var status = document.getElementById("crm-status");
   var content = document.getElementById("crm-content");
+  var redraw = null;  // draws the page again from its last answer, in the words of now
+
+  // --- Language: Dashboard 3.23 names it only in a `localeChanged` message after the
+  // handshake ({type: "localeChanged", payload: {locale: "ja"}}, app-sdk's LocaleChangedEvent),
+  // and again whenever staff switch it. The page switches its words without a reload, and
+  // keeps the language in a cookie for the next page and the customer widget, which Dashboard
+  // never tells (views.LOCALE_COOKIE).
+  var wantedLang = config.lang;
+
+  function ourLanguage(locale) {
+    // Dashboard's "ja", "pt-BR", "zh-Hans"... to a language of ours; else the store's
+    var code = String(locale || "").toLowerCase().replace("_", "-").split("-")[0];
+    return config.languages.indexOf(code) >= 0 ? code : config.storeLanguage;
+  }
+
+  function rememberLocale(locale) {
+    // partitioned (CHIPS): kept for our frames in this Dashboard even where third-party
+    // cookies are blocked; those attributes need a secure context (https, localhost)
+    var path = config.catalogue.replace(/\/i18n\/$/, "");
+    var cookie = config.localeCookie + "=" + encodeURIComponent(locale) + "; Path=" + path + "; Max-Age=31536000";
+    document.cookie = cookie + (window.isSecureContext ? "; SameSite=None; Secure; Partitioned" : "; SameSite=Lax");
+  }
+
+  function switchLanguage(lang) {
+    wantedLang = lang;
+    if (lang === config.lang) { return; }
+    fetch(config.catalogue + lang + ".json").then(function (response) { return response.json(); }).then(function (answer) {
+      if (wantedLang !== lang) { return; }  // staff switched again meanwhile
+      t = answer.text;
+      config.lang = lang;
+      document.documentElement.lang = lang;
+      document.querySelectorAll("[data-t]").forEach(function (node) {
+        node.textContent = t[node.getAttribute("data-t")];
+      });
+      if (redraw) { redraw(); }
+    });
+  }
+
+  function say(key, className) {
+    // the status line: one of our words (kept in the language), or nothing
+    status.textContent = key ? t[key] : "";
+    if (key) { status.setAttribute("data-t", key); } else { status.removeAttribute("data-t"); }
+    status.className = className || "muted";
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -619,15 +663,22 @@
         return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
       });
       if (answer.errors && (!answer.data || denied)) {
-        status.textContent = t.no_access;
-        status.className = "denied";
+        say("no_access", "denied");
         content.replaceChildren();
+        redraw = null;
         return;
       }
-      status.textContent = "";
-      ({ subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview)(answer.data);
+      say(null);
+      var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview;
+      redraw = function () {
+        var box = document.getElementById("crm-notice");
+        var shown = box ? [box.textContent, box.className] : null;
+        draw(answer.data);
+        if (shown && shown[0]) { notice(shown[0], shown[1] === "denied"); }
+      };
+      draw(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
-    }, function () { status.textContent = t.no_access; });
+    }, function () { say("no_access", "denied"); });
   }
 
   window.addEventListener("message", function (event) {
@@ -637,11 +688,15 @@
       token = message.payload && message.payload.token;
       if (token && first) { load(); }
       // Dashboard hands over no token to a user without the extension's permissions
-      if (!token) { status.textContent = t.no_access; status.className = "denied"; content.replaceChildren(); }
+      if (!token) { say("no_access", "denied"); content.replaceChildren(); redraw = null; }
     } else if (message.type === "theme" && message.payload) {
       document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
+    } else if (message.type === "localeChanged" && message.payload && message.payload.locale) {
+      rememberLocale(String(message.payload.locale));
+      switchLanguage(ourLanguage(message.payload.locale));
     }
   });
+
   // Tell Dashboard the page is ready, once (it answers with the handshake).
   if (window.parent !== window) {
     window.parent.postMessage({ type: "notifyReady", payload: {} }, "*");
