@@ -84,7 +84,8 @@ LOYALTY_PAGE_QUERY = """{
   crmRankSettings { ranks window inactiveMonths version }
   crmRankDistribution { code name customers }
   crmAuditTrail(first: 50) { totalCount edges { node {
-    at action actor actorId customerId customerEmail points rank reason } } } }"""
+    at action actor actorId actorEmail actorName customerId customerEmail points rank reason
+  } } } }"""
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
     points { available } errors { field message } } }"""

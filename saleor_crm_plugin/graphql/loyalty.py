@@ -7,7 +7,7 @@ from django.utils import timezone
 from graphene import relay
 
 from ..audit.models import AuditEvent
-from ..audit.services import trail
+from ..audit.services import attach_staff, staff_user_id, trail
 from ..conf import RANK_INACTIVE_MONTHS, RANK_WINDOW, RANKS, ConfigError
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
@@ -346,6 +346,11 @@ class CRMAuditEvent(graphene.ObjectType):
         required=True, description="Who made it: `staff:<user id>`, or `…:app` for an app."
     )
     actor_id = graphene.ID(description="The staff user's Saleor User ID (null: an app).")
+    actor_email = graphene.String(
+        description="The staff user's email as the store has it now (null: an app, or a user "
+        "the store no longer has)."
+    )
+    actor_name = graphene.String(description="The staff user's first and last name, if any.")
     action = graphene.Field(CRMAuditAction, required=True)
     customer_id = graphene.ID(description="Saleor's User ID; null for a store-wide change.")
     customer_email = graphene.String()
@@ -363,10 +368,18 @@ class CRMAuditEvent(graphene.ObjectType):
 
     @staticmethod
     def resolve_actor_id(root, info):
-        kind, _, user_id = root.actor.partition(":")
-        if kind != "staff" or not user_id.isdigit():
-            return None
-        return info.context.host.user_global_id(user_id)
+        user_id = staff_user_id(root.actor)
+        return None if user_id is None else info.context.host.user_global_id(user_id)
+
+    @staticmethod
+    def resolve_actor_email(root, info):
+        member = _staff_of(root, info.context.host)
+        return member.email if member else None
+
+    @staticmethod
+    def resolve_actor_name(root, info):
+        member = _staff_of(root, info.context.host)
+        return (member.name or None) if member else None
 
     @staticmethod
     def resolve_customer_id(root, info):
@@ -381,6 +394,18 @@ class CRMAuditEvent(graphene.ObjectType):
     @staticmethod
     def resolve_rank(root, _info):
         return root.code or None
+
+
+def _staff_of(event, host):
+    """The event's staff member: the page's batch (`attach_staff`), else this event's lookup."""
+    if not hasattr(event, "crm_staff"):
+        attach_staff([event], host)
+    return event.crm_staff
+
+
+def _attach_names(page, host) -> None:
+    attach_emails(page, host)
+    attach_staff(page, host)
 
 
 class CRMAuditEventConnection(relay.Connection):
@@ -630,7 +655,7 @@ class LoyaltyQueries(graphene.ObjectType):
             events,
             args,
             CRMAuditEventConnection,
-            prepare_page=lambda page: attach_emails(page, info.context.host),
+            prepare_page=lambda page: _attach_names(page, info.context.host),
         )
 
     @staticmethod

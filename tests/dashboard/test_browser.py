@@ -660,6 +660,7 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     frame.locator("#crm-adjust-go").click()
     frame.locator("#crm-audit td", has_text="Points adjusted").wait_for(timeout=15_000)
     row = frame.locator("#crm-audit tr", has_text="Points adjusted").locator("td")
+    assert row.nth(1).inner_text() == "admin@example.com"  # not staff:<id>
     assert row.nth(3).inner_text() == "ann@example.com"
     assert (row.nth(4).inner_text(), row.nth(6).inner_text()) == ("+30", "late parcel")
     assert "Available points now" in frame.locator("#crm-notice").inner_text()

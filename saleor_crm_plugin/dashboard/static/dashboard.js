@@ -523,7 +523,9 @@
     adjust.onclick = adjustPoints;
     var trail = data.crmAuditTrail.edges.map(function (edge) {
       var e = edge.node;
-      var who = e.actorId ? linkTo(e.actor, "/staff/" + e.actorId) : e.actor;
+      // as Saleor names staff: "Name <email>", or the email; `staff:21` once the user is gone
+      var label = e.actorEmail ? (e.actorName ? e.actorName + " <" + e.actorEmail + ">" : e.actorEmail) : e.actor;
+      var who = e.actorId ? linkTo(label, "/staff/" + e.actorId) : label;
       var whom = e.customerId ? linkTo(e.customerEmail || e.customerId, "/customers/" + e.customerId) : (e.customerEmail || t.store_wide);
       return [new Date(e.at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US"), who,
         t["action_" + e.action] || e.action, whom,
