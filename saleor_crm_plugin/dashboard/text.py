@@ -148,8 +148,30 @@ MESSAGES = {
     "rank_table": pgettext_lazy("crm-dashboard", "Rank table"),
     "rank_table_help": pgettext_lazy(
         "crm-dashboard",
-        "One rank a line, lowest first: 'Name (CODE): thresholds; benefits'. "
-        "Preview shows who would move; saving reviews every customer's rank under the new table.",
+        "Lowest rank first: it is everyone's and has no thresholds; each rank above needs "
+        "one or more (orders, spend in a currency, points earned in the window). The "
+        "preview beside it shows who would move; saving reviews every customer's rank "
+        "under the new table.",
+    ),
+    "rank_name": pgettext_lazy("crm-dashboard", "Rank name"),
+    "rank_code": pgettext_lazy("crm-dashboard", "Code"),
+    "threshold_orders": pgettext_lazy("crm-dashboard", "Orders"),
+    "threshold_spend": pgettext_lazy("crm-dashboard", "Spend"),
+    "threshold_points": pgettext_lazy("crm-dashboard", "Points earned"),
+    "combine_any": pgettext_lazy("crm-dashboard", "Any threshold"),
+    "combine_all": pgettext_lazy("crm-dashboard", "Every threshold"),
+    "multiplier": pgettext_lazy("crm-dashboard", "Points ×"),
+    "discount": pgettext_lazy("crm-dashboard", "Discount %"),
+    "perks": pgettext_lazy("crm-dashboard", "Perks"),
+    "add_rank": pgettext_lazy("crm-dashboard", "Add a rank"),
+    "add_currency": pgettext_lazy("crm-dashboard", "Add a spend currency"),
+    "move_up": pgettext_lazy("crm-dashboard", "Move up"),
+    "move_down": pgettext_lazy("crm-dashboard", "Move down"),
+    "remove": pgettext_lazy("crm-dashboard", "Remove"),
+    "advanced": pgettext_lazy("crm-dashboard", "Advanced: the table as text"),
+    "text_unreadable": pgettext_lazy(
+        "crm-dashboard",
+        "The form cannot show this text; fix it here, or preview it to see why.",
     ),
     "window": pgettext_lazy("crm-dashboard", "What counts"),
     "inactive_months": pgettext_lazy(

@@ -622,7 +622,8 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     url = f"{live_server.url}{BASE}/loyalty"
     page.set_content(HOST_PAGE % {"token": _js(admin.api_token), "url": _js(url)})
     frame = page.frame_locator("#app")
-    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    frame.locator("#crm-rank-form tr[data-row]").first.wait_for(timeout=15_000)
+    frame.locator("#crm-rank-advanced summary").click()  # the table as text
     assert frame.locator("#crm-ranks").input_value().startswith("Regular (REGULAR)")
     assert frame.locator("#crm-rank-save").is_disabled()  # nothing previewed yet
 
@@ -672,7 +673,8 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     page = browser.new_page()
     page.set_content(HOST_PAGE % {"token": _js(clerk.api_token), "url": _js(url)})
     frame = page.frame_locator("#app")
-    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    frame.locator("#crm-rank-form tr[data-row]").first.wait_for(timeout=15_000)
+    frame.locator("#crm-rank-advanced summary").click()
     frame.locator("#crm-ranks").fill("Regular (REGULAR)\nVIP (VIP): orders 50")
     frame.locator("#crm-rank-preview-go").click()
     frame.locator("#crm-rank-moves tr").nth(2).wait_for(timeout=15_000)
@@ -680,4 +682,79 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     frame.locator("#crm-notice.denied").wait_for(timeout=15_000)
     assert "MANAGE_PLUGINS" in frame.locator("#crm-notice").inner_text()
     assert CustomerProfile.objects.get(pk=profile.pk).member_rank.code == "SILVER"
+    page.close()
+
+
+def test_admins_add_a_rank_in_the_table_form_with_the_what_if_beside_it(browser, live_server, db):
+    from saleor_crm_plugin.host import MANAGE_PLUGINS, MANAGE_USERS, get_host
+
+    admin = make_user("admin@example.com", staff=True, permissions=[MANAGE_USERS, MANAGE_PLUGINS])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/loyalty"
+    page.set_content(HOST_PAGE % {"token": _js(admin.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    rows = frame.locator("#crm-rank-form tr[data-row]")
+    rows.first.wait_for(timeout=15_000)
+    # the default table, one row per rank
+    assert rows.count() == 4
+    assert rows.nth(3).locator("input[name=name]").input_value() == "Platinum"
+    assert rows.nth(3).locator("input[name=orders]").input_value() == "10"
+    assert rows.nth(3).locator("input[name=multiplier]").input_value() == "3"
+    assert rows.nth(3).locator("input[name=perks]").input_value() == "Free shipping"
+
+    # when: a rank added in the form, with a threshold below the rank under it
+    frame.locator("#crm-rank-add").click()
+    diamond = rows.nth(4)
+    diamond.locator("input[name=name]").fill("Diamond")
+    diamond.locator("input[name=code]").fill("DIAMOND")
+    diamond.locator("input[name=orders]").fill("8")
+
+    # then: the server's message at that row and field, and no saving
+    error = frame.locator("#crm-rank-form tr[data-row='4'] + tr.row-error .field-error")
+    error.wait_for(timeout=15_000)
+    assert error.inner_text() == "Diamond.min_orders: 8 is below Platinum's 10: ranks go up"
+    assert error.get_attribute("data-field") == "orders"
+    assert diamond.locator("input[name=orders]").get_attribute("aria-invalid") == "true"
+    assert diamond.locator("input[name=orders]").get_attribute(
+        "aria-describedby"
+    ) == error.get_attribute("id")
+    assert frame.locator("#crm-rank-form [aria-invalid]").count() == 1
+    assert frame.locator("#crm-rank-save").is_disabled()
+    # a threshold that is not a number: the reading's message, at the same field
+    diamond.locator("input[name=orders]").fill("many")
+    frame.locator(".field-error", has_text="'orders many' is not").wait_for(timeout=15_000)
+    assert error.get_attribute("data-field") == "orders"
+    assert frame.locator("#crm-rank-form .field-error").count() == 1
+    _shot(page, "loyalty-rank-form-error")
+
+    # when: fixed, with a discount
+    diamond.locator("input[name=orders]").fill("20")
+    diamond.locator("input[name=discount]").fill("7")
+
+    # then: the what-if beside the form, the text in step, and saving
+    frame.locator("#crm-rank-moves td", has_text="Diamond (DIAMOND)").wait_for(timeout=15_000)
+    assert frame.locator("#crm-rank-form .field-error").count() == 0
+    frame.locator("#crm-rank-advanced summary").click()
+    assert (
+        frame.locator("#crm-ranks")
+        .input_value()
+        .endswith("\nDiamond (DIAMOND): orders 20; discount 7%")
+    )
+    _shot(page, "loyalty-rank-form")
+    frame.locator("#crm-rank-save").click()
+    frame.locator("#crm-audit td", has_text="Rank table saved").wait_for(timeout=15_000)
+    ladder = get_host().config().loyalty.ladder
+    assert [r.code for r in ladder.ranks][-1] == "DIAMOND"
+    assert str(ladder.ranks[-1].discount_percent) == "7"
+
+    # the text typed in the advanced view fills the form; a row moved in the form rewrites it
+    frame.locator("#crm-ranks").fill("Regular (REGULAR)\nGold (GOLD): spend 5000 JPY and orders 2")
+    frame.locator("#crm-rank-form input[name=spend-JPY]").nth(1).wait_for(timeout=5_000)
+    assert rows.count() == 2
+    assert rows.nth(1).locator("select[name=combine]").input_value() == "all"
+    rows.nth(1).locator("[data-rank-action=up]").click()
+    assert frame.locator("#crm-ranks").input_value() == (
+        "Gold (GOLD): orders 2 and spend 5000 JPY\nRegular (REGULAR)"
+    )
+    frame.locator(".field-error", has_text="the lowest rank is everyone's").wait_for(timeout=15_000)
     page.close()
