@@ -1,4 +1,4 @@
-.PHONY: demo test lint schema bench
+.PHONY: demo test lint schema messages bench
 
 # Run the sandbox demo: a generated store history, the summary, and the GraphQL endpoint.
 demo:
@@ -15,6 +15,15 @@ lint:
 # Write the committed GraphQL SDL from the code.
 schema:
 	.venv/bin/saleor-crm schema > saleor_crm_plugin/graphql/schema.graphql
+
+# The pages' words: update the catalogues (locale/*/LC_MESSAGES/django.po) from the code, then
+# compile them (django.mo, committed). Needs GNU gettext (Debian: apt-get install gettext).
+messages:
+	cd saleor_crm_plugin && DJANGO_SETTINGS_MODULE=saleor_crm_plugin.sandbox.settings \
+		../.venv/bin/django-admin makemessages --locale ja --no-obsolete --no-location --no-wrap \
+		--ignore "sandbox/*" --ignore "migrations/*"
+	cd saleor_crm_plugin && DJANGO_SETTINGS_MODULE=saleor_crm_plugin.sandbox.settings \
+		../.venv/bin/django-admin compilemessages --locale ja
 
 bench:
 	bash scripts/bench.sh

@@ -41,3 +41,19 @@ def trail(*, profile_id: int | None = None, actions=None):
     if actions:
         events = events.filter(action__in=list(actions))
     return events.order_by("-at", "-pk")
+
+
+def staff_user_id(actor: str) -> str | None:
+    """The user id in an actor `staff:21`; None for an app (`staff:app`) or a customer."""
+    kind, _, user_id = actor.partition(":")
+    return user_id if kind == "staff" and user_id.isdigit() else None
+
+
+def attach_staff(events, host) -> None:
+    """Each event's staff member as the store knows them now (`event.crm_staff`: a
+    `host.attributes.StaffMember`, None for an app or a user the store no longer has), read in
+    one query for a whole page."""
+    ids = {staff_user_id(event.actor) for event in events} - {None}
+    members = host.staff_members(ids) if ids else {}
+    for event in events:
+        event.crm_staff = members.get(staff_user_id(event.actor) or "")

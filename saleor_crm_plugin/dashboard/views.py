@@ -3,7 +3,11 @@
 - A page (GET, framed by Dashboard as an APP_PAGE) is a shell without data. Dashboard sends it
   the staff user's token by postMessage (`handshake`, later `tokenRefresh`); the page's script
   keeps it in memory and reads our GraphQL API with it, so what it shows is what the token's
-  permissions allow. Dashboard adds `?theme=light|dark` (and `locale` when it knows it).
+  permissions allow. Dashboard adds `?theme=light|dark` to the address, and tells the language
+  only by postMessage after the handshake (`localeChanged`, `{locale: "ja"}`, again whenever
+  staff switch it): the page's script switches to it with the catalogue of
+  `dashboard/i18n/<lang>.json`, without a reload, and keeps it in a cookie; pages and the
+  widget are rendered in that language, else the store's (setting *CRM pages' language*).
 - The customer widget (POST, Dashboard's form with `accessToken` and `customerId`) is rendered
   on the server from the same GraphQL API, run in process with the token's requester: no token
   or a bad one answers 401, a token without MANAGE_USERS 403, and neither shows any data.
@@ -16,14 +20,19 @@ import re
 import uuid
 from pathlib import Path
 
-from django.http import FileResponse, HttpResponse, HttpResponseNotFound
+from django.http import FileResponse, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.template.loader import render_to_string
 
 from ..graphql.view import Context
 from ..host import MANAGE_USERS, get_host
-from .text import TEXT, language
+from .text import LANGUAGES, language, words
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Dashboard's language as its `localeChanged` last told a page (dashboard.js writes it): the
+# widget, which Dashboard never tells, and the next page are rendered in it. A partitioned
+# cookie (CHIPS): browsers that block third-party cookies still keep it for our frames in
+# that Dashboard.
+LOCALE_COOKIE = "saleor_crm_locale"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
 PAGES = ("overview", "customers", "segments", "loyalty", "subscriptions")
@@ -75,7 +84,8 @@ LOYALTY_PAGE_QUERY = """{
   crmRankSettings { ranks window inactiveMonths version }
   crmRankDistribution { code name customers }
   crmAuditTrail(first: 50) { totalCount edges { node {
-    at action actor actorId customerId customerEmail points rank reason } } } }"""
+    at action actor actorId actorEmail actorName customerId customerEmail points rank reason
+  } } } }"""
 ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
   crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
     points { available } errors { field message } } }"""
@@ -95,17 +105,33 @@ def _theme(value) -> str:
 
 
 def _words(request, config) -> tuple[str, dict]:
-    lang = language(
-        request.GET.get("locale") or request.POST.get("locale"), config.dashboard_language
+    """The language asked (`?locale=`, the widget's own forms), else the one Dashboard last told
+    a page (`LOCALE_COOKIE`), else the store's."""
+    asked = (
+        request.GET.get("locale")
+        or request.POST.get("locale")
+        or request.COOKIES.get(LOCALE_COOKIE)
     )
-    return lang, TEXT[lang]
+    lang = language(asked, config.dashboard_language)
+    return lang, words(lang)
 
 
 def _static(name: str) -> HttpResponse:
+    """A file of `static/` (the pages' scripts and styles, `vendor/` libraries); nothing else."""
     path = (STATIC / name).resolve()
-    if path.parent != STATIC or not path.is_file() or path.suffix not in _TYPES:
+    if not path.is_relative_to(STATIC) or not path.is_file() or path.suffix not in _TYPES:
         return HttpResponseNotFound("No such file.")
     response = FileResponse(path.open("rb"), content_type=_TYPES[path.suffix])
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _catalogue(name: str) -> HttpResponse:
+    """The pages' words in one language (`ja.json`), for a page or the widget switching to it."""
+    lang = name.removesuffix(".json")
+    if not name.endswith(".json") or lang not in LANGUAGES:
+        return HttpResponseNotFound(f"The CRM pages have no language '{name}'.")
+    response = JsonResponse({"lang": lang, "text": words(lang)})
     response["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -130,6 +156,12 @@ def _page(request, host, name: str) -> HttpResponse:
                     "graphql": f"{base}/graphql/",
                     "export": f"{base}/export/customers.csv",
                     "lang": lang,
+                    # what Dashboard's `localeChanged` can switch to, and the language for
+                    # one of Dashboard's that the pages do not speak
+                    "languages": LANGUAGES,
+                    "storeLanguage": config.dashboard_language,
+                    "localeCookie": LOCALE_COOKIE,
+                    "catalogue": f"{base}/dashboard/i18n/",
                     "zone": config.store_time_zone,
                     "text": words,
                     # the popup's customer, as Dashboard names it in the frame's URL
@@ -164,7 +196,8 @@ def _execute(host, requester, request, query: str, variables: dict) -> dict:
 def _widget(request, host) -> HttpResponse:
     if request.method != "POST":
         return HttpResponse("Dashboard posts this widget's form.", status=405)
-    lang, words = _words(request, host.config())
+    config = host.config()
+    lang, words = _words(request, config)
     theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
     requester = host.requester_from_token(request.POST.get("accessToken", ""))
     context = {
@@ -172,6 +205,9 @@ def _widget(request, host) -> HttpResponse:
         "theme": theme,
         "t": words,
         "static": f"{_base(request)}/dashboard/static",
+        "catalogue": f"{_base(request)}/dashboard/i18n/",
+        "store_lang": config.dashboard_language,
+        "languages": LANGUAGES,
     }
     if requester is None:
         # Dashboard posts an empty token for a user without the widget's permissions
@@ -238,10 +274,13 @@ def _action(host, requester, request, customer_id: str, words: dict) -> dict | N
 
 
 def dashboard_view(request, route: str) -> HttpResponse:
-    """Route `dashboard/<route>`: a page, the popup, the customer widget, or a static file."""
+    """Route `dashboard/<route>`: a page, the popup, the customer widget, a static file, or
+    the words of one language."""
     route = route.strip("/")
     if route.startswith("static/"):
         return _static(route.removeprefix("static/"))
+    if route.startswith("i18n/"):
+        return _catalogue(route.removeprefix("i18n/"))
     host = get_host()
     with host.database_access():
         if route == "widget/customer":

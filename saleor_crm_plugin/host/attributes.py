@@ -28,9 +28,11 @@ from ..conf import CRMConfig
 __all__ = [
     "ADDRESS_ATTRIBUTES",
     "SORT_ATTRIBUTES",
+    "StaffMember",
     "UserColumns",
     "UserDetails",
     "age_on",
+    "staff_members",
     "user_details",
     "user_sort_expression",
     "users_where",
@@ -55,6 +57,7 @@ class UserColumns:
     private_metadata: str
     is_active: str = "is_active"
     customers: Q = field(default_factory=Q)  # which users are customers (not staff)
+    email: str = "email"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,40 @@ class UserDetails:
     @property
     def name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """Who a staff user is, as an audit trail names them."""
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def label(self) -> str:
+        """`Name <email>`, or the email alone when the store has no name."""
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+def staff_members(columns: UserColumns, user_ids: Iterable[str]) -> dict[str, StaffMember]:
+    """The email and name of each user, by user id, in one query (unknown ids left out).
+
+    Any user, not only today's staff: one who made a change and has left the staff since is
+    still who made it.
+    """
+    pks = {int(user_id) for user_id in user_ids if str(user_id).isdigit()}
+    rows = columns.model.objects.filter(pk__in=pks).values_list(
+        "pk", columns.email, columns.first_name, columns.last_name
+    )
+    return {
+        str(pk): StaffMember(email=email, first_name=first or "", last_name=last or "")
+        for pk, email, first, last in rows
+    }
 
 
 def _metadata_value(columns: UserColumns, key: str):

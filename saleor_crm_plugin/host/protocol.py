@@ -132,6 +132,10 @@ class Host(Protocol):
     def user_details(self, user_ids: Iterable[str]) -> dict:
         """Return what the customer list shows of each user (`attributes.UserDetails`)."""
 
+    def staff_members(self, user_ids: Iterable[str]) -> dict:
+        """Return the email and name of each of these users (`attributes.StaffMember`), by user
+        id, in one query; users the store no longer has are left out."""
+
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 

@@ -783,6 +783,9 @@ class SaleorHost:
             User.objects.bulk_update(changed, ["customer_type"])
         return len(changed)
 
+    def staff_members(self, user_ids: Iterable[str]) -> dict:
+        return attributes.staff_members(_USER_COLUMNS, user_ids)
+
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)
 

@@ -325,6 +325,9 @@ class SandboxHost:
         SandboxUser.objects.bulk_update(changed, ["customer_type"])
         return len(changed)
 
+    def staff_members(self, user_ids: Iterable[str]) -> dict:
+        return attributes.staff_members(self._columns(), user_ids)
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

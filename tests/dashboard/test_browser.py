@@ -7,7 +7,10 @@ form into a frame, as Dashboard does. Screenshots of each page land in `.artifac
 
 import base64
 import shutil
+import threading
+import uuid
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -98,6 +101,36 @@ def store(db):
     return ten_scored_customers()
 
 
+@pytest.fixture
+def dashboard_origin():
+    """Serve Dashboard's side at an origin of its own (127.0.0.1, while the live server is
+    localhost), so our frames are third-party as in a store: a browser keeps no storage for
+    frames under `set_content`'s blank page. A real server, not a routed page: Chromium
+    refuses frames to a local address from a page it cannot place on the local network."""
+    html = {"body": b""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def open_page(page, body):
+        html["body"] = body.encode()
+        page.goto(f"http://127.0.0.1:{server.server_port}/dashboard/?{uuid.uuid4().hex}")
+
+    yield open_page
+    server.shutdown()
+    server.server_close()
+
+
 def _shot(page, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -141,6 +174,109 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
     assert frame.locator("html").get_attribute("data-theme") == theme
     assert page.evaluate("window.handshakes") == 1
     _shot(page, f"overview-{theme}-{locale}")
+    page.close()
+
+
+def test_the_page_follows_dashboards_language_without_a_reload(browser, live_server, store):
+    # given: Dashboard 3.23.27 puts no locale in the address; after the handshake it sends
+    # {type: "localeChanged", payload: {locale}} (app-sdk's LocaleChangedEvent), again on a switch
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/overview"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator(".card").first.wait_for(timeout=15_000)
+    assert "Customers by segment" in frame.locator("main").inner_text()
+    app = page.frame(url=url)
+    app.evaluate("window.loadedOnce = true")
+
+    def tell(locale):
+        page.evaluate(
+            "locale => document.getElementById('app').contentWindow.postMessage("
+            "{type: 'localeChanged', payload: {locale: locale}}, '*')",
+            locale,
+        )
+
+    # when: staff switch Dashboard to Japanese
+    tell("ja")
+
+    # then: the words switch in place
+    frame.locator("h2", has_text="セグメント別の顧客").first.wait_for(timeout=15_000)
+    text = frame.locator("main").inner_text()
+    assert "CRM · 概要" in text
+    assert "未使用ポイント" in text
+    assert "Customers by segment" not in text
+    assert frame.locator("html").get_attribute("lang") == "ja"
+    assert frame.locator("table.grid td").count() == 25
+    assert app.evaluate("window.loadedOnce") is True  # no reload
+    _shot(page, "overview-switched-ja")
+
+    # when: and back to English
+    tell("en")
+
+    # then
+    frame.locator("h2", has_text="Customers by segment").first.wait_for(timeout=15_000)
+    assert "CRM · Overview" in frame.locator("main").inner_text()
+    assert frame.locator("html").get_attribute("lang") == "en"
+    assert app.evaluate("window.loadedOnce") is True
+
+    # a language the pages do not speak: the store's (the sandbox's is English)
+    tell("ja")
+    frame.locator("h2", has_text="セグメント別の顧客").first.wait_for(timeout=15_000)
+    tell("pt-BR")
+    frame.locator("h2", has_text="Customers by segment").first.wait_for(timeout=15_000)
+    page.close()
+
+
+def test_the_widget_takes_the_language_dashboard_told_the_pages(
+    browser, live_server, db, dashboard_origin
+):
+    # given: Dashboard posts the widget without a language and sends it no localeChanged; the
+    # popup beside it (or any CRM page) was told Japanese
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/actions?customerId={customer}"
+    # Dashboard at its own origin: our frames are third-party, as in a store
+    dashboard_origin(page, HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    popup = page.frame_locator("#app")
+    popup.locator("#crm-points-available").wait_for(timeout=15_000)
+    page.evaluate(
+        "document.getElementById('app').contentWindow.postMessage("
+        "{type: 'localeChanged', payload: {locale: 'ja'}}, '*')"
+    )
+    popup.locator("h2", has_text="ポイント調整").wait_for(timeout=15_000)
+
+    # when
+    dashboard_origin(
+        page,
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer"),
+            "token": _js(staff.api_token),
+            "customer": _js(customer),
+            "theme": "light",
+        },
+    )
+    widget = page.frame_locator("iframe[name=widget]")
+
+    # then: the popup's cookie (partitioned: this Chromium blocks other third-party cookies and
+    # storage) gives the widget Dashboard's language
+    widget.locator("summary", has_text="ポイント調整").wait_for(timeout=15_000)
+    assert widget.locator("html").get_attribute("lang") == "ja"
+    assert "ランク: Regular" in widget.locator("main").inner_text()
+    assert widget.locator("#crm-adjust input[name=locale]").input_value() == "ja"
+    # and its own form posts the language back: the answer is rendered in Japanese
+    widget.locator("#crm-adjust").locator("..").locator("summary").click()
+    widget.locator("#crm-adjust input[name=points]").fill("+5")
+    widget.locator("#crm-adjust input[name=reason]").fill("おわび")
+    widget.locator("#crm-adjust button").click()
+    widget.locator("#crm-notice", has_text="保存しました。").wait_for(timeout=15_000)
+    assert widget.locator("#crm-points-available").inner_text() == "325"
+    _shot(page, "widget-ja")
     page.close()
 
 
@@ -486,7 +622,8 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     url = f"{live_server.url}{BASE}/loyalty"
     page.set_content(HOST_PAGE % {"token": _js(admin.api_token), "url": _js(url)})
     frame = page.frame_locator("#app")
-    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    frame.locator("#crm-rank-form tr[data-row]").first.wait_for(timeout=15_000)
+    frame.locator("#crm-rank-advanced summary").click()  # the table as text
     assert frame.locator("#crm-ranks").input_value().startswith("Regular (REGULAR)")
     assert frame.locator("#crm-rank-save").is_disabled()  # nothing previewed yet
 
@@ -524,6 +661,7 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     frame.locator("#crm-adjust-go").click()
     frame.locator("#crm-audit td", has_text="Points adjusted").wait_for(timeout=15_000)
     row = frame.locator("#crm-audit tr", has_text="Points adjusted").locator("td")
+    assert row.nth(1).inner_text() == "admin@example.com"  # not staff:<id>
     assert row.nth(3).inner_text() == "ann@example.com"
     assert (row.nth(4).inner_text(), row.nth(6).inner_text()) == ("+30", "late parcel")
     assert "Available points now" in frame.locator("#crm-notice").inner_text()
@@ -535,7 +673,8 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     page = browser.new_page()
     page.set_content(HOST_PAGE % {"token": _js(clerk.api_token), "url": _js(url)})
     frame = page.frame_locator("#app")
-    frame.locator("#crm-ranks").wait_for(timeout=15_000)
+    frame.locator("#crm-rank-form tr[data-row]").first.wait_for(timeout=15_000)
+    frame.locator("#crm-rank-advanced summary").click()
     frame.locator("#crm-ranks").fill("Regular (REGULAR)\nVIP (VIP): orders 50")
     frame.locator("#crm-rank-preview-go").click()
     frame.locator("#crm-rank-moves tr").nth(2).wait_for(timeout=15_000)
@@ -543,4 +682,79 @@ def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, 
     frame.locator("#crm-notice.denied").wait_for(timeout=15_000)
     assert "MANAGE_PLUGINS" in frame.locator("#crm-notice").inner_text()
     assert CustomerProfile.objects.get(pk=profile.pk).member_rank.code == "SILVER"
+    page.close()
+
+
+def test_admins_add_a_rank_in_the_table_form_with_the_what_if_beside_it(browser, live_server, db):
+    from saleor_crm_plugin.host import MANAGE_PLUGINS, MANAGE_USERS, get_host
+
+    admin = make_user("admin@example.com", staff=True, permissions=[MANAGE_USERS, MANAGE_PLUGINS])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/loyalty"
+    page.set_content(HOST_PAGE % {"token": _js(admin.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    rows = frame.locator("#crm-rank-form tr[data-row]")
+    rows.first.wait_for(timeout=15_000)
+    # the default table, one row per rank
+    assert rows.count() == 4
+    assert rows.nth(3).locator("input[name=name]").input_value() == "Platinum"
+    assert rows.nth(3).locator("input[name=orders]").input_value() == "10"
+    assert rows.nth(3).locator("input[name=multiplier]").input_value() == "3"
+    assert rows.nth(3).locator("input[name=perks]").input_value() == "Free shipping"
+
+    # when: a rank added in the form, with a threshold below the rank under it
+    frame.locator("#crm-rank-add").click()
+    diamond = rows.nth(4)
+    diamond.locator("input[name=name]").fill("Diamond")
+    diamond.locator("input[name=code]").fill("DIAMOND")
+    diamond.locator("input[name=orders]").fill("8")
+
+    # then: the server's message at that row and field, and no saving
+    error = frame.locator("#crm-rank-form tr[data-row='4'] + tr.row-error .field-error")
+    error.wait_for(timeout=15_000)
+    assert error.inner_text() == "Diamond.min_orders: 8 is below Platinum's 10: ranks go up"
+    assert error.get_attribute("data-field") == "orders"
+    assert diamond.locator("input[name=orders]").get_attribute("aria-invalid") == "true"
+    assert diamond.locator("input[name=orders]").get_attribute(
+        "aria-describedby"
+    ) == error.get_attribute("id")
+    assert frame.locator("#crm-rank-form [aria-invalid]").count() == 1
+    assert frame.locator("#crm-rank-save").is_disabled()
+    # a threshold that is not a number: the reading's message, at the same field
+    diamond.locator("input[name=orders]").fill("many")
+    frame.locator(".field-error", has_text="'orders many' is not").wait_for(timeout=15_000)
+    assert error.get_attribute("data-field") == "orders"
+    assert frame.locator("#crm-rank-form .field-error").count() == 1
+    _shot(page, "loyalty-rank-form-error")
+
+    # when: fixed, with a discount
+    diamond.locator("input[name=orders]").fill("20")
+    diamond.locator("input[name=discount]").fill("7")
+
+    # then: the what-if beside the form, the text in step, and saving
+    frame.locator("#crm-rank-moves td", has_text="Diamond (DIAMOND)").wait_for(timeout=15_000)
+    assert frame.locator("#crm-rank-form .field-error").count() == 0
+    frame.locator("#crm-rank-advanced summary").click()
+    assert (
+        frame.locator("#crm-ranks")
+        .input_value()
+        .endswith("\nDiamond (DIAMOND): orders 20; discount 7%")
+    )
+    _shot(page, "loyalty-rank-form")
+    frame.locator("#crm-rank-save").click()
+    frame.locator("#crm-audit td", has_text="Rank table saved").wait_for(timeout=15_000)
+    ladder = get_host().config().loyalty.ladder
+    assert [r.code for r in ladder.ranks][-1] == "DIAMOND"
+    assert str(ladder.ranks[-1].discount_percent) == "7"
+
+    # the text typed in the advanced view fills the form; a row moved in the form rewrites it
+    frame.locator("#crm-ranks").fill("Regular (REGULAR)\nGold (GOLD): spend 5000 JPY and orders 2")
+    frame.locator("#crm-rank-form input[name=spend-JPY]").nth(1).wait_for(timeout=5_000)
+    assert rows.count() == 2
+    assert rows.nth(1).locator("select[name=combine]").input_value() == "all"
+    rows.nth(1).locator("[data-rank-action=up]").click()
+    assert frame.locator("#crm-ranks").input_value() == (
+        "Gold (GOLD): orders 2 and spend 5000 JPY\nRegular (REGULAR)"
+    )
+    frame.locator(".field-error", has_text="the lowest rank is everyone's").wait_for(timeout=15_000)
     page.close()

@@ -38,7 +38,7 @@ def test_a_page_is_a_shell_in_the_dashboards_theme_and_language(client):
     assert 'src="/plugins/global/saleor.crm/dashboard/static/dashboard.js"' in html
     ja = dark_ja.content.decode()
     assert '<html lang="ja" data-theme="dark">' in ja
-    assert "CRM · 概要" in ja
+    assert '<span data-t="crm">CRM</span> · <span data-t="overview">概要</span>' in ja
     assert _config(ja)["text"]["customers_by_segment"] == "セグメント別の顧客"
 
 
@@ -51,14 +51,60 @@ def test_the_store_setting_gives_the_language_when_dashboard_does_not(client, se
     assert '<html lang="en"' in client.get(f"{BASE}/overview?locale=en").content.decode()
 
 
+def test_the_words_of_each_language_are_served_for_a_switch(client):
+    ja = client.get(f"{BASE}/i18n/ja.json")
+    en = client.get(f"{BASE}/i18n/en.json")
+
+    assert ja.status_code == en.status_code == 200
+    assert ja.json()["lang"] == "ja"
+    assert ja.json()["text"]["overview"] == "概要"
+    assert en.json()["text"]["overview"] == "Overview"
+    assert set(ja.json()["text"]) == set(en.json()["text"])
+    assert client.get(f"{BASE}/i18n/de.json").status_code == 404
+    assert client.get(f"{BASE}/i18n/ja").status_code == 404
+
+
+def test_the_language_dashboard_last_told_a_page_renders_the_widget_and_pages(
+    client, ann, staff_user
+):
+    # given: dashboard.js kept Dashboard's `localeChanged` in its cookie
+    client.cookies["saleor_crm_locale"] = "ja"
+
+    # when
+    widget = _widget(client, staff_user.api_token, ann).content.decode()
+    page = client.get(f"{BASE}/loyalty").content.decode()
+    asked = client.get(f"{BASE}/loyalty?locale=en").content.decode()
+
+    # then
+    assert '<html lang="ja"' in widget
+    assert '<span data-t="rank">ランク</span>' in widget
+    assert '<input type="hidden" name="locale" value="ja">' in widget
+    assert '<html lang="ja"' in page
+    assert '<html lang="en"' in asked
+
+
 def test_static_files_are_served_and_nothing_else(client):
     script = client.get(f"{BASE}/static/dashboard.js")
     assert script.status_code == 200
     assert script["Content-Type"].startswith("text/javascript")
     assert b"handshake" in b"".join(script.streaming_content)
     assert client.get(f"{BASE}/static/../views.py").status_code == 404
+    assert client.get(f"{BASE}/static/vendor/../../views.py").status_code == 404
+    assert client.get(f"{BASE}/static/vendor/chart.js-LICENSE.md").status_code == 404
     assert client.get(f"{BASE}/static/__init__.py").status_code == 404
     assert client.get(f"{BASE}/nowhere").status_code == 404
+
+
+def test_the_vendored_chart_library_is_served(client):
+    # given: Chart.js 4's UMD build, shipped in the package (static/vendor/README.md)
+    answer = client.get(f"{BASE}/static/vendor/chart.umd.js")
+
+    # then
+    body = b"".join(answer.streaming_content)
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "text/javascript; charset=utf-8"
+    assert body.startswith(b"/*!\n * Chart.js v4.6.2\n")
+    assert len(body) == 212_615
 
 
 @pytest.fixture

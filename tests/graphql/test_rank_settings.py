@@ -24,7 +24,8 @@ SAVE = """mutation S($ranks: String!, $version: String!, $window: String, $month
 TRAIL = """query T($customerId: ID, $actions: [CRMAuditAction!]) {
   crmAuditTrail(first: 20, customerId: $customerId, actions: $actions) {
     totalCount edges { node {
-      action actor actorId customerId customerEmail points rank reason detail } } } }"""
+      action actor actorId actorEmail actorName customerId customerEmail points rank reason
+      detail } } } }"""
 DRAFT = "Bronze (REGULAR)\nSilver (SILVER): spend 10000 JPY\nGold (GOLD): spend 100000 JPY"
 
 
@@ -183,6 +184,8 @@ def test_the_audit_trail_lists_adjustments_and_pins_with_who_why_and_whom(post, 
         "action": "POINTS_ADJUSTED",
         "actor": f"staff:{staff_user.pk}",
         "actorId": _user_id(staff_user),
+        "actorEmail": staff_user.email,
+        "actorName": None,
         "customerId": customer,
         "customerEmail": "ann@example.com",
         "points": 50,
@@ -198,3 +201,42 @@ def test_the_audit_trail_lists_adjustments_and_pins_with_who_why_and_whom(post, 
     denied = post(TRAIL, token=ann.api_token)
     assert denied["data"] is None or denied["data"]["crmAuditTrail"] is None
     assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+
+
+def test_the_audit_trail_names_staff_as_the_store_knows_them_in_one_query(
+    post, ann, staff_user, django_assert_max_num_queries
+):
+    # given: two staff users, one with a name; one of them has since been deleted
+    from saleor_crm_plugin.audit.services import attach_staff, record
+    from saleor_crm_plugin.sandbox.models import SandboxUser
+    from tests.factories import T0
+
+    hana = make_user("hana@example.com", staff=True, permissions=[MANAGE_USERS])
+    SandboxUser.objects.filter(pk=hana.pk).update(first_name="Hana", last_name="Sato")
+    gone = make_user("gone@example.com", staff=True, permissions=[MANAGE_USERS]).pk
+    for actor in (f"staff:{hana.pk}", f"staff:{gone}", "staff:app", f"staff:{hana.pk}"):
+        record(AuditEvent.RANK_TABLE_SAVED, actor, T0, reason="r")
+    SandboxUser.objects.filter(pk=gone).delete()
+
+    # when
+    nodes = [
+        edge["node"]
+        for edge in post(TRAIL, token=staff_user.api_token)["data"]["crmAuditTrail"]["edges"]
+    ]
+    events = list(AuditEvent.objects.all())
+    with django_assert_max_num_queries(1):
+        attach_staff(events, get_host())
+
+    # then: "Name <email>" material where the store has the user; the actor when it has not
+    assert [(n["actor"], n["actorEmail"], n["actorName"]) for n in nodes] == [
+        (f"staff:{hana.pk}", "hana@example.com", "Hana Sato"),
+        ("staff:app", None, None),
+        (f"staff:{gone}", None, None),
+        (f"staff:{hana.pk}", "hana@example.com", "Hana Sato"),
+    ]
+    assert [e.crm_staff.label if e.crm_staff else None for e in events] == [
+        "Hana Sato <hana@example.com>",
+        None,
+        None,
+        "Hana Sato <hana@example.com>",
+    ]

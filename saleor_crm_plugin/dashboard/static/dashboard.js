@@ -3,10 +3,54 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("crm-config").textContent);
-  var t = config.text;
+  var t = config.text;  // the words of config.lang (views.py renders them; switchLanguage swaps)
   var token = null;
   var status = document.getElementById("crm-status");
   var content = document.getElementById("crm-content");
+  var redraw = null;  // draws the page again from its last answer, in the words of now
+
+  // --- Language: Dashboard 3.23 names it only in a `localeChanged` message after the
+  // handshake ({type: "localeChanged", payload: {locale: "ja"}}, app-sdk's LocaleChangedEvent),
+  // and again whenever staff switch it. The page switches its words without a reload, and
+  // keeps the language in a cookie for the next page and the customer widget, which Dashboard
+  // never tells (views.LOCALE_COOKIE).
+  var wantedLang = config.lang;
+
+  function ourLanguage(locale) {
+    // Dashboard's "ja", "pt-BR", "zh-Hans"... to a language of ours; else the store's
+    var code = String(locale || "").toLowerCase().replace("_", "-").split("-")[0];
+    return config.languages.indexOf(code) >= 0 ? code : config.storeLanguage;
+  }
+
+  function rememberLocale(locale) {
+    // partitioned (CHIPS): kept for our frames in this Dashboard even where third-party
+    // cookies are blocked; those attributes need a secure context (https, localhost)
+    var path = config.catalogue.replace(/\/i18n\/$/, "");
+    var cookie = config.localeCookie + "=" + encodeURIComponent(locale) + "; Path=" + path + "; Max-Age=31536000";
+    document.cookie = cookie + (window.isSecureContext ? "; SameSite=None; Secure; Partitioned" : "; SameSite=Lax");
+  }
+
+  function switchLanguage(lang) {
+    wantedLang = lang;
+    if (lang === config.lang) { return; }
+    fetch(config.catalogue + lang + ".json").then(function (response) { return response.json(); }).then(function (answer) {
+      if (wantedLang !== lang) { return; }  // staff switched again meanwhile
+      t = answer.text;
+      config.lang = lang;
+      document.documentElement.lang = lang;
+      document.querySelectorAll("[data-t]").forEach(function (node) {
+        node.textContent = t[node.getAttribute("data-t")];
+      });
+      if (redraw) { redraw(); }
+    });
+  }
+
+  function say(key, className) {
+    // the status line: one of our words (kept in the language), or nothing
+    status.textContent = key ? t[key] : "";
+    if (key) { status.setAttribute("data-t", key); } else { status.removeAttribute("data-t"); }
+    status.className = className || "muted";
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -364,7 +408,7 @@
     " edges { node { id email } } } }";
   var POINTS_ADJUST = config.mutations.adjust;  // views.ADJUST, as the widget's form sends it
   var RANK_PIN = config.mutations.pin;  // views.PIN
-  var rankVersion = null, previewed = null, adjustRequest = null;
+  var rankVersion = null, previewed = null, adjustRequest = null;  // `rank`: the editor's draft
 
   function firstError(answer, key) {
     var result = answer.data && answer.data[key];
@@ -372,11 +416,241 @@
     return errors.length ? (errors[0].field ? errors[0].field + ": " : "") + errors[0].message : null;
   }
 
+  // The rank table as a form, one row per rank, with the settings' text as the advanced view.
+  // The text is what is previewed and saved (the server's parser and checks judge it, and their
+  // messages are shown at the row and field they name); the form writes it, and reads it back
+  // as far as it can (readLadder follows loyalty/ranks.py's parse_ladder, leniently).
+  var rank = null;  // {version, text, rows, currencies, window, months}: kept across redraws
+  var rankTimer = null, rankTextOpen = false;  // the advanced view stays open once opened
+
+  function readLadder(text) {
+    var rows = [];
+    var readable = text.split("\n").every(function (raw) {
+      var line = raw.trim();
+      if (!line || line.charAt(0) === "#") { return true; }
+      var colon = line.indexOf(":"), head = colon < 0 ? line : line.slice(0, colon), spec = colon < 0 ? "" : line.slice(colon + 1);
+      var found = /^(.*?)\(([^()]*)\)\s*$/.exec(head);
+      if (!found || !found[1].trim()) { return false; }
+      var row = { name: found[1].trim(), code: found[2].trim(), orders: "", spend: {}, points: "", combine: "any", multiplier: "", discount: "", perks: "" };
+      var perks = spec.indexOf("; perks ");
+      if (perks >= 0) { row.perks = spec.slice(perks + 8).trim(); spec = spec.slice(0, perks); }
+      var parts = spec.split(";").map(function (p) { return p.trim(); });
+      var thresholds = parts.shift() || "";
+      if (thresholds) {
+        row.combine = / and /.test(" " + thresholds + " ") ? "all" : "any";
+        var ok = thresholds.split(row.combine === "all" ? " and " : " or ").every(function (c) {
+          var w = c.trim().split(/\s+/);
+          if (w.length === 2 && w[0] === "orders") { row.orders = w[1]; return true; }
+          if (w.length === 2 && w[0] === "points") { row.points = w[1]; return true; }
+          if (w.length === 3 && w[0] === "spend") { row.spend[w[2]] = w[1]; return true; }
+          return false;
+        });
+        if (!ok) { return false; }
+      }
+      var benefits = parts.every(function (b) {
+        if (!b) { return true; }
+        if (/^points x/.test(b)) { row.multiplier = b.slice(8); return true; }
+        if (/^discount .*%$/.test(b)) { row.discount = b.slice(9, -1); return true; }
+        return false;
+      });
+      rows.push(row);
+      return benefits;
+    });
+    return readable ? rows : null;
+  }
+
+  function writeLadder(rows) {
+    return rows.map(function (row) {
+      var thresholds = [];
+      if (row.orders.trim()) { thresholds.push("orders " + row.orders.trim()); }
+      rank.currencies.forEach(function (c) {
+        if ((row.spend[c] || "").trim()) { thresholds.push("spend " + row.spend[c].trim() + " " + c); }
+      });
+      if (row.points.trim()) { thresholds.push("points " + row.points.trim()); }
+      var benefits = [];
+      if (row.multiplier.trim()) { benefits.push("points x" + row.multiplier.trim()); }
+      if (row.discount.trim()) { benefits.push("discount " + row.discount.trim() + "%"); }
+      if (row.perks.trim()) { benefits.push("perks " + row.perks.trim()); }
+      var line = row.name.trim() + " (" + row.code.trim() + ")";
+      if (thresholds.length || benefits.length) {
+        line += ": " + thresholds.join(row.combine === "all" ? " and " : " or ") + benefits.map(function (b) { return "; " + b; }).join("");
+      }
+      return line;
+    }).join("\n");
+  }
+
+  function currenciesOf(rows, more) {
+    var found = (more || []).slice();
+    rows.forEach(function (row) { Object.keys(row.spend).forEach(function (c) { if (found.indexOf(c) < 0) { found.push(c); } }); });
+    return found;
+  }
+
+  // Which row and field a message of the server names: "Silver.min_orders: …" (a check) or
+  // "line 3 (Silver): 'orders x' is not …" (the reading of a line).
+  var RANK_FIELDS = { name: "name", code: "code", combine: "combine", min_orders: "orders", min_points: "points",
+    points_multiplier: "multiplier", discount_percent: "discount", min_spend: "spend" };
+
+  function rankErrorPlace(message) {
+    var byLine = /^line (\d+) \(([^)]*)\): (?:'(\w+)(?: (x?)[^' ]*(?: (\w+))?)?)?/.exec(message);
+    var byName = /^([^:]+?)\.(\w+)(?:\.(\w+))?: /.exec(message);
+    var name = byLine ? byLine[2] : byName ? byName[1] : null;
+    var index = -1;
+    rank.rows.forEach(function (row, i) { if (index < 0 && row.name.trim() === name) { index = i; } });
+    if (index < 0 && byLine) { index = Number(byLine[1]) - 1; }
+    var field = null;
+    if (byName) {
+      field = RANK_FIELDS[byName[2]] || null;
+      if (field === "spend") { field = "spend-" + (byName[3] || rank.currencies[0]); }
+    } else if (byLine && byLine[3]) {
+      var word = byLine[3];
+      field = word === "points" ? (byLine[4] === "x" ? "multiplier" : "points")
+        : word === "spend" ? "spend-" + (byLine[5] || rank.currencies[0]) : word === "orders" || word === "discount" ? word : null;
+    } else if (/joined by 'and' or by 'or'/.test(message)) {
+      field = "combine";
+    }
+    return { row: index, field: field };
+  }
+
+  function showRankError(message) {
+    var form = document.getElementById("crm-rank-form");
+    if (!form) { return; }
+    var place = rankErrorPlace(message);
+    var row = form.querySelector("tr[data-row='" + place.row + "']");
+    if (!row) { return; }
+    // the field outlined, the message right under the row, spanning it
+    row.classList.add("invalid");
+    var input = place.field && row.querySelector("[name='" + place.field + "']");
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", "crm-rank-error");
+    }
+    row.after(el("tr", { class: "row-error" }, [el("td", { colspan: String(row.children.length) }, [
+      el("div", { class: "field-error", id: "crm-rank-error", role: "alert", "data-field": place.field || "" }, [message])])]));
+  }
+
+  function clearRankErrors() {
+    document.querySelectorAll("#crm-rank-form tr.row-error").forEach(function (n) { n.remove(); });
+    document.querySelectorAll("#crm-rank-form [aria-describedby]").forEach(function (n) { n.removeAttribute("aria-describedby"); });
+    document.querySelectorAll("#crm-rank-form [aria-invalid]").forEach(function (n) { n.removeAttribute("aria-invalid"); });
+    document.querySelectorAll("#crm-rank-form tr.invalid").forEach(function (n) { n.classList.remove("invalid"); });
+  }
+
+  function rankChanged(fromText) {
+    // the form wrote the text, or the text was typed: bring the other side along
+    if (fromText) {
+      var rows = readLadder(rank.text);
+      document.getElementById("crm-rank-unreadable").hidden = rows !== null;
+      if (rows) { rank.rows = rows; rank.currencies = currenciesOf(rows, rank.currencies); drawRankForm(); }
+    } else {
+      rank.text = writeLadder(rank.rows);
+      document.getElementById("crm-ranks").value = rank.text;
+      document.getElementById("crm-rank-unreadable").hidden = true;
+    }
+    document.getElementById("crm-rank-save").disabled = previewed !== JSON.stringify(rankDraft());
+    clearTimeout(rankTimer);
+    rankTimer = setTimeout(rankPreview, 400);
+  }
+
+  function drawRankForm() {
+    var form = document.getElementById("crm-rank-form");
+    var head = [t.rank_name, t.rank_code, t.threshold_orders].concat(rank.currencies.map(function (c) { return t.threshold_spend + " " + c; }))
+      .concat([t.threshold_points, t.combine, t.multiplier, t.discount, t.perks, ""]);
+    var rows = rank.rows.map(function (row, i) {
+      function input(name, value, size, set) {
+        var box = el("input", { name: name, size: String(size), "aria-label": name, value: value });
+        box.oninput = function () { set(box.value); rankChanged(false); };
+        return el("td", {}, [box]);
+      }
+      var combine = el("select", { name: "combine", "aria-label": t.combine }, [
+        el("option", { value: "any" }, [t.combine_any]), el("option", { value: "all" }, [t.combine_all])]);
+      combine.value = row.combine;
+      combine.onchange = function () { row.combine = combine.value; rankChanged(false); };
+      function button(label, title, action) {
+        var b = el("button", { type: "button", class: "secondary", title: title, "aria-label": title, "data-rank-action": action }, [label]);
+        b.onclick = function () {
+          if (action === "remove") { rank.rows.splice(i, 1); }
+          if (action === "up" && i > 0) { rank.rows.splice(i - 1, 0, rank.rows.splice(i, 1)[0]); }
+          if (action === "down" && i < rank.rows.length - 1) { rank.rows.splice(i + 1, 0, rank.rows.splice(i, 1)[0]); }
+          drawRankForm();
+          rankChanged(false);
+        };
+        return b;
+      }
+      return el("tr", { "data-row": String(i) }, [
+        input("name", row.name, 12, function (v) { row.name = v; }),
+        input("code", row.code, 10, function (v) { row.code = v; }),
+        input("orders", row.orders, 4, function (v) { row.orders = v; }),
+      ].concat(rank.currencies.map(function (c) {
+        return input("spend-" + c, row.spend[c] || "", 8, function (v) { row.spend[c] = v; });
+      })).concat([
+        input("points", row.points, 6, function (v) { row.points = v; }),
+        el("td", {}, [combine]),
+        input("multiplier", row.multiplier, 4, function (v) { row.multiplier = v; }),
+        input("discount", row.discount, 4, function (v) { row.discount = v; }),
+        input("perks", row.perks, 14, function (v) { row.perks = v; }),
+        el("td", { class: "row-actions" }, [button("↑", t.move_up, "up"), button("↓", t.move_down, "down"), button("×", t.remove, "remove")]),
+      ]));
+    });
+    form.replaceChildren(el("tr", {}, head.map(function (h) { return el("th", {}, [h]); })));
+    rows.forEach(function (row) { form.appendChild(row); });
+  }
+
+  function rankEditor(settings) {
+    if (!rank || rank.version !== settings.version) {
+      var rows = readLadder(settings.ranks) || [];
+      rank = { version: settings.version, text: settings.ranks, rows: rows, currencies: currenciesOf(rows),
+        window: settings.window, months: String(settings.inactiveMonths) };
+    }
+    var text = el("textarea", { id: "crm-ranks", rows: "8", spellcheck: "false", "aria-label": t.rank_table }, []);
+    text.value = rank.text;
+    text.oninput = function () { rank.text = text.value; rankChanged(true); };
+    var window_ = el("input", { id: "crm-window", size: "32", value: rank.window, "aria-label": t.window });
+    var months = el("input", { id: "crm-inactive", size: "4", inputmode: "numeric", value: rank.months, "aria-label": t.inactive_months });
+    window_.oninput = function () { rank.window = window_.value; rankChanged(false); };
+    months.oninput = function () { rank.months = months.value; rankChanged(false); };
+    var add = el("button", { type: "button", class: "secondary", id: "crm-rank-add" }, [t.add_rank]);
+    add.onclick = function () {
+      rank.rows.push({ name: "", code: "", orders: "", spend: {}, points: "", combine: "any", multiplier: "", discount: "", perks: "" });
+      drawRankForm();
+      rankChanged(false);
+      var rows = document.querySelectorAll("#crm-rank-form tr[data-row]");
+      rows[rows.length - 1].querySelector("input").focus();
+    };
+    var currency = el("input", { id: "crm-rank-currency", size: "4", maxlength: "3", placeholder: "JPY", "aria-label": t.add_currency });
+    var addCurrency = el("button", { type: "button", class: "secondary", id: "crm-rank-add-currency" }, [t.add_currency]);
+    addCurrency.onclick = function () {
+      var code = currency.value.trim().toUpperCase();
+      if (code && rank.currencies.indexOf(code) < 0) { rank.currencies.push(code); drawRankForm(); }
+      currency.value = "";
+    };
+    var advanced = el("details", rankTextOpen ? { id: "crm-rank-advanced", open: "open" } : { id: "crm-rank-advanced" }, [
+      el("summary", {}, [t.advanced]),
+      el("p", { id: "crm-rank-unreadable", class: "denied", hidden: "hidden" }, [t.text_unreadable]), text]);
+    advanced.ontoggle = function () { rankTextOpen = advanced.open; };
+    var previewButton = el("button", { type: "button", id: "crm-rank-preview-go", class: "secondary" }, [t.preview]);
+    previewButton.onclick = rankPreview;
+    var saveButton = el("button", { type: "button", id: "crm-rank-save" }, [t.save_rank_table]);
+    saveButton.disabled = previewed !== JSON.stringify(rankDraft());
+    saveButton.onclick = rankSave;
+    var editor = el("div", { class: "rank-editor" }, [
+      el("div", {}, [
+        el("p", { class: "muted" }, [t.rank_table_help]),
+        el("div", { class: "scroll" }, [el("table", { id: "crm-rank-form" }, [])]),
+        el("p", { class: "condition" }, [add, currency, addCurrency]),
+        advanced,
+        el("p", { class: "condition" }, [el("label", {}, [t.window + " ", window_]), el("label", {}, [t.inactive_months + " ", months])]),
+        el("p", {}, [previewButton, " ", saveButton]),
+      ]),
+      el("div", { id: "crm-rank-moves", "aria-live": "polite" }, []),
+    ]);
+    return editor;
+  }
+
   function rankDraft() {
-    var months = document.getElementById("crm-inactive").value.trim();
+    var months = rank.months.trim();
     return {
-      ranks: document.getElementById("crm-ranks").value,
-      window: document.getElementById("crm-window").value.trim(),
+      ranks: rank.text,
+      window: rank.window.trim(),
       // what is not a whole number goes as typed, so the answer names it
       months: months === "" ? null : Number(months),
     };
@@ -388,10 +662,14 @@
       notice("inactiveMonths: " + t.not_whole, true);
       return;
     }
+    clearTimeout(rankTimer);
     graphql(RANK_PREVIEW, draft).then(function (answer) {
+      if (JSON.stringify(draft) !== JSON.stringify(rankDraft())) { return; }  // typed on since
+      clearRankErrors();
       if (answer.errors) {
         var error = answer.errors[0], field = error.extensions && error.extensions.exception && error.extensions.exception.field;
         notice((field && error.message.indexOf(field) !== 0 ? field + ": " : "") + error.message, true);
+        if (field === "ranks") { showRankError(error.message.replace(/^ranks: /, "")); }
         moves.replaceChildren();
         return;
       }
@@ -461,25 +739,15 @@
   function loyalty(data) {
     var settings = data.crmRankSettings;
     rankVersion = settings.version;
-    var ranks = el("textarea", { id: "crm-ranks", rows: "8", spellcheck: "false", "aria-label": t.rank_table }, []);
-    ranks.value = settings.ranks;
-    var window_ = el("input", { id: "crm-window", size: "32", value: settings.window, "aria-label": t.window });
-    var months = el("input", { id: "crm-inactive", size: "4", inputmode: "numeric", value: String(settings.inactiveMonths), "aria-label": t.inactive_months });
-    var previewButton = el("button", { type: "button", id: "crm-rank-preview-go", class: "secondary" }, [t.preview]);
-    previewButton.onclick = rankPreview;
-    var saveButton = el("button", { type: "button", id: "crm-rank-save" }, [t.save_rank_table]);
-    saveButton.disabled = true;
-    saveButton.onclick = rankSave;
-    [ranks, window_, months].forEach(function (input) {
-      input.oninput = function () { saveButton.disabled = previewed !== JSON.stringify(rankDraft()); };
-    });
     var total = 0;
     data.crmRankDistribution.forEach(function (r) { total += r.customers; });
     var adjust = el("button", { type: "button", id: "crm-adjust-go" }, [t.adjust]);
     adjust.onclick = adjustPoints;
     var trail = data.crmAuditTrail.edges.map(function (edge) {
       var e = edge.node;
-      var who = e.actorId ? linkTo(e.actor, "/staff/" + e.actorId) : e.actor;
+      // as Saleor names staff: "Name <email>", or the email; `staff:21` once the user is gone
+      var label = e.actorEmail ? (e.actorName ? e.actorName + " <" + e.actorEmail + ">" : e.actorEmail) : e.actor;
+      var who = e.actorId ? linkTo(label, "/staff/" + e.actorId) : label;
       var whom = e.customerId ? linkTo(e.customerEmail || e.customerId, "/customers/" + e.customerId) : (e.customerEmail || t.store_wide);
       return [new Date(e.at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US"), who,
         t["action_" + e.action] || e.action, whom,
@@ -488,12 +756,7 @@
     content.replaceChildren(
       el("p", { id: "crm-notice", role: "status" }, []),
       el("div", { class: "cards" }, [
-        card(t.rank_table, [
-          el("p", { class: "muted" }, [t.rank_table_help]), ranks,
-          el("p", { class: "condition" }, [el("label", {}, [t.window + " ", window_]), el("label", {}, [t.inactive_months + " ", months])]),
-          el("p", {}, [previewButton, " ", saveButton]),
-          el("div", { id: "crm-rank-moves" }, []),
-        ], true),
+        card(t.rank_table, [rankEditor(settings)], true),
         card(t.rank_distribution, [table([t.rank, t.customers_count, t.share],
           data.crmRankDistribution.map(function (r) {
             return [r.name, number(r.customers), (total ? 100 * r.customers / total : 0).toFixed(1) + "%"];
@@ -506,6 +769,8 @@
       ]),
       card(t.audit_trail + " (" + number(data.crmAuditTrail.totalCount) + ")", [el("div", { id: "crm-audit" }, [
         table([t.when, t.who, t.action, t.customer, t.points, t.rank, t.reason], trail, [false, false, false, false, true, false, false])])]));
+    drawRankForm();
+    document.getElementById("crm-rank-unreadable").hidden = readLadder(rank.text) !== null;
   }
 
   // --- Actions: the popup from a customer's page (adjust points, pin a rank) ---
@@ -619,15 +884,22 @@
         return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
       });
       if (answer.errors && (!answer.data || denied)) {
-        status.textContent = t.no_access;
-        status.className = "denied";
+        say("no_access", "denied");
         content.replaceChildren();
+        redraw = null;
         return;
       }
-      status.textContent = "";
-      ({ subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview)(answer.data);
+      say(null);
+      var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview;
+      redraw = function () {
+        var box = document.getElementById("crm-notice");
+        var shown = box ? [box.textContent, box.className] : null;
+        draw(answer.data);
+        if (shown && shown[0]) { notice(shown[0], shown[1] === "denied"); }
+      };
+      draw(answer.data);
       if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
-    }, function () { status.textContent = t.no_access; });
+    }, function () { say("no_access", "denied"); });
   }
 
   window.addEventListener("message", function (event) {
@@ -637,11 +909,15 @@
       token = message.payload && message.payload.token;
       if (token && first) { load(); }
       // Dashboard hands over no token to a user without the extension's permissions
-      if (!token) { status.textContent = t.no_access; status.className = "denied"; content.replaceChildren(); }
+      if (!token) { say("no_access", "denied"); content.replaceChildren(); redraw = null; }
     } else if (message.type === "theme" && message.payload) {
       document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
+    } else if (message.type === "localeChanged" && message.payload && message.payload.locale) {
+      rememberLocale(String(message.payload.locale));
+      switchLanguage(ourLanguage(message.payload.locale));
     }
   });
+
   // Tell Dashboard the page is ready, once (it answers with the handshake).
   if (window.parent !== window) {
     window.parent.postMessage({ type: "notifyReady", payload: {} }, "*");

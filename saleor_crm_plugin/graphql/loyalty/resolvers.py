@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from ...audit.services import trail
+from ...audit.services import attach_staff, trail
 from ...conf import ConfigError
 from ...customers.models import CustomerProfile
 from ...loyalty.membership import draft_settings, membership, preview_ladder, rank_counts
@@ -66,7 +66,7 @@ def resolve_audit_trail(info, customer_id, actions, args):
         events,
         args,
         CRMAuditEventConnection,
-        prepare_page=lambda page: attach_emails(page, info.context.host),
+        prepare_page=lambda page: _attach_names(page, info.context.host),
     )
 
 
@@ -104,3 +104,9 @@ def resolve_rank_preview(info, ranks, window, inactive_months) -> list[CRMRankMo
         )
         for move in preview_ladder(config, ladder, timezone.now())
     ]
+
+
+def _attach_names(page, host) -> None:
+    """A page of audit events: the customers' emails and the staff members, a query each."""
+    attach_emails(page, host)
+    attach_staff(page, host)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import graphene
 from graphene import relay
 
+from ...audit.services import attach_staff, staff_user_id
 from ...loyalty.config import format_window
 from ...loyalty.models import PointsEntry
 from ...loyalty.services import expiring
@@ -278,6 +279,11 @@ class CRMAuditEvent(graphene.ObjectType):
         required=True, description="Who made it: `staff:<user id>`, or `…:app` for an app."
     )
     actor_id = graphene.ID(description="The staff user's Saleor User ID (null: an app).")
+    actor_email = graphene.String(
+        description="The staff user's email as the store has it now (null: an app, or a user "
+        "the store no longer has)."
+    )
+    actor_name = graphene.String(description="The staff user's first and last name, if any.")
     action = graphene.Field(CRMAuditAction, required=True)
     customer_id = graphene.ID(description="Saleor's User ID; null for a store-wide change.")
     customer_email = graphene.String()
@@ -295,10 +301,18 @@ class CRMAuditEvent(graphene.ObjectType):
 
     @staticmethod
     def resolve_actor_id(root, info):
-        kind, _, user_id = root.actor.partition(":")
-        if kind != "staff" or not user_id.isdigit():
-            return None
-        return info.context.host.user_global_id(user_id)
+        user_id = staff_user_id(root.actor)
+        return None if user_id is None else info.context.host.user_global_id(user_id)
+
+    @staticmethod
+    def resolve_actor_email(root, info):
+        member = _staff_of(root, info.context.host)
+        return member.email if member else None
+
+    @staticmethod
+    def resolve_actor_name(root, info):
+        member = _staff_of(root, info.context.host)
+        return (member.name or None) if member else None
 
     @staticmethod
     def resolve_customer_id(root, info):
@@ -313,6 +327,13 @@ class CRMAuditEvent(graphene.ObjectType):
     @staticmethod
     def resolve_rank(root, _info):
         return root.code or None
+
+
+def _staff_of(event, host):
+    """The event's staff member: the page's batch (`attach_staff`), else this event's lookup."""
+    if not hasattr(event, "crm_staff"):
+        attach_staff([event], host)
+    return event.crm_staff
 
 
 class CRMAuditEventConnection(relay.Connection):
