@@ -56,6 +56,9 @@ DRAIN_SECONDS = "event-drain-seconds"
 SWEEP_MINUTES = "catch-up-sweep-minutes"
 PREDICTION_MODEL = "prediction-model"
 PREDICTION_HOLDOUT = "prediction-holdout-weeks"
+BASKET_MIN_COUNT = "basket-min-count"
+BASKET_MIN_SHARE = "basket-min-share"
+BASKET_WINDOW = "basket-window-days"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -260,6 +263,25 @@ FIELDS = {
         "orders and compares its predictions for those weeks with what customers did.",
         "int",
     ),
+    BASKET_MIN_COUNT: (
+        "Basket pairs: minimum count",
+        "A pair of products is shown (and recommended) only when at least this many orders "
+        "held both, or, for 'also bought', this many customers bought both (1-1000000).",
+        "int",
+    ),
+    BASKET_MIN_SHARE: (
+        "Basket pairs: smallest share (%)",
+        "And only when those orders or customers are at least this percentage of all the "
+        "channel's orders or customers with a product (0-100, e.g. 0.1). 0: the count alone "
+        "decides.",
+        "string",
+    ),
+    BASKET_WINDOW: (
+        "Also bought within (days)",
+        "'Customers who bought this also bought' counts two products bought by one customer "
+        "at most this many days apart, in either order (1-730).",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -340,6 +362,9 @@ DEFAULTS = {
     SWEEP_MINUTES: 15,
     PREDICTION_MODEL: "bgnbd",
     PREDICTION_HOLDOUT: 13,
+    BASKET_MIN_COUNT: 3,
+    BASKET_MIN_SHARE: "0",
+    BASKET_WINDOW: 30,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -382,6 +407,10 @@ class CRMConfig:
     # Predictions (analytics/): the frequency model and the back-test's holdout.
     prediction_model: str = "bgnbd"
     prediction_holdout_weeks: int = 13
+    # Basket pairs (analytics/baskets.py): minimum support, and the "also bought" window.
+    basket_min_count: int = 3
+    basket_min_share: float = 0.0  # a share from 0 to 1 (the setting is a percentage)
+    basket_window_days: int = 30
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -533,6 +562,18 @@ def _parse_choice(field: str, value, choices: tuple[str, ...], text: str | None 
     return text
 
 
+def _parse_percent(field: str, value) -> float:
+    """A percentage from 0 to 100 ('0.5' or '0.5%') as a share from 0 to 1."""
+    text = str(value if value is not None else "").strip().removesuffix("%").strip() or "0"
+    try:
+        percent = float(text)
+    except ValueError:
+        percent = float("nan")
+    if not 0 <= percent <= 100:  # NaN fails too
+        raise ConfigError(field, f"'{value}' is not a percentage from 0 to 100")
+    return percent / 100
+
+
 def _parse_language(field: str, value) -> str:
     return _parse_choice(field, value, ("en", "ja"))
 
@@ -641,6 +682,11 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         ),
         prediction_holdout_weeks=_parse_whole(
             PREDICTION_HOLDOUT, values[PREDICTION_HOLDOUT], 104, low=1, unit="weeks"
+        ),
+        basket_min_count=_parse_whole(BASKET_MIN_COUNT, values[BASKET_MIN_COUNT], 1_000_000, low=1),
+        basket_min_share=_parse_percent(BASKET_MIN_SHARE, values[BASKET_MIN_SHARE]),
+        basket_window_days=_parse_whole(
+            BASKET_WINDOW, values[BASKET_WINDOW], 730, low=1, unit="days"
         ),
     )
 

@@ -1,10 +1,11 @@
-"""Celery tasks of the analytics: the nightly refit of the predictions."""
+"""Celery tasks of the analytics: the nightly refit of the predictions and the basket pairs."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from ..host import get_host
 from ..task_options import RETRY
+from .basket_services import compute_baskets
 from .predictions import refit
 
 
@@ -23,4 +24,27 @@ def refit_predictions_task() -> dict:
             **({"error": fit.error} if fit.error else {}),
         }
         for fit in fits
+    }
+
+
+@shared_task(name="saleor_crm.compute_baskets", **RETRY)
+def compute_baskets_task() -> dict:
+    """Count and store every channel's product pairs (daily, through beat). Running it again
+    replaces the pairs with the same ones."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        runs = compute_baskets(
+            timezone.now(),
+            config.basket_window_days,
+            config.basket_min_count,
+            config.basket_min_share,
+        )
+    return {
+        f"{run.channel} {run.kind}": {
+            "transactions": run.transactions,
+            "pairs": run.pairs,
+            "seconds": round(run.seconds, 2),
+        }
+        for run in runs
     }
