@@ -60,6 +60,9 @@ PREDICTION_HOLDOUT = "prediction-holdout-weeks"
 ANALYTICS_HOUR = "analytics-hour"
 RFM_SCORING = "rfm-scoring"
 RFM_BINS = "rfm-fixed-bins"
+BASKET_MIN_COUNT = "basket-min-count"
+BASKET_MIN_SHARE = "basket-min-share"
+BASKET_WINDOW = "basket-window-days"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -287,6 +290,25 @@ FIELDS = {
         "the analytics reports computed, every day (Celery beat).",
         "int",
     ),
+    BASKET_MIN_COUNT: (
+        "Basket pairs: minimum count",
+        "A pair of products is shown (and recommended) only when at least this many orders "
+        "held both, or, for 'also bought', this many customers bought both (1-1000000).",
+        "int",
+    ),
+    BASKET_MIN_SHARE: (
+        "Basket pairs: smallest share (%)",
+        "And only when those orders or customers are at least this percentage of all the "
+        "channel's orders or customers with a product (0-100, e.g. 0.1). 0: the count alone "
+        "decides.",
+        "string",
+    ),
+    BASKET_WINDOW: (
+        "Also bought within (days)",
+        "'Customers who bought this also bought' counts two products bought by one customer "
+        "at most this many days apart, in either order (1-730).",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -370,6 +392,9 @@ DEFAULTS = {
     ANALYTICS_HOUR: 3,
     RFM_SCORING: "quintiles",
     RFM_BINS: DEFAULT_FIXED_BINS_TEXT,
+    BASKET_MIN_COUNT: 3,
+    BASKET_MIN_SHARE: "0",
+    BASKET_WINDOW: 30,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -415,6 +440,10 @@ class CRMConfig:
     analytics_hour: int = 3  # local hour of the nightly analytics tasks
     # RFM: None scores by quintiles; the store's fixed bins otherwise (segments/rfm.py).
     rfm_bins: FixedBins | None = None
+    # Basket pairs (analytics/baskets.py): minimum support, and the "also bought" window.
+    basket_min_count: int = 3
+    basket_min_share: float = 0.0  # a share from 0 to 1 (the setting is a percentage)
+    basket_window_days: int = 30
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -566,6 +595,18 @@ def _parse_choice(field: str, value, choices: tuple[str, ...], text: str | None 
     return text
 
 
+def _parse_percent(field: str, value) -> float:
+    """A percentage from 0 to 100 ('0.5' or '0.5%') as a share from 0 to 1."""
+    text = str(value if value is not None else "").strip().removesuffix("%").strip() or "0"
+    try:
+        percent = float(text)
+    except ValueError:
+        percent = float("nan")
+    if not 0 <= percent <= 100:  # NaN fails too
+        raise ConfigError(field, f"'{value}' is not a percentage from 0 to 100")
+    return percent / 100
+
+
 def _parse_language(field: str, value) -> str:
     return _parse_choice(field, value, ("en", "ja"))
 
@@ -677,6 +718,11 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         ),
         analytics_hour=_parse_whole(ANALYTICS_HOUR, values[ANALYTICS_HOUR], 23),
         rfm_bins=_parse_rfm_bins(values),
+        basket_min_count=_parse_whole(BASKET_MIN_COUNT, values[BASKET_MIN_COUNT], 1_000_000, low=1),
+        basket_min_share=_parse_percent(BASKET_MIN_SHARE, values[BASKET_MIN_SHARE]),
+        basket_window_days=_parse_whole(
+            BASKET_WINDOW, values[BASKET_WINDOW], 730, low=1, unit="days"
+        ),
     )
 
 

@@ -1,6 +1,12 @@
 """Import every domain model so Django registers them under the `saleor_crm` label."""
 
-from .analytics.models import CustomerPrediction, PredictionFit, StoredFigures
+from .analytics.models import (
+    BasketPair,
+    BasketRun,
+    CustomerPrediction,
+    PredictionFit,
+    StoredFigures,
+)
 from .audit.models import AuditEvent
 from .customers.models import (
     BackfillCheckpoint,
@@ -17,6 +23,8 @@ from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, Subscr
 __all__ = [
     "AuditEvent",
     "BackfillCheckpoint",
+    "BasketPair",
+    "BasketRun",
     "CustomerPrediction",
     "CustomerProfile",
     "CustomerSpend",

@@ -84,3 +84,63 @@ class CustomerPrediction(models.Model):
             )
         ]
         indexes = [models.Index(fields=["currency", "p_alive"])]
+
+
+class BasketRun(models.Model):
+    """The product pairs in force for one channel and kind (`analytics.baskets`), with what
+    they were counted over. One row per channel and kind: a new computation replaces its pairs
+    in one transaction, so readers see the old pairs until the new ones commit."""
+
+    ORDER = "order"
+    CUSTOMER = "customer"
+
+    channel = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)
+    # The customer kind's window: products bought within this many days of each other.
+    window_days = models.PositiveIntegerField(null=True, blank=True)
+    as_of = models.DateTimeField()
+    # Orders (order kind) or customers (customer kind) with a product line, and their products.
+    transactions = models.PositiveIntegerField(default=0)
+    products = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+    min_count = models.PositiveIntegerField(default=1)
+    min_support = models.FloatField(default=0)
+    seconds = models.FloatField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "kind"], name="saleor_crm_one_basket_run")
+        ]
+
+
+class BasketPair(models.Model):
+    """Two products (product_a < product_b) bought together, as counted by their run."""
+
+    # No index of its own: the (run, product) and (run, lift) indexes serve every lookup by run.
+    run = models.ForeignKey(
+        BasketRun, related_name="pair_rows", on_delete=models.CASCADE, db_index=False
+    )
+    product_a = models.CharField(max_length=64)
+    product_b = models.CharField(max_length=64)
+    # Each product's name on its newest line in the ledger.
+    name_a = models.CharField(max_length=386, blank=True, default="")
+    name_b = models.CharField(max_length=386, blank=True, default="")
+    together = models.PositiveIntegerField()
+    count_a = models.PositiveIntegerField()
+    count_b = models.PositiveIntegerField()
+    support = models.FloatField()
+    confidence_ab = models.FloatField()
+    confidence_ba = models.FloatField()
+    lift = models.FloatField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [
+            # "also bought" for a product reads its pairs on either side
+            models.Index(fields=["run", "product_a"], name="basket_pair_product_a"),
+            models.Index(fields=["run", "product_b"], name="basket_pair_product_b"),
+            # the top pairs of a run by lift (the table's default order)
+            models.Index(fields=["run", "-lift", "id"], name="basket_pair_lift"),
+        ]

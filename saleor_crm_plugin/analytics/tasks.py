@@ -1,4 +1,4 @@
-"""Celery tasks of the analytics: the nightly refit of the predictions."""
+"""Celery tasks of the analytics: the nightly refit of the predictions and the basket pairs."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -6,6 +6,7 @@ from django.utils import timezone
 from ..host import get_host
 from ..metadata import sync_all_customer_metadata
 from ..task_options import RETRY
+from .basket_services import compute_baskets
 from .predictions import refit
 
 
@@ -31,4 +32,27 @@ def refit_predictions_task() -> dict:
             }
             for fit in fits
         },
+    }
+
+
+@shared_task(name="saleor_crm.compute_baskets", **RETRY)
+def compute_baskets_task() -> dict:
+    """Count and store every channel's product pairs (daily, through beat). Running it again
+    replaces the pairs with the same ones."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        runs = compute_baskets(
+            timezone.now(),
+            config.basket_window_days,
+            config.basket_min_count,
+            config.basket_min_share,
+        )
+    return {
+        f"{run.channel} {run.kind}": {
+            "transactions": run.transactions,
+            "pairs": run.pairs,
+            "seconds": round(run.seconds, 2),
+        }
+        for run in runs
     }

@@ -376,6 +376,14 @@ def demo(args) -> int:
     print()
     for line in prediction_lines():
         print(line)
+    print()
+    from django.utils import timezone
+
+    from ..analytics.basket_services import basket_lines
+    from ..host.sandbox import SandboxHost
+
+    for line in basket_lines(timezone.now(), SandboxHost().config()):
+        print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()
     top = (

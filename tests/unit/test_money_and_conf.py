@@ -187,3 +187,45 @@ def test_bad_subscription_settings_name_the_setting(name, value, message):
         parse_config({name: value})
     assert refused.value.field == name
     assert message in str(refused.value)
+
+
+def test_basket_settings_are_read():
+    config = parse_config(
+        [
+            {"name": "basket-min-count", "value": "5"},
+            {"name": "basket-min-share", "value": "0.5%"},
+            {"name": "basket-window-days", "value": "60"},
+        ]
+    )
+
+    assert (config.basket_min_count, config.basket_min_share, config.basket_window_days) == (
+        5,
+        0.005,
+        60,
+    )
+    assert (parse_config({}).basket_min_count, parse_config({}).basket_min_share) == (3, 0.0)
+    assert parse_config({}).basket_window_days == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("basket-min-count", "0", "basket-min-count: '0' is not a whole number from 1 to 1000000"),
+        ("basket-min-share", "101", "basket-min-share: '101' is not a percentage from 0 to 100"),
+        (
+            "basket-min-share",
+            "a lot",
+            "basket-min-share: 'a lot' is not a percentage from 0 to 100",
+        ),
+        (
+            "basket-window-days",
+            "731",
+            "basket-window-days: '731' is not a whole number of days from 1 to 730",
+        ),
+    ],
+)
+def test_bad_basket_settings_name_the_setting(name, value, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config({name: value})
+
+    assert str(error.value) == message

@@ -1,0 +1,478 @@
+"""The basket pairs on the ledger: computed nightly per channel and kind (`compute_baskets`,
+stored as `BasketRun` + `BasketPair`), and read by the pages, GraphQL and the CSV export from
+storage (`top_pairs`, `also_bought_for`, `personal_picks_for`, `pairs_csv_rows`).
+
+The pairs are counted per channel: a Saleor channel sells its own assortment in one currency,
+and recommendations are asked for in a channel. The ledger's counted orders (placed, not
+cancelled, not refunded in full) count; their lines without a product do not.
+
+Reading the ledger: on PostgreSQL one COPY of the needed columns of the lines joined to their
+orders, parsed in blocks of `READ_BLOCK` bytes into numpy arrays (the strings as categoricals),
+so a million orders never become Python objects; elsewhere (the sandbox's SQLite) the ORM.
+"""
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+from django.db.models.functions import Greatest
+from pandas.api.types import union_categoricals
+
+from ..customers.models import OrderLineRecord
+from ..errors import FieldError
+from ..rows import add_rows
+from . import baskets, recommend
+from .models import BasketPair, BasketRun
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SORTS",
+    "Pick",
+    "also_bought_for",
+    "basket_lines",
+    "compute_baskets",
+    "ledger_lines",
+    "pairs_csv_rows",
+    "personal_picks_for",
+    "top_pairs",
+]
+
+logger = logging.getLogger(__name__)
+
+READ_BLOCK = 32 * 1024 * 1024  # bytes of COPY text parsed at once
+_LINES_SQL = """
+SELECT o.channel, l.order_id, o.profile_id, floor(extract(epoch FROM o.placed_at))::bigint,
+       l.product_id, translate(l.product_name, E'\\n\\r', '  ')
+FROM saleor_crm_orderlinerecord l JOIN saleor_crm_orderrecord o ON o.id = l.order_id
+WHERE o.counts AND o.placed_at < %s AND l.product_id IS NOT NULL
+"""
+_COLUMNS = ["channel", "order_id", "customer_id", "seconds", "product_id", "product_name"]
+_DTYPES = {
+    "channel": "category",
+    "order_id": "int64",
+    "customer_id": "int64",
+    "seconds": "int64",
+    "product_id": "category",
+    "product_name": "category",
+}
+_PAIR_FIELDS = [
+    "run",
+    "product_a",
+    "product_b",
+    "name_a",
+    "name_b",
+    "together",
+    "count_a",
+    "count_b",
+    "support",
+    "confidence_ab",
+    "confidence_ba",
+    "lift",
+]
+
+
+def ledger_lines(as_of: datetime) -> pd.DataFrame:
+    """The product lines of the counted orders placed before `as_of`: channel, order_id,
+    customer_id (the profile), placed_at, product_id, product_name (strings as categoricals)."""
+    if connection.vendor == "postgresql":
+        frame = _copy_lines(as_of)
+    else:
+        rows = OrderLineRecord.objects.filter(
+            order__counts=True, order__placed_at__lt=as_of, product_id__isnull=False
+        ).values_list(
+            "order__channel",
+            "order_id",
+            "order__profile_id",
+            "order__placed_at",
+            "product_id",
+            "product_name",
+        )
+        frame = pd.DataFrame(list(rows.iterator(chunk_size=20_000)), columns=_COLUMNS)
+        at = pd.to_datetime(frame.pop("seconds"), utc=True)
+        frame["seconds"] = (
+            at.dt.tz_convert(None).to_numpy().astype("datetime64[s]").astype(np.int64)
+        )
+        frame = frame.astype(_DTYPES)
+    frame["placed_at"] = pd.to_datetime(frame.pop("seconds").to_numpy(), unit="s", utc=True)
+    return frame
+
+
+def _copy_lines(as_of: datetime) -> pd.DataFrame:
+    """COPY the lines out as CSV and parse them a block at a time."""
+    parts = []
+    with connection.cursor() as cursor:
+        statement = f"COPY ({_LINES_SQL}) TO STDOUT (FORMAT csv)"
+        with cursor.cursor.copy(statement, [as_of]) as copy:
+            pending, size = [], 0
+            for data in copy:
+                pending.append(bytes(data))
+                size += len(data)
+                if size >= READ_BLOCK:
+                    block = b"".join(pending)
+                    cut = block.rfind(b"\n") + 1  # a row per line: names' line breaks are gone
+                    parts.append(_parse(block[:cut]))
+                    pending, size = [block[cut:]], len(block) - cut
+            parts.append(_parse(b"".join(pending)))
+    parts = [part for part in parts if len(part)] or parts[:1]
+    if len(parts) == 1:
+        return parts[0]
+    return pd.DataFrame(
+        {
+            column: (
+                union_categoricals([part[column] for part in parts])
+                if _DTYPES[column] == "category"
+                else np.concatenate([part[column].to_numpy() for part in parts])
+            )
+            for column in _COLUMNS
+        }
+    )
+
+
+def _parse(block: bytes) -> pd.DataFrame:
+    if not block.strip():
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
+    return pd.read_csv(
+        io.BytesIO(block), header=None, names=_COLUMNS, dtype=_DTYPES, keep_default_na=False
+    )
+
+
+def compute_baskets(
+    as_of: datetime, window_days: int, min_count: int, min_share: float
+) -> list[BasketRun]:
+    """Count every channel's pairs of both kinds and store them; return the runs.
+
+    Each (channel, kind) is replaced in its own transaction: readers see the previous pairs
+    until the new ones commit. A channel without counted orders any more loses its pairs.
+    """
+    lines = ledger_lines(as_of)
+    names = baskets.latest_names(lines)
+    runs = []
+    channels = [str(c) for c in lines["channel"].unique()] if len(lines) else []
+    for channel in sorted(channels):
+        part = lines[(lines["channel"] == channel).to_numpy()]
+        for kind in baskets.KINDS:
+            started = time.monotonic()
+            if kind == baskets.ORDER:
+                pairs = baskets.order_pairs(part, as_of, min_count=min_count, min_support=min_share)
+            else:
+                pairs = baskets.customer_pairs(
+                    part, as_of, window_days, min_count=min_count, min_support=min_share
+                )
+            runs.append(
+                _store(
+                    channel,
+                    kind,
+                    pairs,
+                    names,
+                    as_of=as_of,
+                    window_days=window_days if kind == baskets.CUSTOMER else None,
+                    min_count=min_count,
+                    min_share=min_share,
+                    started=started,
+                )
+            )
+    BasketRun.objects.exclude(channel__in=channels).delete()
+    return runs
+
+
+def _store(
+    channel: str,
+    kind: str,
+    pairs: baskets.Pairs,
+    names: pd.Series,
+    *,
+    as_of: datetime,
+    window_days: int | None,
+    min_count: int,
+    min_share: float,
+    started: float,
+) -> BasketRun:
+    """Replace the pairs of (channel, kind) with these, in one transaction."""
+    table = pairs.table
+    name_a = names.reindex(table["product_a"]).fillna("").to_numpy()
+    name_b = names.reindex(table["product_b"]).fillna("").to_numpy()
+    with transaction.atomic():
+        run, _ = BasketRun.objects.select_for_update().get_or_create(
+            channel=channel, kind=kind, defaults={"as_of": as_of, "computed_at": as_of}
+        )
+        BasketPair.objects.filter(run=run).delete()
+        rows = zip(
+            [run.pk] * len(table),
+            table["product_a"].astype(str).tolist(),
+            table["product_b"].astype(str).tolist(),
+            [str(n) for n in name_a],
+            [str(n) for n in name_b],
+            table["together"].tolist(),
+            table["count_a"].tolist(),
+            table["count_b"].tolist(),
+            table["support"].tolist(),
+            table["confidence_ab"].tolist(),
+            table["confidence_ba"].tolist(),
+            table["lift"].tolist(),
+            strict=True,
+        )
+        add_rows(BasketPair, _PAIR_FIELDS, list(rows))
+        run.window_days = window_days
+        run.as_of = as_of
+        run.transactions = pairs.transactions
+        run.products = pairs.products
+        run.pairs = len(table)
+        run.min_count = min_count
+        run.min_support = min_share
+        run.seconds = time.monotonic() - started
+        run.computed_at = as_of
+        run.save()
+    return run
+
+
+# -- reading what is stored -------------------------------------------------------------------
+
+SORTS = {
+    "lift": F("lift"),
+    "support": F("support"),
+    "confidence": Greatest("confidence_ab", "confidence_ba"),  # the stronger direction
+    "together": F("together"),
+}
+
+
+def top_pairs(
+    channel: str | None = None,
+    kind: str | None = None,
+    sort: str = "lift",
+    descending: bool = True,
+):
+    """The stored pairs, best first by `sort` (lift, support, confidence, together), ties by
+    id; optionally of one channel and kind. A QuerySet of `BasketPair` (with `run`)."""
+    if sort not in SORTS:
+        raise FieldError("sort", f"'{sort}' is not {', '.join(SORTS)}")
+    if kind is not None and kind not in baskets.KINDS:
+        raise FieldError("kind", f"'{kind}' is not {' or '.join(baskets.KINDS)}")
+    pairs = BasketPair.objects.select_related("run")
+    if channel is not None:
+        pairs = pairs.filter(run__channel=channel)
+    if kind is not None:
+        pairs = pairs.filter(run__kind=kind)
+    key = SORTS[sort]
+    return pairs.order_by(key.desc() if descending else key.asc(), "id")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A recommended product and why (`recommend.PICK_COLUMNS`)."""
+
+    product_id: str
+    name: str
+    score: float
+    reason: str  # recommend.BOUGHT_WITH or recommend.RESTOCK
+    because: str | None  # the product it was bought with
+    because_name: str
+    text: str  # "bought with Sencha", "time to restock"
+    lift: float | None
+    together: int
+
+
+def _picks(frame: pd.DataFrame) -> list[Pick]:
+    return [
+        Pick(
+            product_id=row.product_id,
+            name=row.name or "",
+            score=float(row.score),
+            reason=row.reason,
+            because=row.because if isinstance(row.because, str) else None,
+            because_name=row.because_name or "",
+            text=row.text,
+            lift=None if pd.isna(row.lift) else float(row.lift),
+            together=int(row.together),
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+_READ = ["product_a", "product_b", "name_a", "name_b", "together", "confidence_ab"]
+_READ += ["confidence_ba", "lift"]
+
+
+def _run(channel: str, kind: str) -> BasketRun | None:
+    if kind not in baskets.KINDS:
+        raise FieldError("kind", f"'{kind}' is not {' or '.join(baskets.KINDS)}")
+    return BasketRun.objects.filter(channel=channel, kind=kind).first()
+
+
+def _pairs_of(run: BasketRun, products: Iterable[str]) -> pd.DataFrame:
+    products = list(products)
+    rows = BasketPair.objects.filter(run=run).filter(
+        Q(product_a__in=products) | Q(product_b__in=products)
+    )
+    return pd.DataFrame(list(rows.values_list(*_READ)), columns=_READ)
+
+
+def also_bought_for(
+    product: str,
+    channel: str,
+    first: int,
+    *,
+    kind: str = baskets.CUSTOMER,
+    available: Iterable[str] | None = None,
+) -> list[Pick]:
+    """ "Customers who bought this also bought" for `product` in `channel`, best first (by
+    confidence, `recommend.also_bought`), only `available` products when given."""
+    run = _run(channel, kind)
+    if run is None:
+        return []
+    pairs = _pairs_of(run, [product])
+    return _picks(recommend.also_bought(pairs, product, first, available=available))
+
+
+def personal_picks_for(
+    profile_id: int,
+    channel: str,
+    as_of: datetime,
+    available: Iterable[str],
+    repeat: pd.DataFrame,
+    first: int,
+    *,
+    repeat_threshold: float = 0.3,
+    recent_days: int | None = None,
+) -> list[Pick]:
+    """A customer's picks in `channel` (`recommend.personal_picks`) from their counted orders
+    there, the channel's customer pairs and the products' repeat figures (`repeat`: product_id,
+    repeat_rate, repeat_interval_days)."""
+    bought = (
+        OrderLineRecord.objects.filter(
+            order__profile_id=profile_id,
+            order__channel=channel,
+            order__counts=True,
+            order__placed_at__lt=as_of,
+            product_id__isnull=False,
+        )
+        .values("product_id")
+        .annotate(last_bought_at=Max("order__placed_at"))
+        .order_by("product_id")
+    )
+    purchases = pd.DataFrame(
+        list(bought.values_list("product_id", "last_bought_at")),
+        columns=["product_id", "last_bought_at"],
+    )
+    run = _run(channel, baskets.CUSTOMER)
+    pairs = (
+        _pairs_of(run, purchases["product_id"]) if run is not None else pd.DataFrame(columns=_READ)
+    )
+    names = pd.concat(
+        [
+            pd.Series(pairs["name_a"].to_numpy(), index=pairs["product_a"].to_numpy()),
+            pd.Series(pairs["name_b"].to_numpy(), index=pairs["product_b"].to_numpy()),
+        ]
+    )
+    names = names[~names.index.duplicated()]
+    purchases["name"] = names.reindex(purchases["product_id"]).fillna("").to_numpy()
+    return _picks(
+        recommend.personal_picks(
+            purchases,
+            pairs,
+            repeat,
+            as_of,
+            available,
+            first,
+            repeat_threshold=repeat_threshold,
+            recent_days=recent_days,
+        )
+    )
+
+
+CSV_COLUMNS = (
+    "channel",
+    "kind",
+    "window_days",
+    "product_a",
+    "name_a",
+    "product_b",
+    "name_b",
+    "together",
+    "count_a",
+    "count_b",
+    "transactions",
+    "support",
+    "confidence_ab",
+    "confidence_ba",
+    "lift",
+)
+
+
+def pairs_csv_rows(
+    channel: str | None = None, kind: str | None = None, sort: str = "lift"
+) -> Iterator[str]:
+    """Yield the CSV text of the stored pairs (`top_pairs` order), header first, a chunk of
+    rows at a time (the segments' export does the same for customers)."""
+    pairs = top_pairs(channel, kind, sort)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for count, pair in enumerate(pairs.iterator(chunk_size=2000), start=1):
+        run = pair.run
+        writer.writerow(
+            (
+                run.channel,
+                run.kind,
+                "" if run.window_days is None else run.window_days,
+                pair.product_a,
+                pair.name_a,
+                pair.product_b,
+                pair.name_b,
+                pair.together,
+                pair.count_a,
+                pair.count_b,
+                run.transactions,
+                f"{pair.support:.6g}",
+                f"{pair.confidence_ab:.6g}",
+                f"{pair.confidence_ba:.6g}",
+                f"{pair.lift:.6g}",
+            )
+        )
+        if count % 2000 == 0:
+            yield flush()
+    yield flush()
+
+
+def basket_lines(as_of: datetime, config, top: int = 5) -> list[str]:
+    """Compute the pairs now (what the nightly task does) and show each channel's best `top`
+    pairs of both kinds (the demo's lines)."""
+    runs = compute_baskets(
+        as_of, config.basket_window_days, config.basket_min_count, config.basket_min_share
+    )
+    lines = [
+        f"Basket pairs (the nightly computation, run now; pairs of at least "
+        f"{config.basket_min_count} orders or customers):"
+    ]
+    for run in runs:
+        if run.kind == baskets.ORDER:
+            what = f"same order, {run.transactions:,} orders"
+            unit = "orders"
+        else:
+            what = f"also bought within {run.window_days} days, {run.transactions:,} customers"
+            unit = "customers"
+        lines.append(f"  {run.channel}, {what}: {run.pairs:,} pairs ({run.seconds:.2f} s)")
+        for pair in top_pairs(run.channel, run.kind)[:top]:
+            lines.append(
+                f"    {pair.name_a or pair.product_a} + {pair.name_b or pair.product_b}: "
+                f"{pair.together:,} {unit} ({pair.support:.1%}), confidence "
+                f"{pair.confidence_ab:.0%} / {pair.confidence_ba:.0%}, lift {pair.lift:.2f}"
+            )
+    if not runs:
+        lines.append("  no order with a product yet")
+    return lines
