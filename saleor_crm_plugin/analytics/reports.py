@@ -182,17 +182,28 @@ def _scopes(orders: _Orders, compute: Callable[[_Scope], pd.DataFrame]) -> pd.Da
     return result[["channel", *[c for c in result.columns if c != "channel"]]]
 
 
-def _names(items: np.ndarray, names: np.ndarray | None, uniques) -> list[str]:
-    """Each item's name as on its last line (in the lines' order)."""
-    if names is None:
-        return [""] * len(uniques)
-    codes, found = pd.factorize(items[::-1])
-    first = np.full(len(found), -1, dtype=np.int64)
-    order = np.arange(len(codes))[::-1]
-    first[codes[::-1]] = order  # the smallest reversed position: the last line
-    reversed_names = names[::-1]
-    by_item = dict(zip(found, (reversed_names[p] for p in first), strict=True))
-    return ["" if pd.isna(by_item[u]) else str(by_item[u]) for u in uniques]
+def _line_items(kept: _Orders, lines: pd.DataFrame, order: str, item: str, name: str | None):
+    """The lines with an item whose order is kept: their orders' rows in `kept`, their items'
+    codes, the distinct items, and each item's name as on its last line (in the lines' order).
+
+    A categorical item column is read through its codes (what the services pass: millions of
+    lines, a few thousand items)."""
+    _check(lines, [order, item] + ([name] if name else []), "lines")
+    values = lines[item]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        items = np.asarray(values.cat.categories, dtype=object)
+    else:
+        codes, items = pd.factorize(values.to_numpy())
+        codes, items = codes.astype(np.int64), np.asarray(items, dtype=object)
+    line_order = kept.lines_rows(lines, order)
+    usable = np.flatnonzero((line_order >= 0) & (codes >= 0))
+    names = np.full(len(items), "", dtype=object)
+    if name and len(usable):
+        last = pd.Series(codes[usable]).drop_duplicates(keep="last")
+        found = lines[name].iloc[usable[last.index.to_numpy()]].astype(object).to_numpy()
+        names[last.to_numpy()] = ["" if pd.isna(text) else str(text) for text in found]
+    return line_order[usable], codes[usable], items, names
 
 
 def _group_medians(keys: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
@@ -259,15 +270,7 @@ def product_repeat(
     """
     columns = {"order": order, "customer": customer, "placed_at": placed_at, "channel": channel}
     kept = _Orders(orders, as_of, columns)
-    _check(lines, [order, item] + ([name] if name else []), "lines")
-    line_order = kept.lines_rows(lines, order)
-    item_values = lines[item].to_numpy()
-    usable = (line_order >= 0) & ~pd.isna(item_values)
-    line_order = line_order[usable]
-    item_codes, items = pd.factorize(item_values[usable])
-    item_names = _names(
-        item_values[usable], lines[name].to_numpy()[usable] if name else None, items
-    )
+    line_order, item_codes, items, item_names = _line_items(kept, lines, order, item, name)
 
     def compute(scope: _Scope) -> pd.DataFrame:
         in_scope = np.full(len(kept.position), -1, dtype=np.int64)
@@ -431,14 +434,8 @@ def f2_conversion(
         "subscription_start": subscription_start,
     }
     kept = _Orders(orders, as_of, columns)
-    _check(lines, [order, product] + ([name] if name else []), "lines")
-    line_order = kept.lines_rows(lines, order)
-    product_values = lines[product].to_numpy()
-    usable = (line_order >= 0) & ~pd.isna(product_values)
-    line_order = line_order[usable]
-    product_codes, products = pd.factorize(product_values[usable])
-    product_names = _names(
-        product_values[usable], lines[name].to_numpy()[usable] if name else None, products
+    line_order, product_codes, products, product_names = _line_items(
+        kept, lines, order, product, name
     )
     starts = kept.values("subscription_start").astype(bool)
 
@@ -650,6 +647,7 @@ def ltv_by_group(
     name: str | None = "product_name",
     segment: str = "segment",
     rank: str = "rank",
+    no_rank: str = "",
     amount: str = "amount",
     currency: str = "currency",
     order: str = "order_id",
@@ -660,7 +658,7 @@ def ltv_by_group(
     customer's RFM segment, their rank and the products of their first purchase.
 
     Rows: ``by`` "segment" (``value`` the segment in the currency, "" unscored), "rank"
-    (``value`` the rank, "" none) or "first_product" (``value`` a product id of the first
+    (``value`` the rank, `no_rank` for a customer without one) or "first_product" (``value`` a product id of the first
     purchase in the currency, ``name`` its name; a first purchase of two products counts
     under both), with ``customers``, ``revenue`` (their total), ``average`` and ``median``
     (per customer), Decimals of the currency.
@@ -678,6 +676,8 @@ def ltv_by_group(
         `customer`, `currency` and `segment`: the segment in force per customer and currency.
     ranks : DataFrame, optional
         `customer` and `rank`: the rank each customer holds.
+    no_rank : str
+        The rank of a customer not in `ranks`.
 
     Returns
     -------
@@ -693,34 +693,34 @@ def ltv_by_group(
     }
     kept = _Orders(orders, as_of, columns)
     _integers(orders[amount], amount)
-    _check(lines, [order, product] + ([name] if name else []), "lines")
     if segments is not None:
         _check(segments, [customer, currency, segment], "segments")
     if ranks is not None:
         _check(ranks, [customer, rank], "ranks")
+    line_order, product_codes, products, product_names = _line_items(
+        kept, lines, order, product, name
+    )
     customer_values, currency_values = kept.values("customer"), kept.values("currency")
     amounts = kept.values("amount").astype(np.int64)
-    line_order = kept.lines_rows(lines, order)
-    product_values = lines[product].to_numpy()
-    usable = (line_order >= 0) & ~pd.isna(product_values)
-    line_order = line_order[usable]
-    product_codes, products = pd.factorize(product_values[usable])
-    product_names = _names(
-        product_values[usable], lines[name].to_numpy()[usable] if name else None, products
+    rank_of = (
+        pd.Series(dtype=object)
+        if ranks is None
+        else pd.Series(ranks[rank].to_numpy(), index=ranks[customer].to_numpy())
     )
-    rank_of = {} if ranks is None else dict(zip(ranks[customer], ranks[rank], strict=True))
+    names = dict(zip(products, product_names, strict=True))
     frames = []
     for code in sorted(set(currency_values.tolist())):
         scope = _Scope(np.flatnonzero(currency_values == code), customer_values, kept.day)
         spent = _sums(scope.code, amounts[scope.rows], len(scope.ids))
-        segment_of = {}
+        segment_of = pd.Series(dtype=object)
         if segments is not None:
             mine = segments[segments[currency] == code]
-            segment_of = dict(zip(mine[customer], mine[segment], strict=True))
-        ids = list(scope.ids)
+            segment_of = pd.Series(mine[segment].to_numpy(), index=mine[customer].to_numpy())
+        ids = pd.Series(scope.ids)
+        everyone = np.arange(len(ids))
         units = [
-            ("segment", [_label(segment_of.get(i)) for i in ids], np.arange(len(ids))),
-            ("rank", [_label(rank_of.get(i)) for i in ids], np.arange(len(ids))),
+            ("segment", _labels(ids.map(segment_of), ""), everyone),
+            ("rank", _labels(ids.map(rank_of), no_rank), everyone),
         ]
         in_scope = np.full(len(kept.position), -1, dtype=np.int64)
         in_scope[scope.rows] = np.arange(len(scope.rows))
@@ -730,9 +730,7 @@ def ltv_by_group(
         first_line = scope.day[row] == scope.first_day[scope.code[row]]
         width = max(len(products), 1)
         pairs = np.unique(scope.code[row[first_line]].astype(np.int64) * width + codes[first_line])
-        labels = np.asarray(products, dtype=object)
-        units.append(("first_product", list(labels[pairs % width]), pairs // width))
-        names = dict(zip(products, product_names, strict=True))
+        units.append(("first_product", products[pairs % width], pairs // width))
         for by, values, who in units:
             table = pd.DataFrame({"value": values, "spent": spent[who]})
             grouped = table.groupby("value", sort=True)["spent"]
@@ -776,5 +774,5 @@ def ltv_by_group(
     return result[columns_out].reset_index(drop=True)
 
 
-def _label(value) -> str:
-    return "" if value is None or pd.isna(value) else str(value)
+def _labels(values: pd.Series, missing: str) -> np.ndarray:
+    return values.astype(object).where(values.notna(), missing).astype(str).to_numpy(dtype=object)

@@ -399,3 +399,26 @@ def test_no_orders_before_as_of_give_empty_reports():
 def test_bad_input_is_refused_with_the_reason(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_categorical_columns_give_the_same_reports():
+    # given: what the services read (codes for millions of lines, a few thousand products)
+    lines = LINES.astype({"product_id": "category", "product_name": "category"})
+
+    # when
+    repeat = product_repeat(ORDERS, lines, AS_OF)
+    f2 = f2_conversion(ORDERS, lines, AS_OF)
+
+    # then
+    pd.testing.assert_frame_equal(repeat, product_repeat(ORDERS, LINES, AS_OF))
+    pd.testing.assert_frame_equal(f2, f2_conversion(ORDERS, LINES, AS_OF))
+
+
+def test_a_customer_without_a_rank_gets_the_one_given():
+    # when
+    report = ltv_by_group(ORDERS, LINES, AS_OF, no_rank="bronze")
+
+    # then
+    assert _rows(report, ["value", "customers", "revenue"], currency="JPY", by="rank") == [
+        ("bronze", 4, Decimal(6700))
+    ]
