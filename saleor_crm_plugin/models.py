@@ -1,6 +1,15 @@
 """Import every domain model so Django registers them under the `saleor_crm` label."""
 
-from .analytics.models import CustomerPrediction, PredictionFit, StoredFigures
+from .analytics.models import (
+    CohortRow,
+    CustomerPrediction,
+    F2Row,
+    LtvRow,
+    PredictionFit,
+    ProductRepeatRow,
+    ReportRun,
+    StoredFigures,
+)
 from .audit.models import AuditEvent
 from .customers.models import (
     BackfillCheckpoint,
@@ -17,10 +26,13 @@ from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, Subscr
 __all__ = [
     "AuditEvent",
     "BackfillCheckpoint",
+    "CohortRow",
     "CustomerPrediction",
     "CustomerProfile",
     "CustomerSpend",
     "Cycle",
+    "F2Row",
+    "LtvRow",
     "MemberRank",
     "OrderLineRecord",
     "OrderRecord",
@@ -29,7 +41,9 @@ __all__ = [
     "PointsEntry",
     "PointsLot",
     "PredictionFit",
+    "ProductRepeatRow",
     "RankChange",
+    "ReportRun",
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",

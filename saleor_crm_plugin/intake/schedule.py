@@ -22,7 +22,10 @@ HOURLY = {
     "saleor-crm: review ranks": "saleor_crm.review_ranks",
     "saleor-crm: renew subscriptions": "saleor_crm.renew_subscriptions",
 }
-DAILY = {"saleor-crm: refit predictions": "saleor_crm.refit_predictions"}
+DAILY = {
+    "saleor-crm: refit predictions": "saleor_crm.refit_predictions",
+    "saleor-crm: compute reports": "saleor_crm.compute_reports",
+}
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
