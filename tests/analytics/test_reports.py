@@ -340,7 +340,11 @@ def test_reads_filter_and_sort():
     [
         (lambda: product_repeat_rows(sort="price"), "sort", "'price' is not one of"),
         (lambda: product_repeat_rows(level="brand"), "level", "'brand' is not one of"),
-        (lambda: product_repeat_rows(first_month="2025-1"), "first_month", "'2025-1' is not a month"),
+        (
+            lambda: product_repeat_rows(first_month="2025-1"),
+            "first_month",
+            "'2025-1' is not a month",
+        ),
         (lambda: f2_rows(by="country"), "by", "'country' is not one of"),
         (lambda: ltv_rows(by="age"), "by", "'age' is not one of"),
         (lambda: report_csv("basket"), "report", "'basket' is not one of"),
