@@ -40,6 +40,7 @@ __all__ = [
     "cohort_rows",
     "cohort_table_lines",
     "compute_reports",
+    "demo_lines",
     "f2_rows",
     "ledger_frames",
     "ltv_rows",
@@ -492,3 +493,14 @@ def cohort_table_lines(months: int = 6, cohorts: int = 6) -> list[str]:
             )
             lines.append(f"       {month} {sizes[month]:>11,}{shares}")
     return lines
+
+
+def demo_lines() -> list[str]:
+    """Compute the reports now (what the nightly task does) and show the cohort table."""
+    from ..host import get_host
+
+    now = timezone.now()
+    ladder = get_host().config().loyalty.ladder
+    run = compute_reports(now, now, [rank.code for rank in ladder.ranks])
+    took = sum(run.seconds.values())
+    return [f"Reports (the nightly computation, run now: {took:.1f} s)", *cohort_table_lines()]

@@ -28,6 +28,7 @@ def test_demo_generates_fills_the_ledger_and_prints_a_summary(capsys):
     assert "Staff token (MANAGE_USERS):" in out
     assert "RFM segments (" in out
     assert "  Champions " in out
+    assert "Cohort retention (share of each first-order month's customers ordering again" in out
     assert "curl -s -X POST http://127.0.0.1:8765/graphql/" in out
     assert profiles.filter(user_id__isnull=True).exists()
 
