@@ -17,6 +17,7 @@ import io
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -78,15 +79,18 @@ class _CopyStream(io.RawIOBase):
         return True
 
     def readinto(self, target) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = bytes(chunk)
-        size = min(len(target), len(self._pending))
-        target[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+        """Fill `target` from as many of the COPY's chunks (a row each) as it holds."""
+        wanted, filled = len(target), 0
+        while filled < wanted:
+            if not self._pending:
+                self._pending = b"".join(islice(self._chunks, 4096))  # a row a chunk
+                if not self._pending:
+                    break
+            size = min(wanted - filled, len(self._pending))
+            target[filled : filled + size] = self._pending[:size]
+            self._pending = self._pending[size:]
+            filled += size
+        return filled
 
 
 def _copy_frame(sql: str, params: list, names: list[str], dtypes: dict) -> pd.DataFrame:
