@@ -1,6 +1,6 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
-from .analytics.tasks import compute_baskets_task, refit_predictions_task
+from .analytics.tasks import compute_baskets_task, compute_reports_task, refit_predictions_task
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -24,6 +24,7 @@ from .subscriptions.tasks import renew_subscriptions_task
 __all__ = [
     "apply_rank_settings_task",
     "compute_baskets_task",
+    "compute_reports_task",
     "drain_changes_task",
     "erase_customer_task",
     "evaluate_segments_task",

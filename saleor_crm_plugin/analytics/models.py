@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from ..customers.models import money_field
+
 
 class StoredFigures(models.Model):
     """The latest result of one costly aggregate (`analytics.figures.KINDS`), as JSON."""
@@ -144,3 +146,149 @@ class BasketPair(models.Model):
             # the top pairs of a run by lift (the table's default order)
             models.Index(fields=["run", "-lift", "id"], name="basket_pair_lift"),
         ]
+
+
+class ReportRun(models.Model):
+    """One computation of the repeat and retention reports (`analytics.report_services`).
+
+    Its rows are written first; the run is then put in force in one transaction and the older
+    runs deleted, so the previous reports stay readable while a new one is computed. A failed
+    run keeps its error and is never in force.
+    """
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+    as_of = models.DateTimeField()
+    started_at = models.DateTimeField()
+    computed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, default=RUNNING)
+    error = models.TextField(blank=True, default="")
+    seconds = models.JSONField(default=dict)  # per step: reading the ledger, each report
+    in_force = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "saleor_crm"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["in_force"],
+                condition=models.Q(in_force=True),
+                name="saleor_crm_one_report_run_in_force",
+            )
+        ]
+
+
+def _report_run():
+    return models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="+")
+
+
+class ProductRepeatRow(models.Model):
+    """Repeat rate of one product, variant or category (`level`) in a channel ("" all) among
+    the customers of a first-order month ("" all) (`analytics.reports.product_repeat`)."""
+
+    run = _report_run()
+    level = models.CharField(max_length=16)
+    channel = models.CharField(max_length=255)
+    first_month = models.CharField(max_length=7)
+    item = models.CharField(max_length=64)
+    name = models.CharField(max_length=386, blank=True, default="")
+    buyers = models.PositiveIntegerField()
+    repeat_buyers = models.PositiveIntegerField()
+    repeat_rate = models.FloatField(null=True)
+    first_buyers = models.PositiveIntegerField()
+    observed_30 = models.PositiveIntegerField()
+    second_30 = models.PositiveIntegerField()
+    share_30 = models.FloatField(null=True)
+    observed_60 = models.PositiveIntegerField()
+    second_60 = models.PositiveIntegerField()
+    share_60 = models.FloatField(null=True)
+    observed_90 = models.PositiveIntegerField()
+    second_90 = models.PositiveIntegerField()
+    share_90 = models.FloatField(null=True)
+    observed_180 = models.PositiveIntegerField()
+    second_180 = models.PositiveIntegerField()
+    share_180 = models.FloatField(null=True)
+    median_days_to_second = models.FloatField(null=True)
+    repeat_interval_days = models.FloatField(null=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [
+            models.Index(
+                fields=["run", "level", "channel", "first_month", "item"],
+                name="product_repeat_scope",
+            )
+        ]
+
+
+class F2Row(models.Model):
+    """First-to-second purchase conversion of a first-order month ("" all) in a channel ("" all),
+    overall (`by` "all"), by subscription start ("yes"/"no") or by first product."""
+
+    run = _report_run()
+    channel = models.CharField(max_length=255)
+    first_month = models.CharField(max_length=7)
+    by = models.CharField(max_length=16)
+    value = models.CharField(max_length=64)
+    name = models.CharField(max_length=386, blank=True, default="")
+    first_buyers = models.PositiveIntegerField()
+    observed_30 = models.PositiveIntegerField()
+    second_30 = models.PositiveIntegerField()
+    share_30 = models.FloatField(null=True)
+    observed_60 = models.PositiveIntegerField()
+    second_60 = models.PositiveIntegerField()
+    share_60 = models.FloatField(null=True)
+    observed_90 = models.PositiveIntegerField()
+    second_90 = models.PositiveIntegerField()
+    share_90 = models.FloatField(null=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [models.Index(fields=["run", "channel", "by", "first_month"], name="f2_scope")]
+
+
+class CohortRow(models.Model):
+    """One cell of the cohort table: a currency's customers of a first-order month, a number of
+    months later (`analytics.reports.cohort_retention`); amounts in the currency."""
+
+    run = _report_run()
+    channel = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    cohort_month = models.CharField(max_length=7)
+    months_since = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField()
+    active = models.PositiveIntegerField()
+    retention = models.FloatField()
+    revenue = money_field()
+    revenue_per_customer = money_field()
+    cumulative_per_customer = money_field()
+    complete = models.BooleanField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [
+            models.Index(
+                fields=["run", "channel", "currency", "cohort_month", "months_since"],
+                name="cohort_cell",
+            )
+        ]
+
+
+class LtvRow(models.Model):
+    """Realised lifetime value in a currency of the customers of one segment, rank or first
+    product (`analytics.reports.ltv_by_group`)."""
+
+    run = _report_run()
+    currency = models.CharField(max_length=3)
+    by = models.CharField(max_length=16)
+    value = models.CharField(max_length=64)
+    name = models.CharField(max_length=386, blank=True, default="")
+    customers = models.PositiveIntegerField()
+    revenue = money_field()
+    average = money_field()
+    median = money_field()
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [models.Index(fields=["run", "currency", "by"], name="ltv_group")]

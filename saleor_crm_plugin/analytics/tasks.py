@@ -1,4 +1,5 @@
-"""Celery tasks of the analytics: the nightly refit of the predictions and the basket pairs."""
+"""Celery tasks of the analytics: the nightly refit of the predictions, the basket pairs and
+the reports."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -8,6 +9,7 @@ from ..metadata import sync_all_customer_metadata
 from ..task_options import RETRY
 from .basket_services import compute_baskets
 from .predictions import refit
+from .report_services import compute_reports
 
 
 @shared_task(name="saleor_crm.refit_predictions", **RETRY)
@@ -56,3 +58,16 @@ def compute_baskets_task() -> dict:
         }
         for run in runs
     }
+
+
+@shared_task(name="saleor_crm.compute_reports", **RETRY)
+def compute_reports_task() -> dict:
+    """Compute the repeat and retention reports as of now and put them in force (daily,
+    through beat). Running it again computes the same reports again and replaces them."""
+    host = get_host()
+    with host.database_access():
+        config = host.config()
+        now = timezone.now()
+        codes = [rank.code for rank in config.loyalty.ladder.ranks]
+        run = compute_reports(now, now, codes)
+    return {"run": run.pk, "as_of": run.as_of.isoformat(), "seconds": run.seconds}

@@ -26,6 +26,7 @@ HOURLY = {
 DAILY = {
     "saleor-crm: refit predictions": "saleor_crm.refit_predictions",
     "saleor-crm: compute basket pairs": "saleor_crm.compute_baskets",
+    "saleor-crm: compute reports": "saleor_crm.compute_reports",
 }
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
 

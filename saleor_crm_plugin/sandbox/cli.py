@@ -343,6 +343,7 @@ def _curl(port: int, token: str, query: str) -> str:
 
 
 def demo(args) -> int:
+    from ..analytics.report_services import demo_lines as report_demo_lines
     from ..customers.models import CustomerProfile
     from .generator import generate_store
     from .models import SandboxOrder
@@ -383,6 +384,9 @@ def demo(args) -> int:
     from ..host.sandbox import SandboxHost
 
     for line in basket_lines(timezone.now(), SandboxHost().config()):
+        print(line)
+    print()
+    for line in report_demo_lines():
         print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()

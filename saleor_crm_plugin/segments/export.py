@@ -12,7 +12,7 @@ from ..customers.search import attach_list_columns
 from ..host.attributes import UserDetails, age_on
 from ..metadata import profile_summaries
 
-__all__ = ["CHUNK", "COLUMNS", "csv_rows"]
+__all__ = ["CHUNK", "COLUMNS", "CsvText", "csv_rows", "csv_table"]
 
 CHUNK = 2000
 COLUMNS = (
@@ -40,6 +40,31 @@ COLUMNS = (
 )
 
 
+class CsvText:
+    """A CSV writer whose text is taken a chunk at a time (`take`), for streamed responses."""
+
+    def __init__(self):
+        self._buffer = io.StringIO()
+        self.writer = csv.writer(self._buffer)
+
+    def take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def csv_table(columns, rows: Iterable[tuple]) -> Iterator[str]:
+    """Yield the CSV text of a header and rows, CHUNK rows at a time."""
+    text = CsvText()
+    text.writer.writerow(columns)
+    for count, row in enumerate(rows, 1):
+        text.writer.writerow(row)
+        if count % CHUNK == 0:
+            yield text.take()
+    yield text.take()
+
+
 def _chunks(queryset: QuerySet) -> Iterator[list[CustomerProfile]]:
     """Pages by primary key (keyset)."""
     last = 0
@@ -53,15 +78,8 @@ def _chunks(queryset: QuerySet) -> Iterator[list[CustomerProfile]]:
 
 def csv_rows(profiles: QuerySet, host) -> Iterable[str]:
     """Yield the CSV text of these profiles, header first, one chunk of rows at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
+    text = CsvText()
+    writer, flush = text.writer, text.take
     writer.writerow(COLUMNS)
     yield flush()
     today = datetime.now(host.config().zone).date()

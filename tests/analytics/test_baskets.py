@@ -305,7 +305,9 @@ def test_the_nightly_task_is_a_periodic_task():
 
     periodic = PeriodicTask.objects.get(name="saleor-crm: compute basket pairs")
     assert periodic.task == "saleor_crm.compute_baskets"
-    assert (periodic.interval.every, periodic.interval.period) == (24, "hours")
+    # daily, at the analytics hour of the store's zone (03:00 UTC by default)
+    assert periodic.interval is None
+    assert (periodic.crontab.minute, periodic.crontab.hour) == ("0", "3")
 
 
 def test_the_pure_pairs_and_the_stored_ones_agree():

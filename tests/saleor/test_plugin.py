@@ -60,6 +60,7 @@ def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
         "saleor_crm.drain_changes",
         "saleor_crm.refit_predictions",
         "saleor_crm.compute_baskets",
+        "saleor_crm.compute_reports",
         "saleor_crm.sweep_changes",
     }
     assert DatabaseScheduler.Model is CustomPeriodicTask

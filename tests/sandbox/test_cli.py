@@ -30,6 +30,7 @@ def test_demo_generates_fills_the_ledger_and_prints_a_summary(capsys):
     assert "  Champions " in out
     assert "Basket pairs (the nightly computation, run now; pairs of at least 3" in out
     assert "  channel-jpy, also bought within 30 days, " in out
+    assert "Cohort retention (share of each first-order month's customers ordering again" in out
     assert "curl -s -X POST http://127.0.0.1:8765/graphql/" in out
     assert profiles.filter(user_id__isnull=True).exists()
 
