@@ -35,7 +35,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOCALE_COOKIE = "saleor_crm_locale"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
-PAGES = ("overview", "customers", "segments", "loyalty", "subscriptions")
+PAGES = ("overview", "customers", "segments", "analytics", "loyalty", "subscriptions")
 # The popup from a customer's page (Dashboard's "more actions" menu): adjust points, pin a rank.
 POPUPS = ("actions",)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
@@ -44,7 +44,7 @@ POPUPS = ("actions",)
 WIDGET_QUERY = """query($id: ID!) {
   crmCustomer(id: $id) { orderCount lastOrderAt
   spends { currency totalSpent { amount currency } }
-  scores { group r f m segment reason }
+  scores { group r f m segment reason scoring }
   membership { rank { name } nextRank { name }
     remainingToNextRank { orders amount { amount currency } } }
   points { available pending expiringSoon(days: 30) { points at } } }
@@ -54,7 +54,7 @@ WIDGET_QUERY = """query($id: ID!) {
 }"""
 # The Overview page's one request (stored aggregates only: scores, sizes, counts).
 OVERVIEW_QUERY = """{
-  crmRfm { group customers segments { name customers share revenue { amount currency } }
+  crmRfm { group customers scoring segments { name customers share revenue { amount currency } }
     grid { r customersByF } history(limit: 12) { computedAt customers segments { name customers } } }
   crmRankDistribution { code name customers }
   crmOverviewFigures { pointsComputedAt subscriptionsComputedAt
@@ -75,6 +75,50 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
   crmSegments { name } }"""
 SEGMENTS_PAGE_QUERY = """{ crmSegments { id name builtIn customers evaluatedAt }
   crmSegmentRuleFields { name kind operators needs withinDays choices } }"""
+# The Analytics page's requests, one per section so that a selector asks again only for its own
+# (stored results only: a page never computes a model). The shapes are those of
+# graphql/analytics/ (the model fits, the reports and the basket pairs).
+_FIT = """model asOf status error inForce params { name value } logLikelihood customers
+  repeatCustomers warning spend { params { name value } logLikelihood error }
+  backtest { holdoutWeeks calibrationEnd customers predictedTotal actualTotal
+    meanAbsoluteError error buckets { bucket customers predicted actual } }"""
+_F2 = """firstMonth by value name firstBuyers observed30 second30 share30
+  observed60 second60 share60 observed90 second90 share90"""
+_MONEY = "{ amount currency }"
+ANALYTICS_QUERIES = {
+    # the model card per currency, and the currencies the RFM groups know
+    "fits": f"{{ crmPredictionFits {{ currency inForce {{ {_FIT} }} latest {{ {_FIT} }} }}"
+    " crmRfm { group } }",
+    # what the reports and the pairs were computed over (null / [] before the first night)
+    "runs": """{ crmReportRun { asOf computedAt }
+  crmBasketRuns { channel kind windowDays asOf transactions products pairs minCount minSupport
+    computedAt } }""",
+    "cohorts": f"""query($currency: String!, $channel: String) {{
+  crmCohorts(currency: $currency, channel: $channel) {{ cohortMonth monthsSince customers active
+    retention revenue {_MONEY} revenuePerCustomer {_MONEY} cumulativePerCustomer {_MONEY}
+    complete }} }}""",
+    "f2": f"""query($channel: String) {{
+  months: crmF2(by: ALL, channel: $channel, first: 100) {{ edges {{ node {{ {_F2} }} }} }}
+  subscription: crmF2(by: SUBSCRIPTION_START, channel: $channel, firstMonth: "", first: 10) {{
+    edges {{ node {{ {_F2} }} }} }}
+  product: crmF2(by: FIRST_PRODUCT, channel: $channel, firstMonth: "", first: 20) {{
+    edges {{ node {{ {_F2} }} }} }} }}""",
+    "repeat": """query($level: CRMRepeatLevel, $channel: String, $firstMonth: String,
+    $sortBy: CRMProductRepeatSortingInput) {
+  crmProductRepeat(level: $level, channel: $channel, firstMonth: $firstMonth, sortBy: $sortBy,
+      first: 100) { totalCount edges { node { item name buyers repeatBuyers repeatRate
+    firstBuyers share30 share60 share90 share180 medianDaysToSecond repeatIntervalDays } } } }""",
+    "pairs": """query($channel: String!, $kind: CRMBasketKind, $sortBy: CRMBasketPairSort) {
+  crmBasketPairs(channel: $channel, kind: $kind, sortBy: $sortBy, first: 50) { totalCount
+    edges { node { productA nameA productB nameB together support confidenceAB confidenceBA
+      lift } } } }""",
+    "ltv": f"""query($currency: String!) {{
+  segment: crmLtv(currency: $currency, by: SEGMENT, first: 50) {{ edges {{ node {{ ...ltv }} }} }}
+  rank: crmLtv(currency: $currency, by: RANK, first: 50) {{ edges {{ node {{ ...ltv }} }} }}
+  product: crmLtv(currency: $currency, by: FIRST_PRODUCT, first: 20) {{ edges {{ node {{ ...ltv }} }} }}
+}}
+fragment ltv on CRMLtv {{ value name customers revenue {_MONEY} average {_MONEY} median {_MONEY} }}""",
+}
 ACTIONS_POPUP_QUERY = """query($id: ID!) {
   crmCustomer(id: $id) { email name membership { rank { code name } pinned }
     points { available pending } }
@@ -149,12 +193,17 @@ def _page(request, host, name: str) -> HttpResponse:
             "theme": _theme(request.GET.get("theme")),
             "t": words,
             "static": f"{base}/dashboard/static",
+            # Chart.js (static/vendor/) only where charts are drawn
+            "charts": name == "analytics",
             # in a <script> element: no "</" can end it early
             "config": json.dumps(
                 {
                     "page": name,
                     "graphql": f"{base}/graphql/",
                     "export": f"{base}/export/customers.csv",
+                    "exportAnalytics": f"{base}/export/analytics.csv",
+                    # the Analytics page's empty state names it (store time)
+                    "analyticsHour": config.analytics_hour,
                     "lang": lang,
                     # what Dashboard's `localeChanged` can switch to, and the language for
                     # one of Dashboard's that the pages do not speak
@@ -174,6 +223,7 @@ def _page(request, host, name: str) -> HttpResponse:
                         "loyalty": LOYALTY_PAGE_QUERY,
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
                         "actions": ACTIONS_POPUP_QUERY,
+                        "analytics": ANALYTICS_QUERIES,
                     }[name],
                 }
             ).replace("<", "\\u003c"),

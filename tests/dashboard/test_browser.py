@@ -21,7 +21,8 @@ playwright = pytest.importorskip("playwright.sync_api")
 from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
 from saleor_crm_plugin.loyalty.services import adjust  # noqa: E402
 from saleor_crm_plugin.sandbox.models import SandboxOrder  # noqa: E402
-from tests.factories import T0, order, ten_scored_customers  # noqa: E402
+from tests.dashboard import analytics_stub  # noqa: E402
+from tests.factories import T0, order, repeat_buyers, ten_scored_customers  # noqa: E402
 from tests.graphql.conftest import make_user  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -171,6 +172,9 @@ def test_the_overview_loads_after_the_handshake(browser, live_server, store, the
     ]:
         assert (en if locale == "en" else ja) in text
     assert frame.locator("table.grid td").count() == 25  # the 5 x 5 R-by-F heat map
+    # the scoring in force beside the scores (the store scores by quintiles)
+    scoring = frame.locator(".crm-scoring[data-group=JPY]").inner_text()
+    assert scoring == ("Scoring: quintiles" if locale == "en" else "採点方式: 五分位")
     assert frame.locator("html").get_attribute("data-theme") == theme
     assert page.evaluate("window.handshakes") == 1
     _shot(page, f"overview-{theme}-{locale}")
@@ -757,4 +761,404 @@ def test_admins_add_a_rank_in_the_table_form_with_the_what_if_beside_it(browser,
         "Gold (GOLD): orders 2 and spend 5000 JPY\nRegular (REGULAR)"
     )
     frame.locator(".field-error", has_text="the lowest rank is everyone's").wait_for(timeout=15_000)
+    page.close()
+
+
+# --- The Analytics page: the model card on the real fit in force; the reports from
+# analytics_stub until the report API is merged ---
+
+AS_OF = T0 + timedelta(days=400)
+
+
+@pytest.fixture
+def fitted(db):
+    """Forty USD repeat buyers and the nightly refit over them (the fit in force)."""
+    from saleor_crm_plugin.analytics.predictions import refit
+
+    repeat_buyers(40, AS_OF)
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+    return fit
+
+
+def _analytics(browser, live_server, theme="light", empty=False):
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    seen = analytics_stub.install(page, empty=empty)
+    url = f"{live_server.url}{BASE}/analytics?theme={theme}"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    return page, page.frame_locator("#app"), page.frame(url=url), seen, staff
+
+
+def _chart(app, canvas_id):
+    """What Chart.js drew on a canvas: its instance's type, data, axes, legend and size."""
+    return app.evaluate(
+        """id => {
+        var chart = Chart.getChart(document.getElementById(id));
+        if (!chart) { return null; }
+        var pixels = chart.ctx.getImageData(0, 0, chart.canvas.width, chart.canvas.height).data;
+        var painted = 0;
+        for (var i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) { painted += 1; } }
+        return {
+          type: chart.config.type, labels: chart.data.labels,
+          datasets: chart.data.datasets.map(function (d) { return {label: d.label, type: d.type || null, data: d.data}; }),
+          x: chart.options.scales.x.title.text, y: chart.options.scales.y.title.text,
+          legend: chart.options.plugins.legend.display, tooltip: chart.options.plugins.tooltip.enabled,
+          width: chart.width, painted: painted,
+        };
+      }""",
+        canvas_id,
+    )
+
+
+def _shown(value, digits):
+    """A figure as the page writes it in English (at most `digits` decimals, none trailing)."""
+    text = f"{round(value, digits):,}"
+    return text.removesuffix(".0")
+
+
+def _column(frame, table_id, index):
+    return frame.locator(f"#{table_id} tr").locator(f"td:nth-child({index})").all_inner_texts()
+
+
+def test_the_analytics_page_shows_the_model_card_and_its_back_test_chart(
+    browser, live_server, fitted, monkeypatch
+):
+    from saleor_crm_plugin.analytics import clv
+    from saleor_crm_plugin.analytics.predictions import refit
+
+    # given: the next night's fit failed; the first stays in force
+    def fail(*_columns):
+        raise clv.FitFailed("bgnbd: the optimiser stopped without a maximum (ABNORMAL)")
+
+    monkeypatch.setattr(clv, "fit_bgnbd", fail)
+    refit(AS_OF + timedelta(days=1), "bgnbd", holdout_weeks=4)
+
+    # when
+    page, frame, app, _seen, _staff = _analytics(browser, live_server)
+    model = frame.locator(".card", has_text="Prediction model (USD)")
+    model.locator("dd[data-fit=customers]").wait_for(timeout=15_000)
+
+    # then: the fit in force, learnt from whom, its quality and the failure beside it
+    fit = {
+        key: model.locator(f"dd[data-fit={key}]").inner_text()
+        for key in ("model", "asOf", "customers", "repeatCustomers", "logLikelihood", "params")
+    }
+    assert fit == {
+        "model": "BG/NBD",
+        "asOf": f"{AS_OF.astimezone(ZoneInfo('Asia/Tokyo')):%-m/%-d/%Y}",
+        "customers": "40",
+        "repeatCustomers": str(fitted.repeat_customers),
+        "logLikelihood": _shown(fitted.log_likelihood, 2),
+        "params": ", ".join(
+            f"{name} = {_shown(fitted.params[name], 4)}" for name in sorted(fitted.params)
+        ),
+    }
+    assert model.locator(".crm-fit-warning").inner_text() == fitted.warning
+    assert fitted.warning.startswith("Learnt from 40 customers")
+    spend = model.locator("dd[data-fit=spend]").inner_text()
+    assert (
+        spend
+        == ", ".join(
+            f"{name} = {round(fitted.spend_params[name], 4):,}"
+            for name in sorted(fitted.spend_params)
+        )
+        + f" · Log-likelihood {round(fitted.spend_log_likelihood, 2):,}"
+    )
+    failed = model.locator(".crm-fit-failed").inner_text()
+    assert failed.endswith(": bgnbd: the optimiser stopped without a maximum (ABNORMAL)")
+    assert failed.startswith("The latest fit failed (")
+
+    # the back-test: its table, its figures, and a chart drawn by Chart.js
+    buckets = fitted.backtest["buckets"]
+    rows = model.locator("table tr")
+    assert rows.count() == 1 + len(buckets)
+    assert rows.nth(1).locator("td").all_inner_texts() == [
+        buckets[0]["bucket"],
+        str(buckets[0]["customers"]),
+        _shown(buckets[0]["predicted"], 3),
+        _shown(buckets[0]["actual"], 3),
+    ]
+    figures = model.locator(".crm-backtest-figures dd").all_inner_texts()
+    assert figures[1] == str(fitted.backtest["actual_total"])
+    assert figures[2] == _shown(fitted.backtest["mean_absolute_error"], 3)
+    chart = _chart(app, "crm-backtest-USD")
+    assert chart["type"] == "bar"
+    assert chart["labels"] == [b["bucket"] for b in buckets]
+    assert chart["datasets"] == [
+        {"label": "Actual", "type": "bar", "data": [b["actual"] for b in buckets]},
+        {"label": "Predicted", "type": "line", "data": [b["predicted"] for b in buckets]},
+    ]
+    assert (chart["x"], chart["y"]) == (
+        "Repeat orders before",
+        "Orders in the holdout per customer",
+    )
+    assert chart["legend"] is not False
+    assert chart["tooltip"] is not False
+    assert chart["width"] > 200
+    assert chart["painted"] > 1000  # drawn, not a blank canvas
+    # a tooltip names the series, the value and the bucket's customers
+    tooltip = app.evaluate(
+        """() => {
+        var chart = Chart.getChart(document.getElementById('crm-backtest-USD'));
+        chart.tooltip.setActiveElements([{datasetIndex: 0, index: 0}, {datasetIndex: 1, index: 0}], {x: 0, y: 0});
+        chart.update();
+        return {lines: chart.tooltip.body.map(function (b) { return b.lines[0]; }), footer: chart.tooltip.footer};
+      }"""
+    )
+    assert tooltip == {
+        "lines": [
+            f"Actual: {_shown(buckets[0]['actual'], 3)}",
+            f"Predicted: {_shown(buckets[0]['predicted'], 3)}",
+        ],
+        "footer": [f"Customers: {buckets[0]['customers']}"],
+    }
+    _shot(page, "analytics-model")
+    page.close()
+
+
+def test_the_cohort_heatmap_switches_currency_and_measure_beside_f2_and_ltv(
+    browser, live_server, fitted, store
+):
+    # given: USD (the fit) and JPY (an RFM group); the page opens on the first
+    page, frame, app, seen, _staff = _analytics(browser, live_server, theme="dark")
+    cells = frame.locator("#crm-cohorts td.cell")
+    cells.first.wait_for(timeout=15_000)
+
+    def cell(month, since):
+        return frame.locator(f"#crm-cohorts td[data-cohort='{month}'][data-months='{since}']")
+
+    assert cells.count() == 2
+    assert cell("2026-01", 0).inner_text() == "100.0%"
+    assert cell("2026-01", 1).inner_text() == "25.0% *"  # the month is not over yet
+    assert "incomplete" in cell("2026-01", 1).get_attribute("class")
+
+    # when: JPY
+    frame.locator("#crm-cohort-currency").select_option("JPY")
+
+    # then: its cohorts, shaded by retention (the strongest after the first month full)
+    frame.locator("h2", has_text="Cohort retention (JPY)").wait_for(timeout=15_000)
+    assert cells.count() == 6
+    assert frame.locator("#crm-cohorts tr").locator("th:first-child").all_inner_texts() == [
+        "First order month",
+        "2025-12",
+        "2026-01",
+        "2026-02",
+    ]
+    assert cell("2025-12", 1).inner_text() == "40.0%"
+    assert cell("2025-12", 1).get_attribute("style") == "background: rgba(var(--cell), 0.80);"
+    assert cell("2026-01", 1).get_attribute("style") == "background: rgba(var(--cell), 0.61);"
+    assert "incomplete" not in cell("2025-12", 1).get_attribute("class")
+    assert ("cohorts", {"currency": "JPY", "channel": ""}) in seen.queries
+    assert frame.locator("#crm-ltv-segment td", has_text="¥18,000").count() == 1
+
+    # when: revenue per customer, then cumulative LTV
+    frame.locator("#crm-cohort-measure").select_option("revenue")
+    frame.locator("#crm-cohorts td", has_text="¥1,200").wait_for(timeout=5_000)
+    assert cell("2025-12", 1).inner_text() == "¥1,200"
+    frame.locator("#crm-cohort-measure").select_option("cumulative")
+    frame.locator("#crm-cohorts td", has_text="¥4,200").wait_for(timeout=5_000)
+    assert cell("2025-12", 2).inner_text() == "¥4,950 *"
+    _shot(page, "analytics-cohorts-dark")
+
+    # F2: the chart by first-order month and the tables, with the splits
+    f2 = _chart(app, "crm-f2-chart")
+    assert f2["type"] == "line"
+    assert f2["labels"] == ["2025-12", "2026-01", "2026-02"]
+    assert [d["label"] for d in f2["datasets"]] == [
+        "Within 30 days",
+        "Within 60 days",
+        "Within 90 days",
+    ]
+    assert f2["datasets"][0]["data"] == [30, 30, 20]
+    assert f2["datasets"][2]["data"] == [45, None, None]  # not observed 90 days yet
+    assert (f2["x"], f2["y"]) == ("First order month", "Ordered again (%)")
+    assert f2["painted"] > 1000
+    assert _column(frame, "crm-f2", 1) == ["All months", "2025-12", "2026-01", "2026-02"]
+    assert _column(frame, "crm-f2", 5) == ["45.0%", "45.0%", "—", "—"]
+    subscription = frame.locator("#crm-f2-subscription tr").nth(1).locator("td")
+    assert subscription.all_inner_texts() == [
+        "First order started a subscription",
+        "8",
+        "62.5%",
+        "85.7%",
+        "80.0%",
+    ]
+    assert "Beans 1 kg" in frame.locator("#crm-f2-product").inner_text()
+    page.close()
+
+
+def test_staff_sort_the_repeat_table_and_download_it_with_the_token_in_a_header(
+    browser, live_server, fitted
+):
+    page, frame, _app, seen, staff = _analytics(browser, live_server)
+    frame.locator("#crm-repeat tr").nth(1).wait_for(timeout=15_000)
+
+    # the highest repeat rate first
+    assert _column(frame, "crm-repeat", 1) == ["Beans 1 kg", "Paper filters", "Mug"]
+    assert _column(frame, "crm-repeat", 4) == ["55.0%", "40.0%", "12.0%"]
+
+    # when: sorted by the median days to a second order, then the other way
+    header = frame.locator("#crm-repeat th[data-sort=MEDIAN_DAYS_TO_SECOND]")
+    header.locator("button").click()
+    frame.locator("#crm-repeat th[data-sort=MEDIAN_DAYS_TO_SECOND][aria-sort=descending]").wait_for(
+        timeout=15_000
+    )
+    assert _column(frame, "crm-repeat", 1) == ["Mug", "Beans 1 kg", "Paper filters"]
+    assert _column(frame, "crm-repeat", 9) == ["71.5", "33", "—"]  # unknown last
+    header.locator("button").click()
+    frame.locator("#crm-repeat th[data-sort=MEDIAN_DAYS_TO_SECOND][aria-sort=ascending]").wait_for(
+        timeout=15_000
+    )
+    assert _column(frame, "crm-repeat", 1) == ["Beans 1 kg", "Mug", "Paper filters"]
+    assert seen.queries[-1] == (
+        "repeat",
+        {
+            "level": "PRODUCT",
+            "channel": "",
+            "firstMonth": "",
+            "sortBy": {"field": "MEDIAN_DAYS_TO_SECOND", "direction": "ASC"},
+        },
+    )
+
+    # when: variants of a first-order month, then the CSV of what is shown
+    frame.locator("#crm-repeat-level").select_option("VARIANT")
+    frame.locator("#crm-repeat td", has_text="Beans 1 kg / Dark").wait_for(timeout=15_000)
+    frame.locator("#crm-repeat-month").select_option("2026-01")
+    frame.locator("#crm-repeat-month").locator("option[selected]", has_text="2026-01").wait_for(
+        state="attached", timeout=15_000
+    )
+    with page.expect_download(timeout=15_000) as download:
+        frame.locator("button[data-csv=repeat]").click()
+
+    # then: a POST with the staff token in its header, never in the address
+    assert download.value.suggested_filename == "repeat.csv"
+    (export,) = seen.exports
+    assert export == {
+        "method": "POST",
+        "url": f"{live_server.url}/plugins/global/saleor.crm/export/analytics.csv",
+        "authorization": f"Bearer {staff.api_token}",
+        "body": {
+            "report": "repeat",
+            "level": "VARIANT",
+            "channel": "",
+            "firstMonth": "2026-01",
+            "sortBy": {"field": "MEDIAN_DAYS_TO_SECOND", "direction": "ASC"},
+        },
+    }
+
+    # the pairs: by lift, then support; over orders, then customers within the window
+    pairs = frame.locator("#crm-pairs tr")
+    assert [pairs.nth(i).locator("td").nth(0).inner_text() for i in (1, 2, 3)] == [
+        "Mug",
+        "Beans 1 kg",
+        "Mug",
+    ]
+    assert _column(frame, "crm-pairs", 7) == ["3.1", "2.5", "1.2"]
+    assert (
+        frame.locator("#crm-pairs-over")
+        .inner_text()
+        .startswith("Counted over 1,200 orders and 40 products as of 3/1/2026: 3 pairs")
+    )
+    frame.locator("#crm-pairs th[data-sort=SUPPORT] button").click()
+    frame.locator("#crm-pairs th[data-sort=SUPPORT][aria-sort=descending]").wait_for(timeout=15_000)
+    assert _column(frame, "crm-pairs", 4) == ["7.5%", "5.0%", "1.0%"]
+    kind = frame.locator("#crm-pairs-kind option[value=CUSTOMER]").inner_text()
+    assert kind == "Also bought within 90 days"
+    frame.locator("#crm-pairs-kind").select_option("CUSTOMER")
+    frame.locator("#crm-pairs-over", has_text="300 customers").wait_for(timeout=15_000)
+    assert _column(frame, "crm-pairs", 4) == ["13.3%", "6.7%"]
+    assert seen.queries[-1] == (
+        "pairs",
+        {"channel": "channel-jpy", "kind": "CUSTOMER", "sortBy": "SUPPORT"},
+    )
+    _shot(page, "analytics-tables")
+    page.close()
+
+
+def test_the_analytics_page_follows_dashboards_language(browser, live_server, fitted):
+    page, frame, app, _seen, _staff = _analytics(browser, live_server)
+    frame.locator("#crm-cohorts td.cell").first.wait_for(timeout=15_000)
+    app.evaluate("window.loadedOnce = true")
+
+    # when
+    page.evaluate(
+        "document.getElementById('app').contentWindow.postMessage("
+        "{type: 'localeChanged', payload: {locale: 'ja-JP'}}, '*')"
+    )
+
+    # then: the words, the charts' labels and the numbers in Japanese, without a reload
+    frame.locator("h2", has_text="予測モデル (USD)").wait_for(timeout=15_000)
+    text = frame.locator("main").inner_text()
+    for words in [
+        "CRM · 分析",
+        "コホート別継続率",
+        "F2転換率",
+        "商品別リピート率",
+        "併せ買い",
+        "学習に使った顧客",
+    ]:
+        assert words in text
+    assert "Prediction model" not in text
+    chart = _chart(app, "crm-backtest-USD")
+    assert [d["label"] for d in chart["datasets"]] == ["実績", "予測"]
+    assert chart["y"] == "検証期間の顧客1人あたり注文数"
+    assert chart["painted"] > 1000
+    assert (
+        frame.locator("#crm-pairs-over")
+        .inner_text()
+        .startswith("2026/3/1時点の1,200件・40商品から集計")
+    )
+    assert app.evaluate("window.loadedOnce") is True
+    _shot(page, "analytics-ja")
+    page.close()
+
+
+def test_the_analytics_page_says_when_nothing_is_computed_yet(browser, live_server, db):
+    page, frame, _app, seen, _staff = _analytics(browser, live_server, empty=True)
+
+    frame.locator("#crm-analytics-empty").wait_for(timeout=15_000)
+
+    assert frame.locator("#crm-analytics-empty").inner_text() == (
+        "Nothing is computed yet: the analytics are computed nightly at the analytics hour "
+        "(3:00, store time); the first results come after the first night."
+    )
+    assert [name for name, _variables in seen.queries] == ["runs"]  # no report asked for
+    page.close()
+
+
+def test_a_prediction_field_is_chosen_in_the_rule_builder_and_previewed(
+    browser, live_server, fitted
+):
+    from saleor_crm_plugin.analytics.models import CustomerPrediction
+
+    likely = CustomerPrediction.objects.filter(currency="USD", p_alive__gte=0.5).count()
+    assert 0 < likely < 40  # the condition splits the customers
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/segments"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    condition = frame.locator("#crm-rule .condition").nth(0)
+    condition.wait_for(timeout=15_000)
+
+    # when: P(alive) at least 0.5 in USD
+    labels = condition.locator("select[name=field] option").all_inner_texts()
+    assert {"P(alive)", "Predicted 12-month CLV", "Usual days between orders"} <= set(labels)
+    condition.locator("select[name=field]").select_option("p_alive")
+    assert condition.locator("input[name=currency]").input_value() == "JPY"
+    condition.locator("input[name=currency]").fill("USD")
+    condition.locator("select[name=op]").select_option("gte")
+    condition.locator("input[name=value]").fill("0.5")
+
+    # then
+    frame.locator("#crm-preview.ok").filter(has_text=f": {likely}").wait_for(timeout=15_000)
+
+    # a money prediction takes its currency too (the one typed stays)
+    condition.locator("select[name=field]").select_option("predicted_clv")
+    assert condition.locator("input[name=currency]").input_value() == "USD"
+    condition.locator("select[name=op]").select_option("gte")
+    condition.locator("input[name=value]").fill("0")
+    with_clv = CustomerPrediction.objects.filter(currency="USD", clv__gte=0).count()
+    frame.locator("#crm-preview.ok").filter(has_text=f": {with_clv}").wait_for(timeout=15_000)
+    _shot(page, "segments-prediction-rule")
     page.close()

@@ -93,7 +93,8 @@
   function overview(data) {
     var cards = [];
     (data.crmRfm || []).forEach(function (group) {
-      cards.push(card(t.customers_by_segment + " (" + group.group + ")", [table(
+      var scoring = el("p", { class: "muted crm-scoring", "data-group": group.group }, [t.scoring + ": " + (t["scoring_" + group.scoring] || group.scoring)]);
+      cards.push(card(t.customers_by_segment + " (" + group.group + ")", [scoring, table(
         [t.segment, t.customers_count, t.share, t.revenue],
         group.segments.map(function (s) {
           return [s.name, number(s.customers), (100 * s.share).toFixed(1) + "%",
@@ -266,7 +267,17 @@
     function watch() {
       values.querySelectorAll("input, select").forEach(function (input) { input.oninput = schedulePreview; input.onchange = schedulePreview; });
     }
-    function redraw() { values.replaceChildren.apply(values, valueInputs(ruleFields[field.value], op.value)); watch(); }
+    function redraw() {
+      // a currency or an RFM group typed stays when the field or the operator changes
+      var kept = {};
+      values.querySelectorAll("[name=currency], [name=group]").forEach(function (input) { kept[input.name] = input.value; });
+      values.replaceChildren.apply(values, valueInputs(ruleFields[field.value], op.value));
+      Object.keys(kept).forEach(function (name) {
+        var input = values.querySelector("[name=" + name + "]");
+        if (input) { input.value = kept[name]; }
+      });
+      watch();
+    }
     function ops() {
       op.replaceChildren.apply(op, ruleFields[field.value].operators.map(function (o) { return el("option", { value: o }, [t["op_" + o] || o]); }));
       redraw();
@@ -873,13 +884,483 @@
     return { filter: filter, sort: { field: search.sort, direction: search.sort === "NAME" ? "ASC" : "DESC" } };
   }
 
+  // --- Analytics: the prediction model per currency (fit, back-test), the cohorts, F2, the
+  // repeat rate per product, the pairs bought together and LTV; stored results only, each
+  // section asking again for its own when a selector changes. Charts: Chart.js (vendored).
+  var ANALYTICS = config.page === "analytics" ? config.query : null;  // views.ANALYTICS_QUERIES
+  var ana = {
+    currency: null, measure: "retention", f2Channel: "",
+    repeat: { level: "PRODUCT", channel: "", firstMonth: "", sortBy: { field: "REPEAT_RATE", direction: "DESC" } },
+    pairs: { channel: null, kind: "ORDER", sortBy: "LIFT" },
+  };
+  var anaData = {};  // the last answer of each section
+  var charts = [];   // Chart.js instances drawn now (destroyed before a redraw)
+  var pendingCharts = [];
+
+  function locale() { return config.lang === "ja" ? "ja-JP" : "en-US"; }
+
+  function share(value) {
+    // a share 0..1; null while nothing is observed yet
+    if (value === null || value === undefined) { return "—"; }
+    return new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value);
+  }
+
+  function decimal(value, digits) {
+    if (value === null || value === undefined) { return "—"; }
+    return Number(value).toLocaleString(locale(), { maximumFractionDigits: digits === undefined ? 2 : digits });
+  }
+
+  function money(m) {
+    if (!m) { return "—"; }
+    try {
+      return new Intl.NumberFormat(locale(), { style: "currency", currency: m.currency }).format(Number(m.amount));
+    } catch (error) {
+      return number(m.amount) + " " + m.currency;
+    }
+  }
+
+  function day(value) {
+    return value ? new Date(value).toLocaleDateString(locale(), { timeZone: config.zone }) : "—";
+  }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, key) { return values[key] === undefined ? all : values[key]; });
+  }
+
+  function option(value, label, chosen) {
+    var node = el("option", { value: value }, [label]);
+    if (value === chosen) { node.setAttribute("selected", "selected"); }
+    return node;
+  }
+
+  function picker(id, label, options, chosen, change) {
+    var select = el("select", { id: id, "aria-label": label }, options.map(function (o) { return option(o[0], o[1], chosen); }));
+    select.onchange = function () { change(select.value); };
+    return el("label", {}, [label + " ", select]);
+  }
+
+  function themeColors() {
+    var style = getComputedStyle(document.documentElement);
+    function v(name) { return style.getPropertyValue(name).trim(); }
+    return { fg: v("--fg"), muted: v("--muted"), line: v("--line"), accent: v("--accent"), second: v("--accent-2"), third: v("--accent-3") };
+  }
+
+  function axis(title, colors, extra) {
+    return Object.assign({ title: { display: true, text: title, color: colors.fg },
+      ticks: { color: colors.muted }, grid: { color: colors.line } }, extra || {});
+  }
+
+  function drawChart(id, options) {
+    var canvas = el("canvas", { id: id, role: "img", "aria-label": options.label });
+    pendingCharts.push([canvas, options.chart]);  // drawn once in the page (their size)
+    return el("div", { class: "chart" }, [canvas]);
+  }
+
+  function csvButton(report, body) {
+    var button = el("button", { type: "button", class: "secondary", "data-csv": report }, [t.download_csv]);
+    button.onclick = function () { downloadCsv(Object.assign({ report: report }, body)); };
+    return button;
+  }
+
+  function downloadCsv(body) {
+    // the token in a header, never in a URL; the file as the server names it
+    fetch(config.exportAnalytics, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.json().then(function (answer) {
+          var error = (answer.errors || [])[0];
+          notice(error ? (error.field ? error.field + ": " : "") + error.message : t.no_access, true);
+        }, function () { notice(t.no_access, true); });
+      }
+      var named = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+      return response.blob().then(function (blob) {
+        var link = el("a", { href: URL.createObjectURL(blob), download: named ? named[1] : body.report + ".csv" }, []);
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+      });
+    });
+  }
+
+  function sortableTable(id, columns, rows, sorted, sortBy) {
+    // columns: [{label, field (the API's sort field, or none), numeric}]; a click on a
+    // sortable header sorts by it (again: the other direction)
+    var head = el("tr", {}, columns.map(function (c) {
+      var attrs = c.numeric ? { class: "num" } : {};
+      if (!c.field) { return el("th", attrs, [c.label]); }
+      var on = sorted && sorted.field === c.field;
+      attrs["data-sort"] = c.field;
+      attrs["aria-sort"] = on ? (sorted.direction === "ASC" ? "ascending" : "descending") : "none";
+      var button = el("button", { type: "button", class: "sort" }, [c.label + (on ? (sorted.direction === "ASC" ? " ▲" : " ▼") : "")]);
+      button.onclick = function () {
+        sortBy({ field: c.field, direction: on && sorted.direction === "DESC" ? "ASC" : on ? "DESC" : c.field === "NAME" ? "ASC" : "DESC" });
+      };
+      return el("th", attrs, [button]);
+    }));
+    return el("div", { class: "scroll" }, [el("table", { id: id }, [head].concat(rows.map(function (row) {
+      return el("tr", {}, row.map(function (cell, i) { return el("td", columns[i].numeric ? { class: "num" } : {}, [cell]); }));
+    })))]);
+  }
+
+  function edges(connection) {
+    return ((connection && connection.edges) || []).map(function (e) { return e.node; });
+  }
+
+  function sectionError(answer) {
+    var error = answer && answer.errors && answer.errors[0];
+    return error ? el("p", { class: "denied" }, [error.message]) : null;
+  }
+
+  // The model card: the fit in force, a failed latest fit beside it, and its back-test.
+  function modelName(name) {
+    return { bgnbd: "BG/NBD", pareto_nbd: "Pareto/NBD" }[name] || name;
+  }
+
+  function params(list) {
+    return list.map(function (p) { return p.name + " = " + decimal(p.value, 4); }).join(", ");
+  }
+
+  function modelCard(fits) {
+    var fit = fits.inForce, latest = fits.latest, body = [];
+    if (latest && latest.status !== "ok") {
+      body.push(el("p", { class: "denied crm-fit-failed" }, [t.latest_failed + " (" + day(latest.asOf) + "): " + (latest.error || "")]));
+      body.push(el("p", { class: "muted" }, [fit ? t.fit_in_force + " " + day(fit.asOf) + "." : t.no_fit_in_force]));
+    }
+    if (!fit) { return card(t.model_card + " (" + fits.currency + ")", body, true); }
+    if (fit.warning) { body.push(el("p", { class: "warning crm-fit-warning" }, [fit.warning])); }
+    var spend = fit.spend;
+    var spendText = spend && spend.params.length ? params(spend.params) + " · " + t.log_likelihood + " " + decimal(spend.logLikelihood, 2)
+      : t.no_spend_fit + (spend && spend.error ? ": " + spend.error : "");
+    body.push(el("dl", { class: "crm-fit" }, [
+      el("dt", {}, [t.model]), el("dd", { "data-fit": "model" }, [modelName(fit.model)]),
+      el("dt", {}, [t.as_of]), el("dd", { "data-fit": "asOf" }, [day(fit.asOf)]),
+      el("dt", {}, [t.learnt_from]), el("dd", { "data-fit": "customers" }, [number(fit.customers)]),
+      el("dt", {}, [t.repeat_customers]), el("dd", { "data-fit": "repeatCustomers" }, [number(fit.repeatCustomers)]),
+      el("dt", {}, [t.log_likelihood]), el("dd", { "data-fit": "logLikelihood" }, [decimal(fit.logLikelihood, 2)]),
+      el("dt", {}, [t.parameters]), el("dd", { "data-fit": "params" }, [params(fit.params)]),
+      el("dt", {}, [t.spend_fit]), el("dd", { "data-fit": "spend" }, [spendText]),
+    ]));
+    var test = fit.backtest;
+    body.push(el("h3", {}, [t.backtest]));
+    if (!test || test.error) {
+      body.push(el("p", { class: "muted" }, [t.no_backtest + (test && test.error ? ": " + test.error : "")]));
+      return card(t.model_card + " (" + fits.currency + ")", body, true);
+    }
+    var colors = themeColors(), buckets = test.buckets;
+    body.push(el("p", { class: "muted" }, [fill(t.backtest_help, { weeks: number(test.holdoutWeeks) })]));
+    var chart = drawChart("crm-backtest-" + fits.currency, { label: t.backtest + " " + fits.currency, chart: {
+      type: "bar",
+      data: {
+        labels: buckets.map(function (b) { return b.bucket; }),
+        datasets: [
+          { type: "bar", label: t.actual, data: buckets.map(function (b) { return b.actual; }), backgroundColor: colors.second, order: 2 },
+          { type: "line", label: t.predicted, data: buckets.map(function (b) { return b.predicted; }), borderColor: colors.accent,
+            backgroundColor: colors.accent, pointRadius: 3, tension: 0, order: 1 },
+        ],
+      },
+      options: {
+        locale: locale(), animation: false, responsive: true, maintainAspectRatio: false,
+        plugins: {
+          legend: { labels: { color: colors.fg } },
+          tooltip: { callbacks: {
+            label: function (item) { return item.dataset.label + ": " + decimal(item.parsed.y, 3); },
+            footer: function (items) { return items.length ? t.customers_count + ": " + number(buckets[items[0].dataIndex].customers) : ""; },
+          } },
+        },
+        scales: { x: axis(t.bucket, colors), y: axis(t.holdout_axis, colors, { beginAtZero: true }) },
+      },
+    } });
+    body.push(el("div", { class: "split" }, [chart, el("div", {}, [
+      table([t.bucket, t.customers_count, t.predicted, t.actual], buckets.map(function (b) {
+        return [b.bucket, number(b.customers), decimal(b.predicted, 3), decimal(b.actual, 3)];
+      }), [false, true, true, true]),
+      el("dl", { class: "crm-backtest-figures" }, [
+        el("dt", {}, [t.predicted_total]), el("dd", {}, [decimal(test.predictedTotal, 1)]),
+        el("dt", {}, [t.actual_total]), el("dd", {}, [number(test.actualTotal)]),
+        el("dt", {}, [t.mean_absolute_error]), el("dd", {}, [decimal(test.meanAbsoluteError, 3)]),
+      ]),
+    ])]));
+    return card(t.model_card + " (" + fits.currency + ")", body, true);
+  }
+
+  // The cohort heatmap: first-order month rows x months since, shaded by the measure.
+  var MEASURES = { retention: "retention", revenue: "revenuePerCustomer", cumulative: "cumulativePerCustomer" };
+
+  function cohortCard(currencies) {
+    var answer = anaData.cohorts, cells = (answer && answer.data && answer.data.crmCohorts) || [];
+    var controls = el("p", { class: "condition" }, [
+      picker("crm-cohort-currency", t.currency, currencies.map(function (c) { return [c, c]; }), ana.currency, function (value) {
+        ana.currency = value;
+        Promise.all([askCohorts(), askLtv()]).then(drawAnalytics);
+      }),
+      picker("crm-cohort-measure", t.measure, [["retention", t.retention], ["revenue", t.revenue_per_customer], ["cumulative", t.cumulative_ltv]],
+        ana.measure, function (value) { ana.measure = value; drawAnalytics(); }),
+      csvButton("cohorts", { currency: ana.currency, channel: "" }),
+    ]);
+    var problem = sectionError(answer);
+    if (problem || !cells.length) { return card(t.cohorts, [controls, problem || el("p", { class: "muted" }, [t.no_rows])], true); }
+    var months = [], width = 0, byKey = {};
+    cells.forEach(function (c) {
+      if (months.indexOf(c.cohortMonth) < 0) { months.push(c.cohortMonth); }
+      width = Math.max(width, c.monthsSince + 1);
+      byKey[c.cohortMonth + "/" + c.monthsSince] = c;
+    });
+    months.sort();
+    var field = MEASURES[ana.measure];
+    function value(c) { return field === "retention" ? c.retention : Number(c[field].amount); }
+    var max = 0;
+    cells.forEach(function (c) { if (c.monthsSince > 0 || field !== "retention") { max = Math.max(max, value(c)); } });
+    var head = el("tr", {}, [el("th", {}, [t.cohort_month]), el("th", { class: "num" }, [t.customers_count])].concat(
+      Array.from({ length: width }, function (x, i) { return el("th", { class: "num" }, [String(i)]); })));
+    var rows = months.map(function (month) {
+      var first = byKey[month + "/0"];
+      return el("tr", {}, [el("th", {}, [month]), el("td", { class: "num" }, [first ? number(first.customers) : "—"])].concat(
+        Array.from({ length: width }, function (x, i) {
+          var c = byKey[month + "/" + i];
+          if (!c) { return el("td", { class: "empty" }, []); }
+          var text = field === "retention" ? share(c.retention) : money(c[field]);
+          var cell = el("td", { class: c.complete ? "cell" : "cell incomplete", "data-cohort": month, "data-months": String(i),
+            title: month + " +" + i + ": " + number(c.active) + " / " + number(c.customers) + (c.complete ? "" : " " + t.incomplete) }, [text + (c.complete ? "" : " *")]);
+          var strength = max > 0 ? Math.min(1, value(c) / max) : 0;
+          cell.style.background = "rgba(var(--cell), " + (0.06 + 0.74 * strength).toFixed(2) + ")";
+          if (strength > 0.55) { cell.classList.add("strong"); }
+          return cell;
+        })));
+    });
+    return card(t.cohorts + " (" + ana.currency + ")", [controls,
+      el("div", { class: "scroll" }, [el("table", { id: "crm-cohorts", class: "heat" }, [head].concat(rows))]),
+      el("p", { class: "muted" }, [t.incomplete])], true);
+  }
+
+  // F2: of each month's first-time buyers, the share ordering again within 30/60/90 days.
+  function f2Rows(nodes, label) {
+    return nodes.map(function (n) {
+      return [label(n), number(n.firstBuyers), share(n.share30), share(n.share60), share(n.share90)];
+    });
+  }
+
+  function f2Card(channels) {
+    var answer = anaData.f2, data = (answer && answer.data) || {};
+    var months = edges(data.months).filter(function (n) { return n.firstMonth; }).sort(function (a, b) { return a.firstMonth < b.firstMonth ? -1 : 1; });
+    var whole = edges(data.months).filter(function (n) { return !n.firstMonth; });
+    var controls = el("p", { class: "condition" }, [
+      picker("crm-f2-channel", t.channel, channels, ana.f2Channel, function (value) { ana.f2Channel = value; askF2().then(drawAnalytics); }),
+      csvButton("f2", { by: "ALL", channel: ana.f2Channel }),
+    ]);
+    var problem = sectionError(answer);
+    if (problem || !months.length) { return card(t.f2, [controls, problem || el("p", { class: "muted" }, [t.no_rows])], true); }
+    var colors = themeColors();
+    function line(label, key, color) {
+      return { label: label, data: months.map(function (n) { return n[key] === null ? null : 100 * n[key]; }), borderColor: color,
+        backgroundColor: color, pointRadius: 3, tension: 0, spanGaps: false };
+    }
+    var chart = drawChart("crm-f2-chart", { label: t.f2, chart: {
+      type: "line",
+      data: { labels: months.map(function (n) { return n.firstMonth; }),
+        datasets: [line(t.within_30, "share30", colors.accent), line(t.within_60, "share60", colors.second), line(t.within_90, "share90", colors.third)] },
+      options: {
+        locale: locale(), animation: false, responsive: true, maintainAspectRatio: false,
+        plugins: { legend: { labels: { color: colors.fg } }, tooltip: { callbacks: {
+          label: function (item) { return item.dataset.label + ": " + share(item.parsed.y / 100); },
+          footer: function (items) { return items.length ? t.first_buyers + ": " + number(months[items[0].dataIndex].firstBuyers) : ""; },
+        } } },
+        scales: { x: axis(t.cohort_month, colors), y: axis(t.share_axis, colors, { beginAtZero: true, suggestedMax: 100 }) },
+      },
+    } });
+    var head = [t.cohort_month, t.first_buyers, t.within_30, t.within_60, t.within_90], numeric = [false, true, true, true, true];
+    var subscription = edges(data.subscription), product = edges(data.product);
+    return card(t.f2, [controls, el("p", { class: "muted" }, [t.f2_help]), chart,
+      el("div", { class: "scroll", id: "crm-f2" }, [table(head, f2Rows(whole, function () { return t.all_months; })
+        .concat(f2Rows(months, function (n) { return n.firstMonth; })), numeric)]),
+      el("div", { class: "split" }, [
+        el("div", { id: "crm-f2-subscription" }, [el("h3", {}, [t.by_subscription]),
+          table([t.by_subscription].concat(head.slice(1)), f2Rows(subscription, function (n) { return t["subscription_" + n.value] || n.value; }), numeric),
+          csvButton("f2", { by: "SUBSCRIPTION_START", channel: ana.f2Channel, firstMonth: "" })]),
+        el("div", { id: "crm-f2-product" }, [el("h3", {}, [t.by_first_product]),
+          table([t.product_a].concat(head.slice(1)), f2Rows(product, function (n) { return n.name || n.value; }), numeric),
+          csvButton("f2", { by: "FIRST_PRODUCT", channel: ana.f2Channel, firstMonth: "" })]),
+      ])], true);
+  }
+
+  // The repeat rate per product (variant, category): sortable by the server.
+  function repeatCard(channels) {
+    var answer = anaData.repeat, q = ana.repeat;
+    var connection = answer && answer.data && answer.data.crmProductRepeat;
+    var months = edges(anaData.f2 && anaData.f2.data && anaData.f2.data.months)
+      .map(function (n) { return n.firstMonth; }).filter(function (m, i, all) { return m && all.indexOf(m) === i; }).sort();
+    function again(change) { Object.assign(q, change); askRepeat().then(drawAnalytics); }
+    var controls = el("p", { class: "condition" }, [
+      picker("crm-repeat-level", t.level, ["PRODUCT", "VARIANT", "CATEGORY"].map(function (l) { return [l, t["level_" + l]]; }), q.level, function (v) { again({ level: v }); }),
+      picker("crm-repeat-channel", t.channel, channels, q.channel, function (v) { again({ channel: v }); }),
+      picker("crm-repeat-month", t.cohort_month, [["", t.all_months]].concat(months.map(function (m) { return [m, m]; })), q.firstMonth, function (v) { again({ firstMonth: v }); }),
+      csvButton("repeat", { level: q.level, channel: q.channel, firstMonth: q.firstMonth, sortBy: q.sortBy }),
+    ]);
+    var problem = sectionError(answer);
+    if (problem || !connection) { return card(t.product_repeat, [controls, problem || el("p", { class: "muted" }, [t.no_rows])], true); }
+    var columns = [
+      { label: t["level_" + q.level], field: "NAME" }, { label: t.buyers, field: "BUYERS", numeric: true },
+      { label: t.repeat_buyers, field: "REPEAT_BUYERS", numeric: true }, { label: t.repeat_rate, field: "REPEAT_RATE", numeric: true },
+      { label: t.within_30, field: "SHARE_30", numeric: true }, { label: t.within_60, field: "SHARE_60", numeric: true },
+      { label: t.within_90, field: "SHARE_90", numeric: true }, { label: t.within_180, field: "SHARE_180", numeric: true },
+      { label: t.median_days_to_second, field: "MEDIAN_DAYS_TO_SECOND", numeric: true },
+      { label: t.repeat_interval, field: "REPEAT_INTERVAL_DAYS", numeric: true },
+    ];
+    var rows = edges(connection).map(function (n) {
+      return [n.name || n.item, number(n.buyers), number(n.repeatBuyers), share(n.repeatRate), share(n.share30), share(n.share60),
+        share(n.share90), share(n.share180), decimal(n.medianDaysToSecond, 1), decimal(n.repeatIntervalDays, 1)];
+    });
+    return card(t.product_repeat + " (" + number(connection.totalCount) + ")", [controls,
+      sortableTable("crm-repeat", columns, rows, q.sortBy, function (sortBy) { again({ sortBy: sortBy }); })], true);
+  }
+
+  // Pairs bought together, with what they were counted over.
+  function pairsCard(runs) {
+    var answer = anaData.pairs, q = ana.pairs;
+    if (!runs.length || q.channel === null) { return card(t.basket_pairs, [el("p", { class: "muted" }, [fill(t.analytics_empty, { hour: config.analyticsHour })])], true); }
+    var run = runs.filter(function (r) { return r.channel === q.channel && r.kind === q.kind; })[0];
+    var windowDays = runs.filter(function (r) { return r.kind === "CUSTOMER"; }).map(function (r) { return r.windowDays; })[0];
+    function again(change) { Object.assign(q, change); askPairs().then(drawAnalytics); }
+    var channels = runs.map(function (r) { return r.channel; }).filter(function (c, i, all) { return all.indexOf(c) === i; });
+    var controls = el("p", { class: "condition" }, [
+      picker("crm-pairs-channel", t.channel, channels.map(function (c) { return [c, c]; }), q.channel, function (v) { again({ channel: v }); }),
+      picker("crm-pairs-kind", t.pairs_of, [["ORDER", t.kind_ORDER], ["CUSTOMER", fill(t.kind_CUSTOMER, { days: windowDays === undefined || windowDays === null ? "N" : number(windowDays) })]],
+        q.kind, function (v) { again({ kind: v }); }),
+      csvButton("pairs", { channel: q.channel, kind: q.kind, sortBy: q.sortBy }),
+    ]);
+    var over = run ? el("p", { class: "muted", id: "crm-pairs-over" }, [fill(t.counted_over, {
+      transactions: number(run.transactions), unit: run.kind === "ORDER" ? t.orders_unit : t.customers_unit,
+      products: number(run.products), date: day(run.asOf), pairs: number(run.pairs), count: number(run.minCount),
+      support: share(run.minSupport) })]) : el("p", { class: "muted" }, [t.no_rows]);
+    var connection = answer && answer.data && answer.data.crmBasketPairs, problem = sectionError(answer);
+    if (problem || !connection) { return card(t.basket_pairs, [controls, over, problem || el("p", { class: "muted" }, [t.no_rows])], true); }
+    var columns = [{ label: t.product_a }, { label: t.product_b }, { label: t.together, field: "TOGETHER", numeric: true },
+      { label: t.support, field: "SUPPORT", numeric: true }, { label: t.confidence_ab, field: "CONFIDENCE", numeric: true },
+      { label: t.confidence_ba, numeric: true }, { label: t.lift, field: "LIFT", numeric: true }];
+    var rows = edges(connection).map(function (n) {
+      return [n.nameA || n.productA, n.nameB || n.productB, number(n.together), share(n.support), share(n.confidenceAB),
+        share(n.confidenceBA), decimal(n.lift, 2)];
+    });
+    return card(t.basket_pairs + " (" + number(connection.totalCount) + ")", [controls, over,
+      sortableTable("crm-pairs", columns, rows, { field: q.sortBy, direction: "DESC" }, function (sortBy) { again({ sortBy: sortBy.field }); })], true);
+  }
+
+  // LTV by RFM segment, rank and first product, in the chosen currency.
+  function ltvCard(currencies) {
+    var answer = anaData.ltv, data = (answer && answer.data) || {};
+    var controls = el("p", { class: "condition" }, [
+      picker("crm-ltv-currency", t.currency, currencies.map(function (c) { return [c, c]; }), ana.currency, function (value) {
+        ana.currency = value;
+        Promise.all([askCohorts(), askLtv()]).then(drawAnalytics);
+      })]);
+    var problem = sectionError(answer);
+    if (problem) { return card(t.ltv, [controls, problem], true); }
+    var parts = [["segment", "SEGMENT", t.ltv_segment], ["rank", "RANK", t.ltv_rank], ["product", "FIRST_PRODUCT", t.ltv_product]];
+    return card(t.ltv + " (" + ana.currency + ")", [controls, el("div", { class: "split three" }, parts.map(function (part) {
+      var nodes = edges(data[part[0]]);
+      return el("div", { id: "crm-ltv-" + part[0] }, [el("h3", {}, [part[2]]),
+        nodes.length ? table(["", t.customers_count, t.average, t.median], nodes.map(function (n) {
+          return [n.name || n.value, number(n.customers), money(n.average), money(n.median)];
+        }), [false, true, true, true]) : el("p", { class: "muted" }, [t.no_rows]),
+        csvButton("ltv", { currency: ana.currency, by: part[1] })]);
+    }))], true);
+  }
+
+  function askSection(name, variables) {
+    return graphql(ANALYTICS[name], variables).then(function (answer) { anaData[name] = answer; });
+  }
+
+  function reportsComputed() {
+    var runs = anaData.runs && anaData.runs.data;
+    return !!(runs && runs.crmReportRun);
+  }
+
+  function askCohorts() {
+    if (!reportsComputed() || !ana.currency) { return Promise.resolve(); }
+    return askSection("cohorts", { currency: ana.currency, channel: "" });
+  }
+
+  function askLtv() {
+    if (!reportsComputed() || !ana.currency) { return Promise.resolve(); }
+    return askSection("ltv", { currency: ana.currency });
+  }
+
+  function askF2() {
+    return reportsComputed() ? askSection("f2", { channel: ana.f2Channel }) : Promise.resolve();
+  }
+
+  function askRepeat() {
+    var q = ana.repeat;
+    return reportsComputed() ? askSection("repeat", { level: q.level, channel: q.channel, firstMonth: q.firstMonth, sortBy: q.sortBy }) : Promise.resolve();
+  }
+
+  function askPairs() {
+    var q = ana.pairs;
+    return q.channel === null ? Promise.resolve() : askSection("pairs", { channel: q.channel, kind: q.kind, sortBy: q.sortBy });
+  }
+
+  function analyticsCurrencies() {
+    var data = anaData.fits.data, found = [];
+    (data.crmPredictionFits || []).map(function (f) { return f.currency; })
+      .concat((data.crmRfm || []).map(function (g) { return g.group; }))
+      .forEach(function (c) { if (c && found.indexOf(c) < 0) { found.push(c); } });
+    return found;
+  }
+
+  function drawAnalytics() {
+    charts.forEach(function (chart) { chart.destroy(); });
+    charts = [];
+    pendingCharts = [];
+    var fits = anaData.fits.data.crmPredictionFits || [];
+    var runs = (anaData.runs && anaData.runs.data) || {}, basketRuns = runs.crmBasketRuns || [];
+    var currencies = analyticsCurrencies();
+    var empty = el("p", { class: "muted", id: "crm-analytics-empty" }, [fill(t.analytics_empty, { hour: config.analyticsHour })]);
+    if (!fits.length && !runs.crmReportRun && !basketRuns.length) {
+      content.replaceChildren(el("p", { id: "crm-notice", role: "status" }, []), card(t.analytics, [empty], true));
+      return;
+    }
+    var channels = [["", t.all_channels]].concat(basketRuns.map(function (r) { return r.channel; })
+      .filter(function (c, i, all) { return all.indexOf(c) === i; }).map(function (c) { return [c, c]; }));
+    var sections = fits.map(modelCard);
+    if (!fits.length) { sections.push(card(t.model_card, [empty.cloneNode(true)], true)); }
+    if (runs.crmReportRun) {
+      sections.push(el("p", { class: "muted", id: "crm-reports-as-of" }, [t.reports_as_of + " " + day(runs.crmReportRun.asOf)]));
+      sections.push(cohortCard(currencies), f2Card(channels), repeatCard(channels));
+    } else {
+      sections.push(card(t.cohorts, [empty.cloneNode(true)], true));
+    }
+    sections.push(pairsCard(basketRuns));
+    if (runs.crmReportRun) { sections.push(ltvCard(currencies)); }
+    content.replaceChildren.apply(content, [el("p", { id: "crm-notice", role: "status" }, [])].concat(sections));
+    pendingCharts.forEach(function (pending) {
+      if (window.Chart) { charts.push(new window.Chart(pending[0], pending[1])); }
+    });
+    pendingCharts = [];
+  }
+
+  function analytics(fits) {
+    // the first answer (the fits) came through load(); then what the reports were computed
+    // over, then each section
+    anaData = { fits: fits };
+    return graphql(ANALYTICS.runs).then(function (runs) {
+      anaData.runs = runs;
+      var currencies = analyticsCurrencies();
+      if (ana.currency === null || currencies.indexOf(ana.currency) < 0) { ana.currency = currencies[0] || null; }
+      var basketRuns = (runs.data && runs.data.crmBasketRuns) || [];
+      if (ana.pairs.channel === null && basketRuns.length) { ana.pairs.channel = basketRuns[0].channel; }
+      return Promise.all([askCohorts(), askF2(), askRepeat(), askPairs(), askLtv()]);
+    }).then(drawAnalytics);
+  }
+
   function load() {
     var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} }
       : config.page === "customers" ? customerVariables()
       : config.page === "actions" ? { id: config.customerId } : {};
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
-    graphql(QUERY, variables).then(function (answer) {
+    graphql(config.page === "analytics" ? ANALYTICS.fits : QUERY, variables).then(function (answer) {
       var denied = (answer.errors || []).some(function (e) {
         return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
       });
@@ -890,6 +1371,11 @@
         return;
       }
       say(null);
+      if (config.page === "analytics") {
+        redraw = function () { if (anaData.fits) { drawAnalytics(); } };
+        analytics(answer);
+        return;
+      }
       var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview;
       redraw = function () {
         var box = document.getElementById("crm-notice");
@@ -912,6 +1398,7 @@
       if (!token) { say("no_access", "denied"); content.replaceChildren(); redraw = null; }
     } else if (message.type === "theme" && message.payload) {
       document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
+      if (config.page === "analytics" && redraw) { redraw(); }  // the charts take the theme's colours
     } else if (message.type === "localeChanged" && message.payload && message.payload.locale) {
       rememberLocale(String(message.payload.locale));
       switchLanguage(ourLanguage(message.payload.locale));
