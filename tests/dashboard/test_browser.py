@@ -132,8 +132,11 @@ def dashboard_origin():
     server.server_close()
 
 
-def _shot(page, name):
+def _shot(page, name, height=None):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if height:  # the whole of a long page: a taller frame
+        page.evaluate(f"document.getElementById('app').style.height = '{height}px'")
+        page.set_viewport_size({"width": 1280, "height": height})
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -958,7 +961,7 @@ def test_the_cohort_heatmap_switches_currency_and_measure_beside_f2_and_ltv(
     frame.locator("#crm-cohort-measure").select_option("cumulative")
     frame.locator("#crm-cohorts td", has_text="¥4,200").wait_for(timeout=5_000)
     assert cell("2025-12", 2).inner_text() == "¥4,950 *"
-    _shot(page, "analytics-cohorts-dark")
+    _shot(page, "analytics-cohorts-dark", height=3600)
 
     # F2: the chart by first-order month and the tables, with the splits
     f2 = _chart(app, "crm-f2-chart")
@@ -1071,7 +1074,7 @@ def test_staff_sort_the_repeat_table_and_download_it_with_the_token_in_a_header(
         "pairs",
         {"channel": "channel-jpy", "kind": "CUSTOMER", "sortBy": "SUPPORT"},
     )
-    _shot(page, "analytics-tables")
+    _shot(page, "analytics-tables", height=3600)
     page.close()
 
 
@@ -1109,7 +1112,7 @@ def test_the_analytics_page_follows_dashboards_language(browser, live_server, fi
         .startswith("2026/3/1時点の1,200件・40商品から集計")
     )
     assert app.evaluate("window.loadedOnce") is True
-    _shot(page, "analytics-ja")
+    _shot(page, "analytics-ja", height=3600)
     page.close()
 
 

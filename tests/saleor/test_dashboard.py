@@ -43,6 +43,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
         "crm-overview": ("navigation_customers", "app_page", "/overview", {}),
         "crm-customers": ("navigation_customers", "app_page", "/customers", {}),
         "crm-segments": ("navigation_customers", "app_page", "/segments", {}),
+        "crm-analytics": ("navigation_customers", "app_page", "/analytics", {}),
         "crm-loyalty": ("navigation_customers", "app_page", "/loyalty", {}),
         "crm-subscriptions": ("navigation_customers", "app_page", "/subscriptions", {}),
         "crm-customer-widget": (
