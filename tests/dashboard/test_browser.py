@@ -987,6 +987,16 @@ def test_the_cohort_heatmap_switches_currency_and_measure_beside_f2_and_ltv(
         "80.0%",
     ]
     assert "Beans 1 kg" in frame.locator("#crm-f2-product").inner_text()
+
+    # the charts take the theme's colours, and Dashboard's switch of theme redraws them
+    legend = "() => Chart.getChart(document.getElementById('crm-f2-chart')).options.plugins.legend.labels.color"
+    assert app.evaluate(legend) == "#e9eaee"  # dashboard.css: the dark theme's text
+    page.evaluate(
+        "document.getElementById('app').contentWindow.postMessage("
+        "{type: 'theme', payload: {theme: 'light'}}, '*')"
+    )
+    app.wait_for_function(f"({legend})() === '#25262a'", timeout=5_000)
+    assert _chart(app, "crm-f2-chart")["painted"] > 1000
     page.close()
 
 
