@@ -116,24 +116,6 @@ def test_pairs_are_stored_per_channel_and_kind():
     ).name_b == ("Matcha Select")  # line breaks in names become spaces
 
 
-def test_the_copy_is_read_block_by_block(monkeypatch):
-    # given: blocks of 40 bytes, a few lines each
-    _store()
-    whole = ledger_lines(AS_OF)
-    monkeypatch.setattr(basket_services, "READ_BLOCK", 40)
-
-    # when
-    blocks = ledger_lines(AS_OF)
-
-    # then
-    pd.testing.assert_frame_equal(
-        blocks.astype(dict.fromkeys(("channel", "product_id", "product_name"), str)),
-        whole.astype(dict.fromkeys(("channel", "product_id", "product_name"), str)),
-    )
-    assert len(blocks) == 13
-    assert set(blocks.product_name) == {"Sencha", 'Cup, "large"', "Matcha Select", "Wagashi"}
-
-
 def test_minimum_support_and_a_second_run_replace_the_pairs():
     # given
     _store()
