@@ -141,6 +141,8 @@ def export_analytics_view(request: HttpRequest) -> HttpResponse:
         if bad is not None:
             return bad
         report = body.pop("report", None)
+        if report is None:
+            return _error("report", f"is required: one of {', '.join(_ANALYTICS)}")
         if not isinstance(report, str) or report not in _ANALYTICS:
             return _error("report", f"{report!r} is not one of {', '.join(_ANALYTICS)}")
         names, to_filters, file_name = _ANALYTICS[report]

@@ -719,7 +719,7 @@ def test_other_reports_as_csv(client, staff_user, reports, body, file_name, line
     ("body", "field", "message"),
     [
         ({"report": "basket"}, "report", "'basket' is not one of repeat, f2, cohorts, ltv, pairs"),
-        ({}, "report", "None is not one of repeat, f2, cohorts, ltv, pairs"),
+        ({}, "report", "is required: one of repeat, f2, cohorts, ltv, pairs"),
         ({"report": "repeat", "firstMonth": "2025-1"}, "firstMonth", "'2025-1' is not a month"),
         ({"report": "repeat", "level": "BRAND"}, "level", "'BRAND' is not one of"),
         (

@@ -78,6 +78,8 @@ def resolve_prediction_fits(currency: str | None) -> list[CRMPredictionFits]:
 
 # The read functions' argument names (`FieldError.field`) as GraphQL names them.
 _GRAPHQL_NAMES = {"first_month": "firstMonth", "sort": "sortBy"}
+# OrderDirection -> the read functions' sort prefix.
+_DIRECTIONS = {"ASC": "", "DESC": "-"}
 
 
 @contextmanager
@@ -141,9 +143,6 @@ def repeat_filters(args: dict) -> dict:
     }
 
 
-_DIRECTIONS = {"ASC": "", "DESC": "-"}
-
-
 def f2_filters(args: dict) -> dict:
     """`f2_rows` keywords: the split, a channel ("" or null: all) and a first-order month
     (null: every month, all months together ("") first)."""
@@ -160,8 +159,8 @@ def cohort_filters(args: dict) -> dict:
 
 
 def ltv_filters(args: dict) -> dict:
-    """`ltv_rows` keywords: a currency and a kind of group (both required), most spent a
-    customer on average first."""
+    """`ltv_rows` keywords: a currency and a kind of group, both required (the rows come
+    the highest average first)."""
     return {"currency": _currency(args), "by": _choice(args, "by", "by", LTV_BY, None)}
 
 
