@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Case, F, Max, Q, Value, When
 from django.db.models.functions import Greatest
 
 from ..customers.models import OrderLineRecord
@@ -38,6 +38,7 @@ __all__ = [
     "Pick",
     "also_bought_for",
     "basket_lines",
+    "basket_runs",
     "compute_baskets",
     "ledger_lines",
     "pairs_csv_rows",
@@ -201,6 +202,16 @@ SORTS = {
     "confidence": Greatest("confidence_ab", "confidence_ba"),  # the stronger direction
     "together": F("together"),
 }
+
+
+def basket_runs(channel: str | None = None):
+    """The stored runs (what each channel's and kind's pairs were counted over), by channel,
+    order kind first; optionally of one channel. A QuerySet of `BasketRun`."""
+    runs = BasketRun.objects.all()
+    if channel is not None:
+        runs = runs.filter(channel=channel)
+    kinds = [When(kind=kind, then=Value(n)) for n, kind in enumerate(baskets.KINDS)]
+    return runs.order_by("channel", Case(*kinds, default=Value(len(kinds))), "kind")
 
 
 def top_pairs(

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from saleor_crm_plugin.analytics import basket_services, baskets
 from saleor_crm_plugin.analytics.basket_services import (
     also_bought_for,
+    basket_runs,
     compute_baskets,
     ledger_lines,
     pairs_csv_rows,
@@ -306,3 +307,22 @@ def test_the_pure_pairs_and_the_stored_ones_agree():
         (row.product_a, row.product_b): (row.together, row.count_a, row.count_b, row.lift)
         for row in pure.table.itertuples()
     }
+
+
+def test_runs_are_read_per_channel_the_order_kind_first():
+    # given
+    _store()
+    compute_baskets(AS_OF, window_days=30, min_count=1, min_share=0.0)
+
+    # when
+    every = basket_runs()
+    usd = basket_runs("default-channel")
+
+    # then
+    assert [(r.channel, r.kind) for r in every] == [
+        ("channel-jpy", "order"),
+        ("channel-jpy", "customer"),
+        ("default-channel", "order"),
+        ("default-channel", "customer"),
+    ]
+    assert [(r.kind, r.transactions) for r in usd] == [("order", 1), ("customer", 1)]
