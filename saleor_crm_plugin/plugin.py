@@ -186,4 +186,8 @@ class CRMPlugin(BasePlugin):
             from .graphql.export_view import export_customers_view
 
             return export_customers_view(request)
+        if route == "export/analytics.csv":
+            from .graphql.export_view import export_analytics_view
+
+            return export_analytics_view(request)
         return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

@@ -7,8 +7,8 @@ and recommendations are asked for in a channel. The ledger's counted orders (pla
 cancelled, not refunded in full) count; their lines without a product do not.
 
 Reading the ledger: on PostgreSQL one COPY of the needed columns of the lines joined to their
-orders, parsed in blocks of `READ_BLOCK` bytes into numpy arrays (the strings as categoricals),
-so a million orders never become Python objects; elsewhere (the sandbox's SQLite) the ORM.
+orders (`frames.copy_frame`: the strings as categoricals, so a million orders never become
+Python objects); elsewhere (the sandbox's SQLite) the ORM.
 """
 
 import csv
@@ -22,14 +22,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Case, F, Max, Q, Value, When
 from django.db.models.functions import Greatest
-from pandas.api.types import union_categoricals
 
 from ..customers.models import OrderLineRecord
 from ..errors import FieldError
 from ..rows import add_rows
 from . import baskets, recommend
+from .frames import copy_frame
 from .models import BasketPair, BasketRun
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Pick",
     "also_bought_for",
     "basket_lines",
+    "basket_runs",
     "compute_baskets",
     "ledger_lines",
     "pairs_csv_rows",
@@ -47,7 +48,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-READ_BLOCK = 32 * 1024 * 1024  # bytes of COPY text parsed at once
 _LINES_SQL = """
 SELECT o.channel, l.order_id, o.profile_id, floor(extract(epoch FROM o.placed_at))::bigint,
        l.product_id, translate(l.product_name, E'\\n\\r', '  ')
@@ -83,7 +83,7 @@ def ledger_lines(as_of: datetime) -> pd.DataFrame:
     """The product lines of the counted orders placed before `as_of`: channel, order_id,
     customer_id (the profile), placed_at, product_id, product_name (strings as categoricals)."""
     if connection.vendor == "postgresql":
-        frame = _copy_lines(as_of)
+        frame = copy_frame(_LINES_SQL, [as_of], _COLUMNS, _DTYPES)
     else:
         rows = OrderLineRecord.objects.filter(
             order__counts=True, order__placed_at__lt=as_of, product_id__isnull=False
@@ -103,45 +103,6 @@ def ledger_lines(as_of: datetime) -> pd.DataFrame:
         frame = frame.astype(_DTYPES)
     frame["placed_at"] = pd.to_datetime(frame.pop("seconds").to_numpy(), unit="s", utc=True)
     return frame
-
-
-def _copy_lines(as_of: datetime) -> pd.DataFrame:
-    """COPY the lines out as CSV and parse them a block at a time."""
-    parts = []
-    with connection.cursor() as cursor:
-        statement = f"COPY ({_LINES_SQL}) TO STDOUT (FORMAT csv)"
-        with cursor.cursor.copy(statement, [as_of]) as copy:
-            pending, size = [], 0
-            for data in copy:
-                pending.append(bytes(data))
-                size += len(data)
-                if size >= READ_BLOCK:
-                    block = b"".join(pending)
-                    cut = block.rfind(b"\n") + 1  # a row per line: names' line breaks are gone
-                    parts.append(_parse(block[:cut]))
-                    pending, size = [block[cut:]], len(block) - cut
-            parts.append(_parse(b"".join(pending)))
-    parts = [part for part in parts if len(part)] or parts[:1]
-    if len(parts) == 1:
-        return parts[0]
-    return pd.DataFrame(
-        {
-            column: (
-                union_categoricals([part[column] for part in parts])
-                if _DTYPES[column] == "category"
-                else np.concatenate([part[column].to_numpy() for part in parts])
-            )
-            for column in _COLUMNS
-        }
-    )
-
-
-def _parse(block: bytes) -> pd.DataFrame:
-    if not block.strip():
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
-    return pd.read_csv(
-        io.BytesIO(block), header=None, names=_COLUMNS, dtype=_DTYPES, keep_default_na=False
-    )
 
 
 def compute_baskets(
@@ -241,6 +202,16 @@ SORTS = {
     "confidence": Greatest("confidence_ab", "confidence_ba"),  # the stronger direction
     "together": F("together"),
 }
+
+
+def basket_runs(channel: str | None = None):
+    """The stored runs (what each channel's and kind's pairs were counted over), by channel,
+    order kind first; optionally of one channel. A QuerySet of `BasketRun`."""
+    runs = BasketRun.objects.all()
+    if channel is not None:
+        runs = runs.filter(channel=channel)
+    kinds = [When(kind=kind, then=Value(n)) for n, kind in enumerate(baskets.KINDS)]
+    return runs.order_by("channel", Case(*kinds, default=Value(len(kinds))), "kind")
 
 
 def top_pairs(

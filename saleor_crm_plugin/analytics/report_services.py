@@ -13,11 +13,9 @@ Storing: a run's rows are written and the run put in force in one transaction, w
 the older runs; until it commits, readers see the previous run.
 """
 
-import io
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -33,6 +31,7 @@ from ..rows import add_rows
 from ..segments.export import csv_table
 from ..subscriptions.models import Cycle
 from . import reports
+from .frames import copy_frame
 from .models import CohortRow, F2Row, LtvRow, ProductRepeatRow, ReportRun
 
 __all__ = [
@@ -68,39 +67,6 @@ _LINE_COLUMNS = ["order_id", "product_id", "variant_id", "category_id", "product
 # -- reading the ledger -------------------------------------------------------------------
 
 
-class _CopyStream(io.RawIOBase):
-    """A COPY ... TO STDOUT as a binary file pandas reads from."""
-
-    def __init__(self, copy):
-        self._chunks = iter(copy)
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:
-        """Fill `target` from as many of the COPY's chunks (a row each) as it holds."""
-        wanted, filled = len(target), 0
-        while filled < wanted:
-            if not self._pending:
-                self._pending = b"".join(islice(self._chunks, 4096))  # a row a chunk
-                if not self._pending:
-                    break
-            size = min(wanted - filled, len(self._pending))
-            target[filled : filled + size] = self._pending[:size]
-            self._pending = self._pending[size:]
-            filled += size
-        return filled
-
-
-def _copy_frame(sql: str, params: list, names: list[str], dtypes: dict) -> pd.DataFrame:
-    with connection.cursor() as cursor:
-        query = cursor.cursor.mogrify(sql, params) if params else sql
-        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
-            stream = io.BufferedReader(_CopyStream(copy), buffer_size=1 << 20)
-            return pd.read_csv(stream, header=None, names=names, dtype=dtypes)
-
-
 def _minor_units_sql(column: str) -> str:
     zero = ", ".join(f"'{code}'" for code in sorted(ZERO_DECIMAL))
     three = ", ".join(f"'{code}'" for code in sorted(THREE_DECIMAL))
@@ -124,7 +90,7 @@ def ledger_frames(as_of: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     orders_table = OrderRecord._meta.db_table
     cycles = Cycle.objects.filter(_started_orders()).values("order_id").query
     cycles_sql, cycles_params = cycles.sql_with_params()
-    orders = _copy_frame(
+    orders = copy_frame(
         f"SELECT id, profile_id, (extract(epoch FROM placed_at) * 1000000)::bigint, channel, "
         f"currency, {_minor_units_sql('net_spend_amount')}, "
         f"(order_id IN ({cycles_sql}))::int FROM {orders_table} "
@@ -143,7 +109,7 @@ def ledger_frames(as_of: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     orders["placed_at"] = pd.to_datetime(orders["placed_at"], unit="us", utc=True)
     orders["subscription_start"] = orders["subscription_start"].astype(bool)
-    lines = _copy_frame(
+    lines = copy_frame(
         f"SELECT order_id, product_id, variant_id, category_id, product_name "
         f"FROM {OrderLineRecord._meta.db_table}",
         [],

@@ -1,18 +1,51 @@
-"""`POST export/customers.csv`: a segment's or a rule's customers as a streamed CSV (staff)."""
+"""`POST export/customers.csv`: a segment's or a rule's customers as a streamed CSV (staff);
+`POST export/analytics.csv`: a stored report or the basket pairs, as the analytics queries
+filter and sort them."""
 
 import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
+from ..analytics.basket_services import pairs_csv_rows
+from ..analytics.report_services import report_csv
 from ..customers.search import SearchError, customer_filter_from, search_profiles
 from ..host import MANAGE_USERS, get_host
 from ..segments.export import csv_rows
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
+from .analytics.resolvers import (
+    cohort_filters,
+    f2_filters,
+    graphql_names,
+    ltv_filters,
+    pairs_filters,
+    repeat_filters,
+)
+from .core.errors import InputError
 
 
 def _error(field: str, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
+
+
+def _refused(request: HttpRequest, host) -> JsonResponse | None:
+    """The answer to a request that is not a staff member's with MANAGE_USERS (None: it is)."""
+    requester = host.requester(request)
+    if requester is None or not requester.has_permission(MANAGE_USERS):
+        return _error(
+            "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403
+        )
+    return None
+
+
+def _json_object(request: HttpRequest) -> tuple[dict | None, JsonResponse | None]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None, _error("body", "the request body is not JSON")
+    if not isinstance(body, dict):
+        return None, _error("body", "the request body must be a JSON object")
+    return body, None
 
 
 def export_customers_view(request: HttpRequest) -> HttpResponse:
@@ -25,17 +58,12 @@ def export_customers_view(request: HttpRequest) -> HttpResponse:
         return _error("method", "send the export request by POST", 405)
     host = get_host()
     with host.database_access():
-        requester = host.requester(request)
-        if requester is None or not requester.has_permission(MANAGE_USERS):
-            return _error(
-                "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403
-            )
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return _error("body", "the request body is not JSON")
-        if not isinstance(body, dict):
-            return _error("body", "the request body must be a JSON object")
+        refused = _refused(request, host)
+        if refused is not None:
+            return refused
+        body, bad = _json_object(request)
+        if bad is not None:
+            return bad
         by_name = "segment" in body and "filter" not in body and "rule" not in body
         if by_name:
             body = {"filter": {"segment": body["segment"]}}
@@ -60,4 +88,83 @@ def export_customers_view(request: HttpRequest) -> HttpResponse:
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
+
+
+# Per report: its arguments (GraphQL names -> the query's snake case), the function turning
+# them into the read function's keywords, and the CSV's file name from those keywords.
+_ANALYTICS = {
+    "repeat": (
+        {"level": "level", "channel": "channel", "firstMonth": "first_month", "sortBy": "sort_by"},
+        repeat_filters,
+        lambda f: f"repeat-rate-{f['level']}",
+    ),
+    "f2": (
+        {"by": "by", "channel": "channel", "firstMonth": "first_month"},
+        f2_filters,
+        lambda f: f"f2-{f['by']}",
+    ),
+    "cohorts": (
+        {"currency": "currency", "channel": "channel"},
+        cohort_filters,
+        lambda f: f"cohorts-{f['currency']}",
+    ),
+    "ltv": (
+        {"currency": "currency", "by": "by"},
+        ltv_filters,
+        lambda f: f"ltv-{f['by']}-{f['currency']}",
+    ),
+    "pairs": (
+        {"channel": "channel", "kind": "kind", "sortBy": "sort_by"},
+        pairs_filters,
+        lambda f: f"basket-pairs-{f['kind']}",
+    ),
+}
+# The queries' paging: a CSV holds the whole table, so these are accepted and ignored.
+_PAGING = {"first", "after", "last", "before"}
+
+
+def export_analytics_view(request: HttpRequest) -> HttpResponse:
+    """Answer `text/csv`, streamed: a whole table of the analytics queries, for a body
+    `{"report": "repeat" | "f2" | "cohorts" | "ltv" | "pairs", ...}` with the arguments of
+    crmProductRepeat, crmF2, crmCohorts, crmLtv or crmBasketPairs by their GraphQL names (enum
+    values as GraphQL spells them, e.g. `{"report": "ltv", "currency": "JPY", "by": "RANK"}`).
+    """
+    if request.method != "POST":
+        return _error("method", "send the export request by POST", 405)
+    host = get_host()
+    with host.database_access():
+        refused = _refused(request, host)
+        if refused is not None:
+            return refused
+        body, bad = _json_object(request)
+        if bad is not None:
+            return bad
+        report = body.pop("report", None)
+        if report is None:
+            return _error("report", f"is required: one of {', '.join(_ANALYTICS)}")
+        if not isinstance(report, str) or report not in _ANALYTICS:
+            return _error("report", f"{report!r} is not one of {', '.join(_ANALYTICS)}")
+        names, to_filters, file_name = _ANALYTICS[report]
+        unknown = sorted(set(body) - set(names) - _PAGING)
+        if unknown:
+            return _error(unknown[0], f"is not an argument of the {report} report")
+        args = {names[name]: value for name, value in body.items() if name in names}
+        try:
+            with graphql_names():
+                filters = to_filters(args)
+                if report == "pairs":
+                    rows = pairs_csv_rows(**filters)
+                else:
+                    rows = report_csv(report, **filters)
+        except InputError as error:
+            return _error(error.field, error.message)
+
+    def stream():
+        with host.database_access():
+            yield from rows
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    name = file_name(filters).replace("_", "-")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response

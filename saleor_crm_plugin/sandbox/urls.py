@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from ..dashboard.views import dashboard_view
-from ..graphql.export_view import export_customers_view
+from ..graphql.export_view import export_analytics_view, export_customers_view
 from ..graphql.view import graphql_view
 
 # The same paths as inside Saleor (/plugins/global/saleor.crm/...), and the short ones.
@@ -16,6 +16,8 @@ urlpatterns = [
     path("graphql/", graphql_view, name="crm-graphql"),
     path("export/customers.csv", export_customers_view, name="crm-export-customers"),
     path(f"{PLUGIN}graphql/", graphql_view),
+    path("export/analytics.csv", export_analytics_view, name="crm-export-analytics"),
     path(f"{PLUGIN}export/customers.csv", export_customers_view),
+    path(f"{PLUGIN}export/analytics.csv", export_analytics_view),
     re_path(rf"^{PLUGIN}dashboard(?P<route>/.*)?$", _dashboard),
 ]

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from saleor_crm_plugin.analytics import basket_services, baskets
 from saleor_crm_plugin.analytics.basket_services import (
     also_bought_for,
+    basket_runs,
     compute_baskets,
     ledger_lines,
     pairs_csv_rows,
@@ -114,24 +115,6 @@ def test_pairs_are_stored_per_channel_and_kind():
     assert BasketPair.objects.get(
         run__channel="channel-jpy", run__kind="order", product_b="C", product_a="A"
     ).name_b == ("Matcha Select")  # line breaks in names become spaces
-
-
-def test_the_copy_is_read_block_by_block(monkeypatch):
-    # given: blocks of 40 bytes, a few lines each
-    _store()
-    whole = ledger_lines(AS_OF)
-    monkeypatch.setattr(basket_services, "READ_BLOCK", 40)
-
-    # when
-    blocks = ledger_lines(AS_OF)
-
-    # then
-    pd.testing.assert_frame_equal(
-        blocks.astype(dict.fromkeys(("channel", "product_id", "product_name"), str)),
-        whole.astype(dict.fromkeys(("channel", "product_id", "product_name"), str)),
-    )
-    assert len(blocks) == 13
-    assert set(blocks.product_name) == {"Sencha", 'Cup, "large"', "Matcha Select", "Wagashi"}
 
 
 def test_minimum_support_and_a_second_run_replace_the_pairs():
@@ -324,3 +307,22 @@ def test_the_pure_pairs_and_the_stored_ones_agree():
         (row.product_a, row.product_b): (row.together, row.count_a, row.count_b, row.lift)
         for row in pure.table.itertuples()
     }
+
+
+def test_runs_are_read_per_channel_the_order_kind_first():
+    # given
+    _store()
+    compute_baskets(AS_OF, window_days=30, min_count=1, min_share=0.0)
+
+    # when
+    every = basket_runs()
+    usd = basket_runs("default-channel")
+
+    # then
+    assert [(r.channel, r.kind) for r in every] == [
+        ("channel-jpy", "order"),
+        ("channel-jpy", "customer"),
+        ("default-channel", "order"),
+        ("default-channel", "customer"),
+    ]
+    assert [(r.kind, r.transactions) for r in usd] == [("order", 1), ("customer", 1)]

@@ -3,11 +3,14 @@
 from datetime import datetime
 
 import graphene
+from graphene import relay
 
 from ...analytics.models import PredictionFit
+from ..core.scalars import JSONString
 from ..core.types import Money, money
 from ..loyalty.types import CRMPointsLiability
 from ..subscriptions.types import CRMSubscriptionFigures
+from .enums import BASKET_KINDS, F2_BY, CRMBasketKind, CRMF2By
 
 
 class CRMOverviewFigures(graphene.ObjectType):
@@ -233,3 +236,216 @@ class CRMPrediction(graphene.ObjectType):
     @staticmethod
     def resolve_model(root, _info):
         return root.fit.model
+
+
+# --- the repeat and retention reports (`analytics.report_services`, stored nightly) ---------
+
+
+class CRMReportRun(graphene.ObjectType):
+    """The computation whose repeat, F2, cohort and LTV reports are in force."""
+
+    as_of = graphene.DateTime(required=True, description="The reports count orders before.")
+    computed_at = graphene.DateTime(required=True)
+    seconds = JSONString(
+        required=True, description="Seconds per step: reading the ledger, each report, storing."
+    )
+
+
+class CRMProductRepeat(graphene.ObjectType):
+    """Repeat rate of one product, variant or category among its buyers, and the second-order
+    shares of the customers whose first order held it."""
+
+    item = graphene.String(required=True, description="The product, variant or category id.")
+    name = graphene.String(required=True, description="Its name (empty for a category).")
+    buyers = graphene.Int(required=True, description="Customers who bought it.")
+    repeat_buyers = graphene.Int(
+        required=True, description="Of them, those who bought it on two or more days."
+    )
+    repeat_rate = graphene.Float(description="repeatBuyers / buyers.")
+    first_buyers = graphene.Int(required=True, description="Customers whose first order held it.")
+    observed_30 = graphene.Int(
+        required=True, description="First buyers whose first order is at least 30 days old."
+    )
+    second_30 = graphene.Int(
+        required=True,
+        description="Of them, those with a second order (any product) within 30 days.",
+    )
+    share_30 = graphene.Float(description="second30 / observed30; null while none observed.")
+    observed_60 = graphene.Int(required=True)
+    second_60 = graphene.Int(required=True)
+    share_60 = graphene.Float()
+    observed_90 = graphene.Int(required=True)
+    second_90 = graphene.Int(required=True)
+    share_90 = graphene.Float()
+    observed_180 = graphene.Int(required=True)
+    second_180 = graphene.Int(required=True)
+    share_180 = graphene.Float()
+    median_days_to_second = graphene.Float(
+        description="Median days from the first order to the second, over the first buyers "
+        "with one."
+    )
+    repeat_interval_days = graphene.Float(
+        description="Median days between a customer's consecutive purchases of it."
+    )
+
+
+class CRMProductRepeatCountableConnection(relay.Connection):
+    total_count = graphene.Int(description="How many rows match.")
+
+    class Meta:
+        node = CRMProductRepeat
+
+
+class CRMF2(graphene.ObjectType):
+    """First-to-second purchase conversion of a first-order month's new customers."""
+
+    first_month = graphene.String(
+        required=True, description='The first-order month ("2026-01"); "" all months together.'
+    )
+    by = graphene.Field(CRMF2By, required=True)
+    value = graphene.String(
+        required=True,
+        description='ALL: ""; SUBSCRIPTION_START: "yes" or "no"; FIRST_PRODUCT: the product id.',
+    )
+    name = graphene.String(required=True, description="FIRST_PRODUCT: the product's name.")
+    first_buyers = graphene.Int(required=True)
+    observed_30 = graphene.Int(
+        required=True, description="First buyers whose first order is at least 30 days old."
+    )
+    second_30 = graphene.Int(
+        required=True, description="Of them, those with a second order within 30 days."
+    )
+    share_30 = graphene.Float(description="second30 / observed30; null while none observed.")
+    observed_60 = graphene.Int(required=True)
+    second_60 = graphene.Int(required=True)
+    share_60 = graphene.Float()
+    observed_90 = graphene.Int(required=True)
+    second_90 = graphene.Int(required=True)
+    share_90 = graphene.Float()
+
+    @staticmethod
+    def resolve_by(root, _info):
+        return {value: name for name, value in F2_BY.items()}[root.by]
+
+
+class CRMF2CountableConnection(relay.Connection):
+    total_count = graphene.Int(description="How many rows match.")
+
+    class Meta:
+        node = CRMF2
+
+
+class CRMCohortCell(graphene.ObjectType):
+    """The customers of a first-order month (the cohort), a number of months later."""
+
+    cohort_month = graphene.String(required=True)
+    months_since = graphene.Int(required=True, description="0: the first-order month itself.")
+    customers = graphene.Int(required=True, description="The cohort's size.")
+    active = graphene.Int(required=True, description="Of them, those who ordered that month.")
+    retention = graphene.Float(required=True, description="active / customers.")
+    revenue = graphene.Field(Money, required=True, description="The cohort's spend that month.")
+    revenue_per_customer = graphene.Field(Money, required=True)
+    cumulative_per_customer = graphene.Field(
+        Money, required=True, description="Spend per customer up to that month (realised LTV)."
+    )
+    complete = graphene.Boolean(
+        required=True, description="The month is over (false: still running at the run's asOf)."
+    )
+
+    @staticmethod
+    def resolve_revenue(root, _info):
+        return money(root.revenue, root.currency)
+
+    @staticmethod
+    def resolve_revenue_per_customer(root, _info):
+        return money(root.revenue_per_customer, root.currency)
+
+    @staticmethod
+    def resolve_cumulative_per_customer(root, _info):
+        return money(root.cumulative_per_customer, root.currency)
+
+
+class CRMLtv(graphene.ObjectType):
+    """Realised lifetime value (spend so far) of one group's customers in a currency."""
+
+    value = graphene.String(
+        required=True,
+        description='The segment name, rank code or product id ("" customers without a segment).',
+    )
+    name = graphene.String(required=True)
+    customers = graphene.Int(required=True)
+    revenue = graphene.Field(Money, required=True, description="Their spend together.")
+    average = graphene.Field(Money, required=True, description="Per customer.")
+    median = graphene.Field(Money, required=True, description="Of the customers' spend.")
+
+    @staticmethod
+    def resolve_revenue(root, _info):
+        return money(root.revenue, root.currency)
+
+    @staticmethod
+    def resolve_average(root, _info):
+        return money(root.average, root.currency)
+
+    @staticmethod
+    def resolve_median(root, _info):
+        return money(root.median, root.currency)
+
+
+class CRMLtvCountableConnection(relay.Connection):
+    total_count = graphene.Int(description="How many groups.")
+
+    class Meta:
+        node = CRMLtv
+
+
+# --- basket pairs (`analytics.basket_services`, stored nightly) ------------------------------
+
+
+class CRMBasketRun(graphene.ObjectType):
+    """What one channel's pairs of one kind were counted over."""
+
+    channel = graphene.String(required=True)
+    kind = graphene.Field(CRMBasketKind, required=True)
+    window_days = graphene.Int(description="CUSTOMER: bought within this many days; ORDER: null.")
+    as_of = graphene.DateTime(required=True, description="The orders counted were placed before.")
+    transactions = graphene.Int(
+        required=True, description="Orders (ORDER) or customers (CUSTOMER) with a product."
+    )
+    products = graphene.Int(required=True)
+    pairs = graphene.Int(required=True, description="Pairs stored (above the minimums).")
+    min_count = graphene.Int(required=True, description="A pair's fewest transactions.")
+    min_support = graphene.Float(required=True, description="A pair's smallest support.")
+    computed_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_kind(root, _info):
+        return {value: name for name, value in BASKET_KINDS.items()}[root.kind]
+
+
+class CRMBasketPair(graphene.ObjectType):
+    """Two products bought together (A's id sorts before B's)."""
+
+    product_a = graphene.String(required=True)
+    name_a = graphene.String(required=True)
+    product_b = graphene.String(required=True)
+    name_b = graphene.String(required=True)
+    together = graphene.Int(required=True, description="Transactions holding both.")
+    support = graphene.Float(required=True, description="together / transactions.")
+    confidence_ab = graphene.Float(
+        required=True, name="confidenceAB", description="Of the transactions with A, with B too."
+    )
+    confidence_ba = graphene.Float(
+        required=True, name="confidenceBA", description="Of the transactions with B, with A too."
+    )
+    lift = graphene.Float(
+        required=True,
+        description="Confidence over B's own share (over 1: bought together more "
+        "often than by chance).",
+    )
+
+
+class CRMBasketPairCountableConnection(relay.Connection):
+    total_count = graphene.Int(description="How many pairs.")
+
+    class Meta:
+        node = CRMBasketPair

@@ -21,7 +21,7 @@ def connection_from_queryset(queryset, args: dict, connection_type, prepare_page
     """Slice a queryset per `first/after/last/before` (at most 100 a page) into a connection."""
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
-        raise InputError("first", "give `first` or `last` to page through the customers")
+        raise InputError("first", "give `first` or `last` to page through the list")
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE:
             raise InputError(name, f"must be between 0 and {MAX_PAGE}, not {value}")
