@@ -1,19 +1,26 @@
-"""The staff analytics reports as the Analytics page's browser tests see them, until the
-report GraphQL (`/work/analytics-api.md`: crmReportRun, crmCohorts, crmF2, crmProductRepeat,
-crmLtv, crmBasketRuns, crmBasketPairs) and `POST export/analytics.csv` are merged.
+"""The staff analytics reports as the Analytics page's browser tests see them.
 
-`install(page)` answers those requests of the page at the HTTP level (Playwright's
-`page.route`) with the rows below, shaped exactly as the agreed API answers them; every other
-request (the model card's `crmPredictionFits`, the pages' other queries) goes to the live
-server. Once the API is merged, a test stores real reports instead (analytics/report_services
-`compute_reports`, analytics/basket_services `compute_baskets`) and drops `install`: this
-module is the only place to change.
+`install(page)` answers the page's report requests (its queries of crmReportRun, crmCohorts,
+crmF2, crmProductRepeat, crmLtv, crmBasketRuns and crmBasketPairs, and `POST
+export/analytics.csv`) at the HTTP level (Playwright's `page.route`) with the rows below, shaped
+exactly as the API answers them (/work/analytics-api.md; `test_pages` validates the page's
+queries against the schema); every other request (the model card's `crmPredictionFits`, the
+other pages' queries) goes to the live server. The rows are chosen for exact assertions on
+the page: sorting with unknown figures, months not over yet, shares not observed yet, both
+kinds of pairs, the export request as sent.
+
+`store_reports()` stores real reports and pairs instead (the nightly task's own
+`compute_reports` and `compute_baskets` over a small ledger): a test runs the page on the real
+API and CSV export by calling it rather than `install`.
 """
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 
 from saleor_crm_plugin.dashboard.views import ANALYTICS_QUERIES
+from tests.factories import T0, order
 
 # The page's requests answered here, by the query's text (views.ANALYTICS_QUERIES).
 STUBBED = ("runs", "cohorts", "f2", "repeat", "pairs", "ltv")
@@ -307,3 +314,63 @@ def install(page, empty: bool = False) -> Seen:
     page.route("**/graphql/", graphql)
     page.route("**/export/analytics.csv", export)
     return seen
+
+
+# --- real reports ---------------------------------------------------------------------------
+
+REAL_AS_OF = T0 + timedelta(days=200)
+_PRODUCTS = {"P1": ("Tea", "C1"), "P2": ("Cup", "C1"), "P3": ("Bowl", "C2")}
+
+
+def _real_order(order_id, customer, day, products, currency="JPY"):
+    from saleor_crm_plugin.customers.snapshots import LineSnapshot
+
+    return order(
+        order_id,
+        user_id=customer,
+        email=f"{customer}@example.com",
+        currency=currency,
+        total=str(sum(Decimal(price) for price in products.values())),
+        placed_at=T0 + timedelta(days=day),
+        lines=[
+            LineSnapshot(
+                line_id=f"{order_id}-{n}",
+                quantity=1,
+                unit_price_gross=Decimal(price),
+                product_name=_PRODUCTS[product][0],
+                variant_id=f"v-{product}",
+                product_id=product,
+                category_id=_PRODUCTS[product][1],
+            )
+            for n, (product, price) in enumerate(products.items())
+        ],
+    )
+
+
+def store_reports():
+    """Five JPY customers and one USD customer with orders of Tea, Cup and Bowl, scored (RFM)
+    and their reports and pairs computed as of `REAL_AS_OF`, as the nightly task does; returns
+    the report run in force."""
+    from zoneinfo import ZoneInfo
+
+    from saleor_crm_plugin.analytics.basket_services import compute_baskets
+    from saleor_crm_plugin.analytics.report_services import compute_reports
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from saleor_crm_plugin.segments.services import recompute_rfm
+
+    ingest_orders(
+        [
+            _real_order("a1", "a", 0, {"P1": "1000"}),
+            _real_order("a2", "a", 20, {"P1": "500"}),
+            _real_order("b1", "b", 3, {"P1": "1000", "P2": "2000"}),
+            _real_order("b2", "b", 100, {"P2": "2000"}),
+            _real_order("c1", "c", 5, {"P2": "1000", "P3": "1500"}),
+            _real_order("d1", "d", 40, {"P1": "1000", "P3": "1500"}),
+            _real_order("d2", "d", 50, {"P3": "1500"}),
+            _real_order("f1", "f", 60, {"P1": "1000", "P2": "2000"}),
+            _real_order("e1", "e", 40, {"P2": "12.34"}, currency="USD"),
+        ]
+    )
+    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=REAL_AS_OF)
+    compute_baskets(REAL_AS_OF, window_days=30, min_count=1, min_share=0.0)
+    return compute_reports(REAL_AS_OF, REAL_AS_OF, ["REGULAR"])

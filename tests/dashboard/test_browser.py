@@ -1175,3 +1175,51 @@ def test_a_prediction_field_is_chosen_in_the_rule_builder_and_previewed(
     frame.locator("#crm-preview.ok").filter(has_text=f": {with_clv}").wait_for(timeout=15_000)
     _shot(page, "segments-prediction-rule")
     page.close()
+
+
+def test_the_analytics_page_on_the_stored_reports_with_a_real_csv(browser, live_server, db):
+    from saleor_crm_plugin.analytics.basket_services import top_pairs
+    from saleor_crm_plugin.analytics.report_services import (
+        cohort_rows,
+        f2_rows,
+        ltv_rows,
+        product_repeat_rows,
+    )
+
+    # given: the nightly reports and pairs of a small store, and no stub
+    analytics_stub.store_reports()
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/analytics"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+
+    # when
+    frame.locator("#crm-ltv-segment").wait_for(timeout=15_000)
+
+    # then: every section from the stored rows, none refused
+    assert frame.locator("#crm-content .denied").count() == 0
+    currency = frame.locator("#crm-cohort-currency").input_value()
+    assert currency == "JPY"
+    cells = cohort_rows("", "JPY")
+    assert frame.locator("#crm-cohorts td.cell").count() == cells.count() > 0
+    months = [row.first_month for row in f2_rows(channel="", by="all")]
+    assert _column(frame, "crm-f2", 1) == ["All months" if m == "" else m for m in months]
+    repeat = product_repeat_rows("product", "", "", "-repeat_rate")
+    assert _column(frame, "crm-repeat", 1) == [row.name for row in repeat]
+    assert _column(frame, "crm-repeat", 2) == [str(row.buyers) for row in repeat]
+    pairs = top_pairs("channel-jpy", "order", "lift")[:50]
+    assert frame.locator("#crm-pairs tr").count() == 1 + len(pairs) > 1
+    segments = list(ltv_rows("JPY", "segment"))
+    assert frame.locator("#crm-ltv-segment tr").count() == 1 + len(segments)
+
+    # when: the cohort table downloaded
+    with page.expect_download(timeout=15_000) as download:
+        frame.locator("button[data-csv=cohorts]").click()
+
+    # then: the server's file, one line per cell
+    assert download.value.suggested_filename == "cohorts-JPY.csv"
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    assert len(lines) == 1 + cells.count()
+    _shot(page, "analytics-stored", height=3600)
+    page.close()
