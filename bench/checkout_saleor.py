@@ -263,12 +263,14 @@ class Variants:
                 return variant
 
 
-def prepare_checkout(args, customer: Account, variant: str) -> str:
-    """A checkout with one line, addresses, the cheapest shipping method and a dummy payment."""
+def prepare_checkout(args, customer: Account, variant: str | list[str]) -> str:
+    """A checkout with one line a variant (one unit each), addresses, the cheapest shipping
+    method and a dummy payment."""
+    variants = [variant] if isinstance(variant, str) else variant
     checkout_input = {
         "channel": args.channel,
         "email": args.customer_email,
-        "lines": [{"variantId": variant, "quantity": 1}],
+        "lines": [{"variantId": one, "quantity": 1} for one in variants],
         "shippingAddress": ADDRESS,
         "billingAddress": ADDRESS,
     }
