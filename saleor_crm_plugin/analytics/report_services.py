@@ -46,6 +46,7 @@ __all__ = [
     "ltv_rows",
     "product_repeat_rows",
     "report_csv",
+    "report_currencies",
     "report_in_force",
 ]
 
@@ -306,6 +307,14 @@ def compute_reports(as_of: datetime, now: datetime, ladder_codes: list[str]) -> 
 
 
 # -- reading the stored reports -----------------------------------------------------------
+
+
+def report_currencies(run: ReportRun) -> list[str]:
+    """The currencies the run's cohort and LTV reports have rows in."""
+    return sorted(
+        set(CohortRow.objects.filter(run=run).values_list("currency", flat=True).distinct())
+        | set(LtvRow.objects.filter(run=run).values_list("currency", flat=True).distinct())
+    )
 
 
 def report_in_force() -> ReportRun | None:

@@ -90,7 +90,7 @@ ANALYTICS_QUERIES = {
     "fits": f"{{ crmPredictionFits {{ currency inForce {{ {_FIT} }} latest {{ {_FIT} }} }}"
     " crmRfm { group } }",
     # what the reports and the pairs were computed over (null / [] before the first night)
-    "runs": """{ crmReportRun { asOf computedAt }
+    "runs": """{ crmReportRun { asOf computedAt currencies }
   crmBasketRuns { channel kind windowDays asOf transactions products pairs minCount minSupport
     computedAt } }""",
     "cohorts": f"""query($currency: String!, $channel: String) {{

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from saleor_crm_plugin.analytics.basket_services import compute_baskets
-from saleor_crm_plugin.analytics.models import ProductRepeatRow
+from saleor_crm_plugin.analytics.models import CohortRow, ProductRepeatRow
 from saleor_crm_plugin.analytics.report_services import compute_reports
 from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile, CustomerSpend
@@ -49,7 +49,7 @@ PAIRS = """query Pairs($channel: String!, $kind: CRMBasketKind, $sortBy: CRMBask
     totalCount pageInfo { hasNextPage endCursor }
     edges { node { productA nameA productB nameB together support confidenceAB confidenceBA
       lift } } } }"""
-RUNS = """{ crmReportRun { asOf computedAt seconds }
+RUNS = """{ crmReportRun { asOf computedAt seconds currencies }
   crmBasketRuns { channel kind windowDays asOf transactions products pairs minCount minSupport
     computedAt } }"""
 
@@ -191,6 +191,7 @@ def test_the_run_in_force_and_what_the_pairs_were_counted_over(post, staff_user,
     assert run["computedAt"] == reports.computed_at.isoformat()
     assert json.loads(run["seconds"]) == reports.seconds
     assert "repeat:product" in json.loads(run["seconds"])
+    assert run["currencies"] == sorted({row.currency for row in CohortRow.objects.all()})
     computed = AS_OF.isoformat()
     assert answer["data"]["crmBasketRuns"] == [
         # channel-jpy: 8 orders with a product, of 5 customers; Tea, Cup and Bowl

@@ -1303,7 +1303,9 @@
 
   function analyticsCurrencies() {
     var data = anaData.fits.data, found = [];
-    (data.crmPredictionFits || []).map(function (f) { return f.currency; })
+    var run = anaData.runs && anaData.runs.data && anaData.runs.data.crmReportRun;
+    ((run && run.currencies) || [])
+      .concat((data.crmPredictionFits || []).map(function (f) { return f.currency; }))
       .concat((data.crmRfm || []).map(function (g) { return g.group; }))
       .forEach(function (c) { if (c && found.indexOf(c) < 0) { found.push(c); } });
     return found;

@@ -6,6 +6,7 @@ import graphene
 from graphene import relay
 
 from ...analytics.models import PredictionFit
+from ...analytics.report_services import report_currencies
 from ..core.scalars import JSONString
 from ..core.types import Money, money
 from ..loyalty.types import CRMPointsLiability
@@ -249,6 +250,15 @@ class CRMReportRun(graphene.ObjectType):
     seconds = JSONString(
         required=True, description="Seconds per step: reading the ledger, each report, storing."
     )
+    currencies = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="The currencies the cohort and LTV reports have rows in.",
+    )
+
+    @staticmethod
+    def resolve_currencies(root, _info):
+        return report_currencies(root)
 
 
 class CRMProductRepeat(graphene.ObjectType):
