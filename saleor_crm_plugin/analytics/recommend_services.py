@@ -61,7 +61,7 @@ class Pick:
     score: float
     reason: str  # recommend.BOUGHT_WITH or recommend.RESTOCK
     because: str  # the product it was bought with; for a restock the product itself
-    because_name: str
+    because_name: str  # its name on its newest order line in the ledger
     text: str  # "bought with Sencha", "time to restock"
     lift: float | None
     together: int
@@ -230,11 +230,12 @@ def personal_picks_for(
         repeat_threshold=repeat_threshold,
         recent_days=recent_days,
     )
+    # A restock is because of the product itself (named as the ledger names it, like the
+    # products a pick was bought with).
+    restock = ranked["reason"] == recommend.RESTOCK
+    ranked.loc[restock, "because"] = ranked.loc[restock, "product_id"]
+    ranked.loc[restock, "because_name"] = ranked.loc[restock, "name"]
     picks = _offered(ranked, first, available)
-    # A restock is because of the product itself.
-    restock = picks["reason"] == recommend.RESTOCK
-    picks.loc[restock, "because"] = picks.loc[restock, "product_id"]
-    picks.loc[restock, "because_name"] = picks.loc[restock, "name"]
     last = purchases.set_index("product_id")["last_bought_at"]
     interval = repeat.set_index("product_id")["repeat_interval_days"]
     return [

@@ -199,6 +199,11 @@ MESSAGES = {
     "action_RANK_UNPINNED": pgettext_lazy("crm-dashboard", "Rank unpinned"),
     "action_RANK_TABLE_SAVED": pgettext_lazy("crm-dashboard", "Rank table saved"),
     "store_wide": pgettext_lazy("crm-dashboard", "(store)"),
+    # The customer widget's recommendations (what the customer is offered in a channel).
+    "recommendations": pgettext_lazy("crm-dashboard", "Recommended for them"),
+    "bought_with": pgettext_lazy("crm-dashboard", "Bought with"),
+    "time_to_restock": pgettext_lazy("crm-dashboard", "Time to restock"),
+    "last_bought": pgettext_lazy("crm-dashboard", "last bought"),
 }
 
 
