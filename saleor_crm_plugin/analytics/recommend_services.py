@@ -17,16 +17,16 @@ about a few dozen products, not the whole catalogue).
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
-from django.db.models import Max, Q
+from django.db import connection
+from django.db.models import Max
 
 from ..customers.models import OrderLineRecord
 from ..errors import FieldError
 from . import baskets, recommend
-from .models import BasketPair, BasketRun
-from .report_services import product_repeat_rows
+from .models import BasketRun, ProductRepeatRow
 
 __all__ = [
     "MAX_FIRST",
@@ -71,40 +71,113 @@ class Pick:
     interval_days: float | None = None
 
 
-_READ = ["product_a", "product_b", "name_a", "name_b", "together", "confidence_ab"]
-_READ += ["confidence_ba", "lift"]
+_ALSO_BOUGHT_SQL = """
+SELECT product, name, source_name, score, lift, together FROM (
+    SELECT product_b AS product, name_b AS name, name_a AS source_name,
+           confidence_ab AS score, lift, together
+    FROM saleor_crm_basketpair WHERE run_id = %s AND product_a = %s
+    UNION ALL
+    SELECT product_a, name_a, name_b, confidence_ba, lift, together
+    FROM saleor_crm_basketpair WHERE run_id = %s AND product_b = %s
+) AS oriented
+WHERE product <> %s
+ORDER BY score DESC, lift DESC, together DESC, product
+LIMIT %s OFFSET %s
+"""
+# The best pair of each product not bought recently with one the customer bought; ties as
+# `recommend.personal_picks` breaks them: higher lift, more common pair, the more recently
+# bought source, then the source's id. `bought` is the customer's products with the epoch
+# seconds they last bought each (a VALUES list: PostgreSQL and SQLite alike).
+_PERSONAL_SQL = """
+WITH bought (product_id, at) AS (VALUES {values}),
+oriented AS (
+    SELECT p.product_b AS product, p.name_b AS name, p.product_a AS source,
+           p.name_a AS source_name, p.confidence_ab AS score, p.lift, p.together, b.at
+    FROM saleor_crm_basketpair p JOIN bought b ON b.product_id = p.product_a
+    WHERE p.run_id = %s
+    UNION ALL
+    SELECT p.product_a, p.name_a, p.product_b, p.name_b, p.confidence_ba, p.lift, p.together,
+           b.at
+    FROM saleor_crm_basketpair p JOIN bought b ON b.product_id = p.product_b
+    WHERE p.run_id = %s
+),
+ranked AS (
+    SELECT oriented.*, row_number() OVER (
+        PARTITION BY product ORDER BY score DESC, lift DESC, together DESC, at DESC, source
+    ) AS place
+    FROM oriented
+    WHERE product NOT IN (SELECT product_id FROM bought WHERE at > %s)
+)
+SELECT product, name, source, source_name, score, lift, together FROM ranked
+WHERE place = 1
+ORDER BY score DESC, lift DESC, together DESC, product
+LIMIT %s OFFSET %s
+"""
 
 
-def _pairs_of(run: BasketRun | None, products: Iterable[str]) -> pd.DataFrame:
-    """The run's pairs with any of `products` on either side."""
-    products = list(products)
-    if run is None or not products:
-        return pd.DataFrame(columns=_READ)
-    rows = BasketPair.objects.filter(run=run).filter(
-        Q(product_a__in=products) | Q(product_b__in=products)
-    )
-    return pd.DataFrame(list(rows.values_list(*_READ)), columns=_READ)
+def _rank_key(pick: Pick) -> tuple:
+    """`recommend`'s order: score, lift (none last), together, then the product id."""
+    return (-pick.score, pick.lift is None, -(pick.lift or 0.0), -pick.together, pick.product_id)
 
 
-def _offered(ranked: pd.DataFrame, first: int, available: Available | None) -> pd.DataFrame:
-    """The best `first` of the ranked picks that the store offers, named as the store names
-    them (`available` None: every pick, with the ledger's names)."""
-    if available is None:
-        return ranked.head(first)
-    ids = ranked["product_id"].tolist()
-    names: dict[str, str] = {}
-    found = 0
+def _offered(
+    fetch: Callable[[int, int], list[Pick]],
+    first: int,
+    available: Available | None,
+    extra: list[Pick] = (),
+) -> list[Pick]:
+    """The best `first` picks the store offers, named as the store names them (`available`
+    None: every pick, with the ledger's names).
+
+    `fetch(limit, offset)` pages through ranked picks; `extra` are picks outside them (the
+    restocks), merged by `_rank_key`, a product keeping its better pick. Pages are read until
+    `first` of them are offered, so no later page can hold a better one.
+    """
     step = max(2 * first, _ASK_BLOCK)
-    for start in range(0, len(ids), step):
-        block = available(ids[start : start + step])
-        names.update(block)
-        found += sum(1 for product in ids[start : start + step] if product in block)
-        if found >= first:
+    names: dict[str, str] = {}
+    if available is not None and extra:
+        names.update(available([pick.product_id for pick in extra]))
+    fetched: list[Pick] = []
+    offset, offered = 0, 0
+    while offered < first:
+        page = fetch(step, offset)
+        offset += step
+        fetched += page
+        if available is None:
+            offered += len(page)
+        else:
+            found = available([pick.product_id for pick in page])
+            names.update(found)
+            offered += sum(1 for pick in page if pick.product_id in found)
+        if len(page) < step:
             break
-    kept = ranked[ranked["product_id"].isin(names)].head(first).copy()
-    store_names = kept["product_id"].map(names)
-    kept["name"] = store_names.where(store_names.astype(bool), kept["name"])
-    return kept
+    picks, seen = [], set()
+    for pick in sorted([*fetched, *extra], key=_rank_key):
+        if pick.product_id in seen or (available is not None and pick.product_id not in names):
+            continue
+        seen.add(pick.product_id)
+        name = names.get(pick.product_id) or pick.name
+        because_name = name if pick.reason == recommend.RESTOCK else pick.because_name
+        picks.append(replace(pick, name=name, because_name=because_name))
+        if len(picks) == first:
+            break
+    return picks
+
+
+def _bought_with(row, last_bought_at=None) -> Pick:
+    product, name, source, source_name, score, lift, together = row
+    return Pick(
+        product_id=product,
+        name=name,
+        score=float(score),
+        reason=recommend.BOUGHT_WITH,
+        because=source,
+        because_name=source_name,
+        text=f"bought with {source_name or source}",
+        lift=float(lift),
+        together=int(together),
+        last_bought_at=last_bought_at,
+    )
 
 
 def _checked_first(first: int) -> int:
@@ -129,8 +202,9 @@ def also_bought_for(
     kind: str | None = None,
     available: Available | None = None,
 ) -> list[Pick]:
-    """ "Customers who bought this also bought" for `product` in `channel`, best first (by
-    confidence, `recommend.also_bought`), never the product itself.
+    """ "Customers who bought this also bought" for `product` in `channel`, best first, never
+    the product itself: `recommend.also_bought`'s order (by confidence), read in SQL a page at
+    a time (tests hold the two to the same answers).
 
     `kind`: the pairs' kind (`baskets.KINDS`); None: `also_bought_run`'s. `available`: the
     store's offer in the channel (`Available`); None offers any product in the pairs. An
@@ -143,16 +217,27 @@ def also_bought_for(
         run = BasketRun.objects.filter(channel=channel, kind=kind).first()
     else:
         raise FieldError("kind", f"'{kind}' is not {' or '.join(baskets.KINDS)}")
-    pairs = _pairs_of(run, [product])
-    if pairs.empty:
+    if run is None:
         return []
-    ranked = recommend.also_bought(pairs, product, len(pairs))
-    return _picks(_offered(ranked, first, available))
+
+    def fetch(limit: int, offset: int) -> list[Pick]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _ALSO_BOUGHT_SQL, [run.pk, product, run.pk, product, product, limit, offset]
+            )
+            return [
+                _bought_with((row[0], row[1], product, *row[2:]))
+                for row in cursor.fetchall()
+            ]
+
+    return _offered(fetch, first, available)
 
 
-def _purchases(profile_id: int, channel: str, as_of: datetime) -> pd.DataFrame:
+def _purchases(
+    profile_id: int, channel: str, as_of: datetime
+) -> dict[str, tuple[datetime, str]]:
     """The customer's products in the channel with when they last bought each (counted
-    orders placed before `as_of`)."""
+    orders placed before `as_of`) and a name from their lines."""
     bought = (
         OrderLineRecord.objects.filter(
             order__profile_id=profile_id,
@@ -162,24 +247,19 @@ def _purchases(profile_id: int, channel: str, as_of: datetime) -> pd.DataFrame:
             product_id__isnull=False,
         )
         .values("product_id")
-        .annotate(last_bought_at=Max("order__placed_at"))
+        .annotate(last_bought_at=Max("order__placed_at"), name=Max("product_name"))
         .order_by("product_id")
     )
-    return pd.DataFrame(
-        list(bought.values_list("product_id", "last_bought_at")),
-        columns=["product_id", "last_bought_at"],
-    )
+    rows = bought.values_list("product_id", "last_bought_at", "name")
+    return {product: (at, name) for product, at, name in rows}
 
 
 def repeat_figures(channel: str, products: Iterable[str]) -> pd.DataFrame:
     """The repeat rate and usual interval (days) of these products among the channel's
     customers, from the repeat report in force (none before its first computation)."""
-    rows = (
-        product_repeat_rows(level="product", channel=channel)
-        .filter(item__in=list(products))
-        .order_by()
-        .values_list("item", "repeat_rate", "repeat_interval_days")
-    )
+    rows = ProductRepeatRow.objects.filter(
+        run__in_force=True, level="product", channel=channel, first_month="", item__in=products
+    ).values_list("item", "repeat_rate", "repeat_interval_days")
     frame = pd.DataFrame(list(rows), columns=["product_id", "repeat_rate", "repeat_interval_days"])
     return frame.astype({"repeat_rate": float, "repeat_interval_days": float})
 
@@ -195,73 +275,63 @@ def personal_picks_for(
     repeat_threshold: float = REPEAT_THRESHOLD,
     recent_days: int | None = RECENT_DAYS,
 ) -> list[Pick]:
-    """A customer's picks in `channel`, best first (`recommend.personal_picks`): from their
-    counted orders there, the channel's "also bought" pairs (`also_bought_run`) and the
-    products' repeat figures (`repeat`: product_id, repeat_rate, repeat_interval_days; None:
-    the repeat report in force for the channel).
+    """A customer's picks in `channel`, best first, as `recommend.personal_picks` ranks them
+    (tests hold the two to the same answers): from their counted orders there, the channel's
+    "also bought" pairs (`also_bought_run`, the best pair of each product read in SQL a page
+    at a time) and the products' repeat figures (`repeat`: product_id, repeat_rate,
+    repeat_interval_days; None: the repeat report in force for the channel).
 
-    A product they bought in the last `recent_days` days is not offered, unless it is a repeat
-    buy (repeat rate at least `repeat_threshold`) whose usual interval has passed since they
-    last bought it: then it is offered to restock. Only `available` products (None: any).
+    A product they bought in the last `recent_days` days (None: ever) is not offered, unless
+    it is a repeat buy (repeat rate at least `repeat_threshold`) whose usual interval has
+    passed since they last bought it: then it is offered to restock, with its repeat rate as
+    the score. Only `available` products (None: any).
     """
     _checked_first(first)
-    purchases = _purchases(profile_id, channel, as_of)
-    if purchases.empty:
+    if as_of.tzinfo is None:
+        raise FieldError("as_of", "must be an aware datetime")
+    bought = _purchases(profile_id, channel, as_of)
+    if not bought:
         return []
-    pairs = _pairs_of(also_bought_run(channel), purchases["product_id"])
     if repeat is None:
-        repeat = repeat_figures(channel, purchases["product_id"])
-    names = pd.concat(
-        [
-            pd.Series(pairs["name_a"].to_numpy(), index=pairs["product_a"].to_numpy()),
-            pd.Series(pairs["name_b"].to_numpy(), index=pairs["product_b"].to_numpy()),
-        ]
-    )
-    names = names[~names.index.duplicated()]
-    purchases["name"] = names.reindex(purchases["product_id"]).fillna("").to_numpy()
-    candidates = set(purchases["product_id"]) | set(pairs["product_a"]) | set(pairs["product_b"])
-    ranked = recommend.personal_picks(
-        purchases,
-        pairs,
-        repeat,
-        as_of,
-        candidates,
-        len(candidates),
-        repeat_threshold=repeat_threshold,
-        recent_days=recent_days,
-    )
-    # A restock is because of the product itself (named as the ledger names it, like the
-    # products a pick was bought with).
-    restock = ranked["reason"] == recommend.RESTOCK
-    ranked.loc[restock, "because"] = ranked.loc[restock, "product_id"]
-    ranked.loc[restock, "because_name"] = ranked.loc[restock, "name"]
-    picks = _offered(ranked, first, available)
-    last = purchases.set_index("product_id")["last_bought_at"]
-    interval = repeat.set_index("product_id")["repeat_interval_days"]
-    return [
-        replace(
-            pick,
-            last_bought_at=last[pick.because].to_pydatetime(),
-            interval_days=(
-                float(interval[pick.product_id]) if pick.reason == recommend.RESTOCK else None
-            ),
-        )
-        for pick in _picks(picks)
-    ]
+        repeat = repeat_figures(channel, list(bought))
+    restocks = []
+    for row in repeat.itertuples(index=False):
+        at, name = bought.get(row.product_id, (None, ""))
+        if at is None or not row.repeat_rate >= repeat_threshold:
+            continue
+        if pd.isna(row.repeat_interval_days):
+            continue
+        if at + timedelta(days=float(row.repeat_interval_days)) <= as_of:
+            restocks.append(
+                Pick(
+                    product_id=row.product_id,
+                    name=name,
+                    score=float(row.repeat_rate),
+                    reason=recommend.RESTOCK,
+                    because=row.product_id,
+                    because_name="",
+                    text="time to restock",
+                    lift=None,
+                    together=0,
+                    last_bought_at=at,
+                    interval_days=float(row.repeat_interval_days),
+                )
+            )
+    run = also_bought_run(channel)
+    seconds = {product: at.timestamp() for product, (at, _name) in bought.items()}
+    if recent_days is None:  # every purchase is recent
+        recent_after = min(seconds.values()) - 1
+    else:
+        recent_after = (as_of - timedelta(days=recent_days)).timestamp()
+    values = ", ".join(["(%s, %s)"] * len(bought))
+    sql = _PERSONAL_SQL.format(values=values)
+    params = [value for item in seconds.items() for value in item]
 
+    def fetch(limit: int, offset: int) -> list[Pick]:
+        if run is None:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, run.pk, run.pk, recent_after, limit, offset])
+            return [_bought_with(row, bought[row[2]][0]) for row in cursor.fetchall()]
 
-def _picks(frame: pd.DataFrame) -> list[Pick]:
-    return [
-        Pick(
-            product_id=row.product_id,
-            name=row.name or "",
-            score=float(row.score),
-            reason=row.reason,
-            because=row.because,
-            because_name=row.because_name or "",
-            text=row.text,
-            lift=None if pd.isna(row.lift) else float(row.lift),
-            together=int(row.together),
-        )
-        for row in frame.itertuples(index=False)
-    ]
+    return _offered(fetch, first, available, restocks)

@@ -1,10 +1,12 @@
 """Recommendations read from the stored pairs, the stored repeat report and the ledger."""
 
+import random
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 
+from saleor_crm_plugin.analytics import recommend
 from saleor_crm_plugin.analytics.basket_services import compute_baskets
 from saleor_crm_plugin.analytics.recommend_services import (
     also_bought_for,
@@ -13,7 +15,7 @@ from saleor_crm_plugin.analytics.recommend_services import (
 )
 from saleor_crm_plugin.analytics.report_services import compute_reports
 from saleor_crm_plugin.customers.ingest import ingest_orders
-from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.models import CustomerProfile, OrderLineRecord
 from saleor_crm_plugin.errors import FieldError
 from tests.analytics.test_baskets import AS_OF, _order, _store
 from tests.factories import T0
@@ -141,3 +143,74 @@ def test_a_recent_purchase_that_is_not_due_is_not_offered():
         ("B", "bought_with", "A", 0.75),
         ("C", "bought_with", "A", 0.5),
     ]
+
+
+def _random_store(seed: int) -> None:
+    """30 customers with 1-6 orders of 1-3 of 8 products over 200 days (seeded)."""
+    rng = random.Random(seed)
+    orders = []
+    for customer in range(30):
+        for n in range(rng.randint(1, 6)):
+            products = rng.sample("ABCDEFGH", rng.randint(1, 3))
+            orders.append(_order(f"r{customer}-{n}", f"r{customer}", rng.randint(0, 99), products))
+    ingest_orders(orders)
+
+
+def _stored_pairs() -> pd.DataFrame:
+    from saleor_crm_plugin.analytics.models import BasketPair
+
+    rows = BasketPair.objects.filter(run__channel="channel-jpy", run__kind="customer")
+    columns = ["product_a", "product_b", "name_a", "name_b", "together", "confidence_ab"]
+    columns += ["confidence_ba", "lift"]
+    return pd.DataFrame(list(rows.values_list(*columns)), columns=columns)
+
+
+def _key(picks) -> list[tuple]:
+    return [(p.product_id, p.reason, p.because, round(p.score, 12)) for p in picks]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_stored_reads_rank_as_the_pure_rules_do(seed):
+    # given
+    _random_store(seed)
+    compute_baskets(AS_OF, 30, 1, 0.0)
+    compute_reports(AS_OF, AS_OF, [])
+    pairs = _stored_pairs()
+    offered = set("ABCDEFG")  # H is not sold
+
+    for product in "ABCDEFGH":
+        # when
+        read = also_bought_for(product, "channel-jpy", 4, available=_offers("H"))
+        pure = recommend.also_bought(pairs, product, 4, available=offered)
+
+        # then
+        assert _key(read) == [
+            (row.product_id, "bought_with", product, round(row.score, 12))
+            for row in pure.itertuples()
+        ]
+
+    for profile in CustomerProfile.objects.all():
+        bought = {}
+        for line in OrderLineRecord.objects.filter(order__profile=profile):
+            bought[line.product_id] = max(bought.get(line.product_id, T0), line.order.placed_at)
+        purchases = pd.DataFrame(
+            {"product_id": list(bought), "last_bought_at": list(bought.values())}
+        )
+        repeat = repeat_figures("channel-jpy", list(bought))
+
+        # when
+        read = personal_picks_for(
+            profile.pk, "channel-jpy", AS_OF, 6, available=_offers("H"), recent_days=40
+        )
+        pure = recommend.personal_picks(purchases, pairs, repeat, AS_OF, offered, 6, recent_days=40)
+
+        # then
+        assert _key(read) == [
+            (
+                row.product_id,
+                row.reason,
+                row.product_id if row.reason == recommend.RESTOCK else row.because,
+                round(row.score, 12),
+            )
+            for row in pure.itertuples()
+        ]

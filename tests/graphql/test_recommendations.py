@@ -105,7 +105,7 @@ def _pick(product, name, reason, score, because, because_name, last=None, interv
 
 ANN_PICKS = [
     # S: a repeat buy (rate 1) last bought 70 days ago, usually every 40 days
-    _pick("S", "Sencha", "TIME_TO_RESTOCK", 1.0, "S", "Sencha (ledger)", 70, 40.0),
+    _pick("S", "Sencha", "TIME_TO_RESTOCK", 1.0, "S", "Sencha", 70, 40.0),
     # T: 3 of M's 4 customers bought it; M bought 10 days ago
     _pick("T", "Teaware", "BOUGHT_WITH", 0.75, "M", "Matcha (ledger)", 10),
     # W: 1 of S's 2 customers
