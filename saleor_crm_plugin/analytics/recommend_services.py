@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import pandas as pd
 from django.db import connection
 from django.db.models import Max
 
@@ -84,13 +83,16 @@ WHERE product <> %s
 ORDER BY score DESC, lift DESC, together DESC, product
 LIMIT %s OFFSET %s
 """
-# The best pair of each product not bought recently with one the customer bought; ties as
-# `recommend.personal_picks` breaks them: higher lift, more common pair, the more recently
-# bought source, then the source's id. `bought` is the customer's products with the epoch
-# seconds they last bought each (a VALUES list: PostgreSQL and SQLite alike).
+# The pairs from what the customer bought to what they did not buy recently, in
+# `recommend.personal_picks`'s order: the first row of each product is its best pair (ties:
+# higher lift, more common pair, the more recently bought source, then the source's id), and
+# those first rows come best first (score, lift, together, product id), so a page of rows
+# deduplicated by product is a page of picks. `bought` is the customer's products with the
+# epoch seconds they last bought each (a VALUES list: PostgreSQL and SQLite alike). No sort of
+# every row: PostgreSQL keeps the top LIMIT + OFFSET rows as it reads them.
 _PERSONAL_SQL = """
-WITH bought (product_id, at) AS (VALUES {values}),
-oriented AS (
+WITH bought (product_id, at) AS (VALUES {values})
+SELECT product, name, source, source_name, score, lift, together FROM (
     SELECT p.product_b AS product, p.name_b AS name, p.product_a AS source,
            p.name_a AS source_name, p.confidence_ab AS score, p.lift, p.together, b.at
     FROM saleor_crm_basketpair p JOIN bought b ON b.product_id = p.product_a
@@ -100,19 +102,13 @@ oriented AS (
            b.at
     FROM saleor_crm_basketpair p JOIN bought b ON b.product_id = p.product_b
     WHERE p.run_id = %s
-),
-ranked AS (
-    SELECT oriented.*, row_number() OVER (
-        PARTITION BY product ORDER BY score DESC, lift DESC, together DESC, at DESC, source
-    ) AS place
-    FROM oriented
-    WHERE product NOT IN (SELECT product_id FROM bought WHERE at > %s)
-)
-SELECT product, name, source, source_name, score, lift, together FROM ranked
-WHERE place = 1
-ORDER BY score DESC, lift DESC, together DESC, product
+) AS oriented
+WHERE product NOT IN (SELECT product_id FROM bought WHERE at > %s)
+ORDER BY score DESC, lift DESC, together DESC, product, at DESC, source
 LIMIT %s OFFSET %s
 """
+# Rows of pairs read at once for a customer's picks (a product appears once per source).
+_PAIR_PAGE = 200
 
 
 def _rank_key(pick: Pick) -> tuple:
@@ -125,31 +121,35 @@ def _offered(
     first: int,
     available: Available | None,
     extra: list[Pick] = (),
+    page: int = _ASK_BLOCK,
 ) -> list[Pick]:
     """The best `first` picks the store offers, named as the store names them (`available`
     None: every pick, with the ledger's names).
 
-    `fetch(limit, offset)` pages through ranked picks; `extra` are picks outside them (the
-    restocks), merged by `_rank_key`, a product keeping its better pick. Pages are read until
-    `first` of them are offered, so no later page can hold a better one.
+    `fetch(limit, offset)` pages through ranked picks (a product's best first: later ones of
+    it are dropped); `extra` are picks outside them (the restocks), merged by `_rank_key`, a
+    product keeping its better pick. Pages of at least `page` rows are read until `first`
+    products of them are offered, so no later page can hold a better one.
     """
-    step = max(2 * first, _ASK_BLOCK)
+    step = max(2 * first, page)
     names: dict[str, str] = {}
     if available is not None and extra:
         names.update(available([pick.product_id for pick in extra]))
     fetched: list[Pick] = []
-    offset, offered = 0, 0
-    while offered < first:
-        page = fetch(step, offset)
+    offset, asked, offered = 0, set(), set()
+    while len(offered) < first:
+        rows = fetch(step, offset)
         offset += step
-        fetched += page
+        fetched += rows
+        new = list(dict.fromkeys(p.product_id for p in rows if p.product_id not in asked))
+        asked.update(new)
         if available is None:
-            offered += len(page)
+            offered.update(new)
         else:
-            found = available([pick.product_id for pick in page])
+            found = available(new) if new else {}
             names.update(found)
-            offered += sum(1 for pick in page if pick.product_id in found)
-        if len(page) < step:
+            offered.update(found)
+        if len(rows) < step:
             break
     picks, seen = [], set()
     for pick in sorted([*fetched, *extra], key=_rank_key):
@@ -225,17 +225,12 @@ def also_bought_for(
             cursor.execute(
                 _ALSO_BOUGHT_SQL, [run.pk, product, run.pk, product, product, limit, offset]
             )
-            return [
-                _bought_with((row[0], row[1], product, *row[2:]))
-                for row in cursor.fetchall()
-            ]
+            return [_bought_with((row[0], row[1], product, *row[2:])) for row in cursor.fetchall()]
 
     return _offered(fetch, first, available)
 
 
-def _purchases(
-    profile_id: int, channel: str, as_of: datetime
-) -> dict[str, tuple[datetime, str]]:
+def _purchases(profile_id: int, channel: str, as_of: datetime) -> dict[str, tuple[datetime, str]]:
     """The customer's products in the channel with when they last bought each (counted
     orders placed before `as_of`) and a name from their lines."""
     bought = (
@@ -254,14 +249,19 @@ def _purchases(
     return {product: (at, name) for product, at, name in rows}
 
 
-def repeat_figures(channel: str, products: Iterable[str]) -> pd.DataFrame:
-    """The repeat rate and usual interval (days) of these products among the channel's
-    customers, from the repeat report in force (none before its first computation)."""
+def repeat_figures(channel: str, products: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """{product: (repeat rate, usual interval in days)} of these products among the channel's
+    customers, from the repeat report in force (none before its first computation; products
+    nobody bought twice are left out)."""
     rows = ProductRepeatRow.objects.filter(
-        run__in_force=True, level="product", channel=channel, first_month="", item__in=products
+        run__in_force=True,
+        level="product",
+        channel=channel,
+        first_month="",
+        item__in=products,
+        repeat_interval_days__isnull=False,
     ).values_list("item", "repeat_rate", "repeat_interval_days")
-    frame = pd.DataFrame(list(rows), columns=["product_id", "repeat_rate", "repeat_interval_days"])
-    return frame.astype({"repeat_rate": float, "repeat_interval_days": float})
+    return {item: (rate, interval) for item, rate, interval in rows}
 
 
 def personal_picks_for(
@@ -271,15 +271,15 @@ def personal_picks_for(
     first: int,
     *,
     available: Available | None = None,
-    repeat: pd.DataFrame | None = None,
+    repeat: dict[str, tuple[float, float]] | None = None,
     repeat_threshold: float = REPEAT_THRESHOLD,
     recent_days: int | None = RECENT_DAYS,
 ) -> list[Pick]:
     """A customer's picks in `channel`, best first, as `recommend.personal_picks` ranks them
     (tests hold the two to the same answers): from their counted orders there, the channel's
-    "also bought" pairs (`also_bought_run`, the best pair of each product read in SQL a page
-    at a time) and the products' repeat figures (`repeat`: product_id, repeat_rate,
-    repeat_interval_days; None: the repeat report in force for the channel).
+    "also bought" pairs (`also_bought_run`, read in SQL a page at a time) and the products'
+    repeat figures (`repeat`: {product: (repeat rate, usual interval in days)}; None: the
+    repeat report in force for the channel, `repeat_figures`).
 
     A product they bought in the last `recent_days` days (None: ever) is not offered, unless
     it is a repeat buy (repeat rate at least `repeat_threshold`) whose usual interval has
@@ -295,26 +295,24 @@ def personal_picks_for(
     if repeat is None:
         repeat = repeat_figures(channel, list(bought))
     restocks = []
-    for row in repeat.itertuples(index=False):
-        at, name = bought.get(row.product_id, (None, ""))
-        if at is None or not row.repeat_rate >= repeat_threshold:
+    for product, (rate, interval) in sorted(repeat.items()):
+        at, name = bought.get(product, (None, ""))
+        if at is None or rate is None or interval is None or not rate >= repeat_threshold:
             continue
-        if pd.isna(row.repeat_interval_days):
-            continue
-        if at + timedelta(days=float(row.repeat_interval_days)) <= as_of:
+        if at + timedelta(days=float(interval)) <= as_of:
             restocks.append(
                 Pick(
-                    product_id=row.product_id,
+                    product_id=product,
                     name=name,
-                    score=float(row.repeat_rate),
+                    score=float(rate),
                     reason=recommend.RESTOCK,
-                    because=row.product_id,
+                    because=product,
                     because_name="",
                     text="time to restock",
                     lift=None,
                     together=0,
                     last_bought_at=at,
-                    interval_days=float(row.repeat_interval_days),
+                    interval_days=float(interval),
                 )
             )
     run = also_bought_run(channel)
@@ -334,4 +332,4 @@ def personal_picks_for(
             cursor.execute(sql, [*params, run.pk, run.pk, recent_after, limit, offset])
             return [_bought_with(row, bought[row[2]][0]) for row in cursor.fetchall()]
 
-    return _offered(fetch, first, available, restocks)
+    return _offered(fetch, first, available, restocks, _PAIR_PAGE)
