@@ -1,6 +1,6 @@
 """The basket pairs on the ledger: computed nightly per channel and kind (`compute_baskets`,
-stored as `BasketRun` + `BasketPair`), and read by the pages, GraphQL and the CSV export from
-storage (`top_pairs`, `also_bought_for`, `personal_picks_for`, `pairs_csv_rows`).
+stored as `BasketRun` + `BasketPair`), and read by the pages and the CSV export from storage
+(`top_pairs`, `pairs_csv_rows`) and by the recommendations (`recommend_services`).
 
 The pairs are counted per channel: a Saleor channel sells its own assortment in one currency,
 and recommendations are asked for in a channel. The ledger's counted orders (placed, not
@@ -15,34 +15,30 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Case, F, Max, Q, Value, When
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 
 from ..customers.models import OrderLineRecord
 from ..errors import FieldError
 from ..rows import add_rows
-from . import baskets, recommend
+from . import baskets
 from .frames import copy_frame
 from .models import BasketPair, BasketRun
 
 __all__ = [
     "CSV_COLUMNS",
     "SORTS",
-    "Pick",
-    "also_bought_for",
     "basket_lines",
     "basket_runs",
     "compute_baskets",
     "ledger_lines",
     "pairs_csv_rows",
-    "personal_picks_for",
     "top_pairs",
 ]
 
@@ -233,129 +229,6 @@ def top_pairs(
         pairs = pairs.filter(run__kind=kind)
     key = SORTS[sort]
     return pairs.order_by(key.desc() if descending else key.asc(), "id")
-
-
-@dataclass(frozen=True)
-class Pick:
-    """A recommended product and why (`recommend.PICK_COLUMNS`)."""
-
-    product_id: str
-    name: str
-    score: float
-    reason: str  # recommend.BOUGHT_WITH or recommend.RESTOCK
-    because: str | None  # the product it was bought with
-    because_name: str
-    text: str  # "bought with Sencha", "time to restock"
-    lift: float | None
-    together: int
-
-
-def _picks(frame: pd.DataFrame) -> list[Pick]:
-    return [
-        Pick(
-            product_id=row.product_id,
-            name=row.name or "",
-            score=float(row.score),
-            reason=row.reason,
-            because=row.because if isinstance(row.because, str) else None,
-            because_name=row.because_name or "",
-            text=row.text,
-            lift=None if pd.isna(row.lift) else float(row.lift),
-            together=int(row.together),
-        )
-        for row in frame.itertuples(index=False)
-    ]
-
-
-_READ = ["product_a", "product_b", "name_a", "name_b", "together", "confidence_ab"]
-_READ += ["confidence_ba", "lift"]
-
-
-def _run(channel: str, kind: str) -> BasketRun | None:
-    if kind not in baskets.KINDS:
-        raise FieldError("kind", f"'{kind}' is not {' or '.join(baskets.KINDS)}")
-    return BasketRun.objects.filter(channel=channel, kind=kind).first()
-
-
-def _pairs_of(run: BasketRun, products: Iterable[str]) -> pd.DataFrame:
-    products = list(products)
-    rows = BasketPair.objects.filter(run=run).filter(
-        Q(product_a__in=products) | Q(product_b__in=products)
-    )
-    return pd.DataFrame(list(rows.values_list(*_READ)), columns=_READ)
-
-
-def also_bought_for(
-    product: str,
-    channel: str,
-    first: int,
-    *,
-    kind: str = baskets.CUSTOMER,
-    available: Iterable[str] | None = None,
-) -> list[Pick]:
-    """ "Customers who bought this also bought" for `product` in `channel`, best first (by
-    confidence, `recommend.also_bought`), only `available` products when given."""
-    run = _run(channel, kind)
-    if run is None:
-        return []
-    pairs = _pairs_of(run, [product])
-    return _picks(recommend.also_bought(pairs, product, first, available=available))
-
-
-def personal_picks_for(
-    profile_id: int,
-    channel: str,
-    as_of: datetime,
-    available: Iterable[str],
-    repeat: pd.DataFrame,
-    first: int,
-    *,
-    repeat_threshold: float = 0.3,
-    recent_days: int | None = None,
-) -> list[Pick]:
-    """A customer's picks in `channel` (`recommend.personal_picks`) from their counted orders
-    there, the channel's customer pairs and the products' repeat figures (`repeat`: product_id,
-    repeat_rate, repeat_interval_days)."""
-    bought = (
-        OrderLineRecord.objects.filter(
-            order__profile_id=profile_id,
-            order__channel=channel,
-            order__counts=True,
-            order__placed_at__lt=as_of,
-            product_id__isnull=False,
-        )
-        .values("product_id")
-        .annotate(last_bought_at=Max("order__placed_at"))
-        .order_by("product_id")
-    )
-    purchases = pd.DataFrame(
-        list(bought.values_list("product_id", "last_bought_at")),
-        columns=["product_id", "last_bought_at"],
-    )
-    run = _run(channel, baskets.CUSTOMER)
-    pairs = (
-        _pairs_of(run, purchases["product_id"]) if run is not None else pd.DataFrame(columns=_READ)
-    )
-    names = pd.concat(
-        [
-            pd.Series(pairs["name_a"].to_numpy(), index=pairs["product_a"].to_numpy()),
-            pd.Series(pairs["name_b"].to_numpy(), index=pairs["product_b"].to_numpy()),
-        ]
-    )
-    names = names[~names.index.duplicated()]
-    purchases["name"] = names.reindex(purchases["product_id"]).fillna("").to_numpy()
-    return _picks(
-        recommend.personal_picks(
-            purchases,
-            pairs,
-            repeat,
-            as_of,
-            available,
-            first,
-            repeat_threshold=repeat_threshold,
-            recent_days=recent_days,
-        )
-    )
 
 
 CSV_COLUMNS = (

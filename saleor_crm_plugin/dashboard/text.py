@@ -310,6 +310,11 @@ MESSAGES = {
     "download_csv": pgettext_lazy("crm-dashboard", "Download CSV"),
     "reports_as_of": pgettext_lazy("crm-dashboard", "Reports as of"),
     "no_rows": pgettext_lazy("crm-dashboard", "No rows."),
+    # The customer widget's recommendations (what the customer is offered in a channel).
+    "recommendations": pgettext_lazy("crm-dashboard", "Recommended for them"),
+    "bought_with": pgettext_lazy("crm-dashboard", "Bought with"),
+    "time_to_restock": pgettext_lazy("crm-dashboard", "Time to restock"),
+    "last_bought": pgettext_lazy("crm-dashboard", "last bought"),
 }
 
 

@@ -42,7 +42,7 @@ POPUPS = ("actions",)
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
 WIDGET_QUERY = """query($id: ID!) {
-  crmCustomer(id: $id) { orderCount lastOrderAt
+  crmCustomer(id: $id) { orderCount lastOrderAt lastOrderChannel
   spends { currency totalSpent { amount currency } }
   scores { group r f m segment reason scoring }
   membership { rank { name } nextRank { name }
@@ -52,6 +52,10 @@ WIDGET_QUERY = """query($id: ID!) {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } }
   crmRanks { code name }
 }"""
+# The widget's second request: the picks the customer gets in their last order's channel.
+WIDGET_PICKS_QUERY = """query($id: ID!, $channel: String!) {
+  crmCustomer(id: $id) { recommendations(channel: $channel, first: 5) {
+    productId name reason score because { productId name lastBoughtAt } } } }"""
 # The Overview page's one request (stored aggregates only: scores, sizes, counts).
 OVERVIEW_QUERY = """{
   crmRfm { group customers scoring segments { name customers share revenue { amount currency } }
@@ -274,6 +278,12 @@ def _widget(request, host) -> HttpResponse:
     notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found.get("crmCustomer")
+    channel = data.get("lastOrderChannel") if data else None
+    picks = []
+    if channel:
+        variables = {"id": customer_id, "channel": channel}
+        answer = _execute(host, requester, request, WIDGET_PICKS_QUERY, variables)
+        picks = (answer.get("crmCustomer") or {}).get("recommendations") or []
     edges = (found.get("crmSubscriptions") or {}).get("edges", []) if data else []
     subscriptions = [edge["node"] for edge in edges]
     ranks = found.get("crmRanks") or []
@@ -283,6 +293,8 @@ def _widget(request, host) -> HttpResponse:
             **context,
             "customer": data,
             "subscriptions": subscriptions,
+            "channel": channel,
+            "picks": picks,
             "ranks": ranks,
             "notice": notice,
             # the form posts back what Dashboard posted: the token stays out of URLs

@@ -3,24 +3,20 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 from freezegun import freeze_time
 
 from saleor_crm_plugin.analytics import basket_services, baskets
 from saleor_crm_plugin.analytics.basket_services import (
-    also_bought_for,
     basket_runs,
     compute_baskets,
     ledger_lines,
     pairs_csv_rows,
-    personal_picks_for,
     top_pairs,
 )
 from saleor_crm_plugin.analytics.models import BasketPair, BasketRun
 from saleor_crm_plugin.analytics.tasks import compute_baskets_task
 from saleor_crm_plugin.customers.ingest import ingest_orders
-from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.customers.snapshots import LineSnapshot, OrderStatus
 from saleor_crm_plugin.errors import FieldError
 from tests.factories import T0, order
@@ -223,49 +219,6 @@ def test_top_pairs_sort_and_filter():
     assert by_support.last().run.channel == "default-channel"  # 1 of 1 order
     with pytest.raises(FieldError, match="sort: 'name' is not lift, support, confidence"):
         top_pairs(sort="name")
-
-
-def test_also_bought_reads_the_stored_customer_pairs():
-    # given
-    _store()
-    compute_baskets(AS_OF, 30, 1, 0.0)
-
-    # when
-    picks = also_bought_for("C", "channel-jpy", 5)
-    available = also_bought_for("C", "channel-jpy", 5, available={"B"})
-    same_order = also_bought_for("C", "channel-jpy", 5, kind="order")
-
-    # then: C -> A and C -> B are 1.0 each; A's pair has the higher lift (4/3)
-    assert [(p.product_id, p.score, p.text) for p in picks] == [
-        ("A", 1.0, "bought with Matcha Select"),
-        ("B", 1.0, "bought with Matcha Select"),
-    ]
-    assert picks[0].name == "Sencha"
-    assert [p.product_id for p in available] == ["B"]
-    assert [(p.product_id, p.score) for p in same_order] == [("A", 0.5), ("B", 0.5)]
-    assert also_bought_for("C", "no-such-channel", 5) == []
-
-
-def test_personal_picks_read_the_customers_orders_and_the_stored_pairs():
-    # given: c3 bought A 100 days and B 60 days before AS_OF
-    _store()
-    compute_baskets(AS_OF, 30, 1, 0.0)
-    profile = CustomerProfile.objects.get(user_id="c3")
-    repeat = pd.DataFrame(
-        {"product_id": ["A"], "repeat_rate": [0.4], "repeat_interval_days": [90.0]}
-    )
-
-    # when
-    picks = personal_picks_for(profile.pk, "channel-jpy", AS_OF, {"A", "B", "C", "D"}, repeat, 5)
-
-    # then: A is due (a repeat buy, 90 days passed); C for A (2/3) or for B (1/2); D for B (1/4)
-    assert [(p.product_id, p.reason, p.because, p.text) for p in picks] == [
-        ("C", "bought_with", "A", "bought with Sencha"),
-        ("A", "time_to_restock", None, "time to restock"),
-        ("D", "bought_with", "B", 'bought with Cup, "large"'),
-    ]
-    assert [p.score for p in picks] == [pytest.approx(2 / 3), 0.4, 0.25]
-    assert picks[1].name == "Sencha"
 
 
 def test_the_csv_holds_every_pair_with_its_run():

@@ -29,7 +29,7 @@ REPORT_RUN = {
     "asOf": "2026-03-01T00:00:00+00:00",
     "computedAt": "2026-03-01T03:00:12+00:00",
     "seconds": json.dumps({"repeat": 0.4, "f2": 0.1, "cohorts": 0.2, "ltv": 0.1}),
-    "currencies": ["JPY"],
+    "currencies": ["JPY", "USD"],
 }
 BASKET_RUNS = [
     {

@@ -6,11 +6,13 @@ import logging
 import re
 
 import pytest
+from freezegun import freeze_time
 
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.loyalty.services import adjust
 from tests.factories import T0
 from tests.graphql.conftest import make_user
+from tests.graphql.test_recommendations import NOW, tea_store
 
 pytestmark = pytest.mark.django_db
 BASE = "/plugins/global/saleor.crm/dashboard"
@@ -359,3 +361,38 @@ def test_the_widget_shows_how_the_scores_in_force_were_set(client, staff_user, s
         f'(<span data-t="scoring">採点方式</span>: <span data-t="scoring_{scoring or "quintiles"}">{shown}</span>)'
         in html
     )
+
+
+@freeze_time(NOW)
+def test_the_widget_shows_the_picks_of_the_last_orders_channel(client, staff_user):
+    # given: ann's last order was in the JPY channel
+    ann, dan = tea_store()
+
+    # when
+    html = _widget(client, staff_user.api_token, ann).content.decode()
+    ja = _widget(client, staff_user.api_token, ann, locale="ja").content.decode()
+    nothing = _widget(client, staff_user.api_token, dan).content.decode()
+
+    # then: the picks `me { crmRecommendations }` gives her, best first
+    section = html[html.index('<section id="crm-picks">') :]
+    section = section[: section.index("</section>")]
+    assert '<span data-t="recommendations">Recommended for them</span> · channel-jpy' in section
+    assert re.findall(r'<p class="crm-pick">(.*?)</p>', section) == [
+        'Sencha · <span data-t="time_to_restock">Time to restock</span> <span class="muted">100%'
+        ' · <span data-t="last_bought">last bought</span> 2025-03-23</span>',
+        'Teaware · <span data-t="bought_with">Bought with</span>: Matcha (ledger) <span '
+        'class="muted">75% · <span data-t="last_bought">last bought</span> 2025-05-22</span>',
+        'Wagashi · <span data-t="bought_with">Bought with</span>: Sencha (ledger) <span '
+        'class="muted">50% · <span data-t="last_bought">last bought</span> 2025-03-23</span>',
+    ]
+    assert '<span data-t="time_to_restock">そろそろ再購入の時期</span>' in ja
+    assert '<span data-t="bought_with">併せて購入</span>: Matcha (ledger)' in ja
+    # dan's own purchases are all he could be offered in his channel
+    assert '<section id="crm-picks">' in nothing
+    assert 'data-t="none">None</p>\n  </section>' in nothing
+
+
+def test_the_widget_shows_no_picks_before_a_first_order(client, ann, staff_user):
+    html = _widget(client, staff_user.api_token, ann).content.decode()
+    assert 'id="crm-rank">Regular<' in html
+    assert "crm-picks" not in html

@@ -1304,9 +1304,9 @@
   function analyticsCurrencies() {
     var data = anaData.fits.data, found = [];
     var run = anaData.runs && anaData.runs.data && anaData.runs.data.crmReportRun;
-    ((run && run.currencies) || [])
-      .concat((data.crmPredictionFits || []).map(function (f) { return f.currency; }))
+    (data.crmPredictionFits || []).map(function (f) { return f.currency; })
       .concat((data.crmRfm || []).map(function (g) { return g.group; }))
+      .concat((run && run.currencies) || [])
       .forEach(function (c) { if (c && found.indexOf(c) < 0) { found.push(c); } });
     return found;
   }

@@ -8,6 +8,12 @@ from django.utils import timezone
 from ...analytics.basket_services import basket_runs, top_pairs
 from ...analytics.figures import stored
 from ...analytics.models import PredictionFit
+from ...analytics.recommend_services import (
+    MAX_FIRST,
+    Pick,
+    also_bought_for,
+    personal_picks_for,
+)
 from ...analytics.report_services import (
     cohort_rows,
     f2_rows,
@@ -211,3 +217,47 @@ def resolve_basket_pairs(args: dict):
     with graphql_names():
         pairs = top_pairs(**pairs_filters(args))
     return connection_from_queryset(pairs, args, CRMBasketPairCountableConnection)
+
+
+# --- recommendations --------------------------------------------------------------------
+
+_LONGEST = {"channel": 255, "product": 64}  # as the ledger stores them
+
+
+def _checked(field: str, value: str) -> str:
+    if not value.strip():
+        raise InputError(field, "must not be empty")
+    if len(value) > _LONGEST[field]:
+        raise InputError(field, f"must be at most {_LONGEST[field]} characters")
+    return value
+
+
+def _checked_first(first: int) -> int:
+    if not 1 <= first <= MAX_FIRST:
+        raise InputError("first", f"must be from 1 to {MAX_FIRST}, not {first}")
+    return first
+
+
+def _offer(info, channel: str):
+    """What the store offers in the channel now (the Host): all a pick may name."""
+    host = info.context.host
+    return lambda product_ids: host.available_products(product_ids, channel)
+
+
+def resolve_also_bought(info, product: str, channel: str, first: int) -> list[Pick]:
+    """ "Customers who bought this also bought" (public): [] for an unknown product or channel."""
+    _checked("product", product)
+    _checked("channel", channel)
+    _checked_first(first)
+    return also_bought_for(product, channel, first, available=_offer(info, channel))
+
+
+def resolve_recommendations(info, profile, channel: str, first: int) -> list[Pick]:
+    """The customer's personal picks in the channel ([] without a profile or orders there)."""
+    _checked("channel", channel)
+    _checked_first(first)
+    if profile is None:
+        return []
+    return personal_picks_for(
+        profile.pk, channel, timezone.now(), first, available=_offer(info, channel)
+    )

@@ -1,4 +1,5 @@
-"""The analytics queries (staff): what the hourly and nightly tasks stored, never a model run."""
+"""The analytics queries: what the hourly and nightly tasks stored, never a model run. Staff's
+(MANAGE_USERS), and the storefront's public "also bought"."""
 
 import graphene
 from graphene import relay
@@ -6,6 +7,7 @@ from graphene import relay
 from ..core.errors import require_permission
 from .enums import CRMBasketKind, CRMBasketPairSort, CRMF2By, CRMLtvBy, CRMRepeatLevel
 from .resolvers import (
+    resolve_also_bought,
     resolve_basket_pairs,
     resolve_basket_runs,
     resolve_cohorts,
@@ -26,6 +28,7 @@ from .types import (
     CRMOverviewFigures,
     CRMPredictionFits,
     CRMProductRepeatCountableConnection,
+    CRMRecommendation,
     CRMReportRun,
 )
 
@@ -110,6 +113,21 @@ class AnalyticsQueries(graphene.ObjectType):
         description="Products bought together in a channel, as the nightly task stored them "
         "(MANAGE_USERS).",
     )
+    crm_also_bought = graphene.List(
+        graphene.NonNull(CRMRecommendation),
+        required=True,
+        product=graphene.ID(required=True, description="The store's ID of the product shown."),
+        channel=graphene.String(required=True, description="The channel's slug."),
+        first=graphene.Int(default_value=5, description="At most this many, 1 to 50."),
+        description="Customers who bought this product also bought (public: no login). From "
+        "the channel's stored pairs (bought by one customer within the store's window, which "
+        "includes the same basket), best first; only products the store offers in the channel "
+        "now, never the product itself. Empty for an unknown product or channel.",
+    )
+
+    @staticmethod
+    def resolve_crm_also_bought(_root, info, product, channel, first):
+        return resolve_also_bought(info, product, channel, first)
 
     @staticmethod
     def resolve_crm_overview_figures(_root, info):

@@ -5,6 +5,7 @@ from datetime import datetime
 import graphene
 from graphene import relay
 
+from ...analytics import recommend
 from ...analytics.models import PredictionFit
 from ...analytics.report_services import report_currencies
 from ..core.scalars import JSONString
@@ -459,3 +460,66 @@ class CRMBasketPairCountableConnection(relay.Connection):
 
     class Meta:
         node = CRMBasketPair
+
+
+# --- recommendations (`analytics.recommend_services`: the stored pairs and repeat report) -----
+
+
+class CRMRecommendationReason(graphene.Enum):
+    """Why a product is recommended."""
+
+    BOUGHT_WITH = recommend.BOUGHT_WITH
+    TIME_TO_RESTOCK = recommend.RESTOCK
+
+    @property
+    def description(self):
+        if self == CRMRecommendationReason.BOUGHT_WITH:
+            return "Customers who bought the `because` product also bought it."
+        return (
+            "The customer buys it again as a habit (its repeat rate is high) and its usual "
+            "interval has passed since they last bought it."
+        )
+
+
+class CRMRecommendedBecause(graphene.ObjectType):
+    """The product a recommendation comes from."""
+
+    product_id = graphene.ID(
+        required=True,
+        description="BOUGHT_WITH: the product it was bought with (crmAlsoBought: the product "
+        "asked about); TIME_TO_RESTOCK: the product itself.",
+    )
+    name = graphene.String(required=True, description="Empty when the store has no name for it.")
+    last_bought_at = graphene.DateTime(
+        description="When the customer last bought it (personal picks; null in crmAlsoBought)."
+    )
+    usual_interval_days = graphene.Float(
+        description="TIME_TO_RESTOCK: the usual days between two purchases of it by one "
+        "customer (the median, in the channel); null otherwise."
+    )
+
+
+class CRMRecommendation(graphene.ObjectType):
+    """A product the store offers in the channel now, recommended for a reason. Computed from
+    the stored pairs and repeat report (the nightly tasks), never another customer's
+    purchases."""
+
+    product_id = graphene.ID(required=True, description="The store's ID of the product.")
+    name = graphene.String(required=True, description="The product's name in the store.")
+    reason = graphene.Field(CRMRecommendationReason, required=True)
+    because = graphene.Field(CRMRecommendedBecause)
+    score = graphene.Float(
+        required=True,
+        description="0 to 1, best first. BOUGHT_WITH: the share of the `because` product's "
+        "buyers who also bought this (within the store's window); TIME_TO_RESTOCK: the share "
+        "of the product's buyers who bought it again.",
+    )
+
+    @staticmethod
+    def resolve_because(root, _info):
+        return CRMRecommendedBecause(
+            product_id=root.because,
+            name=root.because_name,
+            last_bought_at=root.last_bought_at,
+            usual_interval_days=root.interval_days,
+        )

@@ -5,14 +5,15 @@ from datetime import datetime
 import graphene
 from graphene import relay
 
-from ...customers.models import CustomerProfile
+from ...customers.models import CustomerProfile, OrderRecord
 from ...customers.search import LIST_PREFETCH, attach_list_columns
 from ...host.attributes import age_on
 from ...loyalty.models import MemberRank
 from ...segments.bins import QUINTILES
 from ...segments.segment_map import segment_reason
 from ...segments.services import scoring_methods
-from ..analytics.types import CRMPrediction
+from ..analytics.resolvers import resolve_recommendations
+from ..analytics.types import CRMPrediction, CRMRecommendation
 from ..core.customers import own_profile
 from ..core.errors import require_permission
 from ..core.types import Money, money
@@ -131,6 +132,18 @@ class CRMCustomer(graphene.ObjectType):
         description="Predicted orders, CLV and churn signs per currency (none before the first "
         "nightly fit of that currency). MANAGE_USERS.",
     )
+    last_order_channel = graphene.String(
+        description="The channel of the customer's most recent counted order (null before "
+        "the first)."
+    )
+    recommendations = graphene.List(
+        graphene.NonNull(CRMRecommendation),
+        required=True,
+        channel=graphene.String(required=True, description="The channel's slug."),
+        first=graphene.Int(default_value=5, description="At most this many, 1 to 50."),
+        description="The picks the customer gets in the channel (`me { crmRecommendations }`). "
+        "MANAGE_USERS.",
+    )
 
     class Meta:
         interfaces = (relay.Node,)
@@ -218,6 +231,20 @@ class CRMCustomer(graphene.ObjectType):
         require_permission(info)
         return sorted(root.predictions.all(), key=lambda prediction: prediction.currency)
 
+    @staticmethod
+    def resolve_last_order_channel(root, _info):
+        return (
+            OrderRecord.objects.filter(profile=root, counts=True)
+            .order_by("-placed_at", "-pk")
+            .values_list("channel", flat=True)
+            .first()
+        )
+
+    @staticmethod
+    def resolve_recommendations(root, info, channel, first):
+        require_permission(info)
+        return resolve_recommendations(info, root, channel, first)
+
 
 class CRMCustomerCountableConnection(relay.Connection):
     total_count = graphene.Int(description="How many customers match.")
@@ -240,6 +267,20 @@ class CRMMe(graphene.ObjectType):
         required=True,
         description="The customer's subscriptions, newest first.",
     )
+    crm_recommendations = graphene.List(
+        graphene.NonNull(CRMRecommendation),
+        required=True,
+        channel=graphene.String(required=True, description="The channel's slug."),
+        first=graphene.Int(default_value=5, description="At most this many, 1 to 50."),
+        description="Personal picks in the channel, best first: products bought with what the "
+        "customer bought (BOUGHT_WITH), and their repeat buys whose usual interval has passed "
+        "(TIME_TO_RESTOCK). What they bought in the last year is not offered again unless it "
+        "is due; only products the store offers in the channel now.",
+    )
+
+    @staticmethod
+    def resolve_crm_recommendations(root, info, channel, first):
+        return resolve_recommendations(info, own_profile(root), channel, first)
 
     @staticmethod
     def resolve_crm_subscriptions(root, _info):
