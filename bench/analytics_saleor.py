@@ -6,15 +6,16 @@ Over Saleor's public GraphQL API and the plugin's (HTTP, no Saleor import), and 
    `refit_predictions`) through the broker, as beat does, and reads the reports in force:
    the repeat rate of two products, the cohort table, the basket pairs, and a customer's
    predictions;
-2. places `--orders` orders through `checkoutComplete` as one customer, each holding the same two
-   products (so they become a pair bought together, and bought again);
+2. places `--orders` orders through `checkoutComplete` as each of `--customers` customers, each
+   order holding the same two products (so they become a pair bought together by as many
+   customers as the plugin's *Basket pairs: minimum count* asks: 3 by default);
 3. runs the nightly tasks again and reads the same figures: they must have moved by exactly
    what the orders add, and `crmAlsoBought` must answer for the first product;
 4. previews and saves a rule segment on P(alive) (`p_alive`).
 
     python bench/analytics_saleor.py --api http://127.0.0.1:8000/graphql/ \\
         --crm http://127.0.0.1:8000/plugins/global/saleor.crm/graphql/ \\
-        --broker redis://127.0.0.1:56379/0 --orders 3
+        --broker redis://127.0.0.1:56379/0 --customers 3 --orders 1
 
 Needs a worker of the store consuming the default queue and the dummy payment gateway.
 """
@@ -60,6 +61,10 @@ ALSO_BOUGHT = """
 query($product: ID!, $channel: String!) {
   crmAlsoBought(product: $product, channel: $channel, first: 5) {
     productId name reason because { productId name } } }"""
+LOWEST = """
+query($currency: String!) {
+  crmCustomers(first: 3, sortBy: {field: P_ALIVE, direction: ASC, currency: $currency}) {
+    edges { node { predictions { currency pAlive } } } } }"""
 PREVIEW = """
 query($rule: JSONString!) { crmSegmentPreview(rule: $rule, first: 3) { customers } }"""
 CREATE = """
@@ -67,10 +72,12 @@ mutation($input: CRMSegmentInput!) {
   crmSegmentCreate(input: $input) { segment { id name customers } errors { field message } } }"""
 
 
-def _nightly(broker: str, crm: str, staff: Account, before: str | None) -> str:
+def _nightly(broker: str, crm: str, staff: Account) -> str:
     """Send the nightly tasks as beat does; wait until the reports in force are newer."""
     from celery import Celery
 
+    run = post(crm, "{ crmReportRun { computedAt } }", None, staff.token())["crmReportRun"]
+    before = run and run["computedAt"]
     app = Celery(broker=broker)
     for name in NIGHTLY:
         app.send_task(name)
@@ -112,12 +119,18 @@ def main() -> None:
     parser.add_argument("--password", default="admin")
     parser.add_argument("--channel", default="default-channel")
     parser.add_argument("--currency", default="USD")
-    parser.add_argument("--orders", type=int, default=3)
+    parser.add_argument("--orders", type=int, default=1, help="orders per customer")
+    parser.add_argument("--customers", type=int, default=3)
+    parser.add_argument("--p-alive-below", type=float, default=0.99)
     parser.add_argument("--customer-email", default="analytics-check@example.com")
     parser.add_argument("--customer-password", default="bench-Passw0rd-checkout")
     args = parser.parse_args()
     staff = Account(args.api, args.email, args.password)
-    customer = customer_account(args, staff)
+    local, _, domain = args.customer_email.partition("@")
+    customers = []
+    for n in range(1, args.customers + 1):
+        args.customer_email = f"{local}-{n}@{domain}"
+        customers.append((args.customer_email, customer_account(args, staff)))
 
     variants = post(args.api, PRODUCTS, {"channel": args.channel, "country": "US"}, staff.token())[
         "productVariants"
@@ -128,7 +141,7 @@ def main() -> None:
         product = node["product"]
         price = ((node["pricing"] or {}).get("price") or {}).get("gross") or {}
         if (
-            (node["quantityAvailable"] or 0) >= args.orders
+            (node["quantityAvailable"] or 0) >= args.orders * args.customers
             and product["isAvailableForPurchase"]
             and product["productType"]["kind"] == "NORMAL"
             and product["productType"]["isShippingRequired"]
@@ -144,20 +157,22 @@ def main() -> None:
         sys.exit("fewer than two products in stock to buy together")
 
     started = time.monotonic()
-    first_run = _nightly(args.broker, args.crm, staff, None)
+    first_run = _nightly(args.broker, args.crm, staff)
     before = _figures(args.crm, staff, args.channel, args.currency)
     print(f"nightly tasks before: {time.monotonic() - started:.0f} s, reports of {first_run}")
 
     numbers = []
-    for _ in range(args.orders):
-        checkout = prepare_checkout(args, customer, chosen)
-        _ms, number, _at = complete_checkout(args, customer, checkout)
-        numbers.append(number)
+    for email, customer in customers:
+        args.customer_email = email
+        for _ in range(args.orders):
+            checkout = prepare_checkout(args, customer, chosen)
+            _ms, number, _at = complete_checkout(args, customer, checkout)
+            numbers.append(number)
     print(f"orders placed through checkoutComplete: {', '.join(numbers)}")
     time.sleep(15)  # the drain records them within seconds
 
     started = time.monotonic()
-    second_run = _nightly(args.broker, args.crm, staff, first_run)
+    second_run = _nightly(args.broker, args.crm, staff)
     after = _figures(args.crm, staff, args.channel, args.currency)
     print(f"nightly tasks after: {time.monotonic() - started:.0f} s, reports of {second_run}")
 
@@ -179,9 +194,19 @@ def main() -> None:
     ]
     print(f"crmAlsoBought({products[0]}), anonymous: {json.dumps(also)}")
 
-    rule = json.dumps({"field": "p_alive", "op": "lt", "value": 0.9, "currency": args.currency})
+    lowest = post(args.crm, LOWEST, {"currency": args.currency}, staff.token())["crmCustomers"]
+    print(
+        "lowest P(alive): "
+        + ", ".join(
+            f"{p['currency']} {p['pAlive']:.3f}"
+            for edge in lowest["edges"]
+            for p in edge["node"]["predictions"]
+        )
+    )
+    bound = args.p_alive_below
+    rule = json.dumps({"field": "p_alive", "op": "lt", "value": bound, "currency": args.currency})
     preview = post(args.crm, PREVIEW, {"rule": rule}, staff.token())["crmSegmentPreview"]
-    name = f"P(alive) below 0.9 ({time.strftime('%H%M%S')})"
+    name = f"P(alive) below {bound} ({time.strftime('%H%M%S')})"
     created = post(args.crm, CREATE, {"input": {"name": name, "rule": rule}}, staff.token())
     print(
         f"rule segment on p_alive: preview {preview['customers']} customers; saved: "
