@@ -120,7 +120,7 @@ class BasketRun(models.Model):
 class BasketPair(models.Model):
     """Two products (product_a < product_b) bought together, as counted by their run."""
 
-    # No index of its own: the (run, product) and (run, lift) indexes serve every lookup by run.
+    # No index of its own: the (run, product, ...) and (run, lift) indexes serve every lookup by run.
     run = models.ForeignKey(
         BasketRun, related_name="pair_rows", on_delete=models.CASCADE, db_index=False
     )
@@ -141,10 +141,17 @@ class BasketPair(models.Model):
         app_label = "saleor_crm"
         indexes = [
             # "also bought" for a product reads its pairs on either side
-            models.Index(fields=["run", "product_a"], name="basket_pair_product_a"),
-            models.Index(fields=["run", "product_b"], name="basket_pair_product_b"),
             # the top pairs of a run by lift (the table's default order)
             models.Index(fields=["run", "-lift", "id"], name="basket_pair_lift"),
+            # A product's pairs, best first, as "also bought" and personal picks read them.
+            models.Index(
+                fields=["run", "product_a", "-confidence_ab", "-lift", "-together", "product_b"],
+                name="basket_pair_best_a",
+            ),
+            models.Index(
+                fields=["run", "product_b", "-confidence_ba", "-lift", "-together", "product_a"],
+                name="basket_pair_best_b",
+            ),
         ]
 
 
