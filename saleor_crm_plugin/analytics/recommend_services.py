@@ -108,36 +108,42 @@ ORDER BY score DESC, lift DESC, together DESC, product, at DESC, source
 LIMIT %s OFFSET %s
 """
 # The same on PostgreSQL without reading every pair of every product the customer bought (a
-# heavy buyer's products have 150,000 pairs): each product's best LIMIT + OFFSET pairs, read in
-# order from the indexes `basket_pair_best_a` / `_b`, hold the page's rows whatever the rest.
+# heavy buyer's products have 150,000 pairs), and a product once: its best row (DISTINCT ON,
+# the ties as above). A page of LIMIT products needs no more than each bought product's best
+# LIMIT + OFFSET pairs (a product above a page's last one in a source's list is above it in
+# the page too), read in order from the indexes `basket_pair_best_a` / `_b`.
 _PERSONAL_SQL_PG = """
 WITH bought (product_id, at) AS (VALUES {values}),
 recent AS (SELECT product_id FROM bought WHERE at > %s)
 SELECT product, name, source, source_name, score, lift, together FROM (
-    SELECT best.*, b.at FROM bought b CROSS JOIN LATERAL (
-        SELECT p.product_b AS product, p.name_b AS name, p.product_a AS source,
-               p.name_a AS source_name, p.confidence_ab AS score, p.lift, p.together
-        FROM saleor_crm_basketpair p
-        WHERE p.run_id = %s AND p.product_a = b.product_id
-          AND p.product_b NOT IN (SELECT product_id FROM recent)
-        ORDER BY p.confidence_ab DESC, p.lift DESC, p.together DESC, p.product_b
-        LIMIT %s
-    ) AS best
-    UNION ALL
-    SELECT best.*, b.at FROM bought b CROSS JOIN LATERAL (
-        SELECT p.product_a, p.name_a, p.product_b, p.name_b, p.confidence_ba, p.lift,
-               p.together
-        FROM saleor_crm_basketpair p
-        WHERE p.run_id = %s AND p.product_b = b.product_id
-          AND p.product_a NOT IN (SELECT product_id FROM recent)
-        ORDER BY p.confidence_ba DESC, p.lift DESC, p.together DESC, p.product_a
-        LIMIT %s
-    ) AS best
-) AS oriented
-ORDER BY score DESC, lift DESC, together DESC, product, at DESC, source
+    SELECT DISTINCT ON (product) * FROM (
+        SELECT best.*, b.at FROM bought b CROSS JOIN LATERAL (
+            SELECT p.product_b AS product, p.name_b AS name, p.product_a AS source,
+                   p.name_a AS source_name, p.confidence_ab AS score, p.lift, p.together
+            FROM saleor_crm_basketpair p
+            WHERE p.run_id = %s AND p.product_a = b.product_id
+              AND p.product_b NOT IN (SELECT product_id FROM recent)
+            ORDER BY p.confidence_ab DESC, p.lift DESC, p.together DESC, p.product_b
+            LIMIT %s
+        ) AS best
+        UNION ALL
+        SELECT best.*, b.at FROM bought b CROSS JOIN LATERAL (
+            SELECT p.product_a, p.name_a, p.product_b, p.name_b, p.confidence_ba, p.lift,
+                   p.together
+            FROM saleor_crm_basketpair p
+            WHERE p.run_id = %s AND p.product_b = b.product_id
+              AND p.product_a NOT IN (SELECT product_id FROM recent)
+            ORDER BY p.confidence_ba DESC, p.lift DESC, p.together DESC, p.product_a
+            LIMIT %s
+        ) AS best
+    ) AS oriented
+    ORDER BY product, score DESC, lift DESC, together DESC, at DESC, source
+) AS once
+ORDER BY score DESC, lift DESC, together DESC, product
 LIMIT %s OFFSET %s
 """
-# Rows of pairs read at once for a customer's picks (a product appears once per source).
+# Rows of pairs read at once for a customer's picks where a product appears once per source
+# (not on PostgreSQL, whose rows are a product each: `_ASK_BLOCK`).
 _PAIR_PAGE = 200
 
 
@@ -368,4 +374,4 @@ def personal_picks_for(
             cursor.execute(sql, arguments)
             return [_bought_with(row, bought[row[2]][0]) for row in cursor.fetchall()]
 
-    return _offered(fetch, first, available, restocks, _PAIR_PAGE)
+    return _offered(fetch, first, available, restocks, _ASK_BLOCK if postgresql else _PAIR_PAGE)
