@@ -18,6 +18,7 @@ Tokens never go into a URL we build, and are never logged.
 import json
 import re
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotFound, JsonResponse
@@ -42,17 +43,18 @@ POPUPS = ("actions",)
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
 WIDGET_QUERY = """query($id: ID!) {
-  crmCustomer(id: $id) { orderCount lastOrderAt lastOrderChannel
+  crmCustomer(id: $id) { orderCount lastOrderAt mainChannel
   spends { currency totalSpent { amount currency } }
   scores { group r f m segment reason scoring }
   membership { rank { name } nextRank { name }
-    remainingToNextRank { orders amount { amount currency } } }
+    remainingToNextRank { orders amounts { amount currency } points combine } }
   points { available pending expiringSoon(days: 30) { points at } } }
   crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } }
   crmRanks { code name }
 }"""
-# The widget's second request: the picks the customer gets in their last order's channel.
+# The widget's second request: the picks the customer gets in their main channel (the one of
+# most of their counted orders).
 WIDGET_PICKS_QUERY = """query($id: ID!, $channel: String!) {
   crmCustomer(id: $id) { recommendations(channel: $channel, first: 5) {
     productId name reason score because { productId name lastBoughtAt } } } }"""
@@ -278,7 +280,7 @@ def _widget(request, host) -> HttpResponse:
     notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found.get("crmCustomer")
-    channel = data.get("lastOrderChannel") if data else None
+    channel = data.get("mainChannel") if data else None
     picks = []
     if channel:
         variables = {"id": customer_id, "channel": channel}
@@ -292,6 +294,7 @@ def _widget(request, host) -> HttpResponse:
         {
             **context,
             "customer": data,
+            "progress": _progress(data),
             "subscriptions": subscriptions,
             "channel": channel,
             "picks": picks,
@@ -304,6 +307,34 @@ def _widget(request, host) -> HttpResponse:
         },
     )
     return HttpResponse(html)
+
+
+def _progress(customer: dict | None) -> dict | None:
+    """What the customer still needs for the next rank, as the widget tells it: each threshold
+    still open (orders, spend per currency, points), or `qualifies` when they already meet the
+    rank's rule (one threshold met with `any`, every one with `all`): the next rank review
+    promotes them. None at the highest rank or when no way is quoted (API's null)."""
+    found = ((customer or {}).get("membership") or {}).get("remainingToNextRank")
+    if not found:
+        return None
+    left = [
+        found["orders"],
+        *(Decimal(str(money["amount"])) for money in found["amounts"]),
+        found["points"],
+    ]
+    left = [value for value in left if value is not None]
+    met = [value <= 0 for value in left]
+    # a rank without a threshold left to quote is met by anyone
+    qualifies = not left or (any(met) if found["combine"] == "any" else all(met))
+    parts = []
+    if found["orders"]:
+        parts.append({"figure": found["orders"], "unit": "orders"})
+    for money in found["amounts"]:
+        if Decimal(str(money["amount"])) > 0:
+            parts.append({"figure": money["amount"], "currency": money["currency"]})
+    if found["points"]:
+        parts.append({"figure": found["points"], "unit": "points"})
+    return {"qualifies": qualifies, "parts": parts, "combine": found["combine"]}
 
 
 def _action(host, requester, request, customer_id: str, words: dict) -> dict | None:
