@@ -222,6 +222,8 @@ def _page(request, host, name: str) -> HttpResponse:
                     # the popup's customer, as Dashboard names it in the frame's URL
                     "customerId": request.GET.get("customerId", ""),
                     "mutations": {"adjust": ADJUST, "pin": PIN},
+                    # the rule builder's currency (and RFM group) to start with
+                    "currency": _main_currency() if name == "segments" else "",
                     "query": {
                         "overview": OVERVIEW_QUERY,
                         "customers": CUSTOMERS_PAGE_QUERY,
@@ -236,6 +238,20 @@ def _page(request, host, name: str) -> HttpResponse:
         },
     )
     return HttpResponse(html)
+
+
+def _main_currency() -> str:
+    """The store's main currency: the RFM group (a currency) of the most customers at the last
+    recompute; "" before the first (the rule builder's field then starts empty, and is needed).
+    """
+    from ..segments.models import ScoreCutPoints
+
+    group = (
+        ScoreCutPoints.objects.order_by("-customers", "group")
+        .values_list("group", flat=True)
+        .first()
+    )
+    return group or ""
 
 
 def _execute(host, requester, request, query: str, variables: dict) -> dict:

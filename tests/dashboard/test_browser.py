@@ -1143,24 +1143,37 @@ def test_a_prediction_field_is_chosen_in_the_rule_builder_and_previewed(
     browser, live_server, fitted
 ):
     from saleor_crm_plugin.analytics.models import CustomerPrediction
+    from saleor_crm_plugin.segments.services import recompute_rfm
 
     likely = CustomerPrediction.objects.filter(currency="USD", p_alive__gte=0.5).count()
     assert 0 < likely < 40  # the condition splits the customers
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     page = browser.new_page()
     url = f"{live_server.url}{BASE}/segments"
-    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
-    frame = page.frame_locator("#app")
-    condition = frame.locator("#crm-rule .condition").nth(0)
-    condition.wait_for(timeout=15_000)
 
-    # when: P(alive) at least 0.5 in USD
+    def open_builder():
+        page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+        frame = page.frame_locator("#app")
+        condition = frame.locator("#crm-rule .condition").nth(0)
+        condition.wait_for(timeout=15_000)
+        condition.locator("select[name=field]").select_option("p_alive")
+        condition.locator("select[name=op]").select_option("gte")
+        return frame, condition
+
+    # given: no RFM scores yet, so no currency known: the box is empty and needed
+    frame, condition = open_builder()
     labels = condition.locator("select[name=field] option").all_inner_texts()
     assert {"P(alive)", "Predicted 12-month CLV", "Usual days between orders"} <= set(labels)
-    condition.locator("select[name=field]").select_option("p_alive")
-    assert condition.locator("input[name=currency]").input_value() == "JPY"
-    condition.locator("input[name=currency]").fill("USD")
-    condition.locator("select[name=op]").select_option("gte")
+    currency = condition.locator("input[name=currency]")
+    assert currency.input_value() == ""
+    assert currency.evaluate("input => input.required && !input.validity.valid") is True
+    condition.locator("input[name=value]").fill("0.5")
+    frame.locator("#crm-preview.muted").filter(has_text="—").wait_for(timeout=15_000)
+
+    # when: the store's customers scored (a USD store), and P(alive) at least 0.5
+    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=AS_OF)
+    frame, condition = open_builder()
+    assert condition.locator("input[name=currency]").input_value() == "USD"
     condition.locator("input[name=value]").fill("0.5")
 
     # then

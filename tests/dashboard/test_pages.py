@@ -461,3 +461,27 @@ def test_the_widget_tells_what_is_left_to_the_next_rank(client, ann, staff_user)
         '<span id="crm-to-next-rank">3 <span data-t="orders_unit">orders</span></span>'
     )
     assert "crm-qualifies" not in html
+
+
+def test_the_rule_builder_starts_in_the_currency_of_the_most_customers(client):
+    from saleor_crm_plugin.segments.models import ScoreCutPoints
+
+    # given: nothing scored yet
+    before = _config(client.get(f"{BASE}/segments").content.decode())
+    # ...then RFM groups of a USD store that also sells in JPY
+    for group, customers in [("JPY", 40), ("USD", 900), ("PLN", 3)]:
+        ScoreCutPoints.objects.create(
+            group=group,
+            recency=[],
+            frequency=[],
+            monetary=[],
+            customers=customers,
+            computed_at=T0,
+        )
+
+    # when
+    after = _config(client.get(f"{BASE}/segments").content.decode())
+
+    # then: no currency to guess before; the biggest group after
+    assert before["currency"] == ""
+    assert after["currency"] == "USD"

@@ -249,8 +249,9 @@
     }
     inputs.push(one("value"));
     if (op === "between") { inputs.push(document.createTextNode("–"), one("value2")); }
-    if (spec.needs.indexOf("currency") >= 0) { inputs.push(el("input", { name: "currency", value: "JPY", size: "4", "aria-label": t.currency, title: t.currency })); }
-    if (spec.needs.indexOf("group") >= 0) { inputs.push(el("input", { name: "group", value: "JPY", size: "4", "aria-label": t.group, title: t.group })); }
+    // the store's main currency (views._main_currency); none known yet: empty, to be typed
+    if (spec.needs.indexOf("currency") >= 0) { inputs.push(el("input", { name: "currency", value: config.currency, size: "4", required: "required", "aria-label": t.currency, title: t.currency })); }
+    if (spec.needs.indexOf("group") >= 0) { inputs.push(el("input", { name: "group", value: config.currency, size: "4", required: "required", "aria-label": t.group, title: t.group })); }
     if (spec.withinDays) { inputs.push(el("input", { name: "within_days", size: "4", inputmode: "numeric", placeholder: t.within_days, "aria-label": t.within_days })); }
     return inputs;
   }
@@ -329,6 +330,7 @@
     // a condition still being filled in: no count yet, rather than an error
     if (node.not) { return unfinished(node.not); }
     var value = node.value, parts = Array.isArray(value) && node.op === "between" ? value : [value];
+    if (node.currency === "" || node.group === "") { return true; }
     return parts.some(function (v) { return v === null || v === "" || (Array.isArray(v) && !v.length); });
   }
 
