@@ -24,6 +24,7 @@ from pathlib import Path
 from django.http import FileResponse, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.template.loader import render_to_string
 
+from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
 from ..host import MANAGE_USERS, get_host
 from .text import LANGUAGES, language, words
@@ -94,7 +95,7 @@ _MONEY = "{ amount currency }"
 ANALYTICS_QUERIES = {
     # the model card per currency, and the currencies the RFM groups know
     "fits": f"{{ crmPredictionFits {{ currency inForce {{ {_FIT} }} latest {{ {_FIT} }} }}"
-    " crmRfm { group } }",
+    " crmRfm { group customers } }",
     # what the reports and the pairs were computed over (null / [] before the first night)
     "runs": """{ crmReportRun { asOf computedAt currencies }
   crmBasketRuns { channel kind windowDays asOf transactions products pairs minCount minSupport
@@ -210,6 +211,11 @@ def _page(request, host, name: str) -> HttpResponse:
                     "exportAnalytics": f"{base}/export/analytics.csv",
                     # the Analytics page's empty state names it (store time)
                     "analyticsHour": config.analytics_hour,
+                    # a fit from fewer customers than these is warned of as too thin
+                    "thin": {
+                        "customers": THIN_CUSTOMERS,
+                        "repeatCustomers": THIN_REPEAT_CUSTOMERS,
+                    },
                     "lang": lang,
                     # what Dashboard's `localeChanged` can switch to, and the language for
                     # one of Dashboard's that the pages do not speak

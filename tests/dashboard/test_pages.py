@@ -485,3 +485,13 @@ def test_the_rule_builder_starts_in_the_currency_of_the_most_customers(client):
     # then: no currency to guess before; the biggest group after
     assert before["currency"] == ""
     assert after["currency"] == "USD"
+
+
+def test_the_analytics_page_knows_when_a_fit_is_too_thin(client):
+    from saleor_crm_plugin.analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
+
+    config = _config(client.get(f"{BASE}/analytics").content.decode())
+
+    assert config["thin"] == {"customers": 300, "repeatCustomers": 100}
+    assert (THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS) == (300, 100)
+    assert config["text"]["thin_data_warning"].startswith("Learnt from {customers} customers")
