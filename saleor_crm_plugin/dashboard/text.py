@@ -110,6 +110,10 @@ MESSAGES = {
     "rank": pgettext_lazy("crm-dashboard", "Rank"),
     "next_rank": pgettext_lazy("crm-dashboard", "Next rank"),
     "to_next_rank": pgettext_lazy("crm-dashboard", "To the next rank"),
+    "qualifies_next_review": pgettext_lazy(
+        "crm-dashboard", "qualifies — promoted at the next rank review"
+    ),
+    "points_unit": pgettext_lazy("crm-dashboard", "points"),
     "points": pgettext_lazy("crm-dashboard", "Points"),
     "available": pgettext_lazy("crm-dashboard", "Available"),
     "pending": pgettext_lazy("crm-dashboard", "Pending"),
@@ -231,6 +235,13 @@ MESSAGES = {
     "spend_fit": pgettext_lazy("crm-dashboard", "Spend model (Gamma-Gamma)"),
     "no_spend_fit": pgettext_lazy("crm-dashboard", "none"),
     "latest_failed": pgettext_lazy("crm-dashboard", "The latest fit failed"),
+    # A fit from fewer customers than the thresholds (analytics/lifetime.py THIN_*).
+    "thin_data_warning": pgettext_lazy(
+        "crm-dashboard",
+        "Learnt from {customers} customers, {repeat} of them with a repeat order: with fewer "
+        "than {min_customers} customers or {min_repeat} repeat customers how long customers "
+        "stay is poorly known, so treat these predictions as rough.",
+    ),
     "fit_in_force": pgettext_lazy("crm-dashboard", "The fit in force is the one of"),
     "no_fit_in_force": pgettext_lazy("crm-dashboard", "No fit is in force yet."),
     "backtest": pgettext_lazy("crm-dashboard", "Back-test"),

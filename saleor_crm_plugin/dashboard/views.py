@@ -18,11 +18,13 @@ Tokens never go into a URL we build, and are never logged.
 import json
 import re
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.template.loader import render_to_string
 
+from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
 from ..host import MANAGE_USERS, get_host
 from .text import LANGUAGES, language, words
@@ -42,17 +44,18 @@ POPUPS = ("actions",)
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
 WIDGET_QUERY = """query($id: ID!) {
-  crmCustomer(id: $id) { orderCount lastOrderAt lastOrderChannel
+  crmCustomer(id: $id) { orderCount lastOrderAt mainChannel
   spends { currency totalSpent { amount currency } }
   scores { group r f m segment reason scoring }
   membership { rank { name } nextRank { name }
-    remainingToNextRank { orders amount { amount currency } } }
+    remainingToNextRank { orders amounts { amount currency } points combine } }
   points { available pending expiringSoon(days: 30) { points at } } }
   crmSubscriptions(first: 10, filter: {customerId: $id}) { edges { node {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } }
   crmRanks { code name }
 }"""
-# The widget's second request: the picks the customer gets in their last order's channel.
+# The widget's second request: the picks the customer gets in their main channel (the one of
+# most of their counted orders).
 WIDGET_PICKS_QUERY = """query($id: ID!, $channel: String!) {
   crmCustomer(id: $id) { recommendations(channel: $channel, first: 5) {
     productId name reason score because { productId name lastBoughtAt } } } }"""
@@ -92,7 +95,7 @@ _MONEY = "{ amount currency }"
 ANALYTICS_QUERIES = {
     # the model card per currency, and the currencies the RFM groups know
     "fits": f"{{ crmPredictionFits {{ currency inForce {{ {_FIT} }} latest {{ {_FIT} }} }}"
-    " crmRfm { group } }",
+    " crmRfm { group customers } }",
     # what the reports and the pairs were computed over (null / [] before the first night)
     "runs": """{ crmReportRun { asOf computedAt currencies }
   crmBasketRuns { channel kind windowDays asOf transactions products pairs minCount minSupport
@@ -208,6 +211,11 @@ def _page(request, host, name: str) -> HttpResponse:
                     "exportAnalytics": f"{base}/export/analytics.csv",
                     # the Analytics page's empty state names it (store time)
                     "analyticsHour": config.analytics_hour,
+                    # a fit from fewer customers than these is warned of as too thin
+                    "thin": {
+                        "customers": THIN_CUSTOMERS,
+                        "repeatCustomers": THIN_REPEAT_CUSTOMERS,
+                    },
                     "lang": lang,
                     # what Dashboard's `localeChanged` can switch to, and the language for
                     # one of Dashboard's that the pages do not speak
@@ -220,6 +228,8 @@ def _page(request, host, name: str) -> HttpResponse:
                     # the popup's customer, as Dashboard names it in the frame's URL
                     "customerId": request.GET.get("customerId", ""),
                     "mutations": {"adjust": ADJUST, "pin": PIN},
+                    # the rule builder's currency (and RFM group) to start with
+                    "currency": _main_currency() if name == "segments" else "",
                     "query": {
                         "overview": OVERVIEW_QUERY,
                         "customers": CUSTOMERS_PAGE_QUERY,
@@ -234,6 +244,20 @@ def _page(request, host, name: str) -> HttpResponse:
         },
     )
     return HttpResponse(html)
+
+
+def _main_currency() -> str:
+    """The store's main currency: the RFM group (a currency) of the most customers at the last
+    recompute; "" before the first (the rule builder's field then starts empty, and is needed).
+    """
+    from ..segments.models import ScoreCutPoints
+
+    group = (
+        ScoreCutPoints.objects.order_by("-customers", "group")
+        .values_list("group", flat=True)
+        .first()
+    )
+    return group or ""
 
 
 def _execute(host, requester, request, query: str, variables: dict) -> dict:
@@ -278,7 +302,7 @@ def _widget(request, host) -> HttpResponse:
     notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found.get("crmCustomer")
-    channel = data.get("lastOrderChannel") if data else None
+    channel = data.get("mainChannel") if data else None
     picks = []
     if channel:
         variables = {"id": customer_id, "channel": channel}
@@ -292,6 +316,7 @@ def _widget(request, host) -> HttpResponse:
         {
             **context,
             "customer": data,
+            "progress": _progress(data),
             "subscriptions": subscriptions,
             "channel": channel,
             "picks": picks,
@@ -304,6 +329,34 @@ def _widget(request, host) -> HttpResponse:
         },
     )
     return HttpResponse(html)
+
+
+def _progress(customer: dict | None) -> dict | None:
+    """What the customer still needs for the next rank, as the widget tells it: each threshold
+    still open (orders, spend per currency, points), or `qualifies` when they already meet the
+    rank's rule (one threshold met with `any`, every one with `all`): the next rank review
+    promotes them. None at the highest rank or when no way is quoted (API's null)."""
+    found = ((customer or {}).get("membership") or {}).get("remainingToNextRank")
+    if not found:
+        return None
+    left = [
+        found["orders"],
+        *(Decimal(str(money["amount"])) for money in found["amounts"]),
+        found["points"],
+    ]
+    left = [value for value in left if value is not None]
+    met = [value <= 0 for value in left]
+    # a rank without a threshold left to quote is met by anyone
+    qualifies = not left or (any(met) if found["combine"] == "any" else all(met))
+    parts = []
+    if found["orders"]:
+        parts.append({"figure": found["orders"], "unit": "orders"})
+    for money in found["amounts"]:
+        if Decimal(str(money["amount"])) > 0:
+            parts.append({"figure": money["amount"], "currency": money["currency"]})
+    if found["points"]:
+        parts.append({"figure": found["points"], "unit": "points"})
+    return {"qualifies": qualifies, "parts": parts, "combine": found["combine"]}
 
 
 def _action(host, requester, request, customer_id: str, words: dict) -> dict | None:

@@ -31,9 +31,10 @@ REPORT_RUN = {
     "seconds": json.dumps({"repeat": 0.4, "f2": 0.1, "cohorts": 0.2, "ltv": 0.1}),
     "currencies": ["JPY", "USD"],
 }
+# Two channels: the page opens on the one of the most orders (channel-jpy), not the first.
 BASKET_RUNS = [
     {
-        "channel": "channel-jpy",
+        "channel": channel,
         "kind": kind,
         "windowDays": window,
         "asOf": "2026-03-01T00:00:00+00:00",
@@ -44,7 +45,11 @@ BASKET_RUNS = [
         "minSupport": 0.001,
         "computedAt": "2026-03-01T03:00:20+00:00",
     }
-    for kind, window, transactions, pairs in [("ORDER", None, 1200, 3), ("CUSTOMER", 90, 300, 2)]
+    for channel, kind, window, transactions, pairs in [
+        ("channel-eur", "ORDER", None, 50, 0),
+        ("channel-jpy", "ORDER", None, 1200, 3),
+        ("channel-jpy", "CUSTOMER", 90, 300, 2),
+    ]
 ]
 
 
@@ -207,7 +212,19 @@ LTV = {
         _ltv("Hibernating", "Hibernating", 20, 60000, 3000, 3000, "JPY"),
     ],
     ("JPY", "RANK"): [_ltv("GOLD", "Gold", 4, 80000, 20000, 19000, "JPY")],
-    ("JPY", "FIRST_PRODUCT"): [_ltv("p-beans", "Beans 1 kg", 21, 105000, 5000, 4200, "JPY")],
+    # a long name and seven-figure amounts: wider than a third of a 1,200 px page
+    ("JPY", "FIRST_PRODUCT"): [
+        _ltv("p-beans", "Beans 1 kg", 21, 105000, 5000, 4200, "JPY"),
+        _ltv(
+            "p-gift",
+            "Seasonal gift box: sencha, matcha and wagashi",
+            3,
+            3703701,
+            1234567,
+            1198000,
+            "JPY",
+        ),
+    ],
     ("USD", "SEGMENT"): [_ltv("Champions", "Champions", 1, 120, 120, 120, "USD")],
 }
 

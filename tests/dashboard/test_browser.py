@@ -10,6 +10,7 @@ import shutil
 import threading
 import uuid
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -819,6 +820,20 @@ def _shown(value, digits):
     return text.removesuffix(".0")
 
 
+def _significant(value):
+    """A model parameter as the page writes it in English: 4 significant figures, in
+    scientific notation from a million up and below 0.001 (Intl.NumberFormat's rounding)."""
+    number = Decimal(repr(value))
+    if number == 0:
+        return "0"
+    exponent = number.adjusted()
+    if abs(number) >= Decimal("1e6") or abs(number) < Decimal("1e-3"):
+        mantissa = number.scaleb(-exponent).quantize(Decimal("0.001"), ROUND_HALF_UP)
+        return f"{mantissa.normalize():f}E{exponent}"
+    rounded = number.quantize(Decimal(1).scaleb(exponent - 3), ROUND_HALF_UP)
+    return f"{rounded.normalize():,f}"
+
+
 def _column(frame, table_id, index):
     return frame.locator(f"#{table_id} tr").locator(f"td:nth-child({index})").all_inner_texts()
 
@@ -853,16 +868,17 @@ def test_the_analytics_page_shows_the_model_card_and_its_back_test_chart(
         "repeatCustomers": str(fitted.repeat_customers),
         "logLikelihood": _shown(fitted.log_likelihood, 2),
         "params": ", ".join(
-            f"{name} = {_shown(fitted.params[name], 4)}" for name in sorted(fitted.params)
+            f"{name} = {_significant(fitted.params[name])}" for name in sorted(fitted.params)
         ),
     }
+    # the page's own words for the server's thin-data warning, from the fit's counts
     assert model.locator(".crm-fit-warning").inner_text() == fitted.warning
     assert fitted.warning.startswith("Learnt from 40 customers")
     spend = model.locator("dd[data-fit=spend]").inner_text()
     assert (
         spend
         == ", ".join(
-            f"{name} = {round(fitted.spend_params[name], 4):,}"
+            f"{name} = {_significant(fitted.spend_params[name])}"
             for name in sorted(fitted.spend_params)
         )
         + f" · Log-likelihood {round(fitted.spend_log_likelihood, 2):,}"
@@ -1112,6 +1128,12 @@ def test_the_analytics_page_follows_dashboards_language(browser, live_server, fi
     ]:
         assert words in text
     assert "Prediction model" not in text
+    # the thin-data warning in the page's words, not the server's English
+    assert frame.locator(".crm-fit-warning").inner_text() == (
+        f"学習に使った顧客は40人、うちリピート注文のある顧客は{fitted.repeat_customers}人です。"
+        "顧客が300人未満またはリピート顧客が100人未満では顧客がどれだけ続くかを十分に推定できない"
+        "ため、この予測はおおよその目安としてご覧ください。"
+    )
     chart = _chart(app, "crm-backtest-USD")
     assert [d["label"] for d in chart["datasets"]] == ["実績", "予測"]
     assert chart["y"] == "検証期間の顧客1人あたり注文数"
@@ -1123,6 +1145,58 @@ def test_the_analytics_page_follows_dashboards_language(browser, live_server, fi
     )
     assert app.evaluate("window.loadedOnce") is True
     _shot(page, "analytics-ja", height=3600)
+    page.close()
+
+
+def test_the_analytics_page_opens_on_the_main_currency_and_channel_and_fits_1200_px(
+    browser, live_server, fitted
+):
+    from saleor_crm_plugin.analytics.models import PredictionFit
+    from saleor_crm_plugin.analytics.predictions import refit_currency
+
+    # given: a EUR fit of a few customers beside the USD one of forty (EUR first by name),
+    # basket pairs of a EUR channel of 50 orders listed before the JPY one's 1,200, and
+    # parameters fixed decimals would print as 0 and 328,183,191.99
+    repeat_buyers(6, AS_OF, currency="EUR", prefix="e")
+    refit_currency("EUR", AS_OF, "bgnbd", holdout_weeks=4)
+    extreme = {"a": 1.2345678e-7, "alpha": 328183191.99, "b": 0.98765, "r": 1234.5}
+    PredictionFit.objects.filter(pk=fitted.pk).update(params=extreme)
+
+    # when: the page in Dashboard's 1,200 px frame
+    page, frame, _app, seen, _staff = _analytics(browser, live_server)
+    frame.locator("#crm-ltv-segment table").wait_for(timeout=15_000)
+
+    # then: the currency of the most customers, the channel of the most orders
+    assert frame.locator("#crm-cohort-currency").input_value() == "USD"
+    assert frame.locator("#crm-pairs-channel").input_value() == "channel-jpy"
+    assert frame.locator("#crm-pairs-channel option").all_inner_texts() == [
+        "channel-eur",
+        "channel-jpy",
+    ]
+    assert ("pairs", {"channel": "channel-jpy", "kind": "ORDER", "sortBy": "LIFT"}) in seen.queries
+    assert [name for name, variables in seen.queries if variables.get("currency") == "EUR"] == []
+    params = frame.locator(".card", has_text="Prediction model (USD)").locator(
+        "dd[data-fit=params]"
+    )
+    assert params.inner_text() == "a = 1.235E-7, alpha = 3.282E8, b = 0.9877, r = 1,235"
+
+    # the LTV tables: each within its card, stacked one under the other
+    frame.locator("#crm-ltv-currency").select_option("JPY")
+    frame.locator("#crm-ltv-product table").wait_for(timeout=15_000)
+    card = frame.locator(".card", has_text="Lifetime value (JPY)").bounding_box()
+    boxes = {}
+    for part in ("segment", "rank", "product"):
+        table = frame.locator(f"#crm-ltv-{part} table")
+        box = table.bounding_box()
+        assert table.locator("xpath=..").get_attribute("class") == "scroll"
+        assert card["x"] <= box["x"], part
+        assert box["x"] + box["width"] <= card["x"] + card["width"], part
+        median = table.locator("th").nth(3).bounding_box()
+        assert median["x"] + median["width"] <= card["x"] + card["width"], part
+        boxes[part] = box
+    assert boxes["segment"]["y"] + boxes["segment"]["height"] < boxes["rank"]["y"]
+    assert boxes["rank"]["y"] + boxes["rank"]["height"] < boxes["product"]["y"]
+    _shot(page, "analytics-ltv-1200", height=3600)
     page.close()
 
 
@@ -1143,24 +1217,37 @@ def test_a_prediction_field_is_chosen_in_the_rule_builder_and_previewed(
     browser, live_server, fitted
 ):
     from saleor_crm_plugin.analytics.models import CustomerPrediction
+    from saleor_crm_plugin.segments.services import recompute_rfm
 
     likely = CustomerPrediction.objects.filter(currency="USD", p_alive__gte=0.5).count()
     assert 0 < likely < 40  # the condition splits the customers
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     page = browser.new_page()
     url = f"{live_server.url}{BASE}/segments"
-    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
-    frame = page.frame_locator("#app")
-    condition = frame.locator("#crm-rule .condition").nth(0)
-    condition.wait_for(timeout=15_000)
 
-    # when: P(alive) at least 0.5 in USD
+    def open_builder():
+        page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+        frame = page.frame_locator("#app")
+        condition = frame.locator("#crm-rule .condition").nth(0)
+        condition.wait_for(timeout=15_000)
+        condition.locator("select[name=field]").select_option("p_alive")
+        condition.locator("select[name=op]").select_option("gte")
+        return frame, condition
+
+    # given: no RFM scores yet, so no currency known: the box is empty and needed
+    frame, condition = open_builder()
     labels = condition.locator("select[name=field] option").all_inner_texts()
     assert {"P(alive)", "Predicted 12-month CLV", "Usual days between orders"} <= set(labels)
-    condition.locator("select[name=field]").select_option("p_alive")
-    assert condition.locator("input[name=currency]").input_value() == "JPY"
-    condition.locator("input[name=currency]").fill("USD")
-    condition.locator("select[name=op]").select_option("gte")
+    currency = condition.locator("input[name=currency]")
+    assert currency.input_value() == ""
+    assert currency.evaluate("input => input.required && !input.validity.valid") is True
+    condition.locator("input[name=value]").fill("0.5")
+    frame.locator("#crm-preview.muted").filter(has_text="—").wait_for(timeout=15_000)
+
+    # when: the store's customers scored (a USD store), and P(alive) at least 0.5
+    recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=AS_OF)
+    frame, condition = open_builder()
+    assert condition.locator("input[name=currency]").input_value() == "USD"
     condition.locator("input[name=value]").fill("0.5")
 
     # then

@@ -364,9 +364,26 @@ def test_the_widget_shows_how_the_scores_in_force_were_set(client, staff_user, s
 
 
 @freeze_time(NOW)
-def test_the_widget_shows_the_picks_of_the_last_orders_channel(client, staff_user):
-    # given: ann's last order was in the JPY channel
+def test_the_widget_shows_the_picks_of_the_channel_of_most_orders(client, staff_user):
+    from datetime import timedelta
+
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from tests.factories import order
+
+    # given: ann's three orders in the JPY channel, then her last one in the USD channel
     ann, dan = tea_store()
+    ingest_orders(
+        [
+            order(
+                "a-usd",
+                user_id=str(ann.pk),
+                email=ann.email,
+                total="20",
+                currency="USD",
+                placed_at=NOW - timedelta(days=1),
+            )
+        ]
+    )
 
     # when
     html = _widget(client, staff_user.api_token, ann).content.decode()
@@ -396,3 +413,85 @@ def test_the_widget_shows_no_picks_before_a_first_order(client, ann, staff_user)
     html = _widget(client, staff_user.api_token, ann).content.decode()
     assert 'id="crm-rank">Regular<' in html
     assert "crm-picks" not in html
+
+
+def _progress_html(html: str) -> str:
+    line = html[html.index('<span data-t="next_rank">') :]
+    return line[: line.index("</p>")]
+
+
+@freeze_time(NOW)
+def test_the_widget_says_a_customer_who_qualifies_is_promoted_at_the_next_review(
+    client, staff_user
+):
+    from datetime import timedelta
+
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from tests.factories import order
+
+    # given: Silver needs 3 orders; eve has 3, and no rank review has run since
+    eve = make_user("eve@example.com")
+    ingest_orders(
+        [
+            order(f"e{n}", user_id=str(eve.pk), email=eve.email, placed_at=NOW - timedelta(days=n))
+            for n in (1, 2, 3)
+        ]
+    )
+
+    # when
+    html = _widget(client, staff_user.api_token, eve).content.decode()
+    ja = _widget(client, staff_user.api_token, eve, locale="ja").content.decode()
+
+    # then: what the next review does, never an empty label
+    assert _progress_html(html) == (
+        '<span data-t="next_rank">Next rank</span>: Silver · <span data-t="to_next_rank">'
+        'To the next rank</span>:\n      <span id="crm-qualifies" data-t="qualifies_next_review">'
+        "qualifies — promoted at the next rank review</span>"
+    )
+    assert (
+        '<span id="crm-qualifies" data-t="qualifies_next_review">'
+        "条件達成済み — 次回のランク見直しで昇格</span>" in ja
+    )
+
+
+def test_the_widget_tells_what_is_left_to_the_next_rank(client, ann, staff_user):
+    html = _widget(client, staff_user.api_token, ann).content.decode()
+
+    assert _progress_html(html).endswith(
+        '<span id="crm-to-next-rank">3 <span data-t="orders_unit">orders</span></span>'
+    )
+    assert "crm-qualifies" not in html
+
+
+def test_the_rule_builder_starts_in_the_currency_of_the_most_customers(client):
+    from saleor_crm_plugin.segments.models import ScoreCutPoints
+
+    # given: nothing scored yet
+    before = _config(client.get(f"{BASE}/segments").content.decode())
+    # ...then RFM groups of a USD store that also sells in JPY
+    for group, customers in [("JPY", 40), ("USD", 900), ("PLN", 3)]:
+        ScoreCutPoints.objects.create(
+            group=group,
+            recency=[],
+            frequency=[],
+            monetary=[],
+            customers=customers,
+            computed_at=T0,
+        )
+
+    # when
+    after = _config(client.get(f"{BASE}/segments").content.decode())
+
+    # then: no currency to guess before; the biggest group after
+    assert before["currency"] == ""
+    assert after["currency"] == "USD"
+
+
+def test_the_analytics_page_knows_when_a_fit_is_too_thin(client):
+    from saleor_crm_plugin.analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
+
+    config = _config(client.get(f"{BASE}/analytics").content.decode())
+
+    assert config["thin"] == {"customers": 300, "repeatCustomers": 100}
+    assert (THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS) == (300, 100)
+    assert config["text"]["thin_data_warning"].startswith("Learnt from {customers} customers")

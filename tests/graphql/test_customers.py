@@ -1,9 +1,11 @@
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from saleor_crm_plugin.customers.ingest import ingest_customers, ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.snapshots import OrderStatus
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser
 from tests.factories import T0, customer, order
 from tests.graphql.conftest import make_user
@@ -424,3 +426,101 @@ def test_search_needs_two_characters(post, staff_user, ann):
 
     # then
     assert response["errors"][0]["message"] == "filter.search: give at least 2 characters"
+
+
+MAIN_CHANNEL = "query($id: ID!) { crmCustomer(id: $id) { mainChannel lastOrderChannel } }"
+
+
+def _orders_in(user, channels, start=0):
+    """One counted order a day from `start`, in each (channel, currency) given, in order."""
+    return [
+        order(
+            f"{user.pk}-{start + n}",
+            user_id=str(user.pk),
+            email=user.email,
+            total="10",
+            currency=currency,
+            channel=channel,
+            placed_at=T0 + timedelta(days=start + n),
+        )
+        for n, (channel, currency) in enumerate(channels)
+    ]
+
+
+def test_the_main_channel_is_where_most_counted_orders_are(post, staff_user):
+    from graphql_relay import to_global_id
+
+    # given: four USD orders, then a PLN one last, and a cancelled PLN one after that
+    user = make_user("cy@example.com")
+    usd, pln = ("default-channel", "USD"), ("channel-pln", "PLN")
+    orders = _orders_in(user, [usd] * 4 + [pln] * 2)
+    orders[-1] = replace(orders[-1], status=OrderStatus.CANCELED)
+    ingest_orders(orders)
+    profile = CustomerProfile.objects.get(user_id=str(user.pk))
+
+    # when
+    answer = post(
+        MAIN_CHANNEL,
+        {"id": to_global_id("CRMCustomer", profile.pk)},
+        token=staff_user.api_token,
+    )
+
+    # then: the channel of most orders; the last order's channel stays as it was
+    assert answer == {
+        "data": {
+            "crmCustomer": {"mainChannel": "default-channel", "lastOrderChannel": "channel-pln"}
+        }
+    }
+
+
+def test_the_main_channel_on_a_tie_is_the_one_ordered_in_last(post, staff_user):
+    from graphql_relay import to_global_id
+
+    # given: two orders in each channel, the JPY one's last order the latest
+    user = make_user("di@example.com")
+    usd, jpy = ("default-channel", "USD"), ("channel-jpy", "JPY")
+    ingest_orders(_orders_in(user, [jpy, usd, usd, jpy]))
+    newest_first = make_user("ed@example.com")
+    ingest_orders(_orders_in(newest_first, [usd, jpy, jpy, usd]))
+    ids = {
+        u.email: to_global_id("CRMCustomer", CustomerProfile.objects.get(user_id=str(u.pk)).pk)
+        for u in (user, newest_first)
+    }
+
+    # when
+    answers = {
+        email: post(MAIN_CHANNEL, {"id": node_id}, token=staff_user.api_token)
+        for email, node_id in ids.items()
+    }
+
+    # then
+    assert answers["di@example.com"]["data"]["crmCustomer"]["mainChannel"] == "channel-jpy"
+    assert answers["ed@example.com"]["data"]["crmCustomer"]["mainChannel"] == "default-channel"
+
+
+def test_a_customer_without_a_counted_order_has_no_main_channel(post, staff_user):
+    from graphql_relay import to_global_id
+
+    # given: a customer whose only order was cancelled
+    user = make_user("fi@example.com")
+    ingest_orders(
+        [
+            order(
+                "f1",
+                user_id=str(user.pk),
+                email=user.email,
+                status=OrderStatus.CANCELED,
+            )
+        ]
+    )
+    profile = CustomerProfile.objects.get(user_id=str(user.pk))
+
+    # when
+    answer = post(
+        MAIN_CHANNEL,
+        {"id": to_global_id("CRMCustomer", profile.pk)},
+        token=staff_user.api_token,
+    )
+
+    # then
+    assert answer == {"data": {"crmCustomer": {"mainChannel": None, "lastOrderChannel": None}}}

@@ -249,8 +249,9 @@
     }
     inputs.push(one("value"));
     if (op === "between") { inputs.push(document.createTextNode("–"), one("value2")); }
-    if (spec.needs.indexOf("currency") >= 0) { inputs.push(el("input", { name: "currency", value: "JPY", size: "4", "aria-label": t.currency, title: t.currency })); }
-    if (spec.needs.indexOf("group") >= 0) { inputs.push(el("input", { name: "group", value: "JPY", size: "4", "aria-label": t.group, title: t.group })); }
+    // the store's main currency (views._main_currency); none known yet: empty, to be typed
+    if (spec.needs.indexOf("currency") >= 0) { inputs.push(el("input", { name: "currency", value: config.currency, size: "4", required: "required", "aria-label": t.currency, title: t.currency })); }
+    if (spec.needs.indexOf("group") >= 0) { inputs.push(el("input", { name: "group", value: config.currency, size: "4", required: "required", "aria-label": t.group, title: t.group })); }
     if (spec.withinDays) { inputs.push(el("input", { name: "within_days", size: "4", inputmode: "numeric", placeholder: t.within_days, "aria-label": t.within_days })); }
     return inputs;
   }
@@ -329,6 +330,7 @@
     // a condition still being filled in: no count yet, rather than an error
     if (node.not) { return unfinished(node.not); }
     var value = node.value, parts = Array.isArray(value) && node.op === "between" ? value : [value];
+    if (node.currency === "" || node.group === "") { return true; }
     return parts.some(function (v) { return v === null || v === "" || (Array.isArray(v) && !v.length); });
   }
 
@@ -1019,8 +1021,28 @@
     return { bgnbd: "BG/NBD", pareto_nbd: "Pareto/NBD" }[name] || name;
   }
 
+  function significant(value) {
+    // a parameter to 4 significant figures; a very large or very small one in scientific
+    // notation (3.282E8, 1.235E-7), which fixed decimals would print as 328,183,192 or 0
+    if (value === null || value === undefined) { return "—"; }
+    var size = Math.abs(Number(value));
+    var scientific = size !== 0 && (size >= 1e6 || size < 1e-3);
+    return new Intl.NumberFormat(locale(), { maximumSignificantDigits: 4, notation: scientific ? "scientific" : "standard" }).format(Number(value));
+  }
+
   function params(list) {
-    return list.map(function (p) { return p.name + " = " + decimal(p.value, 4); }).join(", ");
+    return list.map(function (p) { return p.name + " = " + significant(p.value); }).join(", ");
+  }
+
+  function thinWarning(fit) {
+    // too thin for a stable fit (analytics/lifetime.py THIN_*, views.py passes them), in the
+    // page's words; other warnings as the server gives them
+    var thin = config.thin;
+    if (fit.customers < thin.customers || fit.repeatCustomers < thin.repeatCustomers) {
+      return fill(t.thin_data_warning, { customers: number(fit.customers), repeat: number(fit.repeatCustomers),
+        min_customers: number(thin.customers), min_repeat: number(thin.repeatCustomers) });
+    }
+    return fit.warning;
   }
 
   function modelCard(fits) {
@@ -1030,7 +1052,8 @@
       body.push(el("p", { class: "muted" }, [fit ? t.fit_in_force + " " + day(fit.asOf) + "." : t.no_fit_in_force]));
     }
     if (!fit) { return card(t.model_card + " (" + fits.currency + ")", body, true); }
-    if (fit.warning) { body.push(el("p", { class: "warning crm-fit-warning" }, [fit.warning])); }
+    var warning = thinWarning(fit);
+    if (warning) { body.push(el("p", { class: "warning crm-fit-warning" }, [warning])); }
     var spend = fit.spend;
     var spendText = spend && spend.params.length ? params(spend.params) + " · " + t.log_likelihood + " " + decimal(spend.logLikelihood, 2)
       : t.no_spend_fit + (spend && spend.error ? ": " + spend.error : "");
@@ -1261,9 +1284,9 @@
     return card(t.ltv + " (" + ana.currency + ")", [controls, el("div", { class: "split three" }, parts.map(function (part) {
       var nodes = edges(data[part[0]]);
       return el("div", { id: "crm-ltv-" + part[0] }, [el("h3", {}, [part[2]]),
-        nodes.length ? table(["", t.customers_count, t.average, t.median], nodes.map(function (n) {
+        nodes.length ? el("div", { class: "scroll" }, [table(["", t.customers_count, t.average, t.median], nodes.map(function (n) {
           return [n.name || n.value, number(n.customers), money(n.average), money(n.median)];
-        }), [false, true, true, true]) : el("p", { class: "muted" }, [t.no_rows]),
+        }), [false, true, true, true])]) : el("p", { class: "muted" }, [t.no_rows]),
         csvButton("ltv", { currency: ana.currency, by: part[1] })]);
     }))], true);
   }
@@ -1311,6 +1334,27 @@
     return found;
   }
 
+  function most(items, size) {
+    // the item of the largest size, the first listed on a tie; null for none
+    return items.reduce(function (best, item) { return best === null || size(item) > size(best) ? item : best; }, null);
+  }
+
+  function mainCurrency(currencies) {
+    // the currency of the most customers: the fits in force learnt from, else the RFM groups
+    // scored, else the first listed
+    var data = anaData.fits.data;
+    var fit = most((data.crmPredictionFits || []).filter(function (f) { return f.inForce; }), function (f) { return f.inForce.customers; });
+    var group = most(data.crmRfm || [], function (g) { return g.customers; });
+    return fit ? fit.currency : group && group.customers > 0 ? group.group : currencies[0] || null;
+  }
+
+  function mainChannel(runs) {
+    // the channel whose pairs were counted over the most transactions (orders, of the kind
+    // shown first); channels are shown as their slugs
+    var shown = runs.filter(function (r) { return r.kind === ana.pairs.kind; });
+    return most(shown.length ? shown : runs, function (r) { return r.transactions; }).channel;
+  }
+
   function drawAnalytics() {
     charts.forEach(function (chart) { chart.destroy(); });
     charts = [];
@@ -1349,9 +1393,9 @@
     return graphql(ANALYTICS.runs).then(function (runs) {
       anaData.runs = runs;
       var currencies = analyticsCurrencies();
-      if (ana.currency === null || currencies.indexOf(ana.currency) < 0) { ana.currency = currencies[0] || null; }
+      if (ana.currency === null || currencies.indexOf(ana.currency) < 0) { ana.currency = mainCurrency(currencies); }
       var basketRuns = (runs.data && runs.data.crmBasketRuns) || [];
-      if (ana.pairs.channel === null && basketRuns.length) { ana.pairs.channel = basketRuns[0].channel; }
+      if (ana.pairs.channel === null && basketRuns.length) { ana.pairs.channel = mainChannel(basketRuns); }
       return Promise.all([askCohorts(), askF2(), askRepeat(), askPairs(), askLtv()]);
     }).then(drawAnalytics);
   }

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import graphene
+from django.db.models import Count, Max
 from graphene import relay
 
 from ...customers.models import CustomerProfile, OrderRecord
@@ -136,6 +137,11 @@ class CRMCustomer(graphene.ObjectType):
         description="The channel of the customer's most recent counted order (null before "
         "the first)."
     )
+    main_channel = graphene.String(
+        description="The channel of most of the customer's counted orders, the one with the "
+        "most recent of them on a tie (null before the first): where they mostly shop, e.g. "
+        "for their recommendations."
+    )
     recommendations = graphene.List(
         graphene.NonNull(CRMRecommendation),
         required=True,
@@ -236,6 +242,17 @@ class CRMCustomer(graphene.ObjectType):
         return (
             OrderRecord.objects.filter(profile=root, counts=True)
             .order_by("-placed_at", "-pk")
+            .values_list("channel", flat=True)
+            .first()
+        )
+
+    @staticmethod
+    def resolve_main_channel(root, _info):
+        return (
+            OrderRecord.objects.filter(profile=root, counts=True)
+            .values("channel")
+            .annotate(orders=Count("pk"), latest=Max("placed_at"))
+            .order_by("-orders", "-latest", "channel")
             .values_list("channel", flat=True)
             .first()
         )
