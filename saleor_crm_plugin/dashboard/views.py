@@ -78,7 +78,7 @@ CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCusto
   crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount edges { node {
     id userId email name isGuest orderCount lastOrderAt country countryArea rank
     spends { currency totalSpent { amount currency } }
-    scores { group segment } } } }
+    scores { group segment } predictions { currency pAlive predictedClv { amount currency } } } } }
   crmSegments { name } }"""
 SEGMENTS_PAGE_QUERY = """{ crmSegments { id name builtIn customers evaluatedAt }
   crmSegmentRuleFields { name kind operators needs withinDays choices } }"""

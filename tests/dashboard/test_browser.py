@@ -581,8 +581,26 @@ def test_the_rule_builder_offers_every_field_with_its_own_kind_of_value(
 
 
 def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, store):
+    from decimal import Decimal
+
+    from saleor_crm_plugin.analytics.models import CustomerPrediction, PredictionFit
+
     ann = make_user("ann@example.com")
-    CustomerProfile.objects.create(user_id=str(ann.pk), order_count=7, last_order_at=T0)
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=7, last_order_at=T0)
+    fit = PredictionFit.objects.create(
+        currency="JPY", model="bgnbd", as_of=T0, status="ok", in_force=True
+    )
+    CustomerPrediction.objects.create(
+        profile=profile,
+        currency="JPY",
+        fit=fit,
+        p_alive=0.4249,
+        expected_30=0.1,
+        expected_90=0.3,
+        expected_365=1.2,
+        clv=Decimal(23400),
+        scored_at=T0,
+    )
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     page = browser.new_page()
     page.set_content(
@@ -603,6 +621,11 @@ def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, sto
     _shot(page, "customers-search")
 
     user_id = base64.b64encode(f"User:{ann.pk}".encode()).decode()  # as Dashboard's URLs have it
+    # her predictions are list columns: P(alive) and the predicted CLV, per currency
+    row = frame.locator("#crm-customers tr", has=frame.locator(f"a[data-user='{user_id}']"))
+    cells = row.locator("td").all_inner_texts()
+    assert "0.42 JPY" in cells
+    assert "23,400 JPY" in cells
     frame.locator(f"a[data-user='{user_id}']").click()
     page.wait_for_function("window.redirected !== undefined", timeout=15_000)
     assert page.evaluate("window.redirected") == f"/customers/{user_id}"

@@ -61,8 +61,9 @@
     return node;
   }
 
-  function number(value) {
-    return Number(value).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US");
+  function number(value, decimals) {
+    var options = decimals === undefined ? {} : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
+    return Number(value).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US", options);
   }
 
   function graphql(query, variables) {
@@ -852,7 +853,7 @@
       load();
     };
     var connection = data.crmCustomers;
-    var head = el("tr", {}, [t.customer, t.name, t.orders, t.last_order, t.lifetime_spend, t.segment, t.rank, t.place].map(function (h) { return el("th", {}, [h]); }));
+    var head = el("tr", {}, [t.customer, t.name, t.orders, t.last_order, t.lifetime_spend, t.segment, t.field_p_alive, t.field_predicted_clv, t.rank, t.place].map(function (h) { return el("th", {}, [h]); }));
     var rows = connection.edges.map(function (edge) {
       var c = edge.node;
       var who = c.email || "—";
@@ -868,6 +869,9 @@
         el("td", {}, [c.lastOrderAt ? c.lastOrderAt.slice(0, 10) : "—"]),
         el("td", { class: "num" }, [c.spends.map(function (s) { return number(s.totalSpent.amount) + " " + s.currency; }).join(", ")]),
         el("td", {}, [c.scores.map(function (s) { return s.segment; }).join(", ")]),
+        // the predictions per currency (none before the first nightly fit)
+        el("td", { class: "num" }, [(c.predictions || []).map(function (p) { return number(p.pAlive, 2) + " " + p.currency; }).join(", ")]),
+        el("td", { class: "num" }, [(c.predictions || []).filter(function (p) { return p.predictedClv; }).map(function (p) { return number(p.predictedClv.amount) + " " + p.currency; }).join(", ")]),
         el("td", {}, [c.rank || ""]),
         el("td", {}, [[c.countryArea, c.country].filter(Boolean).join(", ")]),
       ]);
