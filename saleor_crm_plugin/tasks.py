@@ -1,6 +1,11 @@
 """Every Celery task of the plugin (Saleor's worker autodiscovers `<plugin package>.tasks`)."""
 
-from .analytics.tasks import compute_baskets_task, compute_reports_task, refit_predictions_task
+from .analytics.tasks import (
+    compute_baskets_task,
+    compute_reports_task,
+    refit_predictions_task,
+    score_predictions_chunk_task,
+)
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -37,5 +42,6 @@ __all__ = [
     "renew_subscriptions_task",
     "review_ranks_chunk_task",
     "review_ranks_task",
+    "score_predictions_chunk_task",
     "sweep_changes_task",
 ]

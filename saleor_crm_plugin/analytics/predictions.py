@@ -16,14 +16,21 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from ..customers.models import CustomerProfile, OrderRecord
+from ..customers.models import CustomerProfile, OrderRecord, profile_id_ranges
 from ..expressions import AnyOf
 from ..money import quantize_amount
 from ..rows import add_rows
 from . import clv, lifetime
 from .models import CustomerPrediction, PredictionFit
 
-__all__ = ["currencies", "ledger_orders", "refit", "refit_currency", "score_profiles"]
+__all__ = [
+    "currencies",
+    "ledger_orders",
+    "refit",
+    "refit_currency",
+    "score_profiles",
+    "score_range",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +72,34 @@ def ledger_orders(currency: str, as_of: datetime) -> pd.DataFrame:
     )
 
 
-def refit(as_of: datetime, frequency_model: str, holdout_weeks: int) -> list[PredictionFit]:
-    """Refit every currency (`refit_currency`); return the fits, failed ones included."""
-    return [
+def refit(
+    as_of: datetime,
+    frequency_model: str,
+    holdout_weeks: int,
+    chunk_size: int | None = 100_000,
+) -> list[PredictionFit]:
+    """Refit every currency (`refit_currency`); return the fits, failed ones included.
+
+    Then score every customer with the fits in force, `chunk_size` profile ids at a time
+    (`score_range`); None leaves the scoring to the caller (the nightly task gives each range
+    to a chunk task, so every worker of the store takes a share).
+    """
+    fits = [
         refit_currency(currency, as_of, frequency_model, holdout_weeks)
         for currency in currencies(as_of)
     ]
+    if chunk_size is not None:
+        for low, high in profile_id_ranges(chunk_size):
+            score_range(low, high, as_of)
+    return fits
 
 
 def refit_currency(
     currency: str, as_of: datetime, frequency_model: str, holdout_weeks: int
 ) -> PredictionFit:
-    """Fit, back-test and score one currency; store the fit, and when it converged, put it in
-    force with its customers' predictions (in one transaction)."""
+    """Fit and back-test one currency; store the fit, and when it converged, put it in force
+    (its customers are scored by `score_range`: until then they keep the previous fit's
+    predictions, each row naming its fit)."""
     started = time.monotonic()
     orders = ledger_orders(currency, as_of)
     summary = lifetime.summarise(orders, as_of, customer="profile_id")
@@ -105,12 +127,10 @@ def refit_currency(
     fit.spend_error = model.spend_error
     fit.warning = model.warning or ""
     fit.backtest = _backtest(orders, as_of, holdout_weeks, frequency_model)
-    predictions = lifetime.predict(model, summary, as_of)
     with transaction.atomic():
         PredictionFit.objects.filter(currency=currency, in_force=True).update(in_force=False)
         fit.in_force = True
         fit.save()
-        _store(fit, summary, predictions, as_of)  # the rows need the fit's id
     fit.seconds = time.monotonic() - started
     PredictionFit.objects.filter(pk=fit.pk).update(seconds=fit.seconds)
     return fit
@@ -180,13 +200,6 @@ def _rows(
     return rows
 
 
-def _store(fit: PredictionFit, summary: pd.DataFrame, out: pd.DataFrame, as_of: datetime) -> None:
-    """Replace the currency's prediction rows with these (active profiles only)."""
-    rows = _rows(fit, summary, out, as_of, _active(summary.index))
-    CustomerPrediction.objects.filter(currency=fit.currency).delete()
-    add_rows(CustomerPrediction, _PREDICTION_FIELDS, rows)
-
-
 def _model(fit: PredictionFit) -> lifetime.Model:
     """The models of a stored fit, as `lifetime.predict` takes them."""
     spend = None
@@ -246,3 +259,17 @@ def score_profiles(profile_ids, as_of: datetime) -> int:
             update=[f for f in _PREDICTION_FIELDS if f not in ("profile", "currency")],
         )
     return len(rows)
+
+
+def score_range(low: int, high: int, as_of: datetime) -> list[int]:
+    """Score the customers with profile ids from `low` to `high` with the fits in force
+    (`score_profiles`); return the ids of those with a prediction now (for their metadata)."""
+    ids = list(
+        CustomerProfile.objects.filter(pk__gte=low, pk__lte=high).values_list("pk", flat=True)
+    )
+    score_profiles(ids, as_of)
+    return list(
+        CustomerPrediction.objects.filter(profile_id__gte=low, profile_id__lte=high)
+        .values_list("profile_id", flat=True)
+        .distinct()
+    )

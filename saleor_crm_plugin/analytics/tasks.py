@@ -1,30 +1,34 @@
 """Celery tasks of the analytics: the nightly refit of the predictions, the basket pairs and
 the reports."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
+from ..customers.models import profile_id_ranges
 from ..host import get_host
-from ..metadata import sync_all_customer_metadata
-from ..task_options import RETRY
+from ..metadata import sync_many_customer_metadata
+from ..task_options import RETRY, chunk_size
 from .basket_services import compute_baskets
-from .predictions import refit
+from .predictions import refit, score_range
 from .report_services import compute_reports
 
 
 @shared_task(name="saleor_crm.refit_predictions", **RETRY)
 def refit_predictions_task() -> dict:
-    """Fit, back-test and score every currency (daily, through beat), then bring the
-    customers' `crm.*` prediction keys up to date (only those that changed are written)."""
+    """Fit and back-test every currency (daily, through beat), then score the customers with
+    the fits in force in chunks of profile ids, one task a chunk (any worker takes one)."""
     host = get_host()
+    now = timezone.now()
     with host.database_access():
         config = host.config()
-        fits = refit(timezone.now(), config.prediction_model, config.prediction_holdout_weeks)
-        metadata_written = (
-            sync_all_customer_metadata(host) if any(fit.in_force for fit in fits) else 0
-        )
+        fits = refit(now, config.prediction_model, config.prediction_holdout_weeks, chunk_size=None)
+        ranges = profile_id_ranges(chunk_size()) if any(fit.in_force for fit in fits) else []
+    for low, high in ranges:
+        score_predictions_chunk_task.delay(low, high, now.isoformat())
     return {
-        "metadata_written": metadata_written,
+        "chunks": len(ranges),
         "fits": {
             fit.currency: {
                 "status": fit.status,
@@ -35,6 +39,17 @@ def refit_predictions_task() -> dict:
             for fit in fits
         },
     }
+
+
+@shared_task(name="saleor_crm.score_predictions_chunk", **RETRY)
+def score_predictions_chunk_task(low: int, high: int, as_of: str) -> dict:
+    """Score one chunk of profile ids with the fits in force (idempotent: the same rows again),
+    then bring those customers' `crm.*` prediction keys up to date (only changes are written)."""
+    host = get_host()
+    with host.database_access():
+        ids = score_range(low, high, datetime.fromisoformat(as_of))
+        metadata_written = sync_many_customer_metadata(host, ids)
+    return {"predicted": len(ids), "metadata_written": metadata_written}
 
 
 @shared_task(name="saleor_crm.compute_baskets", **RETRY)

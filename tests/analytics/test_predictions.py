@@ -115,7 +115,7 @@ def test_currencies_are_fitted_apart():
 def test_a_failed_fit_is_kept_with_its_error_and_the_previous_one_stays_in_force(monkeypatch):
     _history(customers=40)
     (first,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
-    before = sorted(CustomerPrediction.objects.values_list("profile_id", "p_alive", "fit_id"))
+    before = sorted(CustomerPrediction.objects.values_list("profile_id", "fit_id"))
 
     def fail(*_columns):
         raise clv.FitFailed("bgnbd: the optimiser stopped without a maximum (ABNORMAL)")
@@ -128,9 +128,11 @@ def test_a_failed_fit_is_kept_with_its_error_and_the_previous_one_stays_in_force
     assert second.error == "bgnbd: the optimiser stopped without a maximum (ABNORMAL)"
     first.refresh_from_db()
     assert first.in_force
-    assert (
-        sorted(CustomerPrediction.objects.values_list("profile_id", "p_alive", "fit_id")) == before
-    )
+    # every customer keeps the fit in force: scored again with it, a day on
+    assert sorted(CustomerPrediction.objects.values_list("profile_id", "fit_id")) == before
+    assert set(CustomerPrediction.objects.values_list("scored_at", flat=True)) == {
+        AS_OF + timedelta(days=1)
+    }
 
 
 def test_a_deleted_customer_helps_the_fit_but_gets_no_prediction():
@@ -219,7 +221,7 @@ def test_rescoring_without_a_fit_in_force_writes_nothing():
     assert not CustomerPrediction.objects.exists()
 
 
-def test_the_nightly_task_refits_and_writes_the_prediction_keys(monkeypatch):
+def test_the_nightly_task_refits_and_writes_the_prediction_keys(monkeypatch, settings):
     from saleor_crm_plugin.analytics import tasks
     from saleor_crm_plugin.sandbox.models import SandboxUser
 
@@ -240,13 +242,17 @@ def test_the_nightly_task_refits_and_writes_the_prediction_keys(monkeypatch):
     )
     monkeypatch.setattr(tasks.timezone, "now", lambda: AS_OF)
 
+    settings.CRM_RECOMPUTE_CHUNK_SIZE = 10  # 41 customers: five chunk tasks
+
     # when
     result = tasks.refit_predictions_task.delay().get()
 
-    # then
+    # then: the fit, then every customer scored chunk by chunk, with their metadata
     assert result["fits"]["USD"]["status"] == "ok"
     assert result["fits"]["USD"]["customers"] == 41
-    assert result["metadata_written"] >= 1
+    assert result["chunks"] == 5
+    assert CustomerPrediction.objects.count() == 41
+    assert set(CustomerPrediction.objects.values_list("scored_at", flat=True)) == {AS_OF}
     prediction = CustomerPrediction.objects.get(profile__user_id="77")
     metadata = SandboxUser.objects.get(pk=77).private_metadata
     assert metadata["crm.p_alive"] == f"USD {prediction.p_alive:.2f}"
