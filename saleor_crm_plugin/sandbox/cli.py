@@ -44,25 +44,21 @@ def _backfill(restart: bool = False, batch_size: int = 500):
 
 
 def _reset_store() -> None:
-    from ..customers.models import (
-        BackfillCheckpoint,
-        CustomerProfile,
-        CustomerSpend,
-        OrderLineRecord,
-        OrderRecord,
-    )
-    from .models import SandboxOrder, SandboxUser
+    """Empty the CRM's tables and the sandbox store's (keeping the plugin's settings), in one
+    transaction: foreign keys are checked at its end (Django makes them deferred), so the order
+    of the tables does not matter."""
+    from django.apps import apps
+    from django.db import connection, transaction
 
-    for model in (
-        OrderLineRecord,
-        OrderRecord,
-        CustomerSpend,
-        CustomerProfile,
-        BackfillCheckpoint,
-        SandboxOrder,
-        SandboxUser,
-    ):
-        model.objects.all().delete()
+    tables = [
+        model._meta.db_table
+        for label in ("saleor_crm", "saleor_crm_sandbox")
+        for model in apps.get_app_config(label).get_models()
+        if model.__name__ != "SandboxSettings"
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
 
 
 def _user(email: str, staff: bool = False):

@@ -48,6 +48,25 @@ def test_second_demo_run_changes_nothing(capsys):
     assert f"Ledger: 0 orders new, 0 updated, {orders:,} unchanged" in capsys.readouterr().out
 
 
+def test_a_reset_demo_starts_a_new_store_over_one_with_subscriptions_and_points():
+    # given: a demo store with subscriptions, points, predictions, pairs and reports
+    from saleor_crm_plugin.sandbox.models import SandboxSettings, SandboxUser
+    from saleor_crm_plugin.subscriptions.models import Subscription
+
+    main(["demo", "--no-serve", "--customers", "60", "--seed", "3"])
+    assert Subscription.objects.exists()
+    settings = SandboxSettings.objects.count()
+
+    # when
+    code = main(["demo", "--no-serve", "--customers", "40", "--seed", "4", "--reset"])
+
+    # then: the new store alone, the settings kept
+    assert code == 0
+    assert CustomerProfile.objects.count() == 40  # every customer of the new store ordered
+    assert not SandboxUser.objects.filter(email="customer00041@example.com").exists()
+    assert SandboxSettings.objects.count() == settings
+
+
 def test_import_of_a_bad_file_exits_1_and_names_the_line(tmp_path, capsys):
     # given
     path = tmp_path / "orders.csv"
