@@ -14,6 +14,7 @@ PURE = [
     "saleor_crm_plugin.segments.rfm",
     "saleor_crm_plugin.segments.bins",
     "saleor_crm_plugin.campaigns.control",
+    "saleor_crm_plugin.campaigns.schedule",
 ]
 
 
