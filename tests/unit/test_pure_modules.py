@@ -15,6 +15,7 @@ PURE = [
     "saleor_crm_plugin.segments.bins",
     "saleor_crm_plugin.campaigns.control",
     "saleor_crm_plugin.campaigns.schedule",
+    "saleor_crm_plugin.campaigns.flows",
 ]
 
 
