@@ -20,6 +20,7 @@ from ..customers.models import CustomerProfile, OrderRecord, profile_id_ranges
 from ..expressions import AnyOf
 from ..money import quantize_amount
 from ..rows import add_rows
+from ..task_options import DEFAULT_CHUNK_SIZE
 from . import clv, lifetime
 from .models import CustomerPrediction, PredictionFit
 
@@ -76,7 +77,7 @@ def refit(
     as_of: datetime,
     frequency_model: str,
     holdout_weeks: int,
-    chunk_size: int | None = 100_000,
+    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> list[PredictionFit]:
     """Refit every currency (`refit_currency`); return the fits, failed ones included.
 
@@ -263,13 +264,12 @@ def score_profiles(profile_ids, as_of: datetime) -> int:
 
 def score_range(low: int, high: int, as_of: datetime) -> list[int]:
     """Score the customers with profile ids from `low` to `high` with the fits in force
-    (`score_profiles`); return the ids of those with a prediction now (for their metadata)."""
+    (`score_profiles`); return the ids of those with a prediction before or after (their
+    metadata follows: a customer who lost a prediction loses its keys too)."""
+    predicted = CustomerPrediction.objects.filter(profile_id__gte=low, profile_id__lte=high)
+    before = set(predicted.values_list("profile_id", flat=True))
     ids = list(
         CustomerProfile.objects.filter(pk__gte=low, pk__lte=high).values_list("pk", flat=True)
     )
     score_profiles(ids, as_of)
-    return list(
-        CustomerPrediction.objects.filter(profile_id__gte=low, profile_id__lte=high)
-        .values_list("profile_id", flat=True)
-        .distinct()
-    )
+    return sorted(before | set(predicted.values_list("profile_id", flat=True)))

@@ -256,3 +256,33 @@ def test_the_nightly_task_refits_and_writes_the_prediction_keys(monkeypatch, set
     prediction = CustomerPrediction.objects.get(profile__user_id="77")
     metadata = SandboxUser.objects.get(pk=77).private_metadata
     assert metadata["crm.p_alive"] == f"USD {prediction.p_alive:.2f}"
+
+
+def test_a_chunk_names_the_customers_who_lost_a_prediction_so_their_keys_go_too():
+    from saleor_crm_plugin.analytics.predictions import score_range
+
+    # given: a fit in force, and a stale prediction of a customer with no counted order left
+    _history(customers=30)
+    (fit,) = refit(AS_OF, "bgnbd", holdout_weeks=4)
+    gone = CustomerProfile.objects.create(user_id="gone", order_count=0)
+    CustomerPrediction.objects.create(
+        profile=gone,
+        currency="USD",
+        fit=fit,
+        p_alive=0.5,
+        expected_30=0.1,
+        expected_90=0.2,
+        expected_365=0.5,
+        scored_at=AS_OF,
+    )
+    ids = list(CustomerProfile.objects.values_list("pk", flat=True))
+
+    # when
+    named = score_range(min(ids), max(ids), AS_OF)
+
+    # then: its row is gone, and it is named with the customers who have one
+    assert not CustomerPrediction.objects.filter(profile=gone).exists()
+    assert gone.pk in named
+    assert set(named) == set(CustomerPrediction.objects.values_list("profile_id", flat=True)) | {
+        gone.pk
+    }
