@@ -144,3 +144,32 @@ def repeat_buyers(
             at += timedelta(days=float(rng.exponential(gap)) + 1)
     ingest_orders(snapshots)
     return snapshots
+
+
+# A small catalogue for the analytics tests: product id -> (name, category id).
+TEA_SHOP = {"P1": ("Tea", "C1"), "P2": ("Cup", "C1"), "P3": ("Bowl", "C2")}
+
+
+def product_order(order_id, customer, day, products, *, currency="JPY", catalogue=TEA_SHOP):
+    """A paid order of `customer` placed `day` days after T0, a line of one unit for each of
+    `products` (product id -> price), named and categorised by `catalogue`."""
+    return order(
+        order_id,
+        user_id=customer,
+        email=f"{customer}@example.com",
+        currency=currency,
+        total=str(sum(Decimal(price) for price in products.values())),
+        placed_at=T0 + timedelta(days=day),
+        lines=[
+            LineSnapshot(
+                line_id=f"{order_id}-{n}",
+                quantity=1,
+                unit_price_gross=Decimal(price),
+                product_name=catalogue[product][0],
+                variant_id=f"v-{product}",
+                product_id=product,
+                category_id=catalogue[product][1],
+            )
+            for n, (product, price) in enumerate(products.items())
+        ],
+    )

@@ -17,10 +17,9 @@ API and CSV export by calling it rather than `install`.
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 from saleor_crm_plugin.dashboard.views import ANALYTICS_QUERIES
-from tests.factories import T0, order
+from tests.factories import T0, product_order
 
 # The page's requests answered here, by the query's text (views.ANALYTICS_QUERIES).
 STUBBED = ("runs", "cohorts", "f2", "repeat", "pairs", "ltv")
@@ -337,32 +336,6 @@ def install(page, empty: bool = False) -> Seen:
 # --- real reports ---------------------------------------------------------------------------
 
 REAL_AS_OF = T0 + timedelta(days=200)
-_PRODUCTS = {"P1": ("Tea", "C1"), "P2": ("Cup", "C1"), "P3": ("Bowl", "C2")}
-
-
-def _real_order(order_id, customer, day, products, currency="JPY"):
-    from saleor_crm_plugin.customers.snapshots import LineSnapshot
-
-    return order(
-        order_id,
-        user_id=customer,
-        email=f"{customer}@example.com",
-        currency=currency,
-        total=str(sum(Decimal(price) for price in products.values())),
-        placed_at=T0 + timedelta(days=day),
-        lines=[
-            LineSnapshot(
-                line_id=f"{order_id}-{n}",
-                quantity=1,
-                unit_price_gross=Decimal(price),
-                product_name=_PRODUCTS[product][0],
-                variant_id=f"v-{product}",
-                product_id=product,
-                category_id=_PRODUCTS[product][1],
-            )
-            for n, (product, price) in enumerate(products.items())
-        ],
-    )
 
 
 def store_reports():
@@ -378,15 +351,15 @@ def store_reports():
 
     ingest_orders(
         [
-            _real_order("a1", "a", 0, {"P1": "1000"}),
-            _real_order("a2", "a", 20, {"P1": "500"}),
-            _real_order("b1", "b", 3, {"P1": "1000", "P2": "2000"}),
-            _real_order("b2", "b", 100, {"P2": "2000"}),
-            _real_order("c1", "c", 5, {"P2": "1000", "P3": "1500"}),
-            _real_order("d1", "d", 40, {"P1": "1000", "P3": "1500"}),
-            _real_order("d2", "d", 50, {"P3": "1500"}),
-            _real_order("f1", "f", 60, {"P1": "1000", "P2": "2000"}),
-            _real_order("e1", "e", 40, {"P2": "12.34"}, currency="USD"),
+            product_order("a1", "a", 0, {"P1": "1000"}),
+            product_order("a2", "a", 20, {"P1": "500"}),
+            product_order("b1", "b", 3, {"P1": "1000", "P2": "2000"}),
+            product_order("b2", "b", 100, {"P2": "2000"}),
+            product_order("c1", "c", 5, {"P2": "1000", "P3": "1500"}),
+            product_order("d1", "d", 40, {"P1": "1000", "P3": "1500"}),
+            product_order("d2", "d", 50, {"P3": "1500"}),
+            product_order("f1", "f", 60, {"P1": "1000", "P2": "2000"}),
+            product_order("e1", "e", 40, {"P2": "12.34"}, currency="USD"),
         ]
     )
     recompute_rfm(ZoneInfo("Asia/Tokyo"), as_of=REAL_AS_OF)

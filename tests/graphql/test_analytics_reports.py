@@ -5,7 +5,6 @@ import csv
 import io
 import json
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -14,14 +13,12 @@ from saleor_crm_plugin.analytics.models import CohortRow, ProductRepeatRow
 from saleor_crm_plugin.analytics.report_services import compute_reports
 from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile, CustomerSpend
-from saleor_crm_plugin.customers.snapshots import LineSnapshot
-from tests.factories import T0, order
+from tests.factories import T0, product_order
 from tests.graphql.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 AS_OF = T0 + timedelta(days=200)  # T0 is 2025-01-10 03:00 UTC; AS_OF 2025-07-29
-PRODUCTS = {"P1": ("Tea", "C1"), "P2": ("Cup", "C1"), "P3": ("Bowl", "C2")}
 CSV_URL = "/export/analytics.csv"
 REPEAT = """query Repeat($level: CRMRepeatLevel, $channel: String, $firstMonth: String,
   $sortBy: CRMProductRepeatSortingInput, $first: Int, $after: String) {
@@ -54,30 +51,6 @@ RUNS = """{ crmReportRun { asOf computedAt seconds currencies }
     computedAt } }"""
 
 
-def _order(order_id, customer, day, products, *, currency="JPY"):
-    """One order of `products` (id -> price) placed `day` days after T0."""
-    return order(
-        order_id,
-        user_id=customer,
-        email=f"{customer}@example.com",
-        currency=currency,
-        total=str(sum(Decimal(price) for price in products.values())),
-        placed_at=T0 + timedelta(days=day),
-        lines=[
-            LineSnapshot(
-                line_id=f"{order_id}-{n}",
-                quantity=1,
-                unit_price_gross=Decimal(price),
-                product_name=PRODUCTS[product][0],
-                variant_id=f"v-{product}",
-                product_id=product,
-                category_id=PRODUCTS[product][1],
-            )
-            for n, (product, price) in enumerate(products.items())
-        ],
-    )
-
-
 @pytest.fixture
 def reports(db):
     """The store (JPY in channel-jpy, one USD customer in default-channel), its reports and
@@ -89,15 +62,15 @@ def reports(db):
     """
     ingest_orders(
         [
-            _order("a1", "a", 0, {"P1": "1000"}),
-            _order("a2", "a", 20, {"P1": "500"}),
-            _order("b1", "b", 3, {"P1": "1000", "P2": "2000"}),
-            _order("b2", "b", 100, {"P2": "2000"}),
-            _order("c1", "c", 5, {"P2": "1000", "P3": "1500"}),
-            _order("d1", "d", 40, {"P1": "1000", "P3": "1500"}),
-            _order("d2", "d", 50, {"P3": "1500"}),
-            _order("f1", "f", 60, {"P1": "1000", "P2": "2000"}),
-            _order("e1", "e", 40, {"P2": "12.34"}, currency="USD"),
+            product_order("a1", "a", 0, {"P1": "1000"}),
+            product_order("a2", "a", 20, {"P1": "500"}),
+            product_order("b1", "b", 3, {"P1": "1000", "P2": "2000"}),
+            product_order("b2", "b", 100, {"P2": "2000"}),
+            product_order("c1", "c", 5, {"P2": "1000", "P3": "1500"}),
+            product_order("d1", "d", 40, {"P1": "1000", "P3": "1500"}),
+            product_order("d2", "d", 50, {"P3": "1500"}),
+            product_order("f1", "f", 60, {"P1": "1000", "P2": "2000"}),
+            product_order("e1", "e", 40, {"P2": "12.34"}, currency="USD"),
         ]
     )
     a = CustomerProfile.objects.get(user_id="a")
