@@ -63,6 +63,10 @@ RFM_BINS = "rfm-fixed-bins"
 BASKET_MIN_COUNT = "basket-min-count"
 BASKET_MIN_SHARE = "basket-min-share"
 BASKET_WINDOW = "basket-window-days"
+CAMPAIGN_WINDOW = "campaign-send-window"
+CAMPAIGN_CAP = "campaign-weekly-cap"
+CAMPAIGN_SERVICE = "campaign-service-notices"
+CAMPAIGN_ATTRIBUTION = "campaign-attribution-days"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -309,6 +313,30 @@ FIELDS = {
         "at most this many days apart, in either order (1-730).",
         "int",
     ),
+    CAMPAIGN_WINDOW: (
+        "Campaign send window",
+        "The store-time hours flow messages may go out in, e.g. '09:00-20:00' (a step due at "
+        "night waits for the window; the sends of a day are spread over it).",
+        "string",
+    ),
+    CAMPAIGN_CAP: (
+        "Campaign messages per customer a week",
+        "At most this many flow messages reach one customer in any 7 days, across all flows "
+        "(1-100); a step over the cap is skipped and shown as such in the send log.",
+        "int",
+    ),
+    CAMPAIGN_SERVICE: (
+        "Send service notices",
+        "Points expiring and rank changes are service notices: sent without marketing "
+        "consent when this is on (an unsubscribed customer is never messaged).",
+        "boolean",
+    ),
+    CAMPAIGN_ATTRIBUTION: (
+        "Campaign attribution window (days)",
+        "A flow's report counts the orders and revenue within this many days after entry "
+        "for its messaged and held-back customers alike (1-365).",
+        "int",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -395,6 +423,10 @@ DEFAULTS = {
     BASKET_MIN_COUNT: 3,
     BASKET_MIN_SHARE: "0",
     BASKET_WINDOW: 30,
+    CAMPAIGN_WINDOW: "09:00-20:00",
+    CAMPAIGN_CAP: 3,
+    CAMPAIGN_SERVICE: True,
+    CAMPAIGN_ATTRIBUTION: 30,
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -444,6 +476,12 @@ class CRMConfig:
     basket_min_count: int = 3
     basket_min_share: float = 0.0  # a share from 0 to 1 (the setting is a percentage)
     basket_window_days: int = 30
+    # Campaigns (campaigns/): the send window, the weekly cap across flows, whether service
+    # notices go without marketing consent, and the report's attribution window.
+    campaign_send_window: tuple[int, int] = (9 * 60, 20 * 60)
+    campaign_weekly_cap: int = 3
+    campaign_service_notices: bool = True
+    campaign_attribution_days: int = 30
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -722,6 +760,12 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         basket_min_share=_parse_percent(BASKET_MIN_SHARE, values[BASKET_MIN_SHARE]),
         basket_window_days=_parse_whole(
             BASKET_WINDOW, values[BASKET_WINDOW], 730, low=1, unit="days"
+        ),
+        campaign_send_window=_parse_window(CAMPAIGN_WINDOW, values[CAMPAIGN_WINDOW]),
+        campaign_weekly_cap=_parse_whole(CAMPAIGN_CAP, values[CAMPAIGN_CAP], 100, low=1),
+        campaign_service_notices=_parse_bool(CAMPAIGN_SERVICE, values[CAMPAIGN_SERVICE]),
+        campaign_attribution_days=_parse_whole(
+            CAMPAIGN_ATTRIBUTION, values[CAMPAIGN_ATTRIBUTION], 365, low=1, unit="days"
         ),
     )
 

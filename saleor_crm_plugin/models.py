@@ -13,6 +13,14 @@ from .analytics.models import (
     StoredFigures,
 )
 from .audit.models import AuditEvent
+from .campaigns.models import (
+    CampaignFlow,
+    CampaignSend,
+    FlowEntry,
+    MessageTemplate,
+    SegmentWatch,
+    Unsubscribe,
+)
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -30,14 +38,18 @@ __all__ = [
     "BackfillCheckpoint",
     "BasketPair",
     "BasketRun",
+    "CampaignFlow",
+    "CampaignSend",
     "CohortRow",
     "CustomerPrediction",
     "CustomerProfile",
     "CustomerSpend",
     "Cycle",
     "F2Row",
+    "FlowEntry",
     "LtvRow",
     "MemberRank",
+    "MessageTemplate",
     "OrderLineRecord",
     "OrderRecord",
     "PendingChange",
@@ -51,8 +63,10 @@ __all__ = [
     "RuleSegment",
     "ScoreCutPoints",
     "SegmentSize",
+    "SegmentWatch",
     "StoredFigures",
     "Subscription",
     "SubscriptionEvent",
     "SubscriptionLine",
+    "Unsubscribe",
 ]

@@ -190,4 +190,8 @@ class CRMPlugin(BasePlugin):
             from .graphql.export_view import export_analytics_view
 
             return export_analytics_view(request)
+        if route.startswith("campaigns/unsubscribe/"):
+            from .campaigns.views import unsubscribe_view
+
+            return unsubscribe_view(request, route.removeprefix("campaigns/unsubscribe/"))
         return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

@@ -6,6 +6,11 @@ from .analytics.tasks import (
     refit_predictions_task,
     score_predictions_chunk_task,
 )
+from .campaigns.tasks import (
+    decide_campaigns_task,
+    dispatch_campaigns_task,
+    send_campaign_batch_task,
+)
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -30,6 +35,8 @@ __all__ = [
     "apply_rank_settings_task",
     "compute_baskets_task",
     "compute_reports_task",
+    "decide_campaigns_task",
+    "dispatch_campaigns_task",
     "drain_changes_task",
     "erase_customer_task",
     "evaluate_segments_task",
@@ -43,5 +50,6 @@ __all__ = [
     "review_ranks_chunk_task",
     "review_ranks_task",
     "score_predictions_chunk_task",
+    "send_campaign_batch_task",
     "sweep_changes_task",
 ]

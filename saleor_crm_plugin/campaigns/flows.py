@@ -245,6 +245,13 @@ BUILT_IN = {
         "exits": ["deleted"],
         "marketing": False,
     },
+    "rank-down": {
+        "name": "Rank down",
+        "trigger": {"kind": "rank_down"},
+        "steps": [{"delay_days": 0, "channel": _EMAIL, "template": "rank_down"}],
+        "exits": ["deleted"],
+        "marketing": False,
+    },
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["WEEK", "send_at", "step_due", "under_cap"]
+__all__ = ["WEEK", "send_at", "spread", "step_due", "under_cap"]
 
 WEEK = timedelta(days=7)
 
@@ -46,6 +46,21 @@ def send_at(due: datetime, zone: ZoneInfo, window: tuple[int, int]) -> datetime:
     else:
         moment = _local(day + timedelta(days=1), start, zone)
     return moment.astimezone(ZoneInfo("UTC"))
+
+
+def spread(moment: datetime, zone: ZoneInfo, window: tuple[int, int], fraction: float) -> datetime:
+    """`moment` (inside the window, as `send_at` returns it) moved `fraction` (0 to less than
+    1) of the way to the end of that day's window, in UTC: the sends falling due together
+    (a segment entering at once, the mail held overnight) go out across the window instead of
+    in one burst, each customer at a time fixed by their `fraction`."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"fraction: {fraction!r} is not from 0 to less than 1")
+    local = moment.astimezone(zone)
+    end = _local(local.date(), window[1], zone) if window[1] < 24 * 60 else None
+    if end is None:
+        end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+    remaining = max((end - local).total_seconds(), 0.0)
+    return (local + timedelta(seconds=int(remaining * fraction))).astimezone(ZoneInfo("UTC"))
 
 
 def under_cap(sent: Iterable[datetime], now: datetime, cap: int) -> bool:

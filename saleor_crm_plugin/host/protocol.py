@@ -151,10 +151,17 @@ class Host(Protocol):
         at checkout), inside the caller's transaction; return its code.
         """
 
-    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+    def issue_voucher(
+        self, user_id: str, percent, name: str, *, ends_at=None, single_use: bool = False
+    ) -> str:
         """Create a voucher of `percent` % off the whole order in every channel, with one new
         code (the customer's own, to keep), inside the caller's transaction; return the code.
+        `ends_at`: it stops working then; `single_use`: the code works for one order.
         """
+
+    def absolute_url(self, path: str) -> str:
+        """The public URL of one of the plugin's pages (`path` below the plugin's root), as a
+        link in an email must carry it."""
 
     def revoke_voucher(self, code: str) -> None:
         """Deactivate a code `issue_voucher` returned (it ends now); unknown codes are ignored."""

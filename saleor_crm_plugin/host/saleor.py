@@ -590,11 +590,15 @@ class SaleorHost:
         )
         return card.code
 
-    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+    def issue_voucher(
+        self, user_id: str, percent, name: str, *, ends_at=None, single_use: bool = False
+    ) -> str:
         voucher = Voucher.objects.create(
             type=VoucherType.ENTIRE_ORDER,
             name=name,
             discount_value_type=DiscountValueType.PERCENTAGE,
+            end_date=ends_at,
+            single_use=single_use,
         )
         code = generate_promo_code()
         VoucherCode.objects.create(voucher=voucher, code=code)
@@ -611,6 +615,11 @@ class SaleorHost:
             lambda: get_plugins_manager(allow_replica=False).voucher_created(voucher, code)
         )
         return code
+
+    def absolute_url(self, path: str) -> str:
+        from saleor.core.utils import build_absolute_uri
+
+        return build_absolute_uri(f"/plugins/global/{PLUGIN_ID}/{path.lstrip('/')}")
 
     def revoke_voucher(self, code: str) -> None:
         voucher_code = VoucherCode.objects.select_related("voucher").filter(code=code).first()

@@ -211,7 +211,11 @@ class SandboxHost:
         )
         return card.code
 
-    def issue_voucher(self, user_id: str, percent, name: str) -> str:
+    def issue_voucher(
+        self, user_id: str, percent, name: str, *, ends_at=None, single_use: bool = False
+    ) -> str:
+        # The sandbox store's vouchers keep no end or use limit; the CRM's send ledger keeps
+        # when a campaign's code ends.
         from ..sandbox.models import SandboxGiftCard, SandboxUser, SandboxVoucher
 
         voucher = SandboxVoucher.objects.create(
@@ -221,6 +225,12 @@ class SandboxHost:
             percent=percent,
         )
         return voucher.code
+
+    def absolute_url(self, path: str) -> str:
+        from django.conf import settings
+
+        base = getattr(settings, "CRM_PUBLIC_URL", "http://127.0.0.1:8000/")
+        return f"{base.rstrip('/')}/{path.lstrip('/')}"
 
     def revoke_voucher(self, code: str) -> None:
         from ..sandbox.models import SandboxVoucher

@@ -16,12 +16,14 @@ from ..conf import CRMConfig
 
 DRAIN_TASK = "saleor-crm: record events"
 SWEEP_TASK = "saleor-crm: catch-up sweep"
+SEND_TASK = "saleor-crm: send campaign messages"
 HOURLY = {
     "saleor-crm: recompute RFM scores": "saleor_crm.recompute_rfm",
     "saleor-crm: re-evaluate rule segments": "saleor_crm.evaluate_segments",
     "saleor-crm: expire points": "saleor_crm.expire_points",
     "saleor-crm: review ranks": "saleor_crm.review_ranks",
     "saleor-crm: renew subscriptions": "saleor_crm.renew_subscriptions",
+    "saleor-crm: decide campaign entries": "saleor_crm.decide_campaigns",
 }
 DAILY = {
     "saleor-crm: refit predictions": "saleor_crm.refit_predictions",
@@ -36,6 +38,7 @@ def intake_schedule(config: CRMConfig) -> dict[str, tuple[str, int, str]]:
     return {
         DRAIN_TASK: ("saleor_crm.drain_changes", config.drain_seconds, "seconds"),
         SWEEP_TASK: ("saleor_crm.sweep_changes", config.sweep_minutes, "minutes"),
+        SEND_TASK: ("saleor_crm.dispatch_campaigns", 1, "minutes"),
     }
 
 

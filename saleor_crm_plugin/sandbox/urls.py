@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from ..campaigns.views import unsubscribe_view
 from ..dashboard.views import dashboard_view
 from ..graphql.export_view import export_analytics_view, export_customers_view
 from ..graphql.view import graphql_view
@@ -20,4 +21,6 @@ urlpatterns = [
     path(f"{PLUGIN}export/customers.csv", export_customers_view),
     path(f"{PLUGIN}export/analytics.csv", export_analytics_view),
     re_path(rf"^{PLUGIN}dashboard(?P<route>/.*)?$", _dashboard),
+    path("campaigns/unsubscribe/<str:token>", unsubscribe_view, name="crm-unsubscribe"),
+    path(f"{PLUGIN}campaigns/unsubscribe/<str:token>", unsubscribe_view),
 ]

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from saleor_crm_plugin.campaigns.schedule import send_at, step_due, under_cap
+from saleor_crm_plugin.campaigns.schedule import send_at, spread, step_due, under_cap
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -66,3 +66,19 @@ def test_the_weekly_cap_counts_the_last_seven_days_across_flows():
 def test_wrong_input_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_spread_moves_a_share_of_the_way_to_the_windows_end():
+    opening = datetime(2026, 12, 7, 9, 0, tzinfo=TOKYO)  # 11 hours of window left
+    assert spread(opening, TOKYO, WINDOW, 0.0) == opening.astimezone(UTC)
+    assert spread(opening, TOKYO, WINDOW, 0.5) == datetime(2026, 12, 7, 14, 30, tzinfo=TOKYO)
+    late = datetime(2026, 12, 7, 19, 0, tzinfo=TOKYO)  # an hour left
+    assert spread(late, TOKYO, WINDOW, 0.25) == datetime(2026, 12, 7, 19, 15, tzinfo=TOKYO)
+    assert spread(opening, TOKYO, (540, 1440), 0.5) == datetime(
+        2026, 12, 7, 16, 30, tzinfo=TOKYO
+    )
+
+
+def test_spread_refuses_a_fraction_outside_the_unit_interval():
+    with pytest.raises(ValueError, match="fraction"):
+        spread(datetime(2026, 12, 7, 9, 0, tzinfo=TOKYO), TOKYO, WINDOW, 1.0)

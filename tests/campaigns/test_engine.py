@@ -1,0 +1,314 @@
+"""Campaign flows on PostgreSQL: entry, the send ledger, exactly-once sending, exits, consent,
+the cap, control groups, unsubscribing and the report (the sandbox store as the host)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+
+from saleor_crm_plugin.campaigns import services
+from saleor_crm_plugin.campaigns.models import CampaignFlow, CampaignSend, FlowEntry, Unsubscribe
+from saleor_crm_plugin.campaigns.services import CampaignError
+from saleor_crm_plugin.conf import parse_config
+from saleor_crm_plugin.customers.ingest import ingest_orders
+from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.host import get_host, reset_host
+from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser, SandboxVoucher
+from tests.factories import order
+
+pytestmark = pytest.mark.django_db
+# 12:00 in Tokyo, the store's zone (tests/settings.py); the send window is 09:00-20:00.
+T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+WINDOW_END = timedelta(hours=7, minutes=59)  # 19:59 Tokyo on T0's day
+
+FIRST_ORDER = {
+    "name": "Thank you",
+    "trigger": {"kind": "first_order"},
+    "steps": [
+        {"delay_days": 3, "channel": "email", "template": "thank_you"},
+        {"delay_days": 14, "channel": "email", "template": "review_request"},
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_host():
+    reset_host()
+
+
+def _config(**settings):
+    return parse_config({"store-time-zone": "Asia/Tokyo", **settings})
+
+
+def _customer(number, *, consent=True, first_name="Hana"):
+    return SandboxUser.objects.create(
+        email=f"c{number}@example.com",
+        first_name=first_name,
+        private_metadata={"marketing_consent": "true"} if consent else {},
+        date_joined=T0 - 30 * DAY,
+        updated_at=T0,
+    )
+
+
+def _buy(user, order_id, when, total="5000"):
+    snapshot = order(order_id, user_id=str(user.pk), email=user.email, total=total, placed_at=when)
+    SandboxOrder.store(snapshot)
+    ingest_orders([snapshot])
+    return CustomerProfile.objects.get(user_id=str(user.pk))
+
+
+def _flow(slug="thanks", definition=None, config=None, **kwargs):
+    return services.save_flow(
+        slug, definition or FIRST_ORDER, config or _config(), enabled=True, **kwargs
+    )
+
+
+def _send_due(now, config, capture):
+    """Dispatch what is due and run its batches, as beat and the workers do."""
+    batches = []
+    with capture(execute=True):
+        services.dispatch(now, config, batches.append)
+    results = [services.send_batch(ids, now, config, get_host()) for ids in batches]
+    return batches, results
+
+
+def test_a_first_order_enters_the_flow_and_the_day_3_mail_goes_out_once(
+    django_capture_on_commit_callbacks,
+):
+    config = _config()
+    _flow(config=config)
+    profile = _buy(_customer(1), "o1", T0)
+    assert services.decide(T0 + timedelta(hours=1), config, get_host()) == {"thanks": 1}
+    entry = FlowEntry.objects.get(profile=profile)
+    assert (entry.occasion, entry.entered_at, entry.control) == ("order:1", T0, False)
+    sends = list(CampaignSend.objects.filter(entry=entry).order_by("step"))
+    assert [s.key for s in sends] == [f"{entry.pk}:0", f"{entry.pk}:1"]
+    # day 3 and day 14, each inside that day's window, no earlier than the order's hour
+    for send, days in zip(sends, (3, 14), strict=True):
+        local = send.due_at.astimezone(config.zone)
+        assert local.date() == (T0 + days * DAY).astimezone(config.zone).date()
+        assert 12 <= local.hour < 20
+    # deciding again (the next hour, the next day) enters nobody twice
+    assert services.decide(T0 + DAY, config, get_host()) == {"thanks": 0}
+
+    assert _send_due(T0 + 2 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)[0] == []
+    batches, results = _send_due(
+        T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks
+    )
+    assert len(batches) == 1
+    assert results[0]["sent"] == 1
+    (message,) = mail.outbox
+    assert message.to == ["c1@example.com"]
+    assert message.subject == "Thank you for your first order, Hana"
+    unsubscribe = message.extra_headers["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://")
+    assert "/campaigns/unsubscribe/" in unsubscribe
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe.strip("<>") in message.body
+    assert message.alternatives[0][1] == "text/html"
+    sends[0].refresh_from_db()
+    assert (sends[0].status, sends[0].attempts) == ("sent", 1)
+    # the same batch again (a redelivered task) and the next minute send nothing more
+    assert services.send_batch(batches[0], T0 + 3 * DAY + WINDOW_END, config, get_host()) == {}
+    assert _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)[0] == []
+    assert len(mail.outbox) == 1
+
+
+def test_ordering_again_exits_the_flow_before_its_next_step(django_capture_on_commit_callbacks):
+    config = _config()
+    _flow(config=config)
+    user = _customer(1)
+    _buy(user, "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    _buy(user, "o2", T0 + 5 * DAY)
+    _send_due(T0 + 14 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1  # the day-3 mail only
+    entry = FlowEntry.objects.get()
+    assert entry.exit_reason == "ordered"
+    review = CampaignSend.objects.get(step=1)
+    assert (review.status, review.reason) == ("skipped", "exit:ordered")
+
+
+def test_without_consent_a_marketing_flow_sends_nothing(django_capture_on_commit_callbacks):
+    config = _config()
+    _flow(config=config)
+    _buy(_customer(1, consent=False), "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+    assert FlowEntry.objects.get().exit_reason == "consent_withdrawn"
+    assert set(CampaignSend.objects.values_list("status", "reason")) == {
+        ("skipped", "exit:consent_withdrawn")
+    }
+
+
+def test_the_held_back_customers_get_nothing_and_are_recorded_as_held(
+    django_capture_on_commit_callbacks,
+):
+    config = _config()
+    _flow(config=config, definition={**FIRST_ORDER, "control_share": 0.5})
+    for number in range(40):
+        _buy(_customer(number), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    control = FlowEntry.objects.filter(control=True).count()
+    assert 8 <= control <= 32  # half, by a fixed hash of flow and customer
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 40 - control
+    assert CampaignSend.objects.filter(step=0, status="held").count() == control
+    # the same customers are held back when deciding again from scratch
+    again = {e.profile_id: e.control for e in FlowEntry.objects.all()}
+    FlowEntry.objects.all().delete()
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    assert {e.profile_id: e.control for e in FlowEntry.objects.all()} == again
+
+
+def test_the_weekly_cap_holds_across_flows(django_capture_on_commit_callbacks):
+    config = _config(**{"campaign-weekly-cap": "1"})
+    now_steps = {
+        **FIRST_ORDER,
+        "steps": [{"delay_days": 0, "channel": "email", "template": "thank_you"}],
+    }
+    _flow("a", now_steps, config)
+    _flow("b", {**now_steps, "name": "Another"}, config)
+    _buy(_customer(1), "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    assert sorted(CampaignSend.objects.values_list("status", "reason")) == [
+        ("sent", ""),
+        ("skipped", "weekly_cap"),
+    ]
+
+
+def test_nothing_goes_out_in_quiet_hours(django_capture_on_commit_callbacks):
+    config = _config()
+    _flow(config=config)
+    _buy(_customer(1), "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    night = T0 + 3 * DAY + timedelta(hours=14)  # 02:00 Tokyo
+    assert _send_due(night, config, django_capture_on_commit_callbacks)[0] == []
+    pending = CampaignSend.objects.get(step=0)
+    assert services.send_batch([pending.pk], night, config, get_host()) == {}
+    assert mail.outbox == []
+
+
+def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_one(
+    django_capture_on_commit_callbacks,
+):
+    config = _config()
+    _flow(config=config)
+    for number in range(3):
+        _buy(_customer(number), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    now = T0 + 3 * DAY + WINDOW_END
+    ids = list(CampaignSend.objects.filter(step=0).values_list("pk", flat=True))
+    _claim, rows = services._claim(ids, now)  # claimed, then the worker died
+    assert len(rows) == 3
+    assert set(CampaignSend.objects.filter(step=0).values_list("status", flat=True)) == {"sending"}
+    assert _send_due(now, config, django_capture_on_commit_callbacks)[0] == []  # not yet stale
+    # the next morning's dispatch finds them stale and sends each once
+    _batches, results = _send_due(T0 + 4 * DAY, config, django_capture_on_commit_callbacks)
+    assert sum(r["sent"] for r in results) == 3
+    assert len(mail.outbox) == 3
+
+
+def test_unsubscribing_by_the_link_stops_marketing_and_records_consent(
+    client, django_capture_on_commit_callbacks
+):
+    config = _config()
+    _flow(config=config)
+    user = _customer(1)
+    profile = _buy(user, "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    link = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
+    path = "/" + link.split("/", 3)[3]
+    page = client.get(path)
+    assert page.status_code == 200
+    assert b"<form" in page.content
+    assert not Unsubscribe.objects.exists()  # a link scanner's GET changes nothing
+    done = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    assert b"Unsubscribed" in done.content
+    row = Unsubscribe.objects.get()
+    assert (row.profile_id, row.channel, row.source) == (profile.pk, "email", "one_click")
+    user.refresh_from_db()
+    assert user.private_metadata["marketing_consent"] == "false"
+    assert client.post(path).status_code == 200  # again: still unsubscribed, nothing new
+    assert Unsubscribe.objects.count() == 1
+    _send_due(T0 + 14 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+    assert client.get("/campaigns/unsubscribe/forged").status_code == 400
+
+
+def test_a_dormant_customer_gets_a_win_back_voucher_once(django_capture_on_commit_callbacks):
+    config = _config()
+    services.install_built_in("winback", config)
+    CampaignFlow.objects.filter(slug="winback").update(
+        enabled=True, definition={**services.flow_rules.BUILT_IN["winback"], "control_share": 0}
+    )
+    user = _customer(1)
+    _buy(user, "o1", T0)
+    dormant = T0 + 90 * DAY + timedelta(hours=1)
+    assert services.decide(dormant, config, get_host()) == {"winback": 1}
+    _send_due(T0 + 90 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    (message,) = mail.outbox
+    send = CampaignSend.objects.get()
+    voucher = SandboxVoucher.objects.get(code=send.voucher_code)
+    assert voucher.user_id == user.pk
+    assert voucher.percent == 10
+    assert send.voucher_code in message.body
+    assert "10% off" in message.subject
+    assert send.voucher_ends_at == T0 + 90 * DAY + WINDOW_END + 30 * DAY
+    # the next day the same dormancy enters nobody again
+    assert services.decide(dormant + DAY, config, get_host()) == {"winback": 0}
+
+
+def test_a_wrong_flow_is_refused_with_the_path_of_the_problem():
+    config = _config()
+    bad = {**FIRST_ORDER, "steps": [{"delay_days": 3, "channel": "fax", "template": "x"}]}
+    with pytest.raises(CampaignError) as error:
+        services.save_flow("bad", bad, config)
+    assert error.value.field == "definition.$.steps[0].channel"
+    missing = {**FIRST_ORDER, "steps": [{"delay_days": 3, "channel": "email", "template": "nope"}]}
+    with pytest.raises(CampaignError) as error:
+        services.save_flow("bad", missing, config)
+    assert error.value.field == "definition.$.steps[0].template"
+    segment = {**FIRST_ORDER, "trigger": {"kind": "segment_entered", "segment": "Nobody"}}
+    with pytest.raises(CampaignError, match="Nobody"):
+        services.save_flow("bad", segment, config)
+    with pytest.raises(CampaignError) as error:
+        services.save_flow("bad slug!", FIRST_ORDER, config)
+    assert error.value.field == "slug"
+    assert not CampaignFlow.objects.exists()
+
+
+def test_the_report_compares_messaged_and_held_back_customers(django_capture_on_commit_callbacks):
+    config = _config()
+    row = _flow(config=config, definition={**FIRST_ORDER, "control_share": 0.5})
+    users = [_customer(number) for number in range(30)]
+    for number, user in enumerate(users):
+        _buy(user, f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    messaged = {e.profile.user_id for e in FlowEntry.objects.filter(control=False)}
+    buyers = [u for u in users if str(u.pk) in messaged][:4]
+    for number, user in enumerate(buyers):
+        _buy(user, f"again{number}", T0 + 6 * DAY, total="3000")
+    _send_due(T0 + 14 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    report = services.flow_report(row, T0 + 20 * DAY, config)
+    control = 30 - len(messaged)
+    assert report["entered"] == 30
+    overall = report["lift"][""]
+    assert (overall["messaged"].customers, overall["messaged"].converted) == (len(messaged), 4)
+    assert (overall["control"].customers, overall["control"].converted) == (control, 0)
+    jpy = report["lift"]["JPY"]
+    assert jpy["messaged"].revenue == 12000.0
+    assert jpy["lift"].messaged_revenue == pytest.approx(12000 / len(messaged))
+    assert jpy["lift"].revenue == pytest.approx(12000 / len(messaged))
+    assert report["attributed"]["JPY"]["orders"] == 4
+    step0 = report["steps"][0]
+    assert (step0["step"], step0["sent"], step0["held"]) == (0, len(messaged), control)
+    assert report["exited"] == {"ordered": 4}
