@@ -51,6 +51,8 @@ EVENT_TRIGGERS = {
     "rank_up": {},
     "rank_down": {},
     "subscription_delivery": {"n": (int, 1)},
+    # a repeat product's usual interval (the repeat report's) has passed since they bought it
+    "restock_due": {},
 }
 MAX_STEPS = 10
 
@@ -199,6 +201,12 @@ BUILT_IN = {
         ],
         "control_share": 0.1,
     },
+    "replenish": {
+        "name": "Time to restock",
+        "trigger": {"kind": "restock_due"},
+        "steps": [{"delay_days": 0, "channel": _EMAIL, "template": "replenish"}],
+        "control_share": 0.1,
+    },
     "winback": {
         "name": "Dormant win-back",
         "trigger": {"kind": "no_order_for", "days": 90},
@@ -271,8 +279,8 @@ def entering(
     `facts`: one row per customer: customer_id, order_count (paid orders), first_paid_at,
     last_paid_at, last_order_at (aware), birth_date (a date or None), next_expiry_at (aware
     or None: when their next points expire). `events`: the day's events: customer_id, kind
-    (segment_entered, rank_up, rank_down, subscription_delivery) and value (the segment, or the
-    delivery's number). Whether a customer may be messaged (consent, cap, control group) is
+    (segment_entered, rank_up, rank_down, subscription_delivery, restock_due) and value (the
+    segment, the delivery's number, the product). Whether a customer may be messaged (consent, cap, control group) is
     decided later, per step.
     """
     if flow.trigger in EVENT_TRIGGERS:

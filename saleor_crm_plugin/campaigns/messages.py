@@ -8,7 +8,8 @@ page, which saves a `MessageTemplate` row used from then on.
 
 Variables: `name` (first name), `rank` (the rank's name), `points` (spendable balance),
 `expiring_points` and `expiring_on` (within the next 30 days), `voucher_code`,
-`voucher_percent`, `voucher_ends_on`, `flow` (its name), `unsubscribe_url`.
+`voucher_percent`, `voucher_ends_on`, `flow` (its name), `product` (what a restock reminder
+is about), `unsubscribe_url`.
 
 Every email carries `List-Unsubscribe` (the link) and `List-Unsubscribe-Post:
 List-Unsubscribe=One-Click` (RFC 8058), and a Message-ID made from the send's key, so a
@@ -41,6 +42,7 @@ SHIPPED = (
     "points_expiring",
     "rank_up",
     "rank_down",
+    "replenish",
     "newsletter",
 )
 PARTS = ("subject.txt", "body.txt", "body.html")
@@ -132,6 +134,7 @@ def variables_for(sends, context, host) -> dict[int, dict]:
     ladder = {rank.code: rank.name for rank in context.config.loyalty.ladder.ranks}
     points = points_of(profiles, context.now)
     expiring = expiring_of(profiles, context.now, EXPIRING_DAYS)
+    products = _restock_products(sends, context)
     out = {}
     for send in sends:
         profile = profiles[send.profile_id]
@@ -151,11 +154,34 @@ def variables_for(sends, context, host) -> dict[int, dict]:
             if send.voucher_ends_at
             else None,
             "flow": flow.name,
+            "product": products.get(send.entry_id, ""),
             "unsubscribe_url": host.absolute_url(
                 f"campaigns/unsubscribe/{unsubscribe_token(profile.pk, row.pk, send.channel)}"
             ),
         }
     return out
+
+
+def _restock_products(sends, context) -> dict[int, str]:
+    """entry id -> the name of the product a restock entry is about."""
+    from django.db.models import Max
+
+    from ..customers.models import OrderLineRecord
+
+    wanted = {}
+    for send in sends:
+        occasion = context.entries[send.entry_id].occasion
+        if occasion.startswith("restock:"):
+            wanted[send.entry_id] = occasion.split(":")[1]
+    if not wanted:
+        return {}
+    names = dict(
+        OrderLineRecord.objects.filter(product_id__in=set(wanted.values()))
+        .values("product_id")
+        .annotate(name=Max("product_name"))
+        .values_list("product_id", "name")
+    )
+    return {entry: names.get(product, "") for entry, product in wanted.items()}
 
 
 def render_for(send, context, host) -> Rendered:

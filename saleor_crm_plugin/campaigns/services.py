@@ -34,7 +34,17 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, Min, OuterRef, Q, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+)
 from django.utils import timezone
 
 from ..conf import CRMConfig
@@ -173,8 +183,13 @@ FACT_COLUMNS = [
 
 
 def customer_facts(now: datetime, host) -> pd.DataFrame:
-    """One row per live customer: the figures `flows.entering` reads (see there)."""
-    from django.db.models import Min, OuterRef, Subquery
+    """One row per live customer with an order by `now`: the figures `flows.entering` reads.
+
+    The profile keeps the figures as of its latest order, which are those of `now` unless
+    orders were placed after it (a decision replayed for a past day, as the sandbox demo
+    does): then they are counted from the orders placed up to `now`.
+    """
+    from django.db.models import OuterRef, Subquery
 
     expiry = (
         PointsLot.objects.filter(
@@ -184,18 +199,23 @@ def customer_facts(now: datetime, host) -> pd.DataFrame:
         .annotate(first=Min("expires_at"))
         .values("first")[:1]
     )
-    rows = CustomerProfile.objects.filter(anonymized_at__isnull=True, order_count__gt=0)
-    rows = rows.annotate(
+    rows = CustomerProfile.objects.filter(anonymized_at__isnull=True).annotate(
         crm_birth=host.user_sort_expression("birth_date"), crm_expiry=Subquery(expiry)
-    ).values_list(
-        "pk",
-        "order_count",
-        "first_order_at",
-        "last_order_at",
-        "last_order_at",
-        "crm_birth",
-        "crm_expiry",
     )
+    if OrderRecord.objects.filter(counts=True, placed_at__gt=now).exists():
+        counted = OrderRecord.objects.filter(
+            profile=OuterRef("pk"), counts=True, placed_at__lte=now
+        )
+        rows = rows.annotate(
+            crm_count=Subquery(counted.values("profile").annotate(n=Count("pk")).values("n")[:1]),
+            crm_first=Subquery(counted.order_by("placed_at").values("placed_at")[:1]),
+            crm_last=Subquery(counted.order_by("-placed_at").values("placed_at")[:1]),
+        ).filter(crm_count__gt=0)
+        figures = ("crm_count", "crm_first", "crm_last", "crm_last")
+    else:
+        rows = rows.filter(order_count__gt=0)
+        figures = ("order_count", "first_order_at", "last_order_at", "last_order_at")
+    rows = rows.values_list("pk", *figures, "crm_birth", "crm_expiry")
     if connection.vendor == "postgresql":
         from ..analytics.frames import copy_frame
 
@@ -235,7 +255,45 @@ def day_events(day: date, config: CRMConfig) -> pd.DataFrame:
         rows.append(
             (profile_id, "subscription_delivery", sequence, f"sub:{subscription_id}:{sequence}")
         )
+    rows.extend(_restocks_due(start, end))
     return pd.DataFrame(rows, columns=["customer_id", "kind", "value", "occasion"])
+
+
+def _restocks_due(start: datetime, end: datetime) -> list[tuple]:
+    """Customers whose usual interval for a repeat product (the repeat report in force: repeat
+    rate at least the recommendations' threshold) ends within [start, end) since they last
+    bought it in that channel: (customer, "restock_due", product, occasion)."""
+    from ..analytics.models import ProductRepeatRow
+    from ..analytics.recommend_services import REPEAT_THRESHOLD
+    from ..customers.models import OrderLineRecord
+
+    rows = []
+    for channel, product, interval in (
+        ProductRepeatRow.objects.filter(
+            run__in_force=True,
+            level="product",
+            first_month="",
+            repeat_interval_days__isnull=False,
+            repeat_rate__gte=REPEAT_THRESHOLD,
+        )
+        .exclude(channel="")
+        .values_list("channel", "item", "repeat_interval_days")
+    ):
+        gap = timedelta(days=float(interval))
+        last = (
+            OrderLineRecord.objects.filter(
+                product_id=product, order__channel=channel, order__counts=True
+            )
+            .values("order__profile_id")
+            .annotate(last=Max("order__placed_at"))
+            .filter(last__gte=start - gap, last__lt=end - gap)
+            .values_list("order__profile_id", "last")
+        )
+        for profile_id, at in last:
+            if profile_id is not None:
+                occasion = f"restock:{product}:{at.date().isoformat()}"
+                rows.append((profile_id, "restock_due", product, occasion[:64]))
+    return rows
 
 
 def segment_members(name: str, config: CRMConfig, now: datetime, host) -> set[int]:
@@ -312,10 +370,11 @@ def _enter(row: CampaignFlow, flow, entering: dict, now: datetime, config: CRMCo
             flow=row,
             profile_id=customer,
             occasion=occasion,
-            entered_at=min(at or now, now),
+            entered_at=at or now,
             control=held_back(str(customer), row.slug, share) if share else False,
         )
         for customer, (occasion, at) in entering.items()
+        if at is None or at <= now  # an order after `now` enters on a later run
     ]
     created = 0
     for start in range(0, len(entries), 5000):
@@ -498,6 +557,7 @@ class _Context:
     consent: set
     unsubscribed: set
     sent_this_week: Counter
+    orders: dict  # profile id -> when their counting orders up to `now` were placed
 
 
 def _claim(ids, now: datetime) -> tuple[str, list[CampaignSend]]:
@@ -548,7 +608,13 @@ def _context(rows, now: datetime, config: CRMConfig, host) -> _Context:
             .annotate(n=Count("pk"))
         )
     )
-    return _Context(config, now, flows, entries, profiles, consent, unsubscribed, week)
+    orders = defaultdict(list)
+    since = min(entry.entered_at for entry in entries.values())
+    for profile_id, placed_at in OrderRecord.objects.filter(
+        profile_id__in=list(profiles), counts=True, placed_at__gt=since, placed_at__lte=now
+    ).values_list("profile_id", "placed_at"):
+        orders[profile_id].append(placed_at)
+    return _Context(config, now, flows, entries, profiles, consent, unsubscribed, week, orders)
 
 
 def _verdict(send: CampaignSend, context: _Context) -> tuple[str, str] | None:
@@ -559,10 +625,8 @@ def _verdict(send: CampaignSend, context: _Context) -> tuple[str, str] | None:
         return CampaignSend.SKIPPED, f"exit:{entry.exit_reason}"
     if profile.anonymized_at is not None:
         return "exit", "deleted"
-    if (
-        "ordered" in flow.exits
-        and profile.last_order_at
-        and profile.last_order_at > entry.entered_at
+    if "ordered" in flow.exits and any(
+        at > entry.entered_at for at in context.orders.get(send.profile_id, ())
     ):
         return "exit", "ordered"
     if entry.control:

@@ -244,6 +244,92 @@ def prediction_lines() -> list[str]:
     return lines
 
 
+def _interval(low, high, money: str = "") -> str:
+    if low is None:
+        return "too few customers to say"
+    if money:
+        return f"95% interval {low:+,.0f} to {high:+,.0f} {money}"
+    return f"95% interval {100 * low:+.1f} to {100 * high:+.1f} points"
+
+
+def campaign_lines(days: int = 120) -> list[str]:
+    """Run the built-in flows over the store's last `days` days, day by day as beat would
+    (deciding who enters in the morning, sending what is due in the evening), then print each
+    flow's report with its lift against the held-back customers."""
+    from datetime import datetime, time, timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from ..campaigns import flows, services
+    from ..campaigns.models import CampaignFlow
+    from ..host.sandbox import SandboxHost
+
+    host = SandboxHost()
+    config = host.config()
+    for name in flows.BUILT_IN:
+        services.install_built_in(name, config)
+    CampaignFlow.objects.filter(built_in__in=list(flows.BUILT_IN)).update(enabled=True)
+    today = timezone.now().astimezone(config.zone).date()
+    start, end = config.campaign_send_window
+    sent = 0
+    for offset in range(days, -1, -1):
+        day = today - timedelta(days=offset)
+        morning = datetime.combine(day, time(start // 60, start % 60), tzinfo=config.zone)
+        evening = datetime.combine(day, time((end - 1) // 60, (end - 1) % 60), tzinfo=config.zone)
+        services.decide(morning, config, host)
+        batches = []
+        services.dispatch(evening, config, batches.append)
+        for ids in batches:
+            sent += services.send_batch(ids, evening, config, host)["sent"]
+    now = timezone.now()
+    lines = [
+        f"Campaigns (the built-in flows run over the last {days} days; {sent:,} emails "
+        f"written to {settings.EMAIL_FILE_PATH}):"
+    ]
+    for row in CampaignFlow.objects.filter(built_in__in=list(flows.BUILT_IN)).order_by("pk"):
+        report = services.flow_report(row, now, config)
+        steps = "; ".join(
+            f"step {s['step'] + 1}: {s.get('sent', 0):,} sent, {s.get('held', 0):,} held back, "
+            f"{s.get('skipped', 0):,} skipped"
+            + (
+                " (" + ", ".join(f"{k} {v:,}" for k, v in sorted(s["reasons"].items())) + ")"
+                if s["reasons"]
+                else ""
+            )
+            for s in report["steps"]
+        )
+        lines.append(
+            f"  {row.definition['name']}: {report['entered']:,} entered; {steps or 'no sends'}"
+        )
+        conversion = report["lift"][""]
+        messaged, control, lift = conversion["messaged"], conversion["control"], conversion["lift"]
+        if control.customers:
+            lines.append(
+                f"    ordered within {report['window_days']} days: messaged "
+                f"{messaged.converted:,}/{messaged.customers:,} "
+                f"({100 * (lift.messaged_rate or 0):.1f}%), held back "
+                f"{control.converted:,}/{control.customers:,} ({100 * (lift.control_rate or 0):.1f}%): "
+                f"lift {100 * (lift.conversion or 0):+.1f} points "
+                f"({_interval(lift.conversion_low, lift.conversion_high)})"
+            )
+            for currency, arm in sorted(report["lift"].items()):
+                if currency and arm["lift"].revenue is not None:
+                    money = arm["lift"]
+                    lines.append(
+                        f"    revenue a customer ({currency}): messaged {money.messaged_revenue:,.0f}, "
+                        f"held back {money.control_revenue:,.0f}: lift {money.revenue:+,.0f} "
+                        f"({_interval(money.revenue_low, money.revenue_high, currency)})"
+                    )
+        for currency, figures in sorted(report["attributed"].items()):
+            lines.append(
+                f"    attributed (orders within {report['window_days']} days after a send, not "
+                f"a measured effect): {figures['orders']:,} orders, "
+                f"{figures['revenue']:,.0f} {currency}"
+            )
+    return lines
+
+
 def subscription_lines(count: int = 300) -> list[str]:
     """Put `count` repeat buyers on a subscription of what they buy most, then run renewals."""
     import random
@@ -383,6 +469,9 @@ def demo(args) -> int:
         print(line)
     print()
     for line in report_demo_lines():
+        print(line)
+    print()
+    for line in campaign_lines():
         print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()

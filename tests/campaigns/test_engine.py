@@ -312,3 +312,28 @@ def test_the_report_compares_messaged_and_held_back_customers(django_capture_on_
     step0 = report["steps"][0]
     assert (step0["step"], step0["sent"], step0["held"]) == (0, len(messaged), control)
     assert report["exited"] == {"ordered": 4}
+
+
+def test_a_repeat_product_due_again_enters_the_restock_flow_on_that_day():
+    from saleor_crm_plugin.analytics.report_services import compute_reports
+    from tests.factories import T0 as F0
+    from tests.factories import product_order
+
+    config = _config()
+    snapshots = []
+    # four customers bought Tea twice, 30 days apart: its repeat interval is 30 days
+    for n in range(4):
+        snapshots.append(product_order(f"a{n}", f"u{n}", 0, {"P1": "1000"}))
+        snapshots.append(product_order(f"b{n}", f"u{n}", 30, {"P1": "1000"}))
+    # a fifth bought it once, 10 days in: due on day 40
+    snapshots.append(product_order("c", "u9", 10, {"P1": "1000", "P2": "500"}))
+    ingest_orders(snapshots)
+    compute_reports(F0 + 41 * DAY, F0 + 41 * DAY, ["REGULAR"])
+    services.save_flow("restock", services.flow_rules.BUILT_IN["replenish"], config, enabled=True)
+    due_day = (F0 + 40 * DAY).astimezone(config.zone).date()
+    events = services.day_events(due_day, config)
+    restock = events[events["kind"] == "restock_due"]
+    guest = CustomerProfile.objects.get(user_id="u9")
+    assert restock["customer_id"].tolist() == [guest.pk]
+    assert restock["value"].tolist() == ["P1"]
+    assert services.day_events(due_day - DAY, config)["kind"].tolist() == []

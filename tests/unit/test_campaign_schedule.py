@@ -74,9 +74,7 @@ def test_spread_moves_a_share_of_the_way_to_the_windows_end():
     assert spread(opening, TOKYO, WINDOW, 0.5) == datetime(2026, 12, 7, 14, 30, tzinfo=TOKYO)
     late = datetime(2026, 12, 7, 19, 0, tzinfo=TOKYO)  # an hour left
     assert spread(late, TOKYO, WINDOW, 0.25) == datetime(2026, 12, 7, 19, 15, tzinfo=TOKYO)
-    assert spread(opening, TOKYO, (540, 1440), 0.5) == datetime(
-        2026, 12, 7, 16, 30, tzinfo=TOKYO
-    )
+    assert spread(opening, TOKYO, (540, 1440), 0.5) == datetime(2026, 12, 7, 16, 30, tzinfo=TOKYO)
 
 
 def test_spread_refuses_a_fraction_outside_the_unit_interval():
