@@ -285,7 +285,8 @@ def campaign_lines(days: int = 120) -> list[str]:
     now = timezone.now()
     lines = [
         f"Campaigns (the built-in flows run over the last {days} days; {sent:,} emails "
-        f"written to {settings.EMAIL_FILE_PATH}):"
+        f"written to {settings.EMAIL_FILE_PATH}; the generated customers never read them, so "
+        "a lift here is chance, and its interval says how much chance):"
     ]
     for row in CampaignFlow.objects.filter(built_in__in=list(flows.BUILT_IN)).order_by("pk"):
         report = services.flow_report(row, now, config)
