@@ -673,3 +673,29 @@ def test_staff_edit_a_template_and_the_preview_uses_it(post, staff_user):
         f"Thanks {SAMPLE_NAME}\n",
     )
     assert MessageTemplate.objects.count() == 1
+
+
+def test_a_flow_is_not_deleted_while_a_worker_sends_its_messages(post, staff_user, ran):
+    # given: switched off, one of its messages claimed by a worker
+    token = staff_user.api_token
+    post(SET_ENABLED, {"slug": "thanks", "enabled": False}, token=token)
+    CampaignSend.objects.filter(
+        pk=CampaignSend.objects.filter(status="pending").order_by("pk").values("pk")[:1]
+    ).update(status="sending")
+
+    # when
+    answer = post(DELETE, {"slug": "thanks"}, token=token)["data"]["crmCampaignFlowDelete"]
+
+    # then
+    assert answer == {
+        "slug": None,
+        "errors": [
+            {
+                "field": "slug",
+                "code": "BUSY",
+                "message": "a worker is sending 'thanks''s messages now: try again in a few "
+                "minutes",
+            }
+        ],
+    }
+    assert CampaignSend.objects.count() == 60
