@@ -45,6 +45,7 @@ from django.db.models import (
     Q,
     Sum,
 )
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from ..conf import CRMConfig
@@ -62,12 +63,15 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "BATCH_SIZE",
     "CampaignError",
+    "CampaignRefused",
     "decide",
+    "delete_flow",
     "dispatch",
     "flow_report",
     "install_built_in",
     "save_flow",
     "send_batch",
+    "sends_per_day",
     "unsubscribe",
     "unsubscribe_token",
 ]
@@ -84,6 +88,14 @@ UNSUBSCRIBE_SALT = "saleor-crm.unsubscribe"
 
 class CampaignError(FieldError):
     """A flow, template or request is wrong; `field` names the input (with a JSON path)."""
+
+
+class CampaignRefused(CampaignError):
+    """A right request that cannot be done now; `code` says why (enabled, busy, send_failed)."""
+
+    def __init__(self, field: str, message: str, code: str):
+        super().__init__(field, message)
+        self.code = code
 
 
 def _in_window(now: datetime, config: CRMConfig) -> bool:
@@ -123,6 +135,14 @@ def parse(definition, config: CRMConfig) -> flow_rules.Flow:
     return flow
 
 
+def check_kind(kind: str, flow: flow_rules.Flow) -> None:
+    """A flow is of kind flow or broadcast; a broadcast (segment send) names its segment."""
+    if kind not in (CampaignFlow.FLOW, CampaignFlow.BROADCAST):
+        raise CampaignError("kind", f"{kind!r} is not flow or broadcast")
+    if kind == CampaignFlow.BROADCAST and flow.trigger != "segment_entered":
+        raise CampaignError("definition.$.trigger.kind", "a segment send names its segment")
+
+
 def save_flow(
     slug: str,
     definition,
@@ -136,11 +156,8 @@ def save_flow(
     slug = (slug or "").strip()
     if not slug or len(slug) > 64 or not all(c.isalnum() or c in "-_" for c in slug):
         raise CampaignError("slug", "use 1-64 letters, digits, '-' or '_'")
-    if kind not in (CampaignFlow.FLOW, CampaignFlow.BROADCAST):
-        raise CampaignError("kind", f"{kind!r} is not flow or broadcast")
     flow = parse(definition, config)
-    if kind == CampaignFlow.BROADCAST and flow.trigger != "segment_entered":
-        raise CampaignError("definition.$.trigger.kind", "a segment send names its segment")
+    check_kind(kind, flow)
     now = now or timezone.now()
     with transaction.atomic():
         row = CampaignFlow.objects.select_for_update().filter(slug=slug).first()
@@ -167,6 +184,30 @@ def install_built_in(name: str, config: CRMConfig) -> CampaignFlow:
     CampaignFlow.objects.filter(pk=row.pk).update(built_in=name)
     row.built_in = name
     return row
+
+
+def delete_flow(slug: str) -> None:
+    """Delete a switched-off flow with its entries, its send ledger and so its report; its
+    pending sends are cancelled with it. Refused while it is on (it would enter customers
+    meanwhile) and while a worker holds one of its sends (`sending`: that message may be on
+    its way), so a deleted flow never has a message in flight."""
+    with transaction.atomic():
+        row = CampaignFlow.objects.select_for_update().filter(slug=slug).first()
+        if row is None:
+            raise CampaignError("slug", f"there is no flow {slug!r}")
+        if row.enabled:
+            raise CampaignRefused(
+                "slug", f"{slug!r} is switched on: switch it off first", "enabled"
+            )
+        if CampaignSend.objects.filter(flow=row, status=CampaignSend.SENDING).exists():
+            raise CampaignRefused(
+                "slug",
+                f"a worker is sending {slug!r}'s messages now: try again in a few minutes",
+                "busy",
+            )
+        # the ledger first, in one statement (a send has nothing of its own to cascade to)
+        CampaignSend.objects.filter(flow=row).delete()
+        row.delete()
 
 
 # --- who enters -----------------------------------------------------------------------------
@@ -469,7 +510,7 @@ def decide(now: datetime, config: CRMConfig, host, slugs=None) -> dict[str, int]
 def send_to_segment(row: CampaignFlow, now: datetime, config: CRMConfig, host) -> int:
     """A one-off send (kind broadcast) to the segment's members now; once per flow."""
     if row.kind != CampaignFlow.BROADCAST:
-        raise CampaignError("flow", f"{row.slug!r} is a flow, not a segment send")
+        raise CampaignError("slug", f"{row.slug!r} is a flow, not a segment send")
     flow = flow_rules.parse_flow(row.definition)
     members = segment_members(flow.params["segment"], config, now, host)
     return _enter(row, flow, dict.fromkeys(sorted(members), ("broadcast", None)), now, config)
@@ -929,6 +970,21 @@ def flow_report(row: CampaignFlow, now: datetime, config: CRMConfig) -> dict:
         "lift": lifts,
         "attributed": attributed,
     }
+
+
+def sends_per_day(row: CampaignFlow, since: date, config: CRMConfig) -> list[tuple]:
+    """(store-local day, status, sends) of the flow's ledger from `since` on: a sent message
+    on the day it went out, any other (pending, held, skipped, failed) on the day it was due,
+    so the days to come show what is scheduled."""
+    day = TruncDate(Coalesce("sent_at", "due_at"), tzinfo=config.zone)
+    return list(
+        CampaignSend.objects.filter(flow=row)
+        .annotate(day=day)
+        .filter(day__gte=since)
+        .values_list("day", "status")
+        .annotate(n=Count("pk"))
+        .order_by("day", "status")
+    )
 
 
 def rank_of(profile_ids) -> dict[int, str]:

@@ -326,6 +326,121 @@ MESSAGES = {
     "bought_with": pgettext_lazy("crm-dashboard", "Bought with"),
     "time_to_restock": pgettext_lazy("crm-dashboard", "Time to restock"),
     "last_bought": pgettext_lazy("crm-dashboard", "last bought"),
+    # The Campaigns page
+    "campaigns": pgettext_lazy("crm-dashboard", "Campaigns"),
+    "flows": pgettext_lazy("crm-dashboard", "Flows"),
+    "flow": pgettext_lazy("crm-dashboard", "Flow"),
+    "trigger": pgettext_lazy("crm-dashboard", "Trigger"),
+    "flow_kind": pgettext_lazy("crm-dashboard", "Kind"),
+    "kind_FLOW": pgettext_lazy("crm-dashboard", "Flow (customers enter by its trigger)"),
+    "kind_BROADCAST": pgettext_lazy("crm-dashboard", "Segment send (once, to a segment)"),
+    "entered": pgettext_lazy("crm-dashboard", "Entered"),
+    "sent": pgettext_lazy("crm-dashboard", "Sent"),
+    "switched_on": pgettext_lazy("crm-dashboard", "On"),
+    "built_in": pgettext_lazy("crm-dashboard", "Built-in"),
+    "open": pgettext_lazy("crm-dashboard", "Open"),
+    "install_built_in": pgettext_lazy("crm-dashboard", "Install a built-in flow"),
+    "install": pgettext_lazy("crm-dashboard", "Install"),
+    "installed_off": pgettext_lazy(
+        "crm-dashboard", "Installed, switched off: preview it, then switch it on."
+    ),
+    "new_flow": pgettext_lazy("crm-dashboard", "New flow"),
+    "no_flows": pgettext_lazy(
+        "crm-dashboard", "No flows yet: install a built-in flow or write your own."
+    ),
+    "editor": pgettext_lazy("crm-dashboard", "Editor"),
+    "slug": pgettext_lazy("crm-dashboard", "Slug (letters, digits, - or _)"),
+    "definition": pgettext_lazy("crm-dashboard", "Definition (JSON)"),
+    "definition_help": pgettext_lazy(
+        "crm-dashboard",
+        "A trigger, steps (delay_days, channel: email, line or webhook, template, optional "
+        "points and voucher), exits, control_share (0 to 0.5) and marketing (true needs "
+        "consent).",
+    ),
+    "not_json": pgettext_lazy("crm-dashboard", "is not valid JSON"),
+    "delete": pgettext_lazy("crm-dashboard", "Delete"),
+    "confirm_delete": pgettext_lazy(
+        "crm-dashboard", "Delete this flow with its send log and report?"
+    ),
+    "deleted": pgettext_lazy("crm-dashboard", "Deleted."),
+    "send_now": pgettext_lazy("crm-dashboard", "Send now"),
+    "sent_now": pgettext_lazy(
+        "crm-dashboard",
+        "{count} customers entered; their messages go out within the send window.",
+    ),
+    "preview_for": pgettext_lazy(
+        "crm-dashboard", "Render for (customer's email; empty: sample values)"
+    ),
+    "entering_today": pgettext_lazy("crm-dashboard", "Would enter today"),
+    "entering_days": pgettext_lazy("crm-dashboard", "Would have entered, per day"),
+    "entering_help": pgettext_lazy(
+        "crm-dashboard",
+        "From the customers' figures now, before consent, the control group and the weekly "
+        "cap; nothing is written.",
+    ),
+    "segment_members": pgettext_lazy("crm-dashboard", "In the segment now"),
+    "segment_flow_note": pgettext_lazy(
+        "crm-dashboard",
+        "A segment flow enters the customers who come into the segment after it is switched on.",
+    ),
+    "step": pgettext_lazy("crm-dashboard", "Step"),
+    "subject": pgettext_lazy("crm-dashboard", "Subject"),
+    "text_part": pgettext_lazy("crm-dashboard", "Text"),
+    "html_part": pgettext_lazy("crm-dashboard", "HTML"),
+    "placeholders_note": pgettext_lazy(
+        "crm-dashboard",
+        "Voucher codes and the unsubscribe link are placeholders here and in a test.",
+    ),
+    "test_send": pgettext_lazy("crm-dashboard", "Test send"),
+    "test_to": pgettext_lazy("crm-dashboard", "Send to (a staff address)"),
+    "send_test": pgettext_lazy("crm-dashboard", "Send a test"),
+    "test_sent": pgettext_lazy("crm-dashboard", "Test sent."),
+    "report": pgettext_lazy("crm-dashboard", "Report"),
+    "exited": pgettext_lazy("crm-dashboard", "Left the flow"),
+    "unsubscribed": pgettext_lazy("crm-dashboard", "Unsubscribed"),
+    "send_status_pending": pgettext_lazy("crm-dashboard", "Scheduled"),
+    "send_status_sending": pgettext_lazy("crm-dashboard", "Sending"),
+    "send_status_sent": pgettext_lazy("crm-dashboard", "Sent"),
+    "send_status_held": pgettext_lazy("crm-dashboard", "Held back"),
+    "send_status_skipped": pgettext_lazy("crm-dashboard", "Skipped"),
+    "send_status_failed": pgettext_lazy("crm-dashboard", "Failed"),
+    "reasons": pgettext_lazy("crm-dashboard", "Reasons"),
+    "measured_lift": pgettext_lazy("crm-dashboard", "Measured lift against the control group"),
+    "lift_help": pgettext_lazy(
+        "crm-dashboard",
+        "Orders within {days} days after entering, messaged customers against the held-back "
+        "ones; the interval is 95%. A blank: a group too small to say.",
+    ),
+    "messaged": pgettext_lazy("crm-dashboard", "Messaged"),
+    "control_group": pgettext_lazy("crm-dashboard", "Control"),
+    "converted": pgettext_lazy("crm-dashboard", "Ordered"),
+    "conversion": pgettext_lazy("crm-dashboard", "Conversion"),
+    "difference": pgettext_lazy("crm-dashboard", "Difference (interval 95%)"),
+    "conversion_any_currency": pgettext_lazy("crm-dashboard", "Conversion (any currency)"),
+    "attribution": pgettext_lazy("crm-dashboard", "Attribution (not a measured effect)"),
+    "attribution_help": pgettext_lazy(
+        "crm-dashboard",
+        "Orders placed within {days} days after one of the flow's messages. Those customers "
+        "may have ordered anyway: the lift above is the measured effect.",
+    ),
+    "sends_per_day": pgettext_lazy("crm-dashboard", "Messages per day"),
+    "messages_axis": pgettext_lazy("crm-dashboard", "Messages"),
+    "send_log": pgettext_lazy("crm-dashboard", "Send log"),
+    "due_at": pgettext_lazy("crm-dashboard", "Due"),
+    "sent_at": pgettext_lazy("crm-dashboard", "Sent at"),
+    "voucher": pgettext_lazy("crm-dashboard", "Voucher"),
+    "error": pgettext_lazy("crm-dashboard", "Error"),
+    "more": pgettext_lazy("crm-dashboard", "More"),
+    "templates": pgettext_lazy("crm-dashboard", "Message templates"),
+    "template": pgettext_lazy("crm-dashboard", "Template"),
+    "template_help": pgettext_lazy(
+        "crm-dashboard",
+        "Django template syntax. Variables: name, rank, points, expiring_points, expiring_on, "
+        "voucher_code, voucher_percent, voucher_ends_on, flow, unsubscribe_url.",
+    ),
+    "edited": pgettext_lazy("crm-dashboard", "edited"),
+    "as_shipped": pgettext_lazy("crm-dashboard", "as shipped"),
+    "save_template": pgettext_lazy("crm-dashboard", "Save the template"),
 }
 
 

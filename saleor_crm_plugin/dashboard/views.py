@@ -37,7 +37,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOCALE_COOKIE = "saleor_crm_locale"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
-PAGES = ("overview", "customers", "segments", "analytics", "loyalty", "subscriptions")
+PAGES = ("overview", "customers", "segments", "analytics", "loyalty", "subscriptions", "campaigns")
 # The popup from a customer's page (Dashboard's "more actions" menu): adjust points, pin a rank.
 POPUPS = ("actions",)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
@@ -126,6 +126,56 @@ ANALYTICS_QUERIES = {
 }}
 fragment ltv on CRMLtv {{ value name customers revenue {_MONEY} average {_MONEY} median {_MONEY} }}""",
 }
+# The Campaigns page's requests (graphql/campaigns/): the flow list first, then the chosen
+# flow's report, send log and preview, and the changes staff make.
+_CAMPAIGN_FLOW = "slug kind name trigger enabled builtIn definition entered sent"
+_CAMPAIGN_ERRORS = "errors { field code message }"
+CAMPAIGNS_QUERIES = {
+    "list": f"""{{ crmCampaignFlows {{ {_CAMPAIGN_FLOW} }}
+  crmCampaignBuiltIns {{ name title trigger }}
+  crmMessageTemplates {{ name subject text html edited }} }}""",
+    "report": f"""query($slug: String!) {{ crmCampaignReport(slug: $slug) {{
+  entered unsubscribed windowDays exited {{ reason count }}
+  steps {{ step channel template pending sent held skipped failed reasons {{ reason count }} }}
+  lift {{ currency
+    messaged {{ customers converted conversionRate revenuePerCustomer {_MONEY} }}
+    control {{ customers converted conversionRate revenuePerCustomer {_MONEY} }}
+    conversion {{ difference low high }}
+    revenuePerCustomer {{ difference {_MONEY} low {_MONEY} high {_MONEY} }} }}
+  attribution {{ currency orders revenue {_MONEY} }}
+  sendsPerDay(days: 90) {{ day sent pending held skipped failed }} }} }}""",
+    "sends": """query($slug: String!, $status: CRMCampaignSendStatus, $after: String) {
+  crmCampaignSends(slug: $slug, status: $status, first: 50, after: $after) { totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { key customerId customerEmail step channel status reason error dueAt sentAt
+      voucherCode } } } }""",
+    "preview": """query($slug: String, $definition: JSONString, $kind: CRMCampaignKind,
+    $customer: ID) {
+  crmCampaignPreview(slug: $slug, definition: $definition, kind: $kind, customer: $customer) {
+    today segmentMembers days { day customers }
+    messages { step channel template subject text html } } }""",
+    "customer": """query($email: String!) {
+  crmCustomers(first: 1, filter: {email: $email}) { edges { node { id email } } } }""",
+    "save": f"""mutation($slug: String!, $definition: JSONString!, $kind: CRMCampaignKind) {{
+  crmCampaignFlowSave(slug: $slug, definition: $definition, kind: $kind) {{
+    flow {{ {_CAMPAIGN_FLOW} }} {_CAMPAIGN_ERRORS} }} }}""",
+    "install": f"""mutation($name: String!) {{ crmCampaignFlowInstall(builtIn: $name) {{
+  flow {{ slug }} {_CAMPAIGN_ERRORS} }} }}""",
+    "enable": f"""mutation($slug: String!, $enabled: Boolean!) {{
+  crmCampaignFlowSetEnabled(slug: $slug, enabled: $enabled) {{ flow {{ slug enabled }}
+    {_CAMPAIGN_ERRORS} }} }}""",
+    "delete": f"""mutation($slug: String!) {{ crmCampaignFlowDelete(slug: $slug) {{ slug
+  {_CAMPAIGN_ERRORS} }} }}""",
+    "sendNow": f"""mutation($slug: String!) {{ crmCampaignSendNow(slug: $slug) {{ entered
+  {_CAMPAIGN_ERRORS} }} }}""",
+    "testSend": f"""mutation($slug: String!, $step: Int, $email: String!, $customer: ID) {{
+  crmCampaignTestSend(slug: $slug, step: $step, email: $email, customer: $customer) {{
+    messageId {_CAMPAIGN_ERRORS} }} }}""",
+    "saveTemplate": f"""mutation($name: String!, $subject: String!, $text: String!,
+    $html: String) {{
+  crmMessageTemplateSave(name: $name, subject: $subject, text: $text, html: $html) {{
+    template {{ name subject text html edited }} {_CAMPAIGN_ERRORS} }} }}""",
+}
 ACTIONS_POPUP_QUERY = """query($id: ID!) {
   crmCustomer(id: $id) { email name membership { rank { code name } pinned }
     points { available pending } }
@@ -201,7 +251,7 @@ def _page(request, host, name: str) -> HttpResponse:
             "t": words,
             "static": f"{base}/dashboard/static",
             # Chart.js (static/vendor/) only where charts are drawn
-            "charts": name == "analytics",
+            "charts": name in ("analytics", "campaigns"),
             # in a <script> element: no "</" can end it early
             "config": json.dumps(
                 {
@@ -238,6 +288,7 @@ def _page(request, host, name: str) -> HttpResponse:
                         "subscriptions": SUBSCRIPTIONS_PAGE_QUERY,
                         "actions": ACTIONS_POPUP_QUERY,
                         "analytics": ANALYTICS_QUERIES,
+                        "campaigns": CAMPAIGNS_QUERIES,
                     }[name],
                 }
             ).replace("<", "\\u003c"),

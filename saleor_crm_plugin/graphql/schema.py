@@ -8,6 +8,7 @@ in the SDL (graphene collects them from the last base to the first).
 import graphene
 
 from .analytics.schema import AnalyticsQueries
+from .campaigns.schema import CampaignMutations, CampaignQueries
 from .core.types import Money
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
@@ -23,12 +24,19 @@ class Query(
     LoyaltyQueries,
     SubscriptionQueries,
     AnalyticsQueries,
+    CampaignQueries,
     graphene.ObjectType,
 ):
     pass
 
 
-class Mutation(SegmentMutations, LoyaltyMutations, SubscriptionMutations, graphene.ObjectType):
+class Mutation(
+    SegmentMutations,
+    LoyaltyMutations,
+    SubscriptionMutations,
+    CampaignMutations,
+    graphene.ObjectType,
+):
     pass
 
 

@@ -1333,3 +1333,194 @@ def test_the_analytics_page_on_the_stored_reports_with_a_real_csv(browser, live_
     assert len(lines) == 1 + cells.count()
     _shot(page, "analytics-stored", height=3600)
     page.close()
+
+
+# --- the Campaigns page ------------------------------------------------------------------------
+
+
+def _campaign_store():
+    """A first-order flow holding back half of thirty customers, its day-3 mail sent, and four
+    messaged customers ordering again; the engine run as beat and the workers run it."""
+    from django.utils import timezone
+
+    from saleor_crm_plugin.campaigns import services
+    from saleor_crm_plugin.campaigns.models import FlowEntry
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from saleor_crm_plugin.host import get_host
+    from saleor_crm_plugin.sandbox.models import SandboxUser
+
+    # 12:00 in Tokyo, twenty days ago: the day-14 mails are due, not sent (nobody dispatched)
+    start = (timezone.now() - timedelta(days=20)).replace(hour=3, minute=0, second=0, microsecond=0)
+    host = get_host()
+    config = host.config()
+    definition = {
+        "name": "Thank you",
+        "trigger": {"kind": "first_order"},
+        "steps": [
+            {"delay_days": 3, "channel": "email", "template": "thank_you"},
+            {"delay_days": 14, "channel": "email", "template": "review_request"},
+        ],
+        "control_share": 0.5,
+    }
+    services.save_flow("thanks", definition, config, enabled=True)
+    users = []
+    for number in range(30):
+        user = SandboxUser.objects.create(
+            email=f"c{number}@example.com",
+            first_name=f"Kai{number}",
+            private_metadata={"marketing_consent": "true"},
+            date_joined=start - timedelta(days=30),
+            updated_at=start,
+        )
+        snapshot = order(f"o{number}", user_id=str(user.pk), email=user.email, placed_at=start)
+        SandboxOrder.store(snapshot)
+        ingest_orders([snapshot])
+        users.append(user)
+    services.decide(start + timedelta(hours=1), config, host)
+    now = start + timedelta(days=3, hours=7, minutes=59)  # 19:59 Tokyo, day 3
+    batches = []
+    services.dispatch(now, config, batches.append)  # autocommit: enqueued at once
+    for ids in batches:
+        services.send_batch(ids, now, config, host)
+    messaged = {e.profile.user_id for e in FlowEntry.objects.filter(control=False)}
+    for number, user in enumerate([u for u in users if str(u.pk) in messaged][:4]):
+        snapshot = order(
+            f"again{number}",
+            user_id=str(user.pk),
+            email=user.email,
+            total="3000",
+            placed_at=start + timedelta(days=6),
+        )
+        SandboxOrder.store(snapshot)
+        ingest_orders([snapshot])
+    return len(messaged)
+
+
+def _campaigns_page(browser, live_server, locale="en"):
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    url = f"{live_server.url}{BASE}/campaigns?locale={locale}"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    return page, page.frame_locator("#app"), problems
+
+
+def test_the_campaigns_page_shows_the_flows_and_a_flows_report_with_its_lift(
+    browser, live_server, db
+):
+    # given
+    messaged = _campaign_store()
+    page, frame, problems = _campaigns_page(browser, live_server)
+
+    # when: the list, then the flow opened
+    frame.locator("#crm-flows").wait_for(timeout=15_000)
+    row = frame.locator("#crm-flows tr[data-slug=thanks]")
+    assert row.locator("td").nth(0).inner_text().startswith("Thank you")
+    assert row.locator("td").nth(4).inner_text() == str(messaged)
+    assert row.locator("input[data-enable=thanks]").is_checked()
+    frame.locator("button[data-open=thanks]").click()
+    frame.locator("#crm-report-steps").wait_for(timeout=15_000)
+
+    # then: the steps, the lift against the control group, attribution, the chart, the log
+    steps = frame.locator("#crm-report-steps tr")
+    assert steps.count() == 3
+    first = [steps.nth(1).locator("td").nth(i).inner_text() for i in range(8)]
+    assert first == ["1", "thank_you", "email", "0", str(messaged), str(30 - messaged), "0", "0"]
+    conversion = frame.locator("#crm-lift-conversion tr")
+    assert conversion.nth(1).locator("td").nth(2).inner_text() == "4"  # messaged who ordered
+    assert conversion.nth(2).locator("td").nth(2).inner_text() == "0"  # control
+    assert frame.locator("#crm-lift-revenue tr").nth(1).locator("td").nth(0).inner_text() == "JPY"
+    assert frame.locator("#crm-attribution tr").nth(1).locator("td").nth(1).inner_text() == "4"
+    app = page.frame(url=f"{live_server.url}{BASE}/campaigns?locale=en")
+    drawn = app.evaluate(
+        "() => { const c = Chart.getChart(document.getElementById('crm-sends-chart'));"
+        " return c.data.datasets.map(d => d.data.reduce((a, b) => a + b, 0)); }"
+    )
+    assert drawn == [messaged, 30 - messaged, 0, 0, 30]  # sent, held, skipped, failed, due
+    assert frame.locator("#crm-send-log tr").count() == 1 + 50
+    frame.locator("#crm-send-status").select_option("SENT")
+    frame.locator("#crm-send-log tr >> nth=1").wait_for(timeout=15_000)
+    app.wait_for_function(
+        f"document.querySelectorAll('#crm-send-log tr').length === {1 + messaged}"
+    )
+    _shot(page, "campaigns-report", height=4200)
+    assert problems == []
+    page.close()
+
+
+def test_staff_edit_preview_and_install_flows_on_the_campaigns_page(browser, live_server, db):
+    # given
+    _campaign_store()
+    page, frame, problems = _campaigns_page(browser, live_server)
+    frame.locator("button[data-open=thanks]").click()
+    editor = frame.locator("#crm-definition")
+    editor.wait_for(timeout=15_000)
+
+    # when: a wrong channel saved
+    text = editor.input_value()
+    editor.fill(text.replace('"channel": "email"', '"channel": "fax"', 1))
+    frame.locator("#crm-flow-save").click()
+    error = frame.locator("#crm-definition-error")
+    error.filter(has_text="fax").wait_for(timeout=15_000)
+
+    # then: refused at its path, the line selected in the editor
+    assert error.inner_text() == "definition.$.steps[0].channel: 'fax' is not email, line, webhook"
+    assert error.get_attribute("data-field") == "definition.$.steps[0].channel"
+    line = int(error.get_attribute("data-line"))
+    assert editor.input_value().splitlines()[line - 1].strip().startswith('"channel": "fax"')
+    assert editor.get_attribute("aria-invalid") == "true"
+
+    # when: put right and previewed for a customer
+    editor.fill(text)
+    frame.locator("#crm-preview-email").fill("c3@example.com")
+    frame.locator("#crm-preview-run").click()
+    frame.locator("#crm-entering-today").wait_for(timeout=15_000)
+
+    # then
+    assert frame.locator("#crm-preview-days tr").count() == 1 + 7
+    subjects = frame.locator("#crm-preview .subject")
+    assert subjects.nth(0).inner_text() == "Subject: Thank you for your first order, Kai3"
+
+    # when: a built-in installed
+    frame.locator("#crm-built-in").select_option("winback")
+    frame.locator("#crm-install").click()
+    frame.locator("#crm-flows tr[data-slug=winback]").wait_for(timeout=15_000)
+    frame.locator("#crm-editor h2", has_text="Dormant win-back").wait_for(timeout=15_000)
+
+    # then: switched off, open in the editor
+    assert not frame.locator("input[data-enable=winback]").is_checked()
+    assert '"no_order_for"' in frame.locator("#crm-definition").input_value()
+    assert "Installed, switched off" in frame.locator("#crm-notice").inner_text()
+    _shot(page, "campaigns-editor", height=3000)
+    assert problems == []
+    page.close()
+
+
+def test_the_campaigns_page_speaks_japanese(browser, live_server, db):
+    # given
+    _campaign_store()
+    page, frame, problems = _campaigns_page(browser, live_server, locale="ja")
+
+    # when
+    frame.locator("button[data-open=thanks]").click()
+    frame.locator("#crm-report-steps").wait_for(timeout=15_000)
+
+    # then
+    text = frame.locator("main").inner_text()
+    for words in (
+        "キャンペーン",
+        "シナリオ一覧",
+        "対照群と比べた効果 (リフト)",
+        "送信ログ",
+        "日別の送信数",
+    ):
+        assert words in text
+    assert "アトリビューション (効果の測定値ではありません)" in text
+    _shot(page, "campaigns-ja", height=4200)
+    assert problems == []
+    page.close()

@@ -304,8 +304,82 @@ def test_dashboard_lists_the_analytics_page_under_customers(client):
         "/analytics",
         "/loyalty",
         "/subscriptions",
+        "/campaigns",
     ]
     assert client.get(f"{BASE}/analytics").status_code == 200
+
+
+def test_the_campaigns_page_is_a_shell_with_its_queries_in_english_and_japanese(client):
+    # when
+    en = client.get(f"{BASE}/campaigns?theme=light").content.decode()
+    ja = client.get(f"{BASE}/campaigns?theme=dark&locale=ja").content.decode()
+
+    # then: Chart.js (sends per day) before the page's script, the words of both languages
+    chart = '<script src="/plugins/global/saleor.crm/dashboard/static/vendor/chart.umd.js">'
+    assert en.index(chart) < en.index(
+        'src="/plugins/global/saleor.crm/dashboard/static/dashboard.js"'
+    )
+    assert '<span data-t="crm">CRM</span> · <span data-t="campaigns">Campaigns</span>' in en
+    assert '<html lang="ja" data-theme="dark">' in ja
+    assert '<span data-t="campaigns">キャンペーン</span>' in ja
+    config = _config(en)
+    assert set(config["query"]) == {
+        "list",
+        "report",
+        "sends",
+        "preview",
+        "customer",
+        "save",
+        "install",
+        "enable",
+        "delete",
+        "sendNow",
+        "testSend",
+        "saveTemplate",
+    }
+    assert config["text"]["measured_lift"] == "Measured lift against the control group"
+    assert _config(ja)["text"]["measured_lift"] == "対照群と比べた効果 (リフト)"
+    assert _config(ja)["text"]["attribution"] == "アトリビューション (効果の測定値ではありません)"
+    # no data in the shell: the page reads it with the staff token
+    assert "crmCampaignFlows" not in en.split('<script id="crm-config"')[0]
+    from saleor_crm_plugin.dashboard.app import extensions
+
+    page = next(
+        e
+        for e in extensions("https://shop.example.com/plugins/global/saleor.crm/dashboard")
+        if e.identifier == "crm-campaigns"
+    )
+    assert (page.label, page.mount, page.target, page.url, page.permissions) == (
+        "CRM · Campaigns",
+        "navigation_customers",
+        "app_page",
+        "/campaigns",
+        ("MANAGE_USERS",),
+    )
+
+
+def test_the_campaigns_pages_requests_are_valid_and_answer_staff_only(
+    post_json, staff_user, client
+):
+    from graphql import parse, validate
+
+    from saleor_crm_plugin.dashboard.views import CAMPAIGNS_QUERIES
+    from saleor_crm_plugin.graphql.schema import schema
+
+    # given
+    customer = make_user("ann@example.com")
+
+    # when
+    listed = post_json(CAMPAIGNS_QUERIES["list"], staff_user.api_token)
+    denied = post_json(CAMPAIGNS_QUERIES["list"], customer.api_token)
+
+    # then
+    for name, query in CAMPAIGNS_QUERIES.items():
+        assert validate(schema, parse(query)) == [], name
+    assert listed["data"]["crmCampaignFlows"] == []
+    assert len(listed["data"]["crmCampaignBuiltIns"]) == 7
+    assert "thank_you" in {t["name"] for t in listed["data"]["crmMessageTemplates"]}
+    assert denied["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
 
 
 def test_the_analytics_pages_queries_are_valid_against_the_schema(post_json, staff_user):

@@ -46,6 +46,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
         "crm-analytics": ("navigation_customers", "app_page", "/analytics", {}),
         "crm-loyalty": ("navigation_customers", "app_page", "/loyalty", {}),
         "crm-subscriptions": ("navigation_customers", "app_page", "/subscriptions", {}),
+        "crm-campaigns": ("navigation_customers", "app_page", "/campaigns", {}),
         "crm-customer-widget": (
             "customer_details_widgets",
             "widget",

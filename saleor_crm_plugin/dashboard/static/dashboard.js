@@ -1404,13 +1404,608 @@
     }).then(drawAnalytics);
   }
 
+  // --- Campaigns: the flow list (switch on and off, install the built-ins), the editor (the
+  // definition as JSON, an error shown at the path the API names), the preview (who would
+  // enter, each step rendered for a customer), a test send, the report with the measured
+  // lift, the send log and the message templates.
+  var CAMPAIGNS = config.page === "campaigns" ? config.query : null;  // views.CAMPAIGNS_QUERIES
+  var SEND_STATUSES = ["PENDING", "SENDING", "SENT", "HELD", "SKIPPED", "FAILED"];
+  var NEW_FLOW = {
+    name: "", trigger: { kind: "first_order" },
+    steps: [{ delay_days: 3, channel: "email", template: "thank_you" }],
+    exits: ["ordered", "consent_withdrawn", "deleted"], control_share: 0.1, marketing: true,
+  };
+  var camp = {
+    data: null, slug: null, newSlug: "", kind: "FLOW", draft: null, error: null,
+    report: null, sends: null, sendsStatus: "", preview: null, previewError: null,
+    previewEmail: "", testEmail: "", testStep: 0, template: null, templateDraft: null,
+    templateError: null,
+  };
+
+  function errorOf(answer, key) {
+    // a mutation's first payload error, else the request's own (permission, bad argument)
+    var payload = answer.data && answer.data[key];
+    var errors = (payload && payload.errors) || answer.errors || [];
+    if (!errors.length) { return null; }
+    var field = errors[0].field || (errors[0].extensions && errors[0].extensions.exception && errors[0].extensions.exception.field);
+    var message = errors[0].message;
+    if (field && message.indexOf(field + ": ") === 0) { message = message.slice(field.length + 2); }
+    return { field: field || null, message: message };
+  }
+
+  function errorLine(error) {
+    return (error.field ? error.field + ": " : "") + error.message;
+  }
+
+  function jsonPlaces(text) {
+    // where each key (else value) of a JSON text starts, by its path as the API names it
+    // ("$.steps[0].channel"); the text parses (JSON.parse said so)
+    var places = {}, i = 0;
+    function space() { while (i < text.length && /\s/.test(text[i])) { i++; } }
+    function string() {
+      var start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) { if (text[i] === "\\") { i++; } }
+      i++;
+      return JSON.parse(text.slice(start, i));
+    }
+    function value(path) {
+      space();
+      if (places[path] === undefined) { places[path] = i; }
+      var open = text[i];
+      if (open === "{" || open === "[") {
+        i++;
+        space();
+        if (text[i] === (open === "{" ? "}" : "]")) { i++; return; }
+        for (var n = 0; i < text.length; n++) {
+          space();
+          if (open === "{") {
+            var at = i, key = string();
+            places[path + "." + key] = at;
+            space();
+            i++;  // the colon
+            value(path + "." + key);
+          } else {
+            value(path + "[" + n + "]");
+          }
+          space();
+          if (text[i++] !== ",") { return; }
+        }
+      } else if (open === '"') {
+        string();
+      } else {
+        while (i < text.length && !/[,\]\}\s]/.test(text[i])) { i++; }
+      }
+    }
+    value("$");
+    return places;
+  }
+
+  function showDefinitionError(textarea) {
+    // the error beside the editor, and the text at its JSON path selected (the nearest
+    // enclosing path the text has: "$.trigger.segment" when missing selects "$.trigger")
+    var error = camp.error;
+    if (!error || !textarea) { return; }
+    var path = (error.field || "").replace(/^definition\.?/, "");
+    if (!path || error.field.indexOf("definition") !== 0) { return; }
+    textarea.setAttribute("aria-invalid", "true");
+    var places;
+    try { JSON.parse(textarea.value); places = jsonPlaces(textarea.value); } catch (e) { return; }
+    while (path && places[path] === undefined) { path = path.replace(/(\.[^.\[]*|\[\d+\])$/, ""); }
+    if (places[path] === undefined) { return; }
+    var start = places[path], end = textarea.value.indexOf("\n", start);
+    textarea.setSelectionRange(start, end < 0 ? textarea.value.length : end);
+    var line = textarea.value.slice(0, start).split("\n").length;
+    var box = document.getElementById("crm-definition-error");
+    box.setAttribute("data-line", String(line));
+  }
+
+  function signedShare(value) {
+    if (value === null || value === undefined) { return "—"; }
+    return new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(value);
+  }
+
+  function interval(low, high, format) {
+    return low === null || low === undefined ? "" : " (" + format(low) + " … " + format(high) + ")";
+  }
+
+  function storeDay(value) {
+    // a store-local day ("2026-03-05"), shown as it is, in the page's language
+    return value ? new Date(value + "T00:00:00Z").toLocaleDateString(locale(), { timeZone: "UTC" }) : "—";
+  }
+
+  function storeTime(value) {
+    return value ? new Date(value).toLocaleString(locale(), { timeZone: config.zone }) : "—";
+  }
+
+  function campaignFlows() { return (camp.data && camp.data.crmCampaignFlows) || []; }
+
+  function chosenFlow() {
+    return campaignFlows().filter(function (f) { return f.slug === camp.slug; })[0] || null;
+  }
+
+  function reloadCampaigns() {
+    return graphql(CAMPAIGNS.list).then(function (answer) {
+      if (answer.data) { camp.data = answer.data; }
+      drawCampaigns();
+    });
+  }
+
+  function openFlow(slug) {
+    camp.slug = slug;
+    var flow = chosenFlow();
+    camp.kind = flow ? flow.kind : "FLOW";
+    camp.draft = flow ? JSON.stringify(JSON.parse(flow.definition), null, 2) : "";
+    camp.error = null;
+    camp.preview = null;
+    camp.previewError = null;
+    camp.report = null;
+    camp.sends = null;
+    camp.testStep = 0;
+    return Promise.all([askReport(), askSends(false)]).then(drawCampaigns);
+  }
+
+  function askReport() {
+    if (!camp.slug) { return Promise.resolve(); }
+    return graphql(CAMPAIGNS.report, { slug: camp.slug }).then(function (answer) {
+      camp.report = (answer.data && answer.data.crmCampaignReport) || null;
+    });
+  }
+
+  function askSends(more) {
+    if (!camp.slug) { return Promise.resolve(); }
+    var after = more && camp.sends ? camp.sends.pageInfo.endCursor : null;
+    return graphql(CAMPAIGNS.sends, { slug: camp.slug, status: camp.sendsStatus || null, after: after }).then(function (answer) {
+      var page = answer.data && answer.data.crmCampaignSends;
+      if (!page) { return; }
+      if (more && camp.sends) { page.edges = camp.sends.edges.concat(page.edges); }
+      camp.sends = page;
+    });
+  }
+
+  function draftDefinition() {
+    // the editor's JSON, or null with camp.error set
+    try {
+      return JSON.parse(camp.draft);
+    } catch (error) {
+      camp.error = { field: "definition", message: t.not_json + " (" + error.message + ")" };
+      return null;
+    }
+  }
+
+  function saveFlow() {
+    var definition = draftDefinition();
+    if (definition === null) { drawCampaigns(); return; }
+    var slug = camp.slug || camp.newSlug;
+    graphql(CAMPAIGNS.save, { slug: slug, definition: JSON.stringify(definition), kind: camp.kind }).then(function (answer) {
+      camp.error = errorOf(answer, "crmCampaignFlowSave");
+      if (camp.error) { drawCampaigns(); return; }
+      notice(t.saved, false);
+      camp.slug = slug;
+      reloadCampaigns().then(function () { return openFlow(slug); });
+    });
+  }
+
+  function switchFlow(flow, enabled) {
+    graphql(CAMPAIGNS.enable, { slug: flow.slug, enabled: enabled }).then(function (answer) {
+      var error = errorOf(answer, "crmCampaignFlowSetEnabled");
+      if (error) {
+        notice(errorLine(error), true);
+        if (flow.slug === camp.slug) { camp.error = error; }
+      } else {
+        notice(t.saved, false);
+      }
+      reloadCampaigns();
+    });
+  }
+
+  function installFlow(name) {
+    graphql(CAMPAIGNS.install, { name: name }).then(function (answer) {
+      var error = errorOf(answer, "crmCampaignFlowInstall");
+      if (error) { notice(errorLine(error), true); return; }
+      notice(t.installed_off, false);
+      var slug = answer.data.crmCampaignFlowInstall.flow.slug;
+      reloadCampaigns().then(function () { return openFlow(slug); });
+    });
+  }
+
+  function deleteFlow() {
+    if (!window.confirm(t.confirm_delete)) { return; }
+    graphql(CAMPAIGNS.delete, { slug: camp.slug }).then(function (answer) {
+      var error = errorOf(answer, "crmCampaignFlowDelete");
+      if (error) { notice(errorLine(error), true); return; }
+      notice(t.deleted, false);
+      camp.slug = null;
+      camp.draft = null;
+      reloadCampaigns();
+    });
+  }
+
+  function sendNow() {
+    graphql(CAMPAIGNS.sendNow, { slug: camp.slug }).then(function (answer) {
+      var error = errorOf(answer, "crmCampaignSendNow");
+      if (error) { notice(errorLine(error), true); return; }
+      notice(fill(t.sent_now, { count: number(answer.data.crmCampaignSendNow.entered) }), false);
+      reloadCampaigns().then(function () { return Promise.all([askReport(), askSends(false)]); }).then(drawCampaigns);
+    });
+  }
+
+  function customerByEmail(email) {
+    // the customer's ID for an email (null: no email given), or a rejected promise
+    if (!email) { return Promise.resolve(null); }
+    return graphql(CAMPAIGNS.customer, { email: email }).then(function (answer) {
+      var edges = (answer.data && answer.data.crmCustomers && answer.data.crmCustomers.edges) || [];
+      if (!edges.length) { return Promise.reject({ field: "customer", message: t.no_such_customer }); }
+      return edges[0].node.id;
+    });
+  }
+
+  function runPreview() {
+    var definition = draftDefinition();
+    if (definition === null) { drawCampaigns(); return; }
+    customerByEmail(camp.previewEmail.trim()).then(function (customer) {
+      var variables = { definition: JSON.stringify(definition), kind: camp.kind, customer: customer };
+      if (camp.slug) { variables.slug = camp.slug; }
+      return graphql(CAMPAIGNS.preview, variables).then(function (answer) {
+        var error = errorOf(answer, "crmCampaignPreview");
+        camp.preview = error ? null : answer.data.crmCampaignPreview;
+        camp.previewError = error;
+        if (error && error.field && error.field.indexOf("definition") === 0) { camp.error = error; }
+      });
+    }, function (error) { camp.preview = null; camp.previewError = error; }).then(drawCampaigns);
+  }
+
+  function testSend() {
+    customerByEmail(camp.previewEmail.trim()).then(function (customer) {
+      return graphql(CAMPAIGNS.testSend, { slug: camp.slug, step: camp.testStep, email: camp.testEmail.trim(), customer: customer }).then(function (answer) {
+        var error = errorOf(answer, "crmCampaignTestSend");
+        notice(error ? errorLine(error) : t.test_sent, !!error);
+      });
+    }, function (error) { notice(errorLine(error), true); });
+  }
+
+  function saveTemplate() {
+    var draft = camp.templateDraft;
+    graphql(CAMPAIGNS.saveTemplate, { name: draft.name, subject: draft.subject, text: draft.text, html: draft.html }).then(function (answer) {
+      camp.templateError = errorOf(answer, "crmMessageTemplateSave");
+      if (camp.templateError) { drawCampaigns(); return; }
+      notice(t.saved, false);
+      camp.templateDraft = null;
+      reloadCampaigns();
+    });
+  }
+
+  function labelled(label, control) {
+    return el("label", { class: "field" }, [el("span", { class: "muted" }, [label]), control]);
+  }
+
+  function flowsCard() {
+    var flows = campaignFlows();
+    var rows = flows.map(function (flow) {
+      var toggle = el("input", { type: "checkbox", "data-enable": flow.slug, "aria-label": t.switched_on + ": " + flow.name });
+      toggle.checked = flow.enabled;
+      toggle.onchange = function () { switchFlow(flow, toggle.checked); };
+      var open = el("button", { type: "button", class: "secondary", "data-open": flow.slug }, [t.open]);
+      open.onclick = function () { openFlow(flow.slug); };
+      return el("tr", { "data-slug": flow.slug, class: flow.slug === camp.slug ? "chosen" : "" }, [
+        el("td", {}, [flow.name, el("div", { class: "muted" }, [flow.slug + (flow.builtIn ? " · " + t.built_in : "")])]),
+        el("td", {}, [flow.trigger]),
+        el("td", {}, [flow.kind === "BROADCAST" ? t.kind_BROADCAST : t.kind_FLOW]),
+        el("td", { class: "num" }, [number(flow.entered)]),
+        el("td", { class: "num" }, [number(flow.sent)]),
+        el("td", {}, [toggle]),
+        el("td", {}, [open]),
+      ]);
+    });
+    var head = el("tr", {}, [t.flow, t.trigger, t.flow_kind, t.entered, t.sent, t.switched_on, ""].map(function (h, i) {
+      return el("th", i === 3 || i === 4 ? { class: "num" } : {}, [h]);
+    }));
+    var body = [flows.length ? el("div", { class: "scroll" }, [el("table", { id: "crm-flows" }, [head].concat(rows))])
+      : el("p", { class: "muted", id: "crm-no-flows" }, [t.no_flows])];
+    var tools = el("div", { class: "toolbar" }, []);
+    var builtIns = (camp.data && camp.data.crmCampaignBuiltIns) || [];
+    if (builtIns.length) {
+      var select = el("select", { id: "crm-built-in", "aria-label": t.install_built_in }, builtIns.map(function (b) {
+        return el("option", { value: b.name }, [b.title]);
+      }));
+      var install = el("button", { type: "button", id: "crm-install" }, [t.install]);
+      install.onclick = function () { installFlow(select.value); };
+      tools.append(el("span", { class: "muted" }, [t.install_built_in + " "]), select, install);
+    }
+    var add = el("button", { type: "button", class: "secondary", id: "crm-new-flow" }, [t.new_flow]);
+    add.onclick = function () {
+      camp.slug = null;
+      camp.newSlug = "";
+      camp.kind = "FLOW";
+      camp.draft = JSON.stringify(NEW_FLOW, null, 2);
+      camp.error = null;
+      camp.preview = null;
+      camp.previewError = null;
+      camp.report = null;
+      camp.sends = null;
+      drawCampaigns();
+    };
+    tools.append(add);
+    return card(t.flows, body.concat([tools]), true);
+  }
+
+  function editorCard() {
+    var existing = !!camp.slug;
+    var slug = el("input", { type: "text", id: "crm-flow-slug", value: existing ? camp.slug : camp.newSlug, maxlength: "64" });
+    if (existing) { slug.setAttribute("readonly", "readonly"); }
+    slug.oninput = function () { camp.newSlug = slug.value; };
+    var kind = el("select", { id: "crm-flow-kind" }, ["FLOW", "BROADCAST"].map(function (k) { return option(k, t["kind_" + k], camp.kind); }));
+    if (existing) { kind.setAttribute("disabled", "disabled"); }
+    kind.onchange = function () { camp.kind = kind.value; };
+    var textarea = el("textarea", { id: "crm-definition", rows: "20", spellcheck: "false", "aria-describedby": "crm-definition-error" }, []);
+    textarea.value = camp.draft || "";
+    textarea.oninput = function () { camp.draft = textarea.value; textarea.removeAttribute("aria-invalid"); };
+    var error = el("p", { id: "crm-definition-error", class: "field-error", role: "alert" }, camp.error ? [errorLine(camp.error)] : []);
+    if (camp.error && camp.error.field) { error.setAttribute("data-field", camp.error.field); }
+    var save = el("button", { type: "button", id: "crm-flow-save" }, [t.save]);
+    save.onclick = saveFlow;
+    var buttons = el("div", { class: "toolbar" }, [save]);
+    var flow = chosenFlow();
+    if (existing && flow && flow.kind === "BROADCAST") {
+      var now = el("button", { type: "button", class: "secondary", id: "crm-send-now" }, [t.send_now]);
+      now.onclick = sendNow;
+      buttons.append(now);
+    }
+    if (existing) {
+      var remove = el("button", { type: "button", class: "secondary", id: "crm-flow-delete" }, [t.delete]);
+      remove.onclick = deleteFlow;
+      buttons.append(remove);
+    }
+    var node = card(t.editor + (flow ? ": " + flow.name : ""), [
+      el("div", { class: "split" }, [labelled(t.slug, slug), labelled(t.flow_kind, kind)]),
+      labelled(t.definition, textarea), el("p", { class: "muted" }, [t.definition_help]), error, buttons], true);
+    node.id = "crm-editor";
+    return [node, textarea];
+  }
+
+  function previewCard() {
+    var email = el("input", { type: "email", id: "crm-preview-email", value: camp.previewEmail });
+    email.oninput = function () { camp.previewEmail = email.value; };
+    var run = el("button", { type: "button", id: "crm-preview-run" }, [t.preview]);
+    run.onclick = runPreview;
+    var body = [el("div", { class: "toolbar" }, [labelled(t.preview_for, email), run])];
+    if (camp.previewError) {
+      body.push(el("p", { class: "field-error", id: "crm-preview-error" }, [errorLine(camp.previewError)]));
+    }
+    var p = camp.preview;
+    if (p) {
+      var figures = [el("dt", {}, [t.entering_today]), el("dd", { id: "crm-entering-today" }, [number(p.today)])];
+      if (p.segmentMembers !== null) {
+        figures.push(el("dt", {}, [t.segment_members]), el("dd", { id: "crm-segment-members" }, [number(p.segmentMembers)]));
+      }
+      body.push(el("dl", {}, figures));
+      if (p.days.length) {
+        var days = table([t.when, t.customers_count], p.days.map(function (d) {
+          return [storeDay(d.day), number(d.customers)];
+        }), [false, true]);
+        days.id = "crm-preview-days";
+        body.push(el("h3", {}, [t.entering_days]), days);
+      } else if (p.segmentMembers !== null && camp.kind === "FLOW") {
+        body.push(el("p", { class: "muted" }, [t.segment_flow_note]));
+      }
+      body.push(el("p", { class: "muted" }, [t.entering_help]));
+      p.messages.forEach(function (m) {
+        var frame = el("iframe", { class: "message-html", sandbox: "", title: t.html_part + " · " + t.step + " " + (m.step + 1) }, []);
+        frame.srcdoc = m.html;
+        body.push(el("div", { class: "message", "data-step": String(m.step) }, [
+          el("h3", {}, [t.step + " " + (m.step + 1) + " · " + m.template + " · " + m.channel]),
+          el("p", { class: "subject" }, [el("strong", {}, [t.subject + ": "]), m.subject]),
+          el("div", { class: "split" }, [
+            el("div", {}, [el("h3", {}, [t.text_part]), el("pre", { class: "message-text" }, [m.text])]),
+            el("div", {}, m.html ? [el("h3", {}, [t.html_part]), frame] : []),
+          ]),
+        ]));
+      });
+      body.push(el("p", { class: "muted" }, [t.placeholders_note]));
+    }
+    var node = card(t.preview, body, true);
+    node.id = "crm-preview";
+    return node;
+  }
+
+  function testCard() {
+    var flow = chosenFlow();
+    var steps = [];
+    try { steps = JSON.parse(flow.definition).steps || []; } catch (e) { steps = []; }
+    var step = el("select", { id: "crm-test-step" }, steps.map(function (s, i) {
+      return option(String(i), (i + 1) + " · " + s.template, String(camp.testStep));
+    }));
+    step.onchange = function () { camp.testStep = Number(step.value); };
+    var email = el("input", { type: "email", id: "crm-test-email", value: camp.testEmail });
+    email.oninput = function () { camp.testEmail = email.value; };
+    var send = el("button", { type: "button", id: "crm-test-send" }, [t.send_test]);
+    send.onclick = testSend;
+    var node = card(t.test_send, [el("div", { class: "toolbar" }, [labelled(t.step, step), labelled(t.test_to, email), send]),
+      el("p", { class: "muted" }, [t.placeholders_note])], true);
+    node.id = "crm-test";
+    return node;
+  }
+
+  function liftTables(report) {
+    var parts = [];
+    report.lift.forEach(function (row) {
+      if (row.currency === null) {
+        parts.push(el("h3", {}, [t.conversion_any_currency]), table(["", t.customers_count, t.converted, t.conversion],
+          [[t.messaged, row.messaged], [t.control_group, row.control]].map(function (arm) {
+            return [arm[0], number(arm[1].customers), number(arm[1].converted), share(arm[1].conversionRate)];
+          }).concat([[t.difference, "", "", signedShare(row.conversion.difference) + interval(row.conversion.low, row.conversion.high, signedShare)]]),
+          [false, true, true, true]));
+        parts[parts.length - 1].id = "crm-lift-conversion";
+      }
+    });
+    var moneyRows = report.lift.filter(function (row) { return row.currency !== null; }).map(function (row) {
+      var r = row.revenuePerCustomer;
+      return [row.currency, money(row.messaged.revenuePerCustomer), money(row.control.revenuePerCustomer),
+        (r.difference ? money(r.difference) : "—") + (r.low ? " (" + money(r.low) + " … " + money(r.high) + ")" : "")];
+    });
+    if (moneyRows.length) {
+      parts.push(el("h3", {}, [t.revenue_per_customer]),
+        table([t.currency, t.messaged, t.control_group, t.difference], moneyRows, [false, true, true, true]));
+      parts[parts.length - 1].id = "crm-lift-revenue";
+    }
+    return parts;
+  }
+
+  function sendsChart(days) {
+    var colors = themeColors();
+    var series = [["sent", colors.accent], ["held", colors.muted], ["skipped", colors.second], ["failed", "#d13b3b"], ["pending", colors.third]];
+    return drawChart("crm-sends-chart", {
+      label: t.sends_per_day,
+      chart: {
+        type: "bar",
+        data: {
+          labels: days.map(function (d) { return storeDay(d.day); }),
+          datasets: series.map(function (s) {
+            return { label: t["send_status_" + s[0]], data: days.map(function (d) { return d[s[0]]; }), backgroundColor: s[1] };
+          }),
+        },
+        options: {
+          responsive: true, maintainAspectRatio: false, animation: false,
+          plugins: { legend: { labels: { color: colors.fg } } },
+          scales: { x: axis(t.when, colors, { stacked: true }), y: axis(t.messages_axis, colors, { stacked: true, beginAtZero: true }) },
+        },
+      },
+    });
+  }
+
+  function reportCard() {
+    var r = camp.report;
+    if (!r) { return null; }
+    var exits = r.exited.map(function (e) { return e.reason + " × " + number(e.count); }).join(", ") || "—";
+    var body = [el("dl", { id: "crm-report-figures" }, [
+      el("dt", {}, [t.entered]), el("dd", {}, [number(r.entered)]),
+      el("dt", {}, [t.exited]), el("dd", {}, [exits]),
+      el("dt", {}, [t.unsubscribed]), el("dd", {}, [number(r.unsubscribed)]),
+    ])];
+    var steps = table([t.step, t.template, t.channel, t.send_status_pending, t.send_status_sent, t.send_status_held, t.send_status_skipped, t.send_status_failed, t.reasons],
+      r.steps.map(function (s) {
+        return [String(s.step + 1), s.template || "—", s.channel, number(s.pending), number(s.sent), number(s.held), number(s.skipped), number(s.failed),
+          s.reasons.map(function (x) { return x.reason + " × " + number(x.count); }).join(", ")];
+      }), [false, false, false, true, true, true, true, true, false]);
+    steps.id = "crm-report-steps";
+    body.push(el("div", { class: "scroll" }, [steps]));
+    body.push(el("h2", {}, [t.measured_lift]), el("p", { class: "muted" }, [fill(t.lift_help, { days: r.windowDays })]));
+    body = body.concat(liftTables(r));
+    var attribution = table([t.currency, t.orders, t.revenue], r.attribution.map(function (a) {
+      return [a.currency, number(a.orders), money(a.revenue)];
+    }), [false, true, true]);
+    attribution.id = "crm-attribution";
+    body.push(el("h2", {}, [t.attribution]), el("p", { class: "muted" }, [fill(t.attribution_help, { days: r.windowDays })]),
+      r.attribution.length ? attribution : el("p", { class: "muted" }, [t.no_rows]));
+    body.push(el("h2", {}, [t.sends_per_day]), r.sendsPerDay.length ? sendsChart(r.sendsPerDay) : el("p", { class: "muted" }, [t.no_rows]));
+    var node = card(t.report, body, true);
+    node.id = "crm-report";
+    return node;
+  }
+
+  function sendLogCard() {
+    var page = camp.sends;
+    var status = picker("crm-send-status", t.status, [["", t.all]].concat(SEND_STATUSES.map(function (s) {
+      return [s, t["send_status_" + s.toLowerCase()]];
+    })), camp.sendsStatus, function (value) {
+      camp.sendsStatus = value;
+      askSends(false).then(drawCampaigns);
+    });
+    var body = [el("div", { class: "toolbar" }, [status, el("span", { class: "muted" }, [page ? number(page.totalCount) : ""])])];
+    if (page && page.edges.length) {
+      var log = table([t.due_at, t.sent_at, t.customer, t.step, t.channel, t.status, t.reason, t.voucher],
+        page.edges.map(function (edge) {
+          var s = edge.node;
+          return [storeTime(s.dueAt), storeTime(s.sentAt), s.customerEmail || s.customerId || "—", String(s.step + 1), s.channel,
+            t["send_status_" + s.status.toLowerCase()], [s.reason, s.error].filter(Boolean).join(": "), s.voucherCode || ""];
+        }), [false, false, false, true, false, false, false, false]);
+      log.id = "crm-send-log";
+      body.push(el("div", { class: "scroll" }, [log]));
+      if (page.pageInfo.hasNextPage) {
+        var more = el("button", { type: "button", class: "secondary", id: "crm-sends-more" }, [t.more]);
+        more.onclick = function () { askSends(true).then(drawCampaigns); };
+        body.push(more);
+      }
+    } else {
+      body.push(el("p", { class: "muted" }, [t.no_rows]));
+    }
+    var node = card(t.send_log, body, true);
+    node.id = "crm-sends";
+    return node;
+  }
+
+  function templatesCard() {
+    var templates = (camp.data && camp.data.crmMessageTemplates) || [];
+    if (!templates.length) { return null; }
+    var chosen = templates.filter(function (x) { return x.name === camp.template; })[0] || templates[0];
+    camp.template = chosen.name;
+    var draft = camp.templateDraft && camp.templateDraft.name === chosen.name ? camp.templateDraft
+      : { name: chosen.name, subject: chosen.subject, text: chosen.text, html: chosen.html };
+    camp.templateDraft = draft;
+    var select = el("select", { id: "crm-template-name", "aria-label": t.template }, templates.map(function (x) {
+      return option(x.name, x.name + " (" + (x.edited ? t.edited : t.as_shipped) + ")", chosen.name);
+    }));
+    select.onchange = function () { camp.template = select.value; camp.templateDraft = null; camp.templateError = null; drawCampaigns(); };
+    function part(name, label, rows) {
+      var control = rows ? el("textarea", { name: name, rows: String(rows), spellcheck: "false" }, []) : el("input", { type: "text", name: name });
+      control.value = draft[name];
+      control.oninput = function () { draft[name] = control.value; };
+      if (camp.templateError && camp.templateError.field === name) { control.setAttribute("aria-invalid", "true"); }
+      return labelled(label, control);
+    }
+    var save = el("button", { type: "button", id: "crm-template-save" }, [t.save_template]);
+    save.onclick = saveTemplate;
+    var node = card(t.templates, [labelled(t.template, select), el("p", { class: "muted" }, [t.template_help]),
+      part("subject", t.subject), part("text", t.text_part, 8), part("html", t.html_part, 8),
+      el("p", { id: "crm-template-error", class: "field-error", role: "alert" }, camp.templateError ? [errorLine(camp.templateError)] : []),
+      save], true);
+    node.id = "crm-templates";
+    return node;
+  }
+
+  function drawCampaigns() {
+    charts.forEach(function (chart) { chart.destroy(); });
+    charts = [];
+    pendingCharts = [];
+    var box = document.getElementById("crm-notice");
+    var kept = box ? [box.textContent, box.className] : null;
+    var sections = [el("p", { id: "crm-notice", role: "status" }, []), flowsCard()];
+    var textarea = null;
+    if (camp.draft !== null) {
+      var editor = editorCard();
+      textarea = editor[1];
+      sections.push(editor[0], previewCard());
+      if (camp.slug && chosenFlow()) {
+        sections.push(testCard());
+        var report = reportCard();
+        if (report) { sections.push(report); }
+        sections.push(sendLogCard());
+      }
+    }
+    var templates = templatesCard();
+    if (templates) { sections.push(templates); }
+    content.replaceChildren.apply(content, sections);
+    if (kept && kept[0]) { notice(kept[0], kept[1] === "denied"); }
+    showDefinitionError(textarea);
+    pendingCharts.forEach(function (pending) {
+      if (window.Chart) { charts.push(new window.Chart(pending[0], pending[1])); }
+    });
+    pendingCharts = [];
+  }
+
+  function campaigns(data) {
+    camp.data = data;
+    if (camp.slug && !chosenFlow()) { camp.slug = null; camp.draft = null; }
+    drawCampaigns();
+  }
+
   function load() {
     var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} }
       : config.page === "customers" ? customerVariables()
       : config.page === "actions" ? { id: config.customerId } : {};
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
-    graphql(config.page === "analytics" ? ANALYTICS.fits : QUERY, variables).then(function (answer) {
+    var first = config.page === "analytics" ? ANALYTICS.fits : config.page === "campaigns" ? CAMPAIGNS.list : QUERY;
+    graphql(first, variables).then(function (answer) {
       var denied = (answer.errors || []).some(function (e) {
         return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
       });
@@ -1424,6 +2019,11 @@
       if (config.page === "analytics") {
         redraw = function () { if (anaData.fits) { drawAnalytics(); } };
         analytics(answer);
+        return;
+      }
+      if (config.page === "campaigns") {
+        redraw = function () { if (camp.data) { drawCampaigns(); } };
+        campaigns(answer.data);
         return;
       }
       var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview;
@@ -1448,7 +2048,7 @@
       if (!token) { say("no_access", "denied"); content.replaceChildren(); redraw = null; }
     } else if (message.type === "theme" && message.payload) {
       document.documentElement.setAttribute("data-theme", message.payload.theme === "dark" ? "dark" : "light");
-      if (config.page === "analytics" && redraw) { redraw(); }  // the charts take the theme's colours
+      if ((config.page === "analytics" || config.page === "campaigns") && redraw) { redraw(); }  // the charts take the theme's colours
     } else if (message.type === "localeChanged" && message.payload && message.payload.locale) {
       rememberLocale(String(message.payload.locale));
       switchLanguage(ourLanguage(message.payload.locale));
