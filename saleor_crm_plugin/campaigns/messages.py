@@ -170,7 +170,8 @@ def _restock_products(sends, context) -> dict[int, str]:
 
     wanted = {}
     for send in sends:
-        occasion = context.entries[send.entry_id].occasion
+        entry = context.entries.get(send.entry_id)
+        occasion = entry.occasion if entry is not None else ""
         if occasion.startswith("restock:"):
             wanted[send.entry_id] = occasion.split(":")[1]
     if not wanted:

@@ -116,6 +116,7 @@ class _PreviewSend:
     channel: str
     voucher_code: str
     voucher_ends_at: datetime | None
+    entry_id: int | None = None  # no entry: a restock preview names no product
 
 
 def _unsubscribe_url(host) -> str:

@@ -11,7 +11,8 @@ The life of a message:
    (`CampaignSend`, key "<entry>:<step>"), due after the step's delay inside the send window,
    spread over the window by a fixed share per customer so a big segment does not go out at
    the same minute. A held-back (control) entry's rows are the same, and are recorded `held`.
-2. `dispatch` (every minute, beat) enqueues the due rows in batches of ids, one Celery task
+2. `dispatch` (every minute, beat) enqueues the due rows of the switched-on flows (a flow
+   switched off is paused: its due rows wait until it is on again) in batches of ids, one Celery task
    a batch, only inside the send window (quiet hours), and marks them queued so the next
    minute does not enqueue them again; a batch whose worker died is enqueued again after
    `STALE`.
@@ -28,7 +29,7 @@ import hashlib
 import logging
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -513,7 +514,11 @@ def send_to_segment(row: CampaignFlow, now: datetime, config: CRMConfig, host) -
         raise CampaignError("slug", f"{row.slug!r} is a flow, not a segment send")
     flow = flow_rules.parse_flow(row.definition)
     members = segment_members(flow.params["segment"], config, now, host)
-    return _enter(row, flow, dict.fromkeys(sorted(members), ("broadcast", None)), now, config)
+    entered = _enter(row, flow, dict.fromkeys(sorted(members), ("broadcast", None)), now, config)
+    if not row.enabled:  # sending is what switches a segment send on
+        CampaignFlow.objects.filter(pk=row.pk).update(enabled=True, enabled_at=now)
+        row.enabled = True
+    return entered
 
 
 def _segment_webhooks(row, flow, came, left, now, config) -> None:
@@ -566,12 +571,13 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
     for _ in range(MAX_BATCHES):
         with transaction.atomic():
             ids = list(
-                CampaignSend.objects.select_for_update(skip_locked=True)
+                CampaignSend.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(
                     Q(status=CampaignSend.PENDING, claim="")
                     | Q(status=CampaignSend.PENDING, claimed_at__lt=now - STALE)
                     | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
                     due_at__lte=now,
+                    flow__enabled=True,
                 )
                 .order_by("due_at", "pk")
                 .values_list("pk", flat=True)[:BATCH_SIZE]
@@ -598,18 +604,20 @@ class _Context:
     consent: set
     unsubscribed: set
     sent_this_week: Counter
-    orders: dict  # profile id -> when their counting orders up to `now` were placed
+    # profile id -> when their counting orders up to `now` were placed
+    orders: dict = field(default_factory=dict)
 
 
 def _claim(ids, now: datetime) -> tuple[str, list[CampaignSend]]:
     claim = uuid.uuid4().hex
     with transaction.atomic():
         rows = list(
-            CampaignSend.objects.select_for_update(skip_locked=True).filter(
+            CampaignSend.objects.select_for_update(skip_locked=True, of=("self",)).filter(
                 Q(status=CampaignSend.PENDING)
                 | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
                 pk__in=list(ids),
                 due_at__lte=now,
+                flow__enabled=True,
             )
         )
         CampaignSend.objects.filter(pk__in=[r.pk for r in rows]).update(

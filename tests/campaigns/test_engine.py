@@ -337,3 +337,16 @@ def test_a_repeat_product_due_again_enters_the_restock_flow_on_that_day():
     assert restock["customer_id"].tolist() == [guest.pk]
     assert restock["value"].tolist() == ["P1"]
     assert services.day_events(due_day - DAY, config)["kind"].tolist() == []
+
+
+def test_a_flow_switched_off_pauses_its_due_messages(django_capture_on_commit_callbacks):
+    config = _config()
+    row = _flow(config=config)
+    _buy(_customer(1), "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    CampaignFlow.objects.filter(pk=row.pk).update(enabled=False)
+    assert _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)[0] == []
+    assert CampaignSend.objects.get(step=0).status == "pending"
+    CampaignFlow.objects.filter(pk=row.pk).update(enabled=True)
+    _send_due(T0 + 4 * DAY, config, django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
