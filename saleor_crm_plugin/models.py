@@ -13,6 +13,7 @@ from .analytics.models import (
     StoredFigures,
 )
 from .audit.models import AuditEvent
+from .campaigns.webhooks import WebhookDelivery
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -55,4 +56,5 @@ __all__ = [
     "Subscription",
     "SubscriptionEvent",
     "SubscriptionLine",
+    "WebhookDelivery",
 ]

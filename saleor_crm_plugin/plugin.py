@@ -55,11 +55,15 @@ class CRMPlugin(BasePlugin):
     CONFIGURATION_PER_CHANNEL = False
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [{"name": name, "value": conf.DEFAULTS[name]} for name in conf.FIELDS]
+    # SECRET: Saleor's API shows only the last 4 characters (its
+    # `hide_private_configuration_fields`, on the plugins it lists), while the stored
+    # configuration, hence `self.configuration` and `Host.config()`, keeps the real value.
     CONFIG_STRUCTURE = {
         name: {
             "type": {
                 "boolean": ConfigurationTypeField.BOOLEAN,
                 "multiline": ConfigurationTypeField.MULTILINE,
+                "secret": ConfigurationTypeField.SECRET,
             }.get(kind, ConfigurationTypeField.STRING),
             "label": label,
             "help_text": help_text,

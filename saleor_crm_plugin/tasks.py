@@ -6,6 +6,7 @@ from .analytics.tasks import (
     refit_predictions_task,
     score_predictions_chunk_task,
 )
+from .campaigns.tasks import deliver_webhook_task, retry_webhooks_task
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -30,6 +31,7 @@ __all__ = [
     "apply_rank_settings_task",
     "compute_baskets_task",
     "compute_reports_task",
+    "deliver_webhook_task",
     "drain_changes_task",
     "erase_customer_task",
     "evaluate_segments_task",
@@ -40,6 +42,7 @@ __all__ = [
     "recompute_rfm_task",
     "refit_predictions_task",
     "renew_subscriptions_task",
+    "retry_webhooks_task",
     "review_ranks_chunk_task",
     "review_ranks_task",
     "score_predictions_chunk_task",
