@@ -175,7 +175,7 @@ def http_server():
     server = ThreadingHTTPServer((stub.host, 0), _http_handler(stub))
     server.daemon_threads = True
     stub.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield stub
