@@ -27,6 +27,7 @@ with three headers does not need it. Redirects are not followed (a POST must not
 a GET elsewhere): a 3xx is a failure that names the new location.
 """
 
+import http.client
 import json
 import logging
 import smtplib
@@ -96,11 +97,12 @@ class Outcome:
     """What one send attempt came to, for the send log."""
 
     ok: bool
-    error: str = (
-        ""  # human readable reason (LINE's own message and details, SMTP reply, HTTP status)
-    )
-    code: str = ""  # machine code, e.g. "line:400", "smtp:550", "http:503", "timeout"
-    retryable: bool = False  # a later attempt may succeed (5xx, 429, timeouts, connection errors)
+    # Human readable reason: LINE's own message and details, the SMTP reply, the HTTP status.
+    error: str = ""
+    # Machine code: "line:400", "smtp:550", "http:503", "timeout", "connection", "tls", ...
+    code: str = ""
+    # A later attempt may succeed (5xx, 429, 4xx SMTP replies, timeouts, connection errors).
+    retryable: bool = False
 
 
 # --- HTTP -------------------------------------------------------------------------------
@@ -138,7 +140,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _Answer | Outcome:
             return _Answer(error.code, error.read(MAX_ANSWER_BYTES), error.headers)
     except (urllib.error.URLError, OSError, ValueError) as error:
         return _no_answer(error)
-    except Exception as error:  # http.client.HTTPException: a malformed answer
+    except http.client.HTTPException as error:  # a malformed answer
         return Outcome(False, f"no valid HTTP answer: {error!r}", "connection", retryable=True)
 
 

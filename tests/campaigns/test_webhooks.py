@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django_celery_beat.models import PeriodicTask
 from freezegun import freeze_time
 
 from saleor_crm_plugin.campaigns import transports
@@ -286,3 +287,15 @@ def test_an_event_name_and_key_are_checked(webhook_config, event, key, message):
         enqueue_webhook(webhook_config, event, PAYLOAD, key)
 
     assert not WebhookDelivery.objects.exists()
+
+
+def test_the_retries_run_every_minute_from_beat():
+    # the migrations registered it
+    row = PeriodicTask.objects.get(name="saleor-crm: retry webhooks")
+
+    assert (row.task, row.interval.every, row.interval.period) == (
+        "saleor_crm.retry_webhooks",
+        1,
+        "minutes",
+    )
+    assert (row.enabled, row.expire_seconds) == (True, 60)
