@@ -320,12 +320,12 @@ def enqueue_webhook(config: CRMConfig, event: str, payload: dict, key: str) -> N
     """Queue one webhook event, inside the caller's transaction: it is posted after the
     commit. Nothing happens when no webhook URL is set, or when `key` was queued before (the
     first payload stays). `payload` is JSON with Django's encoder (Decimal, dates, UUIDs)."""
-    if not config.webhook_url:
-        return
     if not event or len(event) > 64:
         raise ValueError(f"a webhook event name has 1 to 64 characters: {event!r}")
     if not key or len(key) > 255:
         raise ValueError(f"a webhook key has 1 to 255 characters: {key!r}")
+    if not config.webhook_url:
+        return
     now = timezone.now()
     _row, created = WebhookDelivery.objects.get_or_create(
         key=key,

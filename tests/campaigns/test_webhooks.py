@@ -282,9 +282,10 @@ def test_a_payload_keeps_unicode_and_decimal_and_dates(
         ("segment.entered", "k" * 256, "a webhook key has 1 to 255 characters"),
     ],
 )
-def test_an_event_name_and_key_are_checked(webhook_config, event, key, message):
-    with pytest.raises(ValueError, match=message):
-        enqueue_webhook(webhook_config, event, PAYLOAD, key)
+def test_an_event_name_and_key_are_checked_even_without_a_url(webhook_config, event, key, message):
+    for config in (webhook_config, parse_config({})):
+        with pytest.raises(ValueError, match=message):
+            enqueue_webhook(config, event, PAYLOAD, key)
 
     assert not WebhookDelivery.objects.exists()
 
