@@ -165,7 +165,8 @@ def _text(body: bytes, limit: int = 300) -> str:
 
 def email_connection(config: CRMConfig):
     """Return an unopened email connection: the store's SMTP server when `smtp-host` is set,
-    else Django's email backend. Use it as a context manager around a batch of sends."""
+    else Django's email backend. One per batch, closed after it (`contextlib.closing`);
+    `send_email` opens it."""
     if not config.smtp_host:
         return get_connection(fail_silently=False)
     return get_connection(
@@ -188,8 +189,8 @@ def from_email(config: CRMConfig) -> str:
 
 
 def send_email(connection, message: EmailMessage) -> Outcome:
-    """Send one message on a connection of `email_connection`, opening it first if needed;
-    never raise.
+    """Send one message on a connection of `email_connection`, opening it first if needed.
+    What the server or the network does is an `Outcome`, never an exception.
 
     A connection that could not be opened (refused, wrong login, untrusted certificate) is
     not tried again: every later message on it gets the same `Outcome`, so a batch with a
@@ -201,7 +202,7 @@ def send_email(connection, message: EmailMessage) -> Outcome:
         return failed
     try:
         connection.open()
-    except Exception as error:
+    except (smtplib.SMTPException, OSError) as error:
         _close(connection)
         outcome = _smtp_error(error)
         connection.crm_open_failure = outcome
@@ -213,7 +214,7 @@ def send_email(connection, message: EmailMessage) -> Outcome:
         return _smtp_outcome(code, reply, f" ({address})")
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
         return _smtp_outcome(error.smtp_code, error.smtp_error)
-    except Exception as error:
+    except (smtplib.SMTPException, OSError) as error:
         _close(connection)
         return _smtp_error(error)
     if not sent:
@@ -221,14 +222,12 @@ def send_email(connection, message: EmailMessage) -> Outcome:
     return Outcome(True)
 
 
-def _smtp_error(error: Exception) -> Outcome:
+def _smtp_error(error: smtplib.SMTPException | OSError) -> Outcome:
     if isinstance(error, smtplib.SMTPResponseException):  # HELO, AUTH, a reply at connect
         return _smtp_outcome(error.smtp_code, error.smtp_error)
     if isinstance(error, smtplib.SMTPNotSupportedError):  # e.g. no STARTTLS or AUTH offered
         return Outcome(False, f"the SMTP server does not support it: {error}", "smtp:unsupported")
-    if isinstance(error, smtplib.SMTPException | OSError):
-        return _no_answer(error)
-    raise error
+    return _no_answer(error)  # disconnected, refused, timed out, TLS
 
 
 def _smtp_outcome(code: int, reply: bytes | str, suffix: str = "") -> Outcome:
