@@ -7,6 +7,9 @@ Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from email.utils import parseaddr
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import FieldError
@@ -67,9 +70,23 @@ CAMPAIGN_WINDOW = "campaign-send-window"
 CAMPAIGN_CAP = "campaign-weekly-cap"
 CAMPAIGN_SERVICE = "campaign-service-notices"
 CAMPAIGN_ATTRIBUTION = "campaign-attribution-days"
+SMTP_HOST = "smtp-host"
+SMTP_PORT = "smtp-port"
+SMTP_USERNAME = "smtp-username"
+SMTP_PASSWORD = "smtp-password"  # noqa: S105 (setting names, not values)
+SMTP_SECURITY = "smtp-security"
+CAMPAIGN_FROM_EMAIL = "campaign-from-email"
+LINE_TOKEN = "line-channel-access-token"  # noqa: S105
+LINE_API_BASE_URL = "line-api-base-url"
+LINE_USER_ID_KEY = "line-user-id-key"
+WEBHOOK_URL = "webhook-url"
+WEBHOOK_SECRET = "webhook-secret"  # noqa: S105
+# A webhook secret shorter than this is refused (HMAC-SHA256 keys should not be guessable).
+WEBHOOK_SECRET_MIN_LENGTH = 16
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
-# Kinds: string, int, multiline, boolean.
+# Kinds: string, int, multiline, boolean, secret (Saleor's SECRET: its API shows only the last
+# characters, Dashboard edits it in a card of its own; the plugin still reads the real value).
 FIELDS = {
     STORE_TIME_ZONE: (
         "Store time zone",
@@ -337,6 +354,73 @@ FIELDS = {
         "for its messaged and held-back customers alike (1-365).",
         "int",
     ),
+    SMTP_HOST: (
+        "Campaign mail: SMTP host",
+        "The mail server campaign emails go through, e.g. smtp.example.com. Empty: Django's "
+        "email settings (Saleor's EMAIL_URL), and the SMTP settings below are not used.",
+        "string",
+    ),
+    SMTP_PORT: (
+        "Campaign mail: SMTP port",
+        "The SMTP server's port (1-65535): usually 587 with STARTTLS, 465 with SSL, 25 without.",
+        "int",
+    ),
+    SMTP_USERNAME: (
+        "Campaign mail: SMTP user name",
+        "The user name to log in to the SMTP server with. Empty: no login.",
+        "string",
+    ),
+    SMTP_SECURITY: (
+        "Campaign mail: SMTP security",
+        "'starttls' (the default: a plain connection upgraded with STARTTLS, usually port "
+        "587), 'ssl' (TLS from the start, usually port 465) or 'none' (no encryption: only "
+        "for a server on the same machine or network).",
+        "string",
+    ),
+    CAMPAIGN_FROM_EMAIL: (
+        "Campaign mail: sender",
+        "The From address of campaign emails, e.g. 'Shop <news@example.com>'. Empty: Django's "
+        "DEFAULT_FROM_EMAIL.",
+        "string",
+    ),
+    LINE_API_BASE_URL: (
+        "LINE: API base URL",
+        "The LINE Messaging API's address: https://api.line.me (change it only to test "
+        "against a local server).",
+        "string",
+    ),
+    LINE_USER_ID_KEY: (
+        "LINE: user ID metadata key",
+        "Key in the customer's private metadata holding their LINE user ID (U followed by 32 "
+        "hexadecimal characters), as staff or the store's LINE login set it. The same key as "
+        "in 'linked line_user_id +300' of the points bonuses.",
+        "string",
+    ),
+    WEBHOOK_URL: (
+        "Webhooks: URL",
+        "Where the CRM POSTs its events (segment entered or left, a flow step sent) as signed "
+        "JSON, e.g. https://hooks.example.com/crm. Set the webhook secret first. Empty: no "
+        "webhooks.",
+        "string",
+    ),
+    SMTP_PASSWORD: (
+        "Campaign mail: SMTP password",
+        "The password to log in to the SMTP server with.",
+        "secret",
+    ),
+    LINE_TOKEN: (
+        "LINE: channel access token",
+        "The long-lived channel access token of the store's LINE Official Account (LINE "
+        "Developers console, Messaging API tab). Empty: no LINE messages.",
+        "secret",
+    ),
+    WEBHOOK_SECRET: (
+        "Webhooks: signing secret",
+        f"At least {WEBHOOK_SECRET_MIN_LENGTH} characters. Every webhook carries "
+        "X-CRM-Signature: sha256=<hex HMAC-SHA256 of '<X-CRM-Timestamp>.<body>' with this "
+        "secret>, which the receiver checks (README: Webhooks).",
+        "secret",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -427,6 +511,17 @@ DEFAULTS = {
     CAMPAIGN_CAP: 3,
     CAMPAIGN_SERVICE: True,
     CAMPAIGN_ATTRIBUTION: 30,
+    SMTP_HOST: "",
+    SMTP_PORT: 587,
+    SMTP_USERNAME: "",
+    SMTP_PASSWORD: "",
+    SMTP_SECURITY: "starttls",
+    CAMPAIGN_FROM_EMAIL: "",
+    LINE_TOKEN: "",
+    LINE_API_BASE_URL: "https://api.line.me",
+    LINE_USER_ID_KEY: "line_user_id",
+    WEBHOOK_URL: "",
+    WEBHOOK_SECRET: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -482,6 +577,18 @@ class CRMConfig:
     campaign_weekly_cap: int = 3
     campaign_service_notices: bool = True
     campaign_attribution_days: int = 30
+    # Campaign channels (campaigns/transports.py). Secrets are left out of the repr (logs).
+    smtp_host: str = ""  # empty: Django's email settings
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_security: str = "starttls"  # none, starttls or ssl
+    campaign_from_email: str = ""  # empty: Django's DEFAULT_FROM_EMAIL
+    line_channel_access_token: str = field(default="", repr=False)
+    line_api_base_url: str = "https://api.line.me"
+    line_user_id_key: str = "line_user_id"
+    webhook_url: str = ""  # empty: no webhooks
+    webhook_secret: str = field(default="", repr=False)
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -610,17 +717,80 @@ def _parse_window(field: str, value) -> tuple[int, int]:
     return bounds[0], bounds[1]
 
 
+def _is_email(email: str) -> bool:
+    local, at, domain = email.partition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in email))
+
+
 def _parse_emails(field: str, value) -> tuple[str, ...]:
     emails = []
     for part in str(value or "").replace(";", ",").split(","):
         email = part.strip()
         if not email:
             continue
-        local, at, domain = email.partition("@")
-        if not at or not local or "." not in domain or any(c.isspace() for c in email):
+        if not _is_email(email):
             raise ConfigError(field, f"'{email}' is not an email address")
         emails.append(email)
     return tuple(emails)
+
+
+def _parse_sender(field: str, value) -> str:
+    """An email address, bare or with a name ('Shop <news@example.com>'); empty allowed."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    name, address = parseaddr(text)
+    if not _is_email(address) or (not name and address != text.strip("<>")):
+        raise ConfigError(
+            field, f"'{text}' is not an email address (e.g. 'Shop <news@example.com>')"
+        )
+    return text if name else address
+
+
+def _parse_url(field: str, value, example: str) -> str:
+    """An http(s) URL with a host (a trailing '/' is dropped); empty allowed."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port out of range raises ValueError
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in text)
+    ):
+        raise ConfigError(field, f"'{text}' is not an http(s) URL such as {example}")
+    return text.rstrip("/")
+
+
+def _parse_host(field: str, value) -> str:
+    """A host name or IP address, without a scheme or a port; empty allowed."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        ip_address(text.strip("[]"))
+    except ValueError:
+        if "/" in text or ":" in text or any(c.isspace() for c in text):
+            raise ConfigError(
+                field, f"'{text}' is not a host name such as smtp.example.com (no scheme or port)"
+            ) from None
+    return text.strip("[]")
+
+
+def _parse_secret(field: str, value, min_length: int = 0) -> str:
+    """A token or key as pasted (surrounding blanks dropped); empty allowed. The message never
+    repeats the value: Saleor's API shows secrets masked, and errors are logged."""
+    text = str(value or "").strip()
+    if any(c.isspace() for c in text):
+        raise ConfigError(field, "contains a space or a line break; paste the value alone")
+    if text and len(text) < min_length:
+        raise ConfigError(field, f"is {len(text)} characters long; give at least {min_length}")
+    return text
 
 
 def _parse_choice(field: str, value, choices: tuple[str, ...], text: str | None = None) -> str:
@@ -767,7 +937,38 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         campaign_attribution_days=_parse_whole(
             CAMPAIGN_ATTRIBUTION, values[CAMPAIGN_ATTRIBUTION], 365, low=1, unit="days"
         ),
+        **_parse_channels(values),
     )
+
+
+def _parse_channels(values: Mapping) -> dict:
+    """The campaign channels' settings: email (SMTP), LINE and webhooks."""
+    webhook_url = _parse_url(WEBHOOK_URL, values[WEBHOOK_URL], "https://hooks.example.com/crm")
+    webhook_secret = _parse_secret(
+        WEBHOOK_SECRET, values[WEBHOOK_SECRET], WEBHOOK_SECRET_MIN_LENGTH
+    )
+    if webhook_url and not webhook_secret:
+        raise ConfigError(
+            WEBHOOK_URL, "needs a webhook secret to sign the events: set webhook-secret first"
+        )
+    line_base = _parse_url(LINE_API_BASE_URL, values[LINE_API_BASE_URL], "https://api.line.me")
+    if not line_base:
+        raise ConfigError(LINE_API_BASE_URL, "is empty; give https://api.line.me")
+    return {
+        "smtp_host": _parse_host(SMTP_HOST, values[SMTP_HOST]),
+        "smtp_port": _parse_whole(SMTP_PORT, values[SMTP_PORT], 65535, low=1),
+        "smtp_username": str(values[SMTP_USERNAME] or "").strip(),
+        "smtp_password": str(values[SMTP_PASSWORD] or ""),  # as typed: spaces may belong to it
+        "smtp_security": _parse_choice(
+            SMTP_SECURITY, values[SMTP_SECURITY], ("none", "starttls", "ssl")
+        ),
+        "campaign_from_email": _parse_sender(CAMPAIGN_FROM_EMAIL, values[CAMPAIGN_FROM_EMAIL]),
+        "line_channel_access_token": _parse_secret(LINE_TOKEN, values[LINE_TOKEN]),
+        "line_api_base_url": line_base,
+        "line_user_id_key": _parse_key(LINE_USER_ID_KEY, values[LINE_USER_ID_KEY]),
+        "webhook_url": webhook_url,
+        "webhook_secret": webhook_secret,
+    }
 
 
 def _parse_rfm_bins(values: Mapping) -> FixedBins | None:

@@ -21,6 +21,7 @@ from .campaigns.models import (
     SegmentWatch,
     Unsubscribe,
 )
+from .campaigns.webhooks import WebhookDelivery
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -69,4 +70,5 @@ __all__ = [
     "SubscriptionEvent",
     "SubscriptionLine",
     "Unsubscribe",
+    "WebhookDelivery",
 ]

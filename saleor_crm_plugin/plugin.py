@@ -55,11 +55,17 @@ class CRMPlugin(BasePlugin):
     CONFIGURATION_PER_CHANNEL = False
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [{"name": name, "value": conf.DEFAULTS[name]} for name in conf.FIELDS]
+    # SECRET: Saleor's API shows only the last 4 characters (`hide_private_configuration_fields`)
+    # while the stored configuration keeps the real value. That function masks the
+    # `configuration` of the request's plugin instances in place, so the real values are read
+    # in `__init__` (`crm_config`) and by `Host.config()` (from the database), never from
+    # `self.configuration` later in a request.
     CONFIG_STRUCTURE = {
         name: {
             "type": {
                 "boolean": ConfigurationTypeField.BOOLEAN,
                 "multiline": ConfigurationTypeField.MULTILINE,
+                "secret": ConfigurationTypeField.SECRET,
             }.get(kind, ConfigurationTypeField.STRING),
             "label": label,
             "help_text": help_text,

@@ -8,7 +8,9 @@ from .analytics.tasks import (
 )
 from .campaigns.tasks import (
     decide_campaigns_task,
+    deliver_webhook_task,
     dispatch_campaigns_task,
+    retry_webhooks_task,
     send_campaign_batch_task,
 )
 from .intake.tasks import (
@@ -36,6 +38,7 @@ __all__ = [
     "compute_baskets_task",
     "compute_reports_task",
     "decide_campaigns_task",
+    "deliver_webhook_task",
     "dispatch_campaigns_task",
     "drain_changes_task",
     "erase_customer_task",
@@ -47,6 +50,7 @@ __all__ = [
     "recompute_rfm_task",
     "refit_predictions_task",
     "renew_subscriptions_task",
+    "retry_webhooks_task",
     "review_ranks_chunk_task",
     "review_ranks_task",
     "score_predictions_chunk_task",

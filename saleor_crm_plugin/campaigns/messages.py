@@ -17,12 +17,10 @@ message sent twice after a crash is recognisably the same message.
 """
 
 import logging
-import smtplib
-import socket
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
@@ -210,44 +208,14 @@ def email_message(key: str, rendered: Rendered, to: str, unsubscribe_url: str, s
     return message
 
 
-def _sender(config) -> str:
-    return getattr(config, "campaign_from_email", "") or settings.DEFAULT_FROM_EMAIL
-
-
-_RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, OSError)
-
-
-def _smtp_outcome(error: Exception):
-    from .transports import Outcome
-
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, reply = next(iter(error.recipients.values()), (0, b""))
-        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-        return Outcome(False, text, f"smtp:{code}", retryable=400 <= code < 500)
-    if isinstance(error, smtplib.SMTPResponseException):
-        text = error.smtp_error
-        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-        return Outcome(False, text, f"smtp:{error.smtp_code}", retryable=error.smtp_code < 500)
-    if isinstance(error, _RETRYABLE):
-        return Outcome(False, str(error) or type(error).__name__, "connection", retryable=True)
-    return Outcome(False, str(error), "error")
-
-
-def _close(connection) -> None:
-    try:
-        connection.close()
-    except Exception:
-        logger.warning("CRM campaign email connection did not close cleanly", exc_info=True)
-
-
 def _deliver_email(sends, context, host, on_result) -> None:
-    from .transports import Outcome, email_connection
+    """One connection for the batch (opened by the first message, its login tried once)."""
+    from .transports import Outcome, email_connection, from_email, send_email
 
     emails = host.customer_emails([context.profiles[s.profile_id] for s in sends])
     variables = variables_for(sends, context, host)
-    sender = _sender(context.config)
-    connection = None
-    try:
+    sender = from_email(context.config)
+    with closing(email_connection(context.config)) as connection:
         for send in sends:
             to = emails.get(send.profile_id)
             if not to:
@@ -262,22 +230,7 @@ def _deliver_email(sends, context, host, on_result) -> None:
             message = email_message(
                 send.key, rendered, to, variables[send.pk]["unsubscribe_url"], sender
             )
-            try:
-                if connection is None:
-                    connection = email_connection(context.config)
-                    connection.open()
-                message.connection = connection
-                sent = connection.send_messages([message])
-                on_result(send, Outcome(True) if sent else Outcome(False, "not sent", "smtp"))
-            except Exception as error:
-                outcome = _smtp_outcome(error)
-                on_result(send, outcome)
-                if outcome.code == "connection" and connection is not None:
-                    _close(connection)
-                    connection = None
-    finally:
-        if connection is not None:
-            _close(connection)
+            on_result(send, send_email(connection, message))
 
 
 def _deliver_line(sends, context, host, on_result) -> None:

@@ -222,21 +222,17 @@ def send_test(
     rendered = render_steps(flow, now, config, host, row=row, profile=profile)[index]
     rendered = messages.Rendered(TEST_SUBJECT + rendered.subject, rendered.text, rendered.html)
     key = f"test:{uuid.uuid4().hex}"
-    message = messages.email_message(
-        key, rendered, to, _unsubscribe_url(host), messages._sender(config)
-    )
-    from .transports import email_connection
+    from contextlib import closing
 
-    try:
-        connection = email_connection(config)
-        sent = connection.send_messages([message])
-    except Exception as error:
-        outcome = messages._smtp_outcome(error)
+    from .transports import email_connection, from_email, send_email
+
+    message = messages.email_message(key, rendered, to, _unsubscribe_url(host), from_email(config))
+    with closing(email_connection(config)) as connection:
+        outcome = send_email(connection, message)
+    if not outcome.ok:
         raise CampaignRefused(
             "email",
             f"the mail server did not take it: {outcome.error} ({outcome.code})",
             "send_failed",
-        ) from None
-    if not sent:
-        raise CampaignRefused("email", "the mail server did not take it", "send_failed")
+        )
     return message.extra_headers["Message-ID"]

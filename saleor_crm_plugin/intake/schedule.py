@@ -7,7 +7,7 @@ inside Saleor every task is a `CustomPeriodicTask` (both schedulers then see it)
 sandbox a `PeriodicTask`. A plain row an earlier version left is replaced, keeping its
 schedule and whether it is enabled.
 
-The hourly tasks keep whatever schedule staff gave them; the intake's drain and sweep, and the
+The hourly tasks and the every-minute webhook retries keep whatever schedule staff gave them; the intake's drain and sweep, and the
 daily analytics (at the `analytics-hour` of the store's zone, a crontab), follow the plugin's
 settings (re-timed when the settings are saved).
 """
@@ -16,7 +16,6 @@ from ..conf import CRMConfig
 
 DRAIN_TASK = "saleor-crm: record events"
 SWEEP_TASK = "saleor-crm: catch-up sweep"
-SEND_TASK = "saleor-crm: send campaign messages"
 HOURLY = {
     "saleor-crm: recompute RFM scores": "saleor_crm.recompute_rfm",
     "saleor-crm: re-evaluate rule segments": "saleor_crm.evaluate_segments",
@@ -30,6 +29,12 @@ DAILY = {
     "saleor-crm: compute basket pairs": "saleor_crm.compute_baskets",
     "saleor-crm: compute reports": "saleor_crm.compute_reports",
 }
+# Every minute, a message older than that expiring unread: the campaign messages due, the
+# webhooks due again.
+MINUTELY = {
+    "saleor-crm: send campaign messages": "saleor_crm.dispatch_campaigns",
+    "saleor-crm: retry webhooks": "saleor_crm.retry_webhooks",
+}
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
 
 
@@ -38,7 +43,6 @@ def intake_schedule(config: CRMConfig) -> dict[str, tuple[str, int, str]]:
     return {
         DRAIN_TASK: ("saleor_crm.drain_changes", config.drain_seconds, "seconds"),
         SWEEP_TASK: ("saleor_crm.sweep_changes", config.sweep_minutes, "minutes"),
-        SEND_TASK: ("saleor_crm.dispatch_campaigns", 1, "minutes"),
     }
 
 
@@ -84,6 +88,9 @@ def register_periodic_tasks(config: CRMConfig, apps=None) -> int:
     for name, task in HOURLY.items():
         interval, _ = interval_model.objects.get_or_create(every=1, period="hours")
         wanted[name] = (task, {"interval_id": interval.pk, "crontab_id": None}, None, False)
+    for name, task in MINUTELY.items():
+        interval, _ = interval_model.objects.get_or_create(every=1, period="minutes")
+        wanted[name] = (task, {"interval_id": interval.pk, "crontab_id": None}, 60, False)
     daily = _daily(crontab_model, config)
     for name, task in DAILY.items():
         wanted[name] = (task, {"interval_id": None, "crontab_id": daily.pk}, None, True)

@@ -62,6 +62,7 @@ def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
         "saleor_crm.compute_baskets",
         "saleor_crm.compute_reports",
         "saleor_crm.sweep_changes",
+        "saleor_crm.retry_webhooks",
     }
     assert DatabaseScheduler.Model is CustomPeriodicTask
     drain = ours.get(task="saleor_crm.drain_changes")
