@@ -310,7 +310,7 @@ def main() -> None:
             print(f"day-3 mail at the SMTP server: {message['Subject']!r} to {message['To']}")
             print(f"  List-Unsubscribe: {message['List-Unsubscribe']}")
             print(f"  List-Unsubscribe-Post: {message['List-Unsubscribe-Post']}")
-            link = message["List-Unsubscribe"].strip("<>")
+            link = message["List-Unsubscribe"].strip().strip("<>")
             status, page = _http(link)
             print(f"  GET the link: HTTP {status}, a page with a form: {'<form' in page}")
             status, page = _http(link, b"List-Unsubscribe=One-Click")

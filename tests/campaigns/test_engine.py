@@ -350,3 +350,39 @@ def test_a_flow_switched_off_pauses_its_due_messages(django_capture_on_commit_ca
     CampaignFlow.objects.filter(pk=row.pk).update(enabled=True)
     _send_due(T0 + 4 * DAY, config, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
+
+
+def test_the_day_3_mail_reaches_a_real_smtp_server_with_its_one_click_unsubscribe(
+    smtp_server, client, django_capture_on_commit_callbacks
+):
+    config = _config(
+        **{
+            "smtp-host": smtp_server.host,
+            "smtp-port": str(smtp_server.port),
+            "smtp-security": "none",
+        }
+    )
+    _flow(config=config)
+    user = _customer(1)
+    _buy(user, "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    assert mail.outbox == []  # through the SMTP server, not Django's backend
+    (message,) = smtp_server.messages
+    assert message["To"] == "c1@example.com"
+    assert message["Subject"] == "Thank you for your first order, Hana"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    send = CampaignSend.objects.get(step=0)
+    assert message["Message-ID"] == f"<crm-{send.key.replace(':', '-')}@example.com>"
+    assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
+    link = message["List-Unsubscribe"].strip().strip("<>")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert f'href="{link}"' in html
+    # the mail client's one-click POST (RFC 8058) to the header's link
+    answer = client.post(
+        "/" + link.split("/", 3)[3],
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert answer.status_code == 200
+    assert Unsubscribe.objects.get().source == "one_click"
