@@ -5,10 +5,11 @@ Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .campaigns.inserts import InsertRule, parse_insert_rules
 from .errors import FieldError
 from .loyalty import config as loyalty_conf
 from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
@@ -63,6 +64,7 @@ RFM_BINS = "rfm-fixed-bins"
 BASKET_MIN_COUNT = "basket-min-count"
 BASKET_MIN_SHARE = "basket-min-share"
 BASKET_WINDOW = "basket-window-days"
+INSERT_RULES = "insert-rules"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean.
@@ -309,6 +311,16 @@ FIELDS = {
         "at most this many days apart, in either order (1-730).",
         "int",
     ),
+    INSERT_RULES: (
+        "Package inserts",
+        "One rule a line, 'CODE: condition': a paid order gets the code (in its private "
+        "metadata crm.inserts, on its page in Dashboard and in the day's picking list) when "
+        "the condition holds: 'first order', 'order 3', 'subscription delivery 3', 'segment "
+        "At Risk' (an RFM segment or a rule segment, as the customer stood before the order), "
+        "'rank GOLD' or 'bought TEA-100G' (a product ID, variant ID or SKU). Example: "
+        "'WELCOME-LEAFLET: first order'. Empty: no inserts.",
+        "multiline",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -395,6 +407,7 @@ DEFAULTS = {
     BASKET_MIN_COUNT: 3,
     BASKET_MIN_SHARE: "0",
     BASKET_WINDOW: 30,
+    INSERT_RULES: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -444,6 +457,8 @@ class CRMConfig:
     basket_min_count: int = 3
     basket_min_share: float = 0.0  # a share from 0 to 1 (the setting is a percentage)
     basket_window_days: int = 30
+    # Package inserts (campaigns/inserts.py), in the order written; empty: none.
+    insert_rules: tuple[InsertRule, ...] = ()
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -667,7 +682,7 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
         raise ConfigError(unknown[0], "is not a setting of the CRM plugin")
-    return CRMConfig(
+    config = CRMConfig(
         ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
         store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
         dormant_days=_parse_whole(DORMANT_DAYS, values[DORMANT_DAYS], 3650, low=1, unit="days"),
@@ -724,6 +739,20 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
             BASKET_WINDOW, values[BASKET_WINDOW], 730, low=1, unit="days"
         ),
     )
+    return replace(config, insert_rules=_parse_insert_rules(values[INSERT_RULES], config))
+
+
+def _parse_insert_rules(value, config: CRMConfig) -> tuple[InsertRule, ...]:
+    """The insert rules; a rank they name must be one of the rank table's codes."""
+    rules = _setting(INSERT_RULES, parse_insert_rules, value)
+    codes = [rank.code for rank in config.loyalty.ladder.ranks]
+    for rule in rules:
+        if rule.kind == "rank" and rule.value not in codes:
+            raise ConfigError(
+                INSERT_RULES,
+                f"line {rule.line}: '{rule.value}' is not a rank code ({', '.join(codes)})",
+            )
+    return rules
 
 
 def _parse_rfm_bins(values: Mapping) -> FixedBins | None:

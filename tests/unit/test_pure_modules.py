@@ -16,6 +16,7 @@ PURE = [
     "saleor_crm_plugin.campaigns.control",
     "saleor_crm_plugin.campaigns.schedule",
     "saleor_crm_plugin.campaigns.flows",
+    "saleor_crm_plugin.campaigns.inserts",
 ]
 
 
