@@ -13,6 +13,7 @@ from .analytics.models import (
     StoredFigures,
 )
 from .audit.models import AuditEvent
+from .campaigns.insert_models import InsertDecision, OrderInsert
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -36,8 +37,10 @@ __all__ = [
     "CustomerSpend",
     "Cycle",
     "F2Row",
+    "InsertDecision",
     "LtvRow",
     "MemberRank",
+    "OrderInsert",
     "OrderLineRecord",
     "OrderRecord",
     "PendingChange",

@@ -173,6 +173,10 @@ class Host(Protocol):
         """The order's shipping and billing addresses as Saleor's AddressInput fields ({}:
         none)."""
 
+    def order_shipping_names(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """The name on each order's shipping address ("first last"), by order id, read in one
+        query (a picking list of any length); orders without a name are left out."""
+
     def find_renewal_order(self, key: str) -> str | None:
         """The id of the order carrying this renewal idempotency key, if the store has one."""
 
@@ -193,6 +197,14 @@ class Host(Protocol):
         `items` maps user id -> {key: value}. Only users whose values differ are written, in
         one locked batch, without the store's hooks and without touching `updated_at`.
         Unknown users are skipped. Returns how many users were written.
+        """
+
+    def write_order_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
+        """Merge string values into orders' private metadata (staff see them on the order's
+        page in Dashboard), as `write_private_metadata` does for users: `items` maps order id
+        -> {key: value}; only orders whose values differ are written, in one statement,
+        without the store's hooks and without touching `updated_at`. Unknown orders are
+        skipped. Returns how many orders were written.
         """
 
     def database_access(self) -> AbstractContextManager:
