@@ -190,4 +190,8 @@ class CRMPlugin(BasePlugin):
             from .graphql.export_view import export_analytics_view
 
             return export_analytics_view(request)
+        if route == "export/picking.csv":
+            from .graphql.export_view import export_picking_view
+
+            return export_picking_view(request)
         return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

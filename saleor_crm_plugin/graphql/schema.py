@@ -11,6 +11,7 @@ from .analytics.schema import AnalyticsQueries
 from .core.types import Money
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
+from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .segments.schema import RfmQueries, SegmentMutations, SegmentQueries
 from .subscriptions.schema import SubscriptionMutations, SubscriptionQueries
@@ -23,6 +24,7 @@ class Query(
     LoyaltyQueries,
     SubscriptionQueries,
     AnalyticsQueries,
+    InsertQueries,
     graphene.ObjectType,
 ):
     pass

@@ -9,13 +9,23 @@ from typing import Protocol, runtime_checkable
 from ..conf import CRMConfig
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
 
-__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester", "changed_page"]
+__all__ = [
+    "MANAGE_ORDERS",
+    "MANAGE_PLUGINS",
+    "MANAGE_USERS",
+    "Batch",
+    "Host",
+    "Requester",
+    "changed_page",
+]
 
 # Saleor's permission codes (`AccountPermissions.MANAGE_USERS.codename` upper-cased), as in
 # its GraphQL `PermissionEnum`.
 MANAGE_USERS = "MANAGE_USERS"
 # Writing the plugin's settings (Saleor guards its plugin settings form with it).
 MANAGE_PLUGINS = "MANAGE_PLUGINS"
+# Orders' fulfilment data (package inserts, the picking list): what Saleor's order pages need.
+MANAGE_ORDERS = "MANAGE_ORDERS"
 
 
 @dataclass(frozen=True)

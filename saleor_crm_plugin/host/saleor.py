@@ -30,7 +30,7 @@ from saleor.order import OrderEvents, OrderStatus
 from saleor.order.models import Order, OrderEvent, OrderLine
 from saleor.payment import ChargeStatus, TransactionEventType, TransactionKind
 from saleor.payment.models import Payment, Transaction, TransactionEvent, TransactionItem
-from saleor.permission.enums import AccountPermissions, PluginsPermissions
+from saleor.permission.enums import AccountPermissions, OrderPermissions, PluginsPermissions
 from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
@@ -39,6 +39,7 @@ from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
 from . import attributes
 from .protocol import (
+    MANAGE_ORDERS,
     MANAGE_PLUGINS,
     MANAGE_USERS,
     Batch,
@@ -56,6 +57,7 @@ SUBSCRIPTION_KEY = "crm.subscription_interval"
 PERMISSIONS = {
     MANAGE_USERS: AccountPermissions.MANAGE_USERS,
     MANAGE_PLUGINS: PluginsPermissions.MANAGE_PLUGINS,
+    MANAGE_ORDERS: OrderPermissions.MANAGE_ORDERS,
 }
 _PAID_EVENTS = (
     OrderEvents.ORDER_FULLY_PAID,

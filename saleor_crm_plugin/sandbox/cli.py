@@ -64,15 +64,16 @@ def _reset_store() -> None:
 def _user(email: str, staff: bool = False):
     from django.utils import timezone
 
-    from ..host import MANAGE_USERS
+    from ..host import MANAGE_ORDERS, MANAGE_USERS
     from .models import SandboxUser
 
     now = timezone.now()
     user, _ = SandboxUser.objects.get_or_create(
         email=email, defaults={"date_joined": now, "updated_at": now}
     )
-    if staff and not (user.is_staff and MANAGE_USERS in user.permissions):
-        user.is_staff, user.permissions = True, [MANAGE_USERS]
+    wanted = [MANAGE_USERS, MANAGE_ORDERS]
+    if staff and not (user.is_staff and set(wanted) <= set(user.permissions)):
+        user.is_staff, user.permissions = True, wanted
         user.save(update_fields=["is_staff", "permissions"])
     return user
 
