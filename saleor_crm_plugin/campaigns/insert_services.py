@@ -44,6 +44,7 @@ __all__ = [
     "Standing",
     "apply_inserts",
     "insert_counts",
+    "insert_lines",
     "insert_standing",
     "local_day_bounds",
     "order_inserts",
@@ -342,3 +343,16 @@ def picking_rows(day: date, zone: ZoneInfo, host, chunk: int = 2000) -> Iterator
         for _at, order_id, number, codes in rows:
             yield (number or order_id, names.get(order_id, ""), codes.replace(",", ", "))
         after = rows[-1][:2]
+
+
+def insert_lines(config: CRMConfig, now: datetime) -> list[str]:
+    """The day's package inserts as the demo prints them (store day of `now`)."""
+    if not config.insert_rules:
+        return ["Package inserts: no rules (setting insert-rules)"]
+    day = now.astimezone(config.zone).date()
+    counts = [f"{code} {orders:,}" for _day, code, orders in insert_counts(day, day, config.zone)]
+    rules = len(config.insert_rules)
+    return [
+        f"Package inserts on {day} (store time, {rules} rules): "
+        + (", ".join(counts) if counts else "no order got one")
+    ]

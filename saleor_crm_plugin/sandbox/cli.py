@@ -385,6 +385,11 @@ def demo(args) -> int:
     print()
     for line in report_demo_lines():
         print(line)
+    from ..campaigns.insert_services import insert_lines
+
+    print()
+    for line in insert_lines(SandboxHost().config(), timezone.now()):
+        print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()
     top = (
@@ -393,7 +398,7 @@ def demo(args) -> int:
         .first()
     )
     print()
-    print(f"Staff token (MANAGE_USERS):  {staff_token}")
+    print(f"Staff token (MANAGE_USERS, MANAGE_ORDERS):  {staff_token}")
     customers_query = (
         "{ crmCustomers(first: 5, sortBy: {field: ORDER_COUNT, direction: DESC}) { totalCount edges "
         "{ node { email orderCount lastOrderAt spends { currency totalSpent { amount } } } } } }"

@@ -10,6 +10,7 @@ from saleor_crm_plugin.campaigns.insert_models import InsertDecision, OrderInser
 from saleor_crm_plugin.campaigns.insert_services import (
     PICKING_COLUMNS,
     insert_counts,
+    insert_lines,
     picking_rows,
 )
 from saleor_crm_plugin.conf import parse_config
@@ -300,3 +301,10 @@ def test_counts_per_insert_and_store_day_and_the_picking_list():
         ("2000", "Name0 Sato", "TEA-GUIDE"),
     ]
     assert insert_counts(date(2026, 12, 8), date(2026, 12, 9), TOKYO) == []
+    # the demo's line for the store day
+    assert insert_lines(CONFIG, midnight + timedelta(hours=6)) == [
+        "Package inserts on 2026-12-07 (store time, 7 rules): TEA-GUIDE 1, WELCOME-LEAFLET 3"
+    ]
+    assert insert_lines(CONFIG, midnight + timedelta(days=1)) == [
+        "Package inserts on 2026-12-08 (store time, 7 rules): no order got one"
+    ]
