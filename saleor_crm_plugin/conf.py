@@ -5,13 +5,14 @@ Pure: no Django, no Saleor. The plugin passes `self.configuration` (a list of
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from email.utils import parseaddr
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .campaigns.inserts import InsertRule, parse_insert_rules
 from .errors import FieldError
 from .loyalty import config as loyalty_conf
 from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
@@ -83,6 +84,7 @@ WEBHOOK_URL = "webhook-url"
 WEBHOOK_SECRET = "webhook-secret"  # noqa: S105
 # A webhook secret shorter than this is refused (HMAC-SHA256 keys should not be guessable).
 WEBHOOK_SECRET_MIN_LENGTH = 16
+INSERT_RULES = "insert-rules"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean, secret (Saleor's SECRET: its API shows only the last
@@ -421,6 +423,16 @@ FIELDS = {
         "secret>, which the receiver checks (README: Webhooks).",
         "secret",
     ),
+    INSERT_RULES: (
+        "Package inserts",
+        "One rule a line, 'CODE: condition': a paid order gets the code (in its private "
+        "metadata crm.inserts, on its page in Dashboard and in the day's picking list) when "
+        "the condition holds: 'first order', 'order 3', 'subscription delivery 3', 'segment "
+        "At Risk' (an RFM segment or a rule segment, as the customer stood before the order), "
+        "'rank GOLD' or 'bought TEA-100G' (a product ID, variant ID or SKU). Example: "
+        "'WELCOME-LEAFLET: first order'. Empty: no inserts.",
+        "multiline",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -522,6 +534,7 @@ DEFAULTS = {
     LINE_USER_ID_KEY: "line_user_id",
     WEBHOOK_URL: "",
     WEBHOOK_SECRET: "",
+    INSERT_RULES: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -589,6 +602,8 @@ class CRMConfig:
     line_user_id_key: str = "line_user_id"
     webhook_url: str = ""  # empty: no webhooks
     webhook_secret: str = field(default="", repr=False)
+    # Package inserts (campaigns/inserts.py), in the order written; empty: none.
+    insert_rules: tuple[InsertRule, ...] = ()
 
     def __post_init__(self):
         if self.loyalty is None:
@@ -875,7 +890,7 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
         raise ConfigError(unknown[0], "is not a setting of the CRM plugin")
-    return CRMConfig(
+    config = CRMConfig(
         ingestion_enabled=_parse_bool(INGESTION_ENABLED, values[INGESTION_ENABLED]),
         store_time_zone=_parse_zone(STORE_TIME_ZONE, values[STORE_TIME_ZONE]),
         dormant_days=_parse_whole(DORMANT_DAYS, values[DORMANT_DAYS], 3650, low=1, unit="days"),
@@ -939,6 +954,20 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         ),
         **_parse_channels(values),
     )
+    return replace(config, insert_rules=_parse_insert_rules(values[INSERT_RULES], config))
+
+
+def _parse_insert_rules(value, config: CRMConfig) -> tuple[InsertRule, ...]:
+    """The insert rules; a rank they name must be one of the rank table's codes."""
+    rules = _setting(INSERT_RULES, parse_insert_rules, value)
+    codes = [rank.code for rank in config.loyalty.ladder.ranks]
+    for rule in rules:
+        if rule.kind == "rank" and rule.value not in codes:
+            raise ConfigError(
+                INSERT_RULES,
+                f"line {rule.line}: '{rule.value}' is not a rank code ({', '.join(codes)})",
+            )
+    return rules
 
 
 def _parse_channels(values: Mapping) -> dict:

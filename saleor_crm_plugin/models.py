@@ -13,6 +13,7 @@ from .analytics.models import (
     StoredFigures,
 )
 from .audit.models import AuditEvent
+from .campaigns.insert_models import InsertDecision, OrderInsert
 from .campaigns.models import (
     CampaignFlow,
     CampaignSend,
@@ -48,9 +49,11 @@ __all__ = [
     "Cycle",
     "F2Row",
     "FlowEntry",
+    "InsertDecision",
     "LtvRow",
     "MemberRank",
     "MessageTemplate",
+    "OrderInsert",
     "OrderLineRecord",
     "OrderRecord",
     "PendingChange",

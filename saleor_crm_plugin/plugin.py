@@ -200,4 +200,8 @@ class CRMPlugin(BasePlugin):
             from .campaigns.views import unsubscribe_view
 
             return unsubscribe_view(request, route.removeprefix("campaigns/unsubscribe/"))
+        if route == "export/picking.csv":
+            from .graphql.export_view import export_picking_view
+
+            return export_picking_view(request)
         return HttpResponseNotFound(f"The CRM plugin has no page at '{path}'.")

@@ -11,8 +11,6 @@ orders (`frames.copy_frame`: the strings as categoricals, so a million orders ne
 Python objects); elsewhere (the sandbox's SQLite) the ORM.
 """
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from django.db.models.functions import Greatest
 from ..customers.models import OrderLineRecord
 from ..errors import FieldError
 from ..rows import add_rows
+from ..segments.export import CsvText
 from . import baskets
 from .frames import copy_frame
 from .models import BasketPair, BasketRun
@@ -256,15 +255,8 @@ def pairs_csv_rows(
     """Yield the CSV text of the stored pairs (`top_pairs` order), header first, a chunk of
     rows at a time (the segments' export does the same for customers)."""
     pairs = top_pairs(channel, kind, sort)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
+    text = CsvText()  # product names that look like formulas are written as text
+    writer, flush = text.writer, text.take
     writer.writerow(CSV_COLUMNS)
     yield flush()
     for count, pair in enumerate(pairs.iterator(chunk_size=2000), start=1):

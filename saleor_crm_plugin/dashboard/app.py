@@ -9,7 +9,7 @@ absolute.
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from ..host import MANAGE_PLUGINS, MANAGE_USERS
+from ..host import MANAGE_ORDERS, MANAGE_PLUGINS, MANAGE_USERS
 from .views import PAGES, POPUPS
 
 APP_IDENTIFIER = "saleor.crm.dashboard"
@@ -39,8 +39,9 @@ def app_url(base_url: str) -> str:
 
 
 def extensions(url: str) -> list[Extension]:
-    """The navigation pages under Customers, the widget on every customer's page, and the
-    popup in a customer's "more actions" menu."""
+    """The navigation pages under Customers, the widget on every customer's page, the popup
+    in a customer's "more actions" menu, and the package inserts widget on every order's
+    page."""
     found = [
         Extension(
             f"crm-{page}",
@@ -75,5 +76,16 @@ def extensions(url: str) -> list[Extension]:
             f"{url}/{popup}",
         )
         for popup in POPUPS
+    )
+    found.append(
+        Extension(
+            "crm-order-widget",
+            "CRM: package inserts",
+            "order_details_widgets",
+            "widget",
+            f"{url}/widget/order",
+            (MANAGE_ORDERS,),
+            settings={"widgetTarget": {"method": "POST"}},
+        )
     )
     return found

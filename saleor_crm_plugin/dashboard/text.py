@@ -441,6 +441,15 @@ MESSAGES = {
     "edited": pgettext_lazy("crm-dashboard", "edited"),
     "as_shipped": pgettext_lazy("crm-dashboard", "as shipped"),
     "save_template": pgettext_lazy("crm-dashboard", "Save the template"),
+    # The order widget: the package inserts (同梱物) the order got when it was paid.
+    "inserts": pgettext_lazy("crm-dashboard", "Package inserts"),
+    "no_inserts": pgettext_lazy("crm-dashboard", "None: no insert rule held for this order."),
+    "inserts_pending": pgettext_lazy(
+        "crm-dashboard", "Not decided yet: the inserts are decided when the order is paid."
+    ),
+    "inserts_written": pgettext_lazy("crm-dashboard", "In the order's private metadata"),
+    "inserts_not_written": pgettext_lazy("crm-dashboard", "Not yet in the order's metadata"),
+    "decided_at": pgettext_lazy("crm-dashboard", "Decided"),
 }
 
 

@@ -11,6 +11,8 @@
 - The customer widget (POST, Dashboard's form with `accessToken` and `customerId`) is rendered
   on the server from the same GraphQL API, run in process with the token's requester: no token
   or a bad one answers 401, a token without MANAGE_USERS 403, and neither shows any data.
+- The order widget (POST, with `accessToken` and `orderId`) shows the order's package inserts
+  the same way; it needs MANAGE_ORDERS.
 
 Tokens never go into a URL we build, and are never logged.
 """
@@ -18,6 +20,7 @@ Tokens never go into a URL we build, and are never logged.
 import json
 import re
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from django.template.loader import render_to_string
 
 from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
-from ..host import MANAGE_USERS, get_host
+from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
 from .text import LANGUAGES, language, words
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,6 +57,9 @@ WIDGET_QUERY = """query($id: ID!) {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } }
   crmRanks { code name }
 }"""
+# The order widget's one request: the order's package inserts.
+ORDER_WIDGET_QUERY = """query($id: ID!) {
+  crmOrderInserts(order: $id) { number codes decidedAt writtenAt } }"""
 # The widget's second request: the picks the customer gets in their main channel (the one of
 # most of their counted orders).
 WIDGET_PICKS_QUERY = """query($id: ID!, $channel: String!) {
@@ -322,9 +328,9 @@ def _execute(host, requester, request, query: str, variables: dict) -> dict:
     return result.data or {}
 
 
-def _widget(request, host) -> HttpResponse:
-    if request.method != "POST":
-        return HttpResponse("Dashboard posts this widget's form.", status=405)
+def _widget_access(request, host, permission: str):
+    """The widget's rendering context and the token's requester, or the refusal to answer
+    (no token or a bad one: 401; a token without `permission`: 403)."""
     config = host.config()
     lang, words = _words(request, config)
     theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
@@ -343,12 +349,42 @@ def _widget(request, host) -> HttpResponse:
         posted = request.POST.get("accessToken", "x").strip() in ("", "null", "undefined")
         message = words["no_access"] if posted else words["sign_in"]
         html = render_to_string("saleor_crm/dashboard/denied.html", {**context, "message": message})
-        return HttpResponse(html, status=401)
-    if not requester.has_permission(MANAGE_USERS):
+        return context, None, HttpResponse(html, status=401)
+    if not requester.has_permission(permission):
         html = render_to_string(
             "saleor_crm/dashboard/denied.html", {**context, "message": words["no_access"]}
         )
-        return HttpResponse(html, status=403)
+        return context, None, HttpResponse(html, status=403)
+    return context, requester, None
+
+
+def _order_widget(request, host) -> HttpResponse:
+    """The package inserts of the order whose page Dashboard shows."""
+    if request.method != "POST":
+        return HttpResponse("Dashboard posts this widget's form.", status=405)
+    context, requester, refused = _widget_access(request, host, MANAGE_ORDERS)
+    if refused is not None:
+        return refused
+    order_id = request.POST.get("orderId") or request.POST.get("id", "")
+    inserts = _execute(host, requester, request, ORDER_WIDGET_QUERY, {"id": order_id}).get(
+        "crmOrderInserts"
+    )
+    if inserts:  # when, in the store's time
+        decided = datetime.fromisoformat(inserts["decidedAt"]).astimezone(host.config().zone)
+        inserts = {**inserts, "decided": decided.strftime("%Y-%m-%d %H:%M")}
+    html = render_to_string(
+        "saleor_crm/dashboard/order_widget.html", {**context, "inserts": inserts}
+    )
+    return HttpResponse(html)
+
+
+def _widget(request, host) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse("Dashboard posts this widget's form.", status=405)
+    context, requester, refused = _widget_access(request, host, MANAGE_USERS)
+    if refused is not None:
+        return refused
+    words = context["t"]
     customer_id = request.POST.get("customerId", "")
     notice = _action(host, requester, request, customer_id, words)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
@@ -451,6 +487,8 @@ def dashboard_view(request, route: str) -> HttpResponse:
     with host.database_access():
         if route == "widget/customer":
             return _widget(request, host)
+        if route == "widget/order":
+            return _order_widget(request, host)
         name = route or "overview"
         if name in (*PAGES, *POPUPS) and request.method == "GET":
             return _page(request, host, name)

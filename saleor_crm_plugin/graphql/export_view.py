@@ -1,16 +1,19 @@
 """`POST export/customers.csv`: a segment's or a rule's customers as a streamed CSV (staff);
 `POST export/analytics.csv`: a stored report or the basket pairs, as the analytics queries
-filter and sort them."""
+filter and sort them; `POST export/picking.csv`: a store day's picking list of package
+inserts (staff with MANAGE_ORDERS)."""
 
 import json
+from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from ..analytics.basket_services import pairs_csv_rows
 from ..analytics.report_services import report_csv
+from ..campaigns.insert_services import PICKING_COLUMNS, picking_rows
 from ..customers.search import SearchError, customer_filter_from, search_profiles
-from ..host import MANAGE_USERS, get_host
-from ..segments.export import csv_rows
+from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
 from .analytics.resolvers import (
@@ -28,13 +31,11 @@ def _error(field: str, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
 
 
-def _refused(request: HttpRequest, host) -> JsonResponse | None:
-    """The answer to a request that is not a staff member's with MANAGE_USERS (None: it is)."""
+def _refused(request: HttpRequest, host, permission: str = MANAGE_USERS) -> JsonResponse | None:
+    """The answer to a request that is not a staff member's with `permission` (None: it is)."""
     requester = host.requester(request)
-    if requester is None or not requester.has_permission(MANAGE_USERS):
-        return _error(
-            "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403
-        )
+    if requester is None or not requester.has_permission(permission):
+        return _error("permission", f"You need one of the following permissions: {permission}", 403)
     return None
 
 
@@ -167,4 +168,42 @@ def export_analytics_view(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     name = file_name(filters).replace("_", "-")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def export_picking_view(request: HttpRequest) -> HttpResponse:
+    """Answer `text/csv`, streamed: the picking list of a store day, `{"day": "YYYY-MM-DD"}`
+    (today in the store's time zone when omitted): order number, shipping name and inserts of
+    each order paid that day that got package inserts, in paid order (MANAGE_ORDERS)."""
+    if request.method != "POST":
+        return _error("method", "send the export request by POST", 405)
+    host = get_host()
+    with host.database_access():
+        refused = _refused(request, host, MANAGE_ORDERS)
+        if refused is not None:
+            return refused
+        body, bad = _json_object(request)
+        if bad is not None:
+            return bad
+        unknown = sorted(set(body) - {"day"})
+        if unknown:
+            return _error(unknown[0], "is not an argument of the picking list (only day)")
+        zone = host.config().zone
+        text = body.get("day")
+        if text is None:
+            day = datetime.now(zone).date()
+        else:
+            try:
+                day = date.fromisoformat(text) if isinstance(text, str) else None
+            except ValueError:
+                day = None
+            if day is None:
+                return _error("day", f"{text!r} is not a date as YYYY-MM-DD")
+
+    def stream():
+        with host.database_access():
+            yield from csv_table(PICKING_COLUMNS, picking_rows(day, zone, host))
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="picking-{day.isoformat()}.csv"'
     return response

@@ -12,6 +12,7 @@ from .campaigns.schema import CampaignMutations, CampaignQueries
 from .core.types import Money
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
+from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .segments.schema import RfmQueries, SegmentMutations, SegmentQueries
 from .subscriptions.schema import SubscriptionMutations, SubscriptionQueries
@@ -25,6 +26,7 @@ class Query(
     SubscriptionQueries,
     AnalyticsQueries,
     CampaignQueries,
+    InsertQueries,
     graphene.ObjectType,
 ):
     pass

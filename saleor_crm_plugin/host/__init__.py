@@ -1,3 +1,21 @@
-from .protocol import MANAGE_PLUGINS, MANAGE_USERS, Batch, Host, Requester, get_host, reset_host
+from .protocol import (
+    MANAGE_ORDERS,
+    MANAGE_PLUGINS,
+    MANAGE_USERS,
+    Batch,
+    Host,
+    Requester,
+    get_host,
+    reset_host,
+)
 
-__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester", "get_host", "reset_host"]
+__all__ = [
+    "MANAGE_ORDERS",
+    "MANAGE_PLUGINS",
+    "MANAGE_USERS",
+    "Batch",
+    "Host",
+    "Requester",
+    "get_host",
+    "reset_host",
+]

@@ -9,13 +9,23 @@ from typing import Protocol, runtime_checkable
 from ..conf import CRMConfig
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
 
-__all__ = ["MANAGE_PLUGINS", "MANAGE_USERS", "Batch", "Host", "Requester", "changed_page"]
+__all__ = [
+    "MANAGE_ORDERS",
+    "MANAGE_PLUGINS",
+    "MANAGE_USERS",
+    "Batch",
+    "Host",
+    "Requester",
+    "changed_page",
+]
 
 # Saleor's permission codes (`AccountPermissions.MANAGE_USERS.codename` upper-cased), as in
 # its GraphQL `PermissionEnum`.
 MANAGE_USERS = "MANAGE_USERS"
 # Writing the plugin's settings (Saleor guards its plugin settings form with it).
 MANAGE_PLUGINS = "MANAGE_PLUGINS"
+# Orders' fulfilment data (package inserts, the picking list): what Saleor's order pages need.
+MANAGE_ORDERS = "MANAGE_ORDERS"
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,10 @@ class Host(Protocol):
         """The order's shipping and billing addresses as Saleor's AddressInput fields ({}:
         none)."""
 
+    def order_shipping_names(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """The name on each order's shipping address ("first last"), by order id, read in one
+        query (a picking list of any length); orders without a name are left out."""
+
     def find_renewal_order(self, key: str) -> str | None:
         """The id of the order carrying this renewal idempotency key, if the store has one."""
 
@@ -200,6 +214,14 @@ class Host(Protocol):
         `items` maps user id -> {key: value}. Only users whose values differ are written, in
         one locked batch, without the store's hooks and without touching `updated_at`.
         Unknown users are skipped. Returns how many users were written.
+        """
+
+    def write_order_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
+        """Merge string values into orders' private metadata (staff see them on the order's
+        page in Dashboard), as `write_private_metadata` does for users: `items` maps order id
+        -> {key: value}; only orders whose values differ are written, in one statement,
+        without the store's hooks and without touching `updated_at`. Unknown orders are
+        skipped. Returns how many orders were written.
         """
 
     def database_access(self) -> AbstractContextManager:

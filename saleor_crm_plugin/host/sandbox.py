@@ -254,6 +254,16 @@ class SandboxHost:
     def order_addresses(self, order_id: str) -> tuple[dict, dict]:
         return {}, {}  # the sandbox store keeps no addresses (its renewals need none)
 
+    def order_shipping_names(self, order_ids) -> dict[str, str]:
+        """The sandbox store keeps no addresses: the name of the order's customer."""
+        from ..sandbox.models import SandboxOrder
+
+        rows = SandboxOrder.objects.filter(order_id__in=[str(i) for i in order_ids]).values_list(
+            "order_id", "user__first_name", "user__last_name"
+        )
+        names = {order_id: " ".join(filter(None, (first, last))) for order_id, first, last in rows}
+        return {order_id: name for order_id, name in names.items() if name}
+
     def find_renewal_order(self, key: str) -> str | None:
         from ..sandbox.models import SandboxOrder
 
@@ -353,6 +363,23 @@ class SandboxHost:
                     user.private_metadata = {**user.private_metadata, **wanted}
                     changed.append(user)
             SandboxUser.objects.bulk_update(changed, ["private_metadata"])
+        return len(changed)
+
+    def write_order_private_metadata(self, items: dict[str, dict[str, str]]) -> int:
+        from ..sandbox.models import SandboxOrder
+
+        with transaction.atomic():
+            changed = []
+            for order in (
+                SandboxOrder.objects.select_for_update()
+                .filter(order_id__in=list(items))
+                .order_by("pk")
+            ):
+                wanted = items[order.order_id]
+                if any(order.private_metadata.get(key) != value for key, value in wanted.items()):
+                    order.private_metadata = {**order.private_metadata, **wanted}
+                    changed.append(order)
+            SandboxOrder.objects.bulk_update(changed, ["private_metadata"])
         return len(changed)
 
     def database_access(self):

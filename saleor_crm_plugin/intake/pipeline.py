@@ -4,7 +4,9 @@
 2. RFM scores and predictions (with the fit in force) of the customers touched,
 3. points and ranks,
 4. subscriptions the orders start,
-5. the `crm.*` metadata (and the rank's effects) in the store.
+5. the package inserts of orders first seen paid (decided from how their customers stood before
+   the batch: read before step 1), written to the orders' `crm.inserts`,
+6. the `crm.*` metadata (and the rank's effects) in the store.
 
 Every step is idempotent and reads the ledger rather than the previous step's result: a
 batch that failed half-way and runs again finishes the follow-ups of orders the first run
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..analytics.predictions import score_profiles
+from ..campaigns.insert_services import apply_inserts, insert_standing
 from ..conf import CRMConfig
 from ..customers.ingest import IngestResult, ingest_customers, ingest_orders
 from ..customers.models import CustomerProfile, OrderRecord
@@ -52,6 +55,8 @@ class PipelineReport:
     subscriptions_started: int = 0
     metadata_written: int = 0
     predictions: int = 0  # prediction rows written with the fits in force
+    inserts_decided: int = 0  # orders whose package inserts were decided
+    inserts_written: int = 0  # orders whose crm.inserts the store wrote
 
     def as_dict(self) -> dict:
         return {
@@ -63,6 +68,8 @@ class PipelineReport:
             "subscriptions_started": self.subscriptions_started,
             "metadata_written": self.metadata_written,
             "predictions": self.predictions,
+            "inserts_decided": self.inserts_decided,
+            "inserts_written": self.inserts_written,
         }
 
 
@@ -96,6 +103,9 @@ def apply(host: Host, config: CRMConfig, changes: Changes, now: datetime) -> Pip
         CustomerSnapshot(user_id=str(user_id), updated_at=at, deleted=True)
         for user_id, at in changes.deletions
     ]
+    # How the customers stood before these orders (an order that makes them Champions is
+    # still the one that found them At Risk).
+    standing = insert_standing(host, config, orders.values(), now)
     report.customers = ingest_customers([*customers.values(), *deleted])
     report.orders = ingest_orders(orders.values())
 
@@ -113,5 +123,7 @@ def apply(host: Host, config: CRMConfig, changes: Changes, now: datetime) -> Pip
     report.points_entries = loyalty.entries + adopted.entries
     report.rank_changes = loyalty.rank_changes + adopted.rank_changes
     report.subscriptions_started = start_subscriptions(host, config, list(orders.values()), now)
+    inserts = apply_inserts(host, config, orders.values(), standing, now)
+    report.inserts_decided, report.inserts_written = inserts.decided, inserts.written
     report.metadata_written = sync_customer_metadata(host, touched)
     return report

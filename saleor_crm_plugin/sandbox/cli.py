@@ -64,15 +64,16 @@ def _reset_store() -> None:
 def _user(email: str, staff: bool = False):
     from django.utils import timezone
 
-    from ..host import MANAGE_USERS
+    from ..host import MANAGE_ORDERS, MANAGE_USERS
     from .models import SandboxUser
 
     now = timezone.now()
     user, _ = SandboxUser.objects.get_or_create(
         email=email, defaults={"date_joined": now, "updated_at": now}
     )
-    if staff and not (user.is_staff and MANAGE_USERS in user.permissions):
-        user.is_staff, user.permissions = True, [MANAGE_USERS]
+    wanted = [MANAGE_USERS, MANAGE_ORDERS]
+    if staff and not (user.is_staff and set(wanted) <= set(user.permissions)):
+        user.is_staff, user.permissions = True, wanted
         user.save(update_fields=["is_staff", "permissions"])
     return user
 
@@ -474,6 +475,11 @@ def demo(args) -> int:
     print()
     for line in campaign_lines():
         print(line)
+    from ..campaigns.insert_services import insert_lines
+
+    print()
+    for line in insert_lines(SandboxHost().config(), timezone.now()):
+        print(line)
     staff = _user("staff@example.com", staff=True)
     staff_token = staff.issue_token()
     top = (
@@ -482,7 +488,7 @@ def demo(args) -> int:
         .first()
     )
     print()
-    print(f"Staff token (MANAGE_USERS):  {staff_token}")
+    print(f"Staff token (MANAGE_USERS, MANAGE_ORDERS):  {staff_token}")
     customers_query = (
         "{ crmCustomers(first: 5, sortBy: {field: ORDER_COUNT, direction: DESC}) { totalCount edges "
         "{ node { email orderCount lastOrderAt spends { currency totalSpent { amount } } } } } }"

@@ -67,6 +67,9 @@ class SandboxOrder(models.Model):
     data = models.JSONField()
     placed_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Staff's and apps' keys, as Saleor's `Order.private_metadata` (the CRM writes crm.inserts).
+    # A database default too: `store_many` writes the order's other columns only.
+    private_metadata = models.JSONField(default=dict, blank=True, db_default={})
 
     class Meta:
         app_label = "saleor_crm_sandbox"

@@ -12,7 +12,7 @@ from ..customers.search import attach_list_columns
 from ..host.attributes import UserDetails, age_on
 from ..metadata import profile_summaries
 
-__all__ = ["CHUNK", "COLUMNS", "CsvText", "csv_rows", "csv_table"]
+__all__ = ["CHUNK", "COLUMNS", "CsvText", "csv_rows", "csv_table", "safe_cell"]
 
 CHUNK = 2000
 COLUMNS = (
@@ -40,12 +40,37 @@ COLUMNS = (
 )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A text cell that a spreadsheet would run as a formula, with a leading ' (OWASP's rule);
+    numbers and other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    """`csv.writer` whose text cells go through `safe_cell`."""
+
+    def __init__(self, buffer):
+        self._writer = csv.writer(buffer)
+
+    def writerow(self, row):
+        return self._writer.writerow([safe_cell(value) for value in row])
+
+
 class CsvText:
-    """A CSV writer whose text is taken a chunk at a time (`take`), for streamed responses."""
+    """A CSV writer whose text is taken a chunk at a time (`take`), for streamed responses.
+
+    Text that a spreadsheet would run as a formula (a customer named "=HYPERLINK(...)")
+    is written with a leading ' (`safe_cell`)."""
 
     def __init__(self):
         self._buffer = io.StringIO()
-        self.writer = csv.writer(self._buffer)
+        self.writer = _SafeWriter(self._buffer)
 
     def take(self) -> str:
         text = self._buffer.getvalue()

@@ -177,3 +177,23 @@ def test_customers_and_anonymous_cannot_export(client, buyers):
     # then
     assert (as_customer.status_code, anonymous.status_code) == (403, 403)
     assert as_customer.json()["errors"][0]["field"] == "permission"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+81 3", "'+81 3"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+        ("Sato =1", "Sato =1"),
+        ("", ""),
+        (-5, -5),
+        (None, None),
+    ],
+    ids=["equals", "plus", "minus", "at", "tab", "cr", "inside", "empty", "number", "none"],
+)
+def test_a_text_cell_a_spreadsheet_would_run_is_written_as_text(value, written):
+    assert export.safe_cell(value) == written

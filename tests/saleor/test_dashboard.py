@@ -59,8 +59,20 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
             "https://shop.example.com/plugins/global/saleor.crm/dashboard/actions",
             {},
         ),
+        "crm-order-widget": (
+            "order_details_widgets",
+            "widget",
+            "https://shop.example.com/plugins/global/saleor.crm/dashboard/widget/order",
+            {"widgetTarget": {"method": "POST"}},
+        ),
     }
-    assert sorted(p.codename for p in again.permissions.all()) == ["manage_plugins", "manage_users"]
+    assert sorted(p.codename for p in again.permissions.all()) == [
+        "manage_orders",
+        "manage_plugins",
+        "manage_users",
+    ]
+    order_widget = again.extensions.get(identifier="crm-order-widget")
+    assert [p.codename for p in order_widget.permissions.all()] == ["manage_orders"]
     loyalty = again.extensions.get(identifier="crm-loyalty")
     assert sorted(p.codename for p in loyalty.permissions.all()) == [
         "manage_plugins",

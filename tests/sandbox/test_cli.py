@@ -25,7 +25,8 @@ def test_demo_generates_fills_the_ledger_and_prints_a_summary(capsys):
     renewals = OrderRecord.objects.filter(order_id__startswith="crm-subscription-")
     assert f"Orders: {OrderRecord.objects.count() - renewals.count():,} recorded" in out
     assert f"renewal run: {renewals.count():,} orders created, 0 failed" in out
-    assert "Staff token (MANAGE_USERS):" in out
+    assert "Staff token (MANAGE_USERS, MANAGE_ORDERS):" in out
+    assert "Package inserts: no rules (setting insert-rules)" in out
     assert "RFM segments (" in out
     assert "  Champions " in out
     assert "Basket pairs (the nightly computation, run now; pairs of at least 3" in out

@@ -42,6 +42,8 @@ def test_order_task_records_the_current_state_twice_without_change():
         "rank_changes": 0,
         "subscriptions_started": 0,
         "predictions": 0,  # no fit in force yet
+        "inserts_decided": 0,  # the store has no insert rules
+        "inserts_written": 0,
     }
     assert second == {**first, "orders": {"created": 0, "updated": 0, "unchanged": 1}}
     assert OrderRecord.objects.get().total_gross_amount == Decimal(4200)
@@ -61,6 +63,8 @@ def test_order_task_skips_an_order_the_store_no_longer_has():
         "rank_changes": 0,
         "subscriptions_started": 0,
         "predictions": 0,  # no fit in force yet
+        "inserts_decided": 0,  # the store has no insert rules
+        "inserts_written": 0,
     }
     assert not OrderRecord.objects.exists()
 

@@ -17,6 +17,7 @@ PURE = [
     "saleor_crm_plugin.campaigns.schedule",
     "saleor_crm_plugin.campaigns.flows",
     "saleor_crm_plugin.campaigns.signing",
+    "saleor_crm_plugin.campaigns.inserts",
 ]
 
 
