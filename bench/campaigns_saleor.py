@@ -16,7 +16,10 @@ local SMTP server this script starts (aiosmtpd on 127.0.0.1):
    customer's consent key back from Saleor: "false";
 3. registers a second customer, places one order, decides and sends for the day 90 days later:
    the win-back mail carries a personal voucher code, which Saleor's checkout accepts
-   (`checkoutAddPromoCode`) and an order is completed with.
+   (`checkoutAddPromoCode`) and an order is completed with;
+4. with the insert rule `WELCOME-LEAFLET: first order` set for the run (the setting is put back
+   afterwards), the first customer's first order carries `crm.inserts` in its private metadata
+   (read from Saleor) and stands in the day's picking list (`POST export/picking.csv`).
 
     python bench/campaigns_saleor.py --api http://127.0.0.1:8000/graphql/ \\
         --crm http://127.0.0.1:8000/plugins/global/saleor.crm/graphql/ \\
@@ -74,6 +77,10 @@ mutation($slug: String!, $definition: JSONString!) {
   crmCampaignFlowSave(slug: $slug, definition: $definition, enabled: true) {
     flow { slug enabled } errors { field message } } }"""
 PROFILE = "{ me { crmProfile { orderCount } } }"
+ORDER_METADATA = """
+query($number: String!) {
+  orders(first: 1, filter: {numbers: [$number]}) {
+    edges { node { number privateMetadata { key value } } } } }"""
 ADD_PROMO = """
 mutation($id: ID!, $code: String!) {
   checkoutAddPromoCode(id: $id, promoCode: $code) {
@@ -268,6 +275,31 @@ def _pay_with_voucher(args, customer: Account, address: str, variant: str, code:
     return order["order"]["number"]
 
 
+def _inserts(args, staff: Account, number: str) -> None:
+    """The order's package insert in its private metadata and in today's picking list."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = post(args.api, ORDER_METADATA, {"number": number}, staff.token())
+        metadata = {
+            m["key"]: m["value"] for m in found["orders"]["edges"][0]["node"]["privateMetadata"]
+        }
+        if "crm.inserts" in metadata or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    print(f"  order {number}: private metadata crm.inserts = {metadata.get('crm.inserts')!r}")
+    export = args.crm.replace("graphql/", "export/picking.csv")
+    request = urllib.request.Request(  # noqa: S310 (the --crm URL)
+        export,
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {staff.token()}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        rows = [line for line in response.read().decode().splitlines() if line]
+    mine = [row for row in rows if row.split(",")[0] == number]
+    print(f"  today's picking list: {len(rows) - 1} orders; this one: {mine}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", default="http://127.0.0.1:8000/graphql/")
@@ -291,6 +323,7 @@ def main() -> None:
                 "smtp-port": str(args.smtp_port),
                 "smtp-security": "none",
                 "campaign-from-email": "shop@example.com",
+                "insert-rules": "WELCOME-LEAFLET: first order",
             },
         )
         zone = ZoneInfo(before.get("store-time-zone") or "UTC")
@@ -304,6 +337,7 @@ def main() -> None:
             number = _order(args, customer, first, variant)
             ordered = datetime.now(UTC)
             print(f"first order {number} placed through checkoutComplete by {first}")
+            _inserts(args, staff, number)
             # the evening of the third day: the day-3 step falls due that day, spread over
             # the store's send window (09:00-20:00 by default), all of it due by 19:59:59
             day3 = (ordered.astimezone(zone) + timedelta(days=3)).date()
@@ -349,6 +383,7 @@ def main() -> None:
                         "smtp-port",
                         "smtp-security",
                         "campaign-from-email",
+                        "insert-rules",
                     )
                 },
             )
