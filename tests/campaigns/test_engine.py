@@ -1,6 +1,7 @@
 """Campaign flows on PostgreSQL: entry, the send ledger, exactly-once sending, exits, consent,
 the cap, control groups, unsubscribing and the report (the sandbox store as the host)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -386,3 +387,97 @@ def test_the_day_3_mail_reaches_a_real_smtp_server_with_its_one_click_unsubscrib
     )
     assert answer.status_code == 200
     assert Unsubscribe.objects.get().source == "one_click"
+
+
+def _line_flow(channel):
+    return {
+        **FIRST_ORDER,
+        "steps": [{"delay_days": 3, "channel": channel, "template": "thank_you"}],
+    }
+
+
+def test_a_line_step_pushes_to_the_customers_line_id_and_keeps_lines_error(
+    http_server, django_capture_on_commit_callbacks
+):
+    config = _config(
+        **{"line-channel-access-token": "token-123", "line-api-base-url": http_server.url}
+    )
+    _flow(config=config, definition=_line_flow("line"))
+    linked = _customer(1)
+    linked.private_metadata["line_user_id"] = "U" + "a" * 32
+    linked.save()
+    _buy(linked, "o1", T0)
+    _buy(_customer(2), "o2", T0)  # no LINE id
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    (request,) = http_server.requests
+    assert request.path == "/v2/bot/message/push"
+    assert request.headers["Authorization"] == "Bearer token-123"
+    body = request.json()
+    assert body["to"] == "U" + "a" * 32
+    assert body["messages"][0]["type"] == "text"
+    assert body["messages"][0]["text"].startswith("Hello Hana,")
+    statuses = dict(CampaignSend.objects.values_list("profile__user_id", "status"))
+    assert statuses == {str(linked.pk): "sent", str(linked.pk + 1): "failed"}
+    missing = CampaignSend.objects.get(status="failed")
+    assert missing.reason == "no_address"
+    assert "line_user_id" in missing.error
+
+
+def test_a_line_refusal_is_recorded_with_lines_own_message(
+    http_server, django_capture_on_commit_callbacks
+):
+    config = _config(
+        **{"line-channel-access-token": "token-123", "line-api-base-url": http_server.url}
+    )
+    _flow(config=config, definition=_line_flow("line"))
+    user = _customer(1)
+    user.private_metadata["line_user_id"] = "U" + "b" * 32
+    user.save()
+    _buy(user, "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    http_server.answer(
+        400,
+        {
+            "message": "The request body has 1 error(s)",
+            "details": [{"message": "May not be empty", "property": "messages[0].text"}],
+        },
+    )
+    _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    send = CampaignSend.objects.get()
+    assert (send.status, send.reason) == ("failed", "line:400")
+    assert "May not be empty" in send.error
+
+
+def test_a_webhook_step_posts_a_signed_event(
+    http_server, settings, django_capture_on_commit_callbacks
+):
+    from saleor_crm_plugin.campaigns.signing import verify_signature
+
+    secret = "s3cret-s3cret-s3cret"
+    channel = {"webhook-secret": secret, "webhook-url": f"{http_server.url}/hook"}
+    settings.CRM_CONFIG = {**settings.CRM_CONFIG, **channel}  # what the delivery task reads
+    config = _config(**channel)
+    _flow(config=config, definition=_line_flow("webhook"))
+    user = _customer(1)
+    _buy(user, "o1", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    with django_capture_on_commit_callbacks(execute=True):
+        _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+    (request,) = http_server.requests
+    assert request.headers["X-CRM-Event"] == "flow.step"
+    assert verify_signature(
+        secret,
+        request.headers["X-CRM-Timestamp"],
+        request.body,
+        request.headers["X-CRM-Signature"],
+        int(request.headers["X-CRM-Timestamp"]),
+    )
+    envelope = json.loads(request.body)
+    assert envelope["event"] == "flow.step"
+    assert envelope["delivery"] == CampaignSend.objects.get().key
+    payload = envelope["data"]
+    assert payload["flow"] == "thanks"
+    assert payload["template"] == "thank_you"
+    assert payload["user"] == str(user.pk)
+    assert CampaignSend.objects.get().status == "sent"
