@@ -53,6 +53,8 @@ EVENT_TRIGGERS = {
     "subscription_delivery": {"n": (int, 1)},
     # a repeat product's usual interval (the repeat report's) has passed since they bought it
     "restock_due": {},
+    # their rank is reviewed `days` later and, as their figures stand, would go down then
+    "rank_down_soon": {"days": (int, 1)},
 }
 MAX_STEPS = 10
 
@@ -253,6 +255,13 @@ BUILT_IN = {
         "exits": ["deleted"],
         "marketing": False,
     },
+    "rank-down-warning": {
+        "name": "Rank down warning",
+        "trigger": {"kind": "rank_down_soon", "days": 14},
+        "steps": [{"delay_days": 0, "channel": _EMAIL, "template": "rank_down_soon"}],
+        "exits": ["deleted"],
+        "marketing": False,
+    },
     "rank-down": {
         "name": "Rank down",
         "trigger": {"kind": "rank_down"},
@@ -279,8 +288,8 @@ def entering(
     `facts`: one row per customer: customer_id, order_count (paid orders), first_paid_at,
     last_paid_at, last_order_at (aware), birth_date (a date or None), next_expiry_at (aware
     or None: when their next points expire). `events`: the day's events: customer_id, kind
-    (segment_entered, rank_up, rank_down, subscription_delivery, restock_due) and value (the
-    segment, the delivery's number, the product). Whether a customer may be messaged (consent, cap, control group) is
+    (segment_entered, rank_up, rank_down, subscription_delivery, restock_due, rank_down_soon)
+    and value (the segment, the delivery's number, the product, the days to the review). Whether a customer may be messaged (consent, cap, control group) is
     decided later, per step.
     """
     if flow.trigger in EVENT_TRIGGERS:
@@ -291,6 +300,8 @@ def entering(
             matching = matching[matching["value"] == flow.params["segment"]]
         elif flow.trigger == "subscription_delivery":
             matching = matching[matching["value"] == flow.params["n"]]
+        elif flow.trigger == "rank_down_soon":
+            matching = matching[matching["value"] == flow.params["days"]]
         return sorted(set(matching["customer_id"]))
     if facts is None or facts.empty:
         return []

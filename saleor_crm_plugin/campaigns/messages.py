@@ -9,7 +9,7 @@ page, which saves a `MessageTemplate` row used from then on.
 Variables: `name` (first name), `rank` (the rank's name), `points` (spendable balance),
 `expiring_points` and `expiring_on` (within the next 30 days), `voucher_code`,
 `voucher_percent`, `voucher_ends_on`, `flow` (its name), `product` (what a restock reminder
-is about), `unsubscribe_url`.
+is about), `rank_review_on` (when the rank is next reviewed), `unsubscribe_url`.
 
 Every email carries `List-Unsubscribe` (the link) and `List-Unsubscribe-Post:
 List-Unsubscribe=One-Click` (RFC 8058), and a Message-ID made from the send's key, so a
@@ -25,6 +25,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
+from ..loyalty.models import MemberRank
 from .models import MessageTemplate
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ SHIPPED = (
     "points_expiring",
     "rank_up",
     "rank_down",
+    "rank_down_soon",
     "replenish",
     "newsletter",
 )
@@ -129,6 +131,11 @@ def variables_for(sends, context, host) -> dict[int, dict]:
     user_ids = {p.user_id for p in profiles.values() if p.user_id}
     details = host.user_details(user_ids) if user_ids else {}
     ranks = rank_of(profiles)
+    reviews = dict(
+        MemberRank.objects.filter(profile_id__in=list(profiles)).values_list(
+            "profile_id", "review_at"
+        )
+    )
     ladder = {rank.code: rank.name for rank in context.config.loyalty.ladder.ranks}
     points = points_of(profiles, context.now)
     expiring = expiring_of(profiles, context.now, EXPIRING_DAYS)
@@ -153,6 +160,9 @@ def variables_for(sends, context, host) -> dict[int, dict]:
             else None,
             "flow": flow.name,
             "product": products.get(send.entry_id, ""),
+            "rank_review_on": reviews[profile.pk].astimezone(context.config.zone).date()
+            if reviews.get(profile.pk)
+            else None,
             "unsubscribe_url": host.absolute_url(
                 f"campaigns/unsubscribe/{unsubscribe_token(profile.pk, row.pk, send.channel)}"
             ),

@@ -98,7 +98,10 @@ def preview_entering(
     counts = []
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
-        events = day_events(day, config) if flow.trigger in flow_rules.EVENT_TRIGGERS else None
+        horizons = [flow.params["days"]] if flow.trigger == "rank_down_soon" else []
+        events = (
+            day_events(day, config, horizons) if flow.trigger in flow_rules.EVENT_TRIGGERS else None
+        )
         entering = flow_rules.entering(flow, day, config.zone, facts=facts, events=events)
         counts.append((day, len(entering)))
     return Entering(counts[-1][1], counts)

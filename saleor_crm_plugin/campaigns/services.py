@@ -278,8 +278,48 @@ def customer_facts(now: datetime, host) -> pd.DataFrame:
     return frame
 
 
-def day_events(day: date, config: CRMConfig) -> pd.DataFrame:
-    """The day's rank changes and subscription deliveries: customer_id, kind, value, occasion."""
+def _ranks_down_soon(day: date, days: int, config: CRMConfig) -> list[tuple]:
+    """Members whose rank is reviewed on the local day `days` after `day` and whom the review
+    would move down were their figures to stay as they are: (customer, "rank_down_soon", days,
+    occasion). Pinned ranks are left out (a pin holds through a review)."""
+    from ..loyalty.membership import NO_FIGURES, held_code, window_figures
+    from ..loyalty.ranks import decide as decide_rank
+
+    zone, ladder = config.zone, config.loyalty.ladder
+    start = datetime.combine(day + timedelta(days=days), datetime.min.time(), tzinfo=zone)
+    members = list(
+        MemberRank.objects.filter(
+            review_at__gte=start, review_at__lt=start + timedelta(days=1), pin_code=""
+        ).select_related("profile")
+    )
+    if not members:
+        return []
+    # the window as it will stand at the review, holding the orders placed so far
+    figures = window_figures(ladder, zone, start, [m.profile_id for m in members])
+    rows = []
+    for member in members:
+        code = held_code(config.loyalty, member)
+        if code is None or code not in ladder.codes or ladder.index(code) == 0:
+            continue
+        after = decide_rank(
+            ladder,
+            code,
+            figures.get(member.profile_id, NO_FIGURES),
+            member.review_at,
+            period_end=True,
+            last_order_at=member.profile.last_order_at,
+            zone=zone,
+        )
+        if ladder.index(after.code) < ladder.index(code):
+            review = member.review_at.astimezone(zone).date().isoformat()
+            rows.append((member.profile_id, "rank_down_soon", days, f"rankdue:{review}"))
+    return rows
+
+
+def day_events(day: date, config: CRMConfig, horizons=()) -> pd.DataFrame:
+    """The day's rank changes, subscription deliveries, restocks due and (for each of
+    `horizons`, days to a rank review) ranks about to go down: customer_id, kind, value,
+    occasion."""
     zone = config.zone
     start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
     end = start + timedelta(days=1)
@@ -298,6 +338,8 @@ def day_events(day: date, config: CRMConfig) -> pd.DataFrame:
             (profile_id, "subscription_delivery", sequence, f"sub:{subscription_id}:{sequence}")
         )
     rows.extend(_restocks_due(start, end))
+    for days in sorted(set(horizons)):
+        rows.extend(_ranks_down_soon(day, days, config))
     return pd.DataFrame(rows, columns=["customer_id", "kind", "value", "occasion"])
 
 
@@ -478,6 +520,11 @@ def decide(now: datetime, config: CRMConfig, host, slugs=None) -> dict[str, int]
     today = now.astimezone(config.zone).date()
     facts = customer_facts(now, host) if _fact_flows(rows) else None
     events: dict[date, pd.DataFrame] = {}
+    horizons = [
+        flow.params["days"]
+        for flow in (flow_rules.parse_flow(row.definition) for row in rows)
+        if flow.trigger == "rank_down_soon"
+    ]
     entered = {}
     for row in rows:
         flow = flow_rules.parse_flow(row.definition)
@@ -496,7 +543,7 @@ def decide(now: datetime, config: CRMConfig, host, slugs=None) -> dict[str, int]
             day = first
             while day <= today:
                 if flow.trigger in flow_rules.EVENT_TRIGGERS and day not in events:
-                    events[day] = day_events(day, config)
+                    events[day] = day_events(day, config, horizons)
                 ids = flow_rules.entering(
                     flow, day, config.zone, facts=facts, events=events.get(day)
                 )

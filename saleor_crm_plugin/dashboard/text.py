@@ -436,7 +436,8 @@ MESSAGES = {
     "template_help": pgettext_lazy(
         "crm-dashboard",
         "Django template syntax. Variables: name, rank, points, expiring_points, expiring_on, "
-        "voucher_code, voucher_percent, voucher_ends_on, flow, product, unsubscribe_url.",
+        "voucher_code, voucher_percent, voucher_ends_on, flow, product, rank_review_on, "
+        "unsubscribe_url.",
     ),
     "edited": pgettext_lazy("crm-dashboard", "edited"),
     "as_shipped": pgettext_lazy("crm-dashboard", "as shipped"),

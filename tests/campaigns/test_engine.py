@@ -481,3 +481,45 @@ def test_a_webhook_step_posts_a_signed_event(
     assert payload["template"] == "thank_you"
     assert payload["user"] == str(user.pk)
     assert CampaignSend.objects.get().status == "sent"
+
+
+def test_a_rank_about_to_go_down_at_its_review_gets_the_warning_days_before():
+    from zoneinfo import ZoneInfo
+
+    from saleor_crm_plugin.loyalty.models import MemberRank
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    config = _config(
+        ranks="Regular (REGULAR)\nGold (GOLD): orders 2",
+        **{"rank-window": "rolling 3 months, on day 1"},
+    )
+    review = datetime(2026, 5, 1, tzinfo=tokyo)
+    slipping, keeping = _customer(1), _customer(2)
+    for user, days in ((slipping, (0, 1)), (keeping, (90, 100))):
+        for n, day in enumerate(days):
+            _buy(user, f"{user.pk}-{n}", datetime(2026, 1, 5, 3, tzinfo=UTC) + day * DAY)
+    for user in (slipping, keeping):
+        MemberRank.objects.create(
+            profile=CustomerProfile.objects.get(user_id=str(user.pk)),
+            code="GOLD",
+            since=datetime(2026, 1, 6, tzinfo=UTC),
+            rule_version="test",
+            review_at=review,
+        )
+    # at the 1 May review the 3-month window starts on 1 February: the January orders are out
+    # of it (down to Regular), the April ones in it (Gold kept)
+    events = services.day_events(date_of(review) - 14 * DAY, config, horizons=[14])
+    soon = events[events["kind"] == "rank_down_soon"]
+    slipping_profile = CustomerProfile.objects.get(user_id=str(slipping.pk))
+    assert soon["customer_id"].tolist() == [slipping_profile.pk]
+    assert soon["value"].tolist() == [14]
+    assert soon["occasion"].tolist() == ["rankdue:2026-05-01"]
+    assert services.day_events(date_of(review) - 13 * DAY, config, horizons=[14]).empty
+    flow = services.flow_rules.parse_flow(services.flow_rules.BUILT_IN["rank-down-warning"])
+    assert services.flow_rules.entering(flow, date_of(review) - 14 * DAY, tokyo, events=events) == [
+        slipping_profile.pk
+    ]
+
+
+def date_of(moment):
+    return moment.date()
