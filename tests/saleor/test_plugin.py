@@ -63,6 +63,8 @@ def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
         "saleor_crm.compute_reports",
         "saleor_crm.sweep_changes",
         "saleor_crm.retry_webhooks",
+        "saleor_crm.decide_campaigns",
+        "saleor_crm.dispatch_campaigns",
     }
     assert DatabaseScheduler.Model is CustomPeriodicTask
     drain = ours.get(task="saleor_crm.drain_changes")
