@@ -3,6 +3,7 @@ the cap, control groups, unsubscribing and the report (the sandbox store as the 
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from django.core import mail
 
@@ -13,6 +14,7 @@ from saleor_crm_plugin.conf import parse_config
 from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.host import get_host, reset_host
+from saleor_crm_plugin.loyalty.models import PointsAccount, PointsLot
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser, SandboxVoucher
 from tests.factories import order
 
@@ -312,3 +314,85 @@ def test_the_report_compares_messaged_and_held_back_customers(django_capture_on_
     step0 = report["steps"][0]
     assert (step0["step"], step0["sent"], step0["held"]) == (0, len(messaged), control)
     assert report["exited"] == {"ordered": 4}
+
+
+def test_the_facts_read_birth_dates_and_the_first_expiry_before_the_horizon():
+    # given: Hana (birth date in her private metadata) with points expiring in 10 and 40 days
+    # and a spent lot expiring in 5; Ken (birth date in his public metadata, two orders)
+    hana = _customer(1)
+    hana.private_metadata["birth_date"] = "1990-03-14"
+    hana.save()
+    ken = _customer(2)
+    ken.metadata = {"birth_date": "1985-12-01"}
+    ken.save()
+    first = _buy(hana, "o1", T0)
+    _buy(ken, "o2", T0 - 10 * DAY)
+    second = _buy(ken, "o3", T0)
+    account = PointsAccount.objects.create(profile=first)
+    for key, remaining, days in (("a", 100, 10), ("b", 100, 40), ("c", 0, 5)):
+        PointsLot.objects.create(
+            account=account,
+            key=key,
+            earned_at=T0 - 300 * DAY,
+            points=100,
+            remaining=remaining,
+            expires_at=T0 + days * DAY,
+        )
+
+    # when
+    facts = services.customer_facts(T0, get_host(), expiring_before=T0 + 30 * DAY)
+    sooner = services.customer_facts(T0, get_host(), expiring_before=T0 + 10 * DAY)
+    every = services.customer_facts(T0, get_host())
+
+    # then
+    assert list(facts.columns) == services.FACT_COLUMNS
+    rows = facts.set_index("customer_id")
+    assert rows.loc[first.pk].to_dict() == {
+        "order_count": 1,
+        "first_paid_at": pd.Timestamp(T0),
+        "last_paid_at": pd.Timestamp(T0),
+        "last_order_at": pd.Timestamp(T0),
+        "birth_date": pd.Timestamp("1990-03-14"),
+        "next_expiry_at": pd.Timestamp(T0 + 10 * DAY),
+    }
+    assert rows.loc[second.pk, "order_count"] == 2
+    assert rows.loc[second.pk, "first_paid_at"] == pd.Timestamp(T0 - 10 * DAY)
+    assert rows.loc[second.pk, "birth_date"] == pd.Timestamp("1985-12-01")
+    assert pd.isna(rows.loc[second.pk, "next_expiry_at"])
+    assert pd.isna(sooner.set_index("customer_id").loc[first.pk, "next_expiry_at"])
+    assert every.set_index("customer_id").loc[first.pk, "next_expiry_at"] == pd.Timestamp(
+        T0 + 10 * DAY
+    )
+
+
+def test_points_flows_enter_on_the_day_their_points_expire_within_the_days():
+    # given: both points-expiry flows, and lots expiring 7 and 30 Tokyo days after T0's day
+    config = _config()
+    for name in ("points-expiry-7", "points-expiry-30"):
+        row = services.install_built_in(name, config)
+        services.save_flow(row.slug, row.definition, config, enabled=True)
+    seven, thirty = _buy(_customer(1), "o1", T0 - DAY), _buy(_customer(2), "o2", T0 - DAY)
+    for profile, days in ((seven, 7), (thirty, 30)):
+        PointsLot.objects.create(
+            account=PointsAccount.objects.create(profile=profile),
+            key="a",
+            earned_at=T0 - 300 * DAY,
+            points=100,
+            remaining=100,
+            expires_at=T0 + days * DAY,
+        )
+
+    # when
+    entered = services.decide(T0, config, get_host())
+
+    # then
+    assert entered == {"points-expiry-7": 1, "points-expiry-30": 1}
+    assert set(FlowEntry.objects.values_list("flow__slug", "profile_id", "occasion")) == {
+        ("points-expiry-7", seven.pk, "expiry:2026-03-09"),
+        ("points-expiry-30", thirty.pk, "expiry:2026-04-01"),
+    }
+    assert CampaignSend.objects.filter(status="pending").count() == 2
+    assert services.decide(T0 + DAY, config, get_host()) == {
+        "points-expiry-7": 0,
+        "points-expiry-30": 0,
+    }
