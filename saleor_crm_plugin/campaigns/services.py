@@ -14,7 +14,7 @@ The life of a message:
 2. `dispatch` (every minute, beat) enqueues the due rows in batches of ids, one Celery task
    a batch, only inside the send window (quiet hours), and marks them queued so the next
    minute does not enqueue them again; a batch whose worker died is enqueued again after
-   `STALE`.
+   `STALE` (15 minutes; the setting CRM_CAMPAIGN_STALE_SECONDS changes it).
 3. `send_batch` claims its rows (`sending`, committed), checks each against the flow's exits
    (ordered again, left the segment, consent withdrawn, deleted), consent and unsubscribes, the
    weekly cap and the address, gives the step's reward (points, a voucher created through the
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, Min, OuterRef, Q, Sum
@@ -65,7 +66,7 @@ __all__ = [
 
 BATCH_SIZE = 500  # sends per Celery task
 MAX_BATCHES = 400  # batches one dispatch enqueues (the next minute takes the rest)
-STALE = timedelta(minutes=15)  # a batch not done after this is taken again
+STALE = timedelta(minutes=15)  # a batch not done after this is taken again (the default)
 LOOKBACK_DAYS = 2  # recent days decided again (an order paid late still enters)
 CATCH_UP_DAYS = 7  # missed days decided at most
 RETRY_AFTER = timedelta(minutes=15)  # a send the channel refused for now is tried again
@@ -75,6 +76,15 @@ UNSUBSCRIBE_SALT = "saleor-crm.unsubscribe"
 
 class CampaignError(FieldError):
     """A flow, template or request is wrong; `field` names the input (with a JSON path)."""
+
+
+def stale_after() -> timedelta:
+    """How long a claimed batch may take before its rows are taken again (its worker died):
+    the Django setting CRM_CAMPAIGN_STALE_SECONDS, else `STALE` (15 minutes). It must exceed
+    the longest a live batch takes, or a slow batch is sent twice; the crash benchmark sets
+    it short so a killed worker's rows come back within the run."""
+    seconds = getattr(settings, "CRM_CAMPAIGN_STALE_SECONDS", None)
+    return STALE if seconds is None else timedelta(seconds=int(seconds))
 
 
 def _in_window(now: datetime, config: CRMConfig) -> bool:
@@ -571,6 +581,7 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
     return how many sends were enqueued."""
     if not _in_window(now, config):
         return 0
+    stale = now - stale_after()
     total = 0
     for _ in range(MAX_BATCHES):
         with transaction.atomic():
@@ -578,8 +589,8 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
                 CampaignSend.objects.select_for_update(skip_locked=True)
                 .filter(
                     Q(status=CampaignSend.PENDING, claim="")
-                    | Q(status=CampaignSend.PENDING, claimed_at__lt=now - STALE)
-                    | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
+                    | Q(status=CampaignSend.PENDING, claimed_at__lt=stale)
+                    | Q(status=CampaignSend.SENDING, claimed_at__lt=stale),
                     due_at__lte=now,
                 )
                 .order_by("due_at", "pk")
@@ -587,8 +598,11 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
             )
             if not ids:
                 break
-            CampaignSend.objects.filter(pk__in=ids, status=CampaignSend.PENDING).update(
-                claim="queued", claimed_at=now
+            # Stale claims (their worker died) go back to pending with the new batch: left
+            # `sending` with their old time, the next round of this loop took them again, and
+            # one dead batch went out as MAX_BATCHES tasks a minute.
+            CampaignSend.objects.filter(pk__in=ids).update(
+                status=CampaignSend.PENDING, claim="queued", claimed_at=now
             )
             transaction.on_commit(lambda ids=ids: enqueue_batch(ids))
         total += len(ids)
@@ -615,7 +629,7 @@ def _claim(ids, now: datetime) -> tuple[str, list[CampaignSend]]:
         rows = list(
             CampaignSend.objects.select_for_update(skip_locked=True).filter(
                 Q(status=CampaignSend.PENDING)
-                | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
+                | Q(status=CampaignSend.SENDING, claimed_at__lt=now - stale_after()),
                 pk__in=list(ids),
                 due_at__lte=now,
             )

@@ -216,6 +216,31 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_one(
     assert len(mail.outbox) == 3
 
 
+def test_the_staleness_of_a_claim_is_a_setting(settings, django_capture_on_commit_callbacks):
+    # given: claims go stale after 60 s, and a worker died with three rows claimed
+    settings.CRM_CAMPAIGN_STALE_SECONDS = 60
+    config = _config()
+    _flow(config=config)
+    for number in range(3):
+        _buy(_customer(number), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    now = T0 + 3 * DAY + timedelta(hours=6)  # 18:00 Tokyo, inside the window
+    ids = list(CampaignSend.objects.filter(step=0).values_list("pk", flat=True))
+    services._claim(ids, now)
+
+    # when / then: a minute on they are still the dead worker's; a second later, taken again
+    assert services.stale_after() == timedelta(seconds=60)
+    minute = timedelta(seconds=60)
+    assert _send_due(now + minute, config, django_capture_on_commit_callbacks)[0] == []
+    assert services.send_batch(ids, now + minute, config, get_host()) == {}
+    batches, results = _send_due(
+        now + minute + timedelta(seconds=1), config, django_capture_on_commit_callbacks
+    )
+    assert [sorted(batch) for batch in batches] == [sorted(ids)]
+    assert [r["sent"] for r in results] == [3]
+    assert len(mail.outbox) == 3
+
+
 def test_unsubscribing_by_the_link_stops_marketing_and_records_consent(
     client, django_capture_on_commit_callbacks
 ):
