@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from saleor_crm_plugin.campaigns import services
+from saleor_crm_plugin.campaigns import messages, services
 from saleor_crm_plugin.campaigns.models import CampaignFlow, CampaignSend, FlowEntry, Unsubscribe
 from saleor_crm_plugin.campaigns.services import CampaignError
 from saleor_crm_plugin.conf import parse_config
@@ -421,3 +423,25 @@ def test_points_flows_enter_on_the_day_their_points_expire_within_the_days():
         "points-expiry-7": 0,
         "points-expiry-30": 0,
     }
+
+
+def test_a_batch_reads_and_compiles_its_template_once(django_capture_on_commit_callbacks):
+    # given: staff's own thank-you template, and three customers due their day-3 mail
+    messages.save_template("thank_you", "Thanks, {{ name }}", "Hello {{ name }}, {{ flow }}")
+    config = _config()
+    _flow(config=config)
+    for number, name in enumerate(("Hana", "Ken", "Yui")):
+        _buy(_customer(number, first_name=name), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+
+    # then: every customer got the staff's text with their name; the template was read once
+    assert sorted(m.subject for m in mail.outbox) == ["Thanks, Hana", "Thanks, Ken", "Thanks, Yui"]
+    assert sorted(m.body for m in mail.outbox) == [
+        f"Hello {name}, Thank you\n" for name in ("Hana", "Ken", "Yui")
+    ]
+    template_reads = [q for q in queries if "saleor_crm_messagetemplate" in q["sql"]]
+    assert len(template_reads) == 1
