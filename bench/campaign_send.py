@@ -255,6 +255,17 @@ class Run:
         return self.state()
 
 
+def _wait_ready(run: Run) -> None:
+    """Wait until every worker answers a ping (booted and consuming)."""
+    deadline = time.monotonic() + 120
+    names = {f"{name}@{socket.gethostname()}" for name in run.workers}
+    while time.monotonic() < deadline:
+        answered = {name for reply in app.control.ping(timeout=1.0) for name in reply}
+        if names <= answered:
+            return
+    sys.exit(f"the workers did not start: {sorted(names)}")
+
+
 def _queue_length(broker) -> int:
     return broker.llen("celery")
 
@@ -283,7 +294,8 @@ def _drive(run: Run, sends: int, broker, kill_at: int | None = None) -> float:
             claimed = CampaignSend.objects.filter(status=CampaignSend.SENDING).count()
             print(
                 f"  killed {name} (SIGKILL) at {state['received']:,} received, "
-                f"{time.time() - started:.1f} s in; {claimed:,} rows left claimed",
+                f"{time.time() - started:.1f} s in; {claimed:,} rows claimed (its batch and the live"
+                " worker's)",
                 flush=True,
             )
             run.start_worker(f"{name}-again")
@@ -328,6 +340,7 @@ def main() -> None:
         run = Run(Path(folder), "clean")
         for number in range(ARGS.workers):
             run.start_worker(f"bench-{number + 1}")
+        _wait_ready(run)
         started = _drive(run, ARGS.sends, broker)
         _report("clean run", run, started, ARGS.sends)
         if ARGS.no_crash:
@@ -337,6 +350,7 @@ def main() -> None:
         run = Run(Path(folder), "crash")
         for number in range(ARGS.workers):
             run.start_worker(f"bench-{number + 1}")
+        _wait_ready(run)
         started = _drive(run, ARGS.sends, broker, kill_at=int(ARGS.sends * ARGS.kill_at))
         state = _report("crash run", run, started, ARGS.sends)
         repeated = state["repeated"]
