@@ -89,11 +89,13 @@ FROM generate_series(1, %(customers)s) AS g WHERE g %% 5 < 2;
 SELECT setval(pg_get_serial_sequence('saleor_crm_pointsaccount', 'id'), %(customers)s);
 INSERT INTO saleor_crm_pointslot
     (account_id, key, earned_at, points, remaining, available_at, expires_at, currency)
-SELECT a.id, 'earn:bench:' || a.id || ':' || i, e.at - interval '12 months', 300,
-       CASE WHEN random() < 0.9 THEN 300 ELSE 0 END, e.at - interval '12 months', e.at, 'JPY'
-FROM saleor_crm_pointsaccount a, generate_series(1, 3) AS i,
-     LATERAL (SELECT %(now)s + (random() * 425 - 60) * interval '1 day' + a.id * interval '0'
-              AS at) AS e;
+SELECT account_id, 'earn:bench:' || account_id || ':' || i, at - interval '12 months', 300,
+       remaining, at - interval '12 months', at, 'JPY'
+FROM (
+    SELECT a.id AS account_id, i, %(now)s + (random() * 425 - 60) * interval '1 day' AS at,
+           CASE WHEN random() < 0.9 THEN 300 ELSE 0 END AS remaining
+    FROM saleor_crm_pointsaccount a, generate_series(1, 3) AS i
+) AS lots;
 """
 RANKS = """
 INSERT INTO saleor_crm_rankchange

@@ -2,7 +2,7 @@
 with a worker killed half-way: every message once.
 
     bash scripts/bench.sh bench/campaign_send.py [--sends 100000] [--workers 2] [--stale 30]
-        [--kill-at 0.5] [--no-crash]
+        [--kills 1] [--no-crash | --crash-only]
 
 Fills by SQL `--sends` customers with a store account and marketing consent, one flow with one
 email step (the shipped `thank_you` template), an entry each and its ledger row due an hour ago.
@@ -17,8 +17,8 @@ process every two seconds while the broker's queue is empty; the workers run the
 1. The clean run: wall time from the first dispatch to the last message at the sink,
    messages per second, and each worker's peak RSS (VmHWM).
 2. The crash run (unless `--no-crash`): the same rows made due again (same keys, so the same
-   Message-IDs) and a fresh sink; when the sink has received `--kill-at` of them, one worker
-   gets SIGKILL and a new one starts. The rows the dead worker had claimed come back after
+   Message-IDs) and a fresh sink; when the sink has received half of them (with `--kills N`,
+   at each N+1-th), one worker gets SIGKILL and a new one starts. The rows the dead worker had claimed come back after
    `--stale` seconds (CRM_CAMPAIGN_STALE_SECONDS; 15 minutes by default in production). It
    reports the messages received and the distinct Message-IDs (the aim: exactly `--sends`),
    and which Message-IDs came twice.
@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -62,8 +61,11 @@ def _arguments():
     parser.add_argument("--sends", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stale", type=int, default=30, help="CRM_CAMPAIGN_STALE_SECONDS")
-    parser.add_argument("--kill-at", type=float, default=0.5)
+    parser.add_argument(
+        "--kills", type=int, default=1, help="workers killed, evenly spread (1: half-way)"
+    )
     parser.add_argument("--no-crash", action="store_true")
+    parser.add_argument("--crash-only", action="store_true", help="skip the clean run")
     parser.add_argument("--timeout", type=int, default=1800)
     parser.add_argument("--smtp-port", type=int, default=54444)
     return parser.parse_args()
@@ -184,6 +186,7 @@ class Run:
             time.sleep(0.1)
         self.workers: dict[str, subprocess.Popen] = {}
         self.peaks: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}
 
     def start_worker(self, name: str) -> None:
         env = {
@@ -215,20 +218,25 @@ class Run:
         )
 
     def peak(self, name: str) -> None:
-        """Keep the worker's peak RSS (VmHWM: the most the process ever held)."""
+        """Keep the worker's peak RSS (VmHWM: the most the process ever held) and CPU time."""
+        pid = self.workers[name].pid
         try:
-            status = Path(f"/proc/{self.workers[name].pid}/status").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             return
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 self.peaks[name] = max(self.peaks.get(name, 0), int(line.split()[1]))
+        # utime and stime, fields 14 and 15 of /proc/<pid>/stat (12 and 13 after the name)
+        self.cpu[name] = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
     def kill(self, name: str) -> None:
         self.peak(name)
         os.kill(self.workers[name].pid, signal.SIGKILL)
         self.workers[name].wait()
         self.peaks[f"{name} (killed)"] = self.peaks.pop(name, 0)
+        self.cpu[f"{name} (killed)"] = self.cpu.pop(name, 0.0)
 
     def state(self) -> dict:
         for _ in range(10):
@@ -274,10 +282,11 @@ def _sent() -> int:
     return CampaignSend.objects.filter(status=CampaignSend.SENT).count()
 
 
-def _drive(run: Run, sends: int, broker, kill_at: int | None = None) -> float:
-    """Dispatch while the queue is empty until every row is sent; return the start time."""
+def _drive(run: Run, sends: int, broker, kills: int = 0) -> float:
+    """Dispatch while the queue is empty until every row is sent, killing `kills` workers on
+    the way (the oldest live one each time, a new one started at once); return the start."""
     started = time.time()
-    killed = False
+    thresholds = [sends * (number + 1) // (kills + 1) for number in range(kills)]
     last_dispatch = 0.0
     deadline = time.monotonic() + ARGS.timeout
     while True:
@@ -288,20 +297,21 @@ def _drive(run: Run, sends: int, broker, kill_at: int | None = None) -> float:
             dispatch_campaigns_task()
             last_dispatch = now
         state = run.state()
-        if kill_at is not None and not killed and state["received"] >= kill_at:
-            name = next(iter(run.workers))
+        if thresholds and state["received"] >= thresholds[0]:
+            thresholds.pop(0)
+            name = next(n for n, w in run.workers.items() if w.poll() is None)
             run.kill(name)
             claimed = CampaignSend.objects.filter(status=CampaignSend.SENDING).count()
             print(
                 f"  killed {name} (SIGKILL) at {state['received']:,} received, "
-                f"{time.time() - started:.1f} s in; {claimed:,} rows claimed (its batch and the live"
-                " worker's)",
+                f"{time.time() - started:.1f} s in; {claimed:,} rows claimed (its batch and the"
+                " live worker's)",
                 flush=True,
             )
-            run.start_worker(f"{name}-again")
-            killed = True
-        for name in run.workers:
-            run.peak(name)
+            run.start_worker(f"{name.split('-r')[0]}-r{len(run.workers)}")
+        for name, worker in run.workers.items():
+            if worker.poll() is None:
+                run.peak(name)
         if state["distinct"] >= sends and _sent() >= sends:
             return started
         time.sleep(0.25)
@@ -320,7 +330,12 @@ def _report(label: str, run: Run, started: float, sends: int) -> dict:
         flush=True,
     )
     peaks = ", ".join(f"{name} {kb / 1024:.0f} MB" for name, kb in sorted(run.peaks.items()))
-    print(f"  workers' peak RSS: {peaks}", flush=True)
+    cpu = sum(run.cpu.values())
+    print(
+        f"  workers' peak RSS: {peaks}; their CPU {cpu:.1f} s in all = "
+        f"{1000 * cpu / state['received']:.2f} ms a message",
+        flush=True,
+    )
     return state
 
 
@@ -337,34 +352,33 @@ def main() -> None:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="crm-campaign-send-") as folder:
-        run = Run(Path(folder), "clean")
-        for number in range(ARGS.workers):
-            run.start_worker(f"bench-{number + 1}")
-        _wait_ready(run)
-        started = _drive(run, ARGS.sends, broker)
-        _report("clean run", run, started, ARGS.sends)
-        if ARGS.no_crash:
-            return
-        _again()
-        broker.delete("celery")
+        if not ARGS.crash_only:
+            run = Run(Path(folder), "clean")
+            for number in range(ARGS.workers):
+                run.start_worker(f"bench-{number + 1}")
+            _wait_ready(run)
+            started = _drive(run, ARGS.sends, broker)
+            _report("clean run", run, started, ARGS.sends)
+            if ARGS.no_crash:
+                return
+            _again()
+            broker.delete("celery")
         run = Run(Path(folder), "crash")
         for number in range(ARGS.workers):
             run.start_worker(f"bench-{number + 1}")
         _wait_ready(run)
-        started = _drive(run, ARGS.sends, broker, kill_at=int(ARGS.sends * ARGS.kill_at))
-        state = _report("crash run", run, started, ARGS.sends)
-        repeated = state["repeated"]
+        started = _drive(run, ARGS.sends, broker, kills=ARGS.kills)
+        state = _report(f"crash run ({ARGS.kills} killed)", run, started, ARGS.sends)
         print(
             f"  received {state['received']:,} for {ARGS.sends:,} sends: "
-            f"{state['received'] - ARGS.sends:,} repeated, "
+            f"{state['received'] - state['distinct']:,} repeated, "
             f"{ARGS.sends - state['distinct']:,} missing"
         )
-        for message_id in repeated:
+        for message_id in state["repeated"]:
             key = message_id.strip("<>").split("@")[0].removeprefix("crm-").replace("-", ":")
             row = CampaignSend.objects.filter(key=key).values("status", "attempts").first()
             print(f"  repeated {message_id}: ledger {row}")
-        since = timedelta(seconds=time.time() - started)
-        print(f"  crash run took {since.total_seconds():.1f} s in all")
+        print(f"  crash run took {time.time() - started:.1f} s in all")
 
 
 if __name__ == "__main__":
