@@ -1,6 +1,6 @@
 """Campaign flows (シナリオ) as data: a trigger, steps and exit rules, validated from the JSON
-staff write, the built-in templates, and who enters a flow on a day. Pure (standard library and
-pandas).
+staff write, the built-in templates, and who enters a flow on a day. Pure (standard library,
+pandas and numpy).
 
 A flow is
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -272,8 +273,27 @@ BUILT_IN = {
 }
 
 
-def _local_day(column: pd.Series, zone: ZoneInfo) -> pd.Series:
-    return pd.to_datetime(column, utc=True).dt.tz_convert(zone).dt.date
+def _local_days(column: pd.Series, zone: ZoneInfo) -> np.ndarray:
+    """Each time's day in `zone` (datetime64[D]; NaT where there is none), for comparing a
+    million customers' days with one day at once."""
+    local = pd.to_datetime(column, utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    return local.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _birthdays_on(born: pd.Series, day: date, whole_month: bool) -> np.ndarray:
+    """Whose birthday is `day` (or, with `whole_month`, whose birth month starts on `day`);
+    29 February is kept on 28 February in other years."""
+    born = pd.to_datetime(born, errors="coerce")
+    month, day_of_month = born.dt.month.to_numpy(), born.dt.day.to_numpy()
+    if whole_month:
+        return (month == day.month) & (day.day == 1)
+    if not _is_leap(day.year):
+        day_of_month = np.where((month == 2) & (day_of_month == 29), 28, day_of_month)
+    return (month == day.month) & (day_of_month == day.day)
 
 
 def entering(
@@ -286,11 +306,13 @@ def entering(
     """The customers who enter `flow` on the local `day` in the store's `zone`, sorted.
 
     `facts`: one row per customer: customer_id, order_count (paid orders), first_paid_at,
-    last_paid_at, last_order_at (aware), birth_date (a date or None), next_expiry_at (aware
-    or None: when their next points expire). `events`: the day's events: customer_id, kind
+    last_paid_at, last_order_at (aware), birth_date (a date or missing), next_expiry_at (aware
+    or missing: when their next points expire). `events`: the day's events: customer_id, kind
     (segment_entered, rank_up, rank_down, subscription_delivery, restock_due, rank_down_soon)
-    and value (the segment, the delivery's number, the product, the days to the review). Whether a customer may be messaged (consent, cap, control group) is
-    decided later, per step.
+    and value (the segment, the delivery's number, the product, the days to the review).
+    Whether a customer may be messaged (consent, cap, control group) is decided later, per
+    step. Each test is one comparison over the whole frame (a million customers in tens of
+    milliseconds), no Python call per customer.
     """
     if flow.trigger in EVENT_TRIGGERS:
         if events is None or events.empty:
@@ -306,31 +328,19 @@ def entering(
     if facts is None or facts.empty:
         return []
     trigger, params = flow.trigger, flow.params
+    on = np.datetime64(day, "D")
     if trigger in ("first_order", "nth_order"):
         n = 1 if trigger == "first_order" else params["n"]
         at = facts["first_paid_at"] if n == 1 else facts["last_paid_at"]
-        chosen = (facts["order_count"] == n) & (_local_day(at, zone) == day)
+        chosen = (facts["order_count"].to_numpy() == n) & (_local_days(at, zone) == on)
     elif trigger == "no_order_for":
-        last = _local_day(facts["last_order_at"], zone)
-        chosen = last.map(lambda d: pd.notna(d) and (day - d).days == params["days"])
+        chosen = _local_days(facts["last_order_at"], zone) == on - np.timedelta64(
+            params["days"], "D"
+        )
     elif trigger in ("birthday", "birthday_month"):
-        born = facts["birth_date"]
-        if trigger == "birthday_month":
-            chosen = born.map(lambda b: pd.notna(b) and day.day == 1 and b.month == day.month)
-        else:
-            chosen = born.map(lambda b: pd.notna(b) and _birthday(b, day.year) == day)
+        chosen = _birthdays_on(facts["birth_date"], day, trigger == "birthday_month")
     else:  # points_expiring
-        expiry = _local_day(facts["next_expiry_at"], zone)
-        chosen = expiry.map(lambda d: pd.notna(d) and (d - day).days == params["days"])
-    return sorted(facts.loc[chosen.fillna(False).astype(bool), "customer_id"].tolist())
-
-
-def _birthday(born: date, year: int) -> date:
-    """Their birthday in `year` (29 February is kept on 28 February in other years)."""
-    if (
-        born.month == 2
-        and born.day == 29
-        and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0))
-    ):
-        return date(year, 2, 28)
-    return date(year, born.month, born.day)
+        chosen = _local_days(facts["next_expiry_at"], zone) == on + np.timedelta64(
+            params["days"], "D"
+        )
+    return sorted(facts["customer_id"].to_numpy()[chosen].tolist())

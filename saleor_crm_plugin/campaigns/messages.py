@@ -109,16 +109,33 @@ def save_template(name: str, subject: str, text: str, html: str = "") -> Message
     return row
 
 
-def render(name: str, variables: dict) -> Rendered:
-    """Render a template with these variables (missing variables render empty)."""
+def _compiled(name: str) -> tuple[Template, Template, Template]:
     from .services import CampaignError
 
     source = template_source(name)
     if source is None:
         raise CampaignError("template", f"there is no template {name!r}")
-    subject, text, html = (
-        _compile(field, part).render(Context(variables, autoescape=field == "html"))
+    return tuple(
+        _compile(field, part)
         for field, part in zip(("subject", "text", "html"), source, strict=True)
+    )
+
+
+def render(name: str, variables: dict, compiled: dict | None = None) -> Rendered:
+    """Render a template with these variables (missing variables render empty).
+
+    `compiled` (a dict a batch keeps) holds each template read and compiled once for the
+    batch: reading and compiling it for every message took a third of a send's time.
+    """
+    if compiled is None:
+        templates = _compiled(name)
+    else:
+        if name not in compiled:
+            compiled[name] = _compiled(name)
+        templates = compiled[name]
+    subject, text, html = (
+        template.render(Context(variables, autoescape=field == "html"))
+        for field, template in zip(("subject", "text", "html"), templates, strict=True)
     )
     return Rendered(" ".join(subject.split()), text.strip() + "\n", html.strip())
 
@@ -225,6 +242,7 @@ def _deliver_email(sends, context, host, on_result) -> None:
     emails = host.customer_emails([context.profiles[s.profile_id] for s in sends])
     variables = variables_for(sends, context, host)
     sender = from_email(context.config)
+    compiled: dict = {}
     with closing(email_connection(context.config)) as connection:
         for send in sends:
             to = emails.get(send.profile_id)
@@ -233,7 +251,7 @@ def _deliver_email(sends, context, host, on_result) -> None:
                 continue
             _row, flow = context.flows[send.flow_id]
             try:
-                rendered = render(flow.steps[send.step].template, variables[send.pk])
+                rendered = render(flow.steps[send.step].template, variables[send.pk], compiled)
             except Exception as error:
                 on_result(send, Outcome(False, str(error), "template"))
                 continue
@@ -250,6 +268,7 @@ def _deliver_line(sends, context, host, on_result) -> None:
     user_ids = {context.profiles[s.profile_id].user_id for s in sends} - {None}
     line_ids = host.private_metadata(user_ids, [key]) if user_ids else {}
     variables = variables_for(sends, context, host)
+    compiled: dict = {}
     for send in sends:
         user_id = context.profiles[send.profile_id].user_id
         line_id = (line_ids.get(user_id) or {}).get(key) if user_id else None
@@ -259,7 +278,7 @@ def _deliver_line(sends, context, host, on_result) -> None:
             )
             continue
         _row, flow = context.flows[send.flow_id]
-        rendered = render(flow.steps[send.step].template, variables[send.pk])
+        rendered = render(flow.steps[send.step].template, variables[send.pk], compiled)
         on_result(
             send,
             line_push(

@@ -15,7 +15,7 @@ The life of a message:
    switched off is paused: its due rows wait until it is on again) in batches of ids, one Celery task
    a batch, only inside the send window (quiet hours), and marks them queued so the next
    minute does not enqueue them again; a batch whose worker died is enqueued again after
-   `STALE`.
+   `STALE` (15 minutes; the setting CRM_CAMPAIGN_STALE_SECONDS changes it).
 3. `send_batch` claims its rows (`sending`, committed), checks each against the flow's exits
    (ordered again, left the segment, consent withdrawn, deleted), consent and unsubscribes, the
    weekly cap and the address, gives the step's reward (points, a voucher created through the
@@ -30,9 +30,10 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
 from django.db.models import (
@@ -53,6 +54,7 @@ from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, CustomerSpend, OrderRecord
 from ..errors import FieldError
 from ..loyalty.models import MemberRank, PointsLot, RankChange
+from ..rows import add_rows, new_ids
 from ..subscriptions.models import Cycle
 from . import flows as flow_rules
 from .control import Arm, held_back, lift
@@ -79,7 +81,7 @@ __all__ = [
 
 BATCH_SIZE = 500  # sends per Celery task
 MAX_BATCHES = 400  # batches one dispatch enqueues (the next minute takes the rest)
-STALE = timedelta(minutes=15)  # a batch not done after this is taken again
+STALE = timedelta(minutes=15)  # a batch not done after this is taken again (the default)
 LOOKBACK_DAYS = 2  # recent days decided again (an order paid late still enters)
 CATCH_UP_DAYS = 7  # missed days decided at most
 RETRY_AFTER = timedelta(minutes=15)  # a send the channel refused for now is tried again
@@ -97,6 +99,15 @@ class CampaignRefused(CampaignError):
     def __init__(self, field: str, message: str, code: str):
         super().__init__(field, message)
         self.code = code
+
+
+def stale_after() -> timedelta:
+    """How long a claimed batch may take before its rows are taken again (its worker died):
+    the Django setting CRM_CAMPAIGN_STALE_SECONDS, else `STALE` (15 minutes). It must exceed
+    the longest a live batch takes, or a slow batch is sent twice; the crash benchmark sets
+    it short so a killed worker's rows come back within the run."""
+    seconds = getattr(settings, "CRM_CAMPAIGN_STALE_SECONDS", None)
+    return STALE if seconds is None else timedelta(seconds=int(seconds))
 
 
 def _in_window(now: datetime, config: CRMConfig) -> bool:
@@ -224,58 +235,126 @@ FACT_COLUMNS = [
 ]
 
 
-def customer_facts(now: datetime, host) -> pd.DataFrame:
-    """One row per live customer with an order by `now`: the figures `flows.entering` reads.
+# PostgreSQL: one pass over the profiles, hash-joined with the users who have a birth date and
+# with the accounts whose next points expire in time; times as microseconds since the epoch
+# (numbers parse far faster than timestamps). At 1M customers the correlated lookups this
+# replaces (the user, then the lots, one of each per profile) took 15 s of PostgreSQL's time;
+# the joins take about 4 s (bench/campaign_entry.py).
+_FACTS = """
+SELECT p.id, p.order_count, {first}, {last}, u.crm_value, {expiry}
+FROM {profiles} p
+LEFT JOIN ({users}) u ON u.crm_id = p.user_id
+LEFT JOIN (
+    SELECT a.profile_id, min(l.expires_at) AS expires_at
+    FROM {lots} l JOIN {accounts} a ON a.id = l.account_id
+    WHERE l.remaining > 0 AND l.expires_at > %s AND l.expires_at < %s
+    GROUP BY a.profile_id
+) e ON e.profile_id = p.id
+WHERE p.anonymized_at IS NULL AND p.order_count > 0
+"""
 
-    The profile keeps the figures as of its latest order, which are those of `now` unless
-    orders were placed after it (a decision replayed for a past day, as the sandbox demo
-    does): then they are counted from the orders placed up to `now`.
+
+def _microseconds(column: str) -> str:
+    return f"(extract(epoch FROM {column}) * 1000000)::bigint"
+
+
+def customer_facts(now: datetime, host, expiring_before: datetime | None = None) -> pd.DataFrame:
+    """One row per live customer: the figures `flows.entering` reads (see there).
+
+    `next_expiry_at` is their first points expiry after `now` and before `expiring_before`
+    (missing when there is none in between; None: any later expiry), so a decision reads
+    only the lots its points flows can act on.
     """
-    from django.db.models import OuterRef, Subquery
+    from django.db.models import Min, OuterRef, Subquery
 
-    expiry = (
-        PointsLot.objects.filter(
-            account__profile=OuterRef("pk"), remaining__gt=0, expires_at__gt=now
-        )
-        .values("account__profile")
-        .annotate(first=Min("expires_at"))
-        .values("first")[:1]
-    )
-    rows = CustomerProfile.objects.filter(anonymized_at__isnull=True).annotate(
-        crm_birth=host.user_sort_expression("birth_date"), crm_expiry=Subquery(expiry)
-    )
-    if OrderRecord.objects.filter(counts=True, placed_at__gt=now).exists():
-        counted = OrderRecord.objects.filter(
-            profile=OuterRef("pk"), counts=True, placed_at__lte=now
-        )
-        rows = rows.annotate(
-            crm_count=Subquery(counted.values("profile").annotate(n=Count("pk")).values("n")[:1]),
-            crm_first=Subquery(counted.order_by("placed_at").values("placed_at")[:1]),
-            crm_last=Subquery(counted.order_by("-placed_at").values("placed_at")[:1]),
-        ).filter(crm_count__gt=0)
-        figures = ("crm_count", "crm_first", "crm_last", "crm_last")
-    else:
-        rows = rows.filter(order_count__gt=0)
-        figures = ("order_count", "first_order_at", "last_order_at", "last_order_at")
-    rows = rows.values_list("pk", *figures, "crm_birth", "crm_expiry")
-    if connection.vendor == "postgresql":
+    until = expiring_before or datetime.max.replace(tzinfo=UTC)
+    # The profile keeps the figures as of its latest order, which are those of `now` unless
+    # orders were placed after it (a decision replayed for a past day, as the sandbox demo
+    # does): then they are counted from the orders placed up to `now`, through the ORM.
+    replay = OrderRecord.objects.filter(counts=True, placed_at__gt=now).exists()
+    if connection.vendor == "postgresql" and not replay:
         from ..analytics.frames import copy_frame
+        from ..loyalty.models import PointsAccount
 
-        sql, params = rows.query.sql_with_params()
+        users_sql, users_params = host.user_values("birth_date").query.sql_with_params()
+        sql = _FACTS.format(
+            first=_microseconds("p.first_order_at"),
+            last=_microseconds("p.last_order_at"),
+            expiry=_microseconds("e.expires_at"),
+            profiles=CustomerProfile._meta.db_table,
+            users=users_sql,
+            lots=PointsLot._meta.db_table,
+            accounts=PointsAccount._meta.db_table,
+        )
         frame = copy_frame(
             sql,
-            list(params),
-            FACT_COLUMNS,
-            {"customer_id": "int64", "order_count": "int64", "birth_date": "string"},
+            [*users_params, now, until],
+            [
+                "customer_id",
+                "order_count",
+                "first_paid_at",
+                "last_order_at",
+                "birth_date",
+                "next_expiry_at",
+            ],
+            {
+                "customer_id": "int64",
+                "order_count": "int64",
+                "first_paid_at": "float64",
+                "last_order_at": "float64",
+                "birth_date": "string",
+                "next_expiry_at": "float64",
+            },
         )
+        for column in ("first_paid_at", "last_order_at", "next_expiry_at"):
+            frame[column] = pd.to_datetime(frame[column], unit="us", utc=True)
     else:
-        frame = pd.DataFrame(list(rows), columns=FACT_COLUMNS)
-    for column in ("first_paid_at", "last_paid_at", "last_order_at", "next_expiry_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    frame["birth_date"] = pd.to_datetime(
-        frame["birth_date"], errors="coerce", format="%Y-%m-%d"
-    ).dt.date
-    return frame
+        expiry = (
+            PointsLot.objects.filter(
+                account__profile=OuterRef("pk"),
+                remaining__gt=0,
+                expires_at__gt=now,
+                expires_at__lt=until,
+            )
+            .values("account__profile")
+            .annotate(first=Min("expires_at"))
+            .values("first")[:1]
+        )
+        rows = CustomerProfile.objects.filter(anonymized_at__isnull=True).annotate(
+            crm_birth=host.user_sort_expression("birth_date"), crm_expiry=Subquery(expiry)
+        )
+        if replay:
+            counted = OrderRecord.objects.filter(
+                profile=OuterRef("pk"), counts=True, placed_at__lte=now
+            )
+            rows = rows.annotate(
+                crm_count=Subquery(
+                    counted.values("profile").annotate(n=Count("pk")).values("n")[:1]
+                ),
+                crm_first=Subquery(counted.order_by("placed_at").values("placed_at")[:1]),
+                crm_last=Subquery(counted.order_by("-placed_at").values("placed_at")[:1]),
+            ).filter(crm_count__gt=0)
+            figures = ("crm_count", "crm_first", "crm_last")
+        else:
+            rows = rows.filter(order_count__gt=0)
+            figures = ("order_count", "first_order_at", "last_order_at")
+        rows = rows.values_list("pk", *figures, "crm_birth", "crm_expiry")
+        frame = pd.DataFrame(
+            list(rows),
+            columns=[
+                "customer_id",
+                "order_count",
+                "first_paid_at",
+                "last_order_at",
+                "birth_date",
+                "next_expiry_at",
+            ],
+        )
+        for column in ("first_paid_at", "last_order_at", "next_expiry_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame["last_paid_at"] = frame["last_order_at"]
+    frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce", format="%Y-%m-%d")
+    return frame[FACT_COLUMNS]
 
 
 def _ranks_down_soon(day: date, days: int, config: CRMConfig) -> list[tuple]:
@@ -444,63 +523,107 @@ def _fraction(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+ENTRY_CHUNK = 5000  # entries written (with their ledger rows) in one transaction
+_ENTRY_FIELDS = ["id", "flow", "profile", "occasion", "entered_at", "control", "exited_at"]
+_SEND_FIELDS = ["key", "entry", "flow", "profile", "step", "channel", "due_at"]
+
+
+def _send_rows(flow, entries, flow_id: int, now: datetime, config: CRMConfig) -> list[tuple]:
+    """The ledger rows of new entries (id, profile, entered_at): one per step, due after the
+    step's delay inside the send window, spread over the window by a share fixed per row."""
+    rows = []
+    for entry_id, profile_id, entered_at in entries:
+        for index, step in enumerate(flow.steps):
+            key = f"{entry_id}:{index}"
+            due = send_at(
+                step_due(entered_at, step.delay_days), config.zone, config.campaign_send_window
+            )
+            if _in_window(max(due, now), config):
+                due = spread(
+                    max(due, now), config.zone, config.campaign_send_window, _fraction(key)
+                )
+            rows.append((key, entry_id, flow_id, profile_id, index, step.channel, due))
+    return rows
+
+
 def _enter(row: CampaignFlow, flow, entering: dict, now: datetime, config: CRMConfig) -> int:
-    """Create the entries (once per occasion) and their ledger rows; return how many entered."""
-    if not entering:
-        return 0
+    """Create the entries (once per occasion) and their ledger rows; return how many entered.
+
+    The entries already made (deciding the same days again) are read first and left alone, so
+    a decision that enters nobody new writes nothing; a decision running beside this one that
+    entered a customer first keeps its entry (the unique occasion) and ledger rows.
+    """
     share = flow.control_share
-    entries = [
-        FlowEntry(
-            flow=row,
-            profile_id=customer,
-            occasion=occasion,
-            entered_at=at or now,
-            control=held_back(str(customer), row.slug, share) if share else False,
-        )
-        for customer, (occasion, at) in entering.items()
-        if at is None or at <= now  # an order after `now` enters on a later run
-    ]
+    # an order placed after `now` (a decision replayed for a past day) enters on a later run
+    customers = sorted(c for c, (_occasion, at) in entering.items() if at is None or at <= now)
     created = 0
-    for start in range(0, len(entries), 5000):
+    for start in range(0, len(customers), ENTRY_CHUNK):
+        part = customers[start : start + ENTRY_CHUNK]
         with transaction.atomic():
-            part = entries[start : start + 5000]
-            FlowEntry.objects.bulk_create(part, ignore_conflicts=True, batch_size=5000)
-            # ignore_conflicts leaves pk unset: read back the new ones by their occasion
-            fresh = FlowEntry.objects.filter(
-                flow=row,
-                profile_id__in=[e.profile_id for e in part],
-                sends__isnull=True,
-            ).only("pk", "profile_id", "entered_at", "control")
-            sends = []
-            for entry in fresh:
-                for index, step in enumerate(flow.steps):
-                    key = f"{entry.pk}:{index}"
-                    due = send_at(
-                        step_due(entry.entered_at, step.delay_days),
-                        config.zone,
-                        config.campaign_send_window,
-                    )
-                    sends.append(
-                        CampaignSend(
-                            key=key,
-                            entry_id=entry.pk,
-                            flow_id=row.pk,
-                            profile_id=entry.profile_id,
-                            step=index,
-                            channel=step.channel,
-                            due_at=spread(
-                                max(due, now) if due < now else due,
-                                config.zone,
-                                config.campaign_send_window,
-                                _fraction(key),
-                            )
-                            if _in_window(max(due, now), config)
-                            else due,
-                        )
-                    )
-                created += 1
-            CampaignSend.objects.bulk_create(sends, ignore_conflicts=True, batch_size=5000)
+            known = set(
+                FlowEntry.objects.filter(flow=row, profile_id__in=part).values_list(
+                    "profile_id", "occasion"
+                )
+            )
+            new = [c for c in part if (c, entering[c][0]) not in known]
+            if not new:
+                continue
+            ids = new_ids(FlowEntry, len(new))
+            entries = {
+                pk: (
+                    customer,
+                    entering[customer][0],
+                    entering[customer][1] or now,
+                    held_back(str(customer), row.slug, share) if share else False,
+                )
+                for pk, customer in zip(ids, new, strict=True)
+            }
+            add_rows(
+                FlowEntry,
+                [*_ENTRY_FIELDS, "exit_reason"],
+                [(pk, row.pk, *values, None, "") for pk, values in entries.items()],
+                unique=["flow", "profile", "occasion"],
+            )
+            written = sorted(FlowEntry.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            sends = _send_rows(
+                flow,
+                [(pk, entries[pk][0], entries[pk][2]) for pk in written],
+                row.pk,
+                now,
+                config,
+            )
+            add_rows(
+                CampaignSend,
+                [
+                    *_SEND_FIELDS,
+                    "status",
+                    "reason",
+                    "error",
+                    "claim",
+                    "attempts",
+                    "points",
+                    "voucher_code",
+                ],
+                [(*send, CampaignSend.PENDING, "", "", "", 0, 0, "") for send in sends],
+                unique=["key"],
+            )
+            created += len(written)
     return created
+
+
+def _expiring_before(rows, today: date, config: CRMConfig) -> datetime:
+    """The end of the last expiry day a decision's points flows can act on: a flow of N days
+    enters on day D the customers whose points expire on D + N, and D is today at the latest
+    (the start of today when no flow is about expiring points: no lot is read)."""
+    days = [
+        flow.params["days"]
+        for flow in (flow_rules.parse_flow(row.definition) for row in rows)
+        if flow.trigger == "points_expiring"
+    ]
+    if not days:
+        return datetime.combine(today, datetime.min.time(), tzinfo=config.zone)
+    last = today + timedelta(days=max(days) + 1)
+    return datetime.combine(last, datetime.min.time(), tzinfo=config.zone)
 
 
 def _fact_flows(rows) -> bool:
@@ -518,7 +641,11 @@ def decide(now: datetime, config: CRMConfig, host, slugs=None) -> dict[str, int]
     if not rows:
         return {}
     today = now.astimezone(config.zone).date()
-    facts = customer_facts(now, host) if _fact_flows(rows) else None
+    facts = (
+        customer_facts(now, host, _expiring_before(rows, today, config))
+        if _fact_flows(rows)
+        else None
+    )
     events: dict[date, pd.DataFrame] = {}
     horizons = [
         flow.params["days"]
@@ -614,6 +741,7 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
     return how many sends were enqueued."""
     if not _in_window(now, config):
         return 0
+    stale = now - stale_after()
     total = 0
     for _ in range(MAX_BATCHES):
         with transaction.atomic():
@@ -621,8 +749,8 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
                 CampaignSend.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(
                     Q(status=CampaignSend.PENDING, claim="")
-                    | Q(status=CampaignSend.PENDING, claimed_at__lt=now - STALE)
-                    | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
+                    | Q(status=CampaignSend.PENDING, claimed_at__lt=stale)
+                    | Q(status=CampaignSend.SENDING, claimed_at__lt=stale),
                     due_at__lte=now,
                     flow__enabled=True,
                 )
@@ -631,8 +759,11 @@ def dispatch(now: datetime, config: CRMConfig, enqueue_batch) -> int:
             )
             if not ids:
                 break
-            CampaignSend.objects.filter(pk__in=ids, status=CampaignSend.PENDING).update(
-                claim="queued", claimed_at=now
+            # Stale claims (their worker died) go back to pending with the new batch: left
+            # `sending` with their old time, the next round of this loop took them again, and
+            # one dead batch went out as MAX_BATCHES tasks a minute.
+            CampaignSend.objects.filter(pk__in=ids).update(
+                status=CampaignSend.PENDING, claim="queued", claimed_at=now
             )
             transaction.on_commit(lambda ids=ids: enqueue_batch(ids))
         total += len(ids)
@@ -661,7 +792,7 @@ def _claim(ids, now: datetime) -> tuple[str, list[CampaignSend]]:
         rows = list(
             CampaignSend.objects.select_for_update(skip_locked=True, of=("self",)).filter(
                 Q(status=CampaignSend.PENDING)
-                | Q(status=CampaignSend.SENDING, claimed_at__lt=now - STALE),
+                | Q(status=CampaignSend.SENDING, claimed_at__lt=now - stale_after()),
                 pk__in=list(ids),
                 due_at__lte=now,
                 flow__enabled=True,

@@ -139,6 +139,10 @@ class Host(Protocol):
     def user_sort_expression(self, attribute: str):
         """Return an expression giving each `CustomerProfile`'s user attribute, to sort by."""
 
+    def user_values(self, attribute: str):
+        """Return a subquery of (`crm_id`: user id as text, `crm_value`) of the users who have
+        the attribute, to join with the profiles (the campaign facts read every customer)."""
+
     def user_details(self, user_ids: Iterable[str]) -> dict:
         """Return what the customer list shows of each user (`attributes.UserDetails`)."""
 

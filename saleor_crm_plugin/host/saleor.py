@@ -581,6 +581,9 @@ class SaleorHost:
     def user_sort_expression(self, attribute: str):
         return attributes.user_sort_expression(_USER_COLUMNS, self.config(), attribute)
 
+    def user_values(self, attribute: str):
+        return attributes.user_values(_USER_COLUMNS, self.config(), attribute)
+
     def user_details(self, user_ids: Iterable[str]) -> dict:
         return attributes.user_details(_USER_COLUMNS, self.config(), user_ids)
 

@@ -192,6 +192,9 @@ class SandboxHost:
     def user_sort_expression(self, attribute: str):
         return attributes.user_sort_expression(self._columns(), self.config(), attribute)
 
+    def user_values(self, attribute: str):
+        return attributes.user_values(self._columns(), self.config(), attribute)
+
     def user_details(self, user_ids: Iterable[str]) -> dict:
         return attributes.user_details(self._columns(), self.config(), user_ids)
 

@@ -4,16 +4,20 @@ the cap, control groups, unsubscribing and the report (the sandbox store as the 
 import json
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from saleor_crm_plugin.campaigns import services
+from saleor_crm_plugin.campaigns import messages, services
 from saleor_crm_plugin.campaigns.models import CampaignFlow, CampaignSend, FlowEntry, Unsubscribe
 from saleor_crm_plugin.campaigns.services import CampaignError
 from saleor_crm_plugin.conf import parse_config
 from saleor_crm_plugin.customers.ingest import ingest_orders
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.host import get_host, reset_host
+from saleor_crm_plugin.loyalty.models import PointsAccount, PointsLot
 from saleor_crm_plugin.sandbox.models import SandboxOrder, SandboxUser, SandboxVoucher
 from tests.factories import order
 
@@ -212,6 +216,31 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_one(
     # the next morning's dispatch finds them stale and sends each once
     _batches, results = _send_due(T0 + 4 * DAY, config, django_capture_on_commit_callbacks)
     assert sum(r["sent"] for r in results) == 3
+    assert len(mail.outbox) == 3
+
+
+def test_the_staleness_of_a_claim_is_a_setting(settings, django_capture_on_commit_callbacks):
+    # given: claims go stale after 60 s, and a worker died with three rows claimed
+    settings.CRM_CAMPAIGN_STALE_SECONDS = 60
+    config = _config()
+    _flow(config=config)
+    for number in range(3):
+        _buy(_customer(number), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+    now = T0 + 3 * DAY + timedelta(hours=6)  # 18:00 Tokyo, inside the window
+    ids = list(CampaignSend.objects.filter(step=0).values_list("pk", flat=True))
+    services._claim(ids, now)
+
+    # when / then: a minute on they are still the dead worker's; a second later, taken again
+    assert services.stale_after() == timedelta(seconds=60)
+    minute = timedelta(seconds=60)
+    assert _send_due(now + minute, config, django_capture_on_commit_callbacks)[0] == []
+    assert services.send_batch(ids, now + minute, config, get_host()) == {}
+    batches, results = _send_due(
+        now + minute + timedelta(seconds=1), config, django_capture_on_commit_callbacks
+    )
+    assert [sorted(batch) for batch in batches] == [sorted(ids)]
+    assert [r["sent"] for r in results] == [3]
     assert len(mail.outbox) == 3
 
 
@@ -523,3 +552,107 @@ def test_a_rank_about_to_go_down_at_its_review_gets_the_warning_days_before():
 
 def date_of(moment):
     return moment.date()
+
+
+def test_the_facts_read_birth_dates_and_the_first_expiry_before_the_horizon():
+    # given: Hana (birth date in her private metadata) with points expiring in 10 and 40 days
+    # and a spent lot expiring in 5; Ken (birth date in his public metadata, two orders)
+    hana = _customer(1)
+    hana.private_metadata["birth_date"] = "1990-03-14"
+    hana.save()
+    ken = _customer(2)
+    ken.metadata = {"birth_date": "1985-12-01"}
+    ken.save()
+    first = _buy(hana, "o1", T0)
+    _buy(ken, "o2", T0 - 10 * DAY)
+    second = _buy(ken, "o3", T0)
+    account = PointsAccount.objects.create(profile=first)
+    for key, remaining, days in (("a", 100, 10), ("b", 100, 40), ("c", 0, 5)):
+        PointsLot.objects.create(
+            account=account,
+            key=key,
+            earned_at=T0 - 300 * DAY,
+            points=100,
+            remaining=remaining,
+            expires_at=T0 + days * DAY,
+        )
+
+    # when
+    facts = services.customer_facts(T0, get_host(), expiring_before=T0 + 30 * DAY)
+    sooner = services.customer_facts(T0, get_host(), expiring_before=T0 + 10 * DAY)
+    every = services.customer_facts(T0, get_host())
+
+    # then
+    assert list(facts.columns) == services.FACT_COLUMNS
+    rows = facts.set_index("customer_id")
+    assert rows.loc[first.pk].to_dict() == {
+        "order_count": 1,
+        "first_paid_at": pd.Timestamp(T0),
+        "last_paid_at": pd.Timestamp(T0),
+        "last_order_at": pd.Timestamp(T0),
+        "birth_date": pd.Timestamp("1990-03-14"),
+        "next_expiry_at": pd.Timestamp(T0 + 10 * DAY),
+    }
+    assert rows.loc[second.pk, "order_count"] == 2
+    assert rows.loc[second.pk, "first_paid_at"] == pd.Timestamp(T0 - 10 * DAY)
+    assert rows.loc[second.pk, "birth_date"] == pd.Timestamp("1985-12-01")
+    assert pd.isna(rows.loc[second.pk, "next_expiry_at"])
+    assert pd.isna(sooner.set_index("customer_id").loc[first.pk, "next_expiry_at"])
+    assert every.set_index("customer_id").loc[first.pk, "next_expiry_at"] == pd.Timestamp(
+        T0 + 10 * DAY
+    )
+
+
+def test_points_flows_enter_on_the_day_their_points_expire_within_the_days():
+    # given: both points-expiry flows, and lots expiring 7 and 30 Tokyo days after T0's day
+    config = _config()
+    for name in ("points-expiry-7", "points-expiry-30"):
+        row = services.install_built_in(name, config)
+        services.save_flow(row.slug, row.definition, config, enabled=True)
+    seven, thirty = _buy(_customer(1), "o1", T0 - DAY), _buy(_customer(2), "o2", T0 - DAY)
+    for profile, days in ((seven, 7), (thirty, 30)):
+        PointsLot.objects.create(
+            account=PointsAccount.objects.create(profile=profile),
+            key="a",
+            earned_at=T0 - 300 * DAY,
+            points=100,
+            remaining=100,
+            expires_at=T0 + days * DAY,
+        )
+
+    # when
+    entered = services.decide(T0, config, get_host())
+
+    # then
+    assert entered == {"points-expiry-7": 1, "points-expiry-30": 1}
+    assert set(FlowEntry.objects.values_list("flow__slug", "profile_id", "occasion")) == {
+        ("points-expiry-7", seven.pk, "expiry:2026-03-09"),
+        ("points-expiry-30", thirty.pk, "expiry:2026-04-01"),
+    }
+    assert CampaignSend.objects.filter(status="pending").count() == 2
+    assert services.decide(T0 + DAY, config, get_host()) == {
+        "points-expiry-7": 0,
+        "points-expiry-30": 0,
+    }
+
+
+def test_a_batch_reads_and_compiles_its_template_once(django_capture_on_commit_callbacks):
+    # given: staff's own thank-you template, and three customers due their day-3 mail
+    messages.save_template("thank_you", "Thanks, {{ name }}", "Hello {{ name }}, {{ flow }}")
+    config = _config()
+    _flow(config=config)
+    for number, name in enumerate(("Hana", "Ken", "Yui")):
+        _buy(_customer(number, first_name=name), f"o{number}", T0)
+    services.decide(T0 + timedelta(hours=1), config, get_host())
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        _send_due(T0 + 3 * DAY + WINDOW_END, config, django_capture_on_commit_callbacks)
+
+    # then: every customer got the staff's text with their name; the template was read once
+    assert sorted(m.subject for m in mail.outbox) == ["Thanks, Hana", "Thanks, Ken", "Thanks, Yui"]
+    assert sorted(m.body for m in mail.outbox) == [
+        f"Hello {name}, Thank you\n" for name in ("Hana", "Ken", "Yui")
+    ]
+    template_reads = [q for q in queries if "saleor_crm_messagetemplate" in q["sql"]]
+    assert len(template_reads) == 1

@@ -178,6 +178,67 @@ FACTS = pd.DataFrame(
 def test_who_enters_on_a_store_day(trigger, expected):
     flow = parse_flow({**GOOD, "trigger": trigger})
     assert entering(flow, DAY, TOKYO, facts=FACTS) == expected
+    # the same figures typed as the facts read gives them (times in microseconds, UTC; birth
+    # dates as datetime64, missing ones NaT) enter the same customers
+    assert entering(flow, DAY, TOKYO, facts=_typed(FACTS)) == expected
+
+
+def _typed(facts):
+    typed = facts.copy()
+    for column in ("first_paid_at", "last_paid_at", "last_order_at", "next_expiry_at"):
+        typed[column] = pd.to_datetime(typed[column], utc=True).astype("datetime64[us, UTC]")
+    typed["birth_date"] = pd.to_datetime(typed["birth_date"]).astype("datetime64[us]")
+    return typed
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        {"kind": "first_order"},
+        {"kind": "nth_order", "n": 2},
+        {"kind": "no_order_for", "days": 90},
+        {"kind": "birthday"},
+        {"kind": "birthday_month"},
+        {"kind": "points_expiring", "days": 7},
+    ],
+    ids=lambda trigger: trigger["kind"],
+)
+def test_a_customer_without_the_figure_enters_nobody(trigger):
+    # given: d has no paid order times, no birth date and no points expiring (all missing)
+    facts = pd.DataFrame([("d", 1, pd.NaT, pd.NaT, pd.NaT, None, pd.NaT)], columns=FACTS.columns)
+    flow = parse_flow({**GOOD, "trigger": trigger})
+
+    # when / then
+    assert entering(flow, DAY, TOKYO, facts=facts) == []
+    assert entering(flow, DAY, TOKYO, facts=_typed(facts)) == []
+
+
+def test_birthdays_before_1970_and_the_month_on_its_first_day():
+    # given: e was born on 3 May 1960 (before the epoch: negative times)
+    facts = pd.DataFrame(
+        [("e", 1, _utc(2026, 1, 5), _utc(2026, 1, 5), _utc(2026, 1, 5), date(1960, 5, 3), None)],
+        columns=FACTS.columns,
+    )
+    birthday = parse_flow({**GOOD, "trigger": {"kind": "birthday"}})
+    month = parse_flow({**GOOD, "trigger": {"kind": "birthday_month"}})
+
+    # when / then: the day itself, and the month on 1 May only
+    assert entering(birthday, date(2026, 5, 3), TOKYO, facts=facts) == ["e"]
+    assert entering(birthday, date(2026, 5, 4), TOKYO, facts=facts) == []
+    assert entering(month, date(2026, 5, 1), TOKYO, facts=facts) == ["e"]
+    assert entering(month, date(2026, 5, 2), TOKYO, facts=facts) == []
+    assert entering(month, date(2026, 6, 1), TOKYO, facts=facts) == []
+
+
+def test_a_local_day_before_1970_is_the_store_day():
+    # given: f's first order at 16:00 UTC on 31 December 1969 is 1 January 1970 in Tokyo
+    at = _utc(1969, 12, 31, 16)
+    facts = pd.DataFrame([("f", 1, at, at, at, None, None)], columns=FACTS.columns)
+    flow = parse_flow({**GOOD, "trigger": {"kind": "first_order"}})
+
+    # when / then
+    assert entering(flow, date(1970, 1, 1), TOKYO, facts=facts) == ["f"]
+    assert entering(flow, date(1969, 12, 31), TOKYO, facts=facts) == []
 
 
 def test_a_leap_day_birthday_is_kept_on_28_february():
