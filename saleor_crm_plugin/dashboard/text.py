@@ -202,6 +202,7 @@ MESSAGES = {
     "action_RANK_PINNED": pgettext_lazy("crm-dashboard", "Rank pinned"),
     "action_RANK_UNPINNED": pgettext_lazy("crm-dashboard", "Rank unpinned"),
     "action_RANK_TABLE_SAVED": pgettext_lazy("crm-dashboard", "Rank table saved"),
+    "action_PAID_POINTS_ISSUED": pgettext_lazy("crm-dashboard", "Paid points issued"),
     "store_wide": pgettext_lazy("crm-dashboard", "(store)"),
     # How the RFM scores in force were set (CRMRfmGroup.scoring, CRMScore.scoring)
     "scoring": pgettext_lazy("crm-dashboard", "Scoring"),

@@ -244,7 +244,7 @@ def test_the_widget_takes_the_language_dashboard_told_the_pages(
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     page = browser.new_page()
     url = f"{live_server.url}{BASE}/actions?customerId={customer}"
@@ -318,7 +318,7 @@ def test_the_customer_widget_is_posted_like_dashboard_does(browser, live_server,
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     page = browser.new_page()
     page.set_content(
@@ -353,7 +353,7 @@ def test_staff_adjust_points_from_the_widget_and_the_storefront_sees_it(browser,
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     page = browser.new_page()
     page.set_content(
         WIDGET_PAGE
@@ -391,7 +391,7 @@ def test_staff_adjust_points_and_pin_a_rank_in_the_customer_popup(browser, live_
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     url = f"{live_server.url}{BASE}/actions?customerId={customer}&theme=light"
     page = browser.new_page()

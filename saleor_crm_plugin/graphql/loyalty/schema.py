@@ -5,7 +5,13 @@ from graphene import relay
 
 from ..core.errors import require_permission
 from .enums import CRMAuditAction
-from .mutations import CRMPointsAdjust, CRMPointsRedeem, CRMRankPin, CRMRankSettingsSave
+from .mutations import (
+    CRMPaidPointsIssue,
+    CRMPointsAdjust,
+    CRMPointsRedeem,
+    CRMRankPin,
+    CRMRankSettingsSave,
+)
 from .resolvers import (
     resolve_audit_trail,
     resolve_points_liability,
@@ -91,5 +97,6 @@ class LoyaltyQueries(graphene.ObjectType):
 class LoyaltyMutations(graphene.ObjectType):
     crm_points_redeem = CRMPointsRedeem.Field()
     crm_points_adjust = CRMPointsAdjust.Field()
+    crm_paid_points_issue = CRMPaidPointsIssue.Field()
     crm_rank_pin = CRMRankPin.Field()
     crm_rank_settings_save = CRMRankSettingsSave.Field()
