@@ -11,7 +11,7 @@ default (`services.LOT_CURRENCY`, as the outstanding-points table).
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 
 from django.db import connection, transaction
@@ -47,7 +47,7 @@ MAX_MONTHS = 120
 FETCH = 10_000
 
 _ENTRIES = """
-SELECT e.account_id, e.key, e.kind, e.points, e.at, e.lot, e.available_at, e.expires_at, e.held,
+SELECT e.account_id, e.key, e.kind, e.points, {at}, e.lot, {available_at}, {expires_at}, e.held,
        e.funding, e.paid_amount, {currency}
 FROM {entries} e JOIN {accounts} a ON a.id = e.account_id
 WHERE e.at < %s {only_paid}
@@ -56,16 +56,41 @@ ORDER BY e.account_id, e.at, e.key
 _ONLY_PAID = "AND e.account_id IN (SELECT p.account_id FROM {entries} p WHERE p.funding = 'paid')"
 
 
-def _histories(end: datetime, default_currency: str, only_paid: bool) -> Iterator[History]:
-    """Each customer's entries before `end` with the currency of each of their lots."""
+# Times as whole microseconds since 1970 (UTC): turned into datetimes by arithmetic, several
+# times faster than parsing their text (three a row, millions of rows).
+_MICROSECONDS = "(extract(epoch FROM {column}) * 1000000)::bigint"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
+
+
+def history_sql(only_paid: bool) -> str:
+    """The entries in replay order, customer by customer; parameters: the store's default
+    currency, the end (exclusive)."""
     entries = PointsEntry._meta.db_table
-    sql = _ENTRIES.format(
+    return _ENTRIES.format(
+        at=_MICROSECONDS.format(column="e.at"),
+        available_at=_MICROSECONDS.format(column="e.available_at"),
+        expires_at=_MICROSECONDS.format(column="e.expires_at"),
         currency=lot_currency_sql("e"),
         entries=entries,
         accounts=PointsAccount._meta.db_table,
         only_paid=_ONLY_PAID.format(entries=entries) if only_paid else "",
     )
+
+
+def _histories(end: datetime, default_currency: str, only_paid: bool) -> Iterator[History]:
+    """Each customer's entries before `end` with the currency of each of their lots."""
+    sql = history_sql(only_paid)
     with transaction.atomic():  # a server-side cursor lives in a transaction
+        if connection.vendor == "postgresql":
+            # The whole result is read: plan for it, and skip JIT (the per-row currency
+            # subquery makes the estimate look dear, but it runs only for rows without one).
+            with connection.cursor() as settings:
+                settings.execute("SET LOCAL jit = off")
+                settings.execute("SET LOCAL cursor_tuple_fraction = 1.0")
         cursor = connection.chunked_cursor()
         try:
             cursor.execute(sql, [default_currency, end])
@@ -91,10 +116,10 @@ def _histories(end: datetime, default_currency: str, only_paid: bool) -> Iterato
                             key,
                             Kind(kind),
                             points,
-                            at,
+                            _moment(at),
                             lot=lot,
-                            available_at=available_at,
-                            expires_at=expires_at,
+                            available_at=_moment(available_at),
+                            expires_at=_moment(expires_at),
                             held=held,
                             funding=funding,
                             paid_amount=paid_amount,

@@ -25,7 +25,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -149,6 +149,7 @@ def _replay(history: History, ends: Sequence[datetime], allow_negative: bool):
     """Replay the history up to the last of `ends` (sorted, exclusive): yield ("entry",
     entry, ledger) after applying each entry (`ledger.changed` holds the lots it touched) and
     ("end", index, ledger) when the replay reaches `ends[index]`."""
+    ends = [end.astimezone(UTC) for end in ends]  # compared to UTC times: no zone lookups
     ledger = Ledger(allow_negative=allow_negative)
     position = 0
     for entry in sorted(history.entries, key=lambda e: e.position):
@@ -254,6 +255,7 @@ def free_point_months(
         to the last month's end, by month then currency.
     """
     months = len(starts) - 1
+    bounds = [start.astimezone(UTC) for start in starts]  # fast to compare with UTC times
     opening: dict[str, int] = defaultdict(int)  # outstanding at the first month's start
     flows: dict[tuple[int, str], dict[str, int]] = defaultdict(
         lambda: {"issued": 0, "used": 0, "expired": 0, "reversed": 0}
@@ -270,7 +272,7 @@ def free_point_months(
                     continue
                 currency = history.currencies.get(lot.key, "")
                 currencies.add(currency)
-                month = bisect_right(starts, what.at) - 1  # -1: before the first month
+                month = bisect_right(bounds, what.at) - 1  # -1: before the first month
                 before = left.get(lot.key)
                 if before is None:  # created by this entry
                     moves = {"issued": lot.points, "reversed": lot.points - lot.remaining}
