@@ -16,6 +16,7 @@ from .campaigns.inserts import InsertRule, parse_insert_rules
 from .errors import FieldError
 from .loyalty import config as loyalty_conf
 from .loyalty.ranks import DEFAULT_LADDER_TEXT, parse_ladder
+from .money import validate_currency
 from .segments.bins import DEFAULT_FIXED_BINS_TEXT, FixedBins, parse_fixed_bins
 from .segments.segment_map import DEFAULT_SEGMENT_MAP_TEXT, DEFAULT_SEGMENTS, parse_segment_map
 from .subscriptions.schedule import DEFAULT_PLANS_TEXT, Interval, parse_plans
@@ -45,6 +46,7 @@ EXPIRY = "points-expiry"
 REDEMPTION = "points-redemption"
 POINTS_ON_RENEWALS = "points-on-renewals"
 EARN_FROM = "points-earn-from"
+POINTS_CURRENCY = "points-currency"
 SUBSCRIPTION_PLANS = "subscription-plans"
 SUBSCRIPTION_CUTOFF = "subscription-cutoff-days"
 SUBSCRIPTION_LEAD = "subscription-lead-days"
@@ -191,6 +193,13 @@ FIELDS = {
         "A date (YYYY-MM-DD, store time): orders paid before it earn nothing, e.g. the day the "
         "program starts. Empty: every order earns when its payment is recorded. The backfill "
         "never awards points; 'manage.py crm_points_award --since DATE' does.",
+        "string",
+    ),
+    POINTS_CURRENCY: (
+        "Points currency",
+        "The store's default currency for points (ISO code, e.g. JPY): what points without an "
+        "order behind them are worth in when the customer has no single currency of their "
+        "own. Empty: the only currency of the earn rates, if they name one.",
         "string",
     ),
     RETURN_WINDOW: (
@@ -497,6 +506,7 @@ DEFAULTS = {
     REDEMPTION: loyalty_conf.DEFAULT_REDEMPTION_TEXT,
     POINTS_ON_RENEWALS: False,
     EARN_FROM: "",
+    POINTS_CURRENCY: "",
     SUBSCRIPTION_PLANS: DEFAULT_PLANS_TEXT,
     SUBSCRIPTION_CUTOFF: 5,
     SUBSCRIPTION_LEAD: 3,
@@ -881,7 +891,18 @@ def _parse_loyalty(values: dict) -> loyalty_conf.LoyaltyConfig:
         points_on_renewals=_parse_bool(POINTS_ON_RENEWALS, values[POINTS_ON_RENEWALS]),
         customer_types=_parse_bool(RANK_CUSTOMER_TYPES, values[RANK_CUSTOMER_TYPES]),
         earn_from=_parse_date(EARN_FROM, values[EARN_FROM]),
+        currency=_parse_currency(POINTS_CURRENCY, values[POINTS_CURRENCY]),
     )
+
+
+def _parse_currency(field: str, value) -> str:
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        return validate_currency(text)
+    except ValueError as error:
+        raise ConfigError(field, str(error)) from error
 
 
 def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:

@@ -17,9 +17,12 @@ SUBSCRIPTION_PERIOD = timedelta(days=30)  # the Overview's "cancelled in the per
 
 
 def _points(now: datetime) -> list:
+    from ..host import get_host
+
+    default = get_host().config().loyalty.default_currency
     return [
         {"currency": currency, "available": available, "pending": pending}
-        for currency, available, pending in liability(now)
+        for currency, available, pending in liability(now, default)
     ]
 
 

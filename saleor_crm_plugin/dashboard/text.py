@@ -32,6 +32,38 @@ MESSAGES = {
     "customers_by_segment": pgettext_lazy("crm-dashboard", "Customers by segment"),
     "rf_grid": pgettext_lazy("crm-dashboard", "Recency × frequency"),
     "outstanding_points": pgettext_lazy("crm-dashboard", "Outstanding points"),
+    # The points reports (loyalty/point_reports.py)
+    "paid_points_report": pgettext_lazy(
+        "crm-dashboard", "Paid points on the base dates (Payment Services Act)"
+    ),
+    "paid_points_help": pgettext_lazy(
+        "crm-dashboard",
+        "Unused paid points at the end of March 31 and September 30 (store time), valued at "
+        "what customers paid for them; notification is due above 10,000,000 JPY.",
+    ),
+    "no_paid_points": pgettext_lazy("crm-dashboard", "No paid points have been issued."),
+    "base_date": pgettext_lazy("crm-dashboard", "Base date"),
+    "unused_amount": pgettext_lazy("crm-dashboard", "Unused balance"),
+    "issued_half_year": pgettext_lazy("crm-dashboard", "Issued in the half-year"),
+    "notification": pgettext_lazy("crm-dashboard", "Notification"),
+    "threshold_exceeded": pgettext_lazy("crm-dashboard", "over 10,000,000 JPY: required"),
+    "threshold_below": pgettext_lazy("crm-dashboard", "not required"),
+    "free_points_report": pgettext_lazy("crm-dashboard", "Free points by month"),
+    "free_points_help": pgettext_lazy(
+        "crm-dashboard",
+        "Points given by the store, per month (store time): closing = opening + issued - used "
+        "- expired - reversed.",
+    ),
+    "report_from": pgettext_lazy("crm-dashboard", "From"),
+    "report_to": pgettext_lazy("crm-dashboard", "To"),
+    "show": pgettext_lazy("crm-dashboard", "Show"),
+    "month": pgettext_lazy("crm-dashboard", "Month"),
+    "opening": pgettext_lazy("crm-dashboard", "Opening"),
+    "issued": pgettext_lazy("crm-dashboard", "Issued"),
+    "used": pgettext_lazy("crm-dashboard", "Used"),
+    "expired": pgettext_lazy("crm-dashboard", "Expired"),
+    "reversed": pgettext_lazy("crm-dashboard", "Reversed"),
+    "closing": pgettext_lazy("crm-dashboard", "Closing"),
     "rank_distribution": pgettext_lazy("crm-dashboard", "Customers by rank"),
     "computed_at": pgettext_lazy("crm-dashboard", "Points and subscription figures as of"),
     "search": pgettext_lazy("crm-dashboard", "Search"),
@@ -202,6 +234,7 @@ MESSAGES = {
     "action_RANK_PINNED": pgettext_lazy("crm-dashboard", "Rank pinned"),
     "action_RANK_UNPINNED": pgettext_lazy("crm-dashboard", "Rank unpinned"),
     "action_RANK_TABLE_SAVED": pgettext_lazy("crm-dashboard", "Rank table saved"),
+    "action_PAID_POINTS_ISSUED": pgettext_lazy("crm-dashboard", "Paid points issued"),
     "store_wide": pgettext_lazy("crm-dashboard", "(store)"),
     # How the RFM scores in force were set (CRMRfmGroup.scoring, CRMScore.scoring)
     "scoring": pgettext_lazy("crm-dashboard", "Scoring"),

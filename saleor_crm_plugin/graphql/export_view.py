@@ -12,7 +12,9 @@ from ..analytics.basket_services import pairs_csv_rows
 from ..analytics.report_services import report_csv
 from ..campaigns.insert_services import PICKING_COLUMNS, picking_rows
 from ..customers.search import SearchError, customer_filter_from, search_profiles
+from ..errors import FieldError
 from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..loyalty.point_report_services import free_points_csv, paid_points_csv
 from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
@@ -121,6 +123,19 @@ _ANALYTICS = {
         lambda f: f"basket-pairs-{f['kind']}",
     ),
 }
+# The points reports: their arguments (GraphQL names) and the CSV's file name.
+_POINTS = {
+    "paidPoints": (
+        {"fromYear": "from_year", "toYear": "to_year"},
+        paid_points_csv,
+        lambda f: f"paid-points-{f['from_year']}-{f['to_year']}",
+    ),
+    "freePoints": (
+        {"fromMonth": "from_month", "toMonth": "to_month"},
+        free_points_csv,
+        lambda f: f"free-points-{f['from_month']}-{f['to_month']}",
+    ),
+}
 # The queries' paging: a CSV holds the whole table, so these are accepted and ignored.
 _PAGING = {"first", "after", "last", "before"}
 
@@ -129,7 +144,10 @@ def export_analytics_view(request: HttpRequest) -> HttpResponse:
     """Answer `text/csv`, streamed: a whole table of the analytics queries, for a body
     `{"report": "repeat" | "f2" | "cohorts" | "ltv" | "pairs", ...}` with the arguments of
     crmProductRepeat, crmF2, crmCohorts, crmLtv or crmBasketPairs by their GraphQL names (enum
-    values as GraphQL spells them, e.g. `{"report": "ltv", "currency": "JPY", "by": "RANK"}`).
+    values as GraphQL spells them, e.g. `{"report": "ltv", "currency": "JPY", "by": "RANK"}`),
+    or a points report: `{"report": "paidPoints", "fromYear": 2025, "toYear": 2026}`
+    (crmPaidPointsBaseDates) or `{"report": "freePoints", "fromMonth": "2026-01", "toMonth":
+    "2026-06"}` (crmFreePointsMonths).
     """
     if request.method != "POST":
         return _error("method", "send the export request by POST", 405)
@@ -142,10 +160,13 @@ def export_analytics_view(request: HttpRequest) -> HttpResponse:
         if bad is not None:
             return bad
         report = body.pop("report", None)
+        reports = ", ".join([*_ANALYTICS, *_POINTS])
         if report is None:
-            return _error("report", f"is required: one of {', '.join(_ANALYTICS)}")
-        if not isinstance(report, str) or report not in _ANALYTICS:
-            return _error("report", f"{report!r} is not one of {', '.join(_ANALYTICS)}")
+            return _error("report", f"is required: one of {reports}")
+        if not isinstance(report, str) or report not in {**_ANALYTICS, **_POINTS}:
+            return _error("report", f"{report!r} is not one of {reports}")
+        if report in _POINTS:
+            return _points_csv(host, report, body)
         names, to_filters, file_name = _ANALYTICS[report]
         unknown = sorted(set(body) - set(names) - _PAGING)
         if unknown:
@@ -168,6 +189,25 @@ def export_analytics_view(request: HttpRequest) -> HttpResponse:
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     name = file_name(filters).replace("_", "-")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+def _points_csv(host, report: str, body: dict) -> HttpResponse:
+    """A points report's CSV (inside the caller's database access)."""
+    names, write, file_name = _POINTS[report]
+    unknown = sorted(set(body) - set(names))
+    if unknown:
+        return _error(unknown[0], f"is not an argument of the {report} report")
+    missing = [name for name in names if name not in body]
+    if missing:
+        return _error(missing[0], "is required")
+    args = {names[name]: value for name, value in body.items()}
+    try:
+        text = list(write(host.config(), **args))  # checked and computed before answering
+    except FieldError as error:
+        return _error(error.field, error.message)
+    response = StreamingHttpResponse(iter(text), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name(args)}.csv"'
     return response
 
 

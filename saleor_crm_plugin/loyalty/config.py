@@ -98,6 +98,16 @@ class LoyaltyConfig:
     points_on_renewals: bool = False
     customer_types: bool = False
     earn_from: date | None = None  # orders paid before this day (store time) earn nothing
+    currency: str = ""  # the `points-currency` setting ("": none)
+
+    @property
+    def default_currency(self) -> str:
+        """The store's default currency for points: the setting, else the earn rates' only
+        currency; "" when neither names one."""
+        if self.currency:
+            return self.currency
+        rates = sorted(self.earn.rates)
+        return rates[0] if len(rates) == 1 else ""
 
     @property
     def ladder_version(self) -> str:

@@ -10,19 +10,20 @@ applied to the saved lots; one that comes before it (an order's earning read lat
 the account replay all its entries. A balance is then one read of the lots with points left.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
+from ..customers.models import CustomerSpend
 from ..dates import add_months
 from ..errors import FieldError
+from ..money import parse_amount, validate_currency
 from .config import ExpiryKind
-from .lots import Balance, Entry, Kind, Ledger, Lot
+from .lots import PAID, Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
 
 __all__ = [
@@ -31,8 +32,10 @@ __all__ = [
     "adjust",
     "balance",
     "balances",
+    "customer_currencies",
     "entries_of",
     "expiring",
+    "issue_paid_points",
     "liability",
     "record",
     "record_many",
@@ -49,13 +52,27 @@ class PointsError(FieldError):
 
 @dataclass(frozen=True)
 class Written:
-    """One entry to write with what the ledger keeps beside it."""
+    """One entry to write with what the ledger keeps beside it.
+
+    `funding` and `paid_amount`, when given, are set on the entry (`Entry.funding`): paid
+    points need the currency their `paid_amount` is in.
+    """
 
     entry: Entry
     reason: str = ""
     actor: str = ""
     currency: str = ""
     order_id: str = ""
+    funding: str | None = None
+    paid_amount: Decimal | None = None
+
+    def __post_init__(self):
+        if self.funding is not None or self.paid_amount is not None:
+            funding = self.funding if self.funding is not None else self.entry.funding
+            entry = replace(self.entry, funding=funding, paid_amount=self.paid_amount)
+            object.__setattr__(self, "entry", entry)
+        if self.entry.funding == PAID and not self.currency:
+            raise ValueError(f"{self.entry.key}: paid points need the currency they were paid in")
 
 
 def _locked_account(profile_id: int) -> PointsAccount:
@@ -73,6 +90,8 @@ def _entry(row: PointsEntry) -> Entry:
         available_at=row.available_at,
         expires_at=row.expires_at,
         held=row.held,
+        funding=row.funding,
+        paid_amount=row.paid_amount,
     )
 
 
@@ -83,7 +102,16 @@ def entries_of(profile_id: int) -> list[Entry]:
 
 
 def _lot(row: PointsLot) -> Lot:
-    return Lot(row.key, row.earned_at, row.points, row.remaining, row.available_at, row.expires_at)
+    return Lot(
+        row.key,
+        row.earned_at,
+        row.points,
+        row.remaining,
+        row.available_at,
+        row.expires_at,
+        row.funding,
+        row.paid_amount,
+    )
 
 
 def _live_lots(account: PointsAccount) -> list[Lot]:
@@ -107,6 +135,8 @@ def _save_lots(account: PointsAccount, lots, currencies: dict[str, str]) -> None
                 available_at=lot.available_at,
                 expires_at=lot.expires_at,
                 currency=currencies.get(lot.key, ""),
+                funding=lot.funding,
+                paid_amount=lot.paid_amount,
             )
             for lot in lots
         ],
@@ -140,6 +170,8 @@ def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -
                 expires_at=item.entry.expires_at,
                 held=item.entry.held,
                 currency=item.currency,
+                funding=item.entry.funding,
+                paid_amount=item.entry.paid_amount,
                 order_id=item.order_id,
                 reason=item.reason[:255],
                 actor=item.actor[:255],
@@ -203,12 +235,15 @@ def record(
     allow_negative: bool = True,
     currency: str = "",
     order_id: str = "",
+    funding: str | None = None,
+    paid_amount: Decimal | None = None,
 ) -> bool:
     """Append an entry (an earning, a reversal, a release, an expiry, an adjustment) once.
 
     Returns False when an entry with the same key exists (the event was delivered twice).
+    `funding` and `paid_amount` (paid points) are set on the entry (see `Written`).
     """
-    item = Written(entry, reason, actor, currency, order_id)
+    item = Written(entry, reason, actor, currency, order_id, funding, paid_amount)
     return bool(record_many(profile_id, [item], allow_negative=allow_negative))
 
 
@@ -294,22 +329,89 @@ def expiring(
     return sorted(((points, at) for at, points in due.items()), key=lambda item: item[1])
 
 
-def liability(as_of: datetime) -> list[tuple[str, int, int]]:
-    """(currency, available, pending) of the points every customer holds, per currency the
-    points were earned in ("" for adjustments and bonuses, which have none). One aggregate
-    query: `Lot.usable` and `Lot.pending` in SQL."""
-    pending = Q(available_at__isnull=True) | Q(available_at__gt=as_of)
-    usable = Q(available_at__lte=as_of) & (Q(expires_at__isnull=True) | Q(expires_at__gt=as_of))
-    rows = (
-        PointsLot.objects.filter(remaining__gt=0)
-        .values_list("currency")
-        .annotate(
-            available=Coalesce(Sum("remaining", filter=usable), 0),
-            pending=Coalesce(Sum("remaining", filter=pending), 0),
-        )
-        .order_by("currency")
+# The currency a lot is valued in: its own; for a lot without one (written before every point
+# had a currency and left so by migration 0040), the customer's only currency, else the store's
+# default (`LoyaltyConfig.default_currency`); "" only when none of them names one.
+LOT_CURRENCY = """COALESCE(NULLIF({row}.currency, ''),
+    (SELECT CASE WHEN count(*) = 1 THEN min(c.currency) END FROM (
+        SELECT s.currency FROM {spends} s WHERE s.profile_id = a.profile_id
+        UNION SELECT o.currency FROM {lots} o WHERE o.account_id = a.id AND o.currency <> ''
+    ) c),
+    NULLIF(%s, ''), '')"""
+
+_LIABILITY = """
+SELECT {currency} AS currency,
+       COALESCE(sum(l.remaining) FILTER (WHERE l.available_at <= %s
+           AND (l.expires_at IS NULL OR l.expires_at > %s)), 0),
+       COALESCE(sum(l.remaining) FILTER (WHERE l.available_at IS NULL OR l.available_at > %s), 0)
+FROM {lots} l JOIN {accounts} a ON a.id = l.account_id
+WHERE l.remaining > 0
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def lot_currency_sql(row: str = "l") -> str:
+    """`LOT_CURRENCY` for rows `row` (lots, or their earning entries) of accounts `a`; one
+    parameter: the store's default currency."""
+    return LOT_CURRENCY.format(
+        row=row, spends=CustomerSpend._meta.db_table, lots=PointsLot._meta.db_table
     )
-    return [(currency, available, held) for currency, available, held in rows]
+
+
+def liability(as_of: datetime, default_currency: str = "") -> list[tuple[str, int, int]]:
+    """(currency, available, pending) of the points every customer holds, per currency.
+
+    Every lot is valued in a currency (`LOT_CURRENCY`): its own, else the customer's only one,
+    else `default_currency` (the store's); "" is left only when none names one. One aggregate
+    query: `Lot.usable` and `Lot.pending` in SQL.
+    """
+    sql = _LIABILITY.format(
+        currency=lot_currency_sql(),
+        lots=PointsLot._meta.db_table,
+        accounts=PointsAccount._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [default_currency, as_of, as_of, as_of])
+        return [(currency, available, pending) for currency, available, pending in cursor]
+
+
+def customer_currencies(profile_id: int) -> list[str]:
+    """The currencies the customer has: of their orders (spend rows) and of their points."""
+    spent = CustomerSpend.objects.filter(profile_id=profile_id).values_list("currency", flat=True)
+    held = (
+        PointsLot.objects.filter(account__profile_id=profile_id)
+        .exclude(currency="")
+        .values_list("currency", flat=True)
+    )
+    return sorted(set(spent) | set(held))
+
+
+def _points_currency(profile_id: int, currency: str | None) -> str:
+    """The given currency (checked), or the customer's only one; `PointsError` otherwise."""
+    if currency is not None and str(currency).strip():
+        try:
+            return validate_currency(currency)
+        except ValueError as error:
+            raise PointsError("currency", str(error)) from error
+    known = customer_currencies(profile_id)
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise PointsError("currency", "is required: the customer has no currency of their own")
+    raise PointsError(
+        "currency", f"is required: the customer has several currencies ({', '.join(known)})"
+    )
+
+
+def _check_staff_write(reason: str, actor: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise PointsError("reason", "is required: say why, for the audit trail")
+    if len(reason) > 255:
+        raise PointsError("reason", "is longer than 255 characters")
+    if not actor:
+        raise PointsError("actor", "is required: who made the adjustment")
+    return reason
 
 
 def adjust(
@@ -322,23 +424,22 @@ def adjust(
     actor: str,
     expires_at: datetime | None = None,
     allow_negative: bool = True,
+    currency: str | None = None,
 ) -> Balance:
     """A staff adjustment of `points` (added as a lot available at once, or taken FIFO), once
     per `key`, audited with who and why. Raises `PointsError` naming the input; a deduction
     larger than what the customer can spend is refused.
+
+    `currency`: what the points are worth in; None or "": the customer's only currency (a
+    customer with none or several must be given one).
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise PointsError("points", f"must be a whole number other than 0, not {points!r}")
-    reason = (reason or "").strip()
-    if not reason:
-        raise PointsError("reason", "is required: say why, for the audit trail")
-    if len(reason) > 255:
-        raise PointsError("reason", "is longer than 255 characters")
-    if not actor:
-        raise PointsError("actor", "is required: who made the adjustment")
+    reason = _check_staff_write(reason, actor)
     with transaction.atomic():
         account = _locked_account(profile_id)
         if not PointsEntry.objects.filter(key=key).exists():
+            currency = _points_currency(profile_id, currency)
             before = _saved_ledger(account, allow_negative).balance(as_of)
             if points < 0 and before.balance < -points:
                 raise PointsError(
@@ -348,7 +449,7 @@ def adjust(
             entry = Entry(
                 key, Kind.ADJUST, points, as_of, expires_at=expires_at if points > 0 else None
             )
-            _write(account, [Written(entry, reason, actor)], allow_negative)
+            _write(account, [Written(entry, reason, actor, currency)], allow_negative)
             audit.record(
                 AuditEvent.POINTS_ADJUSTED,
                 actor,
@@ -356,7 +457,53 @@ def adjust(
                 profile_id=profile_id,
                 points=points,
                 reason=reason,
-                detail={"request": key},
+                detail={"request": key, "currency": currency},
+            )
+        return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
+
+
+def issue_paid_points(
+    profile_id: int,
+    points: int,
+    amount,
+    currency: str,
+    key: str,
+    as_of: datetime,
+    *,
+    reason: str,
+    actor: str,
+    allow_negative: bool = True,
+) -> Balance:
+    """Issue `points` paid points (有償ポイント: sold, e.g. as a point card) for `amount` paid
+    in `currency`, once per `key`, audited with who and why. They are a lot available at once
+    that never expires by date, spent like any other in turn (`loyalty.lots`).
+
+    Raises `PointsError` naming the input (`points`, `amount`, `currency`, `reason`).
+    """
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        raise PointsError("points", f"must be a whole number above 0, not {points!r}")
+    try:
+        currency = validate_currency(currency)
+    except ValueError as error:
+        raise PointsError("currency", str(error)) from error
+    try:
+        paid = parse_amount(amount, currency)
+    except ValueError as error:
+        raise PointsError("amount", str(error)) from error
+    reason = _check_staff_write(reason, actor)
+    with transaction.atomic():
+        account = _locked_account(profile_id)
+        if not PointsEntry.objects.filter(key=key).exists():
+            entry = Entry(key, Kind.EARN, points, as_of, funding=PAID, paid_amount=paid)
+            _write(account, [Written(entry, reason, actor, currency)], allow_negative)
+            audit.record(
+                AuditEvent.PAID_POINTS_ISSUED,
+                actor,
+                as_of,
+                profile_id=profile_id,
+                points=points,
+                reason=reason,
+                detail={"request": key, "amount": str(paid), "currency": currency},
             )
         return Ledger(_live_lots(account), account.debt, account.lost).balance(as_of)
 

@@ -192,7 +192,7 @@ def loyalty_lines(days: int = 30) -> list[str]:
     lines.append(
         f"Points for orders paid in the last {days} days: {awarded.entries:,} entries written"
     )
-    for currency, available, pending in liability(now):
+    for currency, available, pending in liability(now, config.loyalty.default_currency):
         lines.append(
             f"  outstanding ({currency or 'adjustments'}): {available:,} available, "
             f"{pending:,} pending"

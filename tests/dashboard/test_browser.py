@@ -244,7 +244,7 @@ def test_the_widget_takes_the_language_dashboard_told_the_pages(
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     page = browser.new_page()
     url = f"{live_server.url}{BASE}/actions?customerId={customer}"
@@ -318,7 +318,7 @@ def test_the_customer_widget_is_posted_like_dashboard_does(browser, live_server,
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     page = browser.new_page()
     page.set_content(
@@ -353,7 +353,7 @@ def test_staff_adjust_points_from_the_widget_and_the_storefront_sees_it(browser,
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     page = browser.new_page()
     page.set_content(
         WIDGET_PAGE
@@ -391,7 +391,7 @@ def test_staff_adjust_points_and_pin_a_rank_in_the_customer_popup(browser, live_
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=4)
-    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 100, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     customer = base64.b64encode(f"User:{ann.pk}".encode()).decode()
     url = f"{live_server.url}{BASE}/actions?customerId={customer}&theme=light"
     page = browser.new_page()
@@ -1524,3 +1524,81 @@ def test_the_campaigns_page_speaks_japanese(browser, live_server, db):
     _shot(page, "campaigns-ja", height=4200)
     assert problems == []
     page.close()
+
+
+# --- the points reports on the Overview ------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en", "ja"])
+def test_staff_show_and_download_the_points_reports_on_the_overview(
+    browser, live_server, db, locale
+):
+    from saleor_crm_plugin.loyalty.services import issue_paid_points
+
+    # given: 12,000 paid points sold for 11,000,000 JPY in January 2026 (Tokyo), 4,000 used
+    # in February; the free points of an adjustment
+    profile = CustomerProfile.objects.create(user_id="7")
+    issue_paid_points(
+        profile.pk,
+        12000,
+        "11000000",
+        "JPY",
+        "paid:card-1",
+        T0.replace(year=2026),
+        reason="point card",
+        actor="staff:1",
+    )
+    adjust(profile.pk, 300, "welcome", T0.replace(year=2026), reason="welcome", actor="staff:1")
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/overview?locale={locale}"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-paid-show").wait_for(timeout=15_000)
+
+    # when: the base dates of 2026 and the months January to February 2026 shown
+    frame.locator("#crm-paid-from").fill("2026")
+    frame.locator("#crm-paid-to").fill("2026")
+    frame.locator("#crm-paid-show").click()
+    frame.locator("#crm-paid-points table").wait_for(timeout=15_000)
+    frame.locator("#crm-free-from").fill("2026-01")
+    frame.locator("#crm-free-to").fill("2026-02")
+    frame.locator("#crm-free-show").click()
+    frame.locator("#crm-free-points table").wait_for(timeout=15_000)
+
+    # then
+    yen = "11,000,000 JPY"
+    required = "over 10,000,000 JPY: required" if locale == "en" else "1,000万円超 要届出"
+    assert _rows(frame, "crm-paid-points") == [
+        ["2026-03-31", "12,000", yen, yen, required],
+        ["2026-09-30", "12,000", yen, "0 JPY", required],
+    ]
+    assert _rows(frame, "crm-free-points") == [
+        ["2026-01", "JPY", "0", "300", "0", "0", "0", "300"],
+        ["2026-02", "JPY", "300", "0", "0", "0", "0", "300"],
+    ]
+    title = "Free points by month" if locale == "en" else "無償ポイントの月次推移"
+    assert title in frame.locator("main").inner_text()
+
+    # when: the base-date report downloaded
+    with page.expect_download(timeout=15_000) as download:
+        frame.locator("button[data-csv=paidPoints]").click()
+
+    # then: the server's file
+    assert download.value.suggested_filename == "paid-points-2026-2026.csv"
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    assert lines[1:] == [
+        "2026-03-31,JPY,12000,11000000,12000,11000000,true",
+        "2026-09-30,JPY,12000,11000000,0,0,true",
+    ]
+    _shot(page, f"overview-points-reports-{locale}", height=2400)
+    page.close()
+
+
+def _rows(frame, box: str) -> list[list[str]]:
+    """The cells of the table in `#box`, without its header."""
+    rows = frame.locator(f"#{box} tr")
+    return [
+        [cell.strip() for cell in rows.nth(index).locator("td").all_inner_texts()]
+        for index in range(1, rows.count())
+    ]

@@ -114,7 +114,7 @@ def test_the_vendored_chart_library_is_served(client):
 def ann(db):
     user = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(user.pk), order_count=2)
-    adjust(profile.pk, 250, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 250, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
     return user
 
 

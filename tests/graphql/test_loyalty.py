@@ -34,9 +34,10 @@ REDEEM = """mutation R($points: Int!, $currency: String!, $requestId: String!, $
   }
 }"""
 
-ADJUST = """mutation A($customerId: ID!, $points: Int!, $reason: String!, $requestId: String!) {
+ADJUST = """mutation A($customerId: ID!, $points: Int!, $reason: String!, $requestId: String!,
+                    $currency: String) {
   crmPointsAdjust(customerId: $customerId, points: $points, reason: $reason,
-                  requestId: $requestId) {
+                  requestId: $requestId, currency: $currency) {
     points { balance available }
     errors { field message code }
   }
@@ -167,7 +168,13 @@ def test_staff_adjust_and_the_customer_redeems_a_gift_card_once_per_request(post
     # given: 500 points added by staff, available at once
     added = post(
         ADJUST,
-        {"customerId": _user_id(ann), "points": 500, "reason": "goodwill", "requestId": "r1"},
+        {
+            "customerId": _user_id(ann),
+            "points": 500,
+            "reason": "goodwill",
+            "requestId": "r1",
+            "currency": "JPY",
+        },
         token=staff_user.api_token,
     )["data"]["crmPointsAdjust"]
     assert added == {"points": {"balance": 500, "available": 500}, "errors": []}
@@ -211,7 +218,13 @@ def test_a_bad_redemption_names_the_input_and_spends_nothing(
 ):
     post(
         ADJUST,
-        {"customerId": _user_id(ann), "points": 500, "reason": "goodwill", "requestId": "r1"},
+        {
+            "customerId": _user_id(ann),
+            "points": 500,
+            "reason": "goodwill",
+            "requestId": "r1",
+            "currency": "JPY",
+        },
         token=staff_user.api_token,
     )
     request = {"points": 150, "currency": "JPY", "requestId": "x1", **variables}

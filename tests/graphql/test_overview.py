@@ -17,16 +17,37 @@ QUERY = """{ crmOverviewFigures { pointsComputedAt subscriptionsComputedAt
 
 def test_the_overview_reads_what_the_hourly_tasks_stored(post, staff_user):
     profile = CustomerProfile.objects.create(user_id="77")
-    adjust(profile.pk, 300, "a", timezone.now() - timedelta(days=1), reason="x", actor="staff:1")
+    adjust(
+        profile.pk,
+        300,
+        "a",
+        timezone.now() - timedelta(days=1),
+        reason="x",
+        actor="staff:1",
+        currency="JPY",
+    )
 
     first = post(QUERY, token=staff_user.api_token)["data"]["crmOverviewFigures"]
-    adjust(profile.pk, 200, "b", timezone.now() - timedelta(hours=1), reason="x", actor="staff:1")
+    adjust(
+        profile.pk,
+        200,
+        "b",
+        timezone.now() - timedelta(hours=1),
+        reason="x",
+        actor="staff:1",
+        currency="JPY",
+    )
     stale = post(QUERY, token=staff_user.api_token)["data"]["crmOverviewFigures"]
     refresh("points_liability", timezone.now())
     fresh = post(QUERY, token=staff_user.api_token)["data"]["crmOverviewFigures"]
 
     assert first["pointsLiability"] == [
-        {"currency": None, "available": 300, "pending": 0, "value": None}
+        {
+            "currency": "JPY",
+            "available": 300,
+            "pending": 0,
+            "value": {"amount": 300.0, "currency": "JPY"},
+        }
     ]
     assert stale["pointsLiability"] == first["pointsLiability"]
     assert stale["pointsComputedAt"] == first["pointsComputedAt"]

@@ -233,21 +233,36 @@ def test_a_bad_pin_is_refused_naming_the_input_and_changes_nothing(code, reason,
 def test_staff_adjustments_are_audited_and_cannot_take_more_than_the_balance():
     profile = CustomerProfile.objects.create(user_id="1")
     state = adjust(
-        profile.pk, 500, "adjust:r1", T0, reason="goodwill: late parcel", actor="staff:7"
+        profile.pk,
+        500,
+        "adjust:r1",
+        T0,
+        reason="goodwill: late parcel",
+        actor="staff:7",
+        currency="JPY",
     )
     again = adjust(
-        profile.pk, 500, "adjust:r1", T0, reason="goodwill: late parcel", actor="staff:7"
+        profile.pk,
+        500,
+        "adjust:r1",
+        T0,
+        reason="goodwill: late parcel",
+        actor="staff:7",
+        currency="JPY",
     )
     assert state.available == again.available == 500
     entry = PointsEntry.objects.get(key="adjust:r1")
     assert (entry.kind, entry.reason, entry.actor) == ("adjust", "goodwill: late parcel", "staff:7")
     with pytest.raises(PointsError, match="points: takes 600, the customer has 500 to take"):
-        adjust(profile.pk, -600, "adjust:r2", T0, reason="typo", actor="staff:7")
+        adjust(profile.pk, -600, "adjust:r2", T0, reason="typo", actor="staff:7", currency="JPY")
     with pytest.raises(PointsError, match="reason: is required"):
-        adjust(profile.pk, 5, "adjust:r3", T0, reason="", actor="staff:7")
+        adjust(profile.pk, 5, "adjust:r3", T0, reason="", actor="staff:7", currency="JPY")
     assert balance(profile.pk, T0).available == 500
     assert (
-        adjust(profile.pk, -200, "adjust:r4", T0, reason="typo", actor="staff:7").available == 300
+        adjust(
+            profile.pk, -200, "adjust:r4", T0, reason="typo", actor="staff:7", currency="JPY"
+        ).available
+        == 300
     )
 
 

@@ -272,7 +272,9 @@ def test_points_pay_part_of_a_renewal_as_a_saleor_gift_card(
         rules=rules,
         zone=config.zone,
     )
-    adjust(profile.pk, 500, "welcome", now, reason="welcome", actor="staff:1")  # 5 USD
+    adjust(
+        profile.pk, 500, "welcome", now, reason="welcome", actor="staff:1", currency="USD"
+    )  # 5 USD
 
     report = run_renewals(host, now, rules, config.zone)
 

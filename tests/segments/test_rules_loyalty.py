@@ -24,8 +24,24 @@ def people():
         named[name] = CustomerProfile.objects.create(user_id=str(len(named) + 1))
     MemberRank.objects.create(profile=named["ann"], code="GOLD", since=NOW, rule_version="v")
     MemberRank.objects.create(profile=named["bob"], code="SILVER", since=NOW, rule_version="v")
-    adjust(named["ann"].pk, 500, "a", NOW - timedelta(days=2), reason="x", actor="staff:1")
-    adjust(named["bob"].pk, 80, "b", NOW - timedelta(days=2), reason="x", actor="staff:1")
+    adjust(
+        named["ann"].pk,
+        500,
+        "a",
+        NOW - timedelta(days=2),
+        reason="x",
+        actor="staff:1",
+        currency="JPY",
+    )
+    adjust(
+        named["bob"].pk,
+        80,
+        "b",
+        NOW - timedelta(days=2),
+        reason="x",
+        actor="staff:1",
+        currency="JPY",
+    )
     # cat's points expired (not yet written off by the expiry run): the balance says 0
     adjust(
         named["cat"].pk,
@@ -35,6 +51,7 @@ def people():
         reason="x",
         actor="staff:1",
         expires_at=NOW - timedelta(days=1),
+        currency="JPY",
     )
     for name, paused in (("ann", False), ("dan", True)):
         subscription = create_subscription(

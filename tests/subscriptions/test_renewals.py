@@ -352,7 +352,15 @@ def test_points_pay_a_renewal_when_the_store_and_the_customer_want_it(settings):
         rules=rules,
         zone=TOKYO,
     )
-    adjust(subscription.profile_id, 1200, "bench-gift", START, reason="welcome", actor="staff:1")
+    adjust(
+        subscription.profile_id,
+        1200,
+        "bench-gift",
+        START,
+        reason="welcome",
+        actor="staff:1",
+        currency="JPY",
+    )
 
     run_renewals(get_host(), DUE, rules, TOKYO)
 
@@ -381,7 +389,15 @@ def test_a_failed_renewal_gives_the_points_back_and_the_store_setting_decides():
         rules=rules,
         zone=TOKYO,
     )
-    adjust(subscription.profile_id, 500, "welcome", START, reason="welcome", actor="staff:1")
+    adjust(
+        subscription.profile_id,
+        500,
+        "welcome",
+        START,
+        reason="welcome",
+        actor="staff:1",
+        currency="JPY",
+    )
 
     assert run_renewals(get_host(), DUE, rules, TOKYO).failed == 1
     assert balance(subscription.profile_id, DUE).available == 500  # nothing spent

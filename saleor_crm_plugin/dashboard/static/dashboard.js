@@ -139,6 +139,7 @@
       data.crmOverviewFigures.pointsLiability.map(function (p) {
         return [p.currency || "—", number(p.available), number(p.pending)];
       }), [false, true, true])]));
+    cards.push(paidPointsCard(), freePointsCard());
     cards.push(card(t.subscription_figures, [table(
       ["", t.active, t.paused, t.attention, t.cancelled, t.churn, t.recurring_revenue],
       data.crmOverviewFigures.subscriptions.map(function (s) {
@@ -147,8 +148,82 @@
           number(s.recurringRevenue.amount) + " " + s.recurringRevenue.currency];
       }), [false, true, true, true, true, true, true])], true));
     var at = data.crmOverviewFigures.subscriptionsComputedAt;
-    content.replaceChildren(el("div", { class: "cards" }, cards),
+    content.replaceChildren(el("p", { id: "crm-notice", role: "status" }, []), el("div", { class: "cards" }, cards),
       el("p", { class: "muted" }, [t.computed_at + " " + new Date(at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
+  }
+
+  // --- The points reports beside the outstanding points: replayed from the ledger on
+  // request (they read every entry), kept across a language switch ---
+  var PAID_POINTS = "query($from: Int!, $to: Int!) { crmPaidPointsBaseDates(fromYear: $from, toYear: $to) {" +
+    " baseDate currency unusedPoints unusedAmount { amount currency } issuedPoints issuedAmount { amount currency } exceedsThreshold } }";
+  var FREE_POINTS = "query($from: String!, $to: String!) { crmFreePointsMonths(fromMonth: $from, toMonth: $to) {" +
+    " month currency opening issued used expired reversed closing } }";
+  var today = new Date();
+  var pointsReports = {
+    paid: { from: String(today.getFullYear() - 1), to: String(today.getFullYear()), rows: null },
+    free: { from: today.getFullYear() + "-01", to: today.getFullYear() + "-" + String(today.getMonth() + 1).padStart(2, "0"), rows: null },
+  };
+
+  function reportForm(kind, type, show) {
+    var state = pointsReports[kind];
+    var from = el("input", { id: "crm-" + kind + "-from", value: state.from, size: "8", "aria-label": t.report_from });
+    var to = el("input", { id: "crm-" + kind + "-to", value: state.to, size: "8", "aria-label": t.report_to });
+    var go = el("button", { type: "button", id: "crm-" + kind + "-show" }, [t.show]);
+    function args() {
+      state.from = from.value.trim();
+      state.to = to.value.trim();
+      return type === "year" ? { from: Number(state.from), to: Number(state.to) } : { from: state.from, to: state.to };
+    }
+    go.onclick = function () { show(args()); };
+    var csv = el("button", { type: "button", class: "secondary", "data-csv": kind + "Points" }, [t.download_csv]);
+    csv.onclick = function () {
+      var range = args();
+      downloadCsv(type === "year"
+        ? { report: "paidPoints", fromYear: range.from, toYear: range.to }
+        : { report: "freePoints", fromMonth: range.from, toMonth: range.to });
+    };
+    return el("div", { class: "toolbar" }, [
+      el("label", {}, [t.report_from + " ", from]), el("label", {}, [t.report_to + " ", to]), go, csv]);
+  }
+
+  function reportAnswer(kind, field, answer) {
+    if (answer.errors) { notice(answer.errors[0].message, true); return; }
+    pointsReports[kind].rows = answer.data[field];
+    if (redraw) { redraw(); }
+  }
+
+  function paidPointsCard() {
+    var rows = pointsReports.paid.rows;
+    var body = [el("p", { class: "muted" }, [t.paid_points_help]), reportForm("paid", "year", function (range) {
+      graphql(PAID_POINTS, range).then(function (answer) { reportAnswer("paid", "crmPaidPointsBaseDates", answer); });
+    })];
+    if (rows && !rows.length) { body.push(el("p", { class: "muted" }, [t.no_paid_points])); }
+    if (rows && rows.length) {
+      body.push(el("div", { id: "crm-paid-points" }, [table(
+        [t.base_date, t.points, t.unused_amount, t.issued_half_year, t.notification],
+        rows.map(function (r) {
+          var notify = r.exceedsThreshold === null ? "—" : (r.exceedsThreshold ? t.threshold_exceeded : t.threshold_below);
+          return [r.baseDate, number(r.unusedPoints), number(r.unusedAmount.amount) + " " + r.currency,
+            number(r.issuedAmount.amount) + " " + r.currency, notify];
+        }), [false, true, true, true, false])]));
+    }
+    return card(t.paid_points_report, body, true);
+  }
+
+  function freePointsCard() {
+    var rows = pointsReports.free.rows;
+    var body = [el("p", { class: "muted" }, [t.free_points_help]), reportForm("free", "month", function (range) {
+      graphql(FREE_POINTS, range).then(function (answer) { reportAnswer("free", "crmFreePointsMonths", answer); });
+    })];
+    if (rows) {
+      body.push(el("div", { id: "crm-free-points" }, [table(
+        [t.month, t.currency, t.opening, t.issued, t.used, t.expired, t.reversed, t.closing],
+        rows.map(function (r) {
+          return [r.month, r.currency || "—", number(r.opening), number(r.issued), number(r.used),
+            number(r.expired), number(r.reversed), number(r.closing)];
+        }), [false, false, true, true, true, true, true, true])]));
+    }
+    return card(t.free_points_report, body, true);
   }
 
   // --- Subscriptions: search by status, and the failed renewals with staff actions ---

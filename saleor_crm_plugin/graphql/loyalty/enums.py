@@ -19,6 +19,7 @@ class CRMAuditAction(graphene.Enum):
     RANK_PINNED = AuditEvent.RANK_PINNED
     RANK_UNPINNED = AuditEvent.RANK_UNPINNED
     RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
+    PAID_POINTS_ISSUED = AuditEvent.PAID_POINTS_ISSUED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):

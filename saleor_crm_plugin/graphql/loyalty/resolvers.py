@@ -84,7 +84,8 @@ def resolve_rank_distribution(info) -> list[CRMRankCount]:
 
 
 def resolve_points_liability(info) -> list[CRMPointsLiability]:
-    return liability_rows(info, liability(timezone.now()))
+    default = info.context.host.config().loyalty.default_currency
+    return liability_rows(info, liability(timezone.now(), default))
 
 
 def resolve_rank_preview(info, ranks, window, inactive_months) -> list[CRMRankMove]:

@@ -3,9 +3,17 @@
 import graphene
 from graphene import relay
 
-from ..core.errors import require_permission
+from ...errors import FieldError
+from ...loyalty.point_report_services import free_points_report, paid_points_report
+from ..core.errors import InputError, require_permission
 from .enums import CRMAuditAction
-from .mutations import CRMPointsAdjust, CRMPointsRedeem, CRMRankPin, CRMRankSettingsSave
+from .mutations import (
+    CRMPaidPointsIssue,
+    CRMPointsAdjust,
+    CRMPointsRedeem,
+    CRMRankPin,
+    CRMRankSettingsSave,
+)
 from .resolvers import (
     resolve_audit_trail,
     resolve_points_liability,
@@ -14,6 +22,8 @@ from .resolvers import (
 )
 from .types import (
     CRMAuditEventConnection,
+    CRMFreePointsMonth,
+    CRMPaidPointsBaseDate,
     CRMPointsLiability,
     CRMRank,
     CRMRankCount,
@@ -35,6 +45,25 @@ class LoyaltyQueries(graphene.ObjectType):
         graphene.NonNull(CRMPointsLiability),
         required=True,
         description="Outstanding points per currency (MANAGE_USERS).",
+    )
+    crm_paid_points_base_dates = graphene.List(
+        graphene.NonNull(CRMPaidPointsBaseDate),
+        required=True,
+        from_year=graphene.Int(required=True),
+        to_year=graphene.Int(required=True, description="At most 20 years after fromYear."),
+        description="Payment Services Act (資金決済法) base-date report: paid points unused on "
+        "March 31 and September 30 (end of day, store time) of each year, per currency, valued "
+        "at what was paid for them, with the 10,000,000 JPY notification threshold flagged "
+        "(MANAGE_USERS). CSV: export/analytics.csv with report 'paidPoints'.",
+    )
+    crm_free_points_months = graphene.List(
+        graphene.NonNull(CRMFreePointsMonth),
+        required=True,
+        from_month=graphene.String(required=True, description="YYYY-MM."),
+        to_month=graphene.String(required=True, description="YYYY-MM, at most 120 months on."),
+        description="Free points per month (store time) and currency: outstanding, issued, "
+        "used, expired and reversed (MANAGE_USERS). CSV: export/analytics.csv with report "
+        "'freePoints'.",
     )
     crm_rank_preview = graphene.List(
         graphene.NonNull(CRMRankMove),
@@ -83,6 +112,22 @@ class LoyaltyQueries(graphene.ObjectType):
         return resolve_points_liability(info)
 
     @staticmethod
+    def resolve_crm_paid_points_base_dates(_root, info, from_year, to_year):
+        require_permission(info)
+        try:
+            return paid_points_report(info.context.host.config(), from_year, to_year)
+        except FieldError as error:
+            raise InputError(error.field, error.message) from error
+
+    @staticmethod
+    def resolve_crm_free_points_months(_root, info, from_month, to_month):
+        require_permission(info)
+        try:
+            return free_points_report(info.context.host.config(), from_month, to_month)
+        except FieldError as error:
+            raise InputError(error.field, error.message) from error
+
+    @staticmethod
     def resolve_crm_rank_preview(_root, info, ranks, window=None, inactive_months=None):
         require_permission(info)
         return resolve_rank_preview(info, ranks, window, inactive_months)
@@ -91,5 +136,6 @@ class LoyaltyQueries(graphene.ObjectType):
 class LoyaltyMutations(graphene.ObjectType):
     crm_points_redeem = CRMPointsRedeem.Field()
     crm_points_adjust = CRMPointsAdjust.Field()
+    crm_paid_points_issue = CRMPaidPointsIssue.Field()
     crm_rank_pin = CRMRankPin.Field()
     crm_rank_settings_save = CRMRankSettingsSave.Field()

@@ -237,6 +237,62 @@ class CRMPointsLiability(graphene.ObjectType):
     )
 
 
+class CRMPaidPointsBaseDate(graphene.ObjectType):
+    """Paid points (有償ポイント) unused at the end of a Payment Services Act base date."""
+
+    base_date = graphene.Date(required=True, description="March 31 or September 30.")
+    currency = graphene.String(required=True)
+    unused_points = graphene.Int(required=True)
+    unused_amount = graphene.Field(
+        Money, required=True, description="What was paid for them, pro rata per lot."
+    )
+    issued_points = graphene.Int(required=True, description="Issued in the half-year to it.")
+    issued_amount = graphene.Field(Money, required=True)
+    exceeds_threshold = graphene.Boolean(
+        description="JPY: the unused amount is over 10,000,000 (notification); null otherwise."
+    )
+
+    @staticmethod
+    def resolve_base_date(root, _info):
+        return root.base_date
+
+    @staticmethod
+    def resolve_unused_points(root, _info):
+        return root.points
+
+    @staticmethod
+    def resolve_unused_amount(root, _info):
+        return Money(currency=root.currency, amount=root.amount)
+
+    @staticmethod
+    def resolve_issued_amount(root, _info):
+        return Money(currency=root.currency, amount=root.issued_amount)
+
+
+class CRMFreePointsMonth(graphene.ObjectType):
+    """Free points in one month (store time) and currency: closing = opening + issued - used
+    - expired - reversed."""
+
+    month = graphene.String(required=True, description="YYYY-MM.")
+    currency = graphene.String(description="null: no currency known for these points.")
+    opening = graphene.Int(required=True, description="Outstanding at the month's start.")
+    issued = graphene.Int(required=True)
+    used = graphene.Int(required=True, description="Redeemed.")
+    expired = graphene.Int(required=True, description="Breakage.")
+    reversed = graphene.Int(
+        required=True, description="Taken back: refunds, cancellations, staff deductions."
+    )
+    closing = graphene.Int(required=True, description="Outstanding at the month's end.")
+
+    @staticmethod
+    def resolve_month(root, _info):
+        return f"{root.month:%Y-%m}"
+
+    @staticmethod
+    def resolve_currency(root, _info):
+        return root.currency or None
+
+
 class CRMRankMove(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)

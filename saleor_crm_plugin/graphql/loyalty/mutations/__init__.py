@@ -1,6 +1,13 @@
+from .paid_points_issue import CRMPaidPointsIssue
 from .points_adjust import CRMPointsAdjust
 from .points_redeem import CRMPointsRedeem
 from .rank_pin import CRMRankPin
 from .rank_settings_save import CRMRankSettingsSave
 
-__all__ = ["CRMPointsAdjust", "CRMPointsRedeem", "CRMRankPin", "CRMRankSettingsSave"]
+__all__ = [
+    "CRMPaidPointsIssue",
+    "CRMPointsAdjust",
+    "CRMPointsRedeem",
+    "CRMRankPin",
+    "CRMRankSettingsSave",
+]

@@ -21,9 +21,13 @@ class CRMPointsAdjust(graphene.Mutation):
         points = graphene.Int(required=True, description="Above 0 adds, below 0 takes.")
         reason = graphene.String(required=True)
         request_id = graphene.String(required=True, description="A retry with it adjusts once.")
+        currency = graphene.String(
+            description="What the points are worth in (ISO code); default: the customer's only "
+            "currency (required when they have none or several)."
+        )
 
     @staticmethod
-    def mutate(_root, info, customer_id, points, reason, request_id):
+    def mutate(_root, info, customer_id, points, reason, request_id, currency=None):
         requester = require_permission(info)
         config = info.context.host.config()
         try:
@@ -38,6 +42,7 @@ class CRMPointsAdjust(graphene.Mutation):
                 reason=reason,
                 actor=requester.actor,
                 allow_negative=config.loyalty.allow_negative,
+                currency=currency,
             )
         except PointsError as error:
             return CRMPointsAdjust(points=None, errors=loyalty_errors(error))
