@@ -18,6 +18,8 @@ PURE = [
     "saleor_crm_plugin.campaigns.flows",
     "saleor_crm_plugin.campaigns.signing",
     "saleor_crm_plugin.campaigns.inserts",
+    "saleor_crm_plugin.customers.duplicates",
+    "saleor_crm_plugin.customers.merging",
 ]
 
 
