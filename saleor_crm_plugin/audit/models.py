@@ -12,7 +12,16 @@ class AuditEvent(models.Model):
     RANK_PINNED = "rank_pinned"
     RANK_UNPINNED = "rank_unpinned"
     RANK_TABLE_SAVED = "rank_table_saved"
-    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED)
+    CUSTOMERS_MERGED = "customers_merged"
+    CUSTOMERS_UNMERGED = "customers_unmerged"
+    ACTIONS = (
+        POINTS_ADJUSTED,
+        RANK_PINNED,
+        RANK_UNPINNED,
+        RANK_TABLE_SAVED,
+        CUSTOMERS_MERGED,
+        CUSTOMERS_UNMERGED,
+    )
 
     at = models.DateTimeField()
     actor = models.CharField(max_length=255)
