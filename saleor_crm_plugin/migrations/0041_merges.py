@@ -3,11 +3,29 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+# The nightly duplicate search (customers.tasks.find_duplicates_task).
+TASKS = {"saleor-crm: find duplicates": "saleor_crm.find_duplicates"}
+
+
+def register(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    every_day, _ = IntervalSchedule.objects.get_or_create(every=1, period="days")
+    for name, task in TASKS.items():
+        PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": task, "interval": every_day, "enabled": True}
+        )
+
+
+def unregister(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=TASKS).delete()
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('saleor_crm', '0039_inserts'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -92,4 +110,5 @@ class Migration(migrations.Migration):
             model_name='profilemerge',
             constraint=models.UniqueConstraint(condition=models.Q(('unmerged_at__isnull', True)), fields=('absorbed',), name='unique_merge_in_force'),
         ),
+        migrations.RunPython(register, unregister),
     ]

@@ -19,6 +19,8 @@ class CRMAuditAction(graphene.Enum):
     RANK_PINNED = AuditEvent.RANK_PINNED
     RANK_UNPINNED = AuditEvent.RANK_UNPINNED
     RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
+    CUSTOMERS_MERGED = AuditEvent.CUSTOMERS_MERGED
+    CUSTOMERS_UNMERGED = AuditEvent.CUSTOMERS_UNMERGED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):
