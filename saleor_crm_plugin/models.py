@@ -23,6 +23,7 @@ from .campaigns.models import (
     Unsubscribe,
 )
 from .campaigns.webhooks import WebhookDelivery
+from .customers.merge_models import DuplicateCandidate, ProfileMerge
 from .customers.models import (
     BackfillCheckpoint,
     CustomerProfile,
@@ -47,6 +48,7 @@ __all__ = [
     "CustomerProfile",
     "CustomerSpend",
     "Cycle",
+    "DuplicateCandidate",
     "F2Row",
     "FlowEntry",
     "InsertDecision",
@@ -62,6 +64,7 @@ __all__ = [
     "PointsLot",
     "PredictionFit",
     "ProductRepeatRow",
+    "ProfileMerge",
     "RankChange",
     "ReportRun",
     "RuleSegment",

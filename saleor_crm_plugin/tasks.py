@@ -13,6 +13,7 @@ from .campaigns.tasks import (
     retry_webhooks_task,
     send_campaign_batch_task,
 )
+from .customers.tasks import find_duplicates_task
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -44,6 +45,7 @@ __all__ = [
     "erase_customer_task",
     "evaluate_segments_task",
     "expire_points_task",
+    "find_duplicates_task",
     "ingest_customer_task",
     "ingest_orders_task",
     "recompute_rfm_chunk_task",

@@ -13,7 +13,17 @@ class AuditEvent(models.Model):
     RANK_UNPINNED = "rank_unpinned"
     RANK_TABLE_SAVED = "rank_table_saved"
     PAID_POINTS_ISSUED = "paid_points_issued"
-    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED, PAID_POINTS_ISSUED)
+    CUSTOMERS_MERGED = "customers_merged"
+    CUSTOMERS_UNMERGED = "customers_unmerged"
+    ACTIONS = (
+        POINTS_ADJUSTED,
+        RANK_PINNED,
+        RANK_UNPINNED,
+        RANK_TABLE_SAVED,
+        PAID_POINTS_ISSUED,
+        CUSTOMERS_MERGED,
+        CUSTOMERS_UNMERGED,
+    )
 
     at = models.DateTimeField()
     actor = models.CharField(max_length=255)

@@ -11,7 +11,9 @@ never adjusted by deltas:
   that email;
 - a registered profile known only from orders takes its email from the user's latest order;
 - a profile with no orders, no customer snapshot and no deletion record goes;
-- a deleted customer's profile keeps its orders and aggregates without any email digest.
+- a deleted customer's profile keeps its orders and aggregates without any email digest;
+- while staff have merged a profile into another (`customers.merges`), a row that belongs to
+  it by these rules sits on the survivor and remembers where it belongs (`merged_from`).
 
 Feeding the same snapshots twice, or in another order or batching, leaves the same rows.
 """
@@ -31,6 +33,8 @@ from django.utils import timezone
 from ..expressions import AnyOf
 from ..money import THREE_DECIMAL, ZERO_DECIMAL, quantize_amount
 from ..rows import add_objects, add_rows, new_ids, update_rows
+from .merge_models import ProfileMerge
+from .merging import route
 from .models import (
     PROFILE_COPIES,
     UNSCORED,
@@ -75,6 +79,7 @@ _ORDER_FIELDS = [  # the order row's fields after `order_id`, as `_order_values`
     "net_spend_amount",
     "source_updated_at",
     "source_fingerprint",
+    "merged_from",
 ]
 
 
@@ -137,6 +142,23 @@ def _newest(snapshots: Iterable, key_of, rank=lambda s: s.version_key()) -> dict
 
 
 # --- profiles -----------------------------------------------------------------------------
+
+
+def merges_in_force(profile_ids: Iterable[int]) -> dict[int, int]:
+    """Absorbed profile -> survivor, of the merges in force among these profiles."""
+    ids = {pk for pk in profile_ids if pk is not None}
+    if not ids:
+        return {}
+    return dict(
+        ProfileMerge.objects.filter(absorbed_id__in=ids, unmerged_at__isnull=True).values_list(
+            "absorbed_id", "survivor_id"
+        )
+    )
+
+
+def _own(outer: str = "pk") -> Q:
+    """The orders that belong to the profile `outer` names, wherever a merge keeps them."""
+    return Q(profile=OuterRef(outer), merged_from__isnull=True) | Q(merged_from=OuterRef(outer))
 
 
 # What ingestion reads of the profiles it writes orders and customers to (no other field of
@@ -219,9 +241,7 @@ def _derive_registered_emails(profile_ids: set[int]) -> set[str]:
     derived = CustomerProfile.objects.filter(pk__in=[pk for pk, _ in before])
     digests = {digest for _, digest in before}
     latest_own_order = (
-        OrderRecord.objects.filter(
-            profile=OuterRef("pk"), user_id=OuterRef("user_id"), email_digest__isnull=False
-        )
+        OrderRecord.objects.filter(_own(), user_id=OuterRef("user_id"), email_digest__isnull=False)
         .order_by("-placed_at", "-order_id")
         .values("email_digest")[:1]
     )
@@ -237,25 +257,28 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
         return
     # Two plain lookups instead of a join with the profiles: on tables a backfill has just
     # filled, stale statistics made PostgreSQL join them in a nested loop (170 ms a batch).
-    rows = list(
-        OrderRecord.objects.filter(AnyOf("email_digest", digests), user_id__isnull=True)
+    rows = [
+        (pk, digest, merged_from or profile_id, (profile_id, merged_from))
+        for pk, digest, profile_id, merged_from in OrderRecord.objects.filter(
+            AnyOf("email_digest", digests), user_id__isnull=True
+        )
         .order_by()
-        .values_list("pk", "email_digest", "profile_id")
-    )
+        .values_list("pk", "email_digest", "profile_id", "merged_from_id")
+    ]
     anonymized = set(
         CustomerProfile.objects.filter(
-            pk__in={profile_id for _, _, profile_id in rows}, anonymized_at__isnull=False
+            pk__in={home for _, _, home, _ in rows}, anonymized_at__isnull=False
         ).values_list("pk", flat=True)
     )
     rows = [row for row in rows if row[2] not in anonymized]
     if not rows:
         return
-    own_orders = OrderRecord.objects.filter(profile=OuterRef("pk"), user_id=OuterRef("user_id"))
+    own_orders = OrderRecord.objects.filter(_own(), user_id=OuterRef("user_id"))
     standing = (
         CustomerProfile.objects.filter(
             user_id__isnull=False,
             anonymized_at__isnull=True,
-            email_digest__in={digest for _, digest, _ in rows},
+            email_digest__in={digest for _, digest, _, _ in rows},
         )
         .filter(Q(source_updated_at__isnull=False) | Exists(own_orders))
         .order_by("email_digest", "user_id")
@@ -264,14 +287,18 @@ def _rehome_guest_orders(digests: set[str], touched: set[int]) -> None:
     target: dict[str, int] = {}
     for digest, pk in standing:
         target.setdefault(digest, pk)
-    target.update(_guest_profiles({d for _, d, _ in rows} - set(target)))
-    moves: dict[int, list[int]] = defaultdict(list)
-    for pk, digest, profile_id in rows:
-        if profile_id != target[digest]:
-            moves[target[digest]].append(pk)
-            touched.update((profile_id, target[digest]))
-    for profile_id, order_pks in moves.items():
-        OrderRecord.objects.filter(pk__in=order_pks).update(profile_id=profile_id)
+    target.update(_guest_profiles({d for _, d, _, _ in rows} - set(target)))
+    merges = merges_in_force(target.values())
+    moves: dict[tuple[int, int | None], list[int]] = defaultdict(list)
+    for pk, digest, _, (profile_id, merged_from) in rows:
+        place = route(target[digest], merges)
+        if (profile_id, merged_from) != place:
+            moves[place].append(pk)
+            touched.update((profile_id, place[0]))
+    for (profile_id, merged_from), order_pks in moves.items():
+        OrderRecord.objects.filter(pk__in=order_pks).update(
+            profile_id=profile_id, merged_from_id=merged_from
+        )
 
 
 def _settle(touched: set[int], digests: set[str]) -> list[int]:
@@ -282,10 +309,14 @@ def _settle(touched: set[int], digests: set[str]) -> list[int]:
     # task retries (OperationalError).
     _lock(f"email:{d}" for d in digests)
     _rehome_guest_orders(digests, touched)
-    # A profile stands on its orders, a customer snapshot, or a deletion record.
+    # A profile stands on its orders, a customer snapshot, a deletion record, or a merge.
     CustomerProfile.objects.filter(
         pk__in=touched, source_updated_at__isnull=True, anonymized_at__isnull=True
-    ).exclude(Exists(OrderRecord.objects.filter(profile=OuterRef("pk")))).delete()
+    ).exclude(Exists(OrderRecord.objects.filter(profile=OuterRef("pk")))).exclude(
+        Exists(OrderRecord.objects.filter(merged_from=OuterRef("pk")))
+    ).exclude(Exists(ProfileMerge.objects.filter(absorbed=OuterRef("pk")))).exclude(
+        Exists(ProfileMerge.objects.filter(survivor=OuterRef("pk")))
+    ).delete()
     recompute_profiles(touched)
     return list(
         CustomerProfile.objects.filter(pk__in=touched).order_by("pk").values_list("pk", flat=True)
@@ -328,7 +359,9 @@ def settle_profiles(after: int, limit: int, until: int | None = None) -> list[in
 # --- orders -------------------------------------------------------------------------------
 
 
-def _order_values(snapshot: OrderSnapshot, profile_id: int, digest: str | None) -> tuple:
+def _order_values(
+    snapshot: OrderSnapshot, profile_id: int, digest: str | None, merged_from: int | None
+) -> tuple:
     """Return the order row's values, in `_ORDER_FIELDS` order after the order id."""
     return (
         snapshot.order_id,
@@ -354,6 +387,7 @@ def _order_values(snapshot: OrderSnapshot, profile_id: int, digest: str | None) 
         snapshot.net_spend,
         snapshot.updated_at,
         snapshot.fingerprint(),
+        merged_from,
     )
 
 
@@ -403,7 +437,9 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
                 "email_digest",
                 "source_updated_at",
                 "source_fingerprint",
+                "merged_from_id",
                 "profile__anonymized_at",
+                "merged_from__anonymized_at",
             )
         }
         fresh = []
@@ -423,7 +459,12 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
         kept = {  # orders of deleted customers stay with the anonymous aggregates
             s.order_id
             for s in fresh
-            if s.order_id in existing and existing[s.order_id]["profile__anonymized_at"]
+            if s.order_id in existing
+            and existing[s.order_id][
+                "merged_from__anonymized_at"
+                if existing[s.order_id]["merged_from_id"]
+                else "profile__anonymized_at"
+            ]
         }
         users = _user_profiles(
             {s.user_id: digests[s.order_id] for s in fresh if s.user_id and s.order_id not in kept}
@@ -433,12 +474,23 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
         )
         touched: set[int] = set()
         affected_digests: set[str] = set()
+        homes = {}
+        for snapshot in fresh:
+            if snapshot.order_id not in kept:
+                homes[snapshot.order_id] = (
+                    users[snapshot.user_id].pk
+                    if snapshot.user_id
+                    else guests[digests[snapshot.order_id]]
+                )
+        merges = merges_in_force(homes.values())
         rows = []
         for snapshot in fresh:
             row = existing.get(snapshot.order_id)
             digest = digests[snapshot.order_id]
+            merged_from = None
             if snapshot.order_id in kept:
                 profile_id, digest = row["profile_id"], None
+                merged_from = row["merged_from_id"]
             elif snapshot.user_id:
                 profile = users[snapshot.user_id]
                 profile_id = profile.pk
@@ -446,12 +498,14 @@ def ingest_orders(snapshots: Iterable[OrderSnapshot], settle: bool = True) -> In
                     digest = None
             else:
                 profile_id = guests[digest]
+            if snapshot.order_id not in kept:
+                profile_id, merged_from = route(profile_id, merges)
             if row is not None:
                 touched.add(row["profile_id"])
                 affected_digests.add(row["email_digest"])
             touched.add(profile_id)
             affected_digests.add(digest)
-            rows.append(_order_values(snapshot, profile_id, digest))
+            rows.append(_order_values(snapshot, profile_id, digest, merged_from))
         _write_orders(rows, fresh, stored={s.order_id for s in fresh if s.order_id in existing})
         if settle:
             result.profile_ids = _settle(touched, {d for d in affected_digests if d})
@@ -612,7 +666,9 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
             "updated_at",
         ]
     )
-    OrderRecord.objects.filter(profile=profile).update(email_digest=None)
+    OrderRecord.objects.filter(
+        Q(profile=profile, merged_from__isnull=True) | Q(merged_from=profile)
+    ).update(email_digest=None)
     # A deleted customer is not scored: the rows keep the figures, not the scores.
     CustomerSpend.objects.filter(profile=profile).update(profile_active=False, **UNSCORED)
 

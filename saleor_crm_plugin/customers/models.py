@@ -205,6 +205,16 @@ class OrderRecord(models.Model):
     net_spend_amount = money_field(default=0)
     source_updated_at = models.DateTimeField()
     source_fingerprint = models.CharField(max_length=64)
+    # The profile the order belongs to by the ownership rule while a merge keeps it on
+    # `profile` (the survivor); None: `profile` is its own (`customers.merges`).
+    merged_from = models.ForeignKey(
+        CustomerProfile,
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+        db_index=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -214,6 +224,11 @@ class OrderRecord(models.Model):
         indexes = [
             models.Index(fields=["profile", "placed_at"]),
             models.Index(fields=["placed_at"]),
+            models.Index(
+                fields=["merged_from"],
+                name="order_merged_from",
+                condition=Q(merged_from__isnull=False),
+            ),
             # Every order event looks for the guest orders of its email (to adopt them).
             models.Index(
                 fields=["email_digest"],

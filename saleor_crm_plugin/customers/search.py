@@ -424,14 +424,23 @@ def profile_emails(profiles, user_emails, order_emails) -> dict[int, str]:
     emails = {by_user[user_id]: email for user_id, email in user_emails(list(by_user)).items()}
     guests = [p.pk for p in profiles if p.user_id is None]
     if guests:
-        # One index read per guest (profile, placed_at), whatever their number of orders.
-        latest = OrderRecord.objects.filter(profile=OuterRef("pk")).order_by(
+        # One index read per guest (profile, placed_at), whatever their number of orders; a
+        # guest merged into another profile has its orders there (`merged_from`).
+        latest = OrderRecord.objects.filter(
+            profile=OuterRef("pk"), merged_from__isnull=True
+        ).order_by("-placed_at", "-order_id")
+        latest_merged = OrderRecord.objects.filter(merged_from=OuterRef("pk")).order_by(
             "-placed_at", "-order_id"
         )
         by_order = {
             order_id: profile_id
             for profile_id, order_id in CustomerProfile.objects.filter(pk__in=guests)
-            .annotate(latest_order=Subquery(latest.values("order_id")[:1]))
+            .annotate(
+                latest_order=Coalesce(
+                    Subquery(latest.values("order_id")[:1]),
+                    Subquery(latest_merged.values("order_id")[:1]),
+                )
+            )
             .values_list("pk", "latest_order")
             if order_id is not None
         }

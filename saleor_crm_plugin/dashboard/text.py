@@ -484,6 +484,32 @@ MESSAGES = {
     "inserts_written": pgettext_lazy("crm-dashboard", "In the order's private metadata"),
     "inserts_not_written": pgettext_lazy("crm-dashboard", "Not yet in the order's metadata"),
     "decided_at": pgettext_lazy("crm-dashboard", "Decided"),
+    # Duplicates: candidate pairs, merge and unmerge (staff-confirmed), the merge history.
+    "duplicates": pgettext_lazy("crm-dashboard", "Duplicates"),
+    "duplicates_help": pgettext_lazy(
+        "crm-dashboard",
+        "Customers who may be one person, found nightly by email, phone, or name with postal "
+        "code. Nothing merges by itself: check each pair, then merge. A merge can be undone.",
+    ),
+    "no_duplicates": pgettext_lazy("crm-dashboard", "No candidate pairs."),
+    "evidence": pgettext_lazy("crm-dashboard", "Matched on"),
+    "evidence_email": pgettext_lazy("crm-dashboard", "email"),
+    "evidence_phone": pgettext_lazy("crm-dashboard", "phone"),
+    "evidence_name_postal": pgettext_lazy("crm-dashboard", "name and postal code"),
+    "guest": pgettext_lazy("crm-dashboard", "Guest"),
+    "account": pgettext_lazy("crm-dashboard", "Account"),
+    "keep_this": pgettext_lazy("crm-dashboard", "Merge the other into this one"),
+    "confirm_merge": pgettext_lazy("crm-dashboard", "Confirm the merge"),
+    "merged": pgettext_lazy("crm-dashboard", "Merged."),
+    "unmerge": pgettext_lazy("crm-dashboard", "Unmerge"),
+    "unmerged": pgettext_lazy("crm-dashboard", "Unmerged: each customer has their own again."),
+    "merge_history": pgettext_lazy("crm-dashboard", "Merges"),
+    "merged_customer": pgettext_lazy("crm-dashboard", "Merged customer"),
+    "into": pgettext_lazy("crm-dashboard", "Into"),
+    "in_force": pgettext_lazy("crm-dashboard", "In force"),
+    "undone": pgettext_lazy("crm-dashboard", "Undone"),
+    "merged_into": pgettext_lazy("crm-dashboard", "Merged into"),
+    "took_in": pgettext_lazy("crm-dashboard", "Took in"),
 }
 
 

@@ -40,14 +40,25 @@ STATIC = Path(__file__).resolve().parent / "static"
 LOCALE_COOKIE = "saleor_crm_locale"
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 # The pages under Customers > CRM (Dashboard's navigation entries), in menu order.
-PAGES = ("overview", "customers", "segments", "analytics", "loyalty", "subscriptions", "campaigns")
+PAGES = (
+    "overview",
+    "customers",
+    "segments",
+    "analytics",
+    "loyalty",
+    "subscriptions",
+    "campaigns",
+    "duplicates",
+)
 # The popup from a customer's page (Dashboard's "more actions" menu): adjust points, pin a rank.
 POPUPS = ("actions",)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
 WIDGET_QUERY = """query($id: ID!) {
-  crmCustomer(id: $id) { orderCount lastOrderAt mainChannel
+  crmCustomer(id: $id) { id orderCount lastOrderAt mainChannel
+  merges { inForce mergedAt unmergedAt absorbed { customerId email isGuest }
+    survivor { customerId email isGuest } }
   spends { currency totalSpent { amount currency } }
   scores { group r f m segment reason scoring }
   membership { rank { name } nextRank { name }
@@ -182,6 +193,19 @@ CAMPAIGNS_QUERIES = {
   crmMessageTemplateSave(name: $name, subject: $subject, text: $text, html: $html) {{
     template {{ name subject text html edited }} {_CAMPAIGN_ERRORS} }} }}""",
 }
+# The Duplicates page: the candidate pairs with each side's figures, and the merges.
+_MERGE_SIDE = """customerId userId email isGuest orders spend { currency amount } lastOrderAt
+  points rank"""
+DUPLICATES_PAGE_QUERY = f"""{{
+  crmDuplicateCandidates(first: 50) {{ totalCount edges {{ node {{ id evidence
+    customer {{ {_MERGE_SIDE} }} other {{ {_MERGE_SIDE} }} }} }} }}
+  crmCustomerMerges(first: 50) {{ totalCount edges {{ node {{ id inForce mergedAt mergedBy
+    unmergedAt evidence absorbed {{ {_MERGE_SIDE} }} survivor {{ {_MERGE_SIDE} }} }} }} }} }}"""
+MERGE = """mutation($customer: ID!, $into: ID!, $evidence: [CRMDuplicateEvidence!]) {
+  crmCustomerMerge(customerId: $customer, intoCustomerId: $into, evidence: $evidence) {
+    merge { id } errors { field message } } }"""
+UNMERGE = """mutation($id: ID!) { crmCustomerUnmerge(mergeId: $id) {
+  merge { id } errors { field message } } }"""
 ACTIONS_POPUP_QUERY = """query($id: ID!) {
   crmCustomer(id: $id) { email name membership { rank { code name } pinned }
     points { available pending } }
@@ -283,7 +307,12 @@ def _page(request, host, name: str) -> HttpResponse:
                     "text": words,
                     # the popup's customer, as Dashboard names it in the frame's URL
                     "customerId": request.GET.get("customerId", ""),
-                    "mutations": {"adjust": ADJUST, "pin": PIN},
+                    "mutations": {
+                        "adjust": ADJUST,
+                        "pin": PIN,
+                        "merge": MERGE,
+                        "unmerge": UNMERGE,
+                    },
                     # the rule builder's currency (and RFM group) to start with
                     "currency": _main_currency() if name == "segments" else "",
                     "query": {
@@ -295,6 +324,7 @@ def _page(request, host, name: str) -> HttpResponse:
                         "actions": ACTIONS_POPUP_QUERY,
                         "analytics": ANALYTICS_QUERIES,
                         "campaigns": CAMPAIGNS_QUERIES,
+                        "duplicates": DUPLICATES_PAGE_QUERY,
                     }[name],
                 }
             ).replace("<", "\\u003c"),
@@ -403,6 +433,7 @@ def _widget(request, host) -> HttpResponse:
         {
             **context,
             "customer": data,
+            "merges": _merges(data),
             "progress": _progress(data),
             "subscriptions": subscriptions,
             "channel": channel,
@@ -416,6 +447,25 @@ def _widget(request, host) -> HttpResponse:
         },
     )
     return HttpResponse(html)
+
+
+def _merges(customer: dict | None) -> list[dict]:
+    """The customer's merges as the widget tells them: with whom, which way, when, and whether
+    it still holds."""
+    shown = []
+    for merge in (customer or {}).get("merges") or []:
+        absorbed = merge["absorbed"]["customerId"] == customer["id"]
+        other = merge["survivor"] if absorbed else merge["absorbed"]
+        shown.append(
+            {
+                "absorbed": absorbed,
+                "other": other["email"] or other["customerId"],
+                "guest": other["isGuest"],
+                "at": merge["mergedAt"][:10],
+                "in_force": merge["inForce"],
+            }
+        )
+    return shown
 
 
 def _progress(customer: dict | None) -> dict | None:

@@ -14,6 +14,7 @@ from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
 from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
+from .merges.schema import MergeMutations, MergeQueries
 from .segments.schema import RfmQueries, SegmentMutations, SegmentQueries
 from .subscriptions.schema import SubscriptionMutations, SubscriptionQueries
 
@@ -27,6 +28,7 @@ class Query(
     AnalyticsQueries,
     CampaignQueries,
     InsertQueries,
+    MergeQueries,
     graphene.ObjectType,
 ):
     pass
@@ -37,6 +39,7 @@ class Mutation(
     LoyaltyMutations,
     SubscriptionMutations,
     CampaignMutations,
+    MergeMutations,
     graphene.ObjectType,
 ):
     pass

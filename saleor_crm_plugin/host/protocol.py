@@ -122,6 +122,18 @@ class Host(Protocol):
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         """Return the email of each profile (by profile pk) as the store keeps it."""
 
+    def user_contacts(self, batch_size: int) -> Iterator[list[tuple]]:
+        """Every customer's contact facts, in batches (for the duplicate search).
+
+        One row per user and address book entry (one with no address when there is none):
+        (user id, email, first name, last name, phone, postal code); the address's names
+        when it has them, else the user's.
+        """
+
+    def order_contacts(self, order_ids: Iterable[str]) -> list[tuple]:
+        """The contact facts of these orders (a guest's latest): (order id, email, first
+        name, last name, phone, postal code) per billing and shipping address."""
+
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
         """Find customers whose email or name contains `text` (case-insensitive).
 

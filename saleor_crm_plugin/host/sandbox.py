@@ -155,6 +155,43 @@ class SandboxHost:
 
         return profile_emails(profiles, user_emails, order_emails)
 
+    def user_contacts(self, batch_size: int) -> Iterator[list[tuple]]:
+        """The sandbox store keeps no address book: a user's `phone` and `postal_code`
+        metadata keys play its one address."""
+        from django.db.models.fields.json import KeyTextTransform
+
+        from ..sandbox.models import SandboxUser
+
+        rows = (
+            SandboxUser.objects.filter(is_staff=False)
+            .annotate(
+                crm_phone=KeyTextTransform("phone", "metadata"),
+                crm_postal=KeyTextTransform("postal_code", "metadata"),
+            )
+            .order_by()
+            .values_list("pk", "email", "first_name", "last_name", "crm_phone", "crm_postal")
+            .iterator(chunk_size=batch_size)
+        )
+        batch = []
+        for pk, *facts in rows:
+            batch.append((str(pk), *facts))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def order_contacts(self, order_ids: Iterable[str]) -> list[tuple]:
+        """The sandbox store keeps no addresses: an order's email and its user's name."""
+        from ..sandbox.models import SandboxOrder
+
+        return [
+            (order_id, email, first or None, last or None, None, None)
+            for order_id, email, first, last in SandboxOrder.objects.filter(
+                order_id__in=[str(i) for i in order_ids]
+            ).values_list("order_id", "email", "user__first_name", "user__last_name")
+        ]
+
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
         from django.db.models import Q
 

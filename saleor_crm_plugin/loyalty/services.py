@@ -37,6 +37,7 @@ __all__ = [
     "expiring",
     "issue_paid_points",
     "liability",
+    "rebuild_accounts",
     "record",
     "record_many",
     "redeem",
@@ -251,6 +252,40 @@ def record_many(profile_id: int, items: list[Written], *, allow_negative: bool =
     """Append several entries of one customer in one transaction; return those that were new."""
     with transaction.atomic():
         return _write(_locked_account(profile_id), list(items), allow_negative)
+
+
+def rebuild_accounts(profile_ids, *, allow_negative: bool = True) -> None:
+    """Replay each of these customers' entries into their lots, debt and totals, under the
+    account's row lock: what a merge or its undoing needs after moving entries between
+    accounts (an entry's key is unique in the table, so an entry moves as it is)."""
+    for profile_id in sorted({int(pk) for pk in profile_ids}):
+        account = _locked_account(profile_id)
+        rows = list(PointsEntry.objects.filter(account=account).order_by("at", "key"))
+        ledger = Ledger(allow_negative=allow_negative)
+        for row in rows:
+            ledger.apply(_entry(row))
+        currencies = {row.key: row.currency for row in rows if row.currency}
+        PointsLot.objects.filter(account=account).delete()
+        _save_lots(account, ledger.earned, currencies)
+        activity = [row.at for row in rows if Kind(row.kind) in _ACTIVITY]
+        account.total = sum(row.points for row in rows)
+        account.remaining = sum(lot.remaining for lot in ledger.earned)
+        account.debt, account.lost = ledger.debt, ledger.lost
+        account.applied_at = rows[-1].at if rows else None
+        account.applied_key = rows[-1].key if rows else ""
+        account.last_activity_at = max(activity, default=None)
+        account.save(
+            update_fields=[
+                "total",
+                "remaining",
+                "debt",
+                "lost",
+                "applied_at",
+                "applied_key",
+                "last_activity_at",
+                "updated_at",
+            ]
+        )
 
 
 _BALANCES = """

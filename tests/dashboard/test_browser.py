@@ -1602,3 +1602,80 @@ def _rows(frame, box: str) -> list[list[str]]:
         [cell.strip() for cell in rows.nth(index).locator("td").all_inner_texts()]
         for index in range(1, rows.count())
     ]
+def test_staff_merge_a_guest_into_the_account_and_undo_it_on_the_duplicates_page(
+    browser, live_server, db
+):
+    from saleor_crm_plugin.customers.ingest import ingest_orders
+    from saleor_crm_plugin.customers.merge_models import ProfileMerge
+    from saleor_crm_plugin.tasks import find_duplicates_task
+
+    # given: Hanako's account and her guest order under the address typed with dots
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    hanako = make_user("hanakosato@gmail.com")
+    account_order = order("a1", user_id=str(hanako.pk), email=hanako.email, total="3000")
+    guest_order = order("g1", email="Hanako.Sato@gmail.com", total="2000")
+    for snapshot in (account_order, guest_order):
+        SandboxOrder.store(snapshot)
+    ingest_orders([account_order, guest_order])
+    find_duplicates_task.delay().get()
+    account = CustomerProfile.objects.get(user_id=str(hanako.pk))
+    keep = base64.b64encode(f"CRMCustomer:{account.pk}".encode()).decode()
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/duplicates?theme=light"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-duplicates tr[data-id]").wait_for(timeout=15_000)
+    row = frame.locator("#crm-duplicates tr[data-id]")
+    assert "hanakosato@gmail.com" in row.inner_text()
+    assert "Guest" in row.inner_text()
+    assert frame.locator(".crm-evidence").inner_text() == "email"
+    _shot(page, "duplicates")
+
+    # when: staff keep the account, and confirm
+    frame.locator(f"button[data-action=keep][data-keep='{keep}']").click()
+    frame.locator("button[data-action=confirm-merge]").click()
+
+    # then
+    frame.locator("#crm-notice.ok").wait_for(timeout=15_000)
+    assert frame.locator("#crm-notice").inner_text() == "Merged."
+    frame.locator("#crm-duplicates").wait_for(state="detached", timeout=15_000)
+    assert frame.locator(".crm-merge-status").inner_text() == "In force"
+    merge = ProfileMerge.objects.get()
+    assert (merge.survivor_id, merge.merged_by, merge.evidence) == (
+        account.pk,
+        f"staff:{staff.pk}",
+        ["email"],
+    )
+    _shot(page, "duplicates-merged")
+
+    # and the account's widget tells the merge, in Japanese too
+    widget_page = browser.new_page()
+    widget_page.set_content(
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer?locale=ja"),
+            "token": _js(staff.api_token),
+            "customer": _js(base64.b64encode(f"User:{hanako.pk}".encode()).decode()),
+            "theme": "light",
+        }
+    )
+    widget = widget_page.frame_locator("iframe[name=widget]")
+    widget.locator("#crm-merges .crm-merge").wait_for(timeout=15_000)
+    told = widget.locator("#crm-merges .crm-merge").inner_text()
+    assert told.startswith("統合元: hanako.sato@gmail.com (ゲスト)")
+    assert told.endswith("統合中")
+    _shot(widget_page, "widget-merge-ja")
+    widget_page.close()
+
+    # when: staff undo it
+    frame.locator("button[data-action=unmerge]").click()
+
+    # then
+    frame.locator("#crm-notice.ok", has_text="Unmerged").wait_for(timeout=15_000)
+    assert (
+        frame.locator("#crm-notice").inner_text() == "Unmerged: each customer has their own again."
+    )
+    frame.locator(".crm-merge-status", has_text="Undone").wait_for(timeout=15_000)
+    merge.refresh_from_db()
+    assert merge.unmerged_by == f"staff:{staff.pk}"
+    page.close()

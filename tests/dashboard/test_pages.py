@@ -306,6 +306,7 @@ def test_dashboard_lists_the_analytics_page_under_customers(client):
         "/loyalty",
         "/subscriptions",
         "/campaigns",
+        "/duplicates",
     ]
     assert client.get(f"{BASE}/analytics").status_code == 200
 
@@ -570,3 +571,33 @@ def test_the_analytics_page_knows_when_a_fit_is_too_thin(client):
     assert config["thin"] == {"customers": 300, "repeatCustomers": 100}
     assert (THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS) == (300, 100)
     assert config["text"]["thin_data_warning"].startswith("Learnt from {customers} customers")
+
+
+def test_the_duplicates_page_is_a_shell_with_valid_requests_in_both_languages(
+    client, post_json, staff_user
+):
+    from graphql import parse, validate
+
+    from saleor_crm_plugin.dashboard.views import DUPLICATES_PAGE_QUERY, MERGE, UNMERGE
+    from saleor_crm_plugin.graphql.schema import schema
+
+    # when
+    en = client.get(f"{BASE}/duplicates?theme=light").content.decode()
+    ja = client.get(f"{BASE}/duplicates?theme=light&locale=ja").content.decode()
+    listed = post_json(DUPLICATES_PAGE_QUERY, staff_user.api_token)
+
+    # then
+    assert '<span data-t="crm">CRM</span> · <span data-t="duplicates">Duplicates</span>' in en
+    assert '<span data-t="duplicates">重複顧客</span>' in ja
+    config = _config(en)
+    assert config["query"] == DUPLICATES_PAGE_QUERY
+    assert (config["mutations"]["merge"], config["mutations"]["unmerge"]) == (MERGE, UNMERGE)
+    assert _config(ja)["text"]["keep_this"] == "もう一方をこちらに統合"
+    for query in (DUPLICATES_PAGE_QUERY, MERGE, UNMERGE):
+        assert validate(schema, parse(query)) == []
+    assert listed == {
+        "data": {
+            "crmDuplicateCandidates": {"totalCount": 0, "edges": []},
+            "crmCustomerMerges": {"totalCount": 0, "edges": []},
+        }
+    }

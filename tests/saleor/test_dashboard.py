@@ -47,6 +47,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
         "crm-loyalty": ("navigation_customers", "app_page", "/loyalty", {}),
         "crm-subscriptions": ("navigation_customers", "app_page", "/subscriptions", {}),
         "crm-campaigns": ("navigation_customers", "app_page", "/campaigns", {}),
+        "crm-duplicates": ("navigation_customers", "app_page", "/duplicates", {}),
         "crm-customer-widget": (
             "customer_details_widgets",
             "widget",

@@ -19,6 +19,8 @@ PURE = [
     "saleor_crm_plugin.campaigns.signing",
     "saleor_crm_plugin.campaigns.inserts",
     "saleor_crm_plugin.loyalty.point_reports",
+    "saleor_crm_plugin.customers.duplicates",
+    "saleor_crm_plugin.customers.merging",
 ]
 
 

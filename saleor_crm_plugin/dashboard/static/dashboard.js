@@ -292,6 +292,82 @@
       el("table", { id: "crm-subscriptions" }, [head].concat(connection.edges.map(function (e) { return subscriptionRow(e.node); }))));
   }
 
+  // --- Duplicates: candidate pairs with the evidence and each side's figures; staff pick
+  // the profile that stays and confirm; the merges below can be undone.
+  var MERGE = config.mutations.merge;  // views.MERGE
+  var UNMERGE = config.mutations.unmerge;  // views.UNMERGE
+  var pendingMerge = null;  // [candidate id, the customer id that stays] awaiting confirmation
+
+  function sideCell(side) {
+    var spend = side.spend.map(function (s) { return number(s.amount) + " " + s.currency; }).join(", ");
+    return el("td", { class: "crm-side" }, [
+      el("strong", {}, [side.email || side.customerId]), " ",
+      el("span", { class: "muted" }, [side.isGuest ? t.guest : t.account]),
+      el("br", {}, []),
+      number(side.orders) + " " + t.orders_unit + (spend ? " · " + spend : "") +
+        " · " + number(side.points) + " " + t.points_unit +
+        (side.rank ? " · " + side.rank : "") +
+        (side.lastOrderAt ? " · " + t.last_order + " " + side.lastOrderAt.slice(0, 10) : ""),
+    ]);
+  }
+
+  function mergeAnswer(answer, field, okKey) {
+    var errors = (answer.data && answer.data[field] && answer.data[field].errors) || answer.errors || [];
+    notice(errors.length ? (errors[0].field ? errors[0].field + ": " : "") + errors[0].message : t[okKey], errors.length > 0);
+    pendingMerge = null;
+    load();
+  }
+
+  function keepButton(node, keep, absorbed) {
+    var confirming = pendingMerge && pendingMerge[0] === node.id && pendingMerge[1] === keep.customerId;
+    var button = el("button", { type: "button", "data-action": confirming ? "confirm-merge" : "keep", "data-keep": keep.customerId, class: confirming ? "" : "secondary" },
+      [confirming ? t.confirm_merge : t.keep_this]);
+    button.onclick = function () {
+      if (!confirming) { pendingMerge = [node.id, keep.customerId]; redraw(); return; }
+      graphql(MERGE, { customer: absorbed.customerId, into: keep.customerId, evidence: node.evidence })
+        .then(function (answer) { mergeAnswer(answer, "crmCustomerMerge", "merged"); });
+    };
+    return button;
+  }
+
+  function duplicates(data) {
+    var pairs = data.crmDuplicateCandidates;
+    var head = el("tr", {}, [t.customer, "", t.customer, "", t.evidence].map(function (h) { return el("th", {}, [h]); }));
+    var rows = pairs.edges.map(function (e) {
+      var node = e.node;
+      return el("tr", { "data-id": node.id }, [
+        sideCell(node.customer), el("td", {}, [keepButton(node, node.customer, node.other)]),
+        sideCell(node.other), el("td", {}, [keepButton(node, node.other, node.customer)]),
+        el("td", { class: "crm-evidence" }, [node.evidence.map(function (kind) { return t["evidence_" + kind.toLowerCase()]; }).join(", ")]),
+      ]);
+    });
+    var merges = data.crmCustomerMerges;
+    var mergeHead = el("tr", {}, [t.merged_customer, t.into, t.when, t.who, t.status, ""].map(function (h) { return el("th", {}, [h]); }));
+    var mergeRows = merges.edges.map(function (e) {
+      var node = e.node;
+      var action = el("td", {}, []);
+      if (node.inForce) {
+        var undo = el("button", { type: "button", "data-action": "unmerge", class: "secondary" }, [t.unmerge]);
+        undo.onclick = function () {
+          graphql(UNMERGE, { id: node.id }).then(function (answer) { mergeAnswer(answer, "crmCustomerUnmerge", "unmerged"); });
+        };
+        action.appendChild(undo);
+      }
+      return el("tr", { "data-merge": node.id }, [
+        sideCell(node.absorbed), sideCell(node.survivor), el("td", {}, [node.mergedAt.slice(0, 16).replace("T", " ")]),
+        el("td", {}, [node.mergedBy]), el("td", { class: "crm-merge-status" }, [node.inForce ? t.in_force : t.undone]), action,
+      ]);
+    });
+    content.replaceChildren(
+      el("p", { class: "muted" }, [t.duplicates_help]),
+      el("p", { id: "crm-notice", role: "status" }, []),
+      card(t.duplicates + " (" + number(pairs.totalCount) + ")", [rows.length
+        ? el("table", { id: "crm-duplicates" }, [head].concat(rows))
+        : el("p", { class: "muted" }, [t.no_duplicates])], true),
+      card(t.merge_history + " (" + number(merges.totalCount) + ")", [
+        el("table", { id: "crm-merges" }, [mergeHead].concat(mergeRows))], true));
+  }
+
   // --- Segments: the saved ones (CSV export), and a rule builder with a live count ---
   // The fields, operators and choices come from the API (crmSegmentRuleFields): one list.
   var ruleFields = {};
@@ -2101,7 +2177,7 @@
         campaigns(answer.data);
         return;
       }
-      var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions }[config.page] || overview;
+      var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions, duplicates: duplicates }[config.page] || overview;
       redraw = function () {
         var box = document.getElementById("crm-notice");
         var shown = box ? [box.textContent, box.className] : null;

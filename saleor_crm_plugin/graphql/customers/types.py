@@ -6,6 +6,7 @@ import graphene
 from django.db.models import Count, Max
 from graphene import relay
 
+from ...customers.merges import merges_of
 from ...customers.models import CustomerProfile, OrderRecord
 from ...customers.search import LIST_PREFETCH, attach_list_columns
 from ...host.attributes import age_on
@@ -20,6 +21,7 @@ from ..core.errors import require_permission
 from ..core.types import Money, money
 from ..loyalty.resolvers import membership_of, points_of, rank_history
 from ..loyalty.types import CRMMembership, CRMPoints, CRMRankChange
+from ..merges.types import CRMMergeRecord
 from ..subscriptions.resolvers import own_subscriptions
 from ..subscriptions.types import CRMSubscription
 
@@ -122,6 +124,12 @@ class CRMCustomer(graphene.ObjectType):
     spends = graphene.List(
         graphene.NonNull(CRMSpend), required=True, description="Spend per currency."
     )
+    merges = graphene.List(
+        graphene.NonNull(CRMMergeRecord),
+        required=True,
+        description="The merges this customer took part in, either side, newest first: a CRM "
+        "fact, the store's accounts are left as they are (MANAGE_USERS).",
+    )
     scores = graphene.List(
         graphene.NonNull(CRMScore),
         required=True,
@@ -207,6 +215,11 @@ class CRMCustomer(graphene.ObjectType):
     @staticmethod
     def resolve_membership(root, info):
         return membership_of(info, root)
+
+    @staticmethod
+    def resolve_merges(root, info):
+        require_permission(info)
+        return list(merges_of(root.pk).select_related("absorbed", "survivor"))
 
     @staticmethod
     def resolve_rank_history(root, info, limit):

@@ -20,6 +20,8 @@ class CRMAuditAction(graphene.Enum):
     RANK_UNPINNED = AuditEvent.RANK_UNPINNED
     RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
     PAID_POINTS_ISSUED = AuditEvent.PAID_POINTS_ISSUED
+    CUSTOMERS_MERGED = AuditEvent.CUSTOMERS_MERGED
+    CUSTOMERS_UNMERGED = AuditEvent.CUSTOMERS_UNMERGED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):
