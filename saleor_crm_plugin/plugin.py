@@ -166,6 +166,11 @@ class CRMPlugin(BasePlugin):
         self._changed(PendingChange.CUSTOMER, [customer.pk])
 
     @_never_raises
+    def account_confirmed(self, user, previous_value, **kwargs):
+        # Confirming the email is what lets the account adopt its guest history.
+        self._changed(PendingChange.CUSTOMER, [user.pk])
+
+    @_never_raises
     def customer_deleted(self, customer, previous_value, **kwargs):
         self._changed(PendingChange.CUSTOMER_DELETED, [customer.pk], timezone.now())
 

@@ -373,9 +373,15 @@ def _refunds(order_ids) -> tuple[dict, dict]:
 def read_customers(users) -> list[CustomerSnapshot]:
     """Read these Saleor users (a queryset, in its order) as snapshots: one query of values."""
     return [
-        CustomerSnapshot(user_id=str(pk), email=email, joined_at=joined, updated_at=updated)
-        for pk, email, joined, updated in users.values_list(
-            "pk", "email", "date_joined", "updated_at"
+        CustomerSnapshot(
+            user_id=str(pk),
+            email=email,
+            joined_at=joined,
+            updated_at=updated,
+            email_confirmed=confirmed,
+        )
+        for pk, email, joined, updated, confirmed in users.values_list(
+            "pk", "email", "date_joined", "updated_at", "is_confirmed"
         )
     ]
 
