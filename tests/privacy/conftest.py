@@ -1,7 +1,7 @@
 """A customer with data in every domain of the CRM, in the sandbox store (PostgreSQL)."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -95,7 +95,7 @@ def person(webhook_settings, django_capture_on_commit_callbacks) -> Person:
         currency="JPY",
         lines=[("VARIANT-1", 2)],
         interval=Interval(1, Unit.MONTH),
-        first_delivery=date.today() + timedelta(days=20),
+        first_delivery=now.date() + timedelta(days=20),
         actor=f"user:{user.pk}",
         now=now,
         rules=rules_for(config),
