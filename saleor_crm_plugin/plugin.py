@@ -205,6 +205,10 @@ class CRMPlugin(BasePlugin):
             from .campaigns.views import unsubscribe_view
 
             return unsubscribe_view(request, route.removeprefix("campaigns/unsubscribe/"))
+        if route in ("export/customer-data.json", "export/customer-data.csv"):
+            from .graphql.export_view import export_customer_data_view
+
+            return export_customer_data_view(request, route.rsplit(".", 1)[1])
         if route == "export/picking.csv":
             from .graphql.export_view import export_picking_view
 

@@ -6,13 +6,27 @@ from ..customers.models import CustomerProfile
 
 
 class AuditEvent(models.Model):
-    """One change staff made by hand: who, when, what, to whom, and why."""
+    """One change staff made by hand (or a read of a customer's record): who, when, what, to
+    whom, and why."""
 
     POINTS_ADJUSTED = "points_adjusted"
     RANK_PINNED = "rank_pinned"
     RANK_UNPINNED = "rank_unpinned"
     RANK_TABLE_SAVED = "rank_table_saved"
-    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED)
+    # Privacy: staff read a customer's full record (the 360° view, the Dashboard widget), or
+    # exported everything held about them; retention erased a guest's email.
+    CUSTOMER_VIEWED = "customer_viewed"
+    CUSTOMER_DATA_EXPORTED = "customer_data_exported"
+    GUEST_ERASED = "guest_erased"
+    ACTIONS = (
+        POINTS_ADJUSTED,
+        RANK_PINNED,
+        RANK_UNPINNED,
+        RANK_TABLE_SAVED,
+        CUSTOMER_VIEWED,
+        CUSTOMER_DATA_EXPORTED,
+        GUEST_ERASED,
+    )
 
     at = models.DateTimeField()
     actor = models.CharField(max_length=255)

@@ -19,6 +19,9 @@ class CRMAuditAction(graphene.Enum):
     RANK_PINNED = AuditEvent.RANK_PINNED
     RANK_UNPINNED = AuditEvent.RANK_UNPINNED
     RANK_TABLE_SAVED = AuditEvent.RANK_TABLE_SAVED
+    CUSTOMER_VIEWED = AuditEvent.CUSTOMER_VIEWED
+    CUSTOMER_DATA_EXPORTED = AuditEvent.CUSTOMER_DATA_EXPORTED
+    GUEST_ERASED = AuditEvent.GUEST_ERASED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):
