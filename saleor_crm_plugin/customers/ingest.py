@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "IngestResult",
     "digest_for",
+    "erase_guest_profiles",
     "ingest_customers",
     "ingest_orders",
     "recompute_profiles",
@@ -625,6 +626,35 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
     from ..privacy.erasure import erase_copies
 
     erase_copies([profile.pk], snapshot.updated_at)
+
+
+def erase_guest_profiles(profile_ids: Iterable[int], at) -> list[int]:
+    """Erase these guest profiles as a deletion erases a customer: the profile and its orders
+    lose the email digest (their figures stay, anonymous), the copies other rows hold go
+    (`privacy.erasure`). Profiles that are no longer guests, or already erased, are left
+    alone. In one transaction, with the emails locked against ingestion; returns the ids
+    erased."""
+    with transaction.atomic():
+        candidates = CustomerProfile.objects.filter(
+            pk__in=sorted(set(profile_ids)), user_id__isnull=True, anonymized_at__isnull=True
+        )
+        _lock(f"email:{d}" for d in candidates.values_list("email_digest", flat=True) if d)
+        # read again under the locks: an order of the email may have just made it a customer's
+        profiles = list(
+            candidates.select_for_update().order_by("pk").only("pk", "email_digest", "updated_at")
+        )
+        ids = [profile.pk for profile in profiles]
+        if not ids:
+            return ids
+        CustomerProfile.objects.filter(pk__in=ids).update(
+            email_digest=None, anonymized_at=at, updated_at=timezone.now()
+        )
+        OrderRecord.objects.filter(profile_id__in=ids).update(email_digest=None)
+        CustomerSpend.objects.filter(profile_id__in=ids).update(profile_active=False, **UNSCORED)
+        from ..privacy.erasure import erase_copies
+
+        erase_copies(ids, at)
+    return ids
 
 
 # --- aggregates ---------------------------------------------------------------------------
