@@ -4,14 +4,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
-from saleor_crm_plugin.audit.models import AuditEvent
-from saleor_crm_plugin.audit.services import record
-from saleor_crm_plugin.campaigns.insert_models import InsertDecision, OrderInsert
-from saleor_crm_plugin.campaigns.models import CampaignFlow, CampaignSend, FlowEntry
-from saleor_crm_plugin.campaigns.transports import enqueue_webhook
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.host import get_host, reset_host
 from saleor_crm_plugin.intake import outbox
@@ -21,6 +15,8 @@ from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
 from saleor_crm_plugin.subscriptions.services import create_subscription, rules_for
 from saleor_crm_plugin.tasks import drain_changes_task
 from tests.factories import order
+
+from .leaks import add_copies
 
 EMAIL = "hanako.yamada@example.jp"
 FIRST, LAST = "Hanako", "Yamadaera"
@@ -103,45 +99,5 @@ def person(webhook_settings, django_capture_on_commit_callbacks) -> Person:
         shipping_address=ADDRESS,
         billing_address=ADDRESS,
     )
-    flow = CampaignFlow.objects.create(slug="welcome", definition={"name": "Welcome"})
-    entry = FlowEntry.objects.create(flow=flow, profile=profile, occasion="first", entered_at=now)
-    # what `transports._smtp_outcome` records for a refused recipient
-    CampaignSend.objects.create(
-        key=f"{entry.pk}:0",
-        entry=entry,
-        flow=flow,
-        profile=profile,
-        step=0,
-        channel="email",
-        due_at=now,
-        status=CampaignSend.FAILED,
-        reason="smtp:550",
-        error=f"SMTP 550: 5.1.1 <{EMAIL}>: Recipient address rejected ({EMAIL})",
-    )
-    # what `messages._deliver_webhook` queues for a webhook step
-    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
-        enqueue_webhook(
-            config,
-            "flow.step",
-            {
-                "flow": "welcome",
-                "step": 1,
-                "profile": profile.pk,
-                "user": profile.user_id,
-                "variables": {"name": FIRST, "points": 102},
-            },
-            f"{entry.pk}:1",
-        )
-    decision = InsertDecision.objects.create(
-        order_id=order_ids[0], number="1", paid_at=now, decided_at=now, codes="WELCOME"
-    )
-    OrderInsert.objects.create(decision=decision, code="WELCOME", paid_at=now)
-    record(
-        AuditEvent.POINTS_ADJUSTED,
-        "staff:1",
-        now,
-        profile_id=profile.pk,
-        points=10,
-        reason="goodwill for a late parcel",
-    )
+    add_copies(profile, EMAIL, FIRST, order_ids[0], config, django_capture_on_commit_callbacks)
     return Person(user=user, profile=profile, order_ids=order_ids)

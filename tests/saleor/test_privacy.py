@@ -8,8 +8,10 @@
   data in any CRM table.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
+import graphene
 import pytest
 from django.utils import timezone
 
@@ -24,8 +26,12 @@ from saleor.plugins.manager import get_plugins_manager
 from saleor.site import AccountConfirmMode
 
 from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
+from saleor_crm_plugin.host.saleor import SaleorHost
 from saleor_crm_plugin.loyalty.models import PointsEntry
 from saleor_crm_plugin.loyalty.services import balance
+from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
+from saleor_crm_plugin.subscriptions.services import create_subscription, rules_for
+from tests.privacy.leaks import add_copies, find_personal_data
 
 pytestmark = [pytest.mark.saleor, pytest.mark.django_db]
 
@@ -139,3 +145,109 @@ def test_an_unconfirmed_registration_adopts_nothing_until_saleor_links_the_order
     user.refresh_from_db()
     assert user.private_metadata["crm.order_count"] == "2"
     assert user.private_metadata["crm.points_pending"] == "102"
+
+
+CUSTOMER_DELETE = """
+mutation($id: ID!) { customerDelete(id: $id) { errors { field message code } } }
+"""
+
+
+@pytest.fixture
+def webhook_plugin(crm_plugin):
+    """The CRM plugin with points and a webhook receiver set (deliveries are queued)."""
+    manager = get_plugins_manager(allow_replica=False)
+    manager.save_plugin_configuration(
+        "saleor.crm",
+        None,
+        {
+            "active": True,
+            "configuration": [
+                {"name": "points-earn-rates", "value": "USD: 1 per 1"},
+                {"name": "webhook-url", "value": "http://127.0.0.1:9/hooks"},
+                {"name": "webhook-secret", "value": "whsec-0123456789abcdef"},
+            ],
+        },
+    )
+    return get_plugins_manager(allow_replica=False)
+
+
+def test_customer_delete_leaves_no_personal_data_in_any_crm_table(
+    webhook_plugin,
+    staff_api_client,
+    permission_manage_users,
+    customer_user,
+    order_list,
+    recorded,
+    django_capture_on_commit_callbacks,
+):
+    # given: a customer with paid orders (points, rank, scores), a subscription to their own
+    # address, a refused campaign email, a webhook about them, package inserts
+    address = customer_user.default_shipping_address
+    for order in order_list:
+        order.shipping_address = address.get_copy()
+    _guest_orders(order_list, customer_user.email, "51.00")
+    for order in order_list:
+        order.user = customer_user
+        order.save(update_fields=["user"])
+    with recorded():
+        for order in order_list:
+            webhook_plugin.order_created(order)
+        webhook_plugin.customer_updated(customer_user)
+    profile = CustomerProfile.objects.get(user_id=str(customer_user.pk))
+    host = SaleorHost()
+    config = host.config()
+    [shipping, _billing] = host.order_addresses(str(order_list[0].pk))
+    create_subscription(
+        profile,
+        channel=order_list[0].channel.slug,
+        currency="USD",
+        lines=[("VARIANT-1", 1)],
+        interval=Interval(1, Unit.MONTH),
+        first_delivery=timezone.now().date() + timedelta(days=20),
+        actor=f"user:{customer_user.pk}",
+        now=timezone.now(),
+        rules=rules_for(config),
+        zone=config.zone,
+        shipping_address=shipping,
+        billing_address=shipping,
+    )
+    add_copies(
+        profile,
+        customer_user.email,
+        customer_user.first_name,
+        str(order_list[0].pk),
+        config,
+        django_capture_on_commit_callbacks,
+    )
+    personal = [
+        customer_user.email,
+        customer_user.first_name,
+        customer_user.last_name,
+        str(address.phone),
+        address.first_name,
+        address.last_name,
+        address.street_address_1,
+        address.city,
+        address.postal_code,
+    ]
+    assert PointsEntry.objects.filter(account__profile=profile).count() == 3
+    assert {table for table, *_ in find_personal_data(personal)} == {
+        "saleor_crm_subscription",
+        "saleor_crm_campaignsend",
+        "saleor_crm_webhookdelivery",
+    }
+
+    # when: staff delete the customer as Dashboard does (Saleor's customerDelete)
+    user_id = graphene.Node.to_global_id("User", customer_user.pk)
+    with recorded():
+        response = staff_api_client.post_graphql(
+            CUSTOMER_DELETE, {"id": user_id}, permissions=[permission_manage_users]
+        )
+    assert get_graphql_content(response)["data"]["customerDelete"]["errors"] == []
+
+    # then: Saleor no longer has them, and no CRM table or column holds their data
+    assert not User.objects.filter(pk=customer_user.pk).exists()
+    assert find_personal_data(personal) == []
+    profile.refresh_from_db()
+    assert profile.anonymized_at is not None
+    assert (profile.email_digest, profile.order_count) == (None, 3)
