@@ -8,8 +8,11 @@
   data in any CRM table.
 """
 
+import csv
+import io
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import graphene
 import pytest
@@ -18,6 +21,7 @@ from django.utils import timezone
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
 
 from saleor.account.models import User
+from saleor.core.jwt import create_access_token
 from saleor.core.tokens import account_confirm_token_generator
 from saleor.graphql.tests.utils import get_graphql_content
 from saleor.order import OrderEvents, OrderStatus
@@ -25,6 +29,7 @@ from saleor.order.models import Order, OrderEvent
 from saleor.plugins.manager import get_plugins_manager
 from saleor.site import AccountConfirmMode
 
+from saleor_crm_plugin.audit.models import AuditEvent
 from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
 from saleor_crm_plugin.host.saleor import SaleorHost
 from saleor_crm_plugin.loyalty.models import PointsEntry
@@ -49,6 +54,14 @@ mutation($email: String!, $token: String!, $password: String) {
 """
 GUEST = "guest.privacy@example.com"
 PASSWORD = "Secret-Passw0rd!"
+
+
+@pytest.fixture
+def throttling_disabled():
+    """Saleor's login throttling off (as its own account tests have it): confirmAccount checks
+    the password."""
+    with mock.patch("saleor.account.throttling.cache"):
+        yield
 
 
 @pytest.fixture
@@ -87,8 +100,10 @@ def test_an_unconfirmed_registration_adopts_nothing_until_saleor_links_the_order
     site_settings,
     throttling_disabled,
     recorded,
+    settings,
 ):
     # given: two paid guest orders of 51 USD each, recorded as a guest's
+    settings.ALLOWED_CLIENT_HOSTS = ["localhost"]
     site_settings.enable_account_confirmation_by_email = True
     site_settings.account_confirm_merge_mode = AccountConfirmMode.REQUIRE_PASSWORD
     site_settings.save()
@@ -140,11 +155,13 @@ def test_an_unconfirmed_registration_adopts_nothing_until_saleor_links_the_order
     account = CustomerProfile.objects.get(user_id=str(user.pk))
     assert account.order_count == 2
     assert set(OrderRecord.objects.values_list("profile_id", flat=True)) == {account.pk}
-    points = balance(account.pk, timezone.now())  # pending for the return window
-    assert (points.available, points.pending) == (0, 102)
+    # 51 + 51, and the default first-order bonus of 100; pending for the return window
+    points = balance(account.pk, timezone.now())
+    assert (points.available, points.pending) == (0, 202)
+    assert PointsEntry.objects.filter(account__profile=account, kind="earn").count() == 2
     user.refresh_from_db()
     assert user.private_metadata["crm.order_count"] == "2"
-    assert user.private_metadata["crm.points_pending"] == "102"
+    assert user.private_metadata["crm.points_pending"] == "202"
 
 
 CUSTOMER_DELETE = """
@@ -251,3 +268,46 @@ def test_customer_delete_leaves_no_personal_data_in_any_crm_table(
     profile.refresh_from_db()
     assert profile.anonymized_at is not None
     assert (profile.email_digest, profile.order_count) == (None, 3)
+
+
+def test_staff_export_what_the_crm_and_saleor_hold_of_a_customer(
+    crm_plugin, client, staff_user, permission_manage_users, customer_user, order_list, recorded
+):
+    # given: a customer with three paid orders shipped to their address
+    address = customer_user.default_shipping_address
+    _guest_orders(order_list, customer_user.email, "51.00")
+    for order in order_list:
+        order.user = customer_user
+        order.shipping_address = address.get_copy()
+        order.save(update_fields=["user", "shipping_address"])
+    with recorded():
+        for order in order_list:
+            crm_plugin.order_created(order)
+    staff_user.user_permissions.add(permission_manage_users)
+    user_id = graphene.Node.to_global_id("User", customer_user.pk)
+
+    # when: staff download the CSV, as the widget's button does (Dashboard's token in the form)
+    response = client.post(
+        "/plugins/global/saleor.crm/export/customer-data.csv",
+        {"customerId": user_id, "accessToken": create_access_token(staff_user)},
+    )
+
+    # then: Saleor's account and order addresses, the CRM's orders; audited
+    assert response.status_code == 200, response.content
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = {(section, field): value for section, field, value in rows[1:]}
+    assert cells[("store", "account.email")] == customer_user.email
+    assert cells[("store", "account.last_name")] == customer_user.last_name
+    # a phone starts with +: the CSV guard writes it as text, not a formula
+    assert cells[("store", "account.default_shipping_address.phone")] == f"'{address.phone}"
+    shipped = [
+        value
+        for (section, field), value in cells.items()
+        if section == "store" and field.endswith(".shipping_address.streetAddress1")
+    ]
+    assert shipped == [address.street_address_1] * 3
+    assert {cells[("orders", f"{n}.order_id")] for n in range(3)} == {
+        str(order.pk) for order in order_list
+    }
+    event = AuditEvent.objects.get(action=AuditEvent.CUSTOMER_DATA_EXPORTED)
+    assert (event.actor, event.detail) == (f"staff:{staff_user.pk}", {"format": "csv"})
