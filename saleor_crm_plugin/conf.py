@@ -87,6 +87,7 @@ WEBHOOK_SECRET = "webhook-secret"  # noqa: S105
 # A webhook secret shorter than this is refused (HMAC-SHA256 keys should not be guessable).
 WEBHOOK_SECRET_MIN_LENGTH = 16
 INSERT_RULES = "insert-rules"
+GUEST_RETENTION = "guest-retention-years"
 
 # name -> (label, help text, kind), in the order Dashboard shows them.
 # Kinds: string, int, multiline, boolean, secret (Saleor's SECRET: its API shows only the last
@@ -442,6 +443,13 @@ FIELDS = {
         "'WELCOME-LEAFLET: first order'. Empty: no inserts.",
         "multiline",
     ),
+    GUEST_RETENTION: (
+        "Guest retention (years)",
+        "Erase a guest profile (a customer without an account) after this many years without an "
+        "order: the CRM forgets which email it belongs to (its orders stay, counted in reports, "
+        "no longer anyone's), daily, audited. Empty: guests are kept (1-100).",
+        "string",
+    ),
     INGESTION_ENABLED: (
         "Record orders and customers",
         "When on, every order and customer event is recorded in the CRM ledger.",
@@ -545,6 +553,7 @@ DEFAULTS = {
     WEBHOOK_URL: "",
     WEBHOOK_SECRET: "",
     INSERT_RULES: "",
+    GUEST_RETENTION: "",
 }
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -600,6 +609,9 @@ class CRMConfig:
     campaign_weekly_cap: int = 3
     campaign_service_notices: bool = True
     campaign_attribution_days: int = 30
+    # Privacy (privacy/retention.py): guest profiles without an order for this many years are
+    # erased; None keeps them.
+    guest_retention_years: int | None = None
     # Campaign channels (campaigns/transports.py). Secrets are left out of the repr (logs).
     smtp_host: str = ""  # empty: Django's email settings
     smtp_port: int = 587
@@ -704,6 +716,13 @@ def _parse_whole(field: str, value, high: int, low: int = 0, unit: str = "") -> 
         what = f"a whole number of {unit}" if unit else "a whole number"
         raise ConfigError(field, f"'{value}' is not {what} from {low} to {high}")
     return int(text)
+
+
+def _parse_optional_whole(field: str, value, high: int, low: int = 0, unit: str = ""):
+    """`_parse_whole`, or None when the setting is empty (off)."""
+    if value is None or not str(value).strip():
+        return None
+    return _parse_whole(field, value, high, low, unit)
 
 
 def _parse_hours_list(field: str, value) -> tuple[int, ...]:
@@ -972,6 +991,9 @@ def parse_config(raw: Mapping | Iterable[Mapping] | None) -> CRMConfig:
         campaign_service_notices=_parse_bool(CAMPAIGN_SERVICE, values[CAMPAIGN_SERVICE]),
         campaign_attribution_days=_parse_whole(
             CAMPAIGN_ATTRIBUTION, values[CAMPAIGN_ATTRIBUTION], 365, low=1, unit="days"
+        ),
+        guest_retention_years=_parse_optional_whole(
+            GUEST_RETENTION, values[GUEST_RETENTION], 100, low=1, unit="years"
         ),
         **_parse_channels(values),
     )

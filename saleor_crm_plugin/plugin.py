@@ -166,6 +166,11 @@ class CRMPlugin(BasePlugin):
         self._changed(PendingChange.CUSTOMER, [customer.pk])
 
     @_never_raises
+    def account_confirmed(self, user, previous_value, **kwargs):
+        # Confirming the email is what lets the account adopt its guest history.
+        self._changed(PendingChange.CUSTOMER, [user.pk])
+
+    @_never_raises
     def customer_deleted(self, customer, previous_value, **kwargs):
         self._changed(PendingChange.CUSTOMER_DELETED, [customer.pk], timezone.now())
 
@@ -200,6 +205,10 @@ class CRMPlugin(BasePlugin):
             from .campaigns.views import unsubscribe_view
 
             return unsubscribe_view(request, route.removeprefix("campaigns/unsubscribe/"))
+        if route in ("export/customer-data.json", "export/customer-data.csv"):
+            from .graphql.export_view import export_customer_data_view
+
+            return export_customer_data_view(request, route.rsplit(".", 1)[1])
         if route == "export/picking.csv":
             from .graphql.export_view import export_picking_view
 

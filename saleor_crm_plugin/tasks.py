@@ -27,6 +27,7 @@ from .loyalty.tasks import (
     review_ranks_chunk_task,
     review_ranks_task,
 )
+from .privacy.tasks import erase_old_guests_task
 from .segments.tasks import (
     evaluate_segments_task,
     recompute_rfm_chunk_task,
@@ -43,6 +44,7 @@ __all__ = [
     "dispatch_campaigns_task",
     "drain_changes_task",
     "erase_customer_task",
+    "erase_old_guests_task",
     "evaluate_segments_task",
     "expire_points_task",
     "find_duplicates_task",

@@ -63,7 +63,13 @@ def order(
 
 
 def customer(
-    user_id="1", *, email="user1@example.com", updated_at=T0, deleted=False, joined_at=None
+    user_id="1",
+    *,
+    email="user1@example.com",
+    updated_at=T0,
+    deleted=False,
+    joined_at=None,
+    email_confirmed=True,
 ) -> CustomerSnapshot:
     return CustomerSnapshot(
         user_id=user_id,
@@ -71,6 +77,7 @@ def customer(
         updated_at=updated_at,
         joined_at=joined_at or T0 - timedelta(days=30),
         deleted=deleted,
+        email_confirmed=email_confirmed,
     )
 
 

@@ -6,7 +6,8 @@ from ..customers.models import CustomerProfile
 
 
 class AuditEvent(models.Model):
-    """One change staff made by hand: who, when, what, to whom, and why."""
+    """One change staff made by hand (or a read of a customer's record): who, when, what, to
+    whom, and why."""
 
     POINTS_ADJUSTED = "points_adjusted"
     RANK_PINNED = "rank_pinned"
@@ -15,6 +16,11 @@ class AuditEvent(models.Model):
     PAID_POINTS_ISSUED = "paid_points_issued"
     CUSTOMERS_MERGED = "customers_merged"
     CUSTOMERS_UNMERGED = "customers_unmerged"
+    # Privacy: staff read a customer's full record (the 360° view, the Dashboard widget), or
+    # exported everything held about them; retention erased a guest's email.
+    CUSTOMER_VIEWED = "customer_viewed"
+    CUSTOMER_DATA_EXPORTED = "customer_data_exported"
+    GUEST_ERASED = "guest_erased"
     ACTIONS = (
         POINTS_ADJUSTED,
         RANK_PINNED,
@@ -23,6 +29,9 @@ class AuditEvent(models.Model):
         PAID_POINTS_ISSUED,
         CUSTOMERS_MERGED,
         CUSTOMERS_UNMERGED,
+        CUSTOMER_VIEWED,
+        CUSTOMER_DATA_EXPORTED,
+        GUEST_ERASED,
     )
 
     at = models.DateTimeField()

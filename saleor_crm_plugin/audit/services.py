@@ -33,6 +33,29 @@ def record(
     )
 
 
+def record_each(
+    action: str, actor: str, at: datetime, profile_ids, *, reason: str = "", detail=None
+) -> int:
+    """`record` the same event for each of these customers, in one INSERT; return how many."""
+    if action not in AuditEvent.ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if not actor:
+        raise ValueError("an audit event needs its actor")
+    events = [
+        AuditEvent(
+            action=action,
+            actor=actor,
+            at=at,
+            profile_id=profile_id,
+            reason=reason[:255],
+            detail=detail or {},
+        )
+        for profile_id in profile_ids
+    ]
+    AuditEvent.objects.bulk_create(events)
+    return len(events)
+
+
 def trail(*, profile_id: int | None = None, actions=None):
     """The events, newest first (a queryset to paginate), optionally of one customer/action."""
     events = AuditEvent.objects.all()

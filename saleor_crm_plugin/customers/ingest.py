@@ -8,7 +8,8 @@ never adjusted by deltas:
 - an order placed by a user belongs to that user's profile;
 - a guest order belongs to the registered profile with the same email, when that profile stands
   on its own (a customer snapshot, or orders the user placed), else to the guest profile of
-  that email;
+  that email; a customer whose email is not confirmed (`CustomerSnapshot.email_confirmed`)
+  has no email to the ledger yet, so their guest history waits for the confirmation;
 - a registered profile known only from orders takes its email from the user's latest order;
 - a profile with no orders, no customer snapshot and no deletion record goes;
 - a deleted customer's profile keeps its orders and aggregates without any email digest;
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "IngestResult",
     "digest_for",
+    "erase_guest_profiles",
     "ingest_customers",
     "ingest_orders",
     "recompute_profiles",
@@ -597,7 +599,12 @@ def ingest_customers(snapshots: Iterable[CustomerSnapshot], settle: bool = True)
     if not winners:
         return result
     key = _digest_key()
-    digests = {user_id: email_digest(s.email, key) for user_id, s in winners.items()}
+    # An unconfirmed customer's email is not yet theirs: no digest, so neither the guest
+    # profile nor the guest orders of that email move to them until it is confirmed.
+    digests = {
+        user_id: email_digest(s.email, key) if s.email_confirmed else None
+        for user_id, s in winners.items()
+    }
     lock_keys = [f"user:{user_id}" for user_id in winners]
     lock_keys += [f"email:{d}" for d in digests.values() if d]
     with transaction.atomic():
@@ -671,6 +678,39 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
     ).update(email_digest=None)
     # A deleted customer is not scored: the rows keep the figures, not the scores.
     CustomerSpend.objects.filter(profile=profile).update(profile_active=False, **UNSCORED)
+    # What other rows copied of them (addresses, error texts, webhook payloads) goes too.
+    from ..privacy.erasure import erase_copies
+
+    erase_copies([profile.pk], snapshot.updated_at)
+
+
+def erase_guest_profiles(profile_ids: Iterable[int], at) -> list[int]:
+    """Erase these guest profiles as a deletion erases a customer: the profile and its orders
+    lose the email digest (their figures stay, anonymous), the copies other rows hold go
+    (`privacy.erasure`). Profiles that are no longer guests, or already erased, are left
+    alone. In one transaction, with the emails locked against ingestion; returns the ids
+    erased."""
+    with transaction.atomic():
+        candidates = CustomerProfile.objects.filter(
+            pk__in=sorted(set(profile_ids)), user_id__isnull=True, anonymized_at__isnull=True
+        )
+        _lock(f"email:{d}" for d in candidates.values_list("email_digest", flat=True) if d)
+        # read again under the locks: an order of the email may have just made it a customer's
+        profiles = list(
+            candidates.select_for_update().order_by("pk").only("pk", "email_digest", "updated_at")
+        )
+        ids = [profile.pk for profile in profiles]
+        if not ids:
+            return ids
+        CustomerProfile.objects.filter(pk__in=ids).update(
+            email_digest=None, anonymized_at=at, updated_at=timezone.now()
+        )
+        OrderRecord.objects.filter(profile_id__in=ids).update(email_digest=None)
+        CustomerSpend.objects.filter(profile_id__in=ids).update(profile_active=False, **UNSCORED)
+        from ..privacy.erasure import erase_copies
+
+        erase_copies(ids, at)
+    return ids
 
 
 # --- aggregates ---------------------------------------------------------------------------

@@ -261,6 +261,10 @@ class CustomerSnapshot:
     email: str | None = None
     joined_at: datetime | None = None
     deleted: bool = False
+    # Whether the customer has shown they own the email (Saleor's `is_confirmed`). Until then
+    # the email is not theirs to the CRM: their guest history stays where it is, as Saleor
+    # links guest orders to an account only once its address is confirmed.
+    email_confirmed: bool = True
 
     def __post_init__(self):
         if not str(self.user_id or "").strip():

@@ -235,6 +235,13 @@ MESSAGES = {
     "action_RANK_UNPINNED": pgettext_lazy("crm-dashboard", "Rank unpinned"),
     "action_RANK_TABLE_SAVED": pgettext_lazy("crm-dashboard", "Rank table saved"),
     "action_PAID_POINTS_ISSUED": pgettext_lazy("crm-dashboard", "Paid points issued"),
+    "action_CUSTOMER_VIEWED": pgettext_lazy("crm-dashboard", "Customer record viewed"),
+    "action_CUSTOMER_DATA_EXPORTED": pgettext_lazy("crm-dashboard", "Personal data exported"),
+    "action_GUEST_ERASED": pgettext_lazy("crm-dashboard", "Guest erased (retention)"),
+    # The widget's data-subject export (everything the CRM and the store hold of the customer)
+    "personal_data": pgettext_lazy("crm-dashboard", "Personal data"),
+    "download_data_json": pgettext_lazy("crm-dashboard", "Download (JSON)"),
+    "download_data_csv": pgettext_lazy("crm-dashboard", "Download (CSV)"),
     "store_wide": pgettext_lazy("crm-dashboard", "(store)"),
     # How the RFM scores in force were set (CRMRfmGroup.scoring, CRMScore.scoring)
     "scoring": pgettext_lazy("crm-dashboard", "Scoring"),

@@ -347,13 +347,15 @@ def _main_currency() -> str:
     return group or ""
 
 
-def _execute(host, requester, request, query: str, variables: dict) -> dict:
+def _execute(host, requester, request, query: str, variables: dict, context=None) -> dict:
     """Our GraphQL in process as the token's requester: its data, with null where a field
-    answered an error (an unknown customer, a refused mutation)."""
+    answered an error (an unknown customer, a refused mutation). `context`: one shared by the
+    queries of one page load (a customer read is audited once a context)."""
     from ..graphql.core.errors import log_unexpected
     from ..graphql.schema import schema
 
-    result = schema.execute(query, variables=variables, context=Context(request, host, requester))
+    context = context or Context(request, host, requester)
+    result = schema.execute(query, variables=variables, context=context)
     log_unexpected(result.errors)
     return result.data or {}
 
@@ -417,13 +419,15 @@ def _widget(request, host) -> HttpResponse:
     words = context["t"]
     customer_id = request.POST.get("customerId", "")
     notice = _action(host, requester, request, customer_id, words)
-    found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
+    # one context for the load: the customer's record is read (and audited) once
+    shared = Context(request, host, requester)
+    found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id}, shared)
     data = found.get("crmCustomer")
     channel = data.get("mainChannel") if data else None
     picks = []
     if channel:
         variables = {"id": customer_id, "channel": channel}
-        answer = _execute(host, requester, request, WIDGET_PICKS_QUERY, variables)
+        answer = _execute(host, requester, request, WIDGET_PICKS_QUERY, variables, shared)
         picks = (answer.get("crmCustomer") or {}).get("recommendations") or []
     edges = (found.get("crmSubscriptions") or {}).get("edges", []) if data else []
     subscriptions = [edge["node"] for edge in edges]
@@ -444,6 +448,8 @@ def _widget(request, host) -> HttpResponse:
             "token": request.POST.get("accessToken", ""),
             "customer_id": customer_id,
             "request_id": uuid.uuid4().hex,
+            "export": f"{_base(request)}/export",
+            "export_forms": ("json", "csv"),
         },
     )
     return HttpResponse(html)

@@ -1,12 +1,14 @@
 """`POST export/customers.csv`: a segment's or a rule's customers as a streamed CSV (staff);
 `POST export/analytics.csv`: a stored report or the basket pairs, as the analytics queries
 filter and sort them; `POST export/picking.csv`: a store day's picking list of package
-inserts (staff with MANAGE_ORDERS)."""
+inserts (staff with MANAGE_ORDERS); `POST export/customer-data.json` / `.csv`: the
+data-subject export of one customer."""
 
 import json
 from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 
 from ..analytics.basket_services import pairs_csv_rows
 from ..analytics.report_services import report_csv
@@ -15,6 +17,8 @@ from ..customers.search import SearchError, customer_filter_from, search_profile
 from ..errors import FieldError
 from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
 from ..loyalty.point_report_services import free_points_csv, paid_points_csv
+from ..privacy.export import CSV_COLUMNS, export_customer_data
+from ..privacy.export import csv_rows as export_csv_rows
 from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
@@ -26,6 +30,7 @@ from .analytics.resolvers import (
     pairs_filters,
     repeat_filters,
 )
+from .core.customers import customer_by_id
 from .core.errors import InputError
 
 
@@ -246,4 +251,56 @@ def export_picking_view(request: HttpRequest) -> HttpResponse:
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="picking-{day.isoformat()}.csv"'
+    return response
+
+
+def export_customer_data_view(request: HttpRequest, form: str) -> HttpResponse:
+    """Answer everything the CRM and the store hold of one customer (the data-subject export)
+    as a JSON file (`form` "json") or a CSV of section/field/value rows ("csv"); audited.
+
+    Staff with MANAGE_USERS, by their token in the Authorization header and a JSON body
+    `{"customer": "<CRMCustomer or User ID>"}`, or by the form the Dashboard widget posts
+    (`accessToken`, `customerId`).
+    """
+    if request.method != "POST":
+        return _error("method", "send the export request by POST", 405)
+    host = get_host()
+    with host.database_access():
+        posted = request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+        if posted:
+            requester = host.requester_from_token(request.POST.get("accessToken", ""))
+            customer_id = request.POST.get("customerId", "")
+        else:
+            requester = host.requester(request)
+            body, bad = _json_object(request)
+            if bad is not None:
+                return bad
+            customer_id = body.get("customer", "")
+        if requester is None or not requester.has_permission(MANAGE_USERS):
+            return _error(
+                "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403
+            )
+        if not isinstance(customer_id, str) or not customer_id.strip():
+            return _error("customer", "is required: a CRMCustomer or User ID")
+        try:
+            profile = customer_by_id(customer_id)
+        except FieldError as error:
+            return _error("customer", error.message, 404)
+        data = export_customer_data(
+            profile, host.config(), host, requester.actor, timezone.now(), form
+        )
+    name = f"customer-{profile.pk}-data"
+    if form == "csv":
+        response = StreamingHttpResponse(
+            csv_table(CSV_COLUMNS, export_csv_rows(data)), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2),
+            content_type="application/json; charset=utf-8",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{form}"'
     return response

@@ -10,6 +10,7 @@ import graphene
 from .analytics.schema import AnalyticsQueries
 from .campaigns.schema import CampaignMutations, CampaignQueries
 from .core.types import Money
+from .customers.mutations import CustomerMutations
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
 from .inserts.schema import InsertQueries
@@ -35,6 +36,7 @@ class Query(
 
 
 class Mutation(
+    CustomerMutations,
     SegmentMutations,
     LoyaltyMutations,
     SubscriptionMutations,

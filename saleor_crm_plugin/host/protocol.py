@@ -162,6 +162,14 @@ class Host(Protocol):
         """Return the email and name of each of these users (`attributes.StaffMember`), by user
         id, in one query; users the store no longer has are left out."""
 
+    def personal_data(self, user_id: str | None, order_ids: Iterable[str]) -> dict:
+        """What the store holds of one person, for their data-subject export, in a few queries:
+        `{"account": {...} | None, "orders": {order id: {"email", "shipping_address",
+        "billing_address"}}}`. The account (with `user_id`; None for a guest or a user the store
+        no longer has): email, names, whether active and confirmed, when joined, language,
+        note, addresses, metadata. Addresses as Saleor's AddressInput fields. Orders the store
+        does not have are left out."""
+
     def user_global_id(self, user_id: str) -> str:
         """Return the store's GraphQL ID of a user (Saleor's `User:<pk>` in base64)."""
 

@@ -374,9 +374,15 @@ def _refunds(order_ids) -> tuple[dict, dict]:
 def read_customers(users) -> list[CustomerSnapshot]:
     """Read these Saleor users (a queryset, in its order) as snapshots: one query of values."""
     return [
-        CustomerSnapshot(user_id=str(pk), email=email, joined_at=joined, updated_at=updated)
-        for pk, email, joined, updated in users.values_list(
-            "pk", "email", "date_joined", "updated_at"
+        CustomerSnapshot(
+            user_id=str(pk),
+            email=email,
+            joined_at=joined,
+            updated_at=updated,
+            email_confirmed=confirmed,
+        )
+        for pk, email, joined, updated, confirmed in users.values_list(
+            "pk", "email", "date_joined", "updated_at", "is_confirmed"
         )
     ]
 
@@ -860,6 +866,48 @@ class SaleorHost:
 
     def staff_members(self, user_ids: Iterable[str]) -> dict:
         return attributes.staff_members(_USER_COLUMNS, user_ids)
+
+    def personal_data(self, user_id: str | None, order_ids: Iterable[str]) -> dict:
+        account = None
+        if user_id and str(user_id).isdigit():
+            user = (
+                User.objects.filter(pk=int(user_id))
+                .select_related("default_shipping_address", "default_billing_address")
+                .prefetch_related("addresses")
+                .first()
+            )
+            if user is not None:
+                account = {
+                    "email": user.email,
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                    "is_active": user.is_active,
+                    "is_confirmed": user.is_confirmed,
+                    "date_joined": user.date_joined,
+                    "language_code": user.language_code,
+                    "note": user.note or "",
+                    "external_reference": user.external_reference or "",
+                    "default_shipping_address": _address_input(user.default_shipping_address),
+                    "default_billing_address": _address_input(user.default_billing_address),
+                    "addresses": [_address_input(address) for address in user.addresses.all()],
+                    "metadata": user.metadata,
+                    "private_metadata": user.private_metadata,
+                }
+        ids = [order_id for order_id in map(str, order_ids) if _is_uuid(order_id)]
+        orders = Order.objects.filter(pk__in=ids).select_related(
+            "shipping_address", "billing_address"
+        )
+        return {
+            "account": account,
+            "orders": {
+                str(order.pk): {
+                    "email": order.user_email,
+                    "shipping_address": _address_input(order.shipping_address),
+                    "billing_address": _address_input(order.billing_address),
+                }
+                for order in orders
+            },
+        }
 
     def user_global_id(self, user_id: str) -> str:
         return graphene.Node.to_global_id("User", user_id)

@@ -388,6 +388,43 @@ class SandboxHost:
     def staff_members(self, user_ids: Iterable[str]) -> dict:
         return attributes.staff_members(self._columns(), user_ids)
 
+    def personal_data(self, user_id: str | None, order_ids: Iterable[str]) -> dict:
+        from ..sandbox.models import SandboxOrder, SandboxUser
+
+        account = None
+        user = None
+        if user_id and str(user_id).isdigit():
+            user = SandboxUser.objects.filter(pk=int(user_id), is_staff=False).first()
+        if user is not None:
+            address = {
+                key: value
+                for key, value in (
+                    ("city", user.city),
+                    ("country", user.country),
+                    ("countryArea", user.country_area),
+                )
+                if value
+            }
+            account = {
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "is_active": user.is_active,
+                "is_confirmed": True,
+                "date_joined": user.date_joined,
+                "default_shipping_address": address,
+                "metadata": user.metadata,
+                "private_metadata": user.private_metadata,
+            }
+        orders = SandboxOrder.objects.filter(order_id__in=[str(i) for i in order_ids])
+        return {
+            "account": account,
+            "orders": {
+                order_id: {"email": email, "shipping_address": {}, "billing_address": {}}
+                for order_id, email in orders.values_list("order_id", "email")
+            },
+        }
+
     def user_global_id(self, user_id: str) -> str:
         return base64.b64encode(f"User:{user_id}".encode()).decode()
 

@@ -6,7 +6,8 @@
 4. subscriptions the orders start,
 5. the package inserts of orders first seen paid (decided from how their customers stood before
    the batch: read before step 1), written to the orders' `crm.inserts`,
-6. the `crm.*` metadata (and the rank's effects) in the store.
+6. the `crm.*` metadata (and the rank's effects) in the store, except for accounts whose email
+   is not confirmed yet (they adopt their guest history, and earn on it, once they confirm).
 
 Every step is idempotent and reads the ledger rather than the previous step's result: a
 batch that failed half-way and runs again finishes the follow-ups of orders the first run
@@ -113,10 +114,15 @@ def apply(host: Host, config: CRMConfig, changes: Changes, now: datetime) -> Pip
     customer_profiles = _profiles_of_users(customers) | set(report.customers.profile_ids)
     order_profiles = _profiles_of_orders(orders) | set(report.orders.profile_ids)
     touched = customer_profiles | order_profiles
+    # Accounts whose email is not confirmed yet: nothing of theirs goes to the store (their
+    # metadata is written once they confirm, with whatever Saleor then links to them).
+    unconfirmed = _profiles_of_users(
+        user_id for user_id, snapshot in customers.items() if not snapshot.email_confirmed
+    )
     rescore_profiles(touched, config.zone, as_of=now, segments=config.segment_map)
     report.predictions = score_profiles(touched, now)
     # A customer who registers adopts their guest orders, which earn now: all their orders.
-    adopted = settle_loyalty(config, host, customer_profiles, now)
+    adopted = settle_loyalty(config, host, customer_profiles - unconfirmed, now)
     loyalty = settle_loyalty(
         config, host, order_profiles - customer_profiles, now, order_ids=list(orders)
     )
@@ -125,5 +131,5 @@ def apply(host: Host, config: CRMConfig, changes: Changes, now: datetime) -> Pip
     report.subscriptions_started = start_subscriptions(host, config, list(orders.values()), now)
     inserts = apply_inserts(host, config, orders.values(), standing, now)
     report.inserts_decided, report.inserts_written = inserts.decided, inserts.written
-    report.metadata_written = sync_customer_metadata(host, touched)
+    report.metadata_written = sync_customer_metadata(host, touched - unconfirmed)
     return report

@@ -4,6 +4,7 @@ from ..campaigns.views import unsubscribe_view
 from ..dashboard.views import dashboard_view
 from ..graphql.export_view import (
     export_analytics_view,
+    export_customer_data_view,
     export_customers_view,
     export_picking_view,
 )
@@ -26,6 +27,11 @@ urlpatterns = [
     path(f"{PLUGIN}export/analytics.csv", export_analytics_view),
     path("export/picking.csv", export_picking_view, name="crm-export-picking"),
     path(f"{PLUGIN}export/picking.csv", export_picking_view),
+    re_path(
+        rf"^(?:{PLUGIN})?export/customer-data\.(?P<form>json|csv)$",
+        export_customer_data_view,
+        name="crm-export-customer-data",
+    ),
     re_path(rf"^{PLUGIN}dashboard(?P<route>/.*)?$", _dashboard),
     path("campaigns/unsubscribe/<str:token>", unsubscribe_view, name="crm-unsubscribe"),
     path(f"{PLUGIN}campaigns/unsubscribe/<str:token>", unsubscribe_view),

@@ -136,6 +136,31 @@ def test_registration_adopts_guest_orders():
     assert profile.order_count == 2
 
 
+def test_an_unconfirmed_account_leaves_the_guest_history_alone_until_confirmed():
+    # given: two guest orders, then an account registered with that email, not confirmed
+    ingest_orders([order("o1", email="ann@example.com"), order("o2", email="ann@example.com")])
+    guest_pk = CustomerProfile.objects.get().pk
+
+    # when
+    ingest_customers([customer("42", email="ann@example.com", email_confirmed=False)])
+
+    # then: the guest keeps both orders; the account has none and no email
+    guest = CustomerProfile.objects.get(pk=guest_pk)
+    assert (guest.user_id, guest.order_count) == (None, 2)
+    account = CustomerProfile.objects.get(user_id="42")
+    assert (account.email_digest, account.order_count) == (None, 0)
+    assert set(OrderRecord.objects.values_list("profile_id", flat=True)) == {guest_pk}
+
+    # when: the email is confirmed
+    ingest_customers([customer("42", email="ann@example.com", updated_at=T0 + timedelta(hours=1))])
+
+    # then: the account adopts the guest history
+    account = CustomerProfile.objects.get(user_id="42")
+    assert account.email_digest == digest_for("ann@example.com")
+    assert account.order_count == 2
+    assert not CustomerProfile.objects.filter(user_id__isnull=True).exists()
+
+
 def test_guest_orders_join_the_registered_customer_with_that_email():
     # given
     ingest_customers([customer("42", email="ann@example.com")])

@@ -229,3 +229,22 @@ def test_bad_basket_settings_name_the_setting(name, value, message):
         parse_config({name: value})
 
     assert str(error.value) == message
+
+
+def test_guest_retention_is_off_when_empty_and_counted_in_years():
+    # when
+    configs = [parse_config({"guest-retention-years": value}) for value in ("", "  ", "3")]
+
+    # then
+    assert [c.guest_retention_years for c in configs] == [None, None, 3]
+    assert parse_config(None).guest_retention_years is None
+
+
+@pytest.mark.parametrize("value", ["0", "101", "two", "1.5", "-1"])
+def test_guest_retention_must_be_1_to_100_years(value):
+    with pytest.raises(ConfigError) as error:
+        parse_config({"guest-retention-years": value})
+    assert error.value.field == "guest-retention-years"
+    assert str(error.value) == (
+        f"guest-retention-years: '{value}' is not a whole number of years from 1 to 100"
+    )

@@ -1,5 +1,9 @@
 """Resolvers of the customer queries."""
 
+from django.utils import timezone
+
+from ...audit.models import AuditEvent
+from ...audit.services import record
 from ...customers.search import (
     SearchError,
     attach_list_columns,
@@ -22,6 +26,16 @@ def resolve_customer(id: str):
         return customer_by_id(id)
     except FieldError as error:
         raise InputError("id", error.message) from error
+
+
+def record_view(context, requester, profile) -> None:
+    """Write a staff read of a customer's full record to the audit trail: one row a customer
+    a request (a context: the widget's queries share one)."""
+    viewed = context.memo.setdefault("crm_viewed", set())
+    if profile.pk in viewed:
+        return
+    viewed.add(profile.pk)
+    record(AuditEvent.CUSTOMER_VIEWED, requester.actor, timezone.now(), profile_id=profile.pk)
 
 
 def resolve_customers(info, args: dict):

@@ -5,7 +5,7 @@ from graphene import relay
 
 from ..core.errors import require_customer, require_permission
 from .filters import CRMCustomerFilterInput
-from .resolvers import resolve_customer, resolve_customers
+from .resolvers import record_view, resolve_customer, resolve_customers
 from .sorters import CRMCustomerSortingInput
 from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe
 
@@ -22,13 +22,16 @@ class CustomerQueries(graphene.ObjectType):
     crm_customer = graphene.Field(
         CRMCustomer,
         id=graphene.ID(required=True, description="Saleor's User ID or our CRMCustomer ID."),
-        description="One customer, with rank, points and their history. Requires MANAGE_USERS.",
+        description="One customer, with rank, points and their history. Requires MANAGE_USERS; "
+        "each read is written to the audit trail (once a request).",
     )
 
     @staticmethod
     def resolve_crm_customer(_root, info, id):
-        require_permission(info)
-        return resolve_customer(id)
+        requester = require_permission(info)
+        profile = resolve_customer(id)
+        record_view(info.context, requester, profile)
+        return profile
 
     @staticmethod
     def resolve_me(_root, info):

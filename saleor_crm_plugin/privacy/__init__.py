@@ -1,0 +1,1 @@
+"""Privacy: the data-subject export, erasure of what rows copy beyond the ledger, retention."""

@@ -1,0 +1,54 @@
+"""Erase what CRM rows copy of a customer beyond the ledger's figures.
+
+The ledger keeps ids, digests and figures (STYLE §13); a few rows still carry text that came
+from the customer: a subscription's own shipping and billing address, the error a mail server
+answered for a send (an SMTP refusal quotes the recipient's address), and the webhook
+deliveries about the customer (their payload carries the template variables, the first name
+among them). `erase_copies` removes them; ingestion calls it when a customer is deleted in the
+store, retention when a guest profile is erased.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Q
+
+__all__ = ["ERASED_REASON", "erase_copies"]
+
+# Why a deleted customer's subscriptions end (their `cancel_reason`).
+ERASED_REASON = "customer deleted"
+
+
+def erase_copies(profile_ids: Iterable[int], at: datetime) -> None:
+    """End these customers' subscriptions and forget their addresses; blank their sends' error
+    texts; drop the webhook deliveries about them. Idempotent, inside the caller's transaction.
+    """
+    from ..campaigns.models import CampaignSend
+    from ..campaigns.webhooks import WebhookDelivery
+    from ..subscriptions.models import Subscription, SubscriptionEvent
+    from ..subscriptions.services import sync_cycles
+
+    ids = sorted(set(profile_ids))
+    if not ids:
+        return
+    live = Subscription.objects.filter(profile_id__in=ids).exclude(
+        status=Subscription.Status.CANCELLED
+    )
+    for subscription in live.select_for_update().order_by("pk"):
+        subscription.status = Subscription.Status.CANCELLED
+        subscription.cancel_reason, subscription.cancelled_at = ERASED_REASON, at
+        subscription.save(update_fields=["status", "cancel_reason", "cancelled_at", "updated_at"])
+        SubscriptionEvent.objects.create(
+            subscription=subscription,
+            kind="cancel",
+            actor="system",
+            at=at,
+            data={"reason": ERASED_REASON},
+        )
+        # a cancelled plan wants no cycles: the rules and the zone are not read
+        sync_cycles(subscription, at.date(), rules=None, zone=None)
+    Subscription.objects.filter(profile_id__in=ids).filter(
+        ~Q(shipping_address={}) | ~Q(billing_address={})
+    ).update(shipping_address={}, billing_address={})
+    CampaignSend.objects.filter(profile_id__in=ids).exclude(error="").update(error="")
+    WebhookDelivery.objects.filter(payload__profile__in=ids).delete()
