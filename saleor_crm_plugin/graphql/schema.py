@@ -12,6 +12,7 @@ from .campaigns.schema import CampaignMutations, CampaignQueries
 from .core.types import Money
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
+from .history.schema import HistoryQueries
 from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .segments.schema import RfmQueries, SegmentMutations, SegmentQueries
@@ -21,6 +22,7 @@ from .subscriptions.schema import SubscriptionMutations, SubscriptionQueries
 class Query(
     RfmQueries,
     CustomerQueries,
+    HistoryQueries,
     SegmentQueries,
     LoyaltyQueries,
     SubscriptionQueries,
