@@ -31,6 +31,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from .history.models import RuleVersion
 from .intake.models import PendingChange
 from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
@@ -68,6 +69,7 @@ __all__ = [
     "RankChange",
     "ReportRun",
     "RuleSegment",
+    "RuleVersion",
     "ScoreCutPoints",
     "SegmentSize",
     "SegmentWatch",

@@ -20,12 +20,13 @@ Tokens never go into a URL we build, and are never logged.
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
@@ -68,6 +69,15 @@ WIDGET_QUERY = """query($id: ID!) {
     id status interval nextDeliveryOn lines { productName variantId quantity } } } }
   crmRanks { code name }
 }"""
+# The widget's state on a date (its date picker): the customer's state at the end of that day.
+STATE_QUERY = """query($id: ID!, $at: DateTime!) {
+  crmCustomerStateAt(customer: $id, at: $at) { at orderCount
+    spends { currency orderCount totalSpent { amount currency } }
+    rank { code since why }
+    points { balance available pending owed expiringPoints expiringAt why }
+    scores { group known r f m segment why }
+    ruleSegments { name matched why }
+    why } }"""
 # The order widget's one request: the order's package inserts.
 ORDER_WIDGET_QUERY = """query($id: ID!) {
   crmOrderInserts(order: $id) { number codes decidedAt writtenAt } }"""
@@ -352,12 +362,20 @@ def _execute(host, requester, request, query: str, variables: dict, context=None
     answered an error (an unknown customer, a refused mutation). `context`: one shared by the
     queries of one page load (a customer read is audited once a context)."""
     from ..graphql.core.errors import log_unexpected
+    answered an error (an unknown customer, a refused mutation)."""
+    return _execute_with_errors(host, requester, request, query, variables)[0]
+
+
+def _execute_with_errors(host, requester, request, query: str, variables: dict):
+    """`_execute`, and the messages of the errors as the API answers them."""
+    from ..graphql.core.errors import format_error, log_unexpected
     from ..graphql.schema import schema
 
     context = context or Context(request, host, requester)
     result = schema.execute(query, variables=variables, context=context)
     log_unexpected(result.errors)
-    return result.data or {}
+    messages = [format_error(error)["message"] for error in result.errors or ()]
+    return result.data or {}, messages
 
 
 def _widget_access(request, host, permission: str):
@@ -422,6 +440,8 @@ def _widget(request, host) -> HttpResponse:
     # one context for the load: the customer's record is read (and audited) once
     shared = Context(request, host, requester)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id}, shared)
+    state, state_notice, state_on = _state_on(host, requester, request, customer_id, words)
+    found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found.get("crmCustomer")
     channel = data.get("mainChannel") if data else None
     picks = []
@@ -444,6 +464,10 @@ def _widget(request, host) -> HttpResponse:
             "picks": picks,
             "ranks": ranks,
             "notice": notice,
+            "state": state,
+            "state_notice": state_notice,
+            "state_on": state_on,
+            "today": timezone.now().astimezone(host.config().zone).date().isoformat(),
             # the form posts back what Dashboard posted: the token stays out of URLs
             "token": request.POST.get("accessToken", ""),
             "customer_id": customer_id,
@@ -500,6 +524,32 @@ def _progress(customer: dict | None) -> dict | None:
     if found["points"]:
         parts.append({"figure": found["points"], "unit": "points"})
     return {"qualifies": qualifies, "parts": parts, "combine": found["combine"]}
+
+
+def _state_on(host, requester, request, customer_id: str, words: dict):
+    """The customer's state at the end of the day the date picker posted (store time; today:
+    now), as (state, notice, the day); (None, None, "") when none was asked."""
+    if request.POST.get("action") != "state":
+        return None, None, ""
+    text = request.POST.get("stateOn", "").strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None, {"error": True, "message": f"stateOn: '{text}' {words['not_a_date']}"}, text
+    zone = host.config().zone
+    now = timezone.now()
+    at = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone) - timedelta(
+        microseconds=1
+    )
+    if day == now.astimezone(zone).date():
+        at = now
+    answer, errors = _execute_with_errors(
+        host, requester, request, STATE_QUERY, {"id": customer_id, "at": at.isoformat()}
+    )
+    state = answer.get("crmCustomerStateAt")
+    if state is None:
+        return None, {"error": True, "message": errors[0] if errors else words["failed"]}, text
+    return state, None, text
 
 
 def _action(host, requester, request, customer_id: str, words: dict) -> dict | None:

@@ -13,6 +13,7 @@ from .core.types import Money
 from .customers.mutations import CustomerMutations
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
+from .history.schema import HistoryQueries
 from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .merges.schema import MergeMutations, MergeQueries
@@ -23,6 +24,7 @@ from .subscriptions.schema import SubscriptionMutations, SubscriptionQueries
 class Query(
     RfmQueries,
     CustomerQueries,
+    HistoryQueries,
     SegmentQueries,
     LoyaltyQueries,
     SubscriptionQueries,

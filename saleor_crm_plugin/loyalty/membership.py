@@ -24,6 +24,7 @@ from ..customers.snapshots import NOT_PLACED
 from ..customers.snapshots import paid_in_full as snapshot_paid_in_full
 from ..dates import add_months
 from ..errors import FieldError
+from ..history.versions import record_rank_table
 from ..money import quantize_amount
 from ..task_options import enqueue
 from .config import LoyaltyConfig, format_window
@@ -274,6 +275,9 @@ def _evaluate(
 ) -> list[int]:
     loyalty, zone = config.loyalty, config.zone
     ladder = loyalty.ladder
+    # The table the changes below name is kept, whichever way it was saved (a no-op when it
+    # is the one in force already): the state on a past date replays under it.
+    record_rank_table(loyalty, now)
     members = {
         member.profile_id: member
         for member in MemberRank.objects.select_for_update()
@@ -482,6 +486,7 @@ def save_rank_settings(
 
     with transaction.atomic():
         config = host.update_settings(change)
+        record_rank_table(config.loyalty, now, actor)
         after, _ = draft_settings(config, config.loyalty.ladder_text, None, None)
         audit.record(
             AuditEvent.RANK_TABLE_SAVED,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from ..conf import CRMConfig
 from ..customers.models import CustomerProfile, CustomerSpend
 from ..errors import FieldError
+from ..history.versions import record_rule_segment
 from .models import RuleSegment, RuleSegmentSize
 from .rules import compile_rule, row_currency, validate_rule
 
@@ -124,6 +125,7 @@ def save_segment(
         with transaction.atomic():
             segment.save()
             segment.sizes.exclude(name=name).update(name=name)
+            record_rule_segment(segment.pk, name, rule, now)
             RuleSegmentSize.objects.create(
                 segment=segment, name=name, evaluated_at=now, customers=count
             )
@@ -134,7 +136,9 @@ def save_segment(
 
 def delete_segment(segment: RuleSegment) -> None:
     """Delete a saved segment and its size history (built-in segments cannot be deleted)."""
-    segment.delete()
+    with transaction.atomic():
+        record_rule_segment(segment.pk, None, None, timezone.now())
+        segment.delete()
 
 
 def evaluate_segment(segment: RuleSegment, config: CRMConfig, as_of: datetime | None = None) -> int:

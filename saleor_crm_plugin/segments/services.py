@@ -29,6 +29,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from ..customers.models import UNSCORED, CustomerSpend, profile_id_ranges
+from ..history.versions import record_cut_points
 from ..money import quantize_amount
 from .bins import FixedBins
 from .models import RecomputeChunk, RecomputeRun, ScoreCutPoints, SegmentSize
@@ -279,7 +280,8 @@ def _write_scores(scored: pd.DataFrame, scope: Scope, as_of: datetime):
     return _save_scores(_changed_rows(scored), scope, as_of)
 
 
-def _store_cut_points(cut_points: dict, as_of: datetime) -> None:
+def _store_cut_points(cut_points: dict, as_of: datetime, segments=None) -> None:
+    record_cut_points(cut_points, as_of, segments)
     for group, fitted in cut_points.items():
         ScoreCutPoints.objects.update_or_create(
             group=group,
@@ -336,12 +338,16 @@ def record_segment_sizes(as_of: datetime) -> int:
 
 
 def _fit_and_store(
-    customers: pd.DataFrame, zone: ZoneInfo, as_of: datetime, bins: FixedBins | None
+    customers: pd.DataFrame,
+    zone: ZoneInfo,
+    as_of: datetime,
+    bins: FixedBins | None,
+    segments: SegmentMap | None = None,
 ) -> dict:
     """Fit every group's cut points (or take the store's fixed bins), store them, and drop
     the scores of unscored groups."""
     cut_points = fit_groups(customers, as_of, zone, bins)
-    _store_cut_points(cut_points, as_of)
+    _store_cut_points(cut_points, as_of, segments)
     CustomerSpend.objects.exclude(currency__in=list(cut_points)).filter(
         segment__isnull=False
     ).update(**UNSCORED)
@@ -367,7 +373,7 @@ def recompute_rfm(
     as_of = as_of or timezone.now()
     customers = _spend_rows(Scope())
     with transaction.atomic():
-        cut_points = _fit_and_store(customers, zone, as_of, bins)
+        cut_points = _fit_and_store(customers, zone, as_of, bins, segments)
         scored = score_with(customers, cut_points, as_of, zone, segments)
         written, removed = _write_scores(scored, Scope(), as_of)
         record_segment_sizes(as_of)
@@ -386,6 +392,7 @@ def start_recompute(
     chunk_size: int,
     as_of: datetime | None = None,
     bins: FixedBins | None = None,
+    segments: SegmentMap | None = None,
 ):
     """Begin a recompute split over workers: fit and store the cut points, plan the chunks.
 
@@ -397,7 +404,7 @@ def start_recompute(
     as_of = as_of or timezone.now()
     customers = _spend_rows(Scope(), stored=False)  # the fit needs no stored scores
     with transaction.atomic():
-        cut_points = _fit_and_store(customers, zone, as_of, bins)
+        cut_points = _fit_and_store(customers, zone, as_of, bins, segments)
         ranges = profile_id_ranges(chunk_size)
         run = RecomputeRun.objects.create(
             computed_at=as_of,

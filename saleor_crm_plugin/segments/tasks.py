@@ -18,7 +18,9 @@ def recompute_rfm_task() -> dict:
     host = get_host()
     with host.database_access():
         config = host.config()
-        run = start_recompute(config.zone, chunk_size(), bins=config.rfm_bins)
+        run = start_recompute(
+            config.zone, chunk_size(), bins=config.rfm_bins, segments=config.segment_map
+        )
         chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
     for chunk_id in chunk_ids:
         recompute_rfm_chunk_task.delay(chunk_id)

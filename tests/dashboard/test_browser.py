@@ -1678,4 +1678,56 @@ def test_staff_merge_a_guest_into_the_account_and_undo_it_on_the_duplicates_page
     frame.locator(".crm-merge-status", has_text="Undone").wait_for(timeout=15_000)
     merge.refresh_from_db()
     assert merge.unmerged_by == f"staff:{staff.pk}"
+def test_the_widget_shows_the_customers_state_on_a_picked_date(browser, live_server, db):
+    # given: 320 points given on 2025-01-10, 50 more on 2025-02-09
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    ann = make_user("ann@example.com")
+    profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=0)
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
+    adjust(profile.pk, 50, "sorry", T0 + timedelta(days=30), reason="sorry", actor="staff:1")
+    page = browser.new_page()
+    page.set_content(
+        WIDGET_PAGE
+        % {
+            "url": _js(f"{live_server.url}{BASE}/widget/customer"),
+            "token": _js(staff.api_token),
+            "customer": _js(base64.b64encode(f"User:{ann.pk}".encode()).decode()),
+            "theme": "light",
+        }
+    )
+    widget = page.frame_locator("iframe[name=widget]")
+    widget.locator("#crm-points-available").wait_for(timeout=15_000)
+
+    # when: a day between the two is picked (the picker posts it at once)
+    widget.locator("#crm-state summary").click()
+    widget.locator("#crm-state-form input[name=stateOn]").fill("2025-01-20")
+
+    # then: the state at the end of that day (store time), with the reasons
+    widget.locator("#crm-state-result").wait_for(timeout=15_000)
+    assert widget.locator("#crm-state-available").inner_text() == "320"
+    assert widget.locator("#crm-state-rank").inner_text() == "No rank yet"
+    assert widget.locator("#crm-points-available").inner_text() == "370"  # today's, as before
+    why = widget.locator("#crm-state-why li").all_text_contents()  # folded: not shown yet
+    assert "1 ledger entries up to the date: 320 available, 0 pending" in why
+    _shot(page, "widget-state-on-date")
+
+    # when: the same day asked in Japanese (the form posts the widget's language back)
+    widget.locator("#crm-state-form input[name=locale]").evaluate("input => input.value = 'ja'")
+    widget.locator("#crm-state-form button").click()
+
+    # then
+    widget.locator("#crm-state summary", has_text="指定日の状態").wait_for(timeout=15_000)
+    assert widget.locator("#crm-state-rank").inner_text() == "ランクなし"
+    assert widget.locator("#crm-state-available").inner_text() == "320"
+    _shot(page, "widget-state-on-date-ja")
+
+    # when: a day before the customer was known
+    widget.locator("#crm-state-form input[name=stateOn]").fill("2024-12-31")
+
+    # then: the answer names the date and why it cannot be answered
+    widget.locator("#crm-state-notice").wait_for(timeout=15_000)
+    assert widget.locator("#crm-state-notice").inner_text() == (
+        "at: 2024-12-31T23:59:59.999999+09:00 is before the customer existed in the CRM "
+        "(first known 2025-01-10T03:00:00+00:00)"
+    )
     page.close()

@@ -21,6 +21,7 @@ PURE = [
     "saleor_crm_plugin.loyalty.point_reports",
     "saleor_crm_plugin.customers.duplicates",
     "saleor_crm_plugin.customers.merging",
+    "saleor_crm_plugin.history.replay",
 ]
 
 

@@ -52,6 +52,14 @@
     return null;
   }
 
+  // The date picker of "State on a date": a day picked shows its state at once.
+  var picker = document.querySelector("#crm-state-form input[name=stateOn]");
+  if (picker) {
+    picker.addEventListener("change", function () {
+      if (picker.value && picker.checkValidity()) { picker.form.submit(); }
+    });
+  }
+
   report();
   if (window.ResizeObserver) { new ResizeObserver(report).observe(main); }
   document.addEventListener("toggle", report, true);

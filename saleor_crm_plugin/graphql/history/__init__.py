@@ -1,0 +1,1 @@
+"""The state of a customer on a past date (staff)."""
