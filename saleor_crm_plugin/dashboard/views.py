@@ -361,12 +361,10 @@ def _execute(host, requester, request, query: str, variables: dict, context=None
     """Our GraphQL in process as the token's requester: its data, with null where a field
     answered an error (an unknown customer, a refused mutation). `context`: one shared by the
     queries of one page load (a customer read is audited once a context)."""
-    from ..graphql.core.errors import log_unexpected
-    answered an error (an unknown customer, a refused mutation)."""
-    return _execute_with_errors(host, requester, request, query, variables)[0]
+    return _execute_with_errors(host, requester, request, query, variables, context)[0]
 
 
-def _execute_with_errors(host, requester, request, query: str, variables: dict):
+def _execute_with_errors(host, requester, request, query: str, variables: dict, context=None):
     """`_execute`, and the messages of the errors as the API answers them."""
     from ..graphql.core.errors import format_error, log_unexpected
     from ..graphql.schema import schema

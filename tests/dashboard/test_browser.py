@@ -1602,6 +1602,8 @@ def _rows(frame, box: str) -> list[list[str]]:
         [cell.strip() for cell in rows.nth(index).locator("td").all_inner_texts()]
         for index in range(1, rows.count())
     ]
+
+
 def test_staff_merge_a_guest_into_the_account_and_undo_it_on_the_duplicates_page(
     browser, live_server, db
 ):
@@ -1678,6 +1680,9 @@ def test_staff_merge_a_guest_into_the_account_and_undo_it_on_the_duplicates_page
     frame.locator(".crm-merge-status", has_text="Undone").wait_for(timeout=15_000)
     merge.refresh_from_db()
     assert merge.unmerged_by == f"staff:{staff.pk}"
+    page.close()
+
+
 def test_the_widget_shows_the_customers_state_on_a_picked_date(browser, live_server, db):
     # given: 320 points given on 2025-01-10, 50 more on 2025-02-09
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
