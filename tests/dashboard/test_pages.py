@@ -570,3 +570,25 @@ def test_the_analytics_page_knows_when_a_fit_is_too_thin(client):
     assert config["thin"] == {"customers": 300, "repeatCustomers": 100}
     assert (THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS) == (300, 100)
     assert config["text"]["thin_data_warning"].startswith("Learnt from {customers} customers")
+
+
+def test_the_widget_adjusts_in_the_currency_staff_name_when_the_customer_has_none(
+    client, staff_user
+):
+    # given: a customer with no order (no currency of their own)
+    bob = make_user("bob@example.com")
+    CustomerProfile.objects.create(user_id=str(bob.pk))
+    fields = {"action": "adjust", "points": "+30", "reason": "goodwill", "requestId": "r-9"}
+
+    # when
+    refused = _widget(client, staff_user.api_token, bob, **fields)
+    given = _widget(client, staff_user.api_token, bob, currency="usd", **fields)
+
+    # then
+    assert "currency: is required: the customer has no currency of their own" in (
+        refused.content.decode()
+    )
+    assert 'id="crm-points-available">30<' in given.content.decode()
+    from saleor_crm_plugin.loyalty.models import PointsEntry
+
+    assert PointsEntry.objects.get().currency == "USD"
