@@ -79,6 +79,7 @@ MESSAGES = {
     "operator": pgettext_lazy("crm-dashboard", "Operator"),
     "value": pgettext_lazy("crm-dashboard", "Value"),
     "currency": pgettext_lazy("crm-dashboard", "Currency"),
+    "currency_optional": pgettext_lazy("crm-dashboard", "Currency (if several)"),
     "group": pgettext_lazy("crm-dashboard", "RFM group (currency)"),
     "within_days": pgettext_lazy("crm-dashboard", "within days (optional)"),
     "yes": pgettext_lazy("crm-dashboard", "yes"),

@@ -227,8 +227,10 @@ LOYALTY_PAGE_QUERY = """{
   crmAuditTrail(first: 50) { totalCount edges { node {
     at action actor actorId actorEmail actorName customerId customerEmail points rank reason
   } } } }"""
-ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!) {
-  crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request) {
+ADJUST = """mutation($id: ID!, $points: Int!, $reason: String!, $request: String!,
+    $currency: String) {
+  crmPointsAdjust(customerId: $id, points: $points, reason: $reason, requestId: $request,
+    currency: $currency) {
     points { available } errors { field message } } }"""
 PIN = """mutation($id: ID!, $code: String, $reason: String!) {
   crmRankPin(customerId: $id, code: $code, reason: $reason) {
@@ -565,6 +567,7 @@ def _action(host, requester, request, customer_id: str, words: dict) -> dict | N
             "points": int(text),
             "reason": reason,
             "request": request.POST.get("requestId", ""),
+            "currency": request.POST.get("currency", "").strip() or None,
         }
         result = _execute(host, requester, request, ADJUST, variables).get("crmPointsAdjust")
     else:

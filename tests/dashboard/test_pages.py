@@ -601,3 +601,23 @@ def test_the_duplicates_page_is_a_shell_with_valid_requests_in_both_languages(
             "crmCustomerMerges": {"totalCount": 0, "edges": []},
         }
     }
+def test_the_widget_adjusts_in_the_currency_staff_name_when_the_customer_has_none(
+    client, staff_user
+):
+    # given: a customer with no order (no currency of their own)
+    bob = make_user("bob@example.com")
+    CustomerProfile.objects.create(user_id=str(bob.pk))
+    fields = {"action": "adjust", "points": "+30", "reason": "goodwill", "requestId": "r-9"}
+
+    # when
+    refused = _widget(client, staff_user.api_token, bob, **fields)
+    given = _widget(client, staff_user.api_token, bob, currency="usd", **fields)
+
+    # then
+    assert "currency: is required: the customer has no currency of their own" in (
+        refused.content.decode()
+    )
+    assert 'id="crm-points-available">30<' in given.content.decode()
+    from saleor_crm_plugin.loyalty.models import PointsEntry
+
+    assert PointsEntry.objects.get().currency == "USD"

@@ -867,6 +867,7 @@
     var email = document.getElementById("crm-adjust-email").value.trim();
     var raw = document.getElementById("crm-adjust-points").value.trim();
     var reason = document.getElementById("crm-adjust-reason").value;
+    var currency = document.getElementById("crm-adjust-currency").value.trim();
     var points = Number(raw);
     if (!raw || !Number.isInteger(points)) { notice("points: " + t.not_whole, true); return; }
     graphql(FIND_CUSTOMER, { search: email }).then(function (answer) {
@@ -874,15 +875,17 @@
         .map(function (e) { return e.node; })
         .filter(function (c) { return (c.email || "").toLowerCase() === email.toLowerCase(); });
       if (!found.length) { notice(t.no_such_customer, true); return; }
-      sendAdjust(found[0].id, points, reason);
+      sendAdjust(found[0].id, points, reason, currency);
     });
   }
 
   // The adjustment itself (the Loyalty page's and the popup's): one request id per filled
   // form, so a retry after a lost answer adjusts once; the new balance, or the refusal.
-  function sendAdjust(customerId, points, reason) {
+  // An empty currency: the customer's only one (the API names the field when it is needed).
+  function sendAdjust(customerId, points, reason, currency) {
     adjustRequest = adjustRequest || newRequest();
-    return graphql(POINTS_ADJUST, { id: customerId, points: points, reason: reason, request: adjustRequest }).then(function (answer) {
+    var variables = { id: customerId, points: points, reason: reason, request: adjustRequest, currency: currency || null };
+    return graphql(POINTS_ADJUST, variables).then(function (answer) {
       var error = firstError(answer, "crmPointsAdjust");
       if (error) { notice(error, true); return; }
       adjustRequest = null;
@@ -930,6 +933,7 @@
           el("input", { id: "crm-adjust-email", type: "email", placeholder: t.customer_email, "aria-label": t.customer_email }),
           el("input", { id: "crm-adjust-points", size: "16", inputmode: "numeric", placeholder: t.points_change, "aria-label": t.points_change }),
           el("input", { id: "crm-adjust-reason", placeholder: t.reason, "aria-label": t.reason }),
+          el("input", { id: "crm-adjust-currency", size: "10", maxlength: "3", placeholder: t.currency_optional, "aria-label": t.currency_optional }),
           adjust])]),
       ]),
       card(t.audit_trail + " (" + number(data.crmAuditTrail.totalCount) + ")", [el("div", { id: "crm-audit" }, [
@@ -944,11 +948,12 @@
     if (!c) { content.replaceChildren(el("p", { class: "muted" }, [t.not_known])); return; }
     var points = el("input", { id: "crm-adjust-points", size: "16", inputmode: "numeric", "aria-label": t.points_change, placeholder: t.points_change });
     var reason = el("input", { id: "crm-adjust-reason", maxlength: "255", "aria-label": t.reason, placeholder: t.reason });
+    var currency = el("input", { id: "crm-adjust-currency", size: "10", maxlength: "3", "aria-label": t.currency_optional, placeholder: t.currency_optional });
     var give = el("button", { type: "button", id: "crm-adjust-save" }, [t.save]);
     give.onclick = function () {
       var raw = points.value.trim();
       if (!/^[+-]?\d{1,9}$/.test(raw)) { notice("points: '" + raw + "' " + t.not_whole, true); return; }
-      sendAdjust(config.customerId, Number(raw), reason.value);
+      sendAdjust(config.customerId, Number(raw), reason.value, currency.value.trim());
     };
     var code = el("select", { id: "crm-pin-code", "aria-label": t.rank }, [el("option", { value: "" }, [t.unpin])].concat(
       data.crmRanks.map(function (r) {
@@ -973,7 +978,7 @@
         el("dt", {}, [t.available]), el("dd", { id: "crm-points-available" }, [number(c.points.available)]),
         el("dt", {}, [t.pending]), el("dd", {}, [number(c.points.pending)]),
       ]),
-      card(t.adjust_points, [el("p", { class: "condition" }, [points, reason, give])], true),
+      card(t.adjust_points, [el("p", { class: "condition" }, [points, reason, currency, give])], true),
       card(t.pin_rank, [el("p", { class: "condition" }, [code, why, pin])], true));
   }
 
