@@ -28,6 +28,7 @@ DAILY = {
     "saleor-crm: refit predictions": "saleor_crm.refit_predictions",
     "saleor-crm: compute basket pairs": "saleor_crm.compute_baskets",
     "saleor-crm: compute reports": "saleor_crm.compute_reports",
+    "saleor-crm: find duplicates": "saleor_crm.find_duplicates",
 }
 # Every minute, a message older than that expiring unread: the campaign messages due, the
 # webhooks due again.
