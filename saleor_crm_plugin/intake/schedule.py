@@ -29,6 +29,7 @@ DAILY = {
     "saleor-crm: compute basket pairs": "saleor_crm.compute_baskets",
     "saleor-crm: compute reports": "saleor_crm.compute_reports",
     "saleor-crm: erase old guests": "saleor_crm.erase_old_guests",
+    "saleor-crm: find duplicates": "saleor_crm.find_duplicates",
 }
 # Every minute, a message older than that expiring unread: the campaign messages due, the
 # webhooks due again.
