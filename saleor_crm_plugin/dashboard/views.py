@@ -81,7 +81,7 @@ SUBSCRIPTIONS_PAGE_QUERY = """query($filter: CRMSubscriptionFilterInput) {
     lines { productName variantId quantity }
     failedRenewal { sequence deliveryOn attempts lastError retryAt } } } } }"""
 CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCustomerSortingInput) {
-  crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount edges { node {
+  crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount totalCountIsExact edges { node {
     id userId email name isGuest orderCount lastOrderAt country countryArea rank
     spends { currency totalSpent { amount currency } }
     scores { group segment } predictions { currency pAlive predictedClv { amount currency } } } } }
