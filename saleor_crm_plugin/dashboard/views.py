@@ -29,7 +29,7 @@ from django.template.loader import render_to_string
 
 from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
-from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from .text import LANGUAGES, language, words
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -334,7 +334,10 @@ def _widget_access(request, host, permission: str):
     config = host.config()
     lang, words = _words(request, config)
     theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
-    requester = host.requester_from_token(request.POST.get("accessToken", ""))
+    try:
+        requester = host.requester_from_token(request.POST.get("accessToken", ""))
+    except InvalidToken:  # expired or revoked: Dashboard sends a fresh one on the next load
+        requester = None
     context = {
         "lang": lang,
         "theme": theme,

@@ -12,7 +12,7 @@ from ..analytics.basket_services import pairs_csv_rows
 from ..analytics.report_services import report_csv
 from ..campaigns.insert_services import PICKING_COLUMNS, picking_rows
 from ..customers.search import SearchError, customer_filter_from, search_profiles
-from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
@@ -32,8 +32,12 @@ def _error(field: str, message: str, status: int = 400) -> JsonResponse:
 
 
 def _refused(request: HttpRequest, host, permission: str = MANAGE_USERS) -> JsonResponse | None:
-    """The answer to a request that is not a staff member's with `permission` (None: it is)."""
-    requester = host.requester(request)
+    """The answer to a request that is not a staff member's with `permission` (None: it is):
+    401 naming the reason for a token that authenticates nobody, 403 without the permission."""
+    try:
+        requester = host.requester(request)
+    except InvalidToken as error:
+        return _error("token", str(error), 401)
     if requester is None or not requester.has_permission(permission):
         return _error("permission", f"You need one of the following permissions: {permission}", 403)
     return None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
+import jwt
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.db.models.fields.json import KeyTextTransform
@@ -43,12 +44,16 @@ from .protocol import (
     MANAGE_PLUGINS,
     MANAGE_USERS,
     Batch,
+    InvalidToken,
     Requester,
     changed_page,
     split_keys,
 )
 
 logger = logging.getLogger(__name__)
+
+# Saleor's message for a token it cannot take as a user's (`saleor.core.jwt`).
+UNUSABLE_TOKEN_MESSAGE = "Invalid token. Create new one by using tokenCreate mutation."  # noqa: S105
 
 PLUGIN_ID = "saleor.crm"
 # The checkout (and checkout line) metadata key a storefront sets to start a subscription.
@@ -537,17 +542,19 @@ class SaleorHost:
 
     def requester_from_token(self, token: str) -> Requester | None:
         """A staff or customer access token, or the Dashboard's app-extension token (its
-        permissions narrowed to the extension's); revoked users and tokens are refused."""
+        permissions narrowed to the extension's). A token that authenticates nobody (expired,
+        forged, revoked, an inactive user's) raises `InvalidToken` with the error Saleor
+        answers for it: PyJWT's error class name and message."""
         if not token:
             return None
         try:
-            payload = jwt_decode(token)
-            user = get_user_from_access_payload(payload)
-        except Exception:  # an expired, forged or revoked token is simply no user
-            logger.info("CRM: rejected a token", exc_info=True)
-            return None
+            user = get_user_from_access_payload(jwt_decode(token))
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error), type(error).__name__) from error
+        except (KeyError, TypeError, AttributeError) as error:  # a JWT without a user's claims
+            raise InvalidToken(UNUSABLE_TOKEN_MESSAGE) from error
         if user is None or not user.is_active:
-            return None
+            raise InvalidToken(UNUSABLE_TOKEN_MESSAGE)
         permissions = frozenset(code for code, perm in PERMISSIONS.items() if user.has_perm(perm))
         return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
 
