@@ -4,13 +4,14 @@
 
 The sandbox on PostgreSQL, served over real HTTP (Django's threaded WSGI server on 127.0.0.1),
 one customer with `--entries` points entries (staff adjustments through `crmPointsAdjust`) and
-a customer token. It times:
+a customer token (no subscriptions: `crmSubscriptions` reads an empty list). It times:
 
 - one request of N aliases under `me` (N = 100 and 400), half `crmPoints { balance
   history(first: 100) { edges { node { ... } } } }` and half `crmSubscriptions { ... }`, with the
   limits off (`GRAPHQL_QUERY_MAX_COMPLEXITY`, `GRAPHQL_ALIAS_COUNT_LIMIT` and
   `CRM_GRAPHQL_MAX_DEPTH` at 0: what the endpoint did before) and with the defaults (refused
   with HTTP 400 before anything runs);
+- the refusals alone in process (parse + cost + aliases + depth of the N-alias documents);
 - a normal storefront request (membership, balance, a page of 20 entries), limits on and off
   interleaved, and the check alone in process (parse + cost + aliases + depth): its overhead.
 
@@ -19,6 +20,7 @@ Median and p95 of each, in ms.
 
 import base64
 import json
+import logging
 import os
 import statistics
 import sys
@@ -42,6 +44,7 @@ from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from graphql.language.parser import parse  # noqa: E402
 
+from saleor_crm_plugin.customers.models import CustomerProfile  # noqa: E402
 from saleor_crm_plugin.graphql.core.limits import check_query, query_limits  # noqa: E402
 from saleor_crm_plugin.graphql.schema import schema  # noqa: E402
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
@@ -121,6 +124,7 @@ def main():
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # no line per refused request
     SandboxUser.objects.filter(email__in=["bench-staff@example.com", "bench@example.com"]).delete()
     now = timezone.now()
     staff = SandboxUser.objects.create(
@@ -134,6 +138,7 @@ def main():
         email="bench@example.com", date_joined=now, updated_at=now
     )
     staff_token, customer_token = staff.issue_token(), customer.issue_token()
+    CustomerProfile.objects.create(user_id=str(customer.pk))  # as their first order would
     url = serve()
     customer_id = base64.b64encode(f"User:{customer.pk}".encode()).decode()
     for index in range(args.entries):
@@ -158,6 +163,8 @@ def main():
         times, (status, answer) = timed(lambda q=query: post(url, q, customer_token), args.runs)
         messages = "; ".join(error["message"] for error in answer["errors"])
         print(f"{count} aliases, limits on: HTTP {status} ({messages}); {summary(times)}")
+        checks, _ = timed(lambda q=query: check_query(schema, parse(q), {}, query_limits()), 50)
+        print(f"{count} aliases, the refusal in process (parse + limits): {summary(checks)}")
 
     status, answer = post(url, NORMAL, customer_token)
     if status != 200 or "errors" in answer:

@@ -12,7 +12,8 @@ customers), scores everyone once, then times through the GraphQL endpoint (HTTP,
   2+ orders, last order in the past year, sorted by total spent (JPY) descending; its
   `totalCount` counts up to 10,000 (`totalCountIsExact` false beyond), interleaved run by run
   with a same-run baseline: the same request with the exact count it had before (the resolver's
-  `count_up_to` swapped for a full count in this process);
+  `count_up_to` swapped for a full count in this process), and with the page's rows alone (no
+  count: the floor); then the capped count alone, in process;
 - the exact count of that filter alone (`crmCustomerCount`, what the Customers page asks for
   after showing "10,000+");
 - the same page filtered by prefecture (a field the store keeps, joined in the same query).
@@ -46,6 +47,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from fill import ACCOUNTS, ledger_arguments, prepare_ledger  # noqa: E402
 
+from saleor_crm_plugin.customers.search import (  # noqa: E402
+    count_up_to,
+    customer_filter_from,
+    search_profiles,
+)
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
 from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
 
@@ -74,8 +80,8 @@ def _p95(times):
 
 
 def _timed_pair(labels, works, runs):
-    """Time two requests alternately (one warm-up each), so both see the same machine."""
-    times = ([], [])
+    """Time requests alternately (one warm-up each), so all see the same machine."""
+    times = tuple([] for _ in works)
     for work in works:
         work()
     for _ in range(runs):
@@ -170,12 +176,30 @@ def main():
 
         return send
 
+    rows_only = SEARCH.replace("totalCount totalCountIsExact ", "")
+
+    def page_without_count():
+        resolvers.count_up_to = lambda queryset, limit: (0, False)  # the rows alone
+        try:
+            return post(rows_only, {"filter": search})
+        finally:
+            resolvers.count_up_to = capped
+
     _timed_pair(
         (
             "search page sorted by spend, totalCount capped at 10,000",
             "search page sorted by spend, exact totalCount (baseline)",
+            "the same page's rows without any count (floor)",
         ),
-        (page_with(capped), page_with(_exact_count)),
+        (page_with(capped), page_with(_exact_count), page_without_count),
+        args.runs,
+    )
+    queryset = search_profiles(
+        customer_filter_from(search), "TOTAL_SPENT", descending=True, sort_currency="JPY"
+    )
+    _timed_runs(
+        "the capped count alone, in process (count over LIMIT 10001)",
+        lambda: count_up_to(queryset),
         args.runs,
     )
     _timed_runs(
