@@ -9,10 +9,17 @@ customers), scores everyone once, then times through the GraphQL endpoint (HTTP,
   spent >= 20,000 JPY AND days since last order >= 90 AND RFM segment in (At Risk,
   Can't Lose Them);
 - a filtered, sorted customer search page (first 20 + totalCount):
-  2+ orders, last order in the past year, sorted by total spent (JPY) descending;
+  2+ orders, last order in the past year, sorted by total spent (JPY) descending; its
+  `totalCount` counts up to 10,000 (`totalCountIsExact` false beyond), interleaved run by run
+  with a same-run baseline: the same request with the exact count it had before (the resolver's
+  `count_up_to` swapped for a full count in this process), and with the page's rows alone (no
+  count: the floor); then the capped count alone, in process;
+- the exact count of that filter alone (`crmCustomerCount`, what the Customers page asks for
+  after showing "10,000+");
 - the same page filtered by prefecture (a field the store keeps, joined in the same query).
 
-Each is run `--runs` times after one warm-up; the median and p95 are printed.
+Each is run `--runs` times after one warm-up; the median and p95 are printed. `--search-only`
+stops after the search page and the exact count (no prefecture page, no CSV export).
 
 Then the CSV export of every customer (a rule matching all 1M, through the export endpoint,
 streamed and counted chunk by chunk): wall time, rows per second and how much the process's
@@ -40,6 +47,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from fill import ACCOUNTS, ledger_arguments, prepare_ledger  # noqa: E402
 
+from saleor_crm_plugin.customers.search import (  # noqa: E402
+    count_up_to,
+    customer_filter_from,
+    search_profiles,
+)
 from saleor_crm_plugin.sandbox.models import SandboxUser  # noqa: E402
 from saleor_crm_plugin.segments.services import recompute_rfm  # noqa: E402
 
@@ -55,8 +67,38 @@ RULE = {
 SEARCH = """query($filter: CRMCustomerFilterInput) {
   crmCustomers(first: 20, filter: $filter,
                sortBy: {field: TOTAL_SPENT, direction: DESC, currency: "JPY"}) {
-    totalCount edges { node { email name city orderCount lastOrderAt
+    totalCount totalCountIsExact edges { node { email name city orderCount lastOrderAt
       spends { totalSpent { amount } } scores { segment } } } } }"""
+
+
+COUNT = """query($filter: CRMCustomerFilterInput) { crmCustomerCount(filter: $filter) }"""
+
+
+def _p95(times):
+    times = sorted(times)
+    return times[max(0, round(0.95 * len(times)) - 1)]
+
+
+def _timed_pair(labels, works, runs):
+    """Time requests alternately (one warm-up each), so all see the same machine."""
+    times = tuple([] for _ in works)
+    for work in works:
+        work()
+    for _ in range(runs):
+        for index, work in enumerate(works):
+            started = time.perf_counter()
+            work()
+            times[index].append((time.perf_counter() - started) * 1000)
+    for label, measured in zip(labels, times, strict=True):
+        print(
+            f"{label}: median {statistics.median(measured):.1f} ms, "
+            f"p95 {_p95(measured):.1f} ms ({runs} runs)"
+        )
+
+
+def _exact_count(queryset, limit):
+    """The count before the cap: every match (the resolver's `count_up_to`, swapped in)."""
+    return queryset.count(), True
 
 
 def _timed_runs(label, work, runs):
@@ -75,6 +117,7 @@ def _timed_runs(label, work, runs):
 def main():
     parser = ledger_arguments(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--search-only", action="store_true")
     args = parser.parse_args()
     prepare_ledger(args, extra_sql=ACCOUNTS)
     started = time.perf_counter()
@@ -110,11 +153,60 @@ def main():
     search = {"numberOfOrders": {"gte": 2}, "lastOrderAt": {"gte": year_ago}}
     by_area = {**search, "rule": {"field": "country_area", "op": "in", "value": ["東京都"]}}
     rule_size = post(PREVIEW, {"rule": RULE})["crmSegmentPreview"]["customers"]
-    search_size = post(SEARCH, {"filter": search})["crmCustomers"]["totalCount"]
-    area_size = post(SEARCH, {"filter": by_area})["crmCustomers"]["totalCount"]
-    print(f"rule selects {rule_size:,}; search matches {search_size:,}; in Tokyo {area_size:,}")
+    search_size = post(COUNT, {"filter": search})["crmCustomerCount"]
+    area_size = post(COUNT, {"filter": by_area})["crmCustomerCount"]
+    page = post(SEARCH, {"filter": search})["crmCustomers"]
+    print(
+        f"rule selects {rule_size:,}; search matches {search_size:,} (the page says "
+        f"{page['totalCount']:,}, exact: {page['totalCountIsExact']}); in Tokyo {area_size:,}"
+    )
     _timed_runs("three-condition rule preview", lambda: post(PREVIEW, {"rule": RULE}), args.runs)
-    _timed_runs("search page sorted by spend", lambda: post(SEARCH, {"filter": search}), args.runs)
+
+    from saleor_crm_plugin.graphql.customers import resolvers
+
+    capped = resolvers.count_up_to
+
+    def page_with(count):
+        def send():
+            resolvers.count_up_to = count
+            try:
+                return post(SEARCH, {"filter": search})
+            finally:
+                resolvers.count_up_to = capped
+
+        return send
+
+    rows_only = SEARCH.replace("totalCount totalCountIsExact ", "")
+
+    def page_without_count():
+        resolvers.count_up_to = lambda queryset, limit: (0, False)  # the rows alone
+        try:
+            return post(rows_only, {"filter": search})
+        finally:
+            resolvers.count_up_to = capped
+
+    _timed_pair(
+        (
+            "search page sorted by spend, totalCount capped at 10,000",
+            "search page sorted by spend, exact totalCount (baseline)",
+            "the same page's rows without any count (floor)",
+        ),
+        (page_with(capped), page_with(_exact_count), page_without_count),
+        args.runs,
+    )
+    queryset = search_profiles(
+        customer_filter_from(search), "TOTAL_SPENT", descending=True, sort_currency="JPY"
+    )
+    _timed_runs(
+        "the capped count alone, in process (count over LIMIT 10001)",
+        lambda: count_up_to(queryset),
+        args.runs,
+    )
+    _timed_runs(
+        "exact count alone (crmCustomerCount)", lambda: post(COUNT, {"filter": search}), args.runs
+    )
+    if args.search_only:
+        return
     _timed_runs(
         "search page in one prefecture", lambda: post(SEARCH, {"filter": by_area}), args.runs
     )

@@ -151,6 +151,9 @@ def _with_segment(queryset: QuerySet, currency: str, name: str) -> QuerySet:
 
 
 SEARCH_LIMIT = 10_000
+# A search's count is exact up to this many matches, then stops: counting a broad filter over
+# a million profiles takes seconds, a page a few milliseconds (`count_up_to`).
+COUNT_LIMIT = 10_000
 
 
 def search_profiles(
@@ -263,6 +266,17 @@ class SpendOrdered:
             rest = self.without_spend.prefetch_related(*LIST_PREFETCH)
             page += list(rest[skip : skip + (stop - start - len(page))])
         return page
+
+
+def count_up_to(profiles, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
+    """Count what `search_profiles` returned, up to `limit`: (count, True) when at most `limit`
+    match, else (`limit`, False). One query, a count over `LIMIT limit + 1` rows of the
+    unordered selection, so it reads at most `limit + 1` matches whatever their number.
+    """
+    if isinstance(profiles, SpendOrdered):
+        profiles = profiles.queryset
+    counted = profiles.order_by().values("pk")[: limit + 1].count()
+    return (counted, True) if counted <= limit else (limit, False)
 
 
 def _text_matches(text: str, host):
@@ -455,6 +469,7 @@ __all__ = [
     "RfmFilter",
     "SearchError",
     "attach_list_columns",
+    "count_up_to",
     "customer_filter_from",
     "profile_emails",
     "search_profiles",

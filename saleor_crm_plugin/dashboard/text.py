@@ -87,6 +87,8 @@ MESSAGES = {
     "not": pgettext_lazy("crm-dashboard", "not"),
     "comma_separated": pgettext_lazy("crm-dashboard", "comma-separated"),
     "matching": pgettext_lazy("crm-dashboard", "Matching customers"),
+    # after "10,000+" while the exact number of a broad search is being counted
+    "counting": pgettext_lazy("crm-dashboard", "counting…"),
     "export_csv": pgettext_lazy("crm-dashboard", "Export CSV"),
     "combine": pgettext_lazy("crm-dashboard", "Combine"),
     "all_hold": pgettext_lazy("crm-dashboard", "All conditions hold"),

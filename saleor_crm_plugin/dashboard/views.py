@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from ..analytics.lifetime import THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS
 from ..graphql.view import Context
-from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from .text import LANGUAGES, language, words
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -102,7 +102,7 @@ SUBSCRIPTIONS_PAGE_QUERY = """query($filter: CRMSubscriptionFilterInput) {
     lines { productName variantId quantity }
     failedRenewal { sequence deliveryOn attempts lastError retryAt } } } } }"""
 CUSTOMERS_PAGE_QUERY = """query($filter: CRMCustomerFilterInput, $sort: CRMCustomerSortingInput) {
-  crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount edges { node {
+  crmCustomers(first: 50, filter: $filter, sortBy: $sort) { totalCount totalCountIsExact edges { node {
     id userId email name isGuest orderCount lastOrderAt country countryArea rank
     spends { currency totalSpent { amount currency } }
     scores { group segment } predictions { currency pAlive predictedClv { amount currency } } } } }
@@ -384,7 +384,10 @@ def _widget_access(request, host, permission: str):
     config = host.config()
     lang, words = _words(request, config)
     theme = _theme(request.POST.get("theme") or request.GET.get("theme"))
-    requester = host.requester_from_token(request.POST.get("accessToken", ""))
+    try:
+        requester = host.requester_from_token(request.POST.get("accessToken", ""))
+    except InvalidToken:  # expired or revoked: Dashboard sends a fresh one on the next load
+        requester = None
     context = {
         "lang": lang,
         "theme": theme,

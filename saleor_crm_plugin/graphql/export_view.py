@@ -19,6 +19,7 @@ from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
 from ..loyalty.point_report_services import free_points_csv, paid_points_csv
 from ..privacy.export import CSV_COLUMNS, export_customer_data
 from ..privacy.export import csv_rows as export_csv_rows
+from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError
@@ -39,8 +40,12 @@ def _error(field: str, message: str, status: int = 400) -> JsonResponse:
 
 
 def _refused(request: HttpRequest, host, permission: str = MANAGE_USERS) -> JsonResponse | None:
-    """The answer to a request that is not a staff member's with `permission` (None: it is)."""
-    requester = host.requester(request)
+    """The answer to a request that is not a staff member's with `permission` (None: it is):
+    401 naming the reason for a token that authenticates nobody, 403 without the permission."""
+    try:
+        requester = host.requester(request)
+    except InvalidToken as error:
+        return _error("token", str(error), 401)
     if requester is None or not requester.has_permission(permission):
         return _error("permission", f"You need one of the following permissions: {permission}", 403)
     return None

@@ -15,6 +15,7 @@ __all__ = [
     "MANAGE_USERS",
     "Batch",
     "Host",
+    "InvalidToken",
     "Requester",
     "changed_page",
 ]
@@ -43,6 +44,17 @@ class Requester:
     def actor(self) -> str:
         """How audit records name the requester: `staff:<id>`, `user:<id>` or `…:app`."""
         return f"{'staff' if self.is_staff else 'user'}:{self.user_id or 'app'}"
+
+
+class InvalidToken(Exception):
+    """A request carried a token that authenticates nobody: expired, forged, revoked, unknown,
+    or an inactive user's. `code` is the name of the error Saleor answers for it (PyJWT's
+    `ExpiredSignatureError`, `InvalidSignatureError`, `DecodeError`, `InvalidTokenError`...),
+    the message its text."""
+
+    def __init__(self, message: str, code: str = "InvalidTokenError"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -110,14 +122,16 @@ class Host(Protocol):
         """`order_parts` for the registered customers."""
 
     def requester(self, request) -> Requester | None:
-        """Authenticate an HTTP request; None when it carries no valid credentials."""
+        """Authenticate an HTTP request: None when it carries no token (anonymous); raise
+        `InvalidToken` when it carries one that authenticates nobody."""
 
     def ensure_dashboard_app(self, app_url: str, extensions: list) -> str:
         """Make the store's Dashboard show the CRM pages (`dashboard.app`), idempotently;
         return what it did, for the command's output."""
 
     def requester_from_token(self, token: str) -> Requester | None:
-        """Authenticate a bare token (a Dashboard widget's form field); None when invalid."""
+        """Authenticate a bare token (a Dashboard widget's form field): None when it is empty;
+        raise `InvalidToken` when it authenticates nobody."""
 
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         """Return the email of each profile (by profile pk) as the store keeps it."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 import graphene
+import jwt
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
@@ -21,7 +22,12 @@ from saleor.account.models import CustomerType, User
 from saleor.channel.models import Channel
 from saleor.core.auth import get_token_from_request
 from saleor.core.db.connection import allow_writer
-from saleor.core.jwt import get_user_from_access_payload, jwt_decode
+from saleor.core.jwt import (
+    JWT_ACCESS_TYPE,
+    JWT_THIRDPARTY_ACCESS_TYPE,
+    get_user_from_access_payload,
+    jwt_decode,
+)
 from saleor.core.utils.promo_code import generate_promo_code
 from saleor.discount import DiscountValueType, VoucherType
 from saleor.discount.models import Voucher, VoucherChannelListing, VoucherCode
@@ -44,12 +50,32 @@ from .protocol import (
     MANAGE_PLUGINS,
     MANAGE_USERS,
     Batch,
+    InvalidToken,
     Requester,
     changed_page,
     split_keys,
 )
 
 logger = logging.getLogger(__name__)
+
+# Saleor's messages for a token it cannot take as a user's (`saleor.core.jwt`), and, in its API
+# (`saleor.core.auth_backend.load_user_from_request`), for one of a user it does not have or
+# who is inactive.
+UNUSABLE_TOKEN_MESSAGE = "Invalid token. Create new one by using tokenCreate mutation."  # noqa: S105
+NO_USER_MESSAGE = "Invalid token. User does not exist or is inactive."
+
+
+def _api_message(payload: dict, error: Exception) -> str:
+    """The message Saleor's API gives for a decoded token `get_user_from_access_payload`
+    refused: that function says "create new one" also where the API names a missing or
+    inactive user (an access token with its key claim, of nobody active)."""
+    of_nobody = (
+        payload.get("type") in (JWT_ACCESS_TYPE, JWT_THIRDPARTY_ACCESS_TYPE)
+        and payload.get("token")
+        and not User.objects.filter(email=payload.get("email"), is_active=True).exists()
+    )
+    return NO_USER_MESSAGE if of_nobody else str(error)
+
 
 PLUGIN_ID = "saleor.crm"
 # The checkout (and checkout line) metadata key a storefront sets to start a subscription.
@@ -544,17 +570,23 @@ class SaleorHost:
 
     def requester_from_token(self, token: str) -> Requester | None:
         """A staff or customer access token, or the Dashboard's app-extension token (its
-        permissions narrowed to the extension's); revoked users and tokens are refused."""
+        permissions narrowed to the extension's). A token that authenticates nobody (expired,
+        forged, revoked, an inactive user's) raises `InvalidToken` with the error Saleor's API
+        answers for it: PyJWT's error class name and Saleor's message."""
         if not token:
             return None
         try:
             payload = jwt_decode(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error), type(error).__name__) from error
+        try:
             user = get_user_from_access_payload(payload)
-        except Exception:  # an expired, forged or revoked token is simply no user
-            logger.info("CRM: rejected a token", exc_info=True)
-            return None
+        except jwt.PyJWTError as error:
+            raise InvalidToken(_api_message(payload, error), type(error).__name__) from error
+        except (KeyError, TypeError, AttributeError) as error:  # a JWT without a user's claims
+            raise InvalidToken(UNUSABLE_TOKEN_MESSAGE) from error
         if user is None or not user.is_active:
-            return None
+            raise InvalidToken(NO_USER_MESSAGE)
         permissions = frozenset(code for code, perm in PERMISSIONS.items() if user.has_perm(perm))
         return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
 

@@ -13,7 +13,11 @@ from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
 from . import attributes
-from .protocol import Batch, Requester, changed_page, split_keys
+from .protocol import Batch, InvalidToken, Requester, changed_page, split_keys
+
+# Saleor's answer to a token of a user it does not have or who is inactive
+# (`saleor.core.auth_backend.load_user_from_request`).
+INVALID_TOKEN_MESSAGE = "Invalid token. User does not exist or is inactive."  # noqa: S105
 
 
 def _user_snapshot(user) -> CustomerSnapshot:
@@ -131,13 +135,15 @@ class SandboxHost:
         return f"The sandbox has no Dashboard; it serves the pages at {app_url} ({pages})."
 
     def requester_from_token(self, token: str) -> Requester | None:
+        """The user whose API token this is (opaque, issued by the sandbox); an unknown token
+        or an inactive user's is refused with Saleor's message for a user it cannot find."""
         from ..sandbox.models import SandboxUser
 
         if not str(token or "").strip():
             return None
-        user = SandboxUser.objects.filter(api_token=token.strip()).first()
+        user = SandboxUser.objects.filter(api_token=token.strip(), is_active=True).first()
         if user is None:
-            return None
+            raise InvalidToken(INVALID_TOKEN_MESSAGE, "InvalidTokenError")
         permissions = frozenset(user.permissions) if user.is_staff else frozenset()
         return Requester(user_id=str(user.pk), is_staff=user.is_staff, permissions=permissions)
 

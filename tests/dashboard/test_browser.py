@@ -632,6 +632,52 @@ def test_staff_search_customers_and_open_one_in_saleor(browser, live_server, sto
     page.close()
 
 
+@pytest.mark.parametrize(
+    ("locale", "capped", "exact"),
+    [
+        ("en", "Matching customers: 4+ (counting…)", "Matching customers: 10"),
+        ("ja", "該当する顧客: 4+ (集計中…)", "該当する顧客: 10"),
+    ],
+)
+def test_a_broad_search_shows_the_capped_count_then_asks_for_the_exact_one(
+    browser, live_server, store, monkeypatch, locale, capped, exact
+):
+    # given: the count stops at 4 (10,000 in a store); the exact count waits until released
+    from saleor_crm_plugin.graphql.customers import resolvers
+    from saleor_crm_plugin.graphql.customers import schema as customer_schema
+
+    monkeypatch.setattr(resolvers, "COUNT_LIMIT", 4)
+    release, asked = threading.Event(), []
+    count_exactly = customer_schema.resolve_customer_count
+
+    def held(info, customer_filter):
+        asked.append(customer_filter)
+        release.wait(15)
+        return count_exactly(info, customer_filter)
+
+    monkeypatch.setattr(customer_schema, "resolve_customer_count", held)
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/customers?locale={locale}"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+
+    # when: the first page is shown
+    frame.locator("#crm-customers tr").nth(1).wait_for(timeout=15_000)
+
+    # then: "4+" while the exact count is asked for, then the exact count in its place
+    assert frame.locator("#crm-total").inner_text() == capped
+    for _ in range(150):
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    assert asked == [{}]  # the same filter as the page: none
+    release.set()
+    frame.locator("#crm-total").filter(has_text=exact).wait_for(timeout=15_000)
+    assert frame.locator("#crm-total").inner_text() == exact
+    page.close()
+
+
 def test_staff_save_a_rank_table_through_the_what_if_and_adjust_points(browser, live_server, db):
     from django.utils import timezone
 

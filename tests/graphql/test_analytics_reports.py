@@ -748,8 +748,13 @@ def test_customers_and_anonymous_cannot_download_reports(client, reports):
     anonymous = _post_csv(client, body)
     by_get = client.get(CSV_URL)
 
-    # then
-    assert [r.status_code for r in (as_customer, with_bad_token, anonymous)] == [403, 403, 403]
+    # then: a token that authenticates nobody is told so
+    assert [r.status_code for r in (as_customer, with_bad_token, anonymous)] == [403, 401, 403]
+    assert with_bad_token.json() == {
+        "errors": [
+            {"field": "token", "message": "Invalid token. User does not exist or is inactive."}
+        ]
+    }
     assert as_customer.json() == {
         "errors": [
             {

@@ -1034,8 +1034,45 @@
     });
     content.replaceChildren(
       el("p", { class: "condition" }, [text, segment, el("label", {}, [t.min_orders + " ", minOrders]), el("label", {}, [t.sort + " ", sort]), go]),
-      el("p", { class: "muted", id: "crm-total" }, [t.matching + ": " + number(connection.totalCount)]),
+      el("p", { class: "muted", id: "crm-total" }, [t.matching + ": " + totalText(connection)]),
       el("table", { id: "crm-customers" }, [head].concat(rows)));
+    if (!connection.totalCountIsExact) { countExactly(connection.totalCount); }
+  }
+
+  // totalCount stops counting at 10,000: the page shows "10,000+", then asks for the exact
+  // number (a separate query, slower on a broad search) and shows it when it answers.
+  var CUSTOMER_COUNT = "query($filter: CRMCustomerFilterInput) { crmCustomerCount(filter: $filter) }";
+  var exactCount = { key: null, count: null, failed: false };  // the last search counted
+
+  function totalText(connection) {
+    if (connection.totalCountIsExact) { return number(connection.totalCount); }
+    var asked = exactCount.key === JSON.stringify(customerVariables().filter);
+    if (asked && exactCount.count !== null) { return number(exactCount.count); }
+    return number(connection.totalCount) + "+" + (asked && exactCount.failed ? "" : " (" + t.counting + ")");
+  }
+
+  function countExactly(atLeast) {
+    var filter = customerVariables().filter;
+    var key = JSON.stringify(filter);
+    if (exactCount.key === key) { return; }  // asked already: answered, or on its way
+    var asking = exactCount = { key: key, count: null, failed: false };
+    function show(text) {
+      var box = document.getElementById("crm-total");
+      if (box && JSON.stringify(customerVariables().filter) === key) { box.textContent = t.matching + ": " + text; }
+    }
+    graphql(CUSTOMER_COUNT, { filter: filter }).then(function (answer) {
+      var count = answer.data ? answer.data.crmCustomerCount : null;
+      if (exactCount !== asking) { return; }  // another search since
+      if (count === null || count === undefined) {
+        asking.failed = true;
+        show(number(atLeast) + "+");
+        return;
+      }
+      asking.count = count;
+      show(number(count));
+    }, function () {
+      if (exactCount === asking) { asking.failed = true; show(number(atLeast) + "+"); }
+    });
   }
 
   function customerVariables() {

@@ -7,7 +7,7 @@ from django.conf import settings
 from graphql import GraphQLError
 
 from ...errors import FieldError
-from ...host import MANAGE_USERS
+from ...host import MANAGE_USERS, InvalidToken
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ def require_customer(info):
 INTERNAL_ERROR_MESSAGE = "Internal Server Error"
 # The errors whose messages are written for the client: GraphQL's own (syntax, validation,
 # variables), a missing permission, and ours naming a wrong input. Any other exception's text
-# may hold internals (SQL, keys, paths) and is logged, not sent, unless DEBUG is on.
-INTENDED_ERRORS = (GraphQLError, PermissionDenied, FieldError)
+# may hold internals (SQL, keys, paths) and is logged, not sent, unless DEBUG is on. A refused
+# token answers its reason, as Saleor's `InvalidTokenError` (and subclasses) do.
+INTENDED_ERRORS = (GraphQLError, PermissionDenied, FieldError, InvalidToken)
 
 
 def original_error(error: Exception) -> Exception:
@@ -111,5 +112,7 @@ def format_error(error: GraphQLError) -> dict:
     exception = {"code": code}
     if isinstance(original, InputError):
         exception["field"] = original.field
-    formatted["extensions"] = {"exception": exception}
+    # Saleor keeps an error's own extensions (a refused query's `cost`) beside the code.
+    extensions = getattr(original, "extensions", None) if is_intended(original) else None
+    formatted["extensions"] = {**(extensions or {}), "exception": exception}
     return formatted

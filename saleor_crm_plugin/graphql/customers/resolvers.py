@@ -5,8 +5,10 @@ from django.utils import timezone
 from ...audit.models import AuditEvent
 from ...audit.services import record
 from ...customers.search import (
+    COUNT_LIMIT,
     SearchError,
     attach_list_columns,
+    count_up_to,
     customer_filter_from,
     search_profiles,
 )
@@ -56,4 +58,14 @@ def resolve_customers(info, args: dict):
         args,
         CRMCustomerCountableConnection,
         prepare_page=lambda page: attach_list_columns(page, host),
+        counted=count_up_to(queryset, COUNT_LIMIT),
     )
+
+
+def resolve_customer_count(info, customer_filter: dict | None) -> int:
+    """How many customers the filter selects, counted exactly (however many)."""
+    try:
+        profiles = search_profiles(customer_filter_from(customer_filter), host=info.context.host)
+    except SearchError as error:
+        raise InputError(_graphql_field(error.field), error.message) from error
+    return profiles.count()

@@ -6,6 +6,7 @@ from graphene import relay
 from ..core.errors import require_customer, require_permission
 from .filters import CRMCustomerFilterInput
 from .resolvers import record_view, resolve_customer, resolve_customers
+from .resolvers import resolve_customer, resolve_customer_count, resolve_customers
 from .sorters import CRMCustomerSortingInput
 from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe
 
@@ -17,6 +18,13 @@ class CustomerQueries(graphene.ObjectType):
         filter=CRMCustomerFilterInput(),
         sort_by=CRMCustomerSortingInput(),
         description="Customers with their order history figures. Requires MANAGE_USERS.",
+    )
+    crm_customer_count = graphene.Int(
+        filter=CRMCustomerFilterInput(),
+        description=(
+            "How many customers the filter (as `crmCustomers` takes it) selects, counted "
+            "exactly: what `totalCount` stops counting at 10,000. Requires MANAGE_USERS."
+        ),
     )
 
     crm_customer = graphene.Field(
@@ -36,6 +44,11 @@ class CustomerQueries(graphene.ObjectType):
     @staticmethod
     def resolve_me(_root, info):
         return require_customer(info)
+
+    @staticmethod
+    def resolve_crm_customer_count(_root, info, filter=None):
+        require_permission(info)
+        return resolve_customer_count(info, filter)
 
     @staticmethod
     def resolve_crm_customers(_root, info, **args):

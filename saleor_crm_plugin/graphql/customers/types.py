@@ -277,7 +277,15 @@ class CRMCustomer(graphene.ObjectType):
 
 
 class CRMCustomerCountableConnection(relay.Connection):
-    total_count = graphene.Int(description="How many customers match.")
+    total_count = graphene.Int(
+        description=(
+            "How many customers match, counted up to 10,000: with more, 10,000 and "
+            "`totalCountIsExact` false (`crmCustomerCount` counts them all)."
+        )
+    )
+    total_count_is_exact = graphene.Boolean(
+        required=True, description="Whether `totalCount` is the exact number of matches."
+    )
 
     class Meta:
         node = CRMCustomer
