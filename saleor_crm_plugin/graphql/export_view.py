@@ -15,11 +15,10 @@ from ..analytics.report_services import report_csv
 from ..campaigns.insert_services import PICKING_COLUMNS, picking_rows
 from ..customers.search import SearchError, customer_filter_from, search_profiles
 from ..errors import FieldError
-from ..host import MANAGE_ORDERS, MANAGE_USERS, get_host
+from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from ..loyalty.point_report_services import free_points_csv, paid_points_csv
 from ..privacy.export import CSV_COLUMNS, export_customer_data
 from ..privacy.export import csv_rows as export_csv_rows
-from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
 from ..segments.export import csv_rows, csv_table
 from ..segments.rule_services import members
 from ..segments.rules import RuleError

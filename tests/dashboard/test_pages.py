@@ -601,6 +601,8 @@ def test_the_duplicates_page_is_a_shell_with_valid_requests_in_both_languages(
             "crmCustomerMerges": {"totalCount": 0, "edges": []},
         }
     }
+
+
 def test_the_widget_adjusts_in_the_currency_staff_name_when_the_customer_has_none(
     client, staff_user
 ):

@@ -5,8 +5,7 @@ from graphene import relay
 
 from ..core.errors import require_customer, require_permission
 from .filters import CRMCustomerFilterInput
-from .resolvers import record_view, resolve_customer, resolve_customers
-from .resolvers import resolve_customer, resolve_customer_count, resolve_customers
+from .resolvers import record_view, resolve_customer, resolve_customer_count, resolve_customers
 from .sorters import CRMCustomerSortingInput
 from .types import CRMCustomer, CRMCustomerCountableConnection, CRMMe
 
