@@ -684,18 +684,21 @@ def _anonymize(profile: CustomerProfile, snapshot: CustomerSnapshot) -> None:
     erase_copies([profile.pk], snapshot.updated_at)
 
 
-def erase_guest_profiles(profile_ids: Iterable[int], at) -> list[int]:
+def erase_guest_profiles(profile_ids: Iterable[int], at, idle_since=None) -> list[int]:
     """Erase these guest profiles as a deletion erases a customer: the profile and its orders
     lose the email digest (their figures stay, anonymous), the copies other rows hold go
-    (`privacy.erasure`). Profiles that are no longer guests, or already erased, are left
-    alone. In one transaction, with the emails locked against ingestion; returns the ids
-    erased."""
+    (`privacy.erasure`). Profiles that are no longer guests, already erased, or (with
+    `idle_since`) with an order placed since then are left alone. In one transaction, with
+    the emails locked against ingestion; returns the ids erased."""
     with transaction.atomic():
         candidates = CustomerProfile.objects.filter(
             pk__in=sorted(set(profile_ids)), user_id__isnull=True, anonymized_at__isnull=True
         )
         _lock(f"email:{d}" for d in candidates.values_list("email_digest", flat=True) if d)
-        # read again under the locks: an order of the email may have just made it a customer's
+        # read again under the locks: an order of the email may have just come in
+        if idle_since is not None:
+            recent = OrderRecord.objects.filter(profile=OuterRef("pk"), placed_at__gte=idle_since)
+            candidates = candidates.exclude(Exists(recent))
         profiles = list(
             candidates.select_for_update().order_by("pk").only("pk", "email_digest", "updated_at")
         )

@@ -57,7 +57,7 @@ def erase_old_guests(years: int | None, now: datetime, batch_size: int = BATCH) 
             return erased
         after = ids[-1]
         with transaction.atomic():
-            done = erase_guest_profiles(ids, now)
+            done = erase_guest_profiles(ids, now, idle_since=cutoff)
             record_each(
                 AuditEvent.GUEST_ERASED,
                 ACTOR,

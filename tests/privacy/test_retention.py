@@ -7,7 +7,12 @@ from django_celery_beat.models import PeriodicTask
 from freezegun import freeze_time
 
 from saleor_crm_plugin.audit.models import AuditEvent
-from saleor_crm_plugin.customers.ingest import digest_for, ingest_customers, ingest_orders
+from saleor_crm_plugin.customers.ingest import (
+    digest_for,
+    erase_guest_profiles,
+    ingest_customers,
+    ingest_orders,
+)
 from saleor_crm_plugin.customers.models import CustomerProfile, CustomerSpend, OrderRecord
 from saleor_crm_plugin.host import reset_host
 from saleor_crm_plugin.privacy.retention import erase_old_guests, retention_cutoff
@@ -139,3 +144,16 @@ def test_an_erased_guests_email_digest_is_in_no_crm_table():
 
     # then
     assert find_personal_data([digest]) == []
+
+
+def test_a_guest_who_ordered_since_the_candidates_were_read_is_kept():
+    # given: "back" was an old guest when read; an order since then is on the profile
+    _ledger()
+    back = _guest("back-1").pk
+
+    # when: the batch erases what it read, under the lock
+    erased = erase_guest_profiles([back], NOW, idle_since=retention_cutoff(NOW, 5))
+
+    # then
+    assert erased == []
+    assert CustomerProfile.objects.get(pk=back).email_digest == digest_for("back@example.com")
