@@ -24,7 +24,7 @@ from ..campaigns.models import CampaignSend, FlowEntry
 from ..conf import CRMConfig
 from ..errors import FieldError
 from ..loyalty.membership import evaluate_ranks
-from ..loyalty.models import MemberRank, PointsAccount, PointsEntry, RankChange
+from ..loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from ..loyalty.services import balances, rebuild_accounts
 from ..money import quantize_amount
 from ..segments.services import rescore_profiles
@@ -95,6 +95,9 @@ def _move(moves: dict[str, list[str]], to: int, merged_from: int | None) -> None
     if moves.get(POINTS):
         account, _ = PointsAccount.objects.get_or_create(profile_id=to)
         PointsEntry.objects.filter(key__in=moves[POINTS]).update(account=account)
+        # a lot is keyed by its earning's key: it goes with it (`rebuild_accounts` then
+        # rewrites only what the replay on the new side changes)
+        PointsLot.objects.filter(key__in=moves[POINTS]).update(account=account)
     if moves.get(RANK_CHANGE):
         RankChange.objects.filter(pk__in=[int(pk) for pk in moves[RANK_CHANGE]]).update(
             profile_id=to

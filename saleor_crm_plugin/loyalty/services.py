@@ -256,8 +256,9 @@ def record_many(profile_id: int, items: list[Written], *, allow_negative: bool =
 
 def rebuild_accounts(profile_ids, *, allow_negative: bool = True) -> None:
     """Replay each of these customers' entries into their lots, debt and totals, under the
-    account's row lock: what a merge or its undoing needs after moving entries between
-    accounts (an entry's key is unique in the table, so an entry moves as it is)."""
+    account's row lock: what a merge or its undoing needs after moving entries (and the lots
+    they earned) between accounts; an entry's key is unique in the table, so it moves as it
+    is."""
     for profile_id in sorted({int(pk) for pk in profile_ids}):
         account = _locked_account(profile_id)
         rows = list(PointsEntry.objects.filter(account=account).order_by("at", "key"))
@@ -265,8 +266,23 @@ def rebuild_accounts(profile_ids, *, allow_negative: bool = True) -> None:
         for row in rows:
             ledger.apply(_entry(row))
         currencies = {row.key: row.currency for row in rows if row.currency}
-        PointsLot.objects.filter(account=account).delete()
-        _save_lots(account, ledger.earned, currencies)
+        # Only the lots the replay changes are written (a merge moves a thousand lots as they
+        # are, `PointsLot.key` being an earning's key, unique like it).
+        saved = {
+            row.key: (row.earned_at, row.points, row.remaining, row.available_at, row.expires_at)
+            for row in PointsLot.objects.filter(account=account)
+        }
+        changed = [
+            lot
+            for lot in ledger.earned
+            if saved.get(lot.key)
+            != (lot.earned_at, lot.points, lot.remaining, lot.available_at, lot.expires_at)
+        ]
+        gone = set(saved) - {lot.key for lot in ledger.earned}
+        stale = gone | {lot.key for lot in changed if lot.key in saved}
+        if stale:
+            PointsLot.objects.filter(account=account, key__in=stale).delete()
+        _save_lots(account, changed, currencies)
         activity = [row.at for row in rows if Kind(row.kind) in _ACTIVITY]
         account.total = sum(row.points for row in rows)
         account.remaining = sum(lot.remaining for lot in ledger.earned)
