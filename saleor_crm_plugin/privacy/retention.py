@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from ..audit.models import AuditEvent
 from ..audit.services import record_each
 from ..customers.ingest import erase_guest_profiles
+from ..customers.merge_models import ProfileMerge
 from ..customers.models import CustomerProfile, OrderRecord
 from ..dates import add_months
 
@@ -32,6 +33,8 @@ def retention_cutoff(now: datetime, years: int) -> datetime:
 
 def _candidates(cutoff: datetime, after: int, limit: int) -> list[int]:
     recent = OrderRecord.objects.filter(profile=OuterRef("pk"), placed_at__gte=cutoff)
+    # A guest merged into another profile lends it its orders while the merge holds: kept.
+    merged = ProfileMerge.objects.filter(absorbed=OuterRef("pk"), unmerged_at__isnull=True)
     return list(
         CustomerProfile.objects.filter(
             pk__gt=after,
@@ -39,6 +42,7 @@ def _candidates(cutoff: datetime, after: int, limit: int) -> list[int]:
             anonymized_at__isnull=True,
         )
         .exclude(Exists(recent))
+        .exclude(Exists(merged))
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

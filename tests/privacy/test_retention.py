@@ -157,3 +157,29 @@ def test_a_guest_who_ordered_since_the_candidates_were_read_is_kept():
     # then
     assert erased == []
     assert CustomerProfile.objects.get(pk=back).email_digest == digest_for("back@example.com")
+
+
+def test_a_guest_merged_into_another_profile_is_kept_while_the_merge_holds():
+    # given: the old guest "old-1" merged into the recent guest "new-1" by staff
+    from saleor_crm_plugin.customers.merges import merge_profiles, unmerge_profiles
+    from saleor_crm_plugin.host import get_host
+
+    _ledger()
+    absorbed, survivor = _guest("old-1").pk, _guest("new-1").pk
+    config = get_host().config()
+    merge = merge_profiles(config, absorbed, survivor, "staff:1", now=NOW)
+
+    # when
+    erased = erase_old_guests(5, NOW)
+
+    # then: only the other old guest; the absorbed one keeps its email for the unmerge
+    assert erased == 1
+    assert CustomerProfile.objects.get(pk=absorbed).anonymized_at is None
+
+    # when: the merge undone, the guest is old again
+    unmerge_profiles(config, merge.pk, "staff:1", now=NOW)
+    again = erase_old_guests(5, NOW)
+
+    # then
+    assert again == 1
+    assert CustomerProfile.objects.get(pk=absorbed).anonymized_at is not None
