@@ -18,6 +18,7 @@ PURE = [
     "saleor_crm_plugin.campaigns.flows",
     "saleor_crm_plugin.campaigns.signing",
     "saleor_crm_plugin.campaigns.inserts",
+    "saleor_crm_plugin.imports.files",
 ]
 
 
