@@ -30,6 +30,7 @@ from .customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from .imports.models import ImportRun
 from .intake.models import PendingChange
 from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
@@ -49,6 +50,7 @@ __all__ = [
     "Cycle",
     "F2Row",
     "FlowEntry",
+    "ImportRun",
     "InsertDecision",
     "LtvRow",
     "MemberRank",

@@ -12,7 +12,8 @@ class AuditEvent(models.Model):
     RANK_PINNED = "rank_pinned"
     RANK_UNPINNED = "rank_unpinned"
     RANK_TABLE_SAVED = "rank_table_saved"
-    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED)
+    IMPORTED = "imported"  # a "moving in" file applied (imports.services)
+    ACTIONS = (POINTS_ADJUSTED, RANK_PINNED, RANK_UNPINNED, RANK_TABLE_SAVED, IMPORTED)
 
     at = models.DateTimeField()
     actor = models.CharField(max_length=255)

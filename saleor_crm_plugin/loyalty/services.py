@@ -16,11 +16,13 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
 from ..dates import add_months
 from ..errors import FieldError
+from ..rows import add_rows, update_rows
 from .config import ExpiryKind
 from .lots import Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
@@ -36,6 +38,7 @@ __all__ = [
     "liability",
     "record",
     "record_many",
+    "record_opening",
     "redeem",
 ]
 
@@ -216,6 +219,144 @@ def record_many(profile_id: int, items: list[Written], *, allow_negative: bool =
     """Append several entries of one customer in one transaction; return those that were new."""
     with transaction.atomic():
         return _write(_locked_account(profile_id), list(items), allow_negative)
+
+
+def record_opening(items: dict[int, list[Written]]) -> int:
+    """Append the entries of many customers at once (an import's opening lots); return how
+    many were new.
+
+    Idempotent by key, as `record_many`: an entry whose key is written is skipped. An account
+    with no entry yet that receives only lots (points above 0, not held) is written in bulk,
+    its lots being the entries themselves (what `lots.Ledger` would replay); any other account
+    goes through `record_many`. One transaction; the accounts are locked in id order.
+    """
+    keys = [item.entry.key for listed in items.values() for item in listed]
+    if not keys:
+        return 0
+    with transaction.atomic():
+        known = set(PointsEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+        fresh: dict[int, list[Written]] = {}
+        for profile_id, listed in items.items():
+            for item in listed:
+                if item.entry.key not in known:
+                    known.add(item.entry.key)
+                    fresh.setdefault(profile_id, []).append(item)
+        if not fresh:
+            return 0
+        now = timezone.now()
+        add_rows(
+            PointsAccount,
+            [
+                "profile",
+                "total",
+                "remaining",
+                "debt",
+                "lost",
+                "applied_key",
+                "created_at",
+                "updated_at",
+            ],
+            [(profile_id, 0, 0, 0, 0, "", now, now) for profile_id in sorted(fresh)],
+            unique=["profile"],
+            update=[],
+        )
+        accounts = list(
+            PointsAccount.objects.select_for_update()
+            .filter(profile_id__in=sorted(fresh))
+            .order_by("pk")
+        )
+        entry_rows, lot_rows, opened, slow = [], [], [], []
+        for account in accounts:
+            listed = fresh[account.profile_id]
+            if account.applied_at is not None or any(
+                item.entry.points <= 0 or item.entry.held for item in listed
+            ):
+                slow.append(account.profile_id)
+                continue
+            for item in listed:
+                entry = item.entry
+                entry_rows.append(
+                    (
+                        account.pk,
+                        entry.key,
+                        entry.kind.value,
+                        entry.points,
+                        entry.at,
+                        entry.lot,
+                        entry.available_at,
+                        entry.expires_at,
+                        False,
+                        item.currency,
+                        item.order_id,
+                        "",
+                        item.reason[:255],
+                        item.actor[:255],
+                        now,
+                    )
+                )
+                lot_rows.append(
+                    (
+                        account.pk,
+                        entry.key,
+                        entry.at,
+                        entry.points,
+                        entry.points,
+                        entry.available_at or entry.at,
+                        entry.expires_at,
+                        item.currency,
+                    )
+                )
+            last = max((item.entry for item in listed), key=lambda entry: entry.position)
+            activity = [item.entry.at for item in listed if item.entry.kind in _ACTIVITY]
+            account.total = account.remaining = sum(item.entry.points for item in listed)
+            account.applied_at, account.applied_key = last.at, last.key
+            account.last_activity_at = max(activity, default=None)
+            account.updated_at = now
+            opened.append(account)
+        add_rows(
+            PointsEntry,
+            [
+                "account",
+                "key",
+                "kind",
+                "points",
+                "at",
+                "lot",
+                "available_at",
+                "expires_at",
+                "held",
+                "currency",
+                "order_id",
+                "reference",
+                "reason",
+                "actor",
+                "created_at",
+            ],
+            entry_rows,
+        )
+        add_rows(
+            PointsLot,
+            [
+                "account",
+                "key",
+                "earned_at",
+                "points",
+                "remaining",
+                "available_at",
+                "expires_at",
+                "currency",
+            ],
+            lot_rows,
+        )
+        update_rows(
+            PointsAccount,
+            ["total", "remaining", "applied_at", "applied_key", "last_activity_at", "updated_at"],
+            opened,
+        )
+        written = len(entry_rows)
+        for profile_id in slow:
+            written += len(record_many(profile_id, fresh[profile_id]))
+    return written
 
 
 _BALANCES = """
