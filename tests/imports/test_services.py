@@ -1,7 +1,7 @@
 """Moving in on PostgreSQL: customers through the host, lots, ranks and subscriptions in the
 ledger; a dry run and a second import write nothing; a refused line stops the whole file."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -187,9 +187,9 @@ def test_lots_ranks_and_subscriptions_by_email_or_external_id():
         ("TEA-CUP", 1),
     ]
     assert list(subscription.cycles.values_list("sequence", "delivery_on", "status")) == [
-        (1, datetime(2027, 1, 10).date(), "scheduled"),
-        (2, datetime(2027, 2, 10).date(), "scheduled"),
-        (3, datetime(2027, 3, 10).date(), "scheduled"),
+        (1, date(2027, 1, 10), "scheduled"),
+        (2, date(2027, 2, 10), "scheduled"),
+        (3, date(2027, 3, 10), "scheduled"),
     ]
     assert subscription.shipping_address["streetAddress1"] == "2-1-1 Nishi-Shinjuku"
 
