@@ -225,10 +225,12 @@ def record_opening(items: dict[int, list[Written]]) -> int:
     """Append the entries of many customers at once (an import's opening lots); return how
     many were new.
 
-    Idempotent by key, as `record_many`: an entry whose key is written is skipped. An account
-    with no entry yet that receives only lots (points above 0, not held) is written in bulk,
-    its lots being the entries themselves (what `lots.Ledger` would replay); any other account
-    goes through `record_many`. One transaction; the accounts are locked in id order.
+    Idempotent by key, as `record_many`: an entry whose key is written is skipped. Lots
+    (points above 0, not held) given to an account that owes nothing and has never spent or
+    lost points (no entry below 0 but expiries, which empty one lot each) are written in bulk:
+    such lots never touch one another, so each is its entry (what `lots.Ledger` would
+    replay, whatever their dates). Any other account goes through `record_many`. One
+    transaction; the accounts are locked in id order.
     """
     keys = [item.entry.key for listed in items.values() for item in listed]
     if not keys:
@@ -265,11 +267,21 @@ def record_opening(items: dict[int, list[Written]]) -> int:
             .filter(profile_id__in=sorted(fresh))
             .order_by("pk")
         )
+        spent = set(
+            PointsEntry.objects.filter(
+                account__in=[account.pk for account in accounts if account.applied_at], points__lt=0
+            )
+            .exclude(kind=Kind.EXPIRE.value)
+            .values_list("account_id", flat=True)
+            .distinct()
+        )
         entry_rows, lot_rows, opened, slow = [], [], [], []
         for account in accounts:
             listed = fresh[account.profile_id]
-            if account.applied_at is not None or any(
-                item.entry.points <= 0 or item.entry.held for item in listed
+            if (
+                account.debt
+                or account.pk in spent
+                or any(item.entry.points <= 0 or item.entry.held for item in listed)
             ):
                 slow.append(account.profile_id)
                 continue
@@ -307,9 +319,17 @@ def record_opening(items: dict[int, list[Written]]) -> int:
                     )
                 )
             last = max((item.entry for item in listed), key=lambda entry: entry.position)
+            if account.applied_at is None or last.position > (
+                account.applied_at,
+                account.applied_key,
+            ):
+                account.applied_at, account.applied_key = last.at, last.key
             activity = [item.entry.at for item in listed if item.entry.kind in _ACTIVITY]
-            account.total = account.remaining = sum(item.entry.points for item in listed)
-            account.applied_at, account.applied_key = last.at, last.key
+            if account.last_activity_at is not None:
+                activity.append(account.last_activity_at)
+            added = sum(item.entry.points for item in listed)
+            account.total += added
+            account.remaining += added
             account.last_activity_at = max(activity, default=None)
             account.updated_at = now
             opened.append(account)
