@@ -162,7 +162,7 @@ def main():
     env.pop("CELERY_BROKER_URL", None)  # the import enqueues nothing
     if not env.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database (bash scripts/bench.sh does)")
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [
             sys.executable,
             "-c",

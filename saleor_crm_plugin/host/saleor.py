@@ -37,6 +37,7 @@ from saleor.plugins.models import PluginConfiguration
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
+from ..expressions import AnyOf
 from . import attributes
 from .protocol import (
     MANAGE_ORDERS,
@@ -879,7 +880,7 @@ class SaleorHost:
 
     def find_users(self, emails, external_ids=()) -> tuple[dict[str, str], dict[str, str]]:
         customers = User.objects.filter(is_staff=False)
-        by_email = customers.filter(email__in=list(emails)).values_list("email", "pk")
+        by_email = customers.filter(AnyOf("email", list(emails))).values_list("email", "pk")
         references = [reference for reference in external_ids if reference]
         by_reference = (
             customers.filter(external_reference__in=references).values_list(

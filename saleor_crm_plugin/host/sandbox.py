@@ -12,6 +12,7 @@ from django.db.models import Max, Min
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
+from ..expressions import AnyOf
 from . import attributes
 from .protocol import Batch, Requester, changed_page, split_keys
 
@@ -393,7 +394,7 @@ class SandboxHost:
         from ..sandbox.models import SandboxUser
 
         customers = SandboxUser.objects.filter(is_staff=False)
-        by_email = customers.filter(email__in=list(emails)).values_list("email", "pk")
+        by_email = customers.filter(AnyOf("email", list(emails))).values_list("email", "pk")
         references = [reference for reference in external_ids if reference]
         found = {}
         if references:

@@ -6,13 +6,16 @@ their CRM profiles come through ingestion. Point lots, ranks and subscriptions l
 ledger through their own services, keyed `import:<source>:...`, so the same file imported
 twice changes nothing the second time.
 
-A file is read twice: first every line is checked (and, for a dry run, counted as created,
-matched or unchanged against the store and the ledger), then, when no line was refused or the
-caller said to skip refused lines, written in batches. A refused line means nothing is written
+First every line is checked (and, for a dry run, counted as created, matched or unchanged
+against the store and the ledger) and the good rows are kept in a temporary spool file; then,
+when no line was refused or the caller said to skip refused lines, they are written in
+batches. A refused line means nothing is written
 unless `skip_refused` is set; then the other lines are written and the refused ones reported.
 """
 
+import pickle
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +29,7 @@ from ..conf import CRMConfig
 from ..customers.ingest import ingest_customers
 from ..customers.models import CustomerProfile
 from ..errors import FieldError
+from ..expressions import AnyOf
 from ..host.protocol import NewCustomer
 from ..loyalty.lots import Entry, Kind
 from ..loyalty.membership import evaluate_ranks
@@ -216,7 +220,7 @@ class _Run:
                 found[row.line] = user_id
         return found
 
-    def check_refs(self, rows: list, dry_run: bool) -> list:
+    def check_refs(self, rows: list, dry_run: bool) -> tuple[list, dict[int, str]]:
         rows = [row for row in rows if self._row_allowed(row)]
         users = self.resolve(rows)
         good = [row for row in rows if row.line in users]
@@ -234,7 +238,7 @@ class _Run:
                 self._dry_extras([(users[row.line], row, None) for row in good])
             else:
                 self._dry_extras([(users[row.line], None, row) for row in good])
-        return good
+        return good, users
 
     def _row_allowed(self, row) -> bool:
         if isinstance(row, LotRow):
@@ -247,7 +251,9 @@ class _Run:
         """Count the lots and ranks that would be written, for (user id or None: a customer
         still to create, lot, rank)."""
         lots = {self.lot_key(lot, user_id): lot for user_id, lot, _ in items if lot and user_id}
-        known = set(PointsEntry.objects.filter(key__in=list(lots)).values_list("key", flat=True))
+        known = set(
+            PointsEntry.objects.filter(AnyOf("key", list(lots))).values_list("key", flat=True)
+        )
         for user_id, lot, _ in items:
             if lot is not None:
                 new = user_id is None or self.lot_key(lot, user_id) not in known
@@ -290,7 +296,9 @@ class _Run:
         """The CRM profile of each user, ingesting the users the CRM has not seen yet."""
         user_ids = set(user_ids)
         found = dict(
-            CustomerProfile.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "pk")
+            CustomerProfile.objects.filter(AnyOf("user_id", list(user_ids))).values_list(
+                "user_id", "pk"
+            )
         )
         missing = [user_id for user_id in user_ids if user_id not in found]
         if missing:
@@ -403,8 +411,8 @@ class _Run:
         self.report.count("ranks", "created", len(changed))
         self.report.count("ranks", "unchanged", len(ids) - len(changed))
 
-    def write_refs(self, rows: list) -> None:
-        users = self.resolve(rows)
+    def write_refs(self, rows: list, users: dict[int, str]) -> None:
+        """Write these checked rows; `users`: the user id of each row's customer, by line."""
         profiles = self.profiles(users.values())
         if self.kind == "points":
             self.write_lots([(profiles[users[row.line]], users[row.line], row) for row in rows])
@@ -452,7 +460,7 @@ def import_file(
 ) -> ImportReport:
     """Check an import file, then (unless `dry_run`) apply it; return the report.
 
-    `opener()` gives the file's lines afresh (it is read twice). Refused lines are reported
+    `opener()` gives the file's lines (read once: the checked rows wait in a spool file). Refused lines are reported
     with the file, line number, column and reason; with any of them nothing is written unless
     `skip_refused`. Raises `FileRefused` when the file cannot be read at all (nothing written)
     and `ImportArgumentError` for a wrong argument. `progress(stage, lines done, lines in all or
@@ -464,43 +472,51 @@ def import_file(
     run = _Run(host, config, kind, source, now, actor, report)
     zone = config.zone
 
-    def rows(record: bool = True) -> Iterator:
+    def rows() -> Iterator:
         for item in read_file(
             opener(), kind=kind, layout=layout, file=file_name, zone=zone, as_of=now
         ):
             if isinstance(item, Refused):
-                if record:
-                    run.refuse(item)
+                run.refuse(item)
                 continue
             yield item
 
     size = BATCH[kind]
     last_line = 0
-    for batch in _batches(rows(), size):
-        if kind == "customers":
-            run.check_customers(batch, dry_run)
-        else:
-            run.check_refs(batch, dry_run)
-        last_line = batch[-1].line
-        if progress:
-            progress("checking", last_line, None)
-    report.lines = last_line - 1 if last_line else 0
-    if report.refused:
-        report.lines = max(report.lines, max(r.line for r in report.refused) - 1)
-    if dry_run or (report.refused_lines and not skip_refused):
-        return report
-    refused_at = set(run.refused_at)
-    run.report.counts = {}
-    run.emails.clear()
-    run.external_ids.clear()
-    total = report.lines + 1
-    for batch in _batches((row for row in rows(False) if row.line not in refused_at), size):
-        if kind == "customers":
-            run.write_customers(batch)
-        else:
-            run.write_refs(batch)
-        if progress:
-            progress("importing", batch[-1].line, total)
+    # What the check found good, a batch at a time, is written to a spool file and read back
+    # to write it: the file is parsed and its customers looked up once.
+    with tempfile.TemporaryFile() as spool:
+        for batch in _batches(rows(), size):
+            if kind == "customers":
+                checked = (run.check_customers(batch, dry_run), {})
+            else:
+                checked = run.check_refs(batch, dry_run)
+            if not dry_run:
+                pickle.dump(checked, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            last_line = batch[-1].line
+            if progress:
+                progress("checking", last_line, None)
+        report.lines = last_line - 1 if last_line else 0
+        if report.refused:
+            report.lines = max(report.lines, max(r.line for r in report.refused) - 1)
+        if dry_run or (report.refused_lines and not skip_refused):
+            return report
+        run.report.counts = {}
+        total = report.lines + 1
+        spool.seek(0)
+        while True:
+            try:
+                good, users = pickle.load(spool)  # noqa: S301 (our own file, written above)
+            except EOFError:
+                break
+            if not good:
+                continue
+            if kind == "customers":
+                run.write_customers(good)
+            else:
+                run.write_refs(good, users)
+            if progress:
+                progress("importing", good[-1].line, total)
     report.refused_lines = len(run.refused_at)
     report.written = report.created > 0
     if report.written:

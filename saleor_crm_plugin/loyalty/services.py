@@ -22,6 +22,7 @@ from ..audit import services as audit
 from ..audit.models import AuditEvent
 from ..dates import add_months
 from ..errors import FieldError
+from ..expressions import AnyOf
 from ..rows import add_rows, update_rows
 from .config import ExpiryKind
 from .lots import Balance, Entry, Kind, Ledger, Lot
@@ -122,7 +123,7 @@ def _save_lots(account: PointsAccount, lots, currencies: dict[str, str]) -> None
 def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -> list[Written]:
     """Append the items whose keys are new and bring the lots up to date; return those."""
     keys = [item.entry.key for item in items]
-    known = set(PointsEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+    known = set(PointsEntry.objects.filter(AnyOf("key", keys)).values_list("key", flat=True))
     fresh, seen = [], set()
     for item in items:
         if item.entry.key not in known and item.entry.key not in seen:
@@ -236,7 +237,7 @@ def record_opening(items: dict[int, list[Written]]) -> int:
     if not keys:
         return 0
     with transaction.atomic():
-        known = set(PointsEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+        known = set(PointsEntry.objects.filter(AnyOf("key", keys)).values_list("key", flat=True))
         fresh: dict[int, list[Written]] = {}
         for profile_id, listed in items.items():
             for item in listed:
@@ -264,7 +265,7 @@ def record_opening(items: dict[int, list[Written]]) -> int:
         )
         accounts = list(
             PointsAccount.objects.select_for_update()
-            .filter(profile_id__in=sorted(fresh))
+            .filter(AnyOf("profile_id", sorted(fresh)))
             .order_by("pk")
         )
         spent = set(
