@@ -12,6 +12,7 @@ from .campaigns.schema import CampaignMutations, CampaignQueries
 from .core.types import Money
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
+from .imports.schema import ImportMutations, ImportQueries
 from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .segments.schema import RfmQueries, SegmentMutations, SegmentQueries
@@ -27,6 +28,7 @@ class Query(
     AnalyticsQueries,
     CampaignQueries,
     InsertQueries,
+    ImportQueries,
     graphene.ObjectType,
 ):
     pass
@@ -37,6 +39,7 @@ class Mutation(
     LoyaltyMutations,
     SubscriptionMutations,
     CampaignMutations,
+    ImportMutations,
     graphene.ObjectType,
 ):
     pass

@@ -48,14 +48,18 @@ from .files import (
     SubscriptionRow,
     read_file,
 )
+from .models import ImportRun
 
 __all__ = [
     "FileRefused",
     "ImportArgumentError",
     "ImportReport",
+    "apply_run",
     "check_source",
+    "execute_run",
     "import_file",
     "import_orders",
+    "start_run",
 ]
 
 BATCH = {"customers": 2000, "points": 10000, "ranks": 2000, "subscriptions": 2000}
@@ -555,3 +559,123 @@ def import_orders(host, orders: list, *, dry_run: bool = False) -> dict:
             else:
                 refused.append({"index": start + offset, "errors": result["errors"]})
     return {"created": created, "refused": refused, "orders": len(orders)}
+
+
+# --- runs from the Dashboard page (an `ImportRun` row a file) --------------------------------
+
+MAX_UPLOAD = 50_000_000  # characters of one uploaded file (larger ones: the command)
+
+
+def start_run(
+    *,
+    kind: str,
+    layout: str,
+    source: str,
+    file_name: str,
+    content: str,
+    dry_run: bool,
+    skip_refused: bool,
+    actor: str,
+) -> ImportRun:
+    """Keep an uploaded file as an `ImportRun` to check (and, unless `dry_run`, import) in
+    the background (`run_import_task`, after the commit). Raises `ImportArgumentError`."""
+    from .files import KINDS, LAYOUTS
+
+    if kind not in KINDS:
+        raise ImportArgumentError("kind", f"'{kind}' is not one of {', '.join(KINDS)}")
+    if layout not in LAYOUTS:
+        raise ImportArgumentError("layout", f"'{layout}' is not one of {', '.join(LAYOUTS)}")
+    if not content.strip():
+        raise ImportArgumentError("content", "the file is empty")
+    if len(content) > MAX_UPLOAD:
+        raise ImportArgumentError(
+            "content", f"is larger than {MAX_UPLOAD:,} characters: use the crm_import command"
+        )
+    run = ImportRun.objects.create(
+        kind=kind,
+        layout=layout,
+        source=check_source(source),
+        file_name=(file_name or f"{kind}.csv")[:255],
+        content=content,
+        dry_run=dry_run,
+        skip_refused=skip_refused,
+        actor=actor,
+    )
+    _enqueue(run.pk)
+    return run
+
+
+def apply_run(run_id: int, *, skip_refused: bool, actor: str) -> ImportRun:
+    """Import the file of a finished dry run (the same file, as uploaded)."""
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise ImportArgumentError("id", f"no import {run_id}")
+        if not run.dry_run or run.status != ImportRun.Status.DONE or not run.content:
+            raise ImportArgumentError("id", "only a finished dry run can be imported")
+        run.dry_run, run.skip_refused, run.actor = False, skip_refused, actor
+        run.status, run.done_lines, run.report = ImportRun.Status.PENDING, 0, {}
+        run.save()
+        _enqueue(run.pk)
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from .tasks import run_import_task
+
+    transaction.on_commit(lambda: run_import_task.delay(run_id))
+
+
+def execute_run(run_id: int, host) -> None:
+    """Check or import the run's file, writing its progress and report to the row. A run
+    that is not pending (done, or taken by another worker) is left alone."""
+    from django.utils import timezone
+
+    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.PENDING).update(
+        status=ImportRun.Status.RUNNING
+    )
+    if not claimed:
+        return
+    run = ImportRun.objects.get(pk=run_id)
+    run.total_lines = max(run.content.count("\n"), 1)
+
+    def progress(stage, done, total):
+        ImportRun.objects.filter(pk=run_id).update(
+            # a dry run is all checking; an import checks (first half), then writes
+            done_lines=done
+            if run.dry_run
+            else (done // 2 if stage == "checking" else (run.total_lines + done) // 2),
+            total_lines=run.total_lines,
+            updated_at=timezone.now(),
+        )
+
+    try:
+        report = import_file(
+            lambda: run.content.splitlines(keepends=True),
+            kind=run.kind,
+            layout=run.layout,
+            source=run.source,
+            file_name=run.file_name,
+            host=host,
+            now=timezone.now(),
+            actor=run.actor,
+            dry_run=run.dry_run,
+            skip_refused=run.skip_refused,
+            progress=progress,
+        )
+    except (FileRefused, ImportArgumentError) as error:
+        run.status, run.error = ImportRun.Status.REFUSED, str(error)[:512]
+        run.report = {}
+    except Exception as error:
+        run.status, run.error = ImportRun.Status.FAILED, str(error)[:512]
+        run.save()
+        raise
+    else:
+        run.report = report.as_dict()
+        refused = report.refused_lines and not run.skip_refused and not run.dry_run
+        run.status = ImportRun.Status.REFUSED if refused else ImportRun.Status.DONE
+    run.done_lines = run.total_lines
+    run.finished_at = timezone.now()
+    if not run.dry_run:
+        run.content = ""  # imported: the personal data stays in the store only
+    run.save()

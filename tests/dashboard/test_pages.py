@@ -306,6 +306,7 @@ def test_dashboard_lists_the_analytics_page_under_customers(client):
         "/loyalty",
         "/subscriptions",
         "/campaigns",
+        "/import",
     ]
     assert client.get(f"{BASE}/analytics").status_code == 200
 
@@ -570,3 +571,16 @@ def test_the_analytics_page_knows_when_a_fit_is_too_thin(client):
     assert config["thin"] == {"customers": 300, "repeatCustomers": 100}
     assert (THIN_CUSTOMERS, THIN_REPEAT_CUSTOMERS) == (300, 100)
     assert config["text"]["thin_data_warning"].startswith("Learnt from {customers} customers")
+
+
+def test_the_import_page_is_a_shell_with_its_queries_in_english_and_japanese(client):
+    # when
+    en = client.get(f"{BASE}/import?theme=light").content.decode()
+    ja = client.get(f"{BASE}/import?theme=dark&locale=ja").content.decode()
+
+    # then
+    assert '<span data-t="crm">CRM</span> · <span data-t="import">Import</span>' in en
+    assert '<span data-t="import">インポート</span>' in ja
+    assert set(_config(en)["query"]) == {"list", "start", "apply", "run"}
+    assert _config(ja)["text"]["skip_refused"] == "拒否された行をスキップ"
+    assert "crmImportRuns" not in en.split('<script id="crm-config"')[0]
