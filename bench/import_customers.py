@@ -5,7 +5,8 @@ on every fifth line, 5,000,000 point lots, 100,000 running subscriptions, in the
 layout), then imports each, in this order, with the management command in a subprocess as a
 merchant runs it, and then each again (which must create nothing). Each run prints its wall
 time and the importer's peak resident memory (the process's own; PostgreSQL's
-memory is not counted; it reports its own `ru_maxrss`):
+memory is not counted; it reports its own `ru_maxrss`), and its CPU time (user + system:
+it holds up on a busy machine, the wall time does not; PostgreSQL's CPU is not in it):
 
     bash scripts/bench.sh bench/import_customers.py [--customers 1000000] [--seed 7]
     bash scripts/bench.sh bench/import_customers.py --customers 100000   # a tenth
@@ -148,7 +149,9 @@ def _importer(kind: str, path: Path) -> list[str]:
         "from django.core.management import call_command\n"
         "call_command('crm_import', *sys.argv[1:])\n"
         "import resource\n"
-        "print(f'peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}')\n"
+        "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "print(f'importer: peak RSS {usage.ru_maxrss / 1024:.0f} MB, "
+        "CPU {usage.ru_utime + usage.ru_stime:.0f} s')\n"
     )
     return [sys.executable, "-c", code, str(path), "--kind", kind, "--source", "bench"]
 
