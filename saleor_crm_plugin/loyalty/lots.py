@@ -12,14 +12,33 @@ until a release entry gives it the day it becomes available (fulfilment plus the
 
 Entries are replayed in the order of (`at`, `key`), so the same entries give the same state
 whatever order they are passed in.
+
+A lot is *free* (earned, adjusted, imported: 無償) or *paid* (bought by the customer: 有償, with
+the `paid_amount` they paid for its points). The funding goes from the earning into its lot;
+spending takes the oldest lots whatever their funding, so a redemption may use both.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 
-__all__ = ["Balance", "Entry", "Kind", "Ledger", "Lot", "due_expiries", "replay"]
+__all__ = [
+    "FREE",
+    "FUNDINGS",
+    "PAID",
+    "Balance",
+    "Entry",
+    "Kind",
+    "Ledger",
+    "Lot",
+    "due_expiries",
+    "replay",
+]
+
+FREE, PAID = "free", "paid"
+FUNDINGS = (FREE, PAID)
 
 
 class Kind(Enum):
@@ -43,9 +62,25 @@ class Entry:
     # A lot held until a RELEASE entry names it (an order's points, until fulfilment and the
     # return window are known).
     held: bool = False
+    # A lot's funding and, for paid points, what the customer paid for them (>= 0, in the
+    # currency the ledger keeps beside the entry). Only an entry that adds a lot is paid.
+    funding: str = FREE
+    paid_amount: Decimal | None = None
 
     def __post_init__(self):
         adds = self.kind is Kind.EARN or (self.kind is Kind.ADJUST and self.points > 0)
+        if self.funding not in FUNDINGS:
+            raise ValueError(f"{self.key}: funding is 'free' or 'paid', not {self.funding!r}")
+        if self.funding == PAID:
+            if not adds:
+                raise ValueError(f"{self.key}: only points added to a lot can be paid")
+            if not isinstance(self.paid_amount, Decimal) or not self.paid_amount >= 0:
+                raise ValueError(
+                    f"{self.key}: paid points need a paid_amount of 0 or more, "
+                    f"not {self.paid_amount!r}"
+                )
+        elif self.paid_amount is not None:
+            raise ValueError(f"{self.key}: free points have no paid_amount")
         if self.kind is Kind.EARN and self.points <= 0:
             raise ValueError(f"{self.key}: an earning adds points, not {self.points}")
         if self.kind in (Kind.REDEEM, Kind.REVERSE, Kind.EXPIRE) and self.points >= 0:
@@ -76,6 +111,8 @@ class Lot:
     remaining: int
     available_at: datetime | None  # None: held until released
     expires_at: datetime | None
+    funding: str = FREE
+    paid_amount: Decimal | None = None  # paid: the price of all `points` (not of `remaining`)
 
     def usable(self, at: datetime) -> bool:
         return (
@@ -126,7 +163,14 @@ class Ledger:
         if entry.points > 0:  # an earning or a positive adjustment: a new lot
             available_at = None if entry.held else (entry.available_at or entry.at)
             lot = Lot(
-                entry.key, entry.at, entry.points, entry.points, available_at, entry.expires_at
+                entry.key,
+                entry.at,
+                entry.points,
+                entry.points,
+                available_at,
+                entry.expires_at,
+                entry.funding,
+                entry.paid_amount,
             )
             repaid = min(self.debt, lot.remaining)
             lot.remaining -= repaid

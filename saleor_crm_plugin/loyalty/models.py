@@ -7,7 +7,12 @@ service under the account's row lock so a balance is one indexed read, not a rep
 
 from django.db import models
 
-from ..customers.models import CustomerProfile
+from ..customers.models import CustomerProfile, money_field
+from .lots import FREE, PAID
+
+# Where a lot's points came from: given by the store (earned, adjusted, imported; 無償) or
+# bought by the customer (有償: a prepaid payment instrument under the Payment Services Act).
+FUNDING_CHOICES = [(FREE, "free"), (PAID, "paid")]
 
 
 class PointsAccount(models.Model):
@@ -49,7 +54,13 @@ class PointsEntry(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     held = models.BooleanField(default=False)
-    currency = models.CharField(max_length=3, blank=True, default="")  # an order's currency
+    currency = models.CharField(
+        max_length=3, blank=True, default=""
+    )  # what its points are worth in
+    # An earning's funding; a spending or expiry takes from lots of either (see `loyalty.lots`).
+    funding = models.CharField(max_length=8, choices=FUNDING_CHOICES, default=FREE, db_default=FREE)
+    # For paid points: what the customer paid for them, in `currency`.
+    paid_amount = money_field(null=True, blank=True)
     order_id = models.CharField(max_length=64, blank=True, default="")
     # What a redemption became (the gift card code), so the same request answers the same.
     reference = models.CharField(max_length=64, blank=True, default="")
@@ -74,6 +85,8 @@ class PointsLot(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)  # null: held
     expires_at = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")
+    funding = models.CharField(max_length=8, choices=FUNDING_CHOICES, default=FREE, db_default=FREE)
+    paid_amount = money_field(null=True, blank=True)  # paid points: the price of `points`
 
     class Meta:
         app_label = "saleor_crm"

@@ -10,8 +10,9 @@ applied to the saved lots; one that comes before it (an order's earning read lat
 the account replay all its entries. A balance is then one read of the lots with points left.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -25,7 +26,7 @@ from ..errors import FieldError
 from ..expressions import AnyOf
 from ..rows import add_rows, update_rows
 from .config import ExpiryKind
-from .lots import Balance, Entry, Kind, Ledger, Lot
+from .lots import PAID, Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
 
 __all__ = [
@@ -53,13 +54,27 @@ class PointsError(FieldError):
 
 @dataclass(frozen=True)
 class Written:
-    """One entry to write with what the ledger keeps beside it."""
+    """One entry to write with what the ledger keeps beside it.
+
+    `funding` and `paid_amount`, when given, are set on the entry (`Entry.funding`): paid
+    points need the currency their `paid_amount` is in.
+    """
 
     entry: Entry
     reason: str = ""
     actor: str = ""
     currency: str = ""
     order_id: str = ""
+    funding: str | None = None
+    paid_amount: Decimal | None = None
+
+    def __post_init__(self):
+        if self.funding is not None or self.paid_amount is not None:
+            funding = self.funding if self.funding is not None else self.entry.funding
+            entry = replace(self.entry, funding=funding, paid_amount=self.paid_amount)
+            object.__setattr__(self, "entry", entry)
+        if self.entry.funding == PAID and not self.currency:
+            raise ValueError(f"{self.entry.key}: paid points need the currency they were paid in")
 
 
 def _locked_account(profile_id: int) -> PointsAccount:
@@ -77,6 +92,8 @@ def _entry(row: PointsEntry) -> Entry:
         available_at=row.available_at,
         expires_at=row.expires_at,
         held=row.held,
+        funding=row.funding,
+        paid_amount=row.paid_amount,
     )
 
 
@@ -87,7 +104,16 @@ def entries_of(profile_id: int) -> list[Entry]:
 
 
 def _lot(row: PointsLot) -> Lot:
-    return Lot(row.key, row.earned_at, row.points, row.remaining, row.available_at, row.expires_at)
+    return Lot(
+        row.key,
+        row.earned_at,
+        row.points,
+        row.remaining,
+        row.available_at,
+        row.expires_at,
+        row.funding,
+        row.paid_amount,
+    )
 
 
 def _live_lots(account: PointsAccount) -> list[Lot]:
@@ -111,6 +137,8 @@ def _save_lots(account: PointsAccount, lots, currencies: dict[str, str]) -> None
                 available_at=lot.available_at,
                 expires_at=lot.expires_at,
                 currency=currencies.get(lot.key, ""),
+                funding=lot.funding,
+                paid_amount=lot.paid_amount,
             )
             for lot in lots
         ],
@@ -144,6 +172,8 @@ def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -
                 expires_at=item.entry.expires_at,
                 held=item.entry.held,
                 currency=item.currency,
+                funding=item.entry.funding,
+                paid_amount=item.entry.paid_amount,
                 order_id=item.order_id,
                 reason=item.reason[:255],
                 actor=item.actor[:255],
@@ -207,12 +237,15 @@ def record(
     allow_negative: bool = True,
     currency: str = "",
     order_id: str = "",
+    funding: str | None = None,
+    paid_amount: Decimal | None = None,
 ) -> bool:
     """Append an entry (an earning, a reversal, a release, an expiry, an adjustment) once.
 
     Returns False when an entry with the same key exists (the event was delivered twice).
+    `funding` and `paid_amount` (paid points) are set on the entry (see `Written`).
     """
-    item = Written(entry, reason, actor, currency, order_id)
+    item = Written(entry, reason, actor, currency, order_id, funding, paid_amount)
     return bool(record_many(profile_id, [item], allow_negative=allow_negative))
 
 

@@ -3,14 +3,23 @@
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
 
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.loyalty.lots import Entry, Kind, replay
-from saleor_crm_plugin.loyalty.models import PointsAccount, PointsEntry
-from saleor_crm_plugin.loyalty.services import PointsError, balance, record, redeem
+from saleor_crm_plugin.loyalty.models import PointsAccount, PointsEntry, PointsLot
+from saleor_crm_plugin.loyalty.services import (
+    PointsError,
+    Written,
+    balance,
+    entries_of,
+    record,
+    record_many,
+    redeem,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -185,3 +194,44 @@ def test_the_saved_lots_always_equal_the_replay_of_the_entries(allow_negative):
             ), f"case {case}"
         account = PointsAccount.objects.get(profile=profile)
         assert account.total == sum(entry.points for entry in history)
+
+
+@pytest.mark.django_db
+def test_paid_points_keep_their_funding_and_price_through_writes_and_a_replay():
+    # given: a free earning, then paid points written through `record` and `record_many`
+    profile = CustomerProfile.objects.create(user_id="1")
+    record(profile.pk, Entry("earn:order:1", Kind.EARN, 100, T0 + DAY), currency="JPY")
+    bought = Entry("paid:r1", Kind.ADJUST, 500, T0 + 2 * DAY)
+    record(profile.pk, bought, currency="JPY", funding="paid", paid_amount=Decimal(4500))
+    card = Written(
+        Entry("paid:r2", Kind.ADJUST, 200, T0 + 3 * DAY),
+        currency="JPY",
+        funding="paid",
+        paid_amount=Decimal(2000),
+    )
+    record_many(profile.pk, [card])
+
+    # when: an entry from before them all makes the account replay every entry
+    record(profile.pk, Entry("earn:order:0", Kind.EARN, 10, T0), currency="JPY")
+
+    # then: entries and lots keep what was paid; the replay reads them back the same
+    rows = {
+        row.key: (row.funding, row.paid_amount)
+        for row in PointsLot.objects.filter(account__profile=profile)
+    }
+    assert rows == {
+        "earn:order:0": ("free", None),
+        "earn:order:1": ("free", None),
+        "paid:r1": ("paid", Decimal(4500)),
+        "paid:r2": ("paid", Decimal(2000)),
+    }
+    assert PointsEntry.objects.get(key="paid:r2").funding == "paid"
+    assert [(e.key, e.funding, e.paid_amount) for e in entries_of(profile.pk)][2:] == [
+        ("paid:r1", "paid", Decimal(4500)),
+        ("paid:r2", "paid", Decimal(2000)),
+    ]
+
+
+def test_paid_points_need_the_currency_they_were_paid_in():
+    with pytest.raises(ValueError, match="paid:r1: paid points need the currency"):
+        Written(Entry("paid:r1", Kind.ADJUST, 5, T0), funding="paid", paid_amount=Decimal(5))

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -104,12 +105,58 @@ def test_entries_after_the_moment_are_not_counted():
         ({"kind": Kind.REVERSE, "points": -5}, "k: a reverse names the lot it takes from"),
         ({"kind": Kind.ADJUST, "points": 0}, "k: an adjustment of 0 points"),
         ({"kind": Kind.REDEEM, "points": -5, "expires_at": T0}, "k: only a lot has"),
+        ({"kind": Kind.EARN, "points": 5, "funding": "gift"}, "k: funding is 'free' or 'paid'"),
+        (
+            {"kind": Kind.REDEEM, "points": -5, "funding": "paid", "paid_amount": Decimal(1)},
+            "k: only points added to a lot can be paid",
+        ),
+        ({"kind": Kind.EARN, "points": 5, "funding": "paid"}, "k: paid points need a paid_amount"),
+        (
+            {"kind": Kind.EARN, "points": 5, "funding": "paid", "paid_amount": Decimal(-1)},
+            "k: paid points need a paid_amount of 0 or more",
+        ),
+        (
+            {"kind": Kind.EARN, "points": 5, "paid_amount": Decimal(5)},
+            "k: free points have no paid_amount",
+        ),
     ],
-    ids=["earn-zero", "redeem-positive", "reverse-without-lot", "adjust-zero", "redeem-expiry"],
+    ids=[
+        "earn-zero",
+        "redeem-positive",
+        "reverse-without-lot",
+        "adjust-zero",
+        "redeem-expiry",
+        "unknown-funding",
+        "paid-redemption",
+        "paid-without-amount",
+        "paid-negative-amount",
+        "free-with-amount",
+    ],
 )
 def test_malformed_entries_are_refused_naming_the_key(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Entry("k", at=T0, **kwargs)
+
+
+def test_a_lot_keeps_the_funding_and_paid_amount_of_its_earning_and_is_spent_in_turn():
+    # given: 100 free points, then 300 paid points bought for 3,000 yen
+    entries = [
+        earn("earn:order:1", 100, 0),
+        Entry("paid:r1", Kind.ADJUST, 300, T0 + DAY, funding="paid", paid_amount=Decimal(3000)),
+        Entry("redeem:r1", Kind.REDEEM, -150, T0 + 2 * DAY),
+    ]
+
+    # when
+    state = replay(entries, T0 + 3 * DAY)
+
+    # then: the oldest lot (free) first, then 50 of the paid lot
+    lots = {
+        lot.key: (lot.funding, lot.paid_amount, lot.points, lot.remaining) for lot in state.lots
+    }
+    assert lots == {
+        "earn:order:1": ("free", None, 100, 0),
+        "paid:r1": ("paid", Decimal(3000), 300, 250),
+    }
 
 
 @st.composite
