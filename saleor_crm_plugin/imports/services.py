@@ -65,9 +65,6 @@ __all__ = [
 BATCH = {"customers": 2000, "points": 10000, "ranks": 2000, "subscriptions": 2000}
 MAX_LISTED = 200  # refusals kept in a report (the count is always whole)
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,15}$")
-# Paid points (有償ポイント) need the ledger's funding columns (branch h-points); until they
-# are merged, a paid lot is refused with this reason.
-PAID_REFUSED = "paid points cannot be imported yet: this version keeps free points only"
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -170,7 +167,7 @@ class _Run:
                 if first != row.line:
                     self.refuse_row(row, "external_id", f"is on line {first} already")
                     continue
-            if not self._lot_allowed(row, row.points) or not self._rank_allowed(row, row.rank):
+            if not self._rank_allowed(row, row.rank):
                 continue
             good.append(row)
         if dry_run and good:
@@ -186,12 +183,6 @@ class _Run:
                 ]
             )
         return good
-
-    def _lot_allowed(self, row, lot: LotRow | None) -> bool:
-        if lot is not None and lot.funding == "paid":
-            self.refuse_row(row, "kind", PAID_REFUSED)
-            return False
-        return True
 
     def _rank_allowed(self, row, rank: RankRow | None) -> bool:
         if rank is not None and rank.code not in self.ranks:
@@ -245,8 +236,6 @@ class _Run:
         return good, users
 
     def _row_allowed(self, row) -> bool:
-        if isinstance(row, LotRow):
-            return self._lot_allowed(row, row)
         if isinstance(row, RankRow):
             return self._rank_allowed(row, row)
         return True
@@ -378,7 +367,14 @@ class _Run:
                 expires_at=lot.expires_at,
             )
             by_profile.setdefault(profile_id, []).append(
-                Written(entry, f"import:{self.source}", self.actor, lot.currency)
+                Written(
+                    entry,
+                    f"import:{self.source}",
+                    self.actor,
+                    lot.currency,
+                    funding=lot.funding,
+                    paid_amount=lot.paid_amount,
+                )
             )
         written = record_opening(by_profile)
         self.report.count("points", "created", written)

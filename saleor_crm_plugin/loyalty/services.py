@@ -338,6 +338,8 @@ def record_opening(items: dict[int, list[Written]]) -> int:
                         item.reason[:255],
                         item.actor[:255],
                         now,
+                        entry.funding,
+                        entry.paid_amount,
                     )
                 )
                 lot_rows.append(
@@ -350,6 +352,8 @@ def record_opening(items: dict[int, list[Written]]) -> int:
                         entry.available_at or entry.at,
                         entry.expires_at,
                         item.currency,
+                        entry.funding,
+                        entry.paid_amount,
                     )
                 )
             last = max((item.entry for item in listed), key=lambda entry: entry.position)
@@ -385,6 +389,8 @@ def record_opening(items: dict[int, list[Written]]) -> int:
                 "reason",
                 "actor",
                 "created_at",
+                "funding",
+                "paid_amount",
             ],
             entry_rows,
         )
@@ -399,6 +405,8 @@ def record_opening(items: dict[int, list[Written]]) -> int:
                 "available_at",
                 "expires_at",
                 "currency",
+                "funding",
+                "paid_amount",
             ],
             lot_rows,
         )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('saleor_crm', '0039_inserts'),
+        ('saleor_crm', '0040_points_funding'),
     ]
 
     operations = [

@@ -245,18 +245,45 @@ def test_a_refused_line_stops_the_file_unless_skipped():
 
 def test_a_lot_of_a_customer_the_store_does_not_have_is_refused():
     # given
-    text = "lot_id,email,points,earned_at,currency,kind,paid_amount\nL1,x@example.com,5,2026-01-01,JPY,,\nL2,x@example.com,5,2026-01-01,JPY,paid,500\n"
+    text = (
+        "lot_id,email,points,earned_at,currency,kind,paid_amount\n"
+        "L1,x@example.com,5,2026-01-01,JPY,,\n"
+    )
 
     # when
     report = _text_import(text, "points")
 
     # then
     assert [str(refused) for refused in report.refused] == [
-        "f.csv, line 3, kind: paid points cannot be imported yet: this version keeps free "
-        "points only",
         "f.csv, line 2, email: no customer x@example.com in the store: import the customers first",
     ]
     assert not PointsEntry.objects.exists()
+
+
+def test_paid_points_keep_their_funding_and_price():
+    # given
+    _import("customers-generic.csv", "customers")
+    text = (
+        "lot_id,email,points,earned_at,currency,kind,paid_amount\n"
+        "P1,ken.sato@example.jp,1000,2026-10-01,JPY,paid,1000\n"
+        "F1,ken.sato@example.jp,50,2026-10-02,JPY,free,\n"
+    )
+
+    # when
+    report = _text_import(text, "points")
+
+    # then
+    assert report.counts == {"points": {"created": 2, "unchanged": 0}}
+    lots = (
+        PointsLot.objects.filter(key__startswith="import:old:")
+        .order_by("key")
+        .values_list("key", "funding", "paid_amount", "remaining")
+    )
+    assert [(key, funding, amount, remaining) for key, funding, amount, remaining in lots] == [
+        ("import:old:lot:F1", "free", None, 50),
+        ("import:old:lot:P1", "paid", 1000, 1000),
+    ]
+    assert PointsEntry.objects.get(key="import:old:lot:P1").funding == "paid"
 
 
 def test_the_command_dry_run_then_import(capsys):
