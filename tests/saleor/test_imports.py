@@ -9,6 +9,7 @@ with their own Saleor tokens. Orders go through Saleor's orderBulkCreate, in pro
 import json
 from datetime import UTC, datetime
 
+import graphene
 import pytest
 
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
@@ -141,7 +142,9 @@ def test_a_shopify_export_imports_once_and_shows_on_the_storefront(
     }
 
 
-def test_order_history_goes_through_saleors_order_bulk_create(crm_plugin, channel_USD, variant):
+def test_order_history_goes_through_saleors_order_bulk_create(
+    crm_plugin, channel_USD, variant, warehouse
+):
     # given: an order of the old system, as Saleor's OrderBulkCreateInput
     order = {
         "externalReference": "old-order-1",
@@ -163,6 +166,7 @@ def test_order_history_goes_through_saleors_order_bulk_create(crm_plugin, channe
         "lines": [
             {
                 "variantSku": variant.sku,
+                "warehouse": graphene.Node.to_global_id("Warehouse", warehouse.pk),
                 "quantity": 1,
                 "totalPrice": {"gross": 10, "net": 10},
                 "undiscountedTotalPrice": {"gross": 10, "net": 10},
