@@ -3,13 +3,12 @@
 Dry run (nothing written in Saleor or the CRM), then the import (Saleor users with their
 address and private metadata, the existing customer matched and left as it is), then the same
 file again (nothing changes); the customers' points and ranks show through our storefront API
-with their own Saleor tokens. Orders go through Saleor's orderBulkCreate, in process.
+with their own Saleor tokens.
 """
 
 import json
 from datetime import UTC, datetime
 
-import graphene
 import pytest
 
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
@@ -19,7 +18,7 @@ from saleor.core.jwt import create_access_token
 
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.host.saleor import SaleorHost
-from saleor_crm_plugin.imports.services import import_file, import_orders
+from saleor_crm_plugin.imports.services import import_file
 from saleor_crm_plugin.loyalty.models import MemberRank, PointsEntry
 
 pytestmark = [pytest.mark.saleor, pytest.mark.django_db]
@@ -140,53 +139,3 @@ def test_a_shopify_export_imports_once_and_shows_on_the_storefront(
         "crmPoints": {"balance": 300, "available": 300},
         "crmMembership": {"rank": {"code": "SILVER"}, "pinned": True},
     }
-
-
-def test_order_history_goes_through_saleors_order_bulk_create(
-    crm_plugin, channel_USD, variant, warehouse
-):
-    # given: an order of the old system, as Saleor's OrderBulkCreateInput
-    order = {
-        "externalReference": "old-order-1",
-        "channel": channel_USD.slug,
-        "createdAt": "2026-05-01T10:00:00+00:00",
-        "status": "FULFILLED",
-        "currency": "USD",
-        "languageCode": "EN",
-        "user": {"email": "buyer@example.com"},
-        "billingAddress": {
-            "firstName": "Ann",
-            "lastName": "Lee",
-            "streetAddress1": "1 Main St",
-            "city": "New York",
-            "postalCode": "10001",
-            "countryArea": "NY",
-            "country": "US",
-        },
-        "lines": [
-            {
-                "variantSku": variant.sku,
-                "warehouse": graphene.Node.to_global_id("Warehouse", warehouse.pk),
-                "quantity": 1,
-                "totalPrice": {"gross": 10, "net": 10},
-                "undiscountedTotalPrice": {"gross": 10, "net": 10},
-                "taxRate": 0,
-                "createdAt": "2026-05-01T10:00:00+00:00",
-                "productName": "Tea",
-                "variantName": "100 g",
-                "isShippingRequired": False,
-                "isGiftCard": False,
-            }
-        ],
-    }
-
-    # when: imported twice
-    first = import_orders(SaleorHost(), [order])
-    second = import_orders(SaleorHost(), [order])
-
-    # then: Saleor created it once and refused the repeat by its external reference
-    assert len(first["created"]) == 1
-    assert first["refused"] == []
-    assert second["created"] == []
-    assert second["refused"][0]["index"] == 0
-    assert second["refused"][0]["errors"][0]["code"] == "UNIQUE"
