@@ -32,6 +32,7 @@ from .customers.models import (
     OrderRecord,
 )
 from .history.models import RuleVersion
+from .imports.models import ImportRun
 from .intake.models import PendingChange
 from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
@@ -52,6 +53,7 @@ __all__ = [
     "DuplicateCandidate",
     "F2Row",
     "FlowEntry",
+    "ImportRun",
     "InsertDecision",
     "LtvRow",
     "MemberRank",

@@ -14,6 +14,7 @@ from .campaigns.tasks import (
     send_campaign_batch_task,
 )
 from .customers.tasks import find_duplicates_task
+from .imports.tasks import run_import_task
 from .intake.tasks import (
     drain_changes_task,
     erase_customer_task,
@@ -57,6 +58,7 @@ __all__ = [
     "retry_webhooks_task",
     "review_ranks_chunk_task",
     "review_ranks_task",
+    "run_import_task",
     "score_predictions_chunk_task",
     "send_campaign_batch_task",
     "sweep_changes_task",

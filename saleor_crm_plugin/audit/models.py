@@ -21,6 +21,7 @@ class AuditEvent(models.Model):
     CUSTOMER_VIEWED = "customer_viewed"
     CUSTOMER_DATA_EXPORTED = "customer_data_exported"
     GUEST_ERASED = "guest_erased"
+    IMPORTED = "imported"  # a "moving in" file applied (imports.services)
     ACTIONS = (
         POINTS_ADJUSTED,
         RANK_PINNED,
@@ -32,6 +33,7 @@ class AuditEvent(models.Model):
         CUSTOMER_VIEWED,
         CUSTOMER_DATA_EXPORTED,
         GUEST_ERASED,
+        IMPORTED,
     )
 
     at = models.DateTimeField()

@@ -534,6 +534,43 @@ MESSAGES = {
     "undone": pgettext_lazy("crm-dashboard", "Undone"),
     "merged_into": pgettext_lazy("crm-dashboard", "Merged into"),
     "took_in": pgettext_lazy("crm-dashboard", "Took in"),
+    # The Import page (moving in): upload, dry run report, import with a progress bar.
+    "import": pgettext_lazy("crm-dashboard", "Import"),
+    "import_file": pgettext_lazy("crm-dashboard", "Import a file"),
+    "import_help": pgettext_lazy(
+        "crm-dashboard",
+        "Import customers first, then point lots, ranks and subscriptions. Every line is "
+        "checked first; a file with a refused line writes nothing unless you skip refused "
+        "lines. Importing the same file again changes nothing.",
+    ),
+    "file_kind": pgettext_lazy("crm-dashboard", "What the file holds"),
+    "kind_customers": pgettext_lazy("crm-dashboard", "Customers"),
+    "kind_points": pgettext_lazy("crm-dashboard", "Point lots"),
+    "kind_ranks": pgettext_lazy("crm-dashboard", "Ranks"),
+    "kind_subscriptions": pgettext_lazy("crm-dashboard", "Subscriptions"),
+    "layout": pgettext_lazy("crm-dashboard", "Layout"),
+    "layout_generic": pgettext_lazy("crm-dashboard", "Generic"),
+    "layout_shopify": pgettext_lazy("crm-dashboard", "Shopify customers export"),
+    "import_source": pgettext_lazy("crm-dashboard", "Source (the old system)"),
+    "csv_file": pgettext_lazy("crm-dashboard", "CSV file"),
+    "skip_refused": pgettext_lazy("crm-dashboard", "Skip refused lines"),
+    "check_file": pgettext_lazy("crm-dashboard", "Check (dry run)"),
+    "import_now": pgettext_lazy("crm-dashboard", "Import"),
+    "import_progress": pgettext_lazy("crm-dashboard", "Progress"),
+    "would_import": pgettext_lazy("crm-dashboard", "The dry run found"),
+    "imported": pgettext_lazy("crm-dashboard", "Imported"),
+    "outcome_created": pgettext_lazy("crm-dashboard", "to create / created"),
+    "outcome_matched": pgettext_lazy("crm-dashboard", "already in the store"),
+    "outcome_unchanged": pgettext_lazy("crm-dashboard", "already imported"),
+    "refused_lines": pgettext_lazy("crm-dashboard", "Refused lines"),
+    "line": pgettext_lazy("crm-dashboard", "Line"),
+    "column": pgettext_lazy("crm-dashboard", "Column"),
+    "nothing_written": pgettext_lazy(
+        "crm-dashboard", "Nothing was written: fix the refused lines, or skip them."
+    ),
+    "choose_file": pgettext_lazy("crm-dashboard", "Choose a CSV file first."),
+    "recent_imports": pgettext_lazy("crm-dashboard", "Recent imports"),
+    "dry_run": pgettext_lazy("crm-dashboard", "dry run"),
 }
 
 

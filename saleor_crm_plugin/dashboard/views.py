@@ -50,10 +50,27 @@ PAGES = (
     "subscriptions",
     "campaigns",
     "duplicates",
+    "import",
 )
 # The popup from a customer's page (Dashboard's "more actions" menu): adjust points, pin a rank.
 POPUPS = ("actions",)
 # What each page's script asks our GraphQL API (bench/dashboard.py times the Overview's).
+
+# The Import page's requests (moving in): the latest runs, upload, import, poll one run.
+_IMPORT_RUN = """id kind layout source fileName dryRun status totalLines doneLines lines created
+  refusedLines error counts { what outcome count } refused { file line field reason }"""
+IMPORT_QUERIES = {
+    "list": f"{{ crmImportRuns(first: 10) {{ {_IMPORT_RUN} }} }}",
+    "start": f"""mutation($kind: String!, $layout: String, $source: String!, $fileName: String,
+    $content: String!, $skipRefused: Boolean) {{
+  crmImportStart(kind: $kind, layout: $layout, source: $source, fileName: $fileName,
+    content: $content, dryRun: true, skipRefused: $skipRefused) {{
+    run {{ {_IMPORT_RUN} }} errors {{ field message }} }} }}""",
+    "apply": f"""mutation($id: ID!, $skipRefused: Boolean) {{
+  crmImportApply(id: $id, skipRefused: $skipRefused) {{
+    run {{ {_IMPORT_RUN} }} errors {{ field message }} }} }}""",
+    "run": f"query($id: ID!) {{ crmImportRun(id: $id) {{ {_IMPORT_RUN} }} }}",
+}
 
 # The widget's one request: the customer, their subscriptions, the ranks to pin.
 WIDGET_QUERY = """query($id: ID!) {
@@ -337,6 +354,7 @@ def _page(request, host, name: str) -> HttpResponse:
                         "analytics": ANALYTICS_QUERIES,
                         "campaigns": CAMPAIGNS_QUERIES,
                         "duplicates": DUPLICATES_PAGE_QUERY,
+                        "import": IMPORT_QUERIES,
                     }[name],
                 }
             ).replace("<", "\\u003c"),

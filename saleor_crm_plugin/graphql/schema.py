@@ -14,6 +14,7 @@ from .customers.mutations import CustomerMutations
 from .customers.schema import CustomerQueries
 from .customers.types import CRMCustomer, CRMScore, CRMSpend
 from .history.schema import HistoryQueries
+from .imports.schema import ImportMutations, ImportQueries
 from .inserts.schema import InsertQueries
 from .loyalty.schema import LoyaltyMutations, LoyaltyQueries
 from .merges.schema import MergeMutations, MergeQueries
@@ -32,6 +33,7 @@ class Query(
     CampaignQueries,
     InsertQueries,
     MergeQueries,
+    ImportQueries,
     graphene.ObjectType,
 ):
     pass
@@ -44,6 +46,7 @@ class Mutation(
     SubscriptionMutations,
     CampaignMutations,
     MergeMutations,
+    ImportMutations,
     graphene.ObjectType,
 ):
     pass

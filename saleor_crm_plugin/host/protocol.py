@@ -16,6 +16,7 @@ __all__ = [
     "Batch",
     "Host",
     "InvalidToken",
+    "NewCustomer",
     "Requester",
     "changed_page",
 ]
@@ -68,6 +69,22 @@ class Batch:
     snapshots: list
     cursor: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer to create in the store (an import): plain values, personal data included,
+    which only the store keeps."""
+
+    email: str  # normalised (`imports.files.normalise_email`)
+    first_name: str = ""
+    last_name: str = ""
+    # The default shipping and billing address as Saleor's AddressInput keys ({}: none).
+    address: dict = field(default_factory=dict)
+    phone: str = ""  # kept on the address (Saleor's users have no phone of their own)
+    note: str = ""
+    external_reference: str = ""
+    private_metadata: dict = field(default_factory=dict)  # string values
 
 
 @runtime_checkable
@@ -261,6 +278,26 @@ class Host(Protocol):
         without the store's hooks and without touching `updated_at`. Unknown orders are
         skipped. Returns how many orders were written.
         """
+
+    def find_users(
+        self, emails: Iterable[str], external_ids: Iterable[str] = ()
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Return ({email: user id}, {external reference: user id}) of the store's customers
+        with these normalised emails or these external references (the old system's ids), in
+        one query each. Staff accounts are left out."""
+
+    def create_customers(self, customers: list[NewCustomer]) -> dict[str, str]:
+        """Create these customers (`NewCustomer`) in the store with its own model and
+        defaults, without its mutations' hooks: the user, the address (default shipping and
+        billing), the private metadata. Return {email: user id} of those created; an email the
+        store already has is skipped and left as it is. The CRM profiles come afterwards
+        through ingestion (`customer_snapshots`)."""
+
+    def create_orders_in_bulk(self, orders: list[dict]) -> list[dict]:
+        """Create historical orders through the store's own bulk import (Saleor's
+        `orderBulkCreate`, `OrderBulkCreateInput` dicts, with the CRM's own App as requestor),
+        so the store's rules and its `order_bulk_created` event apply. Return one result per
+        order: {"order_id": id or None, "errors": [{"path", "code", "message"}, ...]}."""
 
     def database_access(self) -> AbstractContextManager:
         """Return a context in which the CRM may read and write the primary database.

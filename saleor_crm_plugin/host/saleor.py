@@ -44,6 +44,7 @@ from saleor.plugins.models import PluginConfiguration
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot, SnapshotError
+from ..expressions import AnyOf
 from . import attributes
 from .protocol import (
     MANAGE_ORDERS,
@@ -124,6 +125,30 @@ def _renewal_app():
         codenames = ["handle_checkouts", "manage_checkouts", "impersonate_user", "manage_orders"]
         app.permissions.set(Permission.objects.filter(codename__in=codenames))
     return app
+
+
+def _import_app():
+    """The plugin's own local App that imports order history (`orderBulkCreate` needs
+    MANAGE_ORDERS_IMPORT); created once."""
+    from saleor.app.models import App
+    from saleor.permission.models import Permission
+
+    app, created = App.objects.get_or_create(
+        identifier="saleor.crm.imports",
+        defaults={"name": "CRM imports", "is_active": True},
+    )
+    if created:
+        app.permissions.set(Permission.objects.filter(codename="manage_orders_import"))
+    return app
+
+
+_ORDER_BULK_CREATE = """
+mutation CrmImportOrders($orders: [OrderBulkCreateInput!]!) {
+  orderBulkCreate(orders: $orders, errorPolicy: REJECT_FAILED_ROWS) {
+    results { order { id } errors { path code message } }
+  }
+}
+"""
 
 
 def _run(query: str, variables: dict, name: str) -> dict:
@@ -975,6 +1000,106 @@ class SaleorHost:
         )
         names = {str(pk): " ".join(filter(None, (first, last))) for pk, first, last in rows}
         return {order_id: name for order_id, name in names.items() if name}
+
+    def find_users(self, emails, external_ids=()) -> tuple[dict[str, str], dict[str, str]]:
+        customers = User.objects.filter(is_staff=False)
+        by_email = customers.filter(AnyOf("email", list(emails))).values_list("email", "pk")
+        references = [reference for reference in external_ids if reference]
+        by_reference = (
+            customers.filter(external_reference__in=references).values_list(
+                "external_reference", "pk"
+            )
+            if references
+            else []
+        )
+        return (
+            {email: str(pk) for email, pk in by_email},
+            {reference: str(pk) for reference, pk in by_reference},
+        )
+
+    def create_customers(self, customers) -> dict[str, str]:
+        """Saleor's `customerCreate` without its mutation: the default customer type, the
+        address on the user and as both defaults, the search vector, the account-created
+        event. No `customer_created` hook: the importer ingests the new users itself."""
+        from saleor.account import events as account_events
+        from saleor.account.models import Address
+        from saleor.account.search import update_user_search_vector
+        from saleor.account.utils import get_default_customer_type
+
+        wanted = {customer.email: customer for customer in customers}
+        with transaction.atomic():
+            taken = set(User.objects.filter(email__in=list(wanted)).values_list("email", flat=True))
+            new = [customer for email, customer in wanted.items() if email not in taken]
+            if not new:
+                return {}
+            customer_type = get_default_customer_type()
+            addresses = {
+                customer.email: Address(
+                    first_name=customer.address.get("firstName", ""),
+                    last_name=customer.address.get("lastName", ""),
+                    company_name=customer.address.get("companyName", ""),
+                    street_address_1=customer.address.get("streetAddress1", ""),
+                    street_address_2=customer.address.get("streetAddress2", ""),
+                    city=customer.address.get("city", ""),
+                    postal_code=customer.address.get("postalCode", ""),
+                    country=customer.address.get("country", ""),
+                    country_area=customer.address.get("countryArea", ""),
+                    phone=customer.address.get("phone", "") or customer.phone,
+                )
+                for customer in new
+                if customer.address
+            }
+            Address.objects.bulk_create(list(addresses.values()))
+            users = []
+            for customer in new:
+                address = addresses.get(customer.email)
+                user = User(
+                    email=customer.email,
+                    first_name=customer.first_name[:256],
+                    last_name=customer.last_name[:256],
+                    note=customer.note or None,
+                    external_reference=customer.external_reference or None,
+                    private_metadata=dict(customer.private_metadata),
+                    default_shipping_address=address,
+                    default_billing_address=address,
+                    customer_type=customer_type,
+                )
+                user.set_unusable_password()
+                users.append(user)
+            User.objects.bulk_create(users)
+            User.addresses.through.objects.bulk_create(
+                [
+                    User.addresses.through(user_id=user.pk, address_id=addresses[user.email].pk)
+                    for user in users
+                    if user.email in addresses
+                ]
+            )
+            for user in users:
+                update_user_search_vector(user, attach_addresses_data=user.email in addresses)
+                account_events.customer_account_created_event(user=user)
+        return {user.email: str(user.pk) for user in users}
+
+    def create_orders_in_bulk(self, orders: list[dict]) -> list[dict]:
+        from saleor.graphql.api import schema as saleor_schema
+        from saleor.graphql.webhook.subscription_payload import initialize_request
+
+        app = _import_app()
+        context = initialize_request(app=app, requestor=app)
+        context.app, context.user = app, None
+        result = saleor_schema.execute(
+            _ORDER_BULK_CREATE, variable_values={"orders": orders}, context_value=context
+        )
+        if result.errors:
+            raise ValueError(f"orderBulkCreate: {result.errors[0]}")
+        return [
+            {
+                "order_id": (
+                    graphene.Node.from_global_id(row["order"]["id"])[1] if row["order"] else None
+                ),
+                "errors": row["errors"] or [],
+            }
+            for row in result.data["orderBulkCreate"]["results"]
+        ]
 
     def database_access(self):
         return allow_writer()

@@ -12,6 +12,7 @@ from django.db.models import Max, Min
 from ..conf import CRMConfig, parse_config
 from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
+from ..expressions import AnyOf
 from . import attributes
 from .protocol import Batch, InvalidToken, Requester, changed_page, split_keys
 
@@ -464,6 +465,100 @@ class SandboxHost:
                     changed.append(order)
             SandboxOrder.objects.bulk_update(changed, ["private_metadata"])
         return len(changed)
+
+    # The sandbox store's users have no external-reference column: it is kept in their
+    # private metadata under this key.
+    EXTERNAL_REFERENCE_KEY = "external_reference"
+
+    def find_users(self, emails, external_ids=()) -> tuple[dict[str, str], dict[str, str]]:
+        from ..sandbox.models import SandboxUser
+
+        customers = SandboxUser.objects.filter(is_staff=False)
+        by_email = customers.filter(AnyOf("email", list(emails))).values_list("email", "pk")
+        references = [reference for reference in external_ids if reference]
+        found = {}
+        if references:
+            key = f"private_metadata__{self.EXTERNAL_REFERENCE_KEY}"
+            found = {
+                reference: str(pk)
+                for pk, reference in customers.filter(**{f"{key}__in": references}).values_list(
+                    "pk", key
+                )
+            }
+        return {email: str(pk) for email, pk in by_email}, found
+
+    def create_customers(self, customers) -> dict[str, str]:
+        """The sandbox store keeps the name, the address's country, area and city, and the
+        private metadata (the external reference too); not the street, postal code or phone."""
+        from django.utils import timezone
+
+        from ..rows import add_rows
+        from ..sandbox.models import SandboxUser
+
+        wanted = {customer.email: customer for customer in customers}
+        now = timezone.now()
+        rows = []
+        for email, customer in wanted.items():
+            private = dict(customer.private_metadata)
+            if customer.external_reference:
+                private[self.EXTERNAL_REFERENCE_KEY] = customer.external_reference
+            rows.append(
+                (
+                    email,
+                    customer.first_name[:256],
+                    customer.last_name[:256],
+                    customer.address.get("country", ""),
+                    customer.address.get("countryArea", "")[:128],
+                    customer.address.get("city", "")[:256],
+                    {},
+                    private,
+                    False,
+                    True,
+                    [],
+                    "",
+                    now,
+                    now,
+                )
+            )
+        with transaction.atomic():
+            before = dict(
+                SandboxUser.objects.filter(email__in=list(wanted)).values_list("email", "pk")
+            )
+            add_rows(
+                SandboxUser,
+                [
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "country",
+                    "country_area",
+                    "city",
+                    "metadata",
+                    "private_metadata",
+                    "is_staff",
+                    "is_active",
+                    "permissions",
+                    "customer_type",
+                    "date_joined",
+                    "updated_at",
+                ],
+                [row for row in rows if row[0] not in before],
+                unique=["email"],
+                update=[],
+            )
+            created = SandboxUser.objects.filter(
+                email__in=[email for email in wanted if email not in before]
+            ).values_list("email", "pk")
+        return {email: str(pk) for email, pk in created}
+
+    def create_orders_in_bulk(self, orders: list[dict]) -> list[dict]:
+        """The sandbox store has no `orderBulkCreate`: its history comes from
+        `saleor-crm import orders.csv`. Every order is answered with that error."""
+        message = "the sandbox store imports orders with `saleor-crm import orders.csv`"
+        return [
+            {"order_id": None, "errors": [{"path": "", "code": "INVALID", "message": message}]}
+            for _ in orders
+        ]
 
     def database_access(self):
         return nullcontext()

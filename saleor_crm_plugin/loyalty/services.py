@@ -15,13 +15,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from ..audit import services as audit
 from ..audit.models import AuditEvent
 from ..customers.models import CustomerSpend
 from ..dates import add_months
 from ..errors import FieldError
+from ..expressions import AnyOf
 from ..money import parse_amount, validate_currency
+from ..rows import add_rows, update_rows
 from .config import ExpiryKind
 from .lots import PAID, Balance, Entry, Kind, Ledger, Lot
 from .models import PointsAccount, PointsEntry, PointsLot
@@ -40,6 +43,7 @@ __all__ = [
     "rebuild_accounts",
     "record",
     "record_many",
+    "record_opening",
     "redeem",
 ]
 
@@ -150,7 +154,7 @@ def _save_lots(account: PointsAccount, lots, currencies: dict[str, str]) -> None
 def _write(account: PointsAccount, items: list[Written], allow_negative: bool) -> list[Written]:
     """Append the items whose keys are new and bring the lots up to date; return those."""
     keys = [item.entry.key for item in items]
-    known = set(PointsEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+    known = set(PointsEntry.objects.filter(AnyOf("key", keys)).values_list("key", flat=True))
     fresh, seen = [], set()
     for item in items:
         if item.entry.key not in known and item.entry.key not in seen:
@@ -252,6 +256,185 @@ def record_many(profile_id: int, items: list[Written], *, allow_negative: bool =
     """Append several entries of one customer in one transaction; return those that were new."""
     with transaction.atomic():
         return _write(_locked_account(profile_id), list(items), allow_negative)
+
+
+def record_opening(items: dict[int, list[Written]]) -> int:
+    """Append the entries of many customers at once (an import's opening lots); return how
+    many were new.
+
+    Idempotent by key, as `record_many`: an entry whose key is written is skipped. Lots
+    (points above 0, not held) given to an account that owes nothing and has never spent or
+    lost points (no entry below 0 but expiries, which empty one lot each) are written in bulk:
+    such lots never touch one another, so each is its entry (what `lots.Ledger` would
+    replay, whatever their dates). Any other account goes through `record_many`. One
+    transaction; the accounts are locked in id order.
+    """
+    keys = [item.entry.key for listed in items.values() for item in listed]
+    if not keys:
+        return 0
+    with transaction.atomic():
+        known = set(PointsEntry.objects.filter(AnyOf("key", keys)).values_list("key", flat=True))
+        fresh: dict[int, list[Written]] = {}
+        for profile_id, listed in items.items():
+            for item in listed:
+                if item.entry.key not in known:
+                    known.add(item.entry.key)
+                    fresh.setdefault(profile_id, []).append(item)
+        if not fresh:
+            return 0
+        now = timezone.now()
+        add_rows(
+            PointsAccount,
+            [
+                "profile",
+                "total",
+                "remaining",
+                "debt",
+                "lost",
+                "applied_key",
+                "created_at",
+                "updated_at",
+            ],
+            [(profile_id, 0, 0, 0, 0, "", now, now) for profile_id in sorted(fresh)],
+            unique=["profile"],
+            update=[],
+        )
+        accounts = list(
+            PointsAccount.objects.select_for_update()
+            .filter(AnyOf("profile_id", sorted(fresh)))
+            .order_by("pk")
+        )
+        spent = set(
+            PointsEntry.objects.filter(
+                account__in=[account.pk for account in accounts if account.applied_at], points__lt=0
+            )
+            .exclude(kind=Kind.EXPIRE.value)
+            .values_list("account_id", flat=True)
+            .distinct()
+        )
+        entry_rows, lot_rows, opened, slow = [], [], [], []
+        for account in accounts:
+            listed = fresh[account.profile_id]
+            if (
+                account.debt
+                or account.pk in spent
+                or any(item.entry.points <= 0 or item.entry.held for item in listed)
+            ):
+                slow.append(account.profile_id)
+                continue
+            for item in listed:
+                entry = item.entry
+                entry_rows.append(
+                    (
+                        account.pk,
+                        entry.key,
+                        entry.kind.value,
+                        entry.points,
+                        entry.at,
+                        entry.lot,
+                        entry.available_at,
+                        entry.expires_at,
+                        False,
+                        item.currency,
+                        item.order_id,
+                        "",
+                        item.reason[:255],
+                        item.actor[:255],
+                        now,
+                        entry.funding,
+                        entry.paid_amount,
+                    )
+                )
+                lot_rows.append(
+                    (
+                        account.pk,
+                        entry.key,
+                        entry.at,
+                        entry.points,
+                        entry.points,
+                        entry.available_at or entry.at,
+                        entry.expires_at,
+                        item.currency,
+                        entry.funding,
+                        entry.paid_amount,
+                    )
+                )
+            last = max((item.entry for item in listed), key=lambda entry: entry.position)
+            if account.applied_at is None or last.position > (
+                account.applied_at,
+                account.applied_key,
+            ):
+                account.applied_at, account.applied_key = last.at, last.key
+            activity = [item.entry.at for item in listed if item.entry.kind in _ACTIVITY]
+            if account.last_activity_at is not None:
+                activity.append(account.last_activity_at)
+            added = sum(item.entry.points for item in listed)
+            account.total += added
+            account.remaining += added
+            account.last_activity_at = max(activity, default=None)
+            account.updated_at = now
+            opened.append(account)
+        add_rows(
+            PointsEntry,
+            [
+                "account",
+                "key",
+                "kind",
+                "points",
+                "at",
+                "lot",
+                "available_at",
+                "expires_at",
+                "held",
+                "currency",
+                "order_id",
+                "reference",
+                "reason",
+                "actor",
+                "created_at",
+                "funding",
+                "paid_amount",
+            ],
+            entry_rows,
+        )
+        add_rows(
+            PointsLot,
+            [
+                "account",
+                "key",
+                "earned_at",
+                "points",
+                "remaining",
+                "available_at",
+                "expires_at",
+                "currency",
+                "funding",
+                "paid_amount",
+            ],
+            lot_rows,
+        )
+        update_rows(
+            PointsAccount,
+            ["total", "remaining", "applied_at", "applied_key", "last_activity_at", "updated_at"],
+            opened,
+        )
+        written = len(entry_rows)
+        for profile_id in slow:
+            written += len(record_many(profile_id, fresh[profile_id]))
+    return written
+
+
+_BALANCES = """
+SELECT a.profile_id, a.remaining, a.debt, a.lost,
+       COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
+                 AND l.remaining > 0 AND l.available_at IS NULL), 0)
+     + COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
+                 AND l.remaining > 0 AND l.available_at > %s), 0),
+       COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
+                 AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %s
+                 AND l.available_at <= %s), 0)
+FROM {accounts} a WHERE a.profile_id IN ({ids})
+"""
 
 
 def rebuild_accounts(profile_ids, *, allow_negative: bool = True) -> None:

@@ -14,7 +14,7 @@ def register(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("saleor_crm", "0041_merges"),
+        ("saleor_crm", "0042_imports"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         *([("schedulers", "0001_initial")] if global_apps.is_installed("saleor.schedulers") else []),
     ]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from ..customers.models import CustomerProfile
+from ..rows import add_rows, new_ids
 from . import schedule
 from .models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 from .schedule import Change, CycleState, Interval, ScheduleError, plan_from_json, plan_to_json
@@ -23,6 +24,7 @@ __all__ = [
     "act",
     "clean_address",
     "create_subscription",
+    "create_subscriptions",
     "failed_cycle",
     "offers",
     "rules_for",
@@ -239,6 +241,139 @@ def create_subscription(
         )
         sync_cycles(subscription, now.astimezone(zone).date(), rules, zone)
     return subscription
+
+
+class NewSubscription(NamedTuple):
+    """A running subscription brought from another system (an import)."""
+
+    profile_id: int
+    user_id: str
+    key: str  # kept as `source_order_id`: the same key twice is one subscription
+    channel: str
+    currency: str
+    lines: tuple  # (variant ID or SKU, quantity)
+    interval: Interval
+    next_delivery: date
+    shipping_address: dict
+
+
+def create_subscriptions(
+    starts: list[NewSubscription], *, actor: str, now: datetime, rules: Rules, zone: ZoneInfo
+) -> int:
+    """Start many running subscriptions at once (an import); return how many were new.
+
+    Each is what `create_subscription` makes of it (its first delivery the next one the old
+    system had, the cycle rows of `sync_cycles`, a `created` event), written with a few
+    statements for the lot. Keys already kept are skipped, so an import run twice starts
+    nothing twice.
+    """
+    if not starts:
+        return 0
+    today = now.astimezone(zone).date()
+    with transaction.atomic():
+        known = set(
+            Subscription.objects.filter(
+                source_order_id__in=[start.key for start in starts]
+            ).values_list("source_order_id", flat=True)
+        )
+        new, seen = [], set()
+        for start in starts:
+            if start.key not in known and start.key not in seen:
+                seen.add(start.key)
+                new.append(start)
+        if not new:
+            return 0
+        ids = new_ids(Subscription, len(new))
+        subscriptions, lines, cycles, events = [], [], [], []
+        for pk, start in zip(ids, new, strict=True):
+            plan = schedule.start_plan(start.next_delivery, start.interval)
+            upcoming = schedule.upcoming(plan, today, HORIZON)
+            due = [cycle for cycle in upcoming if cycle.state is CycleState.DUE]
+            subscriptions.append(
+                (
+                    pk,
+                    start.profile_id,
+                    start.user_id,
+                    start.channel,
+                    start.currency,
+                    Subscription.Status.ACTIVE.value,
+                    plan_to_json(plan),
+                    due[0].date if due else None,
+                    plan.interval.per_month.quantize(Decimal("0.000001")),
+                    start.shipping_address,
+                    start.shipping_address,
+                    start.key,
+                    "",
+                    False,
+                    0,
+                    "",
+                    now,
+                    now,
+                )
+            )
+            lines.extend((pk, variant, quantity, "") for variant, quantity in start.lines)
+            for cycle in upcoming:
+                renewal = schedule.renewal_at(cycle.date, rules.lead_days, zone, rules.renewal_hour)
+                renewal += schedule.spread_offset(pk, rules.spread_hours)
+                status = _STATES[cycle.state].value
+                cycles.append((pk, cycle.sequence, cycle.date, renewal, status, "", 0, "", now))
+            events.append(
+                (
+                    pk,
+                    "created",
+                    actor,
+                    now,
+                    {
+                        "interval": str(start.interval),
+                        "first_delivery": start.next_delivery.isoformat(),
+                        "imported": start.key,
+                    },
+                )
+            )
+        add_rows(
+            Subscription,
+            [
+                "id",
+                "profile",
+                "user_id",
+                "channel",
+                "currency",
+                "status",
+                "plan",
+                "next_delivery_on",
+                "per_month",
+                "shipping_address",
+                "billing_address",
+                "source_order_id",
+                "time_slot",
+                "use_points",
+                "deliveries",
+                "cancel_reason",
+                "created_at",
+                "updated_at",
+            ],
+            subscriptions,
+        )
+        add_rows(
+            SubscriptionLine, ["subscription", "variant_id", "quantity", "product_name"], lines
+        )
+        add_rows(
+            Cycle,
+            [
+                "subscription",
+                "sequence",
+                "delivery_on",
+                "renewal_due_at",
+                "status",
+                "order_id",
+                "attempts",
+                "last_error",
+                "updated_at",
+            ],
+            cycles,
+        )
+        add_rows(SubscriptionEvent, ["subscription", "kind", "actor", "at", "data"], events)
+    return len(new)
 
 
 def _change(action: str, plan, today: date, rules: Rules, params: dict) -> Change:

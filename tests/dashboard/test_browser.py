@@ -1781,4 +1781,49 @@ def test_the_widget_shows_the_customers_state_on_a_picked_date(browser, live_ser
         "at: 2024-12-31T23:59:59.999999+09:00 is before the customer existed in the CRM "
         "(first known 2025-01-10T03:00:00+00:00)"
     )
+
+
+def test_staff_check_then_import_a_shopify_file_on_the_import_page(browser, live_server, db):
+    from saleor_crm_plugin.loyalty.models import PointsEntry
+    from saleor_crm_plugin.sandbox.models import SandboxUser
+
+    staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
+    shopify = (
+        "First Name,Last Name,Email,Accepts Email Marketing,Points,Points Currency,Rank\n"
+        "Hanako,Yamada,hanako@example.jp,yes,1200,JPY,GOLD\n"
+        "Taro,Suzuki,taro@example.jp,no,,,DIAMOND\n"
+    )
+    page = browser.new_page()
+    url = f"{live_server.url}{BASE}/import?theme=light"
+    page.set_content(HOST_PAGE % {"token": _js(staff.api_token), "url": _js(url)})
+    frame = page.frame_locator("#app")
+    frame.locator("#crm-import-check").wait_for(timeout=15_000)
+
+    # a dry run of a file with a refused line: the line and its reason, no Import button
+    frame.locator("#crm-import-layout").select_option("shopify")
+    frame.locator("#crm-import-source").fill("shopify")
+    frame.locator("#crm-import-file").set_input_files(
+        {"name": "customers.csv", "mimeType": "text/csv", "buffer": shopify.encode()}
+    )
+    frame.locator("#crm-import-check").click()
+    frame.locator("#crm-import-refused").wait_for(timeout=15_000)
+    assert "DIAMOND" in frame.locator("#crm-import-refused").inner_text()
+    assert frame.locator("#crm-import-apply").is_disabled()
+    assert not SandboxUser.objects.filter(is_staff=False).exists()
+
+    # skip the refused line, check again, then import: the progress bar reaches the end
+    frame.locator("#crm-import-skip").check()
+    frame.locator("#crm-import-check").click()
+    frame.locator("#crm-import-apply:enabled").wait_for(timeout=15_000)
+    _shot(page, "import-dry-run")
+    frame.locator("#crm-import-apply").click()
+    frame.locator("#crm-import-run h3", has_text="Imported").wait_for(timeout=15_000)
+    progress = frame.locator("#crm-import-progress")
+    assert progress.get_attribute("value") == progress.get_attribute("max")
+    # the refused line (Taro's) was skipped
+    assert list(SandboxUser.objects.filter(is_staff=False).values_list("email", flat=True)) == [
+        "hanako@example.jp"
+    ]
+    assert PointsEntry.objects.get().points == 1200
+    _shot(page, "import-done")
     page.close()

@@ -307,6 +307,7 @@ def test_dashboard_lists_the_analytics_page_under_customers(client):
         "/subscriptions",
         "/campaigns",
         "/duplicates",
+        "/import",
     ]
     assert client.get(f"{BASE}/analytics").status_code == 200
 
@@ -623,3 +624,16 @@ def test_the_widget_adjusts_in_the_currency_staff_name_when_the_customer_has_non
     from saleor_crm_plugin.loyalty.models import PointsEntry
 
     assert PointsEntry.objects.get().currency == "USD"
+
+
+def test_the_import_page_is_a_shell_with_its_queries_in_english_and_japanese(client):
+    # when
+    en = client.get(f"{BASE}/import?theme=light").content.decode()
+    ja = client.get(f"{BASE}/import?theme=dark&locale=ja").content.decode()
+
+    # then
+    assert '<span data-t="crm">CRM</span> · <span data-t="import">Import</span>' in en
+    assert '<span data-t="import">インポート</span>' in ja
+    assert set(_config(en)["query"]) == {"list", "start", "apply", "run"}
+    assert _config(ja)["text"]["skip_refused"] == "拒否された行をスキップ"
+    assert "crmImportRuns" not in en.split('<script id="crm-config"')[0]

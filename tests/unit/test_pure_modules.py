@@ -22,6 +22,7 @@ PURE = [
     "saleor_crm_plugin.customers.duplicates",
     "saleor_crm_plugin.customers.merging",
     "saleor_crm_plugin.history.replay",
+    "saleor_crm_plugin.imports.files",
 ]
 
 

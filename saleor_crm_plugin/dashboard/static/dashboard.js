@@ -2191,13 +2191,134 @@
     drawCampaigns();
   }
 
+  // --- Import (moving in): upload a file, the dry run's report, then import it; the
+  // progress bar follows the run's row (crmImportRun), polled every second.
+  var IMPORT = config.page === "import" ? config.query : null;  // views.IMPORT_QUERIES
+  var imp = { run: null, timer: null, runs: [] };
+
+  function importReport(run) {
+    var parts = [];
+    var progress = el("progress", { id: "crm-import-progress", max: String(Math.max(run.totalLines, 1)), value: String(run.doneLines) });
+    parts.push(el("p", {}, [t.import_progress + ": ", progress, " " + number(run.doneLines) + " / " + number(run.totalLines) + " · " + run.status]));
+    if (run.error) { parts.push(el("p", { class: "denied" }, [run.error])); }
+    if (run.counts.length) {
+      parts.push(el("h3", {}, [run.dryRun ? t.would_import : t.imported]));
+      parts.push(table([t.file_kind, t.status, ""], run.counts.map(function (c) {
+        return [t["kind_" + c.what] || c.what, t["outcome_" + c.outcome] || c.outcome, number(c.count)];
+      }), [false, false, true]));
+    }
+    if (run.refusedLines) {
+      parts.push(el("h3", {}, [t.refused_lines + ": " + number(run.refusedLines)]));
+      var refused = table([t.line, t.column, t.reason], run.refused.map(function (r) {
+        return [String(r.line), r.field, r.reason];
+      }), [true, false, false]);
+      refused.id = "crm-import-refused";
+      parts.push(refused);
+      if (!run.dryRun && run.status === "refused") { parts.push(el("p", { class: "denied" }, [t.nothing_written])); }
+    }
+    if (run.dryRun && run.status === "done") {
+      var skip = document.getElementById("crm-import-skip");
+      var apply = el("button", { id: "crm-import-apply", type: "button" }, [t.import_now]);
+      apply.disabled = run.refusedLines > 0 && !(skip && skip.checked);
+      apply.onclick = function () {
+        apply.disabled = true;
+        graphql(IMPORT.apply, { id: run.id, skipRefused: !!(skip && skip.checked) }).then(function (answer) {
+          var data = answer.data && answer.data.crmImportApply;
+          var errors = (data && data.errors) || answer.errors || [];
+          if (errors.length) { notice((errors[0].field ? errors[0].field + ": " : "") + errors[0].message, true); return; }
+          followRun(data.run);
+        });
+      };
+      if (skip) { skip.onchange = function () { apply.disabled = run.refusedLines > 0 && !skip.checked; }; }
+      parts.push(apply);
+    }
+    return parts;
+  }
+
+  function followRun(run) {
+    imp.run = run;
+    drawImport();
+    if (imp.timer) { clearTimeout(imp.timer); imp.timer = null; }
+    if (run.status === "pending" || run.status === "running") {
+      imp.timer = setTimeout(function () {
+        graphql(IMPORT.run, { id: run.id }).then(function (answer) {
+          if (answer.data && answer.data.crmImportRun) { followRun(answer.data.crmImportRun); }
+        });
+      }, 1000);
+    }
+  }
+
+  function startImport() {
+    var input = document.getElementById("crm-import-file");
+    var file = input.files && input.files[0];
+    if (!file) { notice(t.choose_file, true); return; }
+    file.text().then(function (content) {
+      return graphql(IMPORT.start, {
+        kind: document.getElementById("crm-import-kind").value,
+        layout: document.getElementById("crm-import-layout").value,
+        source: document.getElementById("crm-import-source").value,
+        fileName: file.name,
+        content: content,
+        skipRefused: document.getElementById("crm-import-skip").checked,
+      });
+    }).then(function (answer) {
+      var data = answer.data && answer.data.crmImportStart;
+      var errors = (data && data.errors) || answer.errors || [];
+      if (errors.length) { notice((errors[0].field ? errors[0].field + ": " : "") + errors[0].message, true); return; }
+      notice("", false);
+      followRun(data.run);
+    });
+  }
+
+  function drawImport() {
+    var form = document.getElementById("crm-import-form");
+    if (!form) {
+      var kind = el("select", { id: "crm-import-kind", "aria-label": t.file_kind }, ["customers", "points", "ranks", "subscriptions"].map(function (k) {
+        return el("option", { value: k }, [t["kind_" + k]]);
+      }));
+      var layout = el("select", { id: "crm-import-layout", "aria-label": t.layout }, ["generic", "shopify"].map(function (l) {
+        return el("option", { value: l }, [t["layout_" + l]]);
+      }));
+      var source = el("input", { id: "crm-import-source", value: "import", maxlength: "16", "aria-label": t.import_source });
+      var file = el("input", { id: "crm-import-file", type: "file", accept: ".csv,text/csv", "aria-label": t.csv_file });
+      var skip = el("input", { id: "crm-import-skip", type: "checkbox" });
+      var check = el("button", { id: "crm-import-check", type: "button" }, [t.check_file]);
+      check.onclick = startImport;
+      form = el("div", { id: "crm-import-form" }, [
+        el("p", { class: "muted" }, [t.import_help]),
+        el("label", {}, [t.file_kind + " ", kind]), " ",
+        el("label", {}, [t.layout + " ", layout]), " ",
+        el("label", {}, [t.import_source + " ", source]), " ",
+        el("label", {}, [t.csv_file + " ", file]), " ",
+        el("label", {}, [skip, " " + t.skip_refused]), " ",
+        check,
+        el("p", { id: "crm-notice" }, []),
+        el("div", { id: "crm-import-run" }, []),
+      ]);
+      content.replaceChildren(card(t.import_file, [form], true),
+        card(t.recent_imports, [el("div", { id: "crm-import-runs" }, [])], true));
+    }
+    var box = document.getElementById("crm-import-run");
+    box.replaceChildren.apply(box, imp.run ? importReport(imp.run) : []);
+    var runs = document.getElementById("crm-import-runs");
+    runs.replaceChildren(table([t.csv_file, t.file_kind, t.status, ""], imp.runs.map(function (r) {
+      return [r.fileName + (r.dryRun ? " (" + t.dry_run + ")" : ""), t["kind_" + r.kind] || r.kind, r.status, number(r.created)];
+    }), [false, false, false, true]));
+  }
+
+  function importPage(data) {
+    imp.runs = data.crmImportRuns || [];
+    drawImport();
+  }
+
   function load() {
     var variables = config.page === "subscriptions" ? { filter: filterStatus ? { status: filterStatus } : {} }
       : config.page === "customers" ? customerVariables()
       : config.page === "actions" ? { id: config.customerId } : {};
     var keep = document.getElementById("crm-notice");
     var kept = keep ? [keep.textContent, keep.className] : null;
-    var first = config.page === "analytics" ? ANALYTICS.fits : config.page === "campaigns" ? CAMPAIGNS.list : QUERY;
+    var first = config.page === "analytics" ? ANALYTICS.fits : config.page === "campaigns" ? CAMPAIGNS.list
+      : config.page === "import" ? IMPORT.list : QUERY;
     graphql(first, variables).then(function (answer) {
       var denied = (answer.errors || []).some(function (e) {
         return e.extensions && e.extensions.exception && e.extensions.exception.code === "PermissionDenied";
@@ -2217,6 +2338,11 @@
       if (config.page === "campaigns") {
         redraw = function () { if (camp.data) { drawCampaigns(); } };
         campaigns(answer.data);
+        return;
+      }
+      if (config.page === "import") {
+        redraw = function () { content.replaceChildren(); drawImport(); };
+        importPage(answer.data);
         return;
       }
       var draw = { subscriptions: subscriptions, segments: segments, customers: customers, loyalty: loyalty, actions: actions, duplicates: duplicates }[config.page] || overview;
