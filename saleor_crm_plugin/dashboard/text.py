@@ -255,6 +255,9 @@ MESSAGES = {
     "action_CUSTOMER_VIEWED": pgettext_lazy("crm-dashboard", "Customer record viewed"),
     "action_CUSTOMER_DATA_EXPORTED": pgettext_lazy("crm-dashboard", "Personal data exported"),
     "action_GUEST_ERASED": pgettext_lazy("crm-dashboard", "Guest erased (retention)"),
+    "action_CUSTOMERS_MERGED": pgettext_lazy("crm-dashboard", "Customers merged"),
+    "action_CUSTOMERS_UNMERGED": pgettext_lazy("crm-dashboard", "Merge undone"),
+    "action_IMPORTED": pgettext_lazy("crm-dashboard", "File imported"),
     # The widget's data-subject export (everything the CRM and the store hold of the customer)
     "personal_data": pgettext_lazy("crm-dashboard", "Personal data"),
     "download_data_json": pgettext_lazy("crm-dashboard", "Download (JSON)"),

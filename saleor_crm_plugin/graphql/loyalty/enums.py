@@ -25,6 +25,7 @@ class CRMAuditAction(graphene.Enum):
     CUSTOMER_VIEWED = AuditEvent.CUSTOMER_VIEWED
     CUSTOMER_DATA_EXPORTED = AuditEvent.CUSTOMER_DATA_EXPORTED
     GUEST_ERASED = AuditEvent.GUEST_ERASED
+    IMPORTED = AuditEvent.IMPORTED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):
