@@ -462,7 +462,6 @@ def _widget(request, host) -> HttpResponse:
     shared = Context(request, host, requester)
     found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id}, shared)
     state, state_notice, state_on = _state_on(host, requester, request, customer_id, words)
-    found = _execute(host, requester, request, WIDGET_QUERY, {"id": customer_id})
     data = found.get("crmCustomer")
     channel = data.get("mainChannel") if data else None
     picks = []
