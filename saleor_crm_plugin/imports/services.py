@@ -170,6 +170,7 @@ class _Run:
             if not self._rank_allowed(row, row.rank):
                 continue
             good.append(row)
+        good = self._external_ids_free(good)
         if dry_run and good:
             found, _ = self.host.find_users([row.email for row in good])
             for row in good:
@@ -182,6 +183,27 @@ class _Run:
                     if row.points or row.rank
                 ]
             )
+        return good
+
+    def _external_ids_free(self, rows: list[CustomerRow]) -> list[CustomerRow]:
+        """Refuse the rows whose external id the store gives another customer (an external
+        reference is unique in the store): the row's email and that id name two people."""
+        references = [row.external_id for row in rows if row.external_id]
+        if not references:
+            return rows
+        by_email, by_reference = self.host.find_users([row.email for row in rows], references)
+        good = []
+        for row in rows:
+            holder = by_reference.get(row.external_id) if row.external_id else None
+            if holder is not None and holder != by_email.get(row.email):
+                self.refuse_row(
+                    row,
+                    "external_id",
+                    f"'{row.external_id}' belongs to another customer of the store "
+                    f"(user {holder}), not to {row.email}",
+                )
+                continue
+            good.append(row)
         return good
 
     def _rank_allowed(self, row, rank: RankRow | None) -> bool:

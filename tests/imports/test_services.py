@@ -243,6 +243,27 @@ def test_a_refused_line_stops_the_file_unless_skipped():
     assert list(SandboxUser.objects.values_list("email", flat=True)) == ["a@example.com"]
 
 
+def test_an_external_id_of_another_customer_of_the_store_is_refused():
+    # given: the old system's id 7001 already on a's account
+    _text_import("email,external_id\na@example.com,7001\n", "customers")
+    text = "email,external_id\nb@example.com,7001\n"
+    before = _state()
+
+    # when: b comes with a's id (a typo, or a recycled id)
+    dry = _text_import(text, "customers", dry_run=True)
+    report = _text_import(text, "customers")
+
+    # then: refused in the dry run as in the import, naming the column; nothing written
+    user = SandboxUser.objects.get(email="a@example.com")
+    expected = [
+        f"f.csv, line 2, external_id: '7001' belongs to another customer of the store "
+        f"(user {user.pk}), not to b@example.com"
+    ]
+    assert [str(refused) for refused in dry.refused] == expected
+    assert [str(refused) for refused in report.refused] == expected
+    assert _state() == before
+
+
 def test_a_lot_of_a_customer_the_store_does_not_have_is_refused():
     # given
     text = (
