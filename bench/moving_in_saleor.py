@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkout_saleor import Account, post  # noqa: E402
+from checkout_saleor import Account, post
 
 ROOT = Path(__file__).resolve().parents[1]
 ME = "{ me { crmPoints { balance available } crmMembership { rank { code } pinned } } }"
