@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,7 +57,7 @@ group by e.currency order by e.currency"""
 
 
 def manage(args, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 (this interpreter, Saleor's manage.py, our arguments)
         [sys.executable, "manage.py", *argv],
         cwd=args.saleor_src,
         capture_output=True,
@@ -172,7 +172,7 @@ def main() -> None:
     print("storefront", json.dumps(post(args.crm, ME, token=customer.token())["me"]))
 
     # 3. the base-date report against the ledger
-    year = date.today().year
+    year = datetime.now(UTC).year
     report = post(args.crm, BASE_DATES, {"from": year, "to": year}, staff.token())
     for row in report["crmPaidPointsBaseDates"]:
         at = f"{row['baseDate']}T23:59:59.999999+00:00"

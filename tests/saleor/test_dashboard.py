@@ -48,6 +48,7 @@ def test_the_command_makes_the_app_dashboard_shows_and_is_idempotent(crm_plugin)
         "crm-subscriptions": ("navigation_customers", "app_page", "/subscriptions", {}),
         "crm-campaigns": ("navigation_customers", "app_page", "/campaigns", {}),
         "crm-duplicates": ("navigation_customers", "app_page", "/duplicates", {}),
+        "crm-import": ("navigation_customers", "app_page", "/import", {}),
         "crm-customer-widget": (
             "customer_details_widgets",
             "widget",

@@ -240,7 +240,7 @@ def test_redeemed_points_become_a_gift_card_saleor_checkout_accepts(
     adjusted = _crm(
         client,
         'mutation($c: ID!) { crmPointsAdjust(customerId: $c, points: 1200, reason: "welcome",'
-        ' requestId: "w1") { errors { field message } } }',
+        ' requestId: "w1", currency: "USD") { errors { field message } } }',
         {"c": user_id},
         create_access_token(staff_user),
     )
