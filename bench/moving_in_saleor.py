@@ -67,13 +67,15 @@ def manage(args, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def unique_customers(run: str, folder: Path) -> tuple[Path, list[str]]:
-    """The example Shopify export with this run's emails (`r<run>.<local>@<domain>`)."""
+    """The example Shopify export with this run's emails (`r<run>.<local>@<domain>`) and
+    customer ids."""
     source = (ROOT / "examples/import/customers-shopify.csv").read_text("utf-8")
     rows = list(csv.DictReader(io.StringIO(source)))
     emails = []
     for row in rows:
         local, domain = row["Email"].split("@")
         row["Email"] = f"r{run}.{local.lower()}@{domain}"
+        row["Customer ID"] = f"{run}{row['Customer ID']}"  # unique in the store, as emails
         emails.append(row["Email"])
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
