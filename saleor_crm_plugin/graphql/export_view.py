@@ -274,15 +274,18 @@ def export_customer_data_view(request: HttpRequest, form: str) -> HttpResponse:
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         )
-        if posted:
-            requester = host.requester_from_token(request.POST.get("accessToken", ""))
-            customer_id = request.POST.get("customerId", "")
-        else:
-            requester = host.requester(request)
-            body, bad = _json_object(request)
-            if bad is not None:
-                return bad
-            customer_id = body.get("customer", "")
+        try:
+            if posted:
+                requester = host.requester_from_token(request.POST.get("accessToken", ""))
+                customer_id = request.POST.get("customerId", "")
+            else:
+                requester = host.requester(request)
+                body, bad = _json_object(request)
+                if bad is not None:
+                    return bad
+                customer_id = body.get("customer", "")
+        except InvalidToken as error:
+            return _error("token", str(error), 401)
         if requester is None or not requester.has_permission(MANAGE_USERS):
             return _error(
                 "permission", f"You need one of the following permissions: {MANAGE_USERS}", 403

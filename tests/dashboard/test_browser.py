@@ -1734,8 +1734,16 @@ def test_the_widget_shows_the_customers_state_on_a_picked_date(browser, live_ser
     staff = make_user("staff@example.com", staff=True, permissions=["MANAGE_USERS"])
     ann = make_user("ann@example.com")
     profile = CustomerProfile.objects.create(user_id=str(ann.pk), order_count=0)
-    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1")
-    adjust(profile.pk, 50, "sorry", T0 + timedelta(days=30), reason="sorry", actor="staff:1")
+    adjust(profile.pk, 320, "welcome", T0, reason="welcome", actor="staff:1", currency="JPY")
+    adjust(
+        profile.pk,
+        50,
+        "sorry",
+        T0 + timedelta(days=30),
+        reason="sorry",
+        actor="staff:1",
+        currency="JPY",
+    )
     page = browser.new_page()
     page.set_content(
         WIDGET_PAGE
