@@ -5,11 +5,11 @@ and `GRAPHQL_ALIAS_COUNT_LIMIT`) is refused as Saleor's own API refuses it."""
 import json
 from datetime import timedelta
 
-import jwt
 import pytest
 
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
 
+import jwt
 from saleor.core.jwt import (
     JWT_ACCESS_TYPE,
     create_access_token,
