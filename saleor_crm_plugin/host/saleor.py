@@ -142,9 +142,10 @@ def _import_app():
     return app
 
 
+# History is imported as it happened: the stock it sold then is not taken from today's (SKIP).
 _ORDER_BULK_CREATE = """
 mutation CrmImportOrders($orders: [OrderBulkCreateInput!]!) {
-  orderBulkCreate(orders: $orders, errorPolicy: REJECT_FAILED_ROWS) {
+  orderBulkCreate(orders: $orders, errorPolicy: REJECT_FAILED_ROWS, stockUpdatePolicy: SKIP) {
     results { order { id } errors { path code message } }
   }
 }

@@ -8,17 +8,21 @@ with their own Saleor tokens.
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 pytest.importorskip("saleor", reason="needs a real Saleor 3.23 importable as `saleor`")
 
+import graphene
 from saleor.account.models import User
 from saleor.core.jwt import create_access_token
+from saleor.order.models import Order
+from saleor.warehouse.models import Stock
 
-from saleor_crm_plugin.customers.models import CustomerProfile
+from saleor_crm_plugin.customers.models import CustomerProfile, OrderRecord
 from saleor_crm_plugin.host.saleor import SaleorHost
-from saleor_crm_plugin.imports.services import import_file
+from saleor_crm_plugin.imports.services import import_file, import_orders
 from saleor_crm_plugin.loyalty.models import MemberRank, PointsEntry
 
 pytestmark = [pytest.mark.saleor, pytest.mark.django_db]
@@ -139,3 +143,121 @@ def test_a_shopify_export_imports_once_and_shows_on_the_storefront(
         "crmPoints": {"balance": 300, "available": 300},
         "crmMembership": {"rank": {"code": "SILVER"}, "pinned": True},
     }
+
+
+def _history_order(channel, variant, warehouse, tax_class, email, address, reference, total):
+    """One fulfilled, charged order of another platform's history, as Saleor's
+    `OrderBulkCreateInput` takes it."""
+    created = "2024-03-05T10:00:00+00:00"
+    return {
+        "externalReference": reference,
+        "channel": channel.slug,
+        "createdAt": created,
+        "status": "FULFILLED",
+        "user": {"email": email},
+        "billingAddress": address,
+        "shippingAddress": address,
+        "currency": channel.currency_code,
+        "languageCode": "EN",
+        "lines": [
+            {
+                "variantId": graphene.Node.to_global_id("ProductVariant", variant.id),
+                "createdAt": created,
+                "productName": "Green tea",
+                "isShippingRequired": False,
+                "isGiftCard": False,
+                "quantity": 2,
+                "totalPrice": {"gross": total, "net": total},
+                "undiscountedTotalPrice": {"gross": total, "net": total},
+                "taxRate": 0,
+                "warehouse": graphene.Node.to_global_id("Warehouse", warehouse.id),
+                "taxClassId": graphene.Node.to_global_id("TaxClass", tax_class.id),
+            }
+        ],
+        "fulfillments": [
+            {
+                "lines": [
+                    {
+                        "variantId": graphene.Node.to_global_id("ProductVariant", variant.id),
+                        "quantity": 2,
+                        "orderLineIndex": 0,
+                        "warehouse": graphene.Node.to_global_id("Warehouse", warehouse.id),
+                    }
+                ]
+            }
+        ],
+        "transactions": [
+            {
+                "name": "Old platform",
+                "pspReference": f"old-{reference}",
+                "amountCharged": {"amount": total, "currency": channel.currency_code},
+            }
+        ],
+    }
+
+
+def test_order_history_goes_through_saleors_order_bulk_create_once(
+    crm_plugin,
+    customer_user,
+    channel_USD,
+    variant,
+    warehouse,
+    default_tax_class,
+    graphql_address_data,
+    recorded,
+):
+    # given: two orders of Leslie's history on the old platform
+    orders = [
+        _history_order(
+            channel_USD,
+            variant,
+            warehouse,
+            default_tax_class,
+            customer_user.email,
+            graphql_address_data,
+            ref,
+            total,
+        )
+        for ref, total in (("old-1001", "30.00"), ("old-1002", "12.50"))
+    ]
+    stock = list(Stock.objects.values_list("pk", "quantity", "quantity_allocated"))
+
+    # when: a dry run, then imported through Saleor's orderBulkCreate (as `crm_import --kind orders`)
+    assert import_orders(SaleorHost(), orders, dry_run=True) == {
+        "created": [],
+        "refused": [],
+        "orders": 2,
+    }
+    assert not Order.objects.exists()
+    with recorded():
+        done = import_orders(SaleorHost(), orders)
+
+    # then: Saleor has both orders for Leslie, their stock untouched (history, not a sale
+    # today), and Saleor's order_bulk_created brought them into the ledger on her profile
+    assert done["refused"] == []
+    assert len(done["created"]) == 2
+    saleor_orders = Order.objects.filter(pk__in=done["created"])
+    assert {(o.user_id, o.status, o.external_reference) for o in saleor_orders} == {
+        (customer_user.pk, "fulfilled", "old-1001"),
+        (customer_user.pk, "fulfilled", "old-1002"),
+    }
+    assert list(Stock.objects.values_list("pk", "quantity", "quantity_allocated")) == stock
+    profile = CustomerProfile.objects.get(user_id=str(customer_user.pk))
+    records = OrderRecord.objects.filter(order_id__in=done["created"])
+    assert sorted((r.profile_id, r.total_gross_amount) for r in records) == [
+        (profile.pk, Decimal("12.50")),
+        (profile.pk, Decimal("30.00")),
+    ]
+    assert profile.order_count == 2
+
+    # when: the same orders again
+    with recorded():
+        again = import_orders(SaleorHost(), orders)
+
+    # then: Saleor refuses each by its external reference and nothing changes
+    assert again["created"] == []
+    assert [row["index"] for row in again["refused"]] == [0, 1]
+    assert all(row["errors"] for row in again["refused"])
+    assert Order.objects.count() == 2
+    profile.refresh_from_db()
+    assert profile.order_count == 2
