@@ -142,6 +142,9 @@ class _Run:
         self.refused_at: set[int] = set()
         self.emails: dict[str, int] = {}  # customers: the line of each email seen
         self.external_ids: dict[str, int] = {}
+        # A dry run's customers file (`with_customers`): the emails and external ids it
+        # would create or match, found here as if they were in the store already.
+        self.planned: tuple[set[str], set[str]] = (set(), set())
 
     def refuse(self, refused: Refused) -> None:
         if refused.line not in self.refused_at:
@@ -217,17 +220,24 @@ class _Run:
             return False
         return True
 
-    def resolve(self, rows) -> dict[int, str]:
-        """The user id of each row's customer (by line); refuse the rows naming nobody."""
+    def resolve(self, rows) -> dict[int, str | None]:
+        """The user id of each row's customer (by line; None: a customer of the dry run's
+        customers file not in the store yet); refuse the rows naming nobody."""
         refs: list[CustomerRef] = [row.customer for row in rows]
         by_email, by_reference = self.host.find_users(
             {ref.email for ref in refs if ref.email},
             {ref.external_id for ref in refs if ref.external_id and not ref.email},
         )
         found = {}
+        planned_emails, planned_references = self.planned
         for row in rows:
             ref = row.customer
             user_id = by_email.get(ref.email) if ref.email else by_reference.get(ref.external_id)
+            if user_id is None and (
+                ref.email in planned_emails if ref.email else ref.external_id in planned_references
+            ):
+                found[row.line] = None  # the customers file (dry run) brings them
+                continue
             if user_id is None:
                 column = "email" if ref.email else "external_id"
                 self.refuse_row(
@@ -466,6 +476,17 @@ class _Run:
             self.report.count("subscriptions", "unchanged", len(starts) - created)
 
 
+def _planned_customers(lines: Iterable, layout: str, zone, now) -> tuple[set[str], set[str]]:
+    """The emails and external ids of the customers file's good lines."""
+    emails, references = set(), set()
+    for row in read_file(lines, kind="customers", layout=layout, file="", zone=zone, as_of=now):
+        if isinstance(row, CustomerRow):
+            emails.add(row.email)
+            if row.external_id:
+                references.add(row.external_id)
+    return emails, references
+
+
 def import_file(
     opener: Callable[[], Iterable],
     *,
@@ -479,6 +500,8 @@ def import_file(
     dry_run: bool = False,
     skip_refused: bool = False,
     progress: Progress | None = None,
+    with_customers: Callable[[], Iterable] | None = None,
+    with_customers_layout: str = "generic",
 ) -> ImportReport:
     """Check an import file, then (unless `dry_run`) apply it; return the report.
 
@@ -487,12 +510,27 @@ def import_file(
     `skip_refused`. Raises `FileRefused` when the file cannot be read at all (nothing written)
     and `ImportArgumentError` for a wrong argument. `progress(stage, lines done, lines in all or
     None)` is called after every batch (`stage` is "checking" or "importing").
+
+    `with_customers` (a dry run of a points, ranks or subscriptions file only) gives the lines
+    of the customers file of the same move, in `with_customers_layout`: the customers it would
+    import count as found, so a whole move can be dry-run before anything is written.
     """
     source = check_source(source)
     config = host.config()
     report = ImportReport(kind, layout, source, file_name, dry_run)
     run = _Run(host, config, kind, source, now, actor, report)
     zone = config.zone
+    if with_customers is not None:
+        if not dry_run:
+            raise ImportArgumentError(
+                "with_customers",
+                "is for a dry run: import the customers file first, then this one",
+            )
+        if kind == "customers":
+            raise ImportArgumentError(
+                "with_customers", "is for a points, ranks or subscriptions file"
+            )
+        run.planned = _planned_customers(with_customers(), with_customers_layout, zone, now)
 
     def rows() -> Iterator:
         for item in read_file(

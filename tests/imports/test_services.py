@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from saleor_crm_plugin.audit.models import AuditEvent
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.host import get_host, reset_host
-from saleor_crm_plugin.imports.services import import_file
+from saleor_crm_plugin.imports.services import ImportArgumentError, import_file
 from saleor_crm_plugin.loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot
 from saleor_crm_plugin.loyalty.services import balance
 from saleor_crm_plugin.sandbox.models import SandboxUser
@@ -352,3 +352,70 @@ def test_the_command_refuses_with_the_lines(tmp_path, capsys):
         "ranks.csv, line 2, email: no customer nobody@example.com in the store: import the "
         "customers first"
     )
+
+
+def test_a_whole_move_dry_runs_before_anything_is_written(capsys):
+    # given: nothing imported yet
+    before = _state()
+
+    # when: the points, ranks and subscriptions files are dry-run alone
+    alone = _import("points.csv", "points", dry_run=True)
+
+    # then: every line names a customer the store does not have
+    assert alone.counts == {}
+    assert {refused.reason.split(":")[-1].strip() for refused in alone.refused} == {
+        "import the customers first"
+    }
+
+    # when: each with the customers file of the same move
+    with_customers = {
+        kind: _import(
+            f"{kind}.csv",
+            kind,
+            dry_run=True,
+            with_customers=lambda: (EXAMPLES / "customers-generic.csv").open("rb"),
+        )
+        for kind in ("points", "ranks", "subscriptions")
+    }
+
+    # then: what would be created, by email and by external id alike, and nothing written
+    assert {kind: (r.refused_lines, r.counts) for kind, r in with_customers.items()} == {
+        "points": (0, {"points": {"created": alone.refused_lines}}),
+        "ranks": (0, {"ranks": {"created": 2}}),
+        "subscriptions": (0, {"subscriptions": {"created": 2}}),
+    }
+    assert _state() == before
+
+    # and: the command says the same
+    call_command(
+        "crm_import",
+        str(EXAMPLES / "ranks.csv"),
+        "--kind",
+        "ranks",
+        "--dry-run",
+        "--with-customers",
+        str(EXAMPLES / "customers-generic.csv"),
+    )
+    assert capsys.readouterr().out == (
+        "ranks.csv: 2 lines, 0 refused; would import: ranks: 2 created\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "dry_run", "reason"),
+    [
+        ("points", False, "is for a dry run: import the customers file first, then this one"),
+        ("customers", True, "is for a points, ranks or subscriptions file"),
+    ],
+)
+def test_with_customers_is_for_dry_runs_of_the_other_files(kind, dry_run, reason):
+    before = _state()
+    with pytest.raises(ImportArgumentError) as raised:
+        _import(
+            "points.csv" if kind == "points" else "customers-generic.csv",
+            kind,
+            dry_run=dry_run,
+            with_customers=lambda: (EXAMPLES / "customers-generic.csv").open("rb"),
+        )
+    assert (raised.value.field, raised.value.message) == ("with_customers", reason)
+    assert _state() == before

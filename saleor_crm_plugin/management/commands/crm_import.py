@@ -44,11 +44,27 @@ class Command(BaseCommand):
             help="Write the good lines of a file that has refused lines.",
         )
         parser.add_argument("--actor", default="command:crm_import", help="Who, for the audit.")
+        parser.add_argument(
+            "--with-customers",
+            metavar="CUSTOMERS.csv",
+            help="With --dry-run of a points, ranks or subscriptions file: the customers file "
+            "of the same move, whose customers count as found (dry-run a whole move before "
+            "importing anything).",
+        )
+        parser.add_argument(
+            "--with-customers-layout", default="generic", choices=LAYOUTS, help="Its layout."
+        )
 
     def handle(self, *args, file, kind, layout, source, dry_run, skip_refused, actor, **options):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
+        with_customers = None
+        if options.get("with_customers"):
+            customers = Path(options["with_customers"])
+            if not customers.is_file():
+                raise CommandError(f"--with-customers {customers}: no such file")
+            with_customers = lambda: customers.open("rb")  # noqa: E731
         host = get_host()
         if kind == "orders":
             try:
@@ -76,6 +92,8 @@ class Command(BaseCommand):
                     dry_run=dry_run,
                     skip_refused=skip_refused,
                     progress=progress,
+                    with_customers=with_customers,
+                    with_customers_layout=options["with_customers_layout"],
                 )
         except (FileRefused, ImportArgumentError) as error:
             raise CommandError(str(error)) from None
