@@ -390,6 +390,7 @@ class _Run:
 
     def write_lots(self, items: list[tuple[int, str, LotRow]]) -> None:
         by_profile: dict[int, list[Written]] = {}
+        reason = f"import:{self.source}"
         for profile_id, user_id, lot in items:
             entry = Entry(
                 self.lot_key(lot, user_id),
@@ -397,16 +398,11 @@ class _Run:
                 lot.points,
                 lot.earned_at,
                 expires_at=lot.expires_at,
+                funding=lot.funding,
+                paid_amount=lot.paid_amount,
             )
             by_profile.setdefault(profile_id, []).append(
-                Written(
-                    entry,
-                    f"import:{self.source}",
-                    self.actor,
-                    lot.currency,
-                    funding=lot.funding,
-                    paid_amount=lot.paid_amount,
-                )
+                Written(entry, reason, self.actor, lot.currency)
             )
         written = record_opening(by_profile)
         self.report.count("points", "created", written)
