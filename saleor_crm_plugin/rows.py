@@ -8,6 +8,7 @@ driver's `executemany` elsewhere (the sandbox's SQLite).
 """
 
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db import connection, models
 
@@ -50,16 +51,30 @@ def _converter(field, arrays: bool):
         return None
     for kind, python_type in _COLUMN_TYPES:
         if isinstance(field, kind):
-            return lambda value: (
-                value if value is None or type(value) is python_type else field.to_python(value)
-            )
+
+            def convert(value, python_type=python_type):
+                if value is None or type(value) is python_type:
+                    return value
+                return field.to_python(value)
+
+            convert.python_type = python_type
+            return convert
     return None
 
 
-def _prepared(fields: list, rows: list[tuple], arrays: bool = False) -> list[list]:
-    converters = [(i, convert) for i, f in enumerate(fields) if (convert := _converter(f, arrays))]
+def _prepared(fields: list, rows: list[tuple], arrays: bool = False) -> list:
+    converters = [
+        (i, convert)
+        for i, f in enumerate(fields)
+        if (convert := _converter(f, arrays))
+        # a column whose values all have their type already needs no call a value
+        and not (
+            hasattr(convert, "python_type")
+            and set(map(type, map(itemgetter(i), rows))) <= {convert.python_type, type(None)}
+        )
+    ]
     if not converters:
-        return [list(row) for row in rows]
+        return rows
     prepared = []
     for row in rows:
         row = list(row)
@@ -101,6 +116,7 @@ def add_rows(
     Python than a text one), or with `unique` one INSERT from one array a column; elsewhere
     one INSERT a row run by the driver.
     """
+    rows = rows if isinstance(rows, list) else list(rows)  # read more than once
     if not rows:
         return
     quote = connection.ops.quote_name

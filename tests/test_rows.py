@@ -49,3 +49,36 @@ def test_add_objects_writes_defaults_and_auto_times_as_save_does():
     assert all(
         u.is_active and not u.is_staff and u.metadata == {} and u.date_joined == T for u in users
     )
+
+
+def test_a_copy_writes_each_column_in_its_type_whatever_python_type_a_value_has():
+    # given: a user, and lot rows whose values come as the callers give them: an account id
+    # as text, points as a whole number given as text, a paid amount as an int, a JSON value
+    from decimal import Decimal
+
+    from saleor_crm_plugin.customers.models import CustomerProfile
+    from saleor_crm_plugin.loyalty.models import PointsAccount, PointsLot
+
+    account = PointsAccount.objects.create(profile=CustomerProfile.objects.create())
+    fields = ["account", "key", "earned_at", "points", "remaining", "available_at", "currency"]
+    fields += ["funding", "paid_amount"]
+
+    # when: written with one binary COPY (a generator of rows, read more than once)
+    add_rows(
+        PointsLot,
+        fields,
+        (
+            row
+            for row in [
+                (str(account.pk), "a", T, "5", 5, T, "JPY", "paid", 1000),
+                (account.pk, "b", T, 7, 7, T, "JPY", "free", None),
+            ]
+        ),
+    )
+    add_rows(SandboxOrder, FIELDS, [("o9", "c9@example.com", None, {"n": [1, "x"]}, T, T)])
+
+    # then: each value as its column holds it
+    assert list(
+        PointsLot.objects.order_by("key").values_list("account_id", "points", "paid_amount")
+    ) == [(account.pk, 5, Decimal(1000)), (account.pk, 7, None)]
+    assert SandboxOrder.objects.get(order_id="o9").data == {"n": [1, "x"]}
