@@ -45,7 +45,10 @@ class PointsEntry(models.Model):
     `release:order:<id>`, `redeem:<request id>`, `expire:<lot key>`, `adjust:<request id>`.
     """
 
-    account = models.ForeignKey(PointsAccount, related_name="entries", on_delete=models.CASCADE)
+    # No index of its own: `points_entry_account_at` leads with the account.
+    account = models.ForeignKey(
+        PointsAccount, related_name="entries", on_delete=models.CASCADE, db_index=False
+    )
     key = models.CharField(max_length=255, unique=True)
     kind = models.CharField(max_length=16)
     points = models.IntegerField()
@@ -83,7 +86,10 @@ class PointsEntry(models.Model):
 class PointsLot(models.Model):
     """What is left of one earning: kept equal to the replay of the account's entries."""
 
-    account = models.ForeignKey(PointsAccount, related_name="lots", on_delete=models.CASCADE)
+    # No index of its own: `points_lot_account_key` leads with the account.
+    account = models.ForeignKey(
+        PointsAccount, related_name="lots", on_delete=models.CASCADE, db_index=False
+    )
     key = models.CharField(max_length=255)  # the earning entry's key
     earned_at = models.DateTimeField()
     points = models.IntegerField()
