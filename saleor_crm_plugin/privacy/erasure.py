@@ -4,8 +4,11 @@ The ledger keeps ids, digests and figures (STYLE §13); a few rows still carry t
 from the customer: a subscription's own shipping and billing address, the error a mail server
 answered for a send (an SMTP refusal quotes the recipient's address), and the webhook
 deliveries about the customer (their payload carries the template variables, the first name
-among them). `erase_copies` removes them; ingestion calls it when a customer is deleted in the
-store, retention when a guest profile is erased.
+among them), and the texts people typed about them: a staff adjustment's or rank pin's reason
+(staff write "Hanako phoned about her parcel"), the audit rows that repeat it, a reason the
+customer gave to pause or cancel a subscription. `erase_copies` removes them, keeping every
+figure and the reasons the plugin writes itself (`import:<source>`); ingestion calls it when a
+customer is deleted in the store, retention when a guest profile is erased.
 """
 
 from collections.abc import Iterable
@@ -13,10 +16,16 @@ from datetime import datetime
 
 from django.db.models import Q
 
-__all__ = ["ERASED_REASON", "erase_copies"]
+__all__ = ["ERASED_REASON", "ERASED_TEXT", "erase_copies"]
 
 # Why a deleted customer's subscriptions end (their `cancel_reason`).
 ERASED_REASON = "customer deleted"
+# What stands for a text a person typed about the customer once it is erased.
+ERASED_TEXT = "(erased)"
+# Who types: staff, or the customer (`user:<id>`); the rules and the system do not.
+_PEOPLE = Q(actor__startswith="staff:") | Q(actor__startswith="user:")
+# Reasons kept: none, erased already, or written by the plugin itself.
+_KEPT = Q(reason="") | Q(reason=ERASED_TEXT) | Q(reason__startswith="import:")
 
 
 def erase_copies(profile_ids: Iterable[int], at: datetime) -> None:
@@ -52,3 +61,33 @@ def erase_copies(profile_ids: Iterable[int], at: datetime) -> None:
     ).update(shipping_address={}, billing_address={})
     CampaignSend.objects.filter(profile_id__in=ids).exclude(error="").update(error="")
     WebhookDelivery.objects.filter(payload__profile__in=ids).delete()
+    _erase_typed_texts(ids)
+
+
+def _erase_typed_texts(ids: list[int]) -> None:
+    from ..audit.models import AuditEvent
+    from ..loyalty.models import MemberRank, PointsEntry, RankChange
+    from ..subscriptions.models import Subscription, SubscriptionEvent
+
+    # The points ledger is never rewritten but for this: its figures stay as they were.
+    PointsEntry.objects.filter(account__profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+        reason=ERASED_TEXT
+    )
+    AuditEvent.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+        reason=ERASED_TEXT
+    )
+    RankChange.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+        reason=ERASED_TEXT
+    )
+    MemberRank.objects.filter(profile_id__in=ids).exclude(
+        Q(pin_reason="") | Q(pin_reason=ERASED_TEXT) | Q(pin_reason__startswith="import:")
+    ).update(pin_reason=ERASED_TEXT)
+    Subscription.objects.filter(profile_id__in=ids).exclude(
+        cancel_reason__in=("", ERASED_REASON, ERASED_TEXT)
+    ).update(cancel_reason=ERASED_TEXT)
+    typed = SubscriptionEvent.objects.filter(subscription__profile_id__in=ids).filter(
+        _PEOPLE, data__has_key="reason"
+    )
+    for event in typed.exclude(data__reason__in=(ERASED_REASON, ERASED_TEXT)):
+        event.data = {**event.data, "reason": ERASED_TEXT}
+        event.save(update_fields=["data"])

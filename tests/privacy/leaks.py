@@ -47,7 +47,8 @@ def add_copies(profile, email: str, first_name: str, order_id: str, config, capt
     """Give a customer what other CRM rows copy of them in a store: a campaign entry whose
     email a server refused quoting the address (as `transports._smtp_outcome` records it), a
     webhook delivery about them (as `messages._deliver_webhook` queues it: the template
-    variables hold the first name), package inserts on an order, and a staff adjustment.
+    variables hold the first name), package inserts on an order, a staff adjustment, and
+    a points adjustment and a rank pin whose reasons staff typed with their first name.
     `capture`: pytest-django's `django_capture_on_commit_callbacks` (the delivery is queued,
     not posted)."""
     from django.db import transaction
@@ -98,4 +99,24 @@ def add_copies(profile, email: str, first_name: str, order_id: str, config, capt
         profile_id=profile.pk,
         points=10,
         reason="goodwill for a late parcel",
+    )
+    # What staff typed about them, naming them (the ledger and the audit repeat it)
+    from saleor_crm_plugin.loyalty.membership import pin_rank
+    from saleor_crm_plugin.loyalty.services import adjust
+
+    adjust(
+        profile.pk,
+        30,
+        "adjust:privacy-typed",
+        now,
+        reason=f"{first_name} phoned: the parcel came late",
+        actor="staff:1",
+    )
+    pin_rank(
+        config,
+        profile,
+        config.loyalty.ladder.ranks[-1].code,
+        f"{first_name} is a friend of the owner",
+        now,
+        actor="staff:1",
     )

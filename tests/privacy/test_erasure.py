@@ -1,5 +1,8 @@
 """Deleting a customer leaves none of their personal data in any CRM table (PostgreSQL)."""
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -10,13 +13,16 @@ from saleor_crm_plugin.customers.models import (
     OrderLineRecord,
     OrderRecord,
 )
+from saleor_crm_plugin.host import get_host
 from saleor_crm_plugin.intake import outbox
 from saleor_crm_plugin.intake.models import PendingChange
 from saleor_crm_plugin.loyalty.models import MemberRank, PointsEntry, PointsLot
 from saleor_crm_plugin.subscriptions.models import Cycle, Subscription
+from saleor_crm_plugin.subscriptions.schedule import Interval, Unit
+from saleor_crm_plugin.subscriptions.services import act, create_subscription, rules_for
 from saleor_crm_plugin.tasks import drain_changes_task
 
-from .conftest import EMAIL, FIRST, PERSONAL
+from .conftest import CITY, EMAIL, FIRST, PERSONAL
 from .leaks import find_personal_data, searched_columns
 
 pytestmark = pytest.mark.django_db
@@ -50,13 +56,24 @@ def test_a_deleted_customer_leaves_no_personal_data_in_any_crm_table(person):
     assert PointsLot.objects.filter(account__profile=profile).exists()
     assert MemberRank.objects.filter(profile=profile).exists()
     assert Cycle.objects.filter(subscription__profile=profile).exists()
+    ended = _cancelled_by_the_customer(person, reason=f"moving out of {CITY}")
     before = {(table, column) for table, column, _, _ in find_personal_data(PERSONAL)}
     assert before == {
         ("saleor_crm_subscription", "shipping_address"),
         ("saleor_crm_subscription", "billing_address"),
+        ("saleor_crm_subscription", "cancel_reason"),
+        ("saleor_crm_subscriptionevent", "data"),
         ("saleor_crm_campaignsend", "error"),
         ("saleor_crm_webhookdelivery", "payload"),
+        # texts people typed: staff's reasons for an adjustment and a rank pin
+        ("saleor_crm_pointsentry", "reason"),
+        ("saleor_crm_auditevent", "reason"),
+        ("saleor_crm_rankchange", "reason"),
+        ("saleor_crm_memberrank", "pin_reason"),
     }
+    points = sorted(
+        PointsEntry.objects.filter(account__profile=profile).values_list("key", "points")
+    )
 
     # when: the store deletes the customer (its hook records the deletion; the drain runs)
     user_id = str(person.user.pk)
@@ -70,11 +87,49 @@ def test_a_deleted_customer_leaves_no_personal_data_in_any_crm_table(person):
     assert (profile.email_digest, profile.order_count) == (None, 2)
     assert profile.anonymized_at is not None
     assert not OrderRecord.objects.filter(profile=profile, email_digest__isnull=False).exists()
-    subscription = Subscription.objects.get(profile=profile)
+    subscription = Subscription.objects.exclude(pk=ended.pk).get(profile=profile)
     assert (subscription.status, subscription.cancel_reason) == ("cancelled", "customer deleted")
     assert not Cycle.objects.filter(subscription=subscription).exists()
+    # what people typed reads "(erased)"; the figures and the plugin's own reasons stay
+    ended.refresh_from_db()
+    assert ended.cancel_reason == "(erased)"
+    assert PointsEntry.objects.get(key="adjust:privacy-typed").reason == "(erased)"
+    assert MemberRank.objects.get(profile=profile).pin_reason == "(erased)"
+    assert (
+        sorted(PointsEntry.objects.filter(account__profile=profile).values_list("key", "points"))
+        == points
+    )
     assert CampaignSend.objects.get(profile=profile).reason == "smtp:550"
     assert not WebhookDelivery.objects.exists()
+
+
+def _cancelled_by_the_customer(person, reason: str) -> Subscription:
+    """A second subscription of theirs, which they cancelled giving a reason."""
+    config = get_host().config()
+    now = timezone.now()
+    subscription = create_subscription(
+        person.profile,
+        channel="default-channel",
+        currency="JPY",
+        lines=[("VARIANT-2", 1)],
+        interval=Interval(2, Unit.MONTH),
+        first_delivery=now.date() + timedelta(days=30),
+        actor=f"user:{person.user.pk}",
+        now=now,
+        rules=rules_for(config),
+        zone=config.zone,
+    )
+    rules = replace(rules_for(config), min_deliveries=0)
+    act(
+        subscription.pk,
+        "cancel",
+        actor=f"user:{person.user.pk}",
+        now=now,
+        rules=rules,
+        zone=config.zone,
+        reason=reason,
+    )
+    return subscription
 
 
 def test_erasure_is_idempotent(person):

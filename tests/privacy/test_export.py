@@ -66,7 +66,7 @@ def test_staff_export_everything_held_about_a_customer(client, person, staff):
         sum(row["points"] for row in data["points"]["entries"])
         == data["points"]["account"]["total"]
     )
-    assert len(data["points"]["lots"]) == 2
+    assert len(data["points"]["lots"]) == 3  # two orders' and a staff adjustment's
     [subscription] = data["subscriptions"]
     assert subscription["shipping_address"]["streetAddress1"] == STREET_1
     assert subscription["lines"][0]["quantity"] == 2
@@ -77,7 +77,12 @@ def test_staff_export_everything_held_about_a_customer(client, person, staff):
     assert len(data["campaigns"]["webhook_deliveries"]) == 1
     assert data["package_inserts"][0]["inserts"][0]["code"] == "WELCOME"
     # the export itself is in the trail it exports
-    assert [row["action"] for row in data["audit"]] == ["points_adjusted", "customer_data_exported"]
+    assert [row["action"] for row in data["audit"]] == [
+        "points_adjusted",
+        "points_adjusted",
+        "rank_pinned",
+        "customer_data_exported",
+    ]
     event = AuditEvent.objects.get(action=AuditEvent.CUSTOMER_DATA_EXPORTED)
     assert (event.actor, event.profile_id, event.detail) == (
         f"staff:{staff.pk}",

@@ -247,11 +247,16 @@ def test_customer_delete_leaves_no_personal_data_in_any_crm_table(
         address.city,
         address.postal_code,
     ]
-    assert PointsEntry.objects.filter(account__profile=profile).count() == 3
+    assert PointsEntry.objects.filter(account__profile=profile).count() == 4
     assert {table for table, *_ in find_personal_data(personal)} == {
         "saleor_crm_subscription",
         "saleor_crm_campaignsend",
         "saleor_crm_webhookdelivery",
+        # what staff typed about them: an adjustment's and a rank pin's reasons
+        "saleor_crm_pointsentry",
+        "saleor_crm_auditevent",
+        "saleor_crm_rankchange",
+        "saleor_crm_memberrank",
     }
 
     # when: staff delete the customer as Dashboard does (Saleor's customerDelete)
