@@ -583,15 +583,17 @@ def _column(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _lines(source: Iterable) -> Iterator[str]:
-    """Decode each line of a binary or text source (UTF-8, with or without a BOM)."""
+def _lines(source: Iterable, line_offset: int = 0) -> Iterator[str]:
+    """Decode each line of a binary or text source (UTF-8, with or without a BOM); the lines
+    after the first are numbered from `line_offset` + 2 (a part of a file after its header)."""
     for number, raw in enumerate(source, start=1):
         if isinstance(raw, bytes):
             try:
                 raw = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
+                shown = number + line_offset if number > 1 else number
                 raise ValueError(
-                    f"line {number}: byte 0x{raw[error.start]:02X} is not UTF-8; "
+                    f"line {shown}: byte 0x{raw[error.start]:02X} is not UTF-8; "
                     "save the file as UTF-8"
                 ) from None
         elif number == 1:
@@ -607,6 +609,7 @@ def read_file(
     file: str = "",
     zone: ZoneInfo,
     as_of: datetime,
+    line_offset: int = 0,
 ) -> Iterator:
     """Yield, line by line, the checked row of each line or a `Refused` for each problem.
 
@@ -625,6 +628,9 @@ def read_file(
     as_of
         The time of the import (aware): opening points are earned then; an expiry before it,
         an earning or a birth date after it are refused.
+    line_offset
+        For a part of a file (its header line, then lines from the middle): how many lines
+        of the file come between the header and the part's first line.
 
     Returns
     -------
@@ -640,7 +646,7 @@ def read_file(
         raise FileRefused(
             Refused(file, 1, "", "the shopify layout is Shopify's customers export: use generic")
         )
-    decoded = _lines(source)
+    decoded = _lines(source, line_offset)
     reader = csv.reader(decoded)
     try:
         header = next(reader)
@@ -666,7 +672,7 @@ def read_file(
         "ranks": _rank_line,
         "subscriptions": _subscription,
     }[kind]
-    number = 1
+    number = 1 + line_offset
     while True:
         try:
             cells = next(reader)
@@ -674,7 +680,7 @@ def read_file(
             return
         except (ValueError, csv.Error) as error:
             raise FileRefused(Refused(file, number + 1, "", str(error))) from None
-        number = reader.line_num
+        number = reader.line_num + line_offset
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(columns):

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import islice, pairwise
 
 from django.db import transaction
 
@@ -59,6 +59,7 @@ __all__ = [
     "execute_run",
     "import_file",
     "import_orders",
+    "import_path",
     "start_run",
 ]
 
@@ -528,62 +529,323 @@ def import_file(
             )
         run.planned = _planned_customers(with_customers(), with_customers_layout, zone, now)
 
-    def rows() -> Iterator:
-        for item in read_file(
-            opener(), kind=kind, layout=layout, file=file_name, zone=zone, as_of=now
-        ):
-            if isinstance(item, Refused):
-                run.refuse(item)
-                continue
-            yield item
-
-    size = BATCH[kind]
-    last_line = 0
     # What the check found good, a batch at a time, is written to a spool file and read back
     # to write it: the file is parsed and its customers looked up once.
     with tempfile.TemporaryFile() as spool:
-        for batch in _batches(rows(), size):
-            if kind == "customers":
-                checked = (run.check_customers(batch, dry_run), {})
-            else:
-                checked = run.check_refs(batch, dry_run)
-            if not dry_run:
-                pickle.dump(checked, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            last_line = batch[-1].line
-            if progress:
-                progress("checking", last_line, None)
+        last_line = _check_pass(run, opener(), layout, file_name, 0, dry_run, spool, progress)
         report.lines = last_line - 1 if last_line else 0
         if report.refused:
             report.lines = max(report.lines, max(r.line for r in report.refused) - 1)
         if dry_run or (report.refused_lines and not skip_refused):
             return report
         run.report.counts = {}
-        total = report.lines + 1
-        spool.seek(0)
-        while True:
-            try:
-                good, users = pickle.load(spool)  # noqa: S301 (our own file, written above)
-            except EOFError:
-                break
-            if not good:
+        _write_pass(run, spool, set(), progress, report.lines + 1)
+    return _finish(run)
+
+
+def _check_pass(run, lines, layout, file_name, line_offset, dry_run, spool, progress) -> int:
+    """Check the lines (a file, or its header and then a part of it) in batches, keeping the
+    good rows in `spool` unless `dry_run`; return the last line number read (0: none)."""
+
+    def rows() -> Iterator:
+        for item in read_file(
+            lines,
+            kind=run.kind,
+            layout=layout,
+            file=file_name,
+            zone=run.config.zone,
+            as_of=run.now,
+            line_offset=line_offset,
+        ):
+            if isinstance(item, Refused):
+                run.refuse(item)
                 continue
-            if kind == "customers":
-                run.write_customers(good)
-            else:
-                run.write_refs(good, users)
-            if progress:
-                progress("importing", good[-1].line, total)
+            yield item
+
+    last_line = 0
+    for batch in _batches(rows(), BATCH[run.kind]):
+        if run.kind == "customers":
+            checked = (run.check_customers(batch, dry_run), {})
+        else:
+            checked = run.check_refs(batch, dry_run)
+        if not dry_run:
+            pickle.dump(checked, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        last_line = batch[-1].line
+        if progress:
+            progress("checking", last_line, None)
+    return max(last_line, max(run.refused_at, default=0))
+
+
+def _write_pass(run, spool, skip: set[int], progress, total: int) -> None:
+    """Write the rows `_check_pass` kept, but those of the lines in `skip`."""
+    spool.seek(0)
+    while True:
+        try:
+            good, users = pickle.load(spool)  # noqa: S301 (our own file, written above)
+        except EOFError:
+            break
+        if skip:
+            good = [row for row in good if row.line not in skip]
+        if not good:
+            continue
+        if run.kind == "customers":
+            run.write_customers(good)
+        else:
+            run.write_refs(good, users)
+        if progress:
+            progress("importing", good[-1].line, total)
+
+
+def _finish(run) -> ImportReport:
+    """The report of a written import, audited when it created anything."""
+    report = run.report
     report.refused_lines = len(run.refused_at)
     report.written = report.created > 0
     if report.written:
         audit.record(
             AuditEvent.IMPORTED,
-            actor,
-            now,
-            reason=f"import:{source}",
+            run.actor,
+            run.now,
+            reason=f"import:{run.source}",
             detail=report.as_dict() | {"refused": report.refused_lines},
         )
     return report
+
+
+# --- one file in several processes (`crm_import --workers N`) ---------------------------------
+
+
+def _parts(path, count: int) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """The file's header line and `count` parts of the rest, cut at line ends outside quotes
+    (a CSV value may hold a line break): (start byte, end byte, lines before the part)."""
+    size = path.stat().st_size
+    bounds, lines = [], 0
+    with path.open("rb") as file:
+        header = file.readline()
+        position, quotes, wanted = len(header), 0, 1
+        bounds.append((position, 0))
+        for raw in file:
+            quotes += raw.count(b'"')
+            position += len(raw)
+            lines += 1
+            if quotes % 2 == 0 and wanted < count and position >= size * wanted / count:
+                bounds.append((position, lines))
+                wanted += 1
+    bounds.append((size, lines))
+    parts = [(start, end, before) for (start, before), (end, _) in pairwise(bounds) if end > start]
+    return header, parts
+
+
+def _part_lines(path, header: bytes, start: int, end: int) -> Iterator[bytes]:
+    yield header
+    with path.open("rb") as file:
+        file.seek(start)
+        position = start
+        for raw in file:
+            if position >= end:
+                return
+            position += len(raw)
+            yield raw
+
+
+def _part_worker(channel, path, header, part, arguments) -> None:
+    """One process's part: check it, tell the parent what it found, then write it (or not)
+    as the parent says, and tell it what was written."""
+    from django.db import connections
+
+    start, end, before = part
+    try:
+        run = _Run(*arguments["run"])
+        run.planned = arguments["planned"]
+        with tempfile.TemporaryFile() as spool:
+
+            def progress(stage, line, total):
+                channel.send(("progress", stage, line))
+
+            last = _check_pass(
+                run,
+                _part_lines(path, header, start, end),
+                arguments["layout"],
+                run.report.file,
+                before,
+                arguments["dry_run"],
+                spool,
+                progress,
+            )
+            channel.send(
+                ("checked", run.report, sorted(run.refused_at), last, run.emails, run.external_ids)
+            )
+            order, skip = channel.recv()
+            if order == "write":
+                run.report.counts = {}
+                _write_pass(run, spool, skip, progress, 0)
+                channel.send(("written", run.report.counts))
+    except Exception as error:  # reported to the parent, which raises it
+        channel.send(("failed", error))
+    finally:
+        connections.close_all()
+        channel.close()
+
+
+def import_path(path, *, workers: int = 1, progress: Progress | None = None, **options):
+    """`import_file` of a file on disk, checked and written by `workers` processes at once,
+    each taking a part of the file (PostgreSQL writes one part while Python reads another).
+
+    The same outcome as one process: every part is checked before anything is written, and
+    a refused line anywhere writes nothing (unless `skip_refused`); a customer's email or
+    external id seen on an earlier line of another part is refused as in one process.
+    `options` are `import_file`'s. Workers only on PostgreSQL (SQLite writes one at a time).
+    """
+    from multiprocessing import connection as mp_connection
+    from multiprocessing import get_context
+
+    from django.db import connection, connections
+
+    if workers < 1:
+        raise ImportArgumentError("workers", f"must be 1 or more, not {workers}")
+    kind = options["kind"]
+    if workers == 1 or connection.vendor != "postgresql":
+        return import_file(lambda: path.open("rb"), progress=progress, **options)
+    with_customers = options.pop("with_customers", None)
+    layout = options.get("layout", "generic")
+    source = check_source(options["source"])
+    host, now, actor = options["host"], options["now"], options["actor"]
+    dry_run, skip_refused = options.get("dry_run", False), options.get("skip_refused", False)
+    file_name = options.get("file_name", "")
+    config = host.config()
+    planned = (set(), set())
+    if with_customers is not None:
+        if not dry_run:
+            raise ImportArgumentError(
+                "with_customers", "is for a dry run: import the customers file first, then this one"
+            )
+        if kind == "customers":
+            raise ImportArgumentError(
+                "with_customers", "is for a points, ranks or subscriptions file"
+            )
+        planned = _planned_customers(
+            with_customers(), options.get("with_customers_layout", "generic"), config.zone, now
+        )
+    # The file as a whole first (its header, an unknown column): refused before any process.
+    header, parts = _parts(path, workers)
+    next(
+        read_file([header], kind=kind, layout=layout, file=file_name, zone=config.zone, as_of=now),
+        None,
+    )
+    arguments = {
+        "layout": layout,
+        "dry_run": dry_run,
+        "planned": planned,
+        "run": (
+            host,
+            config,
+            kind,
+            source,
+            now,
+            actor,
+            ImportReport(kind, layout, source, file_name, dry_run),
+        ),
+    }
+    connections.close_all()  # each process opens its own connection
+    context = get_context("fork")
+    channels, processes = [], []
+    for part in parts:
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=_part_worker, args=(theirs, path, header, part, arguments), daemon=True
+        )
+        process.start()
+        theirs.close()
+        channels.append(mine)
+        processes.append(process)
+    progressed: dict = {}
+
+    def gather(expected: str) -> dict:
+        answers = {}
+        waiting = set(range(len(channels)))
+        while waiting:
+            for channel in mp_connection.wait([channels[i] for i in waiting]):
+                index = channels.index(channel)
+                message = channel.recv()
+                if message[0] == "progress":
+                    progressed[index] = message[2] - parts[index][2] - 1
+                    if progress:
+                        stage = "checking" if expected == "checked" else "importing"
+                        progress(stage, sum(progressed.values()), None)
+                    continue
+                if message[0] == "failed":
+                    for process in processes:
+                        process.kill()
+                    raise message[1]
+                answers[index] = message
+                waiting.discard(index)
+        return answers
+
+    try:
+        checked = gather("checked")
+        report = ImportReport(kind, layout, source, file_name, dry_run)
+        refused_at: set[int] = set()
+        first_email: dict[str, int] = {}
+        first_reference: dict[str, int] = {}
+        skip: dict[int, set[int]] = {index: set() for index in checked}
+        late: list[Refused] = []
+        for index in sorted(checked):
+            _, part_report, part_refused, last, emails, references = checked[index]
+            for what, outcomes in part_report.counts.items():
+                for outcome, n in outcomes.items():
+                    report.count(what, outcome, n)
+            report.refused.extend(part_report.refused)
+            refused_at.update(part_refused)
+            report.lines = max(report.lines, last - 1)
+            # A customer on an earlier part's line: refused here, as one process would.
+            for email, line in emails.items():
+                if email in first_email:
+                    late.append(
+                        Refused(
+                            file_name, line, "email", f"is on line {first_email[email]} already"
+                        )
+                    )
+                    skip[index].add(line)
+                else:
+                    first_email[email] = line
+            for reference, line in references.items():
+                if line in skip[index]:
+                    continue
+                if reference in first_reference:
+                    late.append(
+                        Refused(
+                            file_name,
+                            line,
+                            "external_id",
+                            f"is on line {first_reference[reference]} already",
+                        )
+                    )
+                    skip[index].add(line)
+                else:
+                    first_reference[reference] = line
+        refused_at.update(refused.line for refused in late)
+        report.refused = sorted([*report.refused, *late], key=lambda r: (r.line, r.field))[
+            :MAX_LISTED
+        ]
+        report.refused_lines = len(refused_at)
+        write = not dry_run and not (refused_at and not skip_refused)
+        for index, channel in enumerate(channels):
+            channel.send(("write" if write else "stop", skip[index]))
+        if not write:
+            return report
+        written = gather("written")
+        for _, counts in written.values():
+            for what, outcomes in counts.items():
+                for outcome, n in outcomes.items():
+                    report.count(what, outcome, n)
+    finally:
+        for channel in channels:
+            channel.close()  # a process still waiting for its order ends
+        for process in processes:
+            process.join(timeout=60)
+    run = _Run(host, config, kind, source, now, actor, report)
+    run.refused_at = refused_at
+    return _finish(run)
 
 
 ORDER_BATCH = 50  # orders a call of Saleor's orderBulkCreate (its own limit is higher)

@@ -12,8 +12,8 @@ from ...imports.files import KINDS, LAYOUTS
 from ...imports.services import (
     FileRefused,
     ImportArgumentError,
-    import_file,
     import_orders,
+    import_path,
 )
 from .crm_backfill import ProgressLine
 
@@ -54,6 +54,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-customers-layout", default="generic", choices=LAYOUTS, help="Its layout."
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Processes that check and write parts of the file at once (PostgreSQL; "
+            "about the machine's cores). The outcome is the same as with one.",
+        )
 
     def handle(self, *args, file, kind, layout, source, dry_run, skip_refused, actor, **options):
         path = Path(file)
@@ -80,8 +87,9 @@ class Command(BaseCommand):
         progress = ProgressLine(self.stderr._out)
         try:
             with host.database_access():
-                report = import_file(
-                    lambda: path.open("rb"),
+                report = import_path(
+                    path,
+                    workers=options["workers"],
                     kind=kind,
                     layout=layout,
                     source=source,
