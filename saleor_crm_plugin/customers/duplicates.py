@@ -1,7 +1,8 @@
 """Duplicate customers: the keys two records of one person share, and the pairs that share one.
 
 Pure (standard library, pandas, numpy and `phonenumbers`): the contact facts come in as a
-DataFrame read from the host (`Host.contact_facts`), one row per profile and address, and
+DataFrame read from the host (`Host.user_contacts`, `Host.order_contacts`), one row per
+profile and address, and
 the candidate pairs go out with the evidence, which keys matched. Nothing here decides a
 merge: staff confirm each one (a recycled email address belongs to someone else).
 
@@ -14,6 +15,12 @@ The keys:
   store's `090-1234-5678` and `03-1234-5678`), full-width digits and any separators allowed;
 - name and postal code together: NFKC (full and half width alike), case-folded, the name's
   parts in any order and spacing, the postal code's separators dropped (`〒123-4567`).
+
+A million customers a night: ASCII text (NFKC leaves it as it is) is keyed a value at a time
+by lean functions without NFKC, Japanese phone numbers by the numbering plan's patterns with
+the key `phonenumbers` gives, and the rest by the exact functions once per distinct value;
+the pairs are found over integer codes of the keys. pandas without pyarrow runs its `.str`
+methods a value at a time too (and slower than these functions, measured at 1M rows).
 """
 
 import re

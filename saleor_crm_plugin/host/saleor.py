@@ -646,7 +646,8 @@ class SaleorHost:
 
     def order_contacts(self, order_ids: list[str]):
         # One array parameter of UUIDs (the primary key's type, so its index serves).
-        orders = Order.objects.filter(AnyOf("pk", [uuid.UUID(pk) for pk in order_ids]))
+        pks = [uuid.UUID(pk) for pk in order_ids if _is_uuid(pk)]
+        orders = Order.objects.filter(AnyOf("pk", pks))
         billing, shipping = (
             orders.annotate(
                 crm_id=Cast("pk", TextField()),
