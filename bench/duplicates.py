@@ -44,7 +44,9 @@ from saleor_crm_plugin.customers.merge_models import DuplicateCandidate  # noqa:
 from saleor_crm_plugin.host import get_host  # noqa: E402
 
 # Accounts (user id = profile id) with a phone and a postal code each; the planted ones copy
-# another account's, typed otherwise. NFKC turns U+FF10.. into 0..9 (translate() below).
+# another account's, typed otherwise. NFKC turns U+FF10.. into 0..9 (translate() below). The
+# phones are valid Japanese mobile numbers (090-1XXX-XXXX, up to 10 million ids): an invalid
+# one (090-0000-0002, which the first script typed) is no key.
 STORE = """
 TRUNCATE saleor_crm_sandbox_sandboxorder, saleor_crm_sandbox_sandboxuser RESTART IDENTITY CASCADE;
 INSERT INTO saleor_crm_sandbox_sandboxuser
@@ -55,8 +57,8 @@ SELECT id, 'c' || id || '@example.com',
        'Last' || (CASE WHEN id % 100 = 2 THEN id - 2 ELSE id END), false, true, '[]',
        jsonb_build_object(
          'phone', CASE WHEN id % 100 = 1
-             THEN translate('090' || lpad((id - 1)::text, 8, '0'), '0123456789', '０１２３４５６７８９')
-             ELSE '090-' || substr(lpad(id::text, 8, '0'), 1, 4) || '-' || substr(lpad(id::text, 8, '0'), 5, 4) END,
+             THEN translate('0901' || lpad((id - 1)::text, 7, '0'), '0123456789', '０１２３４５６７８９')
+             ELSE '090-1' || substr(lpad(id::text, 7, '0'), 1, 3) || '-' || substr(lpad(id::text, 7, '0'), 4, 4) END,
          'postal_code', CASE WHEN id % 100 = 2
              THEN '〒' || translate(substr(lpad(((id - 2) * 7919 % 10000000)::text, 7, '0'), 1, 3) || '－'
                   || substr(lpad(((id - 2) * 7919 % 10000000)::text, 7, '0'), 4, 4), '0123456789', '０１２３４５６７８９')

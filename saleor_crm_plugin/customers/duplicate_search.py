@@ -1,8 +1,8 @@
 """The duplicate search: contact facts from the store, candidate pairs into `DuplicateCandidate`.
 
 The CRM holds no contact data, so each run reads it from the host: registered customers from
-their account and address book (`Host.user_contacts`, streamed), guests from their latest
-order (`Host.order_contacts`). The pure core (`customers.duplicates`) finds the pairs; the run
+their account and address book (`Host.user_contacts`), guests from their latest order
+(`Host.order_contacts`), joined with the profiles in one query read in bulk. The pure core (`customers.duplicates`) finds the pairs; the run
 replaces the stored pairs in one transaction, so staff page through a consistent list while
 the next run computes. A million profiles take a periodic task, not a request.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 
 from ..conf import CRMConfig
 from ..rows import add_rows
@@ -24,8 +24,8 @@ from .models import CustomerProfile, OrderRecord
 __all__ = ["SearchReport", "contact_frame", "find_duplicates"]
 
 COLUMNS = ["profile_id", "email", "first_name", "last_name", "phone", "postal_code"]
-# Guests' latest orders are read from the store this many at a time.
-_ORDER_BATCH = 20_000
+# Rows fetched from the database at a time.
+_FETCH = 100_000
 
 
 @dataclass
@@ -44,60 +44,91 @@ class SearchReport:
         }
 
 
-def _latest_guest_orders() -> list[tuple[int, str]]:
-    """(guest profile id, its latest order id) of every guest not deleted nor merged."""
-    sql = f"""
-        SELECT DISTINCT ON (o.profile_id) o.profile_id, o.order_id
-        FROM {OrderRecord._meta.db_table} o
-        JOIN {CustomerProfile._meta.db_table} p ON p.id = o.profile_id
-        WHERE p.user_id IS NULL AND p.anonymized_at IS NULL AND o.merged_from_id IS NULL
-        ORDER BY o.profile_id, o.placed_at DESC, o.order_id DESC
-    """
-    if connection.vendor != "postgresql":
-        latest = {}
-        for profile_id, order_id in (
-            OrderRecord.objects.filter(
-                profile__user_id__isnull=True,
-                profile__anonymized_at__isnull=True,
-                merged_from__isnull=True,
+def _latest_guest_orders():
+    """(profile_id, order_id) of every guest not deleted nor merged and its latest order (one
+    index lookup a guest, newest first, ties broken by order id; None without one)."""
+    latest = (
+        OrderRecord.objects.filter(profile_id=OuterRef("pk"), merged_from__isnull=True)
+        .order_by("-placed_at", "-order_id")
+        .values("order_id")[:1]
+    )
+    return (
+        CustomerProfile.objects.filter(user_id__isnull=True, anonymized_at__isnull=True)
+        .annotate(crm_order_id=latest)
+        .order_by()
+        .values_list("pk", "crm_order_id")
+    )
+
+
+def _read(sql: str, params, names: list[str], integers: tuple = ()) -> pd.DataFrame:
+    """The rows of a query as a DataFrame, the `integers` columns as int64 and the others as
+    Python objects (text, None where missing): fetched in batches of `_FETCH` rows from a
+    server-side cursor and turned into columns, no object a row."""
+    columns = [[] for _ in names]
+    with transaction.atomic():  # a server-side cursor lives in a transaction
+        if connection.vendor == "postgresql":
+            with connection.cursor() as settings:
+                # Every row is read: plan for it, and skip compiling the plan (JIT).
+                settings.execute("SET LOCAL jit = off")
+                settings.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(_FETCH):
+                for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+                    column.append(np.array(values, dtype=object))
+        finally:
+            cursor.close()
+    return pd.DataFrame(
+        {
+            name: (
+                np.concatenate(column).astype(np.int64 if name in integers else object)
+                if column
+                else np.array([], dtype=np.int64 if name in integers else object)
             )
-            .order_by("profile_id", "-placed_at", "-order_id")
-            .values_list("profile_id", "order_id")
-        ):
-            latest.setdefault(profile_id, order_id)
-        return list(latest.items())
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall()
+            for name, column in zip(names, columns, strict=True)
+        }
+    )
 
 
-def contact_frame(host, batch_size: int = 50_000) -> pd.DataFrame:
+def contact_frame(host) -> pd.DataFrame:
     """Every active profile's contact facts as the pure core reads them (`COLUMNS`).
 
-    Profiles merged into another are left out: they are no candidates while merged.
+    Three bulk reads (COPY on PostgreSQL, no row objects): the registered customers'
+    accounts and address books joined with their profiles in one query, the guests' latest
+    orders, and those orders' contact facts. Profiles merged into another are left out: they
+    are no candidates while merged (an absorbed guest's orders sit on its survivor, so the
+    latest-order query leaves it out by itself).
     """
     absorbed = ProfileMerge.objects.filter(unmerged_at__isnull=True).values("absorbed_id")
-    active = CustomerProfile.objects.filter(anonymized_at__isnull=True).exclude(pk__in=absorbed)
-    registered = dict(active.filter(user_id__isnull=False).values_list("user_id", "pk"))
-    frames = []
-    for batch in host.user_contacts(batch_size):
-        frame = pd.DataFrame(batch, columns=["user_id", *COLUMNS[1:]])
-        frame["profile_id"] = frame["user_id"].map(registered)
-        frame = frame[frame["profile_id"].notna()]
-        frames.append(frame[COLUMNS])
-    # An absorbed guest's orders sit on its survivor: the query leaves it out by itself.
-    by_order = {order_id: pk for pk, order_id in _latest_guest_orders()}
-    order_ids = list(by_order)
-    for start in range(0, len(order_ids), _ORDER_BATCH):
-        rows = host.order_contacts(order_ids[start : start + _ORDER_BATCH])
-        frame = pd.DataFrame(rows, columns=["order_id", *COLUMNS[1:]])
-        frame["profile_id"] = frame["order_id"].map(by_order)
-        frames.append(frame[COLUMNS])
-    if not frames:
-        return pd.DataFrame({column: [] for column in COLUMNS})
-    contacts = pd.concat(frames, ignore_index=True)
-    contacts["profile_id"] = contacts["profile_id"].astype(np.int64)
-    return contacts
+    registered = (
+        CustomerProfile.objects.filter(anonymized_at__isnull=True, user_id__isnull=False)
+        .exclude(pk__in=absorbed)
+        .order_by()
+        .values_list("pk", "user_id")
+    )
+    users_sql, users_params = host.user_contacts().query.sql_with_params()
+    profiles_sql, profiles_params = registered.query.sql_with_params()
+    facts = ", ".join(COLUMNS[1:])
+    picked = ", ".join(f"c.{column}" for column in COLUMNS[1:])
+    accounts = _read(
+        f"WITH crm_users (id, {facts}) AS ({users_sql}), "
+        f"crm_profiles (profile_id, user_id) AS ({profiles_sql}) "
+        f"SELECT p.profile_id, {picked} FROM crm_profiles p JOIN crm_users c ON c.id = p.user_id",
+        [*users_params, *profiles_params],
+        COLUMNS,
+        integers=("profile_id",),
+    )
+    guests_sql, guests_params = _latest_guest_orders().query.sql_with_params()
+    latest = _read(guests_sql, guests_params, ["profile_id", "order_id"], ("profile_id",))
+    latest = latest[latest["order_id"].notna()]
+    orders_sql, orders_params = host.order_contacts(
+        latest["order_id"].tolist()
+    ).query.sql_with_params()
+    orders = _read(orders_sql, orders_params, ["order_id", *COLUMNS[1:]])
+    by_order = pd.Series(latest["profile_id"].to_numpy(), index=latest["order_id"].to_numpy())
+    orders["profile_id"] = orders["order_id"].map(by_order).astype(np.int64)
+    return pd.concat([accounts, orders[COLUMNS]], ignore_index=True)
 
 
 def find_duplicates(host, config: CRMConfig, now: datetime, max_group: int = 10) -> SearchReport:

@@ -1,7 +1,8 @@
 """Duplicate customers: the keys two records of one person share, and the pairs that share one.
 
 Pure (standard library, pandas, numpy and `phonenumbers`): the contact facts come in as a
-DataFrame read from the host (`Host.contact_facts`), one row per profile and address, and
+DataFrame read from the host (`Host.user_contacts`, `Host.order_contacts`), one row per
+profile and address, and
 the candidate pairs go out with the evidence, which keys matched. Nothing here decides a
 merge: staff confirm each one (a recycled email address belongs to someone else).
 
@@ -14,6 +15,12 @@ The keys:
   store's `090-1234-5678` and `03-1234-5678`), full-width digits and any separators allowed;
 - name and postal code together: NFKC (full and half width alike), case-folded, the name's
   parts in any order and spacing, the postal code's separators dropped (`〒123-4567`).
+
+A million customers a night: ASCII text (NFKC leaves it as it is) is keyed a value at a time
+by lean functions without NFKC, Japanese phone numbers by the numbering plan's patterns with
+the key `phonenumbers` gives, and the rest by the exact functions once per distinct value;
+the pairs are found over integer codes of the keys. pandas without pyarrow runs its `.str`
+methods a value at a time too (and slower than these functions, measured at 1M rows).
 """
 
 import re
@@ -35,11 +42,13 @@ __all__ = [
     "Candidates",
     "candidate_pairs",
     "name_key",
+    "name_keys",
     "normalize_email",
     "normalize_emails",
     "normalize_phone",
     "normalize_phones",
     "postal_key",
+    "postal_keys",
     "region_of_zone",
 ]
 
@@ -85,8 +94,24 @@ def normalize_email(email: str | None) -> str | None:
 
 
 def normalize_emails(emails: pd.Series) -> pd.Series:
-    """`normalize_email` of each value of a Series (None where there is no address)."""
-    return _per_unique(emails, normalize_email)
+    """`normalize_email` of each value of a Series (None where there is no address).
+
+    ASCII addresses (NFKC leaves them as they are) take `_ascii_email`, a value at a time;
+    the others go through `normalize_email` once per distinct value.
+    """
+    return _keys(emails, _ascii_email, normalize_email)
+
+
+def _ascii_email(text: str) -> str | None:
+    """`normalize_email` of an ASCII address, without NFKC (which leaves it as it is)."""
+    local, at, domain = text.strip().lower().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    local = local.partition("+")[0]
+    if domain in _DOTLESS_DOMAINS:
+        domain = _DOTLESS_DOMAINS[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else None
 
 
 def normalize_phone(text: str | None, region: str | None) -> str | None:
@@ -115,43 +140,125 @@ def normalize_phone(text: str | None, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Regions whose numbers `normalize_phones` converts by their numbering plan without parsing
+# each one; the unit tests compare it with `phonenumbers` over generated numbers of each.
+_QUICK_REGIONS = frozenset({"JP"})
+_PHONE_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
 @cache
-def _national(region: str) -> tuple[str, str, re.Pattern] | None:
-    """(country code, national prefix, national number pattern) of a region, or None."""
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
-    if metadata is None or not metadata.national_prefix:
+def _plan(region: str) -> tuple[str, str, re.Pattern, dict[int, re.Pattern]] | None:
+    """(country code, national prefix, international prefix, valid national numbers by their
+    length) of a region whose numbers can be keyed without `phonenumbers`, or None.
+
+    A national significant number is valid when it matches the region's general description
+    and one of its number types, each with its possible lengths (`is_valid_number`).
+    """
+    if region.upper() not in _QUICK_REGIONS:
         return None
-    pattern = re.compile(metadata.general_desc.national_number_pattern)
-    return str(metadata.country_code), metadata.national_prefix, pattern
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    descs = [getattr(metadata, name) for name in _PHONE_TYPES]
+    descs = [desc for desc in descs if desc is not None and desc.national_number_pattern]
+    general = metadata.general_desc
+    valid = {}
+    for length in range(1, 18):  # phonenumbers refuses national numbers longer than 17
+        if general.possible_length and length not in general.possible_length:
+            continue
+        types = [
+            f"(?:{desc.national_number_pattern})"
+            for desc in descs
+            if not desc.possible_length or length in desc.possible_length
+        ]
+        if types:
+            valid[length] = re.compile(
+                f"(?=(?:{general.national_number_pattern})\\Z)(?:{'|'.join(types)})\\Z"
+            )
+    return (
+        str(metadata.country_code),
+        metadata.national_prefix,
+        re.compile(metadata.international_prefix),
+        valid,
+    )
 
 
 def normalize_phones(numbers: pd.Series, region: str | None) -> pd.Series:
-    """`normalize_phone` of each value of a Series, fast enough for a million customers.
+    """`normalize_phone` of each number, cleaned as people type them (only its digits and a
+    leading +), fast enough for a million customers.
 
-    A national number in the region's usual shape (its trunk prefix, then a national number
-    the region's numbering plan allows: `090-1234-5678` in Japan) is converted without
-    parsing each one; every other number (international, or of an unusual shape) goes
-    through `phonenumbers` once per distinct value.
+    In a region of `_QUICK_REGIONS`, a national number (the trunk prefix, then a number of
+    the numbering plan: `090-1234-5678` in Japan, full-width digits too once NFKC made them
+    plain) or international one of the region's country code (`+81 90-1234-5678`) is keyed
+    (or found invalid) by the numbering plan's patterns, with the key `phonenumbers` gives;
+    every other number (another country, an unusual shape) goes through `phonenumbers` once
+    per distinct value.
     """
-    cleaned = _per_unique(numbers, _clean_phone)
-    result = pd.Series(None, index=numbers.index, dtype=object)
-    present = cleaned.notna()
-    national = _national(region) if region else None
-    if national is not None:
-        country_code, prefix, pattern = national
-        text = cleaned[present]
-        rest = text.str.slice(len(prefix))
-        quick = (
-            text.str.startswith(prefix)
-            & ~rest.str.startswith(prefix)
-            & rest.str.fullmatch(pattern.pattern).fillna(False).astype(bool)
-        )
-        result[quick[quick].index] = "+" + country_code + rest[quick]
-        present &= ~result.notna()
-    if present.any():
-        slow = _per_unique(cleaned[present], lambda value: normalize_phone(value, region))
-        result[slow.index] = slow
-    return result.astype(object).where(result.notna(), None)
+    plan = _plan(region) if region else None
+    objects = _objects(numbers)
+    keys = np.full(len(objects), None, dtype=object)
+    parse = np.zeros(len(objects), dtype=bool)
+    for row, text in enumerate(objects):
+        if text is None:
+            continue
+        if not text.isascii():
+            # NFKC and cleaning make full-width digits plain: the plan can read them then.
+            text = _clean_phone(text)
+            if text is None:
+                continue
+            objects[row] = text
+        if plan is not None:
+            decided, key = _quick_phone(text, plan)
+            if decided:
+                keys[row] = key
+                continue
+        parse[row] = True
+    if parse.any():
+        keys[parse] = _per_unique(
+            pd.Series(objects[parse], dtype=object),
+            lambda value: normalize_phone(_clean_phone(value), region),
+        ).to_numpy()
+    return pd.Series(keys, index=numbers.index, dtype=object)
+
+
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
+def _quick_phone(text: str, plan) -> tuple[bool, str | None]:
+    """(whether the numbering plan decides an ASCII number, its E.164 key or None).
+
+    `phonenumbers` reads a national number with the trunk prefix (not followed by another
+    0, not the international call prefix) as the rest, and `+<country code>` followed by
+    anything but 0 as the rest; either is then valid or not by the plan's patterns alone.
+    """
+    country_code, prefix, international, valid = plan
+    text = text.strip()
+    digits = text.replace("-", "")
+    if not digits.isdigit():
+        digits = _NOT_DIGIT.sub("", text)
+    if not digits:
+        return True, None
+    if text.startswith("+"):
+        if not digits.startswith(country_code):
+            return False, None
+        number = digits[len(country_code) :]
+    else:
+        if not digits.startswith(prefix) or international.match(digits):
+            return False, None
+        number = digits[len(prefix) :]
+    if number.startswith("0"):
+        return False, None
+    pattern = valid.get(len(number))
+    return True, f"+{country_code}{number}" if pattern and pattern.fullmatch(number) else None
 
 
 def _clean_phone(text) -> str | None:
@@ -186,6 +293,83 @@ def postal_key(code: str | None) -> str | None:
         return None
     text = _NOT_POSTAL.sub("", unicodedata.normalize("NFKC", str(code)).upper())
     return text if len(text) >= 3 else None
+
+
+def name_keys(first_names: pd.Series, last_names: pd.Series) -> pd.Series:
+    """`name_key` of each (first name, last name) of two aligned Series.
+
+    ASCII names (NFKC leaves them as they are, and case-folding is lower-casing) take
+    `_ascii_name`, a pair at a time; the others go through `name_key` once per distinct
+    pair.
+    """
+    firsts, lasts = _objects(first_names), _objects(last_names)
+    keys = np.full(len(firsts), None, dtype=object)
+    slow = np.zeros(len(firsts), dtype=bool)
+    for row, (first, last) in enumerate(zip(firsts, lasts, strict=True)):
+        if (first is None or first.isascii()) and (last is None or last.isascii()):
+            keys[row] = _ascii_name(first or "", last or "")
+        else:
+            slow[row] = True
+    if slow.any():
+        pairs = pd.Series(list(zip(firsts[slow], lasts[slow], strict=True)), dtype=object)
+        keys[slow] = _per_unique(pairs, lambda pair: name_key(*pair)).to_numpy()
+    return pd.Series(keys, index=first_names.index, dtype=object)
+
+
+def _ascii_name(first: str, last: str) -> str | None:
+    """`name_key` of ASCII names, without NFKC (which leaves them as they are)."""
+    parts = f"{first} {last}".lower().split()
+    if len(parts) == 2:
+        low, high = parts
+        return f"{low} {high}" if low <= high else f"{high} {low}"
+    return " ".join(sorted(parts)) if parts else None
+
+
+def postal_keys(codes: pd.Series) -> pd.Series:
+    """`postal_key` of each value of a Series.
+
+    ASCII codes take `_ascii_postal`, a value at a time; the others go through
+    `postal_key` once per distinct value.
+    """
+    return _keys(codes, _ascii_postal, postal_key)
+
+
+def _ascii_postal(code: str) -> str | None:
+    """`postal_key` of an ASCII code, without NFKC (which leaves it as it is)."""
+    text = code.upper().replace("-", "")
+    if not text.isalnum():
+        text = _NOT_POSTAL.sub("", text)
+    return text if len(text) >= 3 else None
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """The values as an object array, None where missing (None, NaN) and text elsewhere."""
+    objects = values.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(objects)
+    objects[missing] = None
+    other = np.fromiter(
+        (type(value) is not str for value in objects), dtype=bool, count=len(objects)
+    )
+    other &= ~missing
+    objects[other] = [str(value) for value in objects[other]]
+    return objects
+
+
+def _keys(values: pd.Series, quick, exact) -> pd.Series:
+    """`quick` of each ASCII value, `exact` of each distinct other (None where missing)."""
+    objects = _objects(values)
+    keys = np.full(len(objects), None, dtype=object)
+    slow = np.zeros(len(objects), dtype=bool)
+    for row, text in enumerate(objects):
+        if text is None:
+            continue
+        if text.isascii():
+            keys[row] = quick(text)
+        else:
+            slow[row] = True
+    if slow.any():
+        keys[slow] = _per_unique(pd.Series(objects[slow], dtype=object), exact).to_numpy()
+    return pd.Series(keys, index=values.index, dtype=object)
 
 
 def _per_unique(values: pd.Series, function) -> pd.Series:
@@ -260,39 +444,51 @@ def candidate_pairs(contacts: pd.DataFrame, region: str | None, max_group: int =
         The pairs, ordered by (`profile_id`, `other_id`), with the evidence.
     """
     ids = contacts["profile_id"].to_numpy(dtype=np.int64)
-    keys = {
-        EMAIL: normalize_emails(contacts["email"]),
-        PHONE: normalize_phones(contacts["phone"], region),
+    names = _codes(name_keys(contacts["first_name"], contacts["last_name"]))
+    postals = _codes(postal_keys(contacts["postal_code"]))
+    both = (names >= 0) & (postals >= 0)
+    name_postal = np.full(len(ids), -1, dtype=np.int64)
+    name_postal[both] = pd.factorize(names[both] * (postals.max(initial=0) + 1) + postals[both])[0]
+    codes = {
+        EMAIL: _codes(normalize_emails(contacts["email"])),
+        PHONE: _codes(normalize_phones(contacts["phone"], region)),
+        NAME_POSTAL: name_postal,
     }
-    names = _per_unique(
-        contacts["first_name"].fillna("").astype(str) + "\x1f" + contacts["last_name"].fillna(""),
-        lambda text: name_key(*text.split("\x1f", 1)),
-    )
-    postals = _per_unique(contacts["postal_code"], postal_key)
-    both = names.notna() & postals.notna()
-    keys[NAME_POSTAL] = (names + "\x1f" + postals).where(both, None)
     found, crowded = {}, {}
-    for kind, values in keys.items():
-        found[kind], crowded[kind] = _pairs_sharing(ids, values, max_group)
+    for kind, keys in codes.items():
+        found[kind], crowded[kind] = _pairs_sharing(ids, keys, max_group)
     width = np.int64(int(ids.max()) + 1 if len(ids) else 1)
-    codes = {kind: low * width + high for kind, (low, high) in found.items()}
-    every = np.unique(np.concatenate(list(codes.values()))) if codes else np.array([], np.int64)
+    pair_codes = {kind: low * width + high for kind, (low, high) in found.items()}
+    every = _sorted_unique(np.concatenate(list(pair_codes.values())))
     pairs = pd.DataFrame({"profile_id": every // width, "other_id": every % width})
     for kind in KINDS:
-        pairs[kind] = np.isin(every, codes[kind])
+        pairs[kind] = np.isin(every, pair_codes[kind])
     return Candidates(pairs=pairs, crowded=crowded)
 
 
-def _pairs_sharing(ids: np.ndarray, values: pd.Series, max_group: int):
-    """Every (lower id, higher id) pair of profiles sharing a value; and how many values
-    more than `max_group` profiles share."""
-    present = values.notna().to_numpy()
-    frame = pd.DataFrame({"id": ids[present], "key": values[present].to_numpy()})
-    frame = frame.drop_duplicates()
-    codes, _ = pd.factorize(frame["key"])
-    order = np.lexsort((frame["id"].to_numpy(), codes))
-    codes, members = codes[order], frame["id"].to_numpy()[order]
-    _, starts, counts = np.unique(codes, return_index=True, return_counts=True)
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct integers, sorted (what `np.unique` returns, which numpy 2 computes with a
+    hash table: 60 times slower than a sort over a million int64)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _codes(keys: pd.Series) -> np.ndarray:
+    """Each key as an integer code (equal keys, equal codes; -1 where there is none)."""
+    codes, _ = pd.factorize(keys.to_numpy(), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _pairs_sharing(ids: np.ndarray, codes: np.ndarray, max_group: int):
+    """Every (lower id, higher id) pair of profiles sharing a key (by its code); and how many
+    keys more than `max_group` profiles share."""
+    present = codes >= 0
+    width = np.int64(int(ids.max()) + 1 if len(ids) else 1)
+    # One integer a (key, profile): sorted by key then profile, each profile once a key.
+    members = _sorted_unique(codes[present] * width + ids[present])
+    keys, members = members // width, members % width
+    starts = np.flatnonzero(np.diff(keys, prepend=-1)) if len(keys) else np.array([], np.int64)
+    counts = np.diff(np.append(starts, len(keys)))
     lows, highs = [np.array([], np.int64)], [np.array([], np.int64)]
     for size in np.unique(counts[(counts >= 2) & (counts <= max_group)]):
         groups = members[starts[counts == size][:, None] + np.arange(size)]

@@ -10,6 +10,7 @@ from ..conf import CRMConfig
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot
 
 __all__ = [
+    "CONTACT_COLUMNS",
     "MANAGE_ORDERS",
     "MANAGE_PLUGINS",
     "MANAGE_USERS",
@@ -28,6 +29,15 @@ MANAGE_USERS = "MANAGE_USERS"
 MANAGE_PLUGINS = "MANAGE_PLUGINS"
 # Orders' fulfilment data (package inserts, the picking list): what Saleor's order pages need.
 MANAGE_ORDERS = "MANAGE_ORDERS"
+# What `Host.user_contacts` and `Host.order_contacts` select, in this order (all text).
+CONTACT_COLUMNS = (
+    "crm_id",
+    "crm_email",
+    "crm_first_name",
+    "crm_last_name",
+    "crm_phone",
+    "crm_postal_code",
+)
 
 
 @dataclass(frozen=True)
@@ -153,17 +163,20 @@ class Host(Protocol):
     def customer_emails(self, profiles: Iterable) -> dict[int, str]:
         """Return the email of each profile (by profile pk) as the store keeps it."""
 
-    def user_contacts(self, batch_size: int) -> Iterator[list[tuple]]:
-        """Every customer's contact facts, in batches (for the duplicate search).
+    def user_contacts(self):
+        """Every customer's contact facts, for the duplicate search: a queryset of the
+        columns `CONTACT_COLUMNS` in that order, `crm_id` being the user id as text.
 
-        One row per user and address book entry (one with no address when there is none):
-        (user id, email, first name, last name, phone, postal code); the address's names
-        when it has them, else the user's.
+        One row per user and address book entry (one with no address when there is none);
+        the address's names when it has them, else the user's; the phone as stored. The
+        CRM joins it with its profiles and reads the result in bulk (one query, no model
+        instances).
         """
 
-    def order_contacts(self, order_ids: Iterable[str]) -> list[tuple]:
-        """The contact facts of these orders (a guest's latest): (order id, email, first
-        name, last name, phone, postal code) per billing and shipping address."""
+    def order_contacts(self, order_ids: list[str]):
+        """The contact facts of these orders (guests' latest, hundreds of thousands of them):
+        a queryset of `CONTACT_COLUMNS`, `crm_id` being the order id as text, a row per
+        billing and shipping address; orders the store no longer has are left out."""
 
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
         """Find customers whose email or name contains `text` (case-insensitive).

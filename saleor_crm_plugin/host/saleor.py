@@ -14,7 +14,7 @@ from decimal import Decimal
 import graphene
 import jwt
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q, TextField, Value
+from django.db.models import F, Max, Min, Q, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
@@ -47,6 +47,7 @@ from ..customers.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot,
 from ..expressions import AnyOf
 from . import attributes
 from .protocol import (
+    CONTACT_COLUMNS,
     MANAGE_ORDERS,
     MANAGE_PLUGINS,
     MANAGE_USERS,
@@ -628,47 +629,40 @@ class SaleorHost:
 
         return profile_emails(profiles, user_emails, order_emails)
 
-    def user_contacts(self, batch_size: int) -> Iterator[list[tuple]]:
+    def user_contacts(self):
         # One LEFT JOIN over the address book; the phone as stored text (no parsing per row).
-        rows = (
+        return (
             User.objects.filter(is_staff=False)
             .annotate(
+                crm_id=Cast("pk", TextField()),
+                crm_email=F("email"),
+                crm_first_name=Coalesce(NullIf("addresses__first_name", Value("")), "first_name"),
+                crm_last_name=Coalesce(NullIf("addresses__last_name", Value("")), "last_name"),
                 crm_phone=Cast("addresses__phone", TextField()),
-                crm_first=Coalesce(NullIf("addresses__first_name", Value("")), "first_name"),
-                crm_last=Coalesce(NullIf("addresses__last_name", Value("")), "last_name"),
+                crm_postal_code=F("addresses__postal_code"),
             )
             .order_by()
-            .values_list(
-                "pk", "email", "crm_first", "crm_last", "crm_phone", "addresses__postal_code"
-            )
-            .iterator(chunk_size=batch_size)
+            .values_list(*CONTACT_COLUMNS)
         )
-        batch = []
-        for pk, *facts in rows:
-            batch.append((str(pk), *facts))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
 
-    def order_contacts(self, order_ids: Iterable[str]) -> list[tuple]:
-        result = []
-        for kind in ("billing_address", "shipping_address"):
-            result += [
-                (str(pk), *facts)
-                for pk, *facts in Order.objects.filter(pk__in=list(order_ids))
-                .annotate(crm_phone=Cast(f"{kind}__phone", TextField()))
-                .values_list(
-                    "pk",
-                    "user_email",
-                    f"{kind}__first_name",
-                    f"{kind}__last_name",
-                    "crm_phone",
-                    f"{kind}__postal_code",
-                )
-            ]
-        return result
+    def order_contacts(self, order_ids: list[str]):
+        # One array parameter of UUIDs (the primary key's type, so its index serves).
+        pks = [uuid.UUID(pk) for pk in order_ids if _is_uuid(pk)]
+        orders = Order.objects.filter(AnyOf("pk", pks))
+        billing, shipping = (
+            orders.annotate(
+                crm_id=Cast("pk", TextField()),
+                crm_email=F("user_email"),
+                crm_first_name=F(f"{kind}__first_name"),
+                crm_last_name=F(f"{kind}__last_name"),
+                crm_phone=Cast(f"{kind}__phone", TextField()),
+                crm_postal_code=F(f"{kind}__postal_code"),
+            )
+            .order_by()
+            .values_list(*CONTACT_COLUMNS)
+            for kind in ("billing_address", "shipping_address")
+        )
+        return billing.union(shipping, all=True)
 
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
         # Saleor's `ilike` lookup (saleor.core.db.filters) is what its trigram GIN indexes on

@@ -14,7 +14,7 @@ from ..customers.search import profile_emails
 from ..customers.snapshots import CustomerSnapshot, OrderSnapshot, order_from_dict
 from ..expressions import AnyOf
 from . import attributes
-from .protocol import Batch, InvalidToken, Requester, changed_page, split_keys
+from .protocol import CONTACT_COLUMNS, Batch, InvalidToken, Requester, changed_page, split_keys
 
 # Saleor's answer to a token of a user it does not have or who is inactive
 # (`saleor.core.auth_backend.load_user_from_request`).
@@ -162,42 +162,48 @@ class SandboxHost:
 
         return profile_emails(profiles, user_emails, order_emails)
 
-    def user_contacts(self, batch_size: int) -> Iterator[list[tuple]]:
+    def user_contacts(self):
         """The sandbox store keeps no address book: a user's `phone` and `postal_code`
         metadata keys play its one address."""
+        from django.db.models import F, TextField
         from django.db.models.fields.json import KeyTextTransform
+        from django.db.models.functions import Cast
 
         from ..sandbox.models import SandboxUser
 
-        rows = (
+        return (
             SandboxUser.objects.filter(is_staff=False)
             .annotate(
+                crm_id=Cast("pk", TextField()),
+                crm_email=F("email"),
+                crm_first_name=F("first_name"),
+                crm_last_name=F("last_name"),
                 crm_phone=KeyTextTransform("phone", "metadata"),
-                crm_postal=KeyTextTransform("postal_code", "metadata"),
+                crm_postal_code=KeyTextTransform("postal_code", "metadata"),
             )
             .order_by()
-            .values_list("pk", "email", "first_name", "last_name", "crm_phone", "crm_postal")
-            .iterator(chunk_size=batch_size)
+            .values_list(*CONTACT_COLUMNS)
         )
-        batch = []
-        for pk, *facts in rows:
-            batch.append((str(pk), *facts))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
 
-    def order_contacts(self, order_ids: Iterable[str]) -> list[tuple]:
+    def order_contacts(self, order_ids: list[str]):
         """The sandbox store keeps no addresses: an order's email and its user's name."""
+        from django.db.models import CharField, F, Value
+
         from ..sandbox.models import SandboxOrder
 
-        return [
-            (order_id, email, first or None, last or None, None, None)
-            for order_id, email, first, last in SandboxOrder.objects.filter(
-                order_id__in=[str(i) for i in order_ids]
-            ).values_list("order_id", "email", "user__first_name", "user__last_name")
-        ]
+        return (
+            SandboxOrder.objects.filter(AnyOf("order_id", order_ids))
+            .annotate(
+                crm_id=F("order_id"),
+                crm_email=F("email"),
+                crm_first_name=F("user__first_name"),
+                crm_last_name=F("user__last_name"),
+                crm_phone=Value(None, output_field=CharField()),
+                crm_postal_code=Value(None, output_field=CharField()),
+            )
+            .order_by()
+            .values_list(*CONTACT_COLUMNS)
+        )
 
     def find_customers(self, text: str, limit: int) -> tuple[list[str], list[str]]:
         from django.db.models import Q

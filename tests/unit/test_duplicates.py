@@ -1,16 +1,25 @@
 # ruff: noqa: RUF001 (full-width digits, hyphens and letters are what the tests feed)
+import random
+from itertools import combinations
+
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saleor_crm_plugin.customers.duplicates import (
+    KINDS,
+    _clean_phone,
     candidate_pairs,
     name_key,
+    name_keys,
     normalize_email,
+    normalize_emails,
     normalize_phone,
     normalize_phones,
     postal_key,
+    postal_keys,
     region_of_zone,
 )
 
@@ -88,21 +97,50 @@ def test_phone_keys(typed, region, e164):
     assert many.tolist() == [e164]
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    prefix=st.sampled_from(["090", "080", "070", "03", "06", "011", "0120", "045", "050"]),
-    digits=st.text("0123456789", min_size=4, max_size=9),
-    separator=st.sampled_from(["-", " ", "", "－", "ー"]),
+def _phone_by_phonenumbers(typed, region):
+    """The key of the per-value path: the number cleaned as typed, then `phonenumbers`."""
+    return normalize_phone(_clean_phone(typed), region)
+
+
+_JP_SHAPES = st.one_of(
+    st.sampled_from(["0", "00", "010", "0120", "0570", "0990", "050", "020", "060", "+81", "+810"]),
+    st.sampled_from(["090", "080", "070", "03", "06", "011", "045", "0467", "0996", "+8190"]),
+    st.text("0123456789", min_size=0, max_size=3),
+    st.sampled_from(["+1", "+44", "+8", "+", ""]),
 )
-def test_the_quick_path_agrees_with_phonenumbers_on_valid_numbers(prefix, digits, separator):
-    # given: national Japanese numbers typed as people type them
-    typed = prefix + separator + digits[:4] + separator + digits[4:]
-    expected = normalize_phone(typed, "JP")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    prefix=_JP_SHAPES,
+    digits=st.text("0123456789", min_size=0, max_size=16),
+    separator=st.sampled_from(["-", " ", "", "－", "ー", "(", ")", ".", "\t"]),
+    padding=st.sampled_from(["", " ", "\u3000"]),
+)
+def test_the_quick_path_keys_every_number_as_phonenumbers_does(prefix, digits, separator, padding):
+    # given: numbers typed as people type them, valid or not, national or international
+    typed = padding + prefix + separator + digits[:4] + separator + digits[4:] + padding
     # when
-    quick = normalize_phones(pd.Series([typed]), "JP").tolist()[0]
-    # then: every number phonenumbers accepts, the quick path converts the same
-    if expected is not None:
-        assert quick == expected
+    quick = normalize_phones(pd.Series([typed], dtype=object), "JP").tolist()[0]
+    # then: the same key (or none) as phonenumbers gives
+    assert quick == _phone_by_phonenumbers(typed, "JP")
+
+
+def test_the_quick_path_over_every_japanese_number_shape():
+    # given: every trunk or country prefix with 1 to 17 random digits after it, in bulk
+    rng = random.Random(18)
+    typed = [
+        f"{prefix}{''.join(rng.choice('0123456789') for _ in range(length))}"
+        for prefix in ("0", "+81", "+81 0", "010", "00", "0-")
+        for length in range(18)
+        for _ in range(120)
+    ]
+    typed += [f"0{first}0-{rng.randrange(10**8):08d}" for first in "6789" for _ in range(500)]
+    # when
+    quick = normalize_phones(pd.Series(typed, dtype=object), "JP").tolist()
+    # then
+    assert quick == [_phone_by_phonenumbers(value, "JP") for value in typed]
+    assert sum(key is not None for key in quick) > 2000
 
 
 @pytest.mark.parametrize(
@@ -181,7 +219,7 @@ def test_a_key_shared_by_a_crowd_is_no_evidence():
     # given: the shop's own number on four customers, a family's on three
     contacts = _contacts(
         [(i, None, None, None, "03-1234-5678", None) for i in range(1, 5)]
-        + [(i, None, None, None, "090-0000-1111", None) for i in range(10, 13)]
+        + [(i, None, None, None, "090-1111-2222", None) for i in range(10, 13)]
     )
     # when
     found = candidate_pairs(contacts, "JP", max_group=3)
@@ -199,3 +237,188 @@ def test_no_contacts_no_pairs():
     found = candidate_pairs(_contacts([]), "JP")
     assert found.pairs.empty
     assert list(found.pairs.columns) == ["profile_id", "other_id", "email", "phone", "name_postal"]
+
+
+# A sample of what customers type, ASCII and not, well and badly formed.
+_EMAILS = [
+    " Hanako.Sato@Example.COM ",
+    "hanako.sato+shop@example.com",
+    "H.a.n.a.k.o+news@gmail.com",
+    "hanako@googlemail.com",
+    "ｈａｎａｋｏ@gmail.com",
+    "+only@example.com",
+    "no-at-sign",
+    "",
+    "a@b@c.com",
+    "a+b@c@d.com",
+    "@example.com",
+    "x@",
+    "...@gmail.com",
+    "Ｔａｒｏ＠Example.com",
+    "taro@example.com\t",
+    "\x1ctaro@example.com",
+    "太郎@例え.jp",
+    "taro@EXAMPLE.com",
+]
+_PHONES = [
+    "090-1234-5678",
+    "09012345678",
+    "０９０－１２３４－５６７８",
+    "+81 90-1234-5678",
+    "+81-3-1234-5678",
+    "03-1234-5678",
+    "(03) 1234 5678",
+    "090-0000-1111",
+    "0120-123-456",
+    "010-1-212-555-0100",
+    "+1 212 555 0100",
+    "12",
+    "phone",
+    "",
+    "+",
+    "00-1234-5678",
+    "+810 90 1234 5678",
+    "0570-000-111",
+    " 0 9 0 1 2 3 4 5 6 7 8 ",
+    "tel:090-1234-5678",
+    "090-1234-5678 ext 9",
+    "٠٩٠١٢٣٤٥٦٧٨",
+]
+_NAMES = [
+    "Taro",
+    "TARO",
+    "taro",
+    "Yamada",
+    "yamada",
+    "Taro Yamada",
+    "Mary-Jane",
+    "O'Brien",
+    "  Taro  ",
+    "Taro\tYamada",
+    "Taro\x1cYamada",
+    "山田",
+    "太郎",
+    "山田　太郎",
+    "ﾀﾛｳ",
+    "Ｔａｒｏ",
+    "",
+    "  ",
+    "ß",
+    "İ",
+]
+_POSTALS = [
+    "123-4567",
+    "1234567",
+    "〒１２３－４５６７",
+    "123ー4567",
+    "sw1a 1aa",
+    "SW1A 1AA",
+    "1-",
+    "12",
+    "",
+    "abc",
+    "〒123-4567",
+    "１２３４５６７",
+    "12 3",
+]
+
+
+def _pick(rng, values):
+    """A value of the sample, or a missing one (None or NaN, as frames hold them)."""
+    roll = rng.random()
+    if roll < 0.1:
+        return None
+    if roll < 0.15:
+        return np.nan
+    return rng.choice(values)
+
+
+def _reference_pairs(contacts, region, max_group):
+    """The candidate pairs by the per-value key functions and plain dictionaries."""
+    keys = {
+        "email": [normalize_email(None if pd.isna(v) else v) for v in contacts["email"]],
+        "phone": [
+            _phone_by_phonenumbers(None if pd.isna(v) else v, region) for v in contacts["phone"]
+        ],
+        "name_postal": [
+            None if name is None or postal is None else (name, postal)
+            for name, postal in zip(
+                (
+                    name_key(None if pd.isna(f) else f, None if pd.isna(la) else la)
+                    for f, la in zip(contacts["first_name"], contacts["last_name"], strict=True)
+                ),
+                (postal_key(None if pd.isna(v) else v) for v in contacts["postal_code"]),
+                strict=True,
+            )
+        ],
+    }
+    evidence, crowded = {}, {}
+    for kind in KINDS:
+        groups = {}
+        for profile, key in zip(contacts["profile_id"], keys[kind], strict=True):
+            if key is not None:
+                groups.setdefault(key, set()).add(int(profile))
+        crowded[kind] = sum(len(group) > max_group for group in groups.values())
+        for group in groups.values():
+            if 2 <= len(group) <= max_group:
+                for pair in combinations(sorted(group), 2):
+                    evidence.setdefault(pair, set()).add(kind)
+    pairs = sorted(evidence)
+    frame = pd.DataFrame(
+        {
+            "profile_id": np.array([low for low, _ in pairs], dtype=np.int64),
+            "other_id": np.array([high for _, high in pairs], dtype=np.int64),
+        }
+    )
+    for kind in KINDS:
+        frame[kind] = [kind in evidence[pair] for pair in pairs]
+    return frame, crowded
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_column_keys_find_the_pairs_the_per_value_keys_find(seed):
+    # given: random contacts over a few profiles (so keys repeat), some with two addresses
+    rng = random.Random(seed)
+    rows = [
+        (
+            rng.randint(1, 400),
+            _pick(rng, _EMAILS),
+            _pick(rng, _NAMES),
+            _pick(rng, _NAMES),
+            _pick(rng, _PHONES),
+            _pick(rng, _POSTALS),
+        )
+        for _ in range(3000)
+    ]
+    contacts = _contacts(rows)
+    # when
+    found = candidate_pairs(contacts, "JP", max_group=12)
+    # then: the same pairs, evidence and crowded keys as key by key, value by value
+    expected, crowded = _reference_pairs(contacts, "JP", max_group=12)
+    assert len(expected) > 100
+    pd.testing.assert_frame_equal(found.pairs, expected)
+    assert found.crowded == crowded
+
+
+@pytest.mark.parametrize("dtype", [object, "str"], ids=["object", "str"])
+def test_the_column_keys_equal_the_per_value_keys(dtype):
+    # given
+    values = pd.Series([*_EMAILS, *_PHONES, *_NAMES, *_POSTALS, None], dtype=dtype)
+    firsts = pd.Series([*_NAMES, None, None, "Taro"], dtype=dtype)
+    lasts = pd.Series([*reversed(_NAMES), "Yamada", None, None], dtype=dtype)
+
+    def plain(value):
+        return None if pd.isna(value) else value
+
+    # then
+    assert normalize_emails(values).tolist() == [normalize_email(plain(v)) for v in values]
+    assert postal_keys(values).tolist() == [postal_key(plain(v)) for v in values]
+    assert normalize_phones(values, "JP").tolist() == [
+        _phone_by_phonenumbers(plain(v), "JP") for v in values
+    ]
+    assert normalize_phones(values, "US").tolist() == [
+        _phone_by_phonenumbers(plain(v), "US") for v in values
+    ]
+    assert name_keys(firsts, lasts).tolist() == [
+        name_key(plain(f), plain(la)) for f, la in zip(firsts, lasts, strict=True)
+    ]
