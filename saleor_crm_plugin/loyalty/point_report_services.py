@@ -10,8 +10,9 @@ accounts and 4.5M entries), so they are stored: a nightly task (and staff on dem
 month to the current one (store time), as a `FreePointsRun` split into chunks of profile ids
 that any number of workers replay apart (`start_free_points_run`, then
 `compute_free_points_chunk` per chunk). The chunk that finds none left sums the chunks'
-months (`point_reports.add_free_months`) and puts the run in force in one transaction that
-deletes the older runs, so a reader sees a whole run, never half of one. Entries written with
+months (`point_reports.add_free_months`) and puts the run in force in one transaction, so a
+reader sees a whole run, never half of one (the run it replaces is kept until the next swap,
+for a reader that has just looked it up; older ones are deleted). Entries written with
 past dates (imported lots, late refunds) are counted by the next run, which replaces every
 month. A request reads the months of the run in force (`free_points_report`), with when they
 were computed.
