@@ -12,7 +12,7 @@ with its price) and spent from them. Then times, in process, as the staff API ru
   (six base dates): it replays only the accounts with paid points;
 - the nightly computation of the free points months (`compute_free_points_months`): every
   entry replayed, in one process (one chunk), then split into chunks of `--chunk-size`
-  profile ids taken by `--workers` processes (as Celery workers take the chunk tasks); both
+  points account ids taken by `--workers` processes (as Celery workers take the chunk tasks); both
   must store the same months;
 - the request: the free points by month over the last 24 months (`free_points_report`),
   read from the stored months;
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--paid-share", type=float, default=0.02)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="chunk worker processes")
-    parser.add_argument("--chunk-size", type=int, default=100_000, help="profile ids a chunk")
+    parser.add_argument("--chunk-size", type=int, default=100_000, help="account ids a chunk")
     parser.add_argument("--no-fill", action="store_true")
     parser.add_argument("--explain", action="store_true", help="print the reads' plans")
     parser.add_argument(
@@ -187,10 +187,12 @@ def main() -> None:
         reads = [
             (history_sql(True), ["", now]),  # the base dates
             (history_sql(False), ["", now]),  # the free months in one chunk
-            (history_sql(False, True), ["", now, 1, args.chunk_size]),  # their first chunk
+            (history_sql(False, True), ["", now, *[1, args.chunk_size] * 2]),  # a chunk
         ]
         for sql, params in reads:
-            with connection.cursor() as cursor:
+            with connection.cursor() as cursor:  # as the reads run (`_histories`)
+                cursor.execute("SET jit = off")
+                cursor.execute("SET cursor_tuple_fraction = 1.0")
                 cursor.execute("EXPLAIN ANALYZE " + sql, params)
                 print("\n".join(line for (line,) in cursor.fetchall()), flush=True)
         if args.explain_only:
@@ -219,7 +221,7 @@ def main() -> None:
     run, customers, worker_peak = _chunked(config, now, args.workers, args.chunk_size)
     seconds = time.perf_counter() - started
     print(
-        f"  the same in {run.chunks} chunks of {args.chunk_size:,} profile ids, {args.workers} "
+        f"  the same in {run.chunks} chunks of {args.chunk_size:,} account ids, {args.workers} "
         f"worker processes: {seconds:.1f} s ({customers:,} customers replayed; largest worker "
         f"{worker_peak:,.0f} MB)",
         flush=True,

@@ -173,7 +173,7 @@ class FreePointsRun(models.Model):
     """One computation of the free points months (`loyalty.point_report_services`).
 
     It covers every month (store time, `time_zone`) from the ledger's first entry's to
-    `last_month`, the month it started in, split into chunks of profile ids that workers
+    `last_month`, the month it started in, split into chunks of points account ids that workers
     replay apart. Each chunk writes its own figures (`FreePointsMonth` rows with its `chunk`);
     the chunk that finds none left sums them into the run's rows (`chunk` null) and puts the
     run in force in one transaction, deleting the older runs: readers see a whole run or the
@@ -206,7 +206,8 @@ class FreePointsRun(models.Model):
 
 
 class FreePointsChunk(models.Model):
-    """The profile ids [low, high] of a run; `done_at` is set once their figures are written."""
+    """The points account ids [low, high] of a run; `done_at` is set once their figures are
+    written."""
 
     run = models.ForeignKey(FreePointsRun, related_name="chunk_set", on_delete=models.CASCADE)
     low = models.BigIntegerField()

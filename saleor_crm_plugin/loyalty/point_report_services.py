@@ -7,8 +7,8 @@ customers with paid points (the partial index `points_entry_paid`) on each reque
 The free points months replay every entry, far too much for a request (656.8 s at 1,000,000
 accounts and 4.5M entries), so they are stored: a nightly task (and staff on demand,
 `request_free_points_months`) computes every month of the ledger, from its first entry's
-month to the current one (store time), as a `FreePointsRun` split into chunks of profile ids
-that any number of workers replay apart (`start_free_points_run`, then
+month to the current one (store time), as a `FreePointsRun` split into chunks of points
+account ids that any number of workers replay apart (`start_free_points_run`, then
 `compute_free_points_chunk` per chunk). The chunk that finds none left sums the chunks'
 months (`point_reports.add_free_months`) and puts the run in force in one transaction, so a
 reader sees a whole run, never half of one (the run it replaces is kept until the next swap,
@@ -35,7 +35,7 @@ from django.utils import timezone
 from ..audit import services as audit
 from ..audit.models import AuditEvent
 from ..conf import CRMConfig
-from ..customers.models import profile_id_ranges
+from ..customers.models import id_ranges
 from ..errors import FieldError
 from ..segments.export import csv_table
 from ..task_options import enqueue
@@ -82,10 +82,12 @@ _ENTRIES = """
 SELECT e.account_id, e.key, e.kind, e.points, {at}, e.lot, {available_at}, {expires_at}, e.held,
        e.funding, e.paid_amount, {currency}
 FROM {entries} e JOIN {accounts} a ON a.id = e.account_id
-WHERE e.at < %s {only_paid} {profiles}
+WHERE e.at < %s {only_paid} {accounts_between}
 ORDER BY e.account_id, e.at, e.key
 """
-_PROFILES = "AND a.profile_id BETWEEN %s AND %s"
+# A chunk: its entries by the index (account, at), in the order the replay reads them, and
+# its accounts by their primary key (the same range, said twice for the planner).
+_ACCOUNTS_BETWEEN = "AND e.account_id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s"
 _ONLY_PAID = "AND e.account_id IN (SELECT p.account_id FROM {entries} p WHERE p.funding = 'paid')"
 
 
@@ -99,9 +101,10 @@ def _moment(microseconds: int | None) -> datetime | None:
     return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
 
 
-def history_sql(only_paid: bool, profiles: bool = False) -> str:
+def history_sql(only_paid: bool, accounts_between: bool = False) -> str:
     """The entries in replay order, customer by customer; parameters: the store's default
-    currency, the end (exclusive), and with `profiles` the lowest and highest profile id."""
+    currency, the end (exclusive), and with `accounts_between` the lowest and highest points
+    account id, twice."""
     entries = PointsEntry._meta.db_table
     return _ENTRIES.format(
         at=_MICROSECONDS.format(column="e.at"),
@@ -111,7 +114,7 @@ def history_sql(only_paid: bool, profiles: bool = False) -> str:
         entries=entries,
         accounts=PointsAccount._meta.db_table,
         only_paid=_ONLY_PAID.format(entries=entries) if only_paid else "",
-        profiles=_PROFILES if profiles else "",
+        accounts_between=_ACCOUNTS_BETWEEN if accounts_between else "",
     )
 
 
@@ -119,12 +122,12 @@ def _histories(
     end: datetime,
     default_currency: str,
     only_paid: bool,
-    profiles: tuple[int, int] | None = None,
+    accounts: tuple[int, int] | None = None,
 ) -> Iterator[History]:
     """Each customer's entries before `end` with the currency of each of their lots (only the
-    customers with profile ids in `profiles`, both included, when given)."""
-    sql = history_sql(only_paid, profiles is not None)
-    params = [default_currency, end, *(profiles or ())]
+    points accounts with ids in `accounts`, both included, when given)."""
+    sql = history_sql(only_paid, accounts is not None)
+    params = [default_currency, end, *(accounts or ()), *(accounts or ())]
     with transaction.atomic():  # a server-side cursor lives in a transaction
         if connection.vendor == "postgresql":
             # The whole result is read: plan for it, and skip JIT (the per-row currency
@@ -299,7 +302,7 @@ def _month_of(moment: datetime, zone: ZoneInfo) -> date:
 
 def start_free_points_run(config: CRMConfig, now: datetime, chunk_size: int) -> FreePointsRun:
     """Begin a computation of every free points month up to `now`'s (store time), split
-    into chunks of about `chunk_size` profile ids; compute each with
+    into chunks of about `chunk_size` points accounts (by id); compute each with
     `compute_free_points_chunk` (in any order, on any worker, more than once). A ledger
     without customers gives a run in force at once, with no months."""
     if chunk_size < 1:
@@ -310,7 +313,7 @@ def start_free_points_run(config: CRMConfig, now: datetime, chunk_size: int) -> 
     last = _month_of(now, zone)
     if first is not None and first > last:  # only entries dated in later months
         first = last
-    ranges = profile_id_ranges(chunk_size) if first is not None else []
+    ranges = id_ranges(PointsAccount, chunk_size) if first is not None else []
     with transaction.atomic():
         run = FreePointsRun.objects.create(
             started_at=now,
@@ -458,7 +461,7 @@ def compute_free_points_months(
     return run
 
 
-_ALL = 2**62  # a chunk size that takes every profile id at once
+_ALL = 2**62  # a chunk size that takes every account id at once
 
 
 def request_free_points_months(actor: str, now: datetime) -> FreePointsRun | None:

@@ -94,7 +94,7 @@ def review_ranks_chunk_task(
 @shared_task(name="saleor_crm.compute_free_points_months", **RETRY)
 def compute_free_points_months_task() -> dict:
     """Compute every free points month again (daily, through beat, and when staff ask): one
-    chunk task per range of profile ids, any worker taking one; the last one puts the
+    chunk task per range of points account ids, any worker taking one; the last one puts the
     months in force in place of the previous ones."""
     host = get_host()
     with host.database_access():
