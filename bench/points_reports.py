@@ -1,7 +1,7 @@
 """The points reports at scale: the paid points base dates and the free points by month.
 
     bash scripts/bench.sh bench/points_reports.py [--customers 1000000] [--entries 5]
-        [--paid-share 0.02] [--no-fill]
+        [--paid-share 0.02] [--workers 2] [--chunk-size 100000] [--repeat 3] [--no-fill]
 
 Fills, by SQL, `--customers` profiles with a points account each and `--entries` entries per
 account on average over the last two years (JPY): free earnings (each expiring 12 months on),
@@ -10,15 +10,20 @@ with its price) and spent from them. Then times, in process, as the staff API ru
 
 - the Payment Services Act base-date report (`paid_points_report`) over the last three years
   (six base dates): it replays only the accounts with paid points;
-- the free points by month (`free_points_report`) over the last 24 months: it replays every
-  entry;
+- the nightly computation of the free points months (`compute_free_points_months`): every
+  entry replayed, in one process (one chunk), then split into chunks of `--chunk-size`
+  points account ids taken by `--workers` processes (as Celery workers take the chunk tasks); both
+  must store the same months;
+- the request: the free points by month over the last 24 months (`free_points_report`),
+  read from the stored months;
 
-wall time (median of `--repeat`) and the process's peak memory, with the rows checked
-(closing = opening + issued - used - expired - reversed, each month opening where the last
-closed).
+wall time (the request: median of `--repeat`, at least 20) and the process's peak memory,
+with the rows checked (closing = opening + issued - used - expired - reversed, each month
+opening where the last closed).
 """
 
 import argparse
+import multiprocessing
 import os
 import resource
 import statistics
@@ -35,13 +40,17 @@ import django
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 
 from saleor_crm_plugin.conf import parse_config  # noqa: E402
+from saleor_crm_plugin.loyalty.models import FreePointsMonth, FreePointsRun  # noqa: E402
 from saleor_crm_plugin.loyalty.point_report_services import (  # noqa: E402
+    compute_free_points_chunk,
+    compute_free_points_months,
     free_points_report,
     history_sql,
     paid_points_report,
+    start_free_points_run,
 )
 
 # Per account a: `earns` free earnings spread over two years, a redemption after the second,
@@ -109,14 +118,63 @@ def _timed(run, repeat: int):
     return statistics.median(times), rows
 
 
+def _worker(config, queue, results):
+    """A chunk worker: take chunk ids until the queue is empty (like a Celery worker)."""
+    connections.close_all()  # never share the parent's connection
+    customers = 0
+    while True:
+        chunk_id = queue.get()
+        if chunk_id is None:
+            break
+        customers += compute_free_points_chunk(chunk_id, config).customers
+    connections.close_all()
+    results.put((customers, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def _chunked(config, now, workers: int, chunk_size: int):
+    """The nightly task's way: a run of chunks, the chunks taken by `workers` processes."""
+    run = start_free_points_run(config, now, chunk_size)
+    context = multiprocessing.get_context("fork")
+    queue, results = context.Queue(), context.Queue()
+    for chunk_id in run.chunk_set.order_by("low").values_list("pk", flat=True):
+        queue.put(chunk_id)
+    for _ in range(workers):
+        queue.put(None)
+    connections.close_all()
+    processes = [
+        context.Process(target=_worker, args=(config, queue, results)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    outcome = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    run.refresh_from_db()
+    assert run.in_force, "the run is not in force"
+    return run, sum(row[0] for row in outcome), max(row[1] for row in outcome)
+
+
+def _stored(run) -> list[tuple]:
+    return list(
+        FreePointsMonth.objects.filter(run=run, chunk__isnull=True)
+        .order_by("month", "currency")
+        .values_list("month", "currency", "opening", "issued", "used", "expired", "reversed")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--entries", type=int, default=5, help="per account, on average")
     parser.add_argument("--paid-share", type=float, default=0.02)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="chunk worker processes")
+    parser.add_argument("--chunk-size", type=int, default=100_000, help="account ids a chunk")
     parser.add_argument("--no-fill", action="store_true")
     parser.add_argument("--explain", action="store_true", help="print the reads' plans")
+    parser.add_argument(
+        "--explain-only", action="store_true", help="print the reads' plans and stop"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("DATABASE_URL must name a PostgreSQL database (scripts/bench.sh starts one)")
@@ -125,11 +183,20 @@ def main() -> None:
         _fill(args.customers, args.entries, args.paid_share)
     config = parse_config({"store-time-zone": "Asia/Tokyo"})
     now = datetime.now(UTC)
-    if args.explain:
-        for only_paid in (True, False):
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN ANALYZE " + history_sql(only_paid), ["", now])
+    if args.explain or args.explain_only:
+        reads = [
+            (history_sql(True), ["", now]),  # the base dates
+            (history_sql(False), ["", now]),  # the free months in one chunk
+            (history_sql(False, True), ["", now, *[1, args.chunk_size] * 2]),  # a chunk
+        ]
+        for sql, params in reads:
+            with connection.cursor() as cursor:  # as the reads run (`_histories`)
+                cursor.execute("SET jit = off")
+                cursor.execute("SET cursor_tuple_fraction = 1.0")
+                cursor.execute("EXPLAIN ANALYZE " + sql, params)
                 print("\n".join(line for (line,) in cursor.fetchall()), flush=True)
+        if args.explain_only:
+            return
 
     seconds, paid = _timed(lambda: paid_points_report(config, now.year - 2, now.year), args.repeat)
     print(
@@ -142,10 +209,35 @@ def main() -> None:
             f"(issued {row.issued_amount:,}; over the threshold: {row.exceeds_threshold})"
         )
 
+    started = time.perf_counter()
+    one = compute_free_points_months(config, now)
+    seconds = time.perf_counter() - started
+    print(
+        f"free points months, nightly computation in one process ({one.first_month:%Y-%m} to "
+        f"{one.last_month:%Y-%m}, {len(_stored(one))} rows): {seconds:.1f} s",
+        flush=True,
+    )
+    started = time.perf_counter()
+    run, customers, worker_peak = _chunked(config, now, args.workers, args.chunk_size)
+    seconds = time.perf_counter() - started
+    print(
+        f"  the same in {run.chunks} chunks of {args.chunk_size:,} account ids, {args.workers} "
+        f"worker processes: {seconds:.1f} s ({customers:,} customers replayed; largest worker "
+        f"{worker_peak:,.0f} MB)",
+        flush=True,
+    )
+    assert _stored(run) == _stored(one), "the chunked run stored other months"
+    assert FreePointsRun.objects.get(in_force=True).pk == run.pk
+
     first = f"{now.year - 2}-{now.month:02d}"
     last = f"{now.year}-{now.month:02d}"
-    seconds, free = _timed(lambda: free_points_report(config, first, last), args.repeat)
-    print(f"free points by month ({first} to {last}, {len(free)} rows): {seconds:.2f} s")
+    requests = max(args.repeat, 20)
+    seconds, report = _timed(lambda: free_points_report(config, first, last), requests)
+    free = report.months
+    print(
+        f"free points by month, the request ({first} to {last}, {len(free)} rows, computed at "
+        f"{report.computed_at:%H:%M:%S}): median {seconds * 1000:.1f} ms of {requests}"
+    )
     opening = None
     for row in free:
         assert row.closing == row.opening + row.issued - row.used - row.expired - row.reversed

@@ -212,7 +212,8 @@ FIELDS = {
     EXPIRY: (
         "Points expiry",
         "'never', '12 months after earning' (each earning, oldest spent first) or '12 months "
-        "without activity' (the whole balance, after the last order or redemption).",
+        "without activity' (the free points, after the last order or redemption; paid points "
+        "are kept).",
         "string",
     ),
     REDEMPTION: (

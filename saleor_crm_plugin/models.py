@@ -34,7 +34,16 @@ from .customers.models import (
 from .history.models import RuleVersion
 from .imports.models import ImportRun
 from .intake.models import PendingChange
-from .loyalty.models import MemberRank, PointsAccount, PointsEntry, PointsLot, RankChange
+from .loyalty.models import (
+    FreePointsChunk,
+    FreePointsMonth,
+    FreePointsRun,
+    MemberRank,
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    RankChange,
+)
 from .segments.models import RuleSegment, ScoreCutPoints, SegmentSize
 from .subscriptions.models import Cycle, Subscription, SubscriptionEvent, SubscriptionLine
 
@@ -53,6 +62,9 @@ __all__ = [
     "DuplicateCandidate",
     "F2Row",
     "FlowEntry",
+    "FreePointsChunk",
+    "FreePointsMonth",
+    "FreePointsRun",
     "ImportRun",
     "InsertDecision",
     "LtvRow",

@@ -24,6 +24,8 @@ from .intake.tasks import (
 )
 from .loyalty.tasks import (
     apply_rank_settings_task,
+    compute_free_points_chunk_task,
+    compute_free_points_months_task,
     expire_points_task,
     review_ranks_chunk_task,
     review_ranks_task,
@@ -39,6 +41,8 @@ from .subscriptions.tasks import renew_subscriptions_task
 __all__ = [
     "apply_rank_settings_task",
     "compute_baskets_task",
+    "compute_free_points_chunk_task",
+    "compute_free_points_months_task",
     "compute_reports_task",
     "decide_campaigns_task",
     "deliver_webhook_task",

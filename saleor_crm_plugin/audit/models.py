@@ -22,6 +22,8 @@ class AuditEvent(models.Model):
     CUSTOMER_DATA_EXPORTED = "customer_data_exported"
     GUEST_ERASED = "guest_erased"
     IMPORTED = "imported"  # a "moving in" file applied (imports.services)
+    # Staff asked for the free points months to be computed now (loyalty.point_report_services).
+    FREE_POINTS_COMPUTE_REQUESTED = "free_points_compute_requested"
     ACTIONS = (
         POINTS_ADJUSTED,
         RANK_PINNED,
@@ -34,6 +36,7 @@ class AuditEvent(models.Model):
         CUSTOMER_DATA_EXPORTED,
         GUEST_ERASED,
         IMPORTED,
+        FREE_POINTS_COMPUTE_REQUESTED,
     )
 
     at = models.DateTimeField()

@@ -309,7 +309,13 @@ class BackfillCheckpoint(models.Model):
 
 def profile_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
     """Split the profile ids into ranges of about `chunk_size` ids each (for chunk tasks)."""
-    bounds = CustomerProfile.objects.aggregate(low=Min("id"), high=Max("id"))
+    return id_ranges(CustomerProfile, chunk_size)
+
+
+def id_ranges(model, chunk_size: int) -> list[tuple[int, int]]:
+    """Split the ids of a model's rows into ranges of about `chunk_size` ids each, both ends
+    included (for chunk tasks)."""
+    bounds = model.objects.aggregate(low=Min("id"), high=Max("id"))
     if bounds["low"] is None:
         return []
     return [

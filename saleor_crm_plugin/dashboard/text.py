@@ -51,8 +51,14 @@ MESSAGES = {
     "free_points_report": pgettext_lazy("crm-dashboard", "Free points by month"),
     "free_points_help": pgettext_lazy(
         "crm-dashboard",
-        "Points given by the store, per month (store time): closing = opening + issued - used "
-        "- expired - reversed.",
+        "Points given by the store, per month (store time), as computed from the ledger each "
+        "night: closing = opening + issued - used - expired - reversed.",
+    ),
+    "compute_now": pgettext_lazy("crm-dashboard", "Compute now"),
+    "free_points_computed_at": pgettext_lazy("crm-dashboard", "Computed from the ledger at"),
+    "free_points_computing": pgettext_lazy(
+        "crm-dashboard",
+        "The months are being computed on the workers: show them again once they are done.",
     ),
     "report_from": pgettext_lazy("crm-dashboard", "From"),
     "report_to": pgettext_lazy("crm-dashboard", "To"),
@@ -258,6 +264,9 @@ MESSAGES = {
     "action_CUSTOMERS_MERGED": pgettext_lazy("crm-dashboard", "Customers merged"),
     "action_CUSTOMERS_UNMERGED": pgettext_lazy("crm-dashboard", "Merge undone"),
     "action_IMPORTED": pgettext_lazy("crm-dashboard", "File imported"),
+    "action_FREE_POINTS_COMPUTE_REQUESTED": pgettext_lazy(
+        "crm-dashboard", "Free points months computed on request"
+    ),
     # The widget's data-subject export (everything the CRM and the store hold of the customer)
     "personal_data": pgettext_lazy("crm-dashboard", "Personal data"),
     "download_data_json": pgettext_lazy("crm-dashboard", "Download (JSON)"),

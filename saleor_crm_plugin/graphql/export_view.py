@@ -16,7 +16,12 @@ from ..campaigns.insert_services import PICKING_COLUMNS, picking_rows
 from ..customers.search import SearchError, customer_filter_from, search_profiles
 from ..errors import FieldError
 from ..host import MANAGE_ORDERS, MANAGE_USERS, InvalidToken, get_host
-from ..loyalty.point_report_services import free_points_csv, paid_points_csv
+from ..loyalty.point_report_services import (
+    FreePointsNotComputed,
+    free_points_csv,
+    free_points_file_name,
+    paid_points_csv,
+)
 from ..privacy.export import CSV_COLUMNS, export_customer_data
 from ..privacy.export import csv_rows as export_csv_rows
 from ..segments.export import csv_rows, csv_table
@@ -142,7 +147,7 @@ _POINTS = {
     "freePoints": (
         {"fromMonth": "from_month", "toMonth": "to_month"},
         free_points_csv,
-        lambda f: f"free-points-{f['from_month']}-{f['to_month']}",
+        lambda f: free_points_file_name(f["from_month"], f["to_month"]),
     ),
 }
 # The queries' paging: a CSV holds the whole table, so these are accepted and ignored.
@@ -213,6 +218,8 @@ def _points_csv(host, report: str, body: dict) -> HttpResponse:
     args = {names[name]: value for name, value in body.items()}
     try:
         text = list(write(host.config(), **args))  # checked and computed before answering
+    except FreePointsNotComputed as error:  # not stored yet: the request was fine
+        return _error(error.field, error.message, 409)
     except FieldError as error:
         return _error(error.field, error.message)
     response = StreamingHttpResponse(iter(text), content_type="text/csv; charset=utf-8")

@@ -30,6 +30,7 @@ DAILY = {
     "saleor-crm: compute reports": "saleor_crm.compute_reports",
     "saleor-crm: erase old guests": "saleor_crm.erase_old_guests",
     "saleor-crm: find duplicates": "saleor_crm.find_duplicates",
+    "saleor-crm: compute free points months": "saleor_crm.compute_free_points_months",
 }
 # Every minute, a message older than that expiring unread: the campaign messages due, the
 # webhooks due again.

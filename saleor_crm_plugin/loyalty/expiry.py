@@ -2,8 +2,11 @@
 
 Two models (the store's setting `points-expiry`):
 - after earning: a lot expires on its own `expires_at` (it cannot be spent from then on);
-- without activity: every lot of an account whose last earning or spending is older than N
-  months.
+- without activity: every free lot of an account whose last earning or spending is older than
+  N months (`lots.lapses_with_inactivity`: paid points, bought with money, are kept).
+
+A lot's own `expires_at` applies whatever its funding: paid points issued here have none, an
+imported paid lot may carry the expiry its old system sold it with.
 
 An expiry entry is written at the run's time, so it always comes after everything the account
 has applied, and it does what `lots.Ledger` does with one: empty what the lot has left. So the
@@ -21,7 +24,7 @@ from django.db.models import Exists, Max, Min, OuterRef, Q
 from ..conf import CRMConfig
 from ..dates import add_months
 from .config import ExpiryKind
-from .lots import Kind
+from .lots import FREE, Kind
 from .models import PointsAccount, PointsEntry, PointsLot
 
 __all__ = ["ExpiryReport", "expire_points"]
@@ -84,10 +87,11 @@ def _due(config: CRMConfig, now: datetime) -> tuple[Q, str, list] | None:
         return Q(expires_at__lte=now), "l.expires_at <= %s", [now]
     if expiry.kind is ExpiryKind.INACTIVITY:
         quiet_since = add_months(now, -expiry.months)
+        # Only free lots (`lots.lapses_with_inactivity`): paid points are kept.
         return (
-            Q(account__last_activity_at__lt=quiet_since),
-            "a.last_activity_at < %s",
-            [quiet_since],
+            Q(account__last_activity_at__lt=quiet_since, funding=FREE),
+            "a.last_activity_at < %s AND l.funding = %s",
+            [quiet_since, FREE],
         )
     return None
 

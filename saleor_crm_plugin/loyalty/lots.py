@@ -16,6 +16,12 @@ whatever order they are passed in.
 A lot is *free* (earned, adjusted, imported: 無償) or *paid* (bought by the customer: 有償, with
 the `paid_amount` they paid for its points). The funding goes from the earning into its lot;
 spending takes the oldest lots whatever their funding, so a redemption may use both.
+
+Expiry: a lot with its own `expires_at` expires then, free or paid (an imported paid lot may
+carry the expiry its old system sold it with; paid points issued here have none). Expiry after
+inactivity takes only free lots (`lapses_with_inactivity`): paid points are a prepaid payment
+instrument under the Payment Services Act (資金決済法), bought with money, and a customer who
+stops buying keeps them.
 """
 
 from collections.abc import Iterable
@@ -34,6 +40,8 @@ __all__ = [
     "Ledger",
     "Lot",
     "due_expiries",
+    "inactivity_expiries",
+    "lapses_with_inactivity",
     "replay",
 ]
 
@@ -254,4 +262,24 @@ def due_expiries(entries: Iterable[Entry], as_of: datetime) -> list[tuple[str, i
         and lot.expires_at <= as_of
         and lot.remaining > 0
         and lot.key not in expired
+    ]
+
+
+def lapses_with_inactivity(lot: Lot) -> bool:
+    """Whether the lot expires with the account's inactivity: free lots only (paid points,
+    bought with money, are kept)."""
+    return lot.funding == FREE
+
+
+def inactivity_expiries(lots: Iterable[Lot]) -> list[tuple[str, int]]:
+    """The lots an expiry after inactivity empties, once it is due: (lot key, points) of the
+    free lots with points left, in the order given (the order earned).
+
+    The expiry task writes an EXPIRE entry (`expire:<lot key>`) for each; paid lots keep
+    their points.
+    """
+    return [
+        (lot.key, lot.remaining)
+        for lot in lots
+        if lot.remaining > 0 and lapses_with_inactivity(lot)
     ]

@@ -173,3 +173,78 @@ class RankChange(models.Model):
         app_label = "saleor_crm"
         ordering = ("at", "pk")
         indexes = [models.Index(fields=["profile", "at"], name="rank_change_profile_at")]
+
+
+class FreePointsRun(models.Model):
+    """One computation of the free points months (`loyalty.point_report_services`).
+
+    It covers every month (store time, `time_zone`) from the ledger's first entry's to
+    `last_month`, the month it started in, split into chunks of points account ids that workers
+    replay apart. Each chunk writes its own figures (`FreePointsMonth` rows with its `chunk`);
+    the chunk that finds none left sums them into the run's rows (`chunk` null) and puts the
+    run in force in one transaction, deleting the older runs: readers see a whole run or the
+    previous one, never half of one. A failed run keeps its error and is never in force.
+    """
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+    started_at = models.DateTimeField()  # entries up to the end of `last_month` count
+    computed_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64)
+    first_month = models.DateField(null=True, blank=True)  # null: the ledger was empty
+    last_month = models.DateField()
+    chunks = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, default=RUNNING)
+    error = models.TextField(blank=True, default="")
+    in_force = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "saleor_crm"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["in_force"],
+                condition=models.Q(in_force=True),
+                name="saleor_crm_one_free_points_run_in_force",
+            )
+        ]
+
+
+class FreePointsChunk(models.Model):
+    """The points account ids [low, high] of a run; `done_at` is set once their figures are
+    written."""
+
+    run = models.ForeignKey(FreePointsRun, related_name="chunk_set", on_delete=models.CASCADE)
+    low = models.BigIntegerField()
+    high = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "saleor_crm"
+        ordering = ("run", "low")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "low"], name="unique_free_points_chunk"),
+        ]
+
+
+class FreePointsMonth(models.Model):
+    """Free points of one month and currency (`point_reports.FreeMonth`): of one chunk's
+    customers while the run computes, then of everyone (`chunk` null)."""
+
+    run = models.ForeignKey(FreePointsRun, related_name="+", on_delete=models.CASCADE)
+    chunk = models.ForeignKey(
+        FreePointsChunk, null=True, blank=True, related_name="+", on_delete=models.CASCADE
+    )
+    month = models.DateField()  # its first day
+    currency = models.CharField(max_length=3, blank=True, default="")  # "": none known
+    opening = models.BigIntegerField()
+    issued = models.BigIntegerField()
+    used = models.BigIntegerField()
+    expired = models.BigIntegerField()
+    reversed = models.BigIntegerField()
+    closing = models.BigIntegerField()
+
+    class Meta:
+        app_label = "saleor_crm"
+        indexes = [models.Index(fields=["run", "month", "currency"], name="free_points_month")]

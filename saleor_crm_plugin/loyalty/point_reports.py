@@ -10,6 +10,10 @@
   those issued, used, expired (breakage) and reversed in the month, and the outstanding points
   at its end; closing = opening + issued - used - expired - reversed.
 
+Free points are stored: a nightly computation runs `free_point_months` over every month of
+the ledger, in chunks of customers that `add_free_months` sums (each figure is a sum over
+customers), and a request reads a range of the stored months with `free_months_between`.
+
 Both read each customer's entries (`History`) through `lots.Ledger`, so they are what the
 ledger says: spending takes the oldest lots first whatever their funding, so a redemption may
 use free and paid points together, and each report counts only its own lots.
@@ -38,7 +42,9 @@ __all__ = [
     "FreeMonth",
     "History",
     "PaidBaseDate",
+    "add_free_months",
     "base_dates",
+    "free_months_between",
     "free_point_months",
     "month_starts",
     "paid_base_dates",
@@ -313,4 +319,73 @@ def free_point_months(
             )
             outstanding = closing
     rows.sort(key=lambda row: (row.month, row.currency))
+    return rows
+
+
+_FIGURES = ("opening", "issued", "used", "expired", "reversed", "closing")
+
+
+def add_free_months(parts: Iterable[Iterable[FreeMonth]]) -> list[FreeMonth]:
+    """The free points months of several sets of customers together (each part a
+    `free_point_months` over the same months): every figure summed per month and currency.
+
+    Parameters
+    ----------
+    parts : iterable of iterables of FreeMonth
+        One per set of customers (a chunk); a currency a part has no row in adds nothing.
+
+    Returns
+    -------
+    list of FreeMonth
+        By month then currency, as `free_point_months` orders them.
+    """
+    totals: dict[tuple[date, str], list[int]] = {}
+    for part in parts:
+        for row in part:
+            figures = totals.setdefault((row.month, row.currency), [0] * len(_FIGURES))
+            for index, name in enumerate(_FIGURES):
+                figures[index] += getattr(row, name)
+    return [
+        FreeMonth(month, currency, *figures)
+        for (month, currency), figures in sorted(totals.items())
+    ]
+
+
+def free_months_between(stored: Sequence[FreeMonth], first: date, last: date) -> list[FreeMonth]:
+    """The rows of the months `first` to `last` (first days, both included) out of `stored`,
+    every month of the ledger from its first one: what `free_point_months` gives for that
+    range alone.
+
+    A currency is shown once it has moved (points outstanding or moving) by the end of `last`;
+    a month before the first stored one has nothing outstanding or moving. `last` must not
+    be after the last stored month.
+
+    Parameters
+    ----------
+    stored : sequence of FreeMonth
+        Consecutive months per currency (`free_point_months` or `add_free_months`).
+    first, last : date
+        The first days of the first and last months asked for.
+
+    Returns
+    -------
+    list of FreeMonth
+        By month then currency.
+    """
+    if stored and last > max(row.month for row in stored):
+        raise ValueError(f"{last:%Y-%m} is after the last stored month")
+    by_key = {(row.month, row.currency): row for row in stored}
+    shown = sorted(
+        {
+            row.currency
+            for row in stored
+            if row.month <= last and any(getattr(row, name) for name in _FIGURES)
+        }
+    )
+    months = [start.date() for start in month_starts(first, last, UTC)[:-1]]
+    rows = []
+    for month in months:
+        for currency in shown:
+            row = by_key.get((month, currency))
+            rows.append(row if row is not None else FreeMonth(month, currency, 0, 0, 0, 0, 0, 0))
     return rows

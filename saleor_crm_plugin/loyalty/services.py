@@ -26,7 +26,7 @@ from ..expressions import AnyOf
 from ..money import parse_amount, validate_currency
 from ..rows import add_rows, update_rows
 from .config import ExpiryKind
-from .lots import PAID, Balance, Entry, Kind, Ledger, Lot
+from .lots import PAID, Balance, Entry, Kind, Ledger, Lot, inactivity_expiries
 from .models import PointsAccount, PointsEntry, PointsLot
 
 __all__ = [
@@ -544,7 +544,8 @@ def expiring(
     """(points, when) of what expires between now and `until`, soonest first.
 
     Lots with their own expiry are grouped by their time; with expiry after inactivity
-    (`expiry` of kind INACTIVITY) the whole balance is due at the last activity + N months.
+    (`expiry` of kind INACTIVITY) the free points are due at the last activity + N months
+    (paid points are kept: `lots.inactivity_expiries`).
     """
     account = PointsAccount.objects.filter(profile_id=profile_id).first()
     if account is None:
@@ -554,7 +555,7 @@ def expiring(
         if account.last_activity_at is None:
             return []
         due = add_months(account.last_activity_at, expiry.months)
-        points = sum(lot.remaining for lot in lots)
+        points = sum(points for _key, points in inactivity_expiries(lots))
         return [(points, due)] if points and now < due <= until else []
     due: dict[datetime, int] = {}
     for lot in lots:

@@ -1,5 +1,5 @@
 """Celery tasks of loyalty: the hourly expiry and rank review, the review after a rank table
-changed. Thin wrappers over the services."""
+changed, the nightly free points months. Thin wrappers over the services."""
 
 from datetime import timedelta
 
@@ -14,6 +14,7 @@ from ..task_options import RETRY, chunk_size
 from .expiry import expire_points
 from .membership import review_due, review_ranks
 from .models import PointsLot
+from .point_report_services import compute_free_points_chunk, start_free_points_run
 
 # Lots that became available within this long before a run get their customers' crm.points
 # rewritten (the task runs every hour; the margin covers a late or skipped run).
@@ -88,3 +89,32 @@ def review_ranks_chunk_task(
         report = review_ranks(config, timezone.now(), everyone=everyone, low=low, high=high)
         written = sync_many_customer_metadata(host, report.profile_ids)
     return {"reviewed": report.reviewed, "changed": report.changed, "metadata_written": written}
+
+
+@shared_task(name="saleor_crm.compute_free_points_months", **RETRY)
+def compute_free_points_months_task() -> dict:
+    """Compute every free points month again (daily, through beat, and when staff ask): one
+    chunk task per range of points account ids, any worker taking one; the last one puts the
+    months in force in place of the previous ones."""
+    host = get_host()
+    with host.database_access():
+        run = start_free_points_run(host.config(), timezone.now(), chunk_size())
+        chunk_ids = list(run.chunk_set.order_by("low").values_list("pk", flat=True))
+    for chunk_id in chunk_ids:
+        compute_free_points_chunk_task.delay(chunk_id)
+    return {"run": run.pk, "chunks": len(chunk_ids)}
+
+
+@shared_task(name="saleor_crm.compute_free_points_chunk", **RETRY)
+def compute_free_points_chunk_task(chunk_id: int) -> dict:
+    """Compute one chunk's free points months (idempotent: a chunk done does nothing)."""
+    host = get_host()
+    with host.database_access():
+        report = compute_free_points_chunk(chunk_id, host.config())
+    return {
+        "customers": report.customers,
+        "rows": report.rows,
+        "repeated": report.repeated,
+        "gone": report.gone,
+        "finished_run": report.finished_run,
+    }

@@ -1602,7 +1602,15 @@ def test_staff_show_and_download_the_points_reports_on_the_overview(
     frame = page.frame_locator("#app")
     frame.locator("#crm-paid-show").wait_for(timeout=15_000)
 
-    # when: the base dates of 2026 and the months January to February 2026 shown
+    # when: the free points months computed now (the task runs eagerly here), the base
+    # dates of 2026 and the months January to February 2026 shown
+    frame.locator("#crm-free-compute").click()
+    computing = (
+        "The months are being computed on the workers"
+        if locale == "en"
+        else "ワーカーで月次推移を集計しています"
+    )
+    frame.locator("#crm-notice", has_text=computing).wait_for(timeout=15_000)
     frame.locator("#crm-paid-from").fill("2026")
     frame.locator("#crm-paid-to").fill("2026")
     frame.locator("#crm-paid-show").click()
@@ -1625,6 +1633,8 @@ def test_staff_show_and_download_the_points_reports_on_the_overview(
     ]
     title = "Free points by month" if locale == "en" else "無償ポイントの月次推移"
     assert title in frame.locator("main").inner_text()
+    computed = "Computed from the ledger at" if locale == "en" else "台帳からの集計日時"
+    assert frame.locator("#crm-free-computed").inner_text().startswith(computed + " ")
 
     # when: the base-date report downloaded
     with page.expect_download(timeout=15_000) as download:

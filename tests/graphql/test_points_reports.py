@@ -8,6 +8,7 @@ import json
 import pytest
 from freezegun import freeze_time
 
+from saleor_crm_plugin.audit.models import AuditEvent
 from saleor_crm_plugin.customers.models import CustomerProfile
 from saleor_crm_plugin.loyalty.models import PointsEntry
 from tests.graphql.conftest import make_user
@@ -35,9 +36,18 @@ REPORTS = """query Q($fromYear: Int!, $toYear: Int!, $fromMonth: String!, $toMon
     issuedAmount { amount currency } exceedsThreshold
   }
   crmFreePointsMonths(fromMonth: $fromMonth, toMonth: $toMonth) {
-    month currency opening issued used expired reversed closing
+    computedAt firstMonth lastMonth
+    months { month currency opening issued used expired reversed closing }
   }
 }"""
+FREE = """query F($fromMonth: String!, $toMonth: String!) {
+  crmFreePointsMonths(fromMonth: $fromMonth, toMonth: $toMonth) {
+    computedAt months { month currency closing }
+  }
+}"""
+COMPUTE = (
+    """mutation { crmFreePointsMonthsCompute { queued computedAt errors { field message } } }"""
+)
 RANGE = {"fromYear": 2026, "toYear": 2026, "fromMonth": "2026-01", "toMonth": "2026-02"}
 
 
@@ -79,13 +89,23 @@ def _sold_and_given(post, staff_user, customer):
     return first, again
 
 
+def _compute(post, token, capture):
+    """Ask for the free points months now; the task runs on commit (eagerly here)."""
+    with capture(execute=True):
+        answer = post(COMPUTE, token=token)
+    return answer
+
+
 @freeze_time(NOW)
-def test_staff_issue_paid_points_and_the_reports_show_them(post, staff_user):
+def test_staff_issue_paid_points_and_the_reports_show_them(
+    post, staff_user, django_capture_on_commit_callbacks
+):
     # given
     ann = _customer("ann@example.com")
 
     # when
     first, again = _sold_and_given(post, staff_user, ann)
+    computed = _compute(post, staff_user.api_token, django_capture_on_commit_callbacks)
     answer = post(REPORTS, RANGE, token=staff_user.api_token)
 
     # then
@@ -111,7 +131,18 @@ def test_staff_issue_paid_points_and_the_reports_show_them(post, staff_user):
             "exceedsThreshold": True,
         },
     ]
-    assert answer["data"]["crmFreePointsMonths"] == [
+    assert computed["data"]["crmFreePointsMonthsCompute"] == {
+        "queued": True,
+        "computedAt": None,  # none were in force when asked
+        "errors": [],
+    }
+    free = answer["data"]["crmFreePointsMonths"]
+    assert (free["computedAt"], free["firstMonth"], free["lastMonth"]) == (
+        "2026-02-10T03:00:00+00:00",
+        "2026-02",
+        "2026-02",
+    )
+    assert free["months"] == [
         {
             "month": "2026-01",
             "currency": "JPY",
@@ -133,6 +164,57 @@ def test_staff_issue_paid_points_and_the_reports_show_them(post, staff_user):
             "closing": 10,
         },
     ]
+
+
+@freeze_time(NOW)
+def test_the_free_points_months_say_when_nothing_is_computed_yet(
+    post, staff_user, django_capture_on_commit_callbacks
+):
+    # given
+    _sold_and_given(post, staff_user, _customer("ann@example.com"))
+
+    # when
+    before = post(FREE, {"fromMonth": "2026-01", "toMonth": "2026-02"}, token=staff_user.api_token)
+    _compute(post, staff_user.api_token, django_capture_on_commit_callbacks)
+    later = post(FREE, {"fromMonth": "2026-02", "toMonth": "2026-03"}, token=staff_user.api_token)
+
+    # then
+    assert before["data"] is None
+    assert before["errors"][0]["message"] == (
+        "report: the free points months have not been computed yet: the nightly task "
+        "computes them, or staff start it now with crmFreePointsMonthsCompute"
+    )
+    assert before["errors"][0]["extensions"]["exception"] == {
+        "code": "NotComputed",
+        "field": "report",
+    }
+    assert later["errors"][0]["message"] == (
+        "toMonth: 2026-03 is after the last month computed, 2026-02 (computed at "
+        "2026-02-10T03:00:00+00:00): the next computation (nightly, or "
+        "crmFreePointsMonthsCompute) adds it"
+    )
+    assert later["errors"][0]["extensions"]["exception"]["code"] == "NotComputed"
+
+
+@freeze_time(NOW)
+def test_asking_for_the_months_now_is_audited_and_answers_the_months_in_force(
+    post, staff_user, django_capture_on_commit_callbacks
+):
+    # given: months computed once
+    _customer("ann@example.com")
+    _compute(post, staff_user.api_token, django_capture_on_commit_callbacks)
+
+    # when
+    again = _compute(post, staff_user.api_token, django_capture_on_commit_callbacks)
+
+    # then
+    assert again["data"]["crmFreePointsMonthsCompute"]["computedAt"] == (
+        "2026-02-10T03:00:00+00:00"
+    )
+    events = AuditEvent.objects.filter(action="free_points_compute_requested")
+    assert [(e.actor, e.at.isoformat()) for e in events] == [
+        (f"staff:{staff_user.pk}", "2026-02-10T03:00:00+00:00")
+    ] * 2
 
 
 @pytest.mark.parametrize(
@@ -191,9 +273,11 @@ def test_only_staff_issue_paid_points_and_read_the_reports(post):
         token=other.api_token,
     )
     read = post(REPORTS, RANGE, token=other.api_token)
-    for answer in (issued, read):
+    compute = post(COMPUTE, token=other.api_token)
+    for answer in (issued, read, compute):
         assert answer["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
     assert not PointsEntry.objects.filter(funding="paid").exists()
+    assert not AuditEvent.objects.exists()
 
 
 def test_a_bad_report_range_names_the_argument(post, staff_user):
@@ -247,23 +331,37 @@ def test_the_paid_points_report_as_csv(client, post, staff_user):
 
 
 @freeze_time(NOW)
-def test_the_free_points_report_as_csv(client, post, staff_user):
+def test_the_free_points_report_as_csv(
+    client, post, staff_user, django_capture_on_commit_callbacks
+):
     # given
     _sold_and_given(post, staff_user, _customer("ann@example.com"))
+    body = {"report": "freePoints", "fromMonth": "2026-01", "toMonth": "2026-02"}
+    before = _csv(client, body, staff_user.api_token)
+    _compute(post, staff_user.api_token, django_capture_on_commit_callbacks)
 
     # when
-    response = _csv(
-        client,
-        {"report": "freePoints", "fromMonth": "2026-02", "toMonth": "2026-03"},
-        staff_user.api_token,
-    )
+    response = _csv(client, body, staff_user.api_token)
 
     # then
+    assert (before.status_code, before.json()) == (
+        409,
+        {
+            "errors": [
+                {
+                    "field": "report",
+                    "message": "the free points months have not been computed yet: the "
+                    "nightly task computes them, or staff start it now with "
+                    "crmFreePointsMonthsCompute",
+                }
+            ]
+        },
+    )
     assert response["Content-Disposition"] == (
-        'attachment; filename="free-points-2026-02-2026-03.csv"'
+        'attachment; filename="free-points-2026-01-2026-02-computed-20260210.csv"'
     )
     assert b"".join(response.streaming_content).decode().splitlines() == [
-        "month,currency,opening,issued,used,expired,reversed,closing",
-        "2026-02,JPY,0,10,0,0,0,10",
-        "2026-03,JPY,10,0,0,0,0,10",
+        "month,currency,opening,issued,used,expired,reversed,closing,computed_at",
+        "2026-01,JPY,0,0,0,0,0,0,2026-02-10T03:00:00+00:00",
+        "2026-02,JPY,0,10,0,0,0,10,2026-02-10T03:00:00+00:00",
     ]

@@ -1,6 +1,7 @@
 """Expiry, the period-end rank review, pins and staff adjustments on PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from celery import current_app
@@ -20,6 +21,8 @@ from saleor_crm_plugin.loyalty.services import (
     adjust,
     balance,
     entries_of,
+    expiring,
+    issue_paid_points,
     record,
 )
 from saleor_crm_plugin.sandbox.models import SandboxUser
@@ -99,6 +102,56 @@ def test_the_whole_balance_expires_after_months_without_activity():
     assert (report.accounts, report.lots, report.points) == (1, 2, 30)
     assert balance(quiet.pk, T0 + 190 * DAY).available == 0
     assert balance(active.pk, T0 + 190 * DAY).available == 5
+
+
+def test_paid_points_do_not_lapse_after_months_without_activity():
+    # given: a quiet customer with free points and paid points bought for 3,000 yen
+    config = _config(**{"points-expiry": "6 months without activity"})
+    quiet = CustomerProfile.objects.create(user_id="1")
+    record(quiet.pk, Entry("earn:q1", Kind.EARN, 10, T0))
+    issue_paid_points(
+        quiet.pk, 300, "3000", "JPY", "paid:q", T0 + DAY, reason="point card", actor="staff:1"
+    )
+
+    # when: twice (the second run finds nothing)
+    report = expire_points(config, T0 + 190 * DAY)
+    again = expire_points(config, T0 + 191 * DAY)
+
+    # then: only the free lot expired; the paid points stay available
+    assert (report.accounts, report.lots, report.points) == (1, 1, 10)
+    assert again.lots == 0
+    assert list(PointsEntry.objects.filter(kind="expire").values_list("key", "points")) == [
+        ("expire:earn:q1", -10)
+    ]
+    state = balance(quiet.pk, T0 + 191 * DAY)
+    assert (state.available, state.pending) == (300, 0)
+    assert expiring(quiet.pk, T0 + 191 * DAY, T0 + 400 * DAY, config.loyalty.expiry) == []
+
+
+def test_a_paid_lot_with_its_own_expiry_date_expires_then():
+    # given: an imported paid lot that carries the expiry its old system sold it with
+    config = _config(**{"points-expiry": "2 months after earning"})
+    profile = CustomerProfile.objects.create(user_id="1")
+    record(
+        profile.pk,
+        Entry(
+            "import:lot:1",
+            Kind.EARN,
+            50,
+            T0,
+            expires_at=T0 + 30 * DAY,
+            funding="paid",
+            paid_amount=Decimal(500),
+        ),
+        currency="JPY",
+    )
+
+    # when
+    report = expire_points(config, T0 + 31 * DAY)
+
+    # then
+    assert (report.accounts, report.lots, report.points) == (1, 1, 50)
+    assert balance(profile.pk, T0 + 31 * DAY).available == 0
 
 
 def test_downgrades_wait_for_the_period_end_review():

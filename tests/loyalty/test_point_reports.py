@@ -15,6 +15,7 @@ from saleor_crm_plugin.errors import FieldError
 from saleor_crm_plugin.loyalty.lots import Entry, Kind, replay
 from saleor_crm_plugin.loyalty.models import PointsEntry, PointsLot
 from saleor_crm_plugin.loyalty.point_report_services import (
+    compute_free_points_months,
     free_points_csv,
     free_points_report,
     paid_points_csv,
@@ -237,7 +238,9 @@ def test_the_reports_as_csv():
 
     # when
     paid = "".join(paid_points_csv(CONFIG, 2026, 2026)).splitlines()
+    run = compute_free_points_months(CONFIG, T0 + 400 * DAY)
     free = "".join(free_points_csv(CONFIG, "2025-10", "2025-11")).splitlines()
+    stamp = run.computed_at.astimezone(UTC).isoformat(timespec="seconds")
 
     # then
     assert paid == [
@@ -247,9 +250,9 @@ def test_the_reports_as_csv():
         "2026-09-30,JPY,400,4000,700,7000,false",
     ]
     assert free == [  # the redemption of October 31 took paid points only
-        "month,currency,opening,issued,used,expired,reversed,closing",
-        "2025-10,JPY,0,500,0,0,0,500",
-        "2025-11,JPY,500,0,0,0,0,500",
+        "month,currency,opening,issued,used,expired,reversed,closing,computed_at",
+        f"2025-10,JPY,0,500,0,0,0,500,{stamp}",
+        f"2025-11,JPY,500,0,0,0,0,500,{stamp}",
     ]
 
 

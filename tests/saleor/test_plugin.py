@@ -63,6 +63,7 @@ def test_every_periodic_task_is_a_row_saleors_beat_scheduler_reads():
         "saleor_crm.compute_reports",
         "saleor_crm.erase_old_guests",
         "saleor_crm.find_duplicates",
+        "saleor_crm.compute_free_points_months",
         "saleor_crm.sweep_changes",
         "saleor_crm.retry_webhooks",
         "saleor_crm.decide_campaigns",

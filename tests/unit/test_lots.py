@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saleor_crm_plugin.loyalty.lots import Entry, Kind, due_expiries, replay
+from saleor_crm_plugin.loyalty.lots import (
+    Entry,
+    Kind,
+    due_expiries,
+    inactivity_expiries,
+    replay,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -157,6 +163,37 @@ def test_a_lot_keeps_the_funding_and_paid_amount_of_its_earning_and_is_spent_in_
         "earn:order:1": ("free", None, 100, 0),
         "paid:r1": ("paid", Decimal(3000), 300, 250),
     }
+
+
+def test_inactivity_expires_the_free_lots_and_keeps_the_paid_ones():
+    # given: free points, paid points bought for 2,000 yen, more free points, partly spent
+    entries = [
+        earn("earn:order:1", 100, 0),
+        Entry("paid:r1", Kind.ADJUST, 200, T0 + DAY, funding="paid", paid_amount=Decimal(2000)),
+        earn("earn:order:2", 40, 2),
+        Entry("redeem:r1", Kind.REDEEM, -130, T0 + 3 * DAY),
+    ]
+    state = replay(entries, T0 + 4 * DAY)
+
+    # when
+    due = inactivity_expiries(state.lots)
+
+    # then: the first free lot is spent, the second lapses whole, the paid lot keeps 170
+    assert due == [("earn:order:2", 40)]
+    assert {lot.key: lot.remaining for lot in state.lots}["paid:r1"] == 170
+
+
+def test_inactivity_expires_nothing_when_only_paid_points_are_left():
+    # given
+    entries = [
+        Entry("paid:r1", Kind.EARN, 500, T0, funding="paid", paid_amount=Decimal(5000)),
+    ]
+
+    # when
+    due = inactivity_expiries(replay(entries, T0 + DAY).lots)
+
+    # then
+    assert due == []
 
 
 @st.composite

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,9 @@ from saleor_crm_plugin.loyalty.point_reports import (
     FreeMonth,
     History,
     PaidBaseDate,
+    add_free_months,
     base_dates,
+    free_months_between,
     free_point_months,
     month_starts,
     paid_base_dates,
@@ -173,6 +176,57 @@ def test_points_owed_are_repaid_by_the_next_earning_as_reversed():
     assert rows == [FreeMonth(date(2026, 1, 1), "USD", 0, 130, 100, 0, 30, 0)]
 
 
+def test_the_months_of_chunks_of_customers_add_up_figure_by_figure():
+    # given: two chunks' months, the second with a currency the first does not have
+    first = [
+        FreeMonth(date(2026, 1, 1), "JPY", 500, 300, 200, 0, 0, 600),
+        FreeMonth(date(2026, 2, 1), "JPY", 600, 0, 0, 280, 120, 200),
+    ]
+    second = [
+        FreeMonth(date(2026, 1, 1), "JPY", 10, 5, 4, 3, 2, 6),
+        FreeMonth(date(2026, 1, 1), "USD", 0, 130, 100, 0, 30, 0),
+        FreeMonth(date(2026, 2, 1), "JPY", 6, 1, 1, 1, 1, 3),
+        FreeMonth(date(2026, 2, 1), "USD", 0, 0, 0, 0, 0, 0),
+    ]
+
+    # when
+    rows = add_free_months([first, second, []])
+
+    # then
+    assert rows == [
+        FreeMonth(date(2026, 1, 1), "JPY", 510, 305, 204, 3, 2, 606),
+        FreeMonth(date(2026, 1, 1), "USD", 0, 130, 100, 0, 30, 0),
+        FreeMonth(date(2026, 2, 1), "JPY", 606, 1, 1, 281, 121, 203),
+        FreeMonth(date(2026, 2, 1), "USD", 0, 0, 0, 0, 0, 0),
+    ]
+
+
+def test_a_range_of_stored_months_pads_the_months_before_the_ledger_and_hides_idle_currencies():
+    # given: stored from February (the ledger's first month) to April; USD moves only in April
+    stored = [
+        FreeMonth(date(2026, 2, 1), "JPY", 0, 100, 0, 0, 0, 100),
+        FreeMonth(date(2026, 2, 1), "USD", 0, 0, 0, 0, 0, 0),
+        FreeMonth(date(2026, 3, 1), "JPY", 100, 0, 40, 0, 0, 60),
+        FreeMonth(date(2026, 3, 1), "USD", 0, 0, 0, 0, 0, 0),
+        FreeMonth(date(2026, 4, 1), "JPY", 60, 0, 0, 0, 0, 60),
+        FreeMonth(date(2026, 4, 1), "USD", 0, 7, 0, 0, 0, 7),
+    ]
+
+    # when
+    early = free_months_between(stored, date(2026, 1, 1), date(2026, 3, 1))
+    late = free_months_between(stored, date(2026, 4, 1), date(2026, 4, 1))
+
+    # then
+    assert early == [
+        FreeMonth(date(2026, 1, 1), "JPY", 0, 0, 0, 0, 0, 0),
+        stored[0],
+        stored[2],
+    ]
+    assert late == stored[4:]
+    with pytest.raises(ValueError, match="2026-05 is after the last stored month"):
+        free_months_between(stored, date(2026, 4, 1), date(2026, 5, 1))
+
+
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 
 
@@ -259,3 +313,36 @@ def test_each_month_closes_with_what_it_opened_and_moved_and_what_the_ledger_hol
         assert {row.currency: row.closing for row in month if row.closing} == {
             c: p for c, p in expected_close.items() if p
         }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    history_list=st.lists(histories(), min_size=1, max_size=5),
+    allow_negative=st.booleans(),
+    split=st.integers(0, 5),
+    first=st.integers(0, 6),
+    length=st.integers(0, 6),
+)
+def test_stored_months_summed_over_chunks_read_as_the_replay_of_the_range_alone(
+    history_list, allow_negative, split, first, length
+):
+    # given: every month from November 2025 (before the ledger) to April 2026, computed in
+    # two chunks of customers and summed, as the nightly computation stores them
+    stored_starts = month_starts(date(2025, 11, 1), date(2026, 4, 1), TOKYO)
+    parts = [
+        free_point_months(history_list[:split], stored_starts, allow_negative),
+        free_point_months(history_list[split:], stored_starts, allow_negative),
+    ]
+    stored = add_free_months(parts)
+    months = [start.date() for start in month_starts(date(2025, 10, 1), date(2026, 4, 1), TOKYO)]
+    first_month = months[first]
+    last_month = months[min(first + length, 6)]
+
+    # when
+    rows = free_months_between(stored, first_month, last_month)
+
+    # then: the same rows as replaying every customer over that range alone
+    assert stored == free_point_months(history_list, stored_starts, allow_negative)
+    assert rows == free_point_months(
+        history_list, month_starts(first_month, last_month, TOKYO), allow_negative
+    )

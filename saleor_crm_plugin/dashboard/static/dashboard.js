@@ -152,12 +152,14 @@
       el("p", { class: "muted" }, [t.computed_at + " " + new Date(at).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
   }
 
-  // --- The points reports beside the outstanding points: replayed from the ledger on
-  // request (they read every entry), kept across a language switch ---
+  // --- The points reports beside the outstanding points, kept across a language switch:
+  // the base dates replayed from the ledger on request, the free points months as the
+  // nightly computation stored them (staff may compute them now) ---
   var PAID_POINTS = "query($from: Int!, $to: Int!) { crmPaidPointsBaseDates(fromYear: $from, toYear: $to) {" +
     " baseDate currency unusedPoints unusedAmount { amount currency } issuedPoints issuedAmount { amount currency } exceedsThreshold } }";
   var FREE_POINTS = "query($from: String!, $to: String!) { crmFreePointsMonths(fromMonth: $from, toMonth: $to) {" +
-    " month currency opening issued used expired reversed closing } }";
+    " computedAt months { month currency opening issued used expired reversed closing } } }";
+  var COMPUTE_FREE_POINTS = "mutation { crmFreePointsMonthsCompute { queued computedAt errors { field message } } }";
   var today = new Date();
   var pointsReports = {
     paid: { from: String(today.getFullYear() - 1), to: String(today.getFullYear()), rows: null },
@@ -188,8 +190,21 @@
 
   function reportAnswer(kind, field, answer) {
     if (answer.errors) { notice(answer.errors[0].message, true); return; }
-    pointsReports[kind].rows = answer.data[field];
+    var report = answer.data[field];
+    if (kind === "free") {
+      pointsReports.free.computedAt = report.computedAt;
+      report = report.months;
+    }
+    pointsReports[kind].rows = report;
     if (redraw) { redraw(); }
+  }
+
+  function computeFreePoints() {
+    graphql(COMPUTE_FREE_POINTS, {}).then(function (answer) {
+      var data = answer.data && answer.data.crmFreePointsMonthsCompute;
+      var errors = (data && data.errors) || answer.errors || [];
+      notice(errors.length ? errors[0].message : t.free_points_computing, errors.length > 0);
+    });
   }
 
   function paidPointsCard() {
@@ -212,9 +227,11 @@
 
   function freePointsCard() {
     var rows = pointsReports.free.rows;
+    var compute = el("button", { type: "button", class: "secondary", id: "crm-free-compute" }, [t.compute_now]);
+    compute.onclick = computeFreePoints;
     var body = [el("p", { class: "muted" }, [t.free_points_help]), reportForm("free", "month", function (range) {
       graphql(FREE_POINTS, range).then(function (answer) { reportAnswer("free", "crmFreePointsMonths", answer); });
-    })];
+    }), el("div", { class: "toolbar" }, [compute])];
     if (rows) {
       body.push(el("div", { id: "crm-free-points" }, [table(
         [t.month, t.currency, t.opening, t.issued, t.used, t.expired, t.reversed, t.closing],
@@ -222,6 +239,8 @@
           return [r.month, r.currency || "—", number(r.opening), number(r.issued), number(r.used),
             number(r.expired), number(r.reversed), number(r.closing)];
         }), [false, false, true, true, true, true, true, true])]));
+      body.push(el("p", { class: "muted", id: "crm-free-computed" }, [t.free_points_computed_at + " " +
+        new Date(pointsReports.free.computedAt).toLocaleString(config.lang === "ja" ? "ja-JP" : "en-US")]));
     }
     return card(t.free_points_report, body, true);
   }

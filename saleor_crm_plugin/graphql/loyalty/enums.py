@@ -26,6 +26,7 @@ class CRMAuditAction(graphene.Enum):
     CUSTOMER_DATA_EXPORTED = AuditEvent.CUSTOMER_DATA_EXPORTED
     GUEST_ERASED = AuditEvent.GUEST_ERASED
     IMPORTED = AuditEvent.IMPORTED
+    FREE_POINTS_COMPUTE_REQUESTED = AuditEvent.FREE_POINTS_COMPUTE_REQUESTED
 
 
 class CRMLoyaltyErrorCode(graphene.Enum):

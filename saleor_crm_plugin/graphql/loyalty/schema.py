@@ -4,10 +4,15 @@ import graphene
 from graphene import relay
 
 from ...errors import FieldError
-from ...loyalty.point_report_services import free_points_report, paid_points_report
+from ...loyalty.point_report_services import (
+    FreePointsNotComputed,
+    free_points_report,
+    paid_points_report,
+)
 from ..core.errors import InputError, require_permission
 from .enums import CRMAuditAction
 from .mutations import (
+    CRMFreePointsMonthsCompute,
     CRMPaidPointsIssue,
     CRMPointsAdjust,
     CRMPointsRedeem,
@@ -22,7 +27,7 @@ from .resolvers import (
 )
 from .types import (
     CRMAuditEventConnection,
-    CRMFreePointsMonth,
+    CRMFreePointsReport,
     CRMPaidPointsBaseDate,
     CRMPointsLiability,
     CRMRank,
@@ -30,6 +35,12 @@ from .types import (
     CRMRankMove,
     CRMRankSettings,
 )
+
+
+class NotComputed(InputError):
+    """What is asked for has not been computed yet (`field` names what is missing)."""
+
+    code = "NotComputed"
 
 
 class LoyaltyQueries(graphene.ObjectType):
@@ -56,14 +67,19 @@ class LoyaltyQueries(graphene.ObjectType):
         "at what was paid for them, with the 10,000,000 JPY notification threshold flagged "
         "(MANAGE_USERS). CSV: export/analytics.csv with report 'paidPoints'.",
     )
-    crm_free_points_months = graphene.List(
-        graphene.NonNull(CRMFreePointsMonth),
+    crm_free_points_months = graphene.Field(
+        CRMFreePointsReport,
         required=True,
         from_month=graphene.String(required=True, description="YYYY-MM."),
-        to_month=graphene.String(required=True, description="YYYY-MM, at most 120 months on."),
+        to_month=graphene.String(
+            required=True,
+            description="YYYY-MM, at most 120 months on, not after the last month computed.",
+        ),
         description="Free points per month (store time) and currency: outstanding, issued, "
-        "used, expired and reversed (MANAGE_USERS). CSV: export/analytics.csv with report "
-        "'freePoints'.",
+        "used, expired and reversed (MANAGE_USERS), as stored by the nightly computation "
+        "(computedAt says when). Before the first computation, or for a month after the "
+        "last one computed, an error with code NotComputed. CSV: export/analytics.csv with "
+        "report 'freePoints'.",
     )
     crm_rank_preview = graphene.List(
         graphene.NonNull(CRMRankMove),
@@ -124,6 +140,8 @@ class LoyaltyQueries(graphene.ObjectType):
         require_permission(info)
         try:
             return free_points_report(info.context.host.config(), from_month, to_month)
+        except FreePointsNotComputed as error:
+            raise NotComputed(error.field, error.message) from error
         except FieldError as error:
             raise InputError(error.field, error.message) from error
 
@@ -137,5 +155,6 @@ class LoyaltyMutations(graphene.ObjectType):
     crm_points_redeem = CRMPointsRedeem.Field()
     crm_points_adjust = CRMPointsAdjust.Field()
     crm_paid_points_issue = CRMPaidPointsIssue.Field()
+    crm_free_points_months_compute = CRMFreePointsMonthsCompute.Field()
     crm_rank_pin = CRMRankPin.Field()
     crm_rank_settings_save = CRMRankSettingsSave.Field()

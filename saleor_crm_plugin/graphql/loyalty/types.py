@@ -293,6 +293,34 @@ class CRMFreePointsMonth(graphene.ObjectType):
         return root.currency or None
 
 
+class CRMFreePointsReport(graphene.ObjectType):
+    """Stored free points months (computed nightly, or on demand with
+    crmFreePointsMonthsCompute) and when they were computed."""
+
+    computed_at = graphene.DateTime(
+        required=True, description="When the months shown were computed from the ledger."
+    )
+    first_month = graphene.String(
+        description="YYYY-MM: the ledger's first month (null: the ledger was empty)."
+    )
+    last_month = graphene.String(
+        required=True, description="YYYY-MM: the last month computed (to that moment)."
+    )
+    months = graphene.List(
+        graphene.NonNull(CRMFreePointsMonth),
+        required=True,
+        description="By month, then currency.",
+    )
+
+    @staticmethod
+    def resolve_first_month(root, _info):
+        return None if root.first_month is None else f"{root.first_month:%Y-%m}"
+
+    @staticmethod
+    def resolve_last_month(root, _info):
+        return f"{root.last_month:%Y-%m}"
+
+
 class CRMRankMove(graphene.ObjectType):
     code = graphene.String(required=True)
     name = graphene.String(required=True)

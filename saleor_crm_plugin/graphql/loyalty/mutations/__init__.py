@@ -1,3 +1,4 @@
+from .free_points_months_compute import CRMFreePointsMonthsCompute
 from .paid_points_issue import CRMPaidPointsIssue
 from .points_adjust import CRMPointsAdjust
 from .points_redeem import CRMPointsRedeem
@@ -5,6 +6,7 @@ from .rank_pin import CRMRankPin
 from .rank_settings_save import CRMRankSettingsSave
 
 __all__ = [
+    "CRMFreePointsMonthsCompute",
     "CRMPaidPointsIssue",
     "CRMPointsAdjust",
     "CRMPointsRedeem",
