@@ -18,7 +18,7 @@ def register(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("saleor_crm", "0044_rule_versions"),
+        ("saleor_crm", "0045_points_fk_indexes"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         *([("schedulers", "0001_initial")] if global_apps.is_installed("saleor.schedulers") else []),
     ]
