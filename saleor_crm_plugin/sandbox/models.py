@@ -6,6 +6,7 @@ These hold personal data (emails, names) because they play the store; the CRM le
 import secrets
 
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 
 class SandboxUser(models.Model):
@@ -31,6 +32,14 @@ class SandboxUser(models.Model):
     class Meta:
         app_label = "saleor_crm_sandbox"
         ordering = ("pk",)
+        indexes = [
+            # The store's external reference (Saleor: an indexed column; here a key of the
+            # private metadata): an import looks customers up by it a batch at a time.
+            models.Index(
+                KeyTransform("external_reference", "private_metadata"),
+                name="sandbox_user_external_ref",
+            )
+        ]
 
     def __str__(self):
         return self.email
