@@ -150,6 +150,12 @@ def main() -> None:
                 "--source",
                 "shopify",
                 *extra,
+                # a dry run of the lots counts the customers the customers file brings
+                *(
+                    ["--with-customers", str(customers), "--with-customers-layout", "shopify"]
+                    if extra and kind == "points"
+                    else []
+                ),
             )
             print(f"{label:8} {done.stdout.strip()}")
         counts = table_counts(args)
