@@ -473,10 +473,23 @@ class _Run:
             self.report.count("subscriptions", "unchanged", len(starts) - created)
 
 
-def _planned_customers(lines: Iterable, layout: str, zone, now) -> tuple[set[str], set[str]]:
-    """The emails and external ids of the customers file's good lines."""
+def _planned_customers(
+    with_customers: Callable[[], Iterable] | None, layout: str, kind: str, dry_run: bool, zone, now
+) -> tuple[set[str], set[str]]:
+    """The emails and external ids of the good lines of a dry run's customers file (none
+    without one). Raises `ImportArgumentError` for a real import or a customers file."""
     emails, references = set(), set()
-    for row in read_file(lines, kind="customers", layout=layout, file="", zone=zone, as_of=now):
+    if with_customers is None:
+        return emails, references
+    if not dry_run:
+        raise ImportArgumentError(
+            "with_customers", "is for a dry run: import the customers file first, then this one"
+        )
+    if kind == "customers":
+        raise ImportArgumentError("with_customers", "is for a points, ranks or subscriptions file")
+    for row in read_file(
+        with_customers(), kind="customers", layout=layout, file="", zone=zone, as_of=now
+    ):
         if isinstance(row, CustomerRow):
             emails.add(row.email)
             if row.external_id:
@@ -516,18 +529,9 @@ def import_file(
     config = host.config()
     report = ImportReport(kind, layout, source, file_name, dry_run)
     run = _Run(host, config, kind, source, now, actor, report)
-    zone = config.zone
-    if with_customers is not None:
-        if not dry_run:
-            raise ImportArgumentError(
-                "with_customers",
-                "is for a dry run: import the customers file first, then this one",
-            )
-        if kind == "customers":
-            raise ImportArgumentError(
-                "with_customers", "is for a points, ranks or subscriptions file"
-            )
-        run.planned = _planned_customers(with_customers(), with_customers_layout, zone, now)
+    run.planned = _planned_customers(
+        with_customers, with_customers_layout, kind, dry_run, config.zone, now
+    )
 
     # What the check found good, a batch at a time, is written to a spool file and read back
     # to write it: the file is parsed and its customers looked up once.
@@ -713,19 +717,14 @@ def import_path(path, *, workers: int = 1, progress: Progress | None = None, **o
     dry_run, skip_refused = options.get("dry_run", False), options.get("skip_refused", False)
     file_name = options.get("file_name", "")
     config = host.config()
-    planned = (set(), set())
-    if with_customers is not None:
-        if not dry_run:
-            raise ImportArgumentError(
-                "with_customers", "is for a dry run: import the customers file first, then this one"
-            )
-        if kind == "customers":
-            raise ImportArgumentError(
-                "with_customers", "is for a points, ranks or subscriptions file"
-            )
-        planned = _planned_customers(
-            with_customers(), options.get("with_customers_layout", "generic"), config.zone, now
-        )
+    planned = _planned_customers(
+        with_customers,
+        options.pop("with_customers_layout", "generic"),
+        kind,
+        dry_run,
+        config.zone,
+        now,
+    )
     # The file as a whole first (its header, an unknown column): refused before any process.
     header, parts = _parts(path, workers)
     next(

@@ -233,23 +233,24 @@ def free_points_in_force() -> FreePointsRun | None:
     return FreePointsRun.objects.filter(in_force=True).first()
 
 
+def _free_month(row: FreePointsMonth) -> FreeMonth:
+    return FreeMonth(
+        row.month,
+        row.currency,
+        row.opening,
+        row.issued,
+        row.used,
+        row.expired,
+        row.reversed,
+        row.closing,
+    )
+
+
 def _stored_months(run_id: int) -> list[FreeMonth]:
     rows = FreePointsMonth.objects.filter(run_id=run_id, chunk__isnull=True).order_by(
         "month", "currency"
     )
-    return [
-        FreeMonth(
-            row.month,
-            row.currency,
-            row.opening,
-            row.issued,
-            row.used,
-            row.expired,
-            row.reversed,
-            row.closing,
-        )
-        for row in rows
-    ]
+    return [_free_month(row) for row in rows]
 
 
 def free_points_report(config: CRMConfig, from_month: str, to_month: str) -> FreePointsReport:
@@ -415,19 +416,7 @@ def _finish(run: FreePointsRun) -> bool:
         return False
     partial = FreePointsMonth.objects.filter(run=run, chunk__isnull=False).order_by("chunk_id")
     parts = [
-        [
-            FreeMonth(
-                row.month,
-                row.currency,
-                row.opening,
-                row.issued,
-                row.used,
-                row.expired,
-                row.reversed,
-                row.closing,
-            )
-            for row in rows
-        ]
+        [_free_month(row) for row in rows]
         for _chunk, rows in groupby(partial, key=lambda row: row.chunk_id)
     ]
     FreePointsMonth.objects.bulk_create(_month_rows(run, None, add_free_months(parts)))

@@ -424,19 +424,6 @@ def record_opening(items: dict[int, list[Written]]) -> int:
     return written
 
 
-_BALANCES = """
-SELECT a.profile_id, a.remaining, a.debt, a.lost,
-       COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
-                 AND l.remaining > 0 AND l.available_at IS NULL), 0)
-     + COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
-                 AND l.remaining > 0 AND l.available_at > %s), 0),
-       COALESCE((SELECT sum(l.remaining) FROM {lots} l WHERE l.account_id = a.id
-                 AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= %s
-                 AND l.available_at <= %s), 0)
-FROM {accounts} a WHERE a.profile_id IN ({ids})
-"""
-
-
 def rebuild_accounts(profile_ids, *, allow_negative: bool = True) -> None:
     """Replay each of these customers' entries into their lots, debt and totals, under the
     account's row lock: what a merge or its undoing needs after moving entries (and the lots

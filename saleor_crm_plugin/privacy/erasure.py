@@ -24,8 +24,11 @@ ERASED_REASON = "customer deleted"
 ERASED_TEXT = "(erased)"
 # Who types: staff, or the customer (`user:<id>`); the rules and the system do not.
 _PEOPLE = Q(actor__startswith="staff:") | Q(actor__startswith="user:")
-# Reasons kept: none, erased already, or written by the plugin itself.
-_KEPT = Q(reason="") | Q(reason=ERASED_TEXT) | Q(reason__startswith="import:")
+
+
+def _kept(field: str = "reason") -> Q:
+    """Reasons kept: none, erased already, or written by the plugin itself."""
+    return Q(**{field: ""}) | Q(**{field: ERASED_TEXT}) | Q(**{f"{field}__startswith": "import:"})
 
 
 def erase_copies(profile_ids: Iterable[int], at: datetime) -> None:
@@ -70,18 +73,18 @@ def _erase_typed_texts(ids: list[int]) -> None:
     from ..subscriptions.models import Subscription, SubscriptionEvent
 
     # The points ledger is never rewritten but for this: its figures stay as they were.
-    PointsEntry.objects.filter(account__profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+    PointsEntry.objects.filter(account__profile_id__in=ids).filter(_PEOPLE).exclude(_kept()).update(
         reason=ERASED_TEXT
     )
-    AuditEvent.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+    AuditEvent.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_kept()).update(
         reason=ERASED_TEXT
     )
-    RankChange.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_KEPT).update(
+    RankChange.objects.filter(profile_id__in=ids).filter(_PEOPLE).exclude(_kept()).update(
         reason=ERASED_TEXT
     )
-    MemberRank.objects.filter(profile_id__in=ids).exclude(
-        Q(pin_reason="") | Q(pin_reason=ERASED_TEXT) | Q(pin_reason__startswith="import:")
-    ).update(pin_reason=ERASED_TEXT)
+    MemberRank.objects.filter(profile_id__in=ids).exclude(_kept("pin_reason")).update(
+        pin_reason=ERASED_TEXT
+    )
     Subscription.objects.filter(profile_id__in=ids).exclude(
         cancel_reason__in=("", ERASED_REASON, ERASED_TEXT)
     ).update(cancel_reason=ERASED_TEXT)
